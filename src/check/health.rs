@@ -1,0 +1,244 @@
+//! The `health` block: settings, checks, and units of health expressions.
+
+use super::load::Def;
+use super::values::{Scope, Want};
+use super::Checker;
+use crate::diagnostic::{Code, Diag};
+use crate::plan::{Check, Expr, HealthSpec, Millis, ParamValue, Unit};
+use crate::syntax::ast::{self, ExprKind, HealthItemKind, Inconclusive, Metric, Which};
+use crate::syntax::span::Span;
+
+impl Checker {
+    /// The health spec in force: the file's (or an import's) block, or the defaults.
+    pub(super) fn health(&mut self, def: Option<&Def<ast::HealthBlock>>) -> HealthSpec {
+        let Some(def) = def else {
+            return HealthSpec::default_spec();
+        };
+        let scope = Scope::top(def.file.clone());
+        let block = &def.item;
+        let every = block
+            .every
+            .as_ref()
+            .and_then(|v| self.want_window(v, "`health every`", &scope))
+            .unwrap_or(Millis::from_minutes(1));
+        let mut spec = HealthSpec {
+            every,
+            min_invocations: 1,
+            inconclusive: Inconclusive::Fail,
+            checks: Vec::new(),
+            defaulted: false,
+        };
+        let mut min_seen: Option<Span> = None;
+        let mut inconclusive_seen: Option<Span> = None;
+        for item in &block.items {
+            match &item.kind {
+                HealthItemKind::MinInvocations(value) => {
+                    if self.once(&mut min_seen, item.span, "min invocations", &scope) {
+                        if let Some(n) = self.want_count(value, 0, "`min invocations`", &scope) {
+                            spec.min_invocations = n;
+                        }
+                    }
+                }
+                HealthItemKind::Inconclusive(policy) => {
+                    if self.once(&mut inconclusive_seen, item.span, "inconclusive", &scope) {
+                        spec.inconclusive = *policy;
+                    }
+                }
+                HealthItemKind::Alarm(name) => {
+                    if let Some(name) = self.string(name, &scope) {
+                        spec.checks.push(Check::Alarm { name });
+                    }
+                }
+                HealthItemKind::Script(name) => {
+                    if let Some(script) = self.script(name, &scope) {
+                        spec.checks.push(Check::Script { script });
+                    }
+                }
+                HealthItemKind::Compare(cmp) => {
+                    if let Some(check) = self.comparison(cmp, every, &scope) {
+                        spec.checks.push(check);
+                    }
+                }
+            }
+        }
+        spec
+    }
+
+    /// Records a setting that may appear once; false (and a diagnostic) when seen before.
+    fn once(&mut self, seen: &mut Option<Span>, span: Span, what: &str, scope: &Scope) -> bool {
+        if let Some(first) = seen {
+            self.diags.push(
+                Diag::error(Code::DuplicateSetting, format!("`{what}` is set twice"))
+                    .at(scope.source(), span, "set again here")
+                    .also(*first, "first set here")
+                    .help(format!("keep one `{what}` line")),
+            );
+            return false;
+        }
+        *seen = Some(span);
+        true
+    }
+
+    fn comparison(&mut self, cmp: &ast::Comparison, every: Millis, scope: &Scope) -> Option<Check> {
+        let window = match &cmp.over {
+            Some(v) => self.want_window(v, "`over`", scope)?,
+            None => every,
+        };
+        let lhs = self.expr(&cmp.lhs, window, scope);
+        let rhs = self.expr(&cmp.rhs, window, scope);
+        let ((lhs, lu), (rhs, ru)) = (lhs?, rhs?);
+        if !comparable(lu, ru) {
+            self.diags.push(
+                Diag::error(
+                    Code::UnitMismatch,
+                    format!("cannot compare {} with {}", lu.name(), ru.name()),
+                )
+                .at(
+                    scope.source(),
+                    cmp.lhs.span,
+                    format!("this is {}", lu.name()),
+                )
+                .also(cmp.rhs.span, format!("this is {}", ru.name()))
+                .help(unit_hint(lu, ru)),
+            );
+            return None;
+        }
+        Some(Check::Compare {
+            lhs,
+            op: cmp.op,
+            rhs,
+        })
+    }
+
+    /// Types an expression. `window` is the window of metrics that name none.
+    fn expr(&mut self, expr: &ast::Expr, window: Millis, scope: &Scope) -> Option<(Expr, Unit)> {
+        match &expr.kind {
+            ExprKind::Metric(m) => {
+                let over = match &m.over {
+                    Some(v) => self.want_window(v, "`over`", scope)?,
+                    None => window,
+                };
+                let unit = self.metric_unit(&m.metric, expr.span, scope)?;
+                Some((
+                    Expr::Metric {
+                        metric: m.metric.clone(),
+                        of: m.of.unwrap_or(Which::New),
+                        over,
+                    },
+                    unit,
+                ))
+            }
+            ExprKind::Value(value) => {
+                let (resolved, _) = self.value(value, scope)?;
+                let (value, unit) = match resolved {
+                    ParamValue::Percent(p) => (p.as_f64(), Unit::Percent),
+                    ParamValue::Duration(d) => (d.0 as f64, Unit::Duration),
+                    ParamValue::Number(n) => (n, Unit::Number),
+                    ParamValue::String(_) => {
+                        // Reuse the type error of a number position for the message and hint.
+                        self.want(value, Want::Number, "a health check", scope);
+                        return None;
+                    }
+                };
+                Some((Expr::Const { value, unit }, unit))
+            }
+            ExprKind::Paren(inner) => self.expr(inner, window, scope),
+            ExprKind::Binary { op, lhs: l, rhs: r } => {
+                let lhs = self.expr(l, window, scope);
+                let rhs = self.expr(r, window, scope);
+                let ((lhs, lu), (rhs, ru)) = (lhs?, rhs?);
+                let Some(unit) = combine(*op, lu, ru) else {
+                    self.diags.push(
+                        Diag::error(
+                            Code::UnitMismatch,
+                            format!("cannot {} {} and {}", verb(*op), lu.name(), ru.name()),
+                        )
+                        .at(scope.source(), l.span, format!("this is {}", lu.name()))
+                        .also(r.span, format!("this is {}", ru.name()))
+                        .help(unit_hint(lu, ru)),
+                    );
+                    return None;
+                };
+                Some((
+                    Expr::Binary {
+                        op: *op,
+                        lhs: Box::new(lhs),
+                        rhs: Box::new(rhs),
+                    },
+                    unit,
+                ))
+            }
+        }
+    }
+
+    fn metric_unit(&mut self, metric: &Metric, span: Span, scope: &Scope) -> Option<Unit> {
+        Some(match metric {
+            Metric::Invocations | Metric::Errors | Metric::Throttles | Metric::Concurrency => {
+                Unit::Count
+            }
+            Metric::ErrorRate => Unit::Percent,
+            Metric::AvgDuration | Metric::MaxDuration => Unit::Duration,
+            Metric::Percentile(p) => {
+                let valid = p.parse::<f64>().is_ok_and(|v| v > 0.0 && v < 100.0)
+                    && p.split_once('.').is_none_or(|(_, f)| f.len() <= 2);
+                if !valid {
+                    self.diags.push(
+                        Diag::error(Code::BadNumber, format!("`p{p}` is not a percentile CloudWatch offers"))
+                            .at(scope.source(), span, "invalid percentile")
+                            .help("use a percentile above p0 and below p100 with at most two decimals, such as `p99` or `p99.9`"),
+                    );
+                    return None;
+                }
+                Unit::Duration
+            }
+        })
+    }
+}
+
+/// Counts and plain numbers mix freely (`invocations > 100`); other units must match.
+fn comparable(a: Unit, b: Unit) -> bool {
+    a == b
+        || matches!(
+            (a, b),
+            (Unit::Count, Unit::Number) | (Unit::Number, Unit::Count)
+        )
+}
+
+/// The unit of `a op b`, or `None` when the units do not combine.
+fn combine(op: ast::BinOp, a: Unit, b: Unit) -> Option<Unit> {
+    use ast::BinOp::*;
+    match op {
+        Add | Sub => comparable(a, b).then(|| if a == Unit::Number { b } else { a }),
+        Mul => match (a, b) {
+            (Unit::Number, u) | (u, Unit::Number) => Some(u),
+            (Unit::Count, Unit::Count) => Some(Unit::Count),
+            _ => None,
+        },
+        Div => match (a, b) {
+            (u, Unit::Number) => Some(u),
+            (x, y) if comparable(x, y) => Some(Unit::Number),
+            _ => None,
+        },
+    }
+}
+
+fn verb(op: ast::BinOp) -> &'static str {
+    match op {
+        ast::BinOp::Add => "add",
+        ast::BinOp::Sub => "subtract",
+        ast::BinOp::Mul => "multiply",
+        ast::BinOp::Div => "divide",
+    }
+}
+
+fn unit_hint(a: Unit, b: Unit) -> String {
+    match (a, b) {
+        (Unit::Percent, Unit::Number) | (Unit::Number, Unit::Percent) => {
+            "write the number as a percentage, such as `1%`".into()
+        }
+        (Unit::Duration, Unit::Number) | (Unit::Number, Unit::Duration) => {
+            "give the number a unit, such as `800ms`".into()
+        }
+        _ => "compare a metric with a value of its own kind: `error rate` with a percentage, durations with a duration, counts with a number; scale with a plain factor such as `1.2 *`".into(),
+    }
+}

@@ -1,0 +1,406 @@
+//! The checker: AST to [`Plan`], collecting every diagnostic of every file it reads.
+
+mod health;
+mod load;
+mod steps;
+mod values;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use crate::diagnostic::{self, Code, Diag, Source};
+use crate::plan::{Param, ParamValue, Plan, Script, Targets};
+use crate::syntax::ast::{self, HeaderKind, HookEvent, Statement};
+use crate::syntax::span::Span;
+use load::{Def, Loaded};
+use values::{Scope, Want};
+
+/// What the command line adds to a playbook.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// `--set NAME=VALUE`, in order.
+    pub sets: Vec<(String, String)>,
+    /// `--function`, replacing the file's functions when not empty.
+    pub functions: Vec<String>,
+    /// `--alias`, replacing the file's alias.
+    pub alias: Option<String>,
+    /// `--region`, replacing the file's region.
+    pub region: Option<String>,
+}
+
+/// The result of checking: the plan when there is no error, and every diagnostic.
+#[derive(Debug)]
+pub struct Checked {
+    /// `Some` exactly when no diagnostic is an error.
+    pub plan: Option<Plan>,
+    /// Errors and warnings, sorted by position.
+    pub diags: Vec<Diag>,
+}
+
+/// Checks the playbook at `path`, reading its imports and scripts relative to it.
+pub fn check_path(path: &Path, options: &Options) -> Checked {
+    let display = path.display().to_string();
+    match load::read(path, display) {
+        Ok(root) => check_loaded(root, path.canonicalize().ok(), options),
+        Err(diag) => Checked {
+            plan: None,
+            diags: vec![diag],
+        },
+    }
+}
+
+/// Checks playbook text as if it were a file in `dir` (tests and benchmarks).
+pub fn check_source(source: Source, dir: &Path, options: &Options) -> Checked {
+    match crate::syntax::parse(&source) {
+        Ok(file) => check_loaded(
+            Rc::new(Loaded {
+                source,
+                dir: dir.to_path_buf(),
+                file,
+            }),
+            None,
+            options,
+        ),
+        Err(diag) => Checked {
+            plan: None,
+            diags: vec![diag],
+        },
+    }
+}
+
+fn check_loaded(root: Rc<Loaded>, canonical: Option<PathBuf>, options: &Options) -> Checked {
+    let mut checker = Checker::default();
+    let plan = checker.plan(&root, canonical, options);
+    let mut diags = checker.diags;
+    diagnostic::tidy(&mut diags);
+    let failed = diags.iter().any(Diag::is_error);
+    Checked {
+        plan: if failed { None } else { Some(plan) },
+        diags,
+    }
+}
+
+/// A parameter in force.
+#[derive(Debug)]
+struct ParamEntry {
+    /// `None` when its default was invalid (already reported).
+    value: Option<ParamValue>,
+    span: Span,
+    source: Source,
+    overridden: bool,
+}
+
+#[derive(Debug, Default)]
+struct Checker {
+    diags: Vec<Diag>,
+    params: BTreeMap<String, ParamEntry>,
+    step_defs: BTreeMap<String, Def<ast::StepDef>>,
+    used_steps: HashSet<String>,
+    health_defaulted: bool,
+}
+
+impl Checker {
+    fn plan(&mut self, root: &Rc<Loaded>, canonical: Option<PathBuf>, options: &Options) -> Plan {
+        let mut stack: Vec<PathBuf> = canonical.into_iter().collect();
+        let defs = self.load_defs(root, &mut stack);
+        for (name, def) in &defs.params {
+            let value = match values::literal(&def.item.value, &def.file.source) {
+                Ok(v) => Some(v),
+                Err(diag) => {
+                    self.diags.push(diag);
+                    None
+                }
+            };
+            self.params.insert(
+                name.clone(),
+                ParamEntry {
+                    value,
+                    span: def.item.value.span,
+                    source: def.file.source.clone(),
+                    overridden: false,
+                },
+            );
+        }
+        self.apply_sets(&options.sets);
+        self.step_defs = defs.steps;
+        self.health_defaulted = defs.health.is_none();
+        let health = self.health(defs.health.as_ref());
+
+        let scope = Scope::top(root.clone());
+        let headers = self.root_headers(&scope);
+        let steps: Vec<&ast::Step> = root
+            .file
+            .statements
+            .iter()
+            .filter_map(|s| match s {
+                Statement::Step(step) => Some(step),
+                Statement::Header(_) => None,
+            })
+            .collect();
+        let flow = self.steps(&steps, &scope);
+        if let Some(last) = steps.last() {
+            if !flow.ended() {
+                self.diags.push(
+                    Diag::warning(
+                        Code::EndsSplit,
+                        format!(
+                            "the plan ends without `promote` or `rollback`: `new` keeps {} of the traffic",
+                            flow.weight()
+                        ),
+                    )
+                    .at(scope.source(), last.span, "the rollout stops here")
+                    .help("end with `promote` to finish on `new`, or `rollback` to go back to `old`; leave it out only if a later run will finish the rollout"),
+                );
+            }
+        }
+        self.unused_steps(root);
+
+        let mut functions = if options.functions.is_empty() {
+            headers.functions
+        } else {
+            options.functions.clone()
+        };
+        functions.dedup();
+        Plan {
+            name: headers.name,
+            targets: Targets {
+                functions,
+                alias: options.alias.clone().or(headers.alias),
+                region: options.region.clone().or(headers.region),
+            },
+            params: self
+                .params
+                .iter()
+                .filter_map(|(name, entry)| {
+                    Some(Param {
+                        name: name.clone(),
+                        value: entry.value.clone()?,
+                        overridden: entry.overridden,
+                    })
+                })
+                .collect(),
+            health,
+            on_failure: headers.on_failure,
+            on_success: headers.on_success,
+            steps: flow.steps,
+        }
+    }
+
+    /// `--set NAME=VALUE`: the parameter must exist, and the value must be of its type.
+    fn apply_sets(&mut self, sets: &[(String, String)]) {
+        for (name, text) in sets {
+            let source = diagnostic::source("--set", format!("{name}={text}"));
+            let value_span = Span::new(name.len() + 1, name.len() + 1 + text.len());
+            let Some(entry) = self.params.get(name) else {
+                let help = match closest(name, self.params.keys().map(String::as_str)) {
+                    Some(close) => format!("did you mean `{close}`?"),
+                    None if self.params.is_empty() => {
+                        "this playbook declares no parameters".to_string()
+                    }
+                    None => format!(
+                        "the playbook declares: {}",
+                        self.params
+                            .keys()
+                            .map(|k| format!("`{k}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                };
+                self.diags.push(
+                    Diag::error(
+                        Code::SetUnknown,
+                        format!("`--set {name}`: the playbook has no parameter `{name}`"),
+                    )
+                    .at(&source, Span::new(0, name.len()), "unknown parameter")
+                    .help(help),
+                );
+                continue;
+            };
+            let Some(declared) = &entry.value else {
+                continue;
+            };
+            let parsed = crate::syntax::parse_literal(text)
+                .and_then(|lit| values::literal(&lit, &source).ok());
+            let value = match (declared, parsed) {
+                (ParamValue::String(_), Some(v @ ParamValue::String(_))) => Some(v),
+                (ParamValue::String(_), _) => Some(ParamValue::String(text.clone())),
+                (_, Some(v)) if std::mem::discriminant(&v) == std::mem::discriminant(declared) => {
+                    Some(v)
+                }
+                _ => None,
+            };
+            match value {
+                Some(value) => {
+                    let entry = self.params.get_mut(name).expect("looked up above");
+                    entry.value = Some(value);
+                    entry.overridden = true;
+                }
+                None => {
+                    let want = match declared {
+                        ParamValue::Percent(_) => Want::Percent,
+                        ParamValue::Duration(_) => Want::Duration,
+                        ParamValue::Number(_) => Want::Number,
+                        ParamValue::String(_) => Want::String,
+                    };
+                    self.diags.push(
+                        Diag::error(
+                            Code::SetValue,
+                            format!(
+                                "`--set {name}={text}`: `{name}` is {}",
+                                declared.type_name()
+                            ),
+                        )
+                        .at(&source, value_span, format!("not {}", declared.type_name()))
+                        .help(format!(
+                            "give {} such as {}",
+                            want.name(),
+                            want.example()
+                        )),
+                    );
+                }
+            }
+        }
+    }
+
+    /// The playbook's own headers: name, targets and hooks.
+    fn root_headers(&mut self, scope: &Scope) -> RootHeaders {
+        let mut out = RootHeaders::default();
+        let mut seen: HashMap<&'static str, Span> = HashMap::new();
+        for statement in &scope.file.file.statements {
+            let Statement::Header(header) = statement else {
+                continue;
+            };
+            let keyword = header.kind.keyword();
+            let once = matches!(
+                header.kind,
+                HeaderKind::Rollout(_)
+                    | HeaderKind::Function(_)
+                    | HeaderKind::Alias(_)
+                    | HeaderKind::Region(_)
+                    | HeaderKind::OnHook { .. }
+            );
+            if once {
+                if let Some(first) = seen.get(keyword) {
+                    self.diags.push(load::duplicate_header(
+                        scope.source(),
+                        keyword,
+                        header.span,
+                        *first,
+                    ));
+                    continue;
+                }
+                seen.insert(keyword, header.span);
+            }
+            match &header.kind {
+                HeaderKind::Rollout(name) => out.name = self.string(name, scope),
+                HeaderKind::Function(names) => {
+                    out.functions = names.iter().filter_map(|n| self.string(n, scope)).collect();
+                }
+                HeaderKind::Alias(name) => out.alias = self.string(name, scope),
+                HeaderKind::Region(name) => out.region = self.string(name, scope),
+                HeaderKind::OnHook { event, script } => {
+                    let script = self.script(script, scope);
+                    match event {
+                        HookEvent::Failure => out.on_failure = script,
+                        HookEvent::Success => out.on_success = script,
+                    }
+                }
+                HeaderKind::Param { .. }
+                | HeaderKind::Import(_)
+                | HeaderKind::Health(_)
+                | HeaderKind::StepDef(_) => {}
+            }
+        }
+        out
+    }
+
+    /// A rhai script path, which must exist.
+    fn script(&mut self, name: &ast::Str, scope: &Scope) -> Option<Script> {
+        let written = self.string(name, scope)?;
+        let path = load::relative(&scope.file.dir, &written);
+        if !path.is_file() {
+            self.diags.push(
+                Diag::error(Code::MissingFile, format!("`{written}` does not exist"))
+                    .at(scope.source(), name.span, "no such file")
+                    .help(format!(
+                        "script paths are relative to the file that names them; looked for {}",
+                        path.display()
+                    )),
+            );
+            return None;
+        }
+        Some(Script {
+            name: written,
+            path,
+        })
+    }
+
+    /// The zip of `update code`: a build may produce it later, so a missing one only warns.
+    fn zip(&mut self, name: &ast::Str, scope: &Scope) -> Option<Script> {
+        let written = self.string(name, scope)?;
+        let path = load::relative(&scope.file.dir, &written);
+        if !path.is_file() {
+            self.diags.push(
+                Diag::warning(Code::MissingZip, format!("`{written}` does not exist yet"))
+                    .at(scope.source(), name.span, "no such file now")
+                    .help(format!(
+                        "build it before `rollout run`; the path is relative to the playbook: {}",
+                        path.display()
+                    )),
+            );
+        }
+        Some(Script {
+            name: written,
+            path,
+        })
+    }
+
+    fn unused_steps(&mut self, root: &Rc<Loaded>) {
+        for (name, def) in &self.step_defs {
+            if !self.used_steps.contains(name) && def.file.source.name() == root.source.name() {
+                self.diags.push(
+                    Diag::warning(Code::UnusedStep, format!("step `{name}` is never called"))
+                        .at(&root.source, def.item.name.span, "defined but not used")
+                        .help(format!(
+                            "call it as a step, `{name}(…)`, or remove the definition"
+                        )),
+                );
+            }
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct RootHeaders {
+    name: Option<String>,
+    functions: Vec<String>,
+    alias: Option<String>,
+    region: Option<String>,
+    on_failure: Option<Script>,
+    on_success: Option<Script>,
+}
+
+/// The known name closest to `name`, if it is close enough to be a likely typo.
+fn closest<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    known
+        .map(|k| (edit_distance(name, k), k))
+        .filter(|(d, k)| *d <= (k.len().max(name.len()) / 3).max(1))
+        .min()
+        .map(|(_, k)| k)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}

@@ -1,0 +1,379 @@
+//! Steps: expanding step definitions, and the order rules of a rollout
+//! (a version before traffic moves, nothing after the end).
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use super::values::{Bound, Scope};
+use super::Checker;
+use crate::diagnostic::{Code, Diag, Source};
+use crate::plan::{Percent, Step, StepKind};
+use crate::syntax::ast::{self, Value};
+use crate::syntax::span::Span;
+
+/// What the steps so far have done, for the order rules.
+#[derive(Debug, Default)]
+pub(super) struct Flow {
+    /// The `publish`/`use version` that chose `new`.
+    version: Option<(Source, Span)>,
+    /// Weight on `new` after the steps so far.
+    weight: Percent,
+    /// Set by `promote`/`rollback`.
+    ended: bool,
+    /// Whether steps after the end were already reported.
+    reported_after_end: bool,
+    /// Whether judging health without traffic was already reported.
+    reported_no_traffic: bool,
+    /// Whether the missing `health` block was already reported.
+    reported_default_health: bool,
+    /// The expanded steps.
+    pub(super) steps: Vec<Step>,
+    /// Step definitions being expanded, innermost last.
+    calls: Vec<String>,
+    /// The span in the playbook of the outermost statement being expanded.
+    root: Span,
+}
+
+impl Flow {
+    /// True when the plan ends with `promote` or `rollback`.
+    pub(super) fn ended(&self) -> bool {
+        self.ended
+    }
+
+    /// The weight on `new` at the end.
+    pub(super) fn weight(&self) -> Percent {
+        self.weight
+    }
+}
+
+impl Checker {
+    /// Expands and checks the playbook's top-level steps.
+    pub(super) fn steps(&mut self, steps: &[&ast::Step], scope: &Scope) -> Flow {
+        let mut flow = Flow::default();
+        for step in steps {
+            flow.root = step.span;
+            self.step(step, scope, &mut flow);
+        }
+        flow
+    }
+
+    fn step(&mut self, step: &ast::Step, scope: &Scope, flow: &mut Flow) {
+        use ast::StepKind as A;
+        if let A::Block(block) = &step.kind {
+            for inner in &block.steps {
+                self.step(inner, scope, flow);
+            }
+            return;
+        }
+        if let A::Call { name, args } = &step.kind {
+            self.call(name, args, step.span, scope, flow);
+            return;
+        }
+        if flow.ended {
+            if !flow.reported_after_end {
+                flow.reported_after_end = true;
+                self.diags.push(
+                    Diag::error(Code::AfterEnd, "steps after `promote` or `rollback` never run")
+                        .at(scope.source(), step.span, "never runs")
+                        .help("`promote` and `rollback` end the rollout; move them to the end or remove the steps after them"),
+                );
+            }
+            return;
+        }
+        if let Some(kind) = self.step_kind(step, scope, flow) {
+            flow.steps.push(Step {
+                kind,
+                span: flow.root,
+                via: flow.calls.clone(),
+            });
+        }
+    }
+
+    /// Checks one step that is not a block or a call, and updates the flow.
+    fn step_kind(&mut self, step: &ast::Step, scope: &Scope, flow: &mut Flow) -> Option<StepKind> {
+        use ast::StepKind as A;
+        let source = scope.source();
+        Some(match &step.kind {
+            A::UpdateCode(zip) => {
+                if flow.version.is_some() {
+                    self.diags.push(
+                        Diag::error(
+                            Code::UpdateAfterVersion,
+                            "`update code` after `new` is chosen does not change `new`",
+                        )
+                        .at(source, step.span, "this updates `$LATEST` only")
+                        .help("put `update code from …` before `publish`"),
+                    );
+                }
+                StepKind::UpdateCode {
+                    zip: self.zip(zip, scope)?,
+                }
+            }
+            A::Publish(description) => {
+                let description = match description {
+                    Some(d) => Some(self.string(d, scope)?),
+                    None => None,
+                };
+                self.choose_version(step.span, "publish", scope, flow);
+                StepKind::Publish { description }
+            }
+            A::UseVersion(value) => {
+                let version = self.want_count(value, 1, "`use version`", scope);
+                self.choose_version(step.span, "use version", scope, flow);
+                StepKind::UseVersion { version: version? }
+            }
+            A::Shift(value) => {
+                self.need_version(step.span, "shift", scope, flow);
+                let weight = self.want_percent(value, "`shift`", scope)?;
+                if weight.0 == 0 || weight >= Percent::FULL {
+                    let help = if weight >= Percent::FULL {
+                        "to send all traffic to `new`, write `promote`"
+                    } else {
+                        "to send all traffic back to `old`, write `rollback`"
+                    };
+                    self.diags.push(
+                        Diag::error(
+                            Code::PercentRange,
+                            format!("`shift` needs more than 0% and less than 100%, not {weight}"),
+                        )
+                        .at(source, value.span(), "out of range")
+                        .help(help),
+                    );
+                    return None;
+                }
+                flow.weight = weight;
+                StepKind::Shift { weight }
+            }
+            A::Ramp { to, by, every } => {
+                self.need_version(step.span, "ramp", scope, flow);
+                let to_p = self.want_percent(to, "`ramp to`", scope);
+                let by_p = self.want_percent(by, "`ramp by`", scope);
+                let every_d = self.want_duration(every, "`ramp every`", scope);
+                let (to_p, by_p, every_d) = (to_p?, by_p?, every_d?);
+                let mut ok = true;
+                if to_p > Percent(9_999) {
+                    ok = false;
+                    self.diags.push(
+                        Diag::error(
+                            Code::PercentRange,
+                            format!("`ramp to` goes at most to 99.99%, not {to_p}"),
+                        )
+                        .at(source, to.span(), "out of range")
+                        .help(
+                            "ramp to at most 99.99%, then `promote` to send all traffic to `new`",
+                        ),
+                    );
+                } else if to_p <= flow.weight {
+                    ok = false;
+                    self.diags.push(
+                        Diag::error(
+                            Code::RampRange,
+                            format!("`ramp to {to_p}` starts at {} already", flow.weight),
+                        )
+                        .at(source, to.span(), "not above the current weight")
+                        .help(format!("ramp to a weight above {}", flow.weight)),
+                    );
+                }
+                if by_p.0 == 0 {
+                    ok = false;
+                    self.diags.push(
+                        Diag::error(Code::PercentRange, "`ramp by` must be more than 0%")
+                            .at(source, by.span(), "a zero increment never arrives")
+                            .help("ramp by a step such as `10%`"),
+                    );
+                }
+                if !ok {
+                    return None;
+                }
+                let from = flow.weight;
+                let increments = increments(from, to_p, by_p);
+                self.judged(step.span, scope, flow);
+                flow.weight = to_p;
+                StepKind::Ramp {
+                    from,
+                    to: to_p,
+                    by: by_p,
+                    every: every_d,
+                    increments,
+                }
+            }
+            A::Wait {
+                duration,
+                until_healthy,
+            } => {
+                let duration = self.want_duration(duration, "`wait`", scope)?;
+                if *until_healthy {
+                    self.judged(step.span, scope, flow);
+                    StepKind::Bake { duration }
+                } else {
+                    StepKind::Wait { duration }
+                }
+            }
+            A::Approve(message) => {
+                let message = match message {
+                    Some(m) => Some(self.string(m, scope)?),
+                    None => None,
+                };
+                StepKind::Approve { message }
+            }
+            A::Run(script) => StepKind::Run {
+                script: self.script(script, scope)?,
+            },
+            A::Promote => {
+                self.need_version(step.span, "promote", scope, flow);
+                flow.ended = true;
+                flow.weight = Percent::FULL;
+                StepKind::Promote
+            }
+            A::Rollback => {
+                flow.ended = true;
+                flow.weight = Percent(0);
+                StepKind::Rollback
+            }
+            A::Call { .. } | A::Block(_) => unreachable!("handled by `step`"),
+        })
+    }
+
+    fn call(
+        &mut self,
+        name: &ast::Ident,
+        args: &[Value],
+        span: Span,
+        scope: &Scope,
+        flow: &mut Flow,
+    ) {
+        let Some(def) = self.step_defs.get(&name.name).cloned() else {
+            let help = match super::closest(&name.name, self.step_defs.keys().map(String::as_str)) {
+                Some(close) => format!("did you mean `{close}`?"),
+                None => format!(
+                    "define it with `step {}(…) {{ … }}` above the steps",
+                    name.name
+                ),
+            };
+            self.diags.push(
+                Diag::error(Code::UnknownStep, format!("unknown step `{}`", name.name))
+                    .at(scope.source(), name.span, "no step by this name")
+                    .help(help),
+            );
+            return;
+        };
+        self.used_steps.insert(name.name.clone());
+        if flow.calls.contains(&name.name) {
+            let mut chain = flow.calls.clone();
+            chain.push(name.name.clone());
+            self.diags.push(
+                Diag::error(Code::RecursiveStep, format!("step `{}` calls itself: {}", name.name, chain.join(" → ")))
+                    .at(scope.source(), span, "recursive call")
+                    .help("a step definition expands in place, so it cannot call itself; write the repetition out"),
+            );
+            return;
+        }
+        let params = &def.item.params;
+        if params.len() != args.len() {
+            let mut diag = Diag::error(
+                Code::StepArgs,
+                format!(
+                    "step `{}` takes {} argument{}, but {} {} given",
+                    name.name,
+                    params.len(),
+                    if params.len() == 1 { "" } else { "s" },
+                    args.len(),
+                    if args.len() == 1 { "is" } else { "are" }
+                ),
+            )
+            .at(scope.source(), span, "wrong number of arguments");
+            if def.file.source.name() == scope.source().name() {
+                diag = diag.also(def.item.name.span, "defined here");
+            }
+            let names: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
+            self.diags
+                .push(diag.help(format!("call it as `{}({})`", name.name, names.join(", "))));
+            return;
+        }
+        let mut bound = HashMap::new();
+        for (param, arg) in params.iter().zip(args) {
+            let Some((value, _)) = self.value(arg, scope) else {
+                return;
+            };
+            bound.insert(
+                param.name.clone(),
+                Bound {
+                    value,
+                    span: arg.span(),
+                    source: scope.source().clone(),
+                },
+            );
+        }
+        let inner = Scope {
+            file: def.file.clone(),
+            args: Rc::new(bound),
+        };
+        flow.calls.push(name.name.clone());
+        for step in &def.item.body.steps {
+            self.step(step, &inner, flow);
+        }
+        flow.calls.pop();
+    }
+
+    fn choose_version(&mut self, span: Span, what: &str, scope: &Scope, flow: &mut Flow) {
+        if let Some((first_source, first)) = &flow.version {
+            let mut diag = Diag::error(
+                Code::SecondVersion,
+                format!("`{what}` after `new` is already chosen"),
+            )
+            .at(scope.source(), span, "a second version");
+            if first_source.name() == scope.source().name() {
+                diag = diag.also(*first, "`new` is chosen here");
+            }
+            self.diags.push(
+                diag.help("a rollout moves traffic to one new version; remove one of the two"),
+            );
+            return;
+        }
+        flow.version = Some((scope.source().clone(), span));
+    }
+
+    fn need_version(&mut self, span: Span, what: &str, scope: &Scope, flow: &Flow) {
+        if flow.version.is_none() {
+            self.diags.push(
+                Diag::error(
+                    Code::NoNewVersion,
+                    format!("`{what}` before there is a new version"),
+                )
+                .at(scope.source(), span, "no new version yet")
+                .help("start with `publish` (or `use version N`) so that `new` exists"),
+            );
+        }
+    }
+
+    /// A step that judges health: warns when `new` gets no traffic yet, or when the defaults apply.
+    fn judged(&mut self, span: Span, scope: &Scope, flow: &mut Flow) {
+        if flow.weight.0 == 0 && !flow.reported_no_traffic {
+            flow.reported_no_traffic = true;
+            self.diags.push(
+                Diag::warning(Code::NoTraffic, "health is judged while `new` gets no traffic")
+                    .at(scope.source(), span, "`new` serves 0% here")
+                    .help("`shift` some traffic to `new` first; without invocations every evaluation is inconclusive"),
+            );
+        }
+        if self.health_defaulted && !flow.reported_default_health {
+            flow.reported_default_health = true;
+            self.diags.push(
+                Diag::warning(Code::DefaultHealth, "`until healthy` without a `health` block uses the defaults")
+                    .at(scope.source(), span, "judged by the default health checks")
+                    .help("the defaults are `health every 1m { min invocations 1; error rate < 1% }`; add a `health` block to say what healthy means for this function"),
+            );
+        }
+    }
+}
+
+/// The weights a ramp shifts to: `by` at a time from `from`, the last one `to`.
+pub(crate) fn increments(from: Percent, to: Percent, by: Percent) -> Vec<Percent> {
+    let mut out = Vec::new();
+    let mut weight = from.0;
+    while weight < to.0 {
+        weight = (weight + by.0).min(to.0);
+        out.push(Percent(weight));
+    }
+    out
+}

@@ -1,0 +1,413 @@
+//! Literals to typed values, parameters resolved, and type errors that say what to write.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use super::load::Loaded;
+use super::Checker;
+use crate::diagnostic::{Code, Diag, Source};
+use crate::plan::{Millis, ParamValue, Percent};
+use crate::syntax::ast::{Literal, LiteralKind, Str, StrPart, Value};
+use crate::syntax::span::Span;
+
+/// A step argument bound to a step definition's parameter.
+#[derive(Debug, Clone)]
+pub(super) struct Bound {
+    pub(super) value: ParamValue,
+    pub(super) span: Span,
+    pub(super) source: Source,
+}
+
+/// Where names are looked up: the file being read and the arguments of the step call
+/// being expanded, if any.
+#[derive(Debug, Clone)]
+pub(super) struct Scope {
+    pub(super) file: Rc<Loaded>,
+    pub(super) args: Rc<HashMap<String, Bound>>,
+}
+
+impl Scope {
+    pub(super) fn top(file: Rc<Loaded>) -> Self {
+        Scope {
+            file,
+            args: Rc::default(),
+        }
+    }
+
+    pub(super) fn source(&self) -> &Source {
+        &self.file.source
+    }
+}
+
+/// The four types a value can have; what a position asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Want {
+    Percent,
+    Duration,
+    Number,
+    String,
+}
+
+impl Want {
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            Want::Percent => "a percentage",
+            Want::Duration => "a duration",
+            Want::Number => "a number",
+            Want::String => "a string",
+        }
+    }
+
+    pub(super) fn example(self) -> &'static str {
+        match self {
+            Want::Percent => "`5%`",
+            Want::Duration => "`10m` or `1h30m`",
+            Want::Number => "`50`",
+            Want::String => "`\"text\"`",
+        }
+    }
+
+    fn matches(self, value: &ParamValue) -> bool {
+        matches!(
+            (self, value),
+            (Want::Percent, ParamValue::Percent(_))
+                | (Want::Duration, ParamValue::Duration(_))
+                | (Want::Number, ParamValue::Number(_))
+                | (Want::String, ParamValue::String(_))
+        )
+    }
+}
+
+/// Converts a literal's text to its value. Strings may not interpolate here: a literal stands
+/// on its own (parameter defaults and `--set`).
+pub(super) fn literal(lit: &Literal, source: &Source) -> Result<ParamValue, Diag> {
+    match &lit.kind {
+        LiteralKind::Percent(text) => percent(text, lit.span, source).map(ParamValue::Percent),
+        LiteralKind::Duration(text) => duration(text, lit.span, source).map(ParamValue::Duration),
+        LiteralKind::Number(text) => Ok(ParamValue::Number(text.parse().unwrap_or(f64::MAX))),
+        LiteralKind::Str(s) => s.as_plain().map(ParamValue::String).ok_or_else(|| {
+            Diag::error(
+                Code::UnknownParam,
+                "a parameter default cannot interpolate other parameters",
+            )
+            .at(source, s.span, "`${…}` is not allowed here")
+            .help("write the text out in full")
+        }),
+    }
+}
+
+fn percent(text: &str, span: Span, source: &Source) -> Result<Percent, Diag> {
+    let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
+    if frac.len() > 2 {
+        return Err(Diag::error(
+            Code::PercentPrecision,
+            format!("`{text}%` has more than two decimals"),
+        )
+        .at(source, span, "too precise")
+        .help("Lambda weights have a resolution of 0.01%; round to two decimals"));
+    }
+    let hundredths = whole
+        .parse::<u32>()
+        .ok()
+        .and_then(|w| w.checked_mul(100))
+        .and_then(|w| w.checked_add(format!("{frac:0<2}").parse::<u32>().unwrap_or(0)));
+    hundredths.map(Percent).ok_or_else(|| {
+        Diag::error(Code::PercentRange, format!("`{text}%` is far above 100%"))
+            .at(source, span, "out of range")
+            .help("a weight lies between 0% and 100%")
+    })
+}
+
+/// Parses `1h30m`, `500ms`, `1.5s` exactly, in milliseconds.
+fn duration(text: &str, span: Span, source: &Source) -> Result<Millis, Diag> {
+    let too_long = || {
+        Diag::error(Code::BadNumber, format!("`{text}` is too long a duration"))
+            .at(source, span, "out of range")
+            .help("write a duration of at most a few days")
+    };
+    let mut total: u64 = 0;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let (number, after) = rest.split_at(digits);
+        let unit_len = if after.starts_with("ms") { 2 } else { 1 };
+        let (unit, after) = after.split_at(unit_len.min(after.len()));
+        let size: u64 = match unit {
+            "ms" => 1,
+            "s" => 1_000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            _ => 86_400_000,
+        };
+        let (whole, frac) = number.split_once('.').unwrap_or((number, ""));
+        let scale = 10u64.checked_pow(frac.len() as u32).ok_or_else(too_long)?;
+        let frac_value: u64 = if frac.is_empty() {
+            0
+        } else {
+            frac.parse().map_err(|_| too_long())?
+        };
+        let frac_ms = frac_value.checked_mul(size).ok_or_else(too_long)?;
+        if frac_ms % scale != 0 {
+            return Err(Diag::error(
+                Code::DurationPrecision,
+                format!("`{text}` is not a whole number of milliseconds"),
+            )
+            .at(source, span, "finer than a millisecond")
+            .help("durations have a resolution of 1ms; round it"));
+        }
+        let whole_ms = whole
+            .parse::<u64>()
+            .ok()
+            .and_then(|w| w.checked_mul(size))
+            .ok_or_else(too_long)?;
+        total = total
+            .checked_add(whole_ms + frac_ms / scale)
+            .ok_or_else(too_long)?;
+        rest = after;
+    }
+    if total == 0 {
+        return Err(Diag::error(Code::ZeroDuration, format!("`{text}` is zero"))
+            .at(source, span, "zero duration")
+            .help("give a duration longer than zero, or remove the step"));
+    }
+    Ok(Millis(total))
+}
+
+impl Checker {
+    /// Resolves a value to its typed form, reporting unknown names and invalid literals.
+    pub(super) fn value(
+        &mut self,
+        value: &Value,
+        scope: &Scope,
+    ) -> Option<(ParamValue, Option<Bound>)> {
+        match value {
+            Value::Literal(lit) => {
+                if let LiteralKind::Str(s) = &lit.kind {
+                    return self.string(s, scope).map(|s| (ParamValue::String(s), None));
+                }
+                match literal(lit, scope.source()) {
+                    Ok(v) => Some((v, None)),
+                    Err(diag) => {
+                        self.diags.push(diag);
+                        None
+                    }
+                }
+            }
+            Value::Param(ident) => {
+                if let Some(bound) = scope.args.get(&ident.name) {
+                    return Some((bound.value.clone(), Some(bound.clone())));
+                }
+                match self.params.get(&ident.name) {
+                    Some(entry) => {
+                        let value = entry.value.clone()?;
+                        Some((
+                            value.clone(),
+                            Some(Bound {
+                                value,
+                                span: entry.span,
+                                source: entry.source.clone(),
+                            }),
+                        ))
+                    }
+                    None => {
+                        self.unknown_param(&ident.name, ident.span, scope);
+                        None
+                    }
+                }
+            }
+        }
+    }
+
+    /// A value that must be of type `want`, for `purpose` (such as "`shift`").
+    pub(super) fn want(
+        &mut self,
+        value: &Value,
+        want: Want,
+        purpose: &str,
+        scope: &Scope,
+    ) -> Option<ParamValue> {
+        let (resolved, origin) = self.value(value, scope)?;
+        if want.matches(&resolved) {
+            return Some(resolved);
+        }
+        let message = format!(
+            "{purpose} needs {}, but {} is {}",
+            want.name(),
+            match value {
+                Value::Param(ident) => format!("`{}`", ident.name),
+                Value::Literal(_) => "this".to_string(),
+            },
+            resolved.type_name()
+        );
+        let help = match (&resolved, want) {
+            (ParamValue::Number(n), Want::Percent) => format!("write it as a percentage: `{n}%`"),
+            (ParamValue::Number(n), Want::Duration) => format!("give it a unit: `{n}s` or `{n}m`"),
+            _ => format!("write {} such as {}", want.name(), want.example()),
+        };
+        let mut diag = Diag::error(Code::ParamType, message);
+        match origin {
+            // A step argument: point at the argument in the call, and at the use when both
+            // are in the same file.
+            Some(bound) if scope.args.contains_key(value_name(value)) => {
+                diag = diag.at(
+                    &bound.source,
+                    bound.span,
+                    format!("{} given here", resolved.type_name()),
+                );
+                if bound.source.name() == scope.source().name() {
+                    diag = diag.also(value.span(), format!("used as {} here", want.name()));
+                }
+            }
+            Some(bound) => {
+                diag = diag.at(
+                    scope.source(),
+                    value.span(),
+                    format!("{} needed here", want.name()),
+                );
+                if bound.source.name() == scope.source().name() {
+                    diag = diag.also(
+                        bound.span,
+                        format!("declared as {} here", resolved.type_name()),
+                    );
+                }
+            }
+            None => {
+                diag = diag.at(
+                    scope.source(),
+                    value.span(),
+                    format!("{} needed here", want.name()),
+                )
+            }
+        }
+        self.diags.push(diag.help(help));
+        None
+    }
+
+    pub(super) fn want_percent(
+        &mut self,
+        value: &Value,
+        purpose: &str,
+        scope: &Scope,
+    ) -> Option<Percent> {
+        match self.want(value, Want::Percent, purpose, scope)? {
+            ParamValue::Percent(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    pub(super) fn want_duration(
+        &mut self,
+        value: &Value,
+        purpose: &str,
+        scope: &Scope,
+    ) -> Option<Millis> {
+        match self.want(value, Want::Duration, purpose, scope)? {
+            ParamValue::Duration(d) => Some(d),
+            _ => None,
+        }
+    }
+
+    /// A whole number of at least `min`.
+    pub(super) fn want_count(
+        &mut self,
+        value: &Value,
+        min: u64,
+        purpose: &str,
+        scope: &Scope,
+    ) -> Option<u64> {
+        let ParamValue::Number(n) = self.want(value, Want::Number, purpose, scope)? else {
+            return None;
+        };
+        if n.fract() == 0.0 && n >= min as f64 && n <= u32::MAX as f64 {
+            return Some(n as u64);
+        }
+        self.diags.push(
+            Diag::error(
+                Code::BadNumber,
+                format!("{purpose} needs a whole number of at least {min}, not {n}"),
+            )
+            .at(scope.source(), value.span(), "not a valid count")
+            .help(format!("write a whole number such as `{}`", min.max(1))),
+        );
+        None
+    }
+
+    /// A duration that is a health window: at least one second.
+    pub(super) fn want_window(
+        &mut self,
+        value: &Value,
+        purpose: &str,
+        scope: &Scope,
+    ) -> Option<Millis> {
+        let d = self.want_duration(value, purpose, scope)?;
+        if d < Millis::SECOND {
+            self.diags.push(
+                Diag::error(Code::WindowTooShort, format!("{purpose} of {d} is shorter than one second"))
+                    .at(scope.source(), value.span(), "too short")
+                    .help("CloudWatch cannot judge a window under a second; use `1s` or more (metrics have one-minute granularity, so `1m` or more is usual)"),
+            );
+            return None;
+        }
+        Some(d)
+    }
+
+    /// A string with its `${name}` interpolations resolved.
+    pub(super) fn string(&mut self, s: &Str, scope: &Scope) -> Option<String> {
+        let mut out = String::new();
+        let mut ok = true;
+        for part in &s.parts {
+            match part {
+                StrPart::Text(text) => out.push_str(text),
+                StrPart::Param(ident) => match self.value(&Value::Param(ident.clone()), scope) {
+                    Some((value, _)) => out.push_str(&value.to_string()),
+                    None => ok = false,
+                },
+            }
+        }
+        ok.then_some(out)
+    }
+
+    /// A string that must be plain text (a path known before parameters are).
+    pub(super) fn plain_string(&mut self, s: &Str, source: &Source, what: &str) -> Option<String> {
+        let plain = s.as_plain();
+        if plain.is_none() {
+            self.diags.push(
+                Diag::error(
+                    Code::UnknownParam,
+                    format!("{what} cannot interpolate parameters"),
+                )
+                .at(source, s.span, "`${…}` is not allowed here")
+                .help("write the path out in full"),
+            );
+        }
+        plain
+    }
+
+    fn unknown_param(&mut self, name: &str, span: Span, scope: &Scope) {
+        let known = self
+            .params
+            .keys()
+            .chain(scope.args.keys())
+            .map(String::as_str);
+        let help = match super::closest(name, known) {
+            Some(close) => {
+                format!("did you mean `{close}`? Otherwise declare it: `param {name} = …`")
+            }
+            None => format!("declare it with `param {name} = …` above the steps"),
+        };
+        self.diags.push(
+            Diag::error(Code::UnknownParam, format!("unknown parameter `{name}`"))
+                .at(scope.source(), span, "not a parameter")
+                .help(help),
+        );
+    }
+}
+
+fn value_name(value: &Value) -> &str {
+    match value {
+        Value::Param(ident) => &ident.name,
+        Value::Literal(_) => "",
+    }
+}

@@ -1,0 +1,36 @@
+//! How diagnostics reach the terminal: colour only on a terminal, and never with `NO_COLOR`.
+
+use std::io::IsTerminal;
+
+use crate::diagnostic::{render, Diag, Style};
+
+/// Width of plain output, fixed so that logs and tests see the same text.
+const PLAIN_WIDTH: usize = 100;
+
+/// Prints diagnostics to stderr.
+pub(super) fn print_diags(diags: &[Diag]) {
+    if diags.is_empty() {
+        return;
+    }
+    let terminal = std::io::stderr().is_terminal();
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let style = if terminal && !no_color {
+        Style::Fancy
+    } else {
+        Style::Plain
+    };
+    eprint!("{}", render(diags, style, PLAIN_WIDTH));
+}
+
+/// `N errors, M warnings`, for summaries.
+pub(super) fn counts(diags: &[Diag]) -> String {
+    let errors = diags.iter().filter(|d| d.is_error()).count();
+    let warnings = diags.len() - errors;
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    match (errors, warnings) {
+        (0, 0) => "no problems".to_string(),
+        (0, w) => plural(w, "warning"),
+        (e, 0) => plural(e, "error"),
+        (e, w) => format!("{}, {}", plural(e, "error"), plural(w, "warning")),
+    }
+}

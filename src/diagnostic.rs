@@ -1,0 +1,321 @@
+//! Diagnostics: every problem a user can meet, with a stable code, a pointed span and a hint.
+//!
+//! One type serves every stage (parse, check, command line) so that they are collected, sorted,
+//! rendered and serialised the same way. The codes are an enum so that the reference in
+//! `docs/language.md` can list them all and none is spelled two ways.
+
+use std::fmt;
+use std::sync::Arc;
+
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode};
+use serde::Serialize;
+
+use crate::syntax::span::Span;
+
+/// A source file as diagnostics show it: its display name and its text.
+pub type Source = Arc<NamedSource<String>>;
+
+/// Makes a [`Source`] from a display name and text.
+pub fn source(name: impl AsRef<str>, text: String) -> Source {
+    Arc::new(NamedSource::new(name, text))
+}
+
+/// How bad a diagnostic is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The file is still valid.
+    Warning,
+    /// The file is invalid; nothing runs.
+    Error,
+}
+
+macro_rules! codes {
+    ($($variant:ident => $code:literal, $what:literal;)*) => {
+        /// The stable code of each diagnostic, shown as `rollout::<code>`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Code {
+            $(#[doc = $what] $variant,)*
+        }
+
+        impl Code {
+            /// Every code, in documentation order.
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+
+            /// The code as shown, without the `rollout::` prefix.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $code,)*
+                }
+            }
+
+            /// One line saying what the code is about.
+            pub fn describe(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $what,)*
+                }
+            }
+        }
+    };
+}
+
+codes! {
+    Io => "io", "A file could not be read.";
+    Syntax => "syntax", "The text does not follow the grammar.";
+    HeaderAfterStep => "header-after-step", "A header comes after the first step.";
+    DuplicateHeader => "duplicate-header", "A header that may appear once appears twice.";
+    DuplicateParam => "duplicate-param", "Two parameters share a name.";
+    DuplicateStepDef => "duplicate-step", "Two step definitions share a name.";
+    DuplicateImport => "duplicate-import", "The same file is imported twice.";
+    DuplicateSetting => "duplicate-setting", "A health setting is given twice.";
+    UnknownParam => "unknown-param", "A name that is not a parameter.";
+    ParamType => "param-type", "A value of the wrong type for where it is used.";
+    SetUnknown => "set-unknown", "`--set` names a parameter the file does not declare.";
+    SetValue => "set-value", "`--set` gives a value that is not valid for the parameter.";
+    UnknownStep => "unknown-step", "A call to a step that is not defined.";
+    StepArgs => "step-args", "A step call with the wrong number of arguments.";
+    RecursiveStep => "recursive-step", "A step definition that calls itself.";
+    NoNewVersion => "no-new-version", "Traffic moves before `publish` or `use version`.";
+    SecondVersion => "second-version", "A second `publish` or `use version`.";
+    UpdateAfterVersion => "update-after-version", "`update code` after `new` is chosen cannot change it.";
+    PercentRange => "percent-range", "A percentage outside what the step allows.";
+    PercentPrecision => "percent-precision", "A percentage with more than two decimals.";
+    BadNumber => "bad-number", "A number that is not valid where it is used.";
+    ZeroDuration => "zero-duration", "A duration of zero.";
+    DurationPrecision => "duration-precision", "A duration finer than a millisecond.";
+    WindowTooShort => "window-too-short", "A health `every` or `over` shorter than one second.";
+    RampRange => "ramp-range", "A ramp whose target is not above the weight it starts from.";
+    AfterEnd => "after-end", "Steps after `promote` or `rollback`, which never run.";
+    UnitMismatch => "unit-mismatch", "A health expression mixing percent, duration and count.";
+    MissingFile => "missing-file", "A script or import that does not exist.";
+    ImportCycle => "import-cycle", "Files that import each other.";
+    ImportContent => "import-content", "An imported file holding more than params, health and steps.";
+    ImportConflict => "import-conflict", "Two imports define the same name.";
+    MissingTarget => "missing-target", "No function or alias to act on.";
+    EndsSplit => "ends-split", "The plan ends with traffic still split (warning).";
+    DefaultHealth => "default-health", "`until healthy` without a `health` block (warning).";
+    NoTraffic => "no-traffic", "Health is judged while `new` gets no traffic (warning).";
+    UnusedStep => "unused-step", "A step definition that is never called (warning).";
+    MissingZip => "missing-zip", "The zip for `update code` does not exist yet (warning).";
+}
+
+/// A label: a span in the diagnostic's source and what to say there.
+#[derive(Debug, Clone)]
+pub struct Label {
+    /// Where.
+    pub span: Span,
+    /// What.
+    pub text: String,
+}
+
+/// One diagnostic.
+#[derive(Debug, Clone)]
+pub struct Diag {
+    /// Its stable code.
+    pub code: Code,
+    /// Error or warning.
+    pub severity: Severity,
+    /// One sentence saying what is wrong.
+    pub message: String,
+    /// Spans in `source`; the first is the primary one.
+    pub labels: Vec<Label>,
+    /// What to write instead.
+    pub help: String,
+    /// The file the labels point into, when there is one.
+    pub source: Option<Source>,
+}
+
+impl Diag {
+    /// An error.
+    pub fn error(code: Code, message: impl Into<String>) -> Self {
+        Diag {
+            code,
+            severity: Severity::Error,
+            message: message.into(),
+            labels: Vec::new(),
+            help: String::new(),
+            source: None,
+        }
+    }
+
+    /// A warning.
+    pub fn warning(code: Code, message: impl Into<String>) -> Self {
+        Diag {
+            severity: Severity::Warning,
+            ..Diag::error(code, message)
+        }
+    }
+
+    /// Points at `span` of `source`.
+    pub fn at(mut self, source: &Source, span: Span, text: impl Into<String>) -> Self {
+        self.source = Some(source.clone());
+        self.labels.push(Label {
+            span,
+            text: text.into(),
+        });
+        self
+    }
+
+    /// Adds a secondary label in the same source.
+    pub fn also(mut self, span: Span, text: impl Into<String>) -> Self {
+        self.labels.push(Label {
+            span,
+            text: text.into(),
+        });
+        self
+    }
+
+    /// Says what to do.
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = help.into();
+        self
+    }
+
+    /// Whether it makes the input invalid.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    /// Line and column (1-based, columns in characters) of the primary label.
+    pub fn position(&self) -> Option<(usize, usize)> {
+        let source = self.source.as_ref()?;
+        let label = self.labels.first()?;
+        Some(line_column(source.inner(), label.span.start))
+    }
+
+    fn sort_key(&self) -> (usize, usize) {
+        self.labels
+            .first()
+            .map_or((usize::MAX, usize::MAX), |l| (l.span.start, l.span.end))
+    }
+}
+
+/// Line and column (1-based; the column counts characters) of byte `offset` in `text`.
+pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[line_start..].chars().count() + 1)
+}
+
+impl fmt::Display for Diag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Diag {}
+
+impl miette::Diagnostic for Diag {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new(format!("rollout::{}", self.code.as_str())))
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+        })
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        (!self.help.is_empty()).then(|| Box::new(&self.help) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        self.source.as_ref().map(|s| &**s as &dyn SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        if self.source.is_none() || self.labels.is_empty() {
+            return None;
+        }
+        Some(Box::new(self.labels.iter().enumerate().map(|(i, l)| {
+            let text = (!l.text.is_empty()).then(|| l.text.clone());
+            if i == 0 {
+                LabeledSpan::new_primary_with_span(text, l.span)
+            } else {
+                LabeledSpan::new_with_span(text, l.span)
+            }
+        })))
+    }
+}
+
+/// Sorts diagnostics by file position and drops exact repeats (a step definition expanded
+/// twice reports its problems once).
+pub fn tidy(diags: &mut Vec<Diag>) {
+    diags.sort_by_key(|d| {
+        (
+            d.source.as_ref().map(|s| s.name().to_string()),
+            d.sort_key(),
+        )
+    });
+    diags.dedup_by(|a, b| {
+        a.code == b.code
+            && a.message == b.message
+            && a.sort_key() == b.sort_key()
+            && a.source.as_ref().map(|s| s.name()) == b.source.as_ref().map(|s| s.name())
+    });
+}
+
+/// How diagnostics are drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// Unicode and colour, for a terminal.
+    Fancy,
+    /// ASCII, no colour, fixed width: logs, pipes and tests.
+    Plain,
+}
+
+/// Renders diagnostics as people read them.
+pub fn render(diags: &[Diag], style: Style, width: usize) -> String {
+    let theme = match style {
+        Style::Fancy => GraphicalTheme::unicode(),
+        Style::Plain => GraphicalTheme::none(),
+    };
+    let handler = GraphicalReportHandler::new_themed(theme).with_width(width);
+    let mut out = String::new();
+    for diag in diags {
+        // Writing into a String cannot fail.
+        let _ = handler.render_report(&mut out, diag);
+    }
+    out
+}
+
+/// A diagnostic as `--format json` prints it.
+#[derive(Debug, Serialize)]
+pub struct JsonDiag {
+    /// File name, as given.
+    pub file: Option<String>,
+    /// 1-based line of the primary span.
+    pub line: Option<usize>,
+    /// 1-based column of the primary span.
+    pub column: Option<usize>,
+    /// `rollout::…`
+    pub code: String,
+    /// Error or warning.
+    pub severity: Severity,
+    /// What is wrong.
+    pub message: String,
+    /// What the primary label says.
+    pub label: Option<String>,
+    /// What to do.
+    pub help: String,
+}
+
+impl From<&Diag> for JsonDiag {
+    fn from(diag: &Diag) -> Self {
+        let position = diag.position();
+        JsonDiag {
+            file: diag.source.as_ref().map(|s| s.name().to_string()),
+            line: position.map(|p| p.0),
+            column: position.map(|p| p.1),
+            code: format!("rollout::{}", diag.code.as_str()),
+            severity: diag.severity,
+            message: diag.message.clone(),
+            label: diag.labels.first().map(|l| l.text.clone()),
+            help: diag.help.clone(),
+        }
+    }
+}

@@ -1,0 +1,300 @@
+//! The plan: what a checked playbook will do, as data.
+//!
+//! The checker produces a [`Plan`]; `plan` prints it and the engine executes it. Every value is
+//! resolved: parameters substituted, step definitions expanded, units checked.
+
+mod quantity;
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+pub use crate::syntax::ast::{BinOp, CompareOp, HookEvent, Inconclusive, Metric, Which};
+use crate::syntax::span::Span;
+pub use quantity::{Millis, Percent};
+
+/// A checked playbook.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Plan {
+    /// The `rollout "…"` display name.
+    pub name: Option<String>,
+    /// What the rollout acts on.
+    pub targets: Targets,
+    /// Every parameter with the value in force.
+    pub params: Vec<Param>,
+    /// How `until healthy` judges.
+    pub health: HealthSpec,
+    /// Runs after a failure, before the rollback.
+    pub on_failure: Option<Script>,
+    /// Runs after promote.
+    pub on_success: Option<Script>,
+    /// The steps, expanded, in order.
+    pub steps: Vec<Step>,
+}
+
+/// Functions, alias and region.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Targets {
+    /// Function names; empty when neither the file nor the command line names one.
+    pub functions: Vec<String>,
+    /// The alias whose traffic moves.
+    pub alias: Option<String>,
+    /// The AWS region, when named.
+    pub region: Option<String>,
+}
+
+/// A parameter and the value in force.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Param {
+    /// Its name.
+    pub name: String,
+    /// Its value.
+    pub value: ParamValue,
+    /// Whether `--set` gave the value.
+    pub overridden: bool,
+}
+
+/// A typed parameter value.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", content = "value", rename_all = "lowercase")]
+pub enum ParamValue {
+    /// `5%`
+    Percent(Percent),
+    /// `10m`
+    Duration(Millis),
+    /// `12.5`
+    Number(f64),
+    /// `"text"`
+    String(String),
+}
+
+impl ParamValue {
+    /// The type's name, as diagnostics say it.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            ParamValue::Percent(_) => "a percentage",
+            ParamValue::Duration(_) => "a duration",
+            ParamValue::Number(_) => "a number",
+            ParamValue::String(_) => "a string",
+        }
+    }
+}
+
+impl std::fmt::Display for ParamValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ParamValue::Percent(p) => p.fmt(f),
+            ParamValue::Duration(d) => d.fmt(f),
+            ParamValue::Number(n) => n.fmt(f),
+            ParamValue::String(s) => f.write_str(s),
+        }
+    }
+}
+
+/// A rhai script named by the playbook.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Script {
+    /// As written in the file.
+    pub name: String,
+    /// Resolved against the directory of the file that names it.
+    pub path: PathBuf,
+}
+
+/// How health is judged.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HealthSpec {
+    /// The evaluation interval.
+    pub every: Millis,
+    /// Fewer invocations of `new` in the window make an evaluation inconclusive.
+    pub min_invocations: u64,
+    /// What an inconclusive evaluation counts as.
+    pub inconclusive: Inconclusive,
+    /// Checks that must all hold.
+    pub checks: Vec<Check>,
+    /// True when the file has no `health` block and these are the defaults.
+    pub defaulted: bool,
+}
+
+impl HealthSpec {
+    /// `health every 1m { min invocations 1; error rate < 1% }`: what `until healthy` uses
+    /// when the file has no `health` block.
+    pub fn default_spec() -> Self {
+        let every = Millis::from_minutes(1);
+        HealthSpec {
+            every,
+            min_invocations: 1,
+            inconclusive: Inconclusive::Fail,
+            checks: vec![Check::Compare {
+                lhs: Expr::Metric {
+                    metric: Metric::ErrorRate,
+                    of: Which::New,
+                    over: every,
+                },
+                op: CompareOp::Lt,
+                rhs: Expr::Const {
+                    value: 1.0,
+                    unit: Unit::Percent,
+                },
+            }],
+            defaulted: true,
+        }
+    }
+}
+
+/// One health check.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Check {
+    /// `lhs op rhs`
+    Compare {
+        /// Left side.
+        lhs: Expr,
+        /// Operator.
+        op: CompareOp,
+        /// Right side.
+        rhs: Expr,
+    },
+    /// A CloudWatch alarm that must not be in `ALARM`.
+    Alarm {
+        /// The alarm's name.
+        name: String,
+    },
+    /// A rhai hook.
+    Script {
+        /// The script.
+        script: Script,
+    },
+}
+
+/// The unit of a health value. Comparing or adding different units is an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Unit {
+    /// Invocations, errors, throttles, concurrency.
+    Count,
+    /// Percent; `1.0` is 1%.
+    Percent,
+    /// Milliseconds.
+    Duration,
+    /// A plain number, such as a factor.
+    Number,
+}
+
+impl Unit {
+    /// The unit's name, as diagnostics say it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Unit::Count => "a count",
+            Unit::Percent => "a percentage",
+            Unit::Duration => "a duration",
+            Unit::Number => "a plain number",
+        }
+    }
+}
+
+/// A typed health expression.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Expr {
+    /// A CloudWatch metric of one version over a window.
+    Metric {
+        /// Which metric.
+        metric: Metric,
+        /// Of which version.
+        of: Which,
+        /// Over which window.
+        over: Millis,
+    },
+    /// A constant; percentages in percent, durations in milliseconds.
+    Const {
+        /// The number.
+        value: f64,
+        /// Its unit.
+        unit: Unit,
+    },
+    /// `lhs op rhs`
+    Binary {
+        /// Operator.
+        op: BinOp,
+        /// Left side.
+        lhs: Box<Expr>,
+        /// Right side.
+        rhs: Box<Expr>,
+    },
+}
+
+/// A step of the plan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Step {
+    /// What it does.
+    #[serde(flatten)]
+    pub kind: StepKind,
+    /// Where the step (or the call that expanded to it) is written in the playbook.
+    pub span: Span,
+    /// The step definitions it was expanded from, outermost first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub via: Vec<String>,
+}
+
+/// The steps of LANGUAGE.md §4, resolved.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum StepKind {
+    /// `update code from "x.zip"`
+    UpdateCode {
+        /// The zip.
+        zip: Script,
+    },
+    /// `publish`
+    Publish {
+        /// The version description, when given.
+        description: Option<String>,
+    },
+    /// `use version N`
+    UseVersion {
+        /// The version number.
+        version: u64,
+    },
+    /// `shift P% to new`
+    Shift {
+        /// Weight of `new`.
+        weight: Percent,
+    },
+    /// `ramp to P% by S% every D`
+    Ramp {
+        /// Weight it starts from.
+        from: Percent,
+        /// Final weight.
+        to: Percent,
+        /// Increment.
+        by: Percent,
+        /// Bake after each increment.
+        every: Millis,
+        /// The weights it shifts to, in order; the last is `to`.
+        increments: Vec<Percent>,
+    },
+    /// `wait D`
+    Wait {
+        /// How long.
+        duration: Millis,
+    },
+    /// `wait D until healthy`
+    Bake {
+        /// How long.
+        duration: Millis,
+    },
+    /// `approve`
+    Approve {
+        /// What to ask.
+        message: Option<String>,
+    },
+    /// `run "x.rhai"`
+    Run {
+        /// The script.
+        script: Script,
+    },
+    /// `promote`
+    Promote,
+    /// `rollback`
+    Rollback,
+}

@@ -1,0 +1,486 @@
+//! The syntax tree: what the file says, as written, with a span on every node.
+//!
+//! Values stay lexical here (`"5%"`, `"1h30m"`): turning them into numbers, and reporting the ones
+//! that are out of range, is the checker's job, so that every such error is collected.
+
+use super::span::Span;
+
+/// A parsed `.rollout` file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct File {
+    /// Headers and steps in source order.
+    pub statements: Vec<Statement>,
+}
+
+/// One statement at the top level of a file.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Statement {
+    /// Configuration: targets, parameters, health, hooks, step definitions.
+    Header(Header),
+    /// Something the rollout does.
+    Step(Step),
+}
+
+/// A header with its span.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Header {
+    /// What the header says.
+    pub kind: HeaderKind,
+    /// The whole header, blocks included.
+    pub span: Span,
+}
+
+/// The headers of LANGUAGE.md §3.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HeaderKind {
+    /// `rollout "name"`
+    Rollout(Str),
+    /// `function "a", "b"`
+    Function(Vec<Str>),
+    /// `alias "live"`
+    Alias(Str),
+    /// `region "eu-west-1"`
+    Region(Str),
+    /// `param name = literal`
+    Param {
+        /// The parameter's name.
+        name: Ident,
+        /// Its default, which also fixes its type.
+        value: Literal,
+    },
+    /// `import "file.rollout"`
+    Import(Str),
+    /// `health every D { … }`
+    Health(HealthBlock),
+    /// `on failure run "x.rhai"` / `on success run "x.rhai"`
+    OnHook {
+        /// When the hook runs.
+        event: HookEvent,
+        /// The script, relative to the file.
+        script: Str,
+    },
+    /// `step name(a, b) { … }`
+    StepDef(StepDef),
+}
+
+impl HeaderKind {
+    /// The keyword that starts the header, as users write it.
+    pub fn keyword(&self) -> &'static str {
+        match self {
+            HeaderKind::Rollout(_) => "rollout",
+            HeaderKind::Function(_) => "function",
+            HeaderKind::Alias(_) => "alias",
+            HeaderKind::Region(_) => "region",
+            HeaderKind::Param { .. } => "param",
+            HeaderKind::Import(_) => "import",
+            HeaderKind::Health(_) => "health",
+            HeaderKind::OnHook {
+                event: HookEvent::Failure,
+                ..
+            } => "on failure",
+            HeaderKind::OnHook {
+                event: HookEvent::Success,
+                ..
+            } => "on success",
+            HeaderKind::StepDef(_) => "step",
+        }
+    }
+}
+
+/// When an `on … run` hook runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HookEvent {
+    /// After a failure, before the rollback.
+    Failure,
+    /// After promote.
+    Success,
+}
+
+/// `health every D { … }`
+#[derive(Debug, Clone, PartialEq)]
+pub struct HealthBlock {
+    /// The evaluation interval, when given.
+    pub every: Option<Value>,
+    /// The block's lines.
+    pub items: Vec<HealthItem>,
+    /// The closing brace.
+    pub close: Span,
+}
+
+/// One line of a `health` block.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HealthItem {
+    /// What the line says.
+    pub kind: HealthItemKind,
+    /// The whole line.
+    pub span: Span,
+}
+
+/// The lines a `health` block may hold.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HealthItemKind {
+    /// `min invocations N`
+    MinInvocations(Value),
+    /// `inconclusive pass|fail`
+    Inconclusive(Inconclusive),
+    /// `alarm "name"`
+    Alarm(Str),
+    /// `script "x.rhai"`
+    Script(Str),
+    /// `METRIC … < …`
+    Compare(Box<Comparison>),
+}
+
+/// What an evaluation without enough data counts as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Inconclusive {
+    /// Counts as a failure (the default: fail closed).
+    Fail,
+    /// Counts as a pass.
+    Pass,
+}
+
+/// `lhs OP rhs [over D]`
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comparison {
+    /// Left operand.
+    pub lhs: Expr,
+    /// The comparison operator.
+    pub op: CompareOp,
+    /// Where the operator is.
+    pub op_span: Span,
+    /// Right operand.
+    pub rhs: Expr,
+    /// A window for every metric of the check that names none.
+    pub over: Option<Value>,
+}
+
+/// `< <= > >= == !=`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum CompareOp {
+    /// `<`
+    #[serde(rename = "<")]
+    Lt,
+    /// `<=`
+    #[serde(rename = "<=")]
+    Le,
+    /// `>`
+    #[serde(rename = ">")]
+    Gt,
+    /// `>=`
+    #[serde(rename = ">=")]
+    Ge,
+    /// `==`
+    #[serde(rename = "==")]
+    Eq,
+    /// `!=`
+    #[serde(rename = "!=")]
+    Ne,
+}
+
+impl CompareOp {
+    /// The operator as written.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CompareOp::Lt => "<",
+            CompareOp::Le => "<=",
+            CompareOp::Gt => ">",
+            CompareOp::Ge => ">=",
+            CompareOp::Eq => "==",
+            CompareOp::Ne => "!=",
+        }
+    }
+}
+
+/// `+ - * /`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum BinOp {
+    /// `+`
+    #[serde(rename = "+")]
+    Add,
+    /// `-`
+    #[serde(rename = "-")]
+    Sub,
+    /// `*`
+    #[serde(rename = "*")]
+    Mul,
+    /// `/`
+    #[serde(rename = "/")]
+    Div,
+}
+
+impl BinOp {
+    /// The operator as written.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Mul => "*",
+            BinOp::Div => "/",
+        }
+    }
+
+    /// Binding strength: `*` and `/` bind tighter than `+` and `-`.
+    pub fn precedence(self) -> u8 {
+        match self {
+            BinOp::Add | BinOp::Sub => 1,
+            BinOp::Mul | BinOp::Div => 2,
+        }
+    }
+}
+
+/// An arithmetic expression over metrics and values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expr {
+    /// What the expression is.
+    pub kind: ExprKind,
+    /// Where it was written.
+    pub span: Span,
+}
+
+/// The forms of an expression.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExprKind {
+    /// A metric of `new` or `old`.
+    Metric(MetricRef),
+    /// A literal or a parameter.
+    Value(Value),
+    /// `( … )`, kept so that `fmt` prints what was written.
+    Paren(Box<Expr>),
+    /// `lhs op rhs`
+    Binary {
+        /// The operator.
+        op: BinOp,
+        /// Left operand.
+        lhs: Box<Expr>,
+        /// Right operand.
+        rhs: Box<Expr>,
+    },
+}
+
+/// `p99 duration of old over 5m`
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricRef {
+    /// Which metric.
+    pub metric: Metric,
+    /// `of new` / `of old`, when written.
+    pub of: Option<Which>,
+    /// `over D`, when written.
+    pub over: Option<Value>,
+}
+
+/// The metrics of LANGUAGE.md §5.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    /// `invocations`
+    Invocations,
+    /// `errors`
+    Errors,
+    /// `error rate`
+    ErrorRate,
+    /// `throttles`
+    Throttles,
+    /// `pNN duration`; the text after `p`, such as `99` or `99.9`.
+    Percentile(String),
+    /// `avg duration`
+    AvgDuration,
+    /// `max duration`
+    MaxDuration,
+    /// `concurrency`
+    Concurrency,
+}
+
+impl std::fmt::Display for Metric {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Metric::Invocations => f.write_str("invocations"),
+            Metric::Errors => f.write_str("errors"),
+            Metric::ErrorRate => f.write_str("error rate"),
+            Metric::Throttles => f.write_str("throttles"),
+            Metric::Percentile(p) => write!(f, "p{p} duration"),
+            Metric::AvgDuration => f.write_str("avg duration"),
+            Metric::MaxDuration => f.write_str("max duration"),
+            Metric::Concurrency => f.write_str("concurrency"),
+        }
+    }
+}
+
+/// `new` or `old`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Which {
+    /// The version being rolled out.
+    New,
+    /// The version the alias served before.
+    Old,
+}
+
+impl Which {
+    /// The keyword.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Which::New => "new",
+            Which::Old => "old",
+        }
+    }
+}
+
+/// A step with its span.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    /// What the step says.
+    pub kind: StepKind,
+    /// The whole step.
+    pub span: Span,
+}
+
+/// The steps of LANGUAGE.md §4.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StepKind {
+    /// `update code from "x.zip"`
+    UpdateCode(Str),
+    /// `publish ["description"]`
+    Publish(Option<Str>),
+    /// `use version N`
+    UseVersion(Value),
+    /// `shift P to new`
+    Shift(Value),
+    /// `ramp to P by S every D`
+    Ramp {
+        /// Final weight.
+        to: Value,
+        /// Increment.
+        by: Value,
+        /// Bake between increments.
+        every: Value,
+    },
+    /// `wait D [until healthy]`
+    Wait {
+        /// How long.
+        duration: Value,
+        /// Whether health is judged meanwhile.
+        until_healthy: bool,
+    },
+    /// `approve ["message"]`
+    Approve(Option<Str>),
+    /// `run "x.rhai"`
+    Run(Str),
+    /// `promote`
+    Promote,
+    /// `rollback`
+    Rollback,
+    /// `name(args…)`
+    Call {
+        /// The step definition called.
+        name: Ident,
+        /// Its arguments.
+        args: Vec<Value>,
+    },
+    /// `{ … }`
+    Block(Block),
+}
+
+/// `{ steps }`
+#[derive(Debug, Clone, PartialEq)]
+pub struct Block {
+    /// The steps inside.
+    pub steps: Vec<Step>,
+    /// The closing brace.
+    pub close: Span,
+}
+
+/// `step name(params) { body }`
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepDef {
+    /// Its name.
+    pub name: Ident,
+    /// Its parameters.
+    pub params: Vec<Ident>,
+    /// What it expands to.
+    pub body: Block,
+}
+
+/// A name as written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ident {
+    /// The name.
+    pub name: String,
+    /// Where.
+    pub span: Span,
+}
+
+/// A literal or a parameter used bare.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// Written out.
+    Literal(Literal),
+    /// A parameter (or a step argument) by name.
+    Param(Ident),
+}
+
+impl Value {
+    /// Where the value was written.
+    pub fn span(&self) -> Span {
+        match self {
+            Value::Literal(literal) => literal.span,
+            Value::Param(ident) => ident.span,
+        }
+    }
+}
+
+/// A literal, kept as its text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Literal {
+    /// Its kind and text.
+    pub kind: LiteralKind,
+    /// Where.
+    pub span: Span,
+}
+
+/// The four literal types.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LiteralKind {
+    /// `1h30m`
+    Duration(String),
+    /// `5%`, the text without `%`
+    Percent(String),
+    /// `12.5`
+    Number(String),
+    /// `"…"`
+    Str(Str),
+}
+
+/// A string literal: text and `${name}` interpolations.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Str {
+    /// Its pieces, escapes already resolved.
+    pub parts: Vec<StrPart>,
+    /// Where, quotes included.
+    pub span: Span,
+}
+
+/// A piece of a string.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StrPart {
+    /// Characters, escapes resolved.
+    Text(String),
+    /// `${name}`
+    Param(Ident),
+}
+
+impl Str {
+    /// The text if the string has no interpolation.
+    pub fn as_plain(&self) -> Option<String> {
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                StrPart::Text(text) => out.push_str(text),
+                StrPart::Param(_) => return None,
+            }
+        }
+        Some(out)
+    }
+}

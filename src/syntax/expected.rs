@@ -1,0 +1,216 @@
+//! Syntax errors in words: what was expected, what was found, and what to write.
+//!
+//! Pest reports the grammar rules it tried at the furthest position. Rule names mean nothing to a
+//! release engineer, so each is mapped to words by an exhaustive match: a new rule that has no
+//! words fails to compile here.
+
+use pest::error::{Error, ErrorVariant, InputLocation};
+
+use super::parse::Rule;
+use super::span::Span;
+use crate::diagnostic::{Code, Diag, Source};
+
+/// Turns a pest error into a diagnostic.
+pub(super) fn diagnose(error: Error<Rule>, source: &Source) -> Diag {
+    let text = source.inner();
+    let at = match error.location {
+        InputLocation::Pos(pos) => pos,
+        InputLocation::Span((start, _)) => start,
+    };
+    let positives = match &error.variant {
+        ErrorVariant::ParsingError { positives, .. } => positives.clone(),
+        ErrorVariant::CustomError { .. } => Vec::new(),
+    };
+    let mut words: Vec<&'static str> = positives.iter().filter_map(|r| words(*r)).collect();
+    words.sort_unstable();
+    words.dedup();
+    let found = found(text, at);
+    let expected = join(&words);
+    let width = text[at..]
+        .chars()
+        .next()
+        .filter(|c| *c != '\n' && *c != '\r')
+        .map_or(0, char::len_utf8);
+    let token_end = at + token_len(&text[at..]).max(width);
+    Diag::error(Code::Syntax, format!("expected {expected}, found {found}"))
+        .at(
+            source,
+            Span::new(at, token_end),
+            format!("expected {expected} here"),
+        )
+        .help(hint(&positives, text, at))
+}
+
+fn join(words: &[&str]) -> String {
+    match words {
+        [] => "something else".to_string(),
+        [one] => one.to_string(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
+
+/// Length of the word or symbol at the start of `rest`.
+fn token_len(rest: &str) -> usize {
+    let word: usize = rest
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '.' || *c == '%')
+        .map(char::len_utf8)
+        .sum();
+    word
+}
+
+fn found(text: &str, at: usize) -> String {
+    let rest = &text[at..];
+    match rest.chars().next() {
+        None => "the end of the file".to_string(),
+        Some('\n' | '\r') => "the end of the line".to_string(),
+        Some(c) => {
+            let len = token_len(rest);
+            if len > 0 {
+                format!("`{}`", &rest[..len])
+            } else {
+                format!("`{c}`")
+            }
+        }
+    }
+}
+
+fn hint(positives: &[Rule], text: &str, at: usize) -> String {
+    let has = |rule: Rule| positives.contains(&rule);
+    let rest = &text[at..];
+    if rest.starts_with('"') || has(Rule::quote) && !rest.starts_with('"') && has(Rule::text) {
+        return "strings are written in double quotes on one line; escape `\"` and `\\` with a backslash".into();
+    }
+    if has(Rule::publish_step) || has(Rule::rollout_header) {
+        return "each statement starts with a header (`function`, `alias`, `param`, `health`, …) or a step (`publish`, `shift 5% to new`, `wait 10m until healthy`, `promote`, …)".into();
+    }
+    if has(Rule::value) || has(Rule::literal) || has(Rule::duration) {
+        return "values are durations (`30s`, `1h30m`), percentages (`5%`), numbers (`50`), strings (`\"…\"`) or the name of a parameter".into();
+    }
+    if has(Rule::compare_op) {
+        return "a health check compares two values, like `error rate < 1%` or `p99 duration of new < 1.2 * p99 duration of old`".into();
+    }
+    if has(Rule::EOI) || has(Rule::close_brace) {
+        return "end the statement here with a newline or `;`".into();
+    }
+    "see docs/language.md for the syntax of each statement".into()
+}
+
+/// Words for a rule, or `None` for rules that only ever appear inside a token.
+fn words(rule: Rule) -> Option<&'static str> {
+    Some(match rule {
+        Rule::EOI => "a newline or `;`",
+        Rule::file => "a statement",
+        Rule::rollout_header
+        | Rule::function_header
+        | Rule::alias_header
+        | Rule::region_header
+        | Rule::param_header
+        | Rule::import_header
+        | Rule::health_block
+        | Rule::on_hook
+        | Rule::step_def => "a header",
+        Rule::block
+        | Rule::update_step
+        | Rule::publish_step
+        | Rule::use_step
+        | Rule::shift_step
+        | Rule::ramp_step
+        | Rule::wait_step
+        | Rule::approve_step
+        | Rule::run_step
+        | Rule::promote_step
+        | Rule::rollback_step
+        | Rule::call_step => "a step",
+        Rule::open_brace => "`{`",
+        Rule::close_brace => "`}`",
+        Rule::health_every => "`every`",
+        Rule::until_healthy => "`until healthy`",
+        Rule::min_invocations
+        | Rule::inconclusive
+        | Rule::alarm_check
+        | Rule::script_check
+        | Rule::comparison => "a health check",
+        Rule::expr | Rule::term | Rule::paren_expr => "a value or a metric",
+        Rule::metric_ref | Rule::metric => "a metric",
+        Rule::percentile => "a percentile like `p99`",
+        Rule::over => "`over`",
+        Rule::compare_op => "a comparison (`<`, `<=`, `>`, `>=`, `==`, `!=`)",
+        Rule::add_op | Rule::mul_op => "an operator",
+        Rule::value | Rule::literal => "a value",
+        Rule::duration => "a duration like `10m`",
+        Rule::duration_unit => "a duration unit (`ms`, `s`, `m`, `h`, `d`)",
+        Rule::percent => "a percentage like `5%`",
+        Rule::number => "a number",
+        Rule::string => "a string in double quotes",
+        Rule::quote => "a closing `\"`",
+        Rule::text | Rule::escape => return None,
+        // Silent rules never reach an error report; they are listed so the match stays exhaustive.
+        Rule::WHITESPACE
+        | Rule::COMMENT
+        | Rule::sep
+        | Rule::statement
+        | Rule::header
+        | Rule::step
+        | Rule::health_item
+        | Rule::factor
+        | Rule::check_end
+        | Rule::number_text
+        | Rule::ident_char
+        | Rule::keyword => return None,
+        Rule::interpolation => "`${name}`",
+        Rule::ident => "a name",
+        Rule::open_paren => "`(`",
+        Rule::close_paren => "`)`",
+        Rule::comma => "`,`",
+        Rule::equals => "`=`",
+        Rule::kw_rollout => "`rollout`",
+        Rule::kw_function => "`function`",
+        Rule::kw_alias => "`alias`",
+        Rule::kw_region => "`region`",
+        Rule::kw_param => "`param`",
+        Rule::kw_import => "`import`",
+        Rule::kw_health => "`health`",
+        Rule::kw_every => "`every`",
+        Rule::kw_on => "`on`",
+        Rule::kw_failure => "`failure`",
+        Rule::kw_success => "`success`",
+        Rule::kw_run => "`run`",
+        Rule::kw_step => "`step`",
+        Rule::kw_update => "`update`",
+        Rule::kw_code => "`code`",
+        Rule::kw_from => "`from`",
+        Rule::kw_publish => "`publish`",
+        Rule::kw_use => "`use`",
+        Rule::kw_version => "`version`",
+        Rule::kw_shift => "`shift`",
+        Rule::kw_to => "`to`",
+        Rule::kw_new => "`new`",
+        Rule::kw_old => "`old`",
+        Rule::kw_wait => "`wait`",
+        Rule::kw_until => "`until`",
+        Rule::kw_healthy => "`healthy`",
+        Rule::kw_approve => "`approve`",
+        Rule::kw_promote => "`promote`",
+        Rule::kw_rollback => "`rollback`",
+        Rule::kw_ramp => "`ramp`",
+        Rule::kw_by => "`by`",
+        Rule::kw_min => "`min`",
+        Rule::kw_invocations => "`invocations`",
+        Rule::kw_inconclusive => "`inconclusive`",
+        Rule::kw_pass => "`pass`",
+        Rule::kw_fail => "`fail`",
+        Rule::kw_alarm => "`alarm`",
+        Rule::kw_script => "`script`",
+        Rule::kw_of => "`of`",
+        Rule::kw_over => "`over`",
+        Rule::kw_errors => "`errors`",
+        Rule::kw_error => "`error`",
+        Rule::kw_rate => "`rate`",
+        Rule::kw_throttles => "`throttles`",
+        Rule::kw_duration => "`duration`",
+        Rule::kw_avg => "`avg`",
+        Rule::kw_max => "`max`",
+        Rule::kw_concurrency => "`concurrency`",
+    })
+}

@@ -1,0 +1,373 @@
+//! The canonical printer behind `rollout fmt`.
+//!
+//! Layout: headers first in a fixed order (targets, imports, params, health, hooks, step
+//! definitions), a blank line between groups, then the steps; one statement per line, two spaces
+//! per block level, single spaces between tokens. Comments stay with the statement they were
+//! written on or above. Values are printed as written, so formatting never changes meaning.
+
+use super::ast::*;
+use super::comments::{self, Comment};
+
+/// Formats a parsed file; `text` is the source it was parsed from (for the comments).
+pub fn format(file: &File, text: &str) -> String {
+    let mut printer = Printer::default();
+    let mut headers: Vec<&Header> = file
+        .statements
+        .iter()
+        .filter_map(|s| match s {
+            Statement::Header(h) => Some(h),
+            Statement::Step(_) => None,
+        })
+        .collect();
+    headers.sort_by_key(|h| order(&h.kind));
+    let mut last_group: Option<(u8, bool)> = None;
+    for header in headers {
+        let rank = group(&header.kind);
+        let own_group = matches!(header.kind, HeaderKind::Health(_) | HeaderKind::StepDef(_));
+        printer.blank = last_group.is_some_and(|(r, own)| r != rank || own || own_group);
+        printer.header(header);
+        last_group = Some((rank, own_group));
+    }
+    printer.blank = last_group.is_some();
+    for statement in &file.statements {
+        if let Statement::Step(step) = statement {
+            printer.step(step, 0);
+            printer.blank = false;
+        }
+    }
+    printer.render(text, comments::scan(text))
+}
+
+/// Whether two files say the same thing up to layout: the same headers (in any order) and the
+/// same steps in the same order.
+pub fn same_statements(a: &File, b: &File) -> bool {
+    fn canonical(file: &File) -> Vec<&Statement> {
+        let mut headers: Vec<&Statement> = file
+            .statements
+            .iter()
+            .filter(|s| matches!(s, Statement::Header(_)))
+            .collect();
+        headers.sort_by_key(|s| match s {
+            Statement::Header(h) => order(&h.kind),
+            Statement::Step(_) => u8::MAX,
+        });
+        headers.extend(
+            file.statements
+                .iter()
+                .filter(|s| matches!(s, Statement::Step(_))),
+        );
+        headers
+    }
+    canonical(a) == canonical(b)
+}
+
+/// Headers print in this order.
+fn order(kind: &HeaderKind) -> u8 {
+    match kind {
+        HeaderKind::Rollout(_) => 0,
+        HeaderKind::Function(_) => 1,
+        HeaderKind::Alias(_) => 2,
+        HeaderKind::Region(_) => 3,
+        _ => group(kind),
+    }
+}
+
+/// A blank line separates headers of different groups.
+fn group(kind: &HeaderKind) -> u8 {
+    match kind {
+        HeaderKind::Rollout(_)
+        | HeaderKind::Function(_)
+        | HeaderKind::Alias(_)
+        | HeaderKind::Region(_) => 0,
+        HeaderKind::Import(_) => 10,
+        HeaderKind::Param { .. } => 20,
+        HeaderKind::Health(_) => 30,
+        HeaderKind::OnHook { .. } => 40,
+        HeaderKind::StepDef(_) => 50,
+    }
+}
+
+#[derive(Debug)]
+struct Line {
+    indent: usize,
+    text: String,
+    /// Source offset of what the line prints; comments attach by it.
+    anchor: usize,
+    /// A closing brace: comments before it belong inside the block.
+    closes: bool,
+    blank_before: bool,
+    leading: Vec<Comment>,
+    trailing: Option<String>,
+}
+
+#[derive(Debug, Default)]
+struct Printer {
+    lines: Vec<Line>,
+    blank: bool,
+}
+
+impl Printer {
+    fn line(&mut self, indent: usize, text: String, anchor: usize) {
+        self.lines.push(Line {
+            indent,
+            text,
+            anchor,
+            closes: false,
+            blank_before: std::mem::take(&mut self.blank),
+            leading: Vec::new(),
+            trailing: None,
+        });
+    }
+
+    fn close(&mut self, indent: usize, anchor: usize) {
+        self.line(indent, "}".to_string(), anchor);
+        if let Some(last) = self.lines.last_mut() {
+            last.closes = true;
+        }
+    }
+
+    fn header(&mut self, header: &Header) {
+        let at = header.span.start;
+        match &header.kind {
+            HeaderKind::Rollout(s) => self.line(0, format!("rollout {}", string(s)), at),
+            HeaderKind::Function(names) => {
+                let names: Vec<String> = names.iter().map(string).collect();
+                self.line(0, format!("function {}", names.join(", ")), at);
+            }
+            HeaderKind::Alias(s) => self.line(0, format!("alias {}", string(s)), at),
+            HeaderKind::Region(s) => self.line(0, format!("region {}", string(s)), at),
+            HeaderKind::Param { name, value } => {
+                self.line(0, format!("param {} = {}", name.name, literal(value)), at);
+            }
+            HeaderKind::Import(s) => self.line(0, format!("import {}", string(s)), at),
+            HeaderKind::Health(block) => {
+                let every = block
+                    .every
+                    .as_ref()
+                    .map(|v| format!(" every {}", value(v)))
+                    .unwrap_or_default();
+                self.line(0, format!("health{every} {{"), at);
+                for item in &block.items {
+                    self.line(1, health_item(&item.kind), item.span.start);
+                }
+                self.close(0, block.close.start);
+            }
+            HeaderKind::OnHook { event, script } => {
+                let event = match event {
+                    HookEvent::Failure => "failure",
+                    HookEvent::Success => "success",
+                };
+                self.line(0, format!("on {event} run {}", string(script)), at);
+            }
+            HeaderKind::StepDef(def) => {
+                let params: Vec<&str> = def.params.iter().map(|p| p.name.as_str()).collect();
+                self.line(
+                    0,
+                    format!("step {}({}) {{", def.name.name, params.join(", ")),
+                    at,
+                );
+                for step in &def.body.steps {
+                    self.step(step, 1);
+                }
+                self.close(0, def.body.close.start);
+            }
+        }
+    }
+
+    fn step(&mut self, step: &Step, indent: usize) {
+        let at = step.span.start;
+        let text = match &step.kind {
+            StepKind::UpdateCode(s) => format!("update code from {}", string(s)),
+            StepKind::Publish(None) => "publish".to_string(),
+            StepKind::Publish(Some(s)) => format!("publish {}", string(s)),
+            StepKind::UseVersion(v) => format!("use version {}", value(v)),
+            StepKind::Shift(v) => format!("shift {} to new", value(v)),
+            StepKind::Ramp { to, by, every } => format!(
+                "ramp to {} by {} every {}",
+                value(to),
+                value(by),
+                value(every)
+            ),
+            StepKind::Wait {
+                duration,
+                until_healthy,
+            } => format!(
+                "wait {}{}",
+                value(duration),
+                if *until_healthy { " until healthy" } else { "" }
+            ),
+            StepKind::Approve(None) => "approve".to_string(),
+            StepKind::Approve(Some(s)) => format!("approve {}", string(s)),
+            StepKind::Run(s) => format!("run {}", string(s)),
+            StepKind::Promote => "promote".to_string(),
+            StepKind::Rollback => "rollback".to_string(),
+            StepKind::Call { name, args } => {
+                let args: Vec<String> = args.iter().map(value).collect();
+                format!("{}({})", name.name, args.join(", "))
+            }
+            StepKind::Block(block) => {
+                self.line(indent, "{".to_string(), at);
+                for inner in &block.steps {
+                    self.step(inner, indent + 1);
+                }
+                self.close(indent, block.close.start);
+                return;
+            }
+        };
+        self.line(indent, text, at);
+    }
+
+    /// Attaches comments to lines, then prints.
+    fn render(mut self, text: &str, comments: Vec<Comment>) -> String {
+        let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count();
+        let mut dangling = Vec::new();
+        for comment in comments {
+            if !comment.own_line {
+                let line = line_of(comment.start);
+                let target = self
+                    .lines
+                    .iter_mut()
+                    .filter(|l| line_of(l.anchor) == line && l.anchor < comment.start)
+                    .max_by_key(|l| l.anchor);
+                if let Some(target) = target {
+                    target.trailing = Some(comment.text);
+                    continue;
+                }
+            }
+            match self
+                .lines
+                .iter_mut()
+                .filter(|l| l.anchor > comment.start)
+                .min_by_key(|l| l.anchor)
+            {
+                Some(target) => target.leading.push(comment),
+                None => dangling.push(comment),
+            }
+        }
+        let mut out = String::new();
+        for line in &self.lines {
+            if line.blank_before {
+                out.push('\n');
+            }
+            let comment_indent = line.indent + usize::from(line.closes);
+            for comment in &line.leading {
+                push_line(&mut out, comment_indent, &comment.text);
+                if comment.blank_after {
+                    out.push('\n');
+                }
+            }
+            match &line.trailing {
+                Some(comment) => {
+                    push_line(&mut out, line.indent, &format!("{}  {comment}", line.text))
+                }
+                None => push_line(&mut out, line.indent, &line.text),
+            }
+        }
+        for (i, comment) in dangling.iter().enumerate() {
+            if i == 0 && !self.lines.is_empty() {
+                out.push('\n');
+            }
+            push_line(&mut out, 0, &comment.text);
+            if comment.blank_after && i + 1 < dangling.len() {
+                out.push('\n');
+            }
+        }
+        out
+    }
+}
+
+fn push_line(out: &mut String, indent: usize, text: &str) {
+    for _ in 0..indent {
+        out.push_str("  ");
+    }
+    out.push_str(text);
+    out.push('\n');
+}
+
+fn health_item(item: &HealthItemKind) -> String {
+    match item {
+        HealthItemKind::MinInvocations(v) => format!("min invocations {}", value(v)),
+        HealthItemKind::Inconclusive(Inconclusive::Fail) => "inconclusive fail".to_string(),
+        HealthItemKind::Inconclusive(Inconclusive::Pass) => "inconclusive pass".to_string(),
+        HealthItemKind::Alarm(s) => format!("alarm {}", string(s)),
+        HealthItemKind::Script(s) => format!("script {}", string(s)),
+        HealthItemKind::Compare(cmp) => {
+            let over = cmp
+                .over
+                .as_ref()
+                .map(|v| format!(" over {}", value(v)))
+                .unwrap_or_default();
+            format!(
+                "{} {} {}{over}",
+                expr(&cmp.lhs),
+                cmp.op.as_str(),
+                expr(&cmp.rhs)
+            )
+        }
+    }
+}
+
+/// An expression as written; parentheses are AST nodes, so none are added or lost.
+pub fn expr(e: &Expr) -> String {
+    match &e.kind {
+        ExprKind::Metric(m) => {
+            let mut out = m.metric.to_string();
+            if let Some(which) = m.of {
+                out.push_str(" of ");
+                out.push_str(which.as_str());
+            }
+            if let Some(over) = &m.over {
+                out.push_str(" over ");
+                out.push_str(&value(over));
+            }
+            out
+        }
+        ExprKind::Value(v) => value(v),
+        ExprKind::Paren(inner) => format!("({})", expr(inner)),
+        ExprKind::Binary { op, lhs, rhs } => {
+            format!("{} {} {}", expr(lhs), op.as_str(), expr(rhs))
+        }
+    }
+}
+
+fn value(v: &Value) -> String {
+    match v {
+        Value::Literal(lit) => literal(lit),
+        Value::Param(ident) => ident.name.clone(),
+    }
+}
+
+fn literal(lit: &Literal) -> String {
+    match &lit.kind {
+        LiteralKind::Duration(text) | LiteralKind::Number(text) => text.clone(),
+        LiteralKind::Percent(text) => format!("{text}%"),
+        LiteralKind::Str(s) => string(s),
+    }
+}
+
+/// A string literal with the escapes it needs.
+pub fn string(s: &Str) -> String {
+    let mut out = String::from("\"");
+    for part in &s.parts {
+        match part {
+            StrPart::Text(text) => {
+                for c in text.chars() {
+                    match c {
+                        '"' => out.push_str("\\\""),
+                        '\\' => out.push_str("\\\\"),
+                        '\n' => out.push_str("\\n"),
+                        '\t' => out.push_str("\\t"),
+                        c => out.push(c),
+                    }
+                }
+            }
+            StrPart::Param(ident) => {
+                out.push_str("${");
+                out.push_str(&ident.name);
+                out.push('}');
+            }
+        }
+    }
+    out.push('"');
+    out
+}

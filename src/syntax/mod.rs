@@ -1,0 +1,10 @@
+//! Source text to AST, and AST back to canonical text.
+
+pub mod ast;
+mod comments;
+mod expected;
+pub mod fmt;
+pub mod parse;
+pub mod span;
+
+pub use parse::{parse, parse_literal};

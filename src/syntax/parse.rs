@@ -1,0 +1,378 @@
+//! Pest pairs to AST: one builder per grammar rule.
+//!
+//! The grammar guarantees the shape of every pair, so the builders walk children in order;
+//! a mismatch would be a bug in this file, not in the user's input.
+
+use pest::iterators::Pair;
+use pest::Parser as _;
+
+use super::ast::*;
+use super::expected;
+use super::span::Span;
+use crate::diagnostic::{Diag, Source};
+
+mod generated {
+    #![allow(missing_docs)]
+
+    /// The pest parser generated from `grammar/rollout.pest`.
+    #[derive(pest_derive::Parser)]
+    #[grammar = "../grammar/rollout.pest"]
+    pub struct Grammar;
+}
+
+pub use generated::{Grammar, Rule};
+
+/// Parses a whole file. A syntax error stops parsing: what follows it cannot be trusted.
+pub fn parse(source: &Source) -> Result<File, Diag> {
+    let text = source.inner();
+    let mut pairs = Grammar::parse(Rule::file, text).map_err(|e| expected::diagnose(e, source))?;
+    let file = pairs.next().expect("the file rule always yields one pair");
+    Ok(build_file(file))
+}
+
+/// Parses one literal on its own, as `--set NAME=VALUE` gives it.
+pub fn parse_literal(text: &str) -> Option<Literal> {
+    let mut pairs = Grammar::parse(Rule::literal, text).ok()?;
+    let pair = pairs.next()?;
+    (pair.as_span().end() == text.len()).then(|| build_literal(pair))
+}
+
+fn build_file(pair: Pair<'_, Rule>) -> File {
+    let mut statements = Vec::new();
+    for child in pair.into_inner() {
+        match child.as_rule() {
+            Rule::EOI => {}
+            Rule::rollout_header
+            | Rule::function_header
+            | Rule::alias_header
+            | Rule::region_header
+            | Rule::param_header
+            | Rule::import_header
+            | Rule::health_block
+            | Rule::on_hook
+            | Rule::step_def => statements.push(Statement::Header(build_header(child))),
+            _ => statements.push(Statement::Step(build_step(child))),
+        }
+    }
+    File { statements }
+}
+
+fn build_header(pair: Pair<'_, Rule>) -> Header {
+    let span = Span::from(pair.as_span());
+    let rule = pair.as_rule();
+    let mut inner = pair.into_inner();
+    inner.next(); // the keyword
+    let kind = match rule {
+        Rule::rollout_header => HeaderKind::Rollout(build_string(inner.next().unwrap())),
+        Rule::function_header => HeaderKind::Function(
+            inner
+                .filter(|p| p.as_rule() == Rule::string)
+                .map(build_string)
+                .collect(),
+        ),
+        Rule::alias_header => HeaderKind::Alias(build_string(inner.next().unwrap())),
+        Rule::region_header => HeaderKind::Region(build_string(inner.next().unwrap())),
+        Rule::param_header => {
+            let name = build_ident(inner.next().unwrap());
+            inner.next(); // `=`
+            HeaderKind::Param {
+                name,
+                value: build_literal(inner.next().unwrap()),
+            }
+        }
+        Rule::import_header => HeaderKind::Import(build_string(inner.next().unwrap())),
+        Rule::health_block => HeaderKind::Health(build_health(inner)),
+        Rule::on_hook => {
+            let event = match inner.next().unwrap().as_rule() {
+                Rule::kw_failure => HookEvent::Failure,
+                _ => HookEvent::Success,
+            };
+            inner.next(); // `run`
+            HeaderKind::OnHook {
+                event,
+                script: build_string(inner.next().unwrap()),
+            }
+        }
+        Rule::step_def => HeaderKind::StepDef(build_step_def(inner)),
+        other => unreachable!("not a header rule: {other:?}"),
+    };
+    Header { kind, span }
+}
+
+fn build_health(inner: pest::iterators::Pairs<'_, Rule>) -> HealthBlock {
+    let mut every = None;
+    let mut items = Vec::new();
+    let mut close = Span::default();
+    for pair in inner {
+        match pair.as_rule() {
+            Rule::health_every => every = Some(build_value(pair.into_inner().nth(1).unwrap())),
+            Rule::open_brace => {}
+            Rule::close_brace => close = pair.as_span().into(),
+            _ => items.push(build_health_item(pair)),
+        }
+    }
+    HealthBlock {
+        every,
+        items,
+        close,
+    }
+}
+
+fn build_health_item(pair: Pair<'_, Rule>) -> HealthItem {
+    let span = Span::from(pair.as_span());
+    let rule = pair.as_rule();
+    let mut inner = pair.into_inner();
+    let kind = match rule {
+        Rule::min_invocations => HealthItemKind::MinInvocations(build_value(inner.nth(2).unwrap())),
+        Rule::inconclusive => match inner.nth(1).unwrap().as_rule() {
+            Rule::kw_pass => HealthItemKind::Inconclusive(Inconclusive::Pass),
+            _ => HealthItemKind::Inconclusive(Inconclusive::Fail),
+        },
+        Rule::alarm_check => HealthItemKind::Alarm(build_string(inner.nth(1).unwrap())),
+        Rule::script_check => HealthItemKind::Script(build_string(inner.nth(1).unwrap())),
+        Rule::comparison => {
+            let lhs = build_expr(inner.next().unwrap());
+            let op_pair = inner.next().unwrap();
+            let rhs = build_expr(inner.next().unwrap());
+            let over = inner.next().map(build_over);
+            HealthItemKind::Compare(Box::new(Comparison {
+                lhs,
+                op: build_compare_op(&op_pair),
+                op_span: op_pair.as_span().into(),
+                rhs,
+                over,
+            }))
+        }
+        other => unreachable!("not a health item rule: {other:?}"),
+    };
+    HealthItem { kind, span }
+}
+
+fn build_compare_op(pair: &Pair<'_, Rule>) -> CompareOp {
+    match pair.as_str() {
+        "<" => CompareOp::Lt,
+        "<=" => CompareOp::Le,
+        ">" => CompareOp::Gt,
+        ">=" => CompareOp::Ge,
+        "==" => CompareOp::Eq,
+        _ => CompareOp::Ne,
+    }
+}
+
+fn build_over(pair: Pair<'_, Rule>) -> Value {
+    build_value(pair.into_inner().nth(1).unwrap())
+}
+
+/// `expr` and `term` are both left-associative chains of one operator class.
+fn build_expr(pair: Pair<'_, Rule>) -> Expr {
+    let mut inner = pair.into_inner();
+    let mut acc = build_operand(inner.next().unwrap());
+    while let Some(op) = inner.next() {
+        let op = match op.as_str() {
+            "+" => BinOp::Add,
+            "-" => BinOp::Sub,
+            "*" => BinOp::Mul,
+            _ => BinOp::Div,
+        };
+        let rhs = build_operand(inner.next().unwrap());
+        let span = acc.span.to(rhs.span);
+        acc = Expr {
+            kind: ExprKind::Binary {
+                op,
+                lhs: Box::new(acc),
+                rhs: Box::new(rhs),
+            },
+            span,
+        };
+    }
+    acc
+}
+
+fn build_operand(pair: Pair<'_, Rule>) -> Expr {
+    let span = Span::from(pair.as_span());
+    match pair.as_rule() {
+        Rule::term => build_expr(pair),
+        Rule::metric_ref => Expr {
+            kind: ExprKind::Metric(build_metric_ref(pair)),
+            span,
+        },
+        Rule::value => Expr {
+            kind: ExprKind::Value(build_value(pair)),
+            span,
+        },
+        Rule::paren_expr => Expr {
+            kind: ExprKind::Paren(Box::new(build_expr(pair.into_inner().nth(1).unwrap()))),
+            span,
+        },
+        other => unreachable!("not an operand rule: {other:?}"),
+    }
+}
+
+fn build_metric_ref(pair: Pair<'_, Rule>) -> MetricRef {
+    let mut metric = None;
+    let mut of = None;
+    let mut over = None;
+    for child in pair.into_inner() {
+        match child.as_rule() {
+            Rule::metric => metric = Some(build_metric(child)),
+            Rule::kw_new => of = Some(Which::New),
+            Rule::kw_old => of = Some(Which::Old),
+            Rule::over => over = Some(build_over(child)),
+            _ => {}
+        }
+    }
+    MetricRef {
+        metric: metric.expect("metric_ref starts with a metric"),
+        of,
+        over,
+    }
+}
+
+fn build_metric(pair: Pair<'_, Rule>) -> Metric {
+    let first = pair.into_inner().next().unwrap();
+    match first.as_rule() {
+        Rule::kw_invocations => Metric::Invocations,
+        Rule::kw_errors => Metric::Errors,
+        Rule::kw_error => Metric::ErrorRate,
+        Rule::kw_throttles => Metric::Throttles,
+        Rule::percentile => Metric::Percentile(first.as_str()[1..].to_string()),
+        Rule::kw_avg => Metric::AvgDuration,
+        Rule::kw_max => Metric::MaxDuration,
+        _ => Metric::Concurrency,
+    }
+}
+
+fn build_step_def(mut inner: pest::iterators::Pairs<'_, Rule>) -> StepDef {
+    let name = build_ident(inner.next().unwrap());
+    let mut params = Vec::new();
+    let mut body = None;
+    for pair in inner {
+        match pair.as_rule() {
+            Rule::ident => params.push(build_ident(pair)),
+            Rule::block => body = Some(build_block(pair)),
+            _ => {}
+        }
+    }
+    StepDef {
+        name,
+        params,
+        body: body.expect("a step definition has a body"),
+    }
+}
+
+fn build_block(pair: Pair<'_, Rule>) -> Block {
+    let mut steps = Vec::new();
+    let mut close = Span::default();
+    for child in pair.into_inner() {
+        match child.as_rule() {
+            Rule::open_brace => {}
+            Rule::close_brace => close = child.as_span().into(),
+            _ => steps.push(build_step(child)),
+        }
+    }
+    Block { steps, close }
+}
+
+fn build_step(pair: Pair<'_, Rule>) -> Step {
+    let span = Span::from(pair.as_span());
+    let rule = pair.as_rule();
+    if rule == Rule::block {
+        return Step {
+            kind: StepKind::Block(build_block(pair)),
+            span,
+        };
+    }
+    let mut inner = pair.into_inner();
+    let kind = match rule {
+        Rule::update_step => StepKind::UpdateCode(build_string(inner.nth(3).unwrap())),
+        Rule::publish_step => StepKind::Publish(inner.nth(1).map(build_string)),
+        Rule::use_step => StepKind::UseVersion(build_value(inner.nth(2).unwrap())),
+        Rule::shift_step => StepKind::Shift(build_value(inner.nth(1).unwrap())),
+        Rule::ramp_step => {
+            let mut values = inner
+                .filter(|p| p.as_rule() == Rule::value)
+                .map(build_value);
+            StepKind::Ramp {
+                to: values.next().unwrap(),
+                by: values.next().unwrap(),
+                every: values.next().unwrap(),
+            }
+        }
+        Rule::wait_step => {
+            let duration = build_value(inner.nth(1).unwrap());
+            StepKind::Wait {
+                duration,
+                until_healthy: inner.next().is_some(),
+            }
+        }
+        Rule::approve_step => StepKind::Approve(inner.nth(1).map(build_string)),
+        Rule::run_step => StepKind::Run(build_string(inner.nth(1).unwrap())),
+        Rule::promote_step => StepKind::Promote,
+        Rule::rollback_step => StepKind::Rollback,
+        Rule::call_step => {
+            let name = build_ident(inner.next().unwrap());
+            let args = inner
+                .filter(|p| p.as_rule() == Rule::value)
+                .map(build_value)
+                .collect();
+            StepKind::Call { name, args }
+        }
+        other => unreachable!("not a step rule: {other:?}"),
+    };
+    Step { kind, span }
+}
+
+fn build_value(pair: Pair<'_, Rule>) -> Value {
+    let child = pair.into_inner().next().unwrap();
+    match child.as_rule() {
+        Rule::ident => Value::Param(build_ident(child)),
+        _ => Value::Literal(build_literal(child)),
+    }
+}
+
+fn build_literal(pair: Pair<'_, Rule>) -> Literal {
+    let span = Span::from(pair.as_span());
+    let child = pair.into_inner().next().unwrap();
+    let text = child.as_str();
+    let kind = match child.as_rule() {
+        Rule::duration => LiteralKind::Duration(text.to_string()),
+        Rule::percent => LiteralKind::Percent(text.trim_end_matches('%').to_string()),
+        Rule::number => LiteralKind::Number(text.to_string()),
+        _ => LiteralKind::Str(build_string(child)),
+    };
+    Literal { kind, span }
+}
+
+fn build_string(pair: Pair<'_, Rule>) -> Str {
+    let span = Span::from(pair.as_span());
+    let mut parts: Vec<StrPart> = Vec::new();
+    for child in pair.into_inner() {
+        let piece = match child.as_rule() {
+            Rule::text => child.as_str().to_string(),
+            Rule::escape => match &child.as_str()[1..] {
+                "n" => "\n".to_string(),
+                "t" => "\t".to_string(),
+                other => other.to_string(),
+            },
+            Rule::interpolation => {
+                parts.push(StrPart::Param(build_ident(
+                    child.into_inner().next().unwrap(),
+                )));
+                continue;
+            }
+            _ => continue,
+        };
+        match parts.last_mut() {
+            Some(StrPart::Text(text)) => text.push_str(&piece),
+            _ => parts.push(StrPart::Text(piece)),
+        }
+    }
+    Str { parts, span }
+}
+
+fn build_ident(pair: Pair<'_, Rule>) -> Ident {
+    Ident {
+        name: pair.as_str().to_string(),
+        span: pair.as_span().into(),
+    }
+}
