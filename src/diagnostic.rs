@@ -31,7 +31,7 @@ pub enum Severity {
 }
 
 macro_rules! codes {
-    ($($variant:ident => $code:literal, $what:literal;)*) => {
+    ($($variant:ident => $code:literal, $severity:ident, $what:literal;)*) => {
         /// The stable code of each diagnostic, shown as `rollout::<code>`.
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         pub enum Code {
@@ -49,6 +49,13 @@ macro_rules! codes {
                 }
             }
 
+            /// Whether diagnostics with this code are errors or warnings.
+            pub fn severity(self) -> Severity {
+                match self {
+                    $(Code::$variant => Severity::$severity,)*
+                }
+            }
+
             /// One line saying what the code is about.
             pub fn describe(self) -> &'static str {
                 match self {
@@ -60,43 +67,42 @@ macro_rules! codes {
 }
 
 codes! {
-    Io => "io", "A file could not be read.";
-    Syntax => "syntax", "The text does not follow the grammar.";
-    HeaderAfterStep => "header-after-step", "A header comes after the first step.";
-    DuplicateHeader => "duplicate-header", "A header that may appear once appears twice.";
-    DuplicateParam => "duplicate-param", "Two parameters share a name.";
-    DuplicateStepDef => "duplicate-step", "Two step definitions share a name.";
-    DuplicateImport => "duplicate-import", "The same file is imported twice.";
-    DuplicateSetting => "duplicate-setting", "A health setting is given twice.";
-    UnknownParam => "unknown-param", "A name that is not a parameter.";
-    ParamType => "param-type", "A value of the wrong type for where it is used.";
-    SetUnknown => "set-unknown", "`--set` names a parameter the file does not declare.";
-    SetValue => "set-value", "`--set` gives a value that is not valid for the parameter.";
-    UnknownStep => "unknown-step", "A call to a step that is not defined.";
-    StepArgs => "step-args", "A step call with the wrong number of arguments.";
-    RecursiveStep => "recursive-step", "A step definition that calls itself.";
-    NoNewVersion => "no-new-version", "Traffic moves before `publish` or `use version`.";
-    SecondVersion => "second-version", "A second `publish` or `use version`.";
-    UpdateAfterVersion => "update-after-version", "`update code` after `new` is chosen cannot change it.";
-    PercentRange => "percent-range", "A percentage outside what the step allows.";
-    PercentPrecision => "percent-precision", "A percentage with more than two decimals.";
-    BadNumber => "bad-number", "A number that is not valid where it is used.";
-    ZeroDuration => "zero-duration", "A duration of zero.";
-    DurationPrecision => "duration-precision", "A duration finer than a millisecond.";
-    WindowTooShort => "window-too-short", "A health `every` or `over` shorter than one second.";
-    RampRange => "ramp-range", "A ramp whose target is not above the weight it starts from.";
-    AfterEnd => "after-end", "Steps after `promote` or `rollback`, which never run.";
-    UnitMismatch => "unit-mismatch", "A health expression mixing percent, duration and count.";
-    MissingFile => "missing-file", "A script or import that does not exist.";
-    ImportCycle => "import-cycle", "Files that import each other.";
-    ImportContent => "import-content", "An imported file holding more than params, health and steps.";
-    ImportConflict => "import-conflict", "Two imports define the same name.";
-    MissingTarget => "missing-target", "No function or alias to act on.";
-    EndsSplit => "ends-split", "The plan ends with traffic still split (warning).";
-    DefaultHealth => "default-health", "`until healthy` without a `health` block (warning).";
-    NoTraffic => "no-traffic", "Health is judged while `new` gets no traffic (warning).";
-    UnusedStep => "unused-step", "A step definition that is never called (warning).";
-    MissingZip => "missing-zip", "The zip for `update code` does not exist yet (warning).";
+    Io => "io", Error, "A file could not be read.";
+    Syntax => "syntax", Error, "The text does not follow the grammar.";
+    HeaderAfterStep => "header-after-step", Error, "A header comes after the first step.";
+    DuplicateHeader => "duplicate-header", Error, "A header that may appear once appears twice.";
+    DuplicateParam => "duplicate-param", Error, "Two parameters share a name.";
+    DuplicateStepDef => "duplicate-step", Error, "Two step definitions share a name.";
+    DuplicateImport => "duplicate-import", Error, "The same file is imported twice.";
+    DuplicateSetting => "duplicate-setting", Error, "A health setting is given twice.";
+    UnknownParam => "unknown-param", Error, "A name that is not a parameter.";
+    ParamType => "param-type", Error, "A value of the wrong type for where it is used.";
+    SetUnknown => "set-unknown", Error, "`--set` names a parameter the file does not declare.";
+    SetValue => "set-value", Error, "`--set` gives a value that is not valid for the parameter.";
+    UnknownStep => "unknown-step", Error, "A call to a step that is not defined.";
+    StepArgs => "step-args", Error, "A step call with the wrong number of arguments.";
+    RecursiveStep => "recursive-step", Error, "A step definition that calls itself.";
+    NoNewVersion => "no-new-version", Error, "Traffic moves before `publish` or `use version`.";
+    SecondVersion => "second-version", Error, "A second `publish` or `use version`.";
+    UpdateAfterVersion => "update-after-version", Error, "`update code` after `new` is chosen cannot change it.";
+    PercentRange => "percent-range", Error, "A percentage outside what the step allows.";
+    PercentPrecision => "percent-precision", Error, "A percentage with more than two decimals.";
+    BadNumber => "bad-number", Error, "A number that is not valid where it is used.";
+    ZeroDuration => "zero-duration", Error, "A duration of zero.";
+    DurationPrecision => "duration-precision", Error, "A duration finer than a millisecond.";
+    WindowTooShort => "window-too-short", Error, "A health `every` or `over` shorter than one second.";
+    RampRange => "ramp-range", Error, "A ramp whose target is not above the weight it starts from.";
+    AfterEnd => "after-end", Error, "Steps after `promote` or `rollback`, which never run.";
+    UnitMismatch => "unit-mismatch", Error, "A health expression mixing percent, duration and count.";
+    MissingFile => "missing-file", Error, "A script or import that does not exist.";
+    ImportCycle => "import-cycle", Error, "Files that import each other.";
+    ImportContent => "import-content", Error, "An imported file holding more than params, health and steps.";
+    ImportConflict => "import-conflict", Error, "Two imports define the same name.";
+    EndsSplit => "ends-split", Warning, "The plan ends with traffic still split.";
+    DefaultHealth => "default-health", Warning, "`until healthy` without a `health` block.";
+    NoTraffic => "no-traffic", Warning, "Health is judged while `new` gets no traffic.";
+    UnusedStep => "unused-step", Warning, "A step definition that is never called.";
+    MissingZip => "missing-zip", Warning, "The zip for `update code` does not exist yet.";
 }
 
 /// A label: a span in the diagnostic's source and what to say there.
@@ -126,23 +132,15 @@ pub struct Diag {
 }
 
 impl Diag {
-    /// An error.
-    pub fn error(code: Code, message: impl Into<String>) -> Self {
+    /// A diagnostic with the severity its code carries.
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
         Diag {
             code,
-            severity: Severity::Error,
+            severity: code.severity(),
             message: message.into(),
             labels: Vec::new(),
             help: String::new(),
             source: None,
-        }
-    }
-
-    /// A warning.
-    pub fn warning(code: Code, message: impl Into<String>) -> Self {
-        Diag {
-            severity: Severity::Warning,
-            ..Diag::error(code, message)
         }
     }
 

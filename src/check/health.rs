@@ -68,7 +68,7 @@ impl Checker {
     fn once(&mut self, seen: &mut Option<Span>, span: Span, what: &str, scope: &Scope) -> bool {
         if let Some(first) = seen {
             self.diags.push(
-                Diag::error(Code::DuplicateSetting, format!("`{what}` is set twice"))
+                Diag::new(Code::DuplicateSetting, format!("`{what}` is set twice"))
                     .at(scope.source(), span, "set again here")
                     .also(*first, "first set here")
                     .help(format!("keep one `{what}` line")),
@@ -89,7 +89,7 @@ impl Checker {
         let ((lhs, lu), (rhs, ru)) = (lhs?, rhs?);
         if !comparable(lu, ru) {
             self.diags.push(
-                Diag::error(
+                Diag::new(
                     Code::UnitMismatch,
                     format!("cannot compare {} with {}", lu.name(), ru.name()),
                 )
@@ -149,7 +149,7 @@ impl Checker {
                 let ((lhs, lu), (rhs, ru)) = (lhs?, rhs?);
                 let Some(unit) = combine(*op, lu, ru) else {
                     self.diags.push(
-                        Diag::error(
+                        Diag::new(
                             Code::UnitMismatch,
                             format!("cannot {} {} and {}", verb(*op), lu.name(), ru.name()),
                         )
@@ -183,7 +183,7 @@ impl Checker {
                     && p.split_once('.').is_none_or(|(_, f)| f.len() <= 2);
                 if !valid {
                     self.diags.push(
-                        Diag::error(Code::BadNumber, format!("`p{p}` is not a percentile CloudWatch offers"))
+                        Diag::new(Code::BadNumber, format!("`p{p}` is not a percentile CloudWatch offers"))
                             .at(scope.source(), span, "invalid percentile")
                             .help("use a percentile above p0 and below p100 with at most two decimals, such as `p99` or `p99.9`"),
                     );

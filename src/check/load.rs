@@ -54,7 +54,7 @@ pub(super) struct Defs {
 /// Reads and parses a file; a problem is a diagnostic pointing at `from` when there is one.
 pub(super) fn read(path: &Path, display: String) -> Result<Rc<Loaded>, Diag> {
     let text = std::fs::read_to_string(path).map_err(|e| {
-        Diag::error(Code::Io, format!("cannot read {display}: {e}"))
+        Diag::new(Code::Io, format!("cannot read {display}: {e}"))
             .help("check the path and that the file is readable UTF-8 text")
     })?;
     let source = diagnostic::source(&display, text);
@@ -94,7 +94,7 @@ impl Checker {
             let path = relative(&file.dir, &written);
             let Ok(canonical) = path.canonicalize() else {
                 self.diags.push(
-                    Diag::error(Code::MissingFile, format!("`{written}` does not exist"))
+                    Diag::new(Code::MissingFile, format!("`{written}` does not exist"))
                         .at(&file.source, name.span, "no such file")
                         .help(format!(
                             "import paths are relative to the importing file's directory; looked for {}",
@@ -105,7 +105,7 @@ impl Checker {
             };
             if let Some((_, first)) = seen_imports.iter().find(|(p, _)| *p == canonical) {
                 self.diags.push(
-                    Diag::error(
+                    Diag::new(
                         Code::DuplicateImport,
                         format!("`{written}` is imported twice"),
                     )
@@ -128,7 +128,7 @@ impl Checker {
                     })
                     .collect();
                 self.diags.push(
-                    Diag::error(
+                    Diag::new(
                         Code::ImportCycle,
                         format!("import cycle: {}", chain.join(" → ")),
                     )
@@ -173,7 +173,7 @@ impl Checker {
                 },
             };
             self.diags.push(
-                Diag::error(
+                Diag::new(
                     Code::ImportContent,
                     format!("an imported file cannot hold {what}"),
                 )
@@ -186,7 +186,7 @@ impl Checker {
     fn merge_import(&mut self, into: &mut Defs, defs: Defs, file: &Rc<Loaded>, at: Span) {
         let conflict = |diags: &mut Vec<Diag>, what: &str, name: &str, a: &Source, b: &Source| {
             diags.push(
-                Diag::error(
+                Diag::new(
                     Code::ImportConflict,
                     format!(
                         "{what} `{name}` is defined by both {} and {}",
@@ -256,7 +256,7 @@ impl Checker {
             };
             if let Some(step) = first_step {
                 self.diags.push(
-                    Diag::error(
+                    Diag::new(
                         Code::HeaderAfterStep,
                         format!("`{}` comes after the first step", header.kind.keyword()),
                     )
@@ -274,7 +274,7 @@ impl Checker {
                 HeaderKind::Param { name, value } => {
                     if let Some(first) = defs.params.get(&name.name) {
                         self.diags.push(
-                            Diag::error(
+                            Diag::new(
                                 Code::DuplicateParam,
                                 format!("parameter `{}` is declared twice", name.name),
                             )
@@ -300,7 +300,7 @@ impl Checker {
                 HeaderKind::StepDef(step) => {
                     if let Some(first) = defs.steps.get(&step.name.name) {
                         self.diags.push(
-                            Diag::error(
+                            Diag::new(
                                 Code::DuplicateStepDef,
                                 format!("step `{}` is defined twice", step.name.name),
                             )
@@ -346,7 +346,7 @@ impl Checker {
 
 /// A header that may appear once, given twice.
 pub(super) fn duplicate_header(source: &Source, keyword: &str, again: Span, first: Span) -> Diag {
-    Diag::error(Code::DuplicateHeader, format!("`{keyword}` is given twice"))
+    Diag::new(Code::DuplicateHeader, format!("`{keyword}` is given twice"))
         .at(source, again, "given again here")
         .also(first, "first given here")
         .help(format!("keep one `{keyword}` header and remove the other"))

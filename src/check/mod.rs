@@ -142,7 +142,7 @@ impl Checker {
         if let Some(last) = steps.last() {
             if !flow.ended() {
                 self.diags.push(
-                    Diag::warning(
+                    Diag::new(
                         Code::EndsSplit,
                         format!(
                             "the plan ends without `promote` or `rollback`: `new` keeps {} of the traffic",
@@ -208,7 +208,7 @@ impl Checker {
                     ),
                 };
                 self.diags.push(
-                    Diag::error(
+                    Diag::new(
                         Code::SetUnknown,
                         format!("`--set {name}`: the playbook has no parameter `{name}`"),
                     )
@@ -244,7 +244,7 @@ impl Checker {
                         ParamValue::String(_) => Want::String,
                     };
                     self.diags.push(
-                        Diag::error(
+                        Diag::new(
                             Code::SetValue,
                             format!(
                                 "`--set {name}={text}`: `{name}` is {}",
@@ -321,7 +321,7 @@ impl Checker {
         let path = load::relative(&scope.file.dir, &written);
         if !path.is_file() {
             self.diags.push(
-                Diag::error(Code::MissingFile, format!("`{written}` does not exist"))
+                Diag::new(Code::MissingFile, format!("`{written}` does not exist"))
                     .at(scope.source(), name.span, "no such file")
                     .help(format!(
                         "script paths are relative to the file that names them; looked for {}",
@@ -342,7 +342,7 @@ impl Checker {
         let path = load::relative(&scope.file.dir, &written);
         if !path.is_file() {
             self.diags.push(
-                Diag::warning(Code::MissingZip, format!("`{written}` does not exist yet"))
+                Diag::new(Code::MissingZip, format!("`{written}` does not exist yet"))
                     .at(scope.source(), name.span, "no such file now")
                     .help(format!(
                         "build it before `rollout run`; the path is relative to the playbook: {}",
@@ -360,7 +360,7 @@ impl Checker {
         for (name, def) in &self.step_defs {
             if !self.used_steps.contains(name) && def.file.source.name() == root.source.name() {
                 self.diags.push(
-                    Diag::warning(Code::UnusedStep, format!("step `{name}` is never called"))
+                    Diag::new(Code::UnusedStep, format!("step `{name}` is never called"))
                         .at(&root.source, def.item.name.span, "defined but not used")
                         .help(format!(
                             "call it as a step, `{name}(…)`, or remove the definition"

@@ -73,7 +73,7 @@ impl Checker {
             if !flow.reported_after_end {
                 flow.reported_after_end = true;
                 self.diags.push(
-                    Diag::error(Code::AfterEnd, "steps after `promote` or `rollback` never run")
+                    Diag::new(Code::AfterEnd, "steps after `promote` or `rollback` never run")
                         .at(scope.source(), step.span, "never runs")
                         .help("`promote` and `rollback` end the rollout; move them to the end or remove the steps after them"),
                 );
@@ -97,7 +97,7 @@ impl Checker {
             A::UpdateCode(zip) => {
                 if flow.version.is_some() {
                     self.diags.push(
-                        Diag::error(
+                        Diag::new(
                             Code::UpdateAfterVersion,
                             "`update code` after `new` is chosen does not change `new`",
                         )
@@ -110,11 +110,11 @@ impl Checker {
                 }
             }
             A::Publish(description) => {
+                self.choose_version(step.span, "publish", scope, flow);
                 let description = match description {
                     Some(d) => Some(self.string(d, scope)?),
                     None => None,
                 };
-                self.choose_version(step.span, "publish", scope, flow);
                 StepKind::Publish { description }
             }
             A::UseVersion(value) => {
@@ -132,7 +132,7 @@ impl Checker {
                         "to send all traffic back to `old`, write `rollback`"
                     };
                     self.diags.push(
-                        Diag::error(
+                        Diag::new(
                             Code::PercentRange,
                             format!("`shift` needs more than 0% and less than 100%, not {weight}"),
                         )
@@ -154,7 +154,7 @@ impl Checker {
                 if to_p > Percent(9_999) {
                     ok = false;
                     self.diags.push(
-                        Diag::error(
+                        Diag::new(
                             Code::PercentRange,
                             format!("`ramp to` goes at most to 99.99%, not {to_p}"),
                         )
@@ -166,7 +166,7 @@ impl Checker {
                 } else if to_p <= flow.weight {
                     ok = false;
                     self.diags.push(
-                        Diag::error(
+                        Diag::new(
                             Code::RampRange,
                             format!("`ramp to {to_p}` starts at {} already", flow.weight),
                         )
@@ -177,7 +177,7 @@ impl Checker {
                 if by_p.0 == 0 {
                     ok = false;
                     self.diags.push(
-                        Diag::error(Code::PercentRange, "`ramp by` must be more than 0%")
+                        Diag::new(Code::PercentRange, "`ramp by` must be more than 0%")
                             .at(source, by.span(), "a zero increment never arrives")
                             .help("ramp by a step such as `10%`"),
                     );
@@ -187,8 +187,9 @@ impl Checker {
                 }
                 let from = flow.weight;
                 let increments = increments(from, to_p, by_p);
-                self.judged(step.span, scope, flow);
+                // Each bake of a ramp follows its shift, so `new` has traffic when judged.
                 flow.weight = to_p;
+                self.judged(step.span, scope, flow);
                 StepKind::Ramp {
                     from,
                     to: to_p,
@@ -251,7 +252,7 @@ impl Checker {
                 ),
             };
             self.diags.push(
-                Diag::error(Code::UnknownStep, format!("unknown step `{}`", name.name))
+                Diag::new(Code::UnknownStep, format!("unknown step `{}`", name.name))
                     .at(scope.source(), name.span, "no step by this name")
                     .help(help),
             );
@@ -262,7 +263,7 @@ impl Checker {
             let mut chain = flow.calls.clone();
             chain.push(name.name.clone());
             self.diags.push(
-                Diag::error(Code::RecursiveStep, format!("step `{}` calls itself: {}", name.name, chain.join(" → ")))
+                Diag::new(Code::RecursiveStep, format!("step `{}` calls itself: {}", name.name, chain.join(" → ")))
                     .at(scope.source(), span, "recursive call")
                     .help("a step definition expands in place, so it cannot call itself; write the repetition out"),
             );
@@ -270,7 +271,7 @@ impl Checker {
         }
         let params = &def.item.params;
         if params.len() != args.len() {
-            let mut diag = Diag::error(
+            let mut diag = Diag::new(
                 Code::StepArgs,
                 format!(
                     "step `{}` takes {} argument{}, but {} {} given",
@@ -317,7 +318,7 @@ impl Checker {
 
     fn choose_version(&mut self, span: Span, what: &str, scope: &Scope, flow: &mut Flow) {
         if let Some((first_source, first)) = &flow.version {
-            let mut diag = Diag::error(
+            let mut diag = Diag::new(
                 Code::SecondVersion,
                 format!("`{what}` after `new` is already chosen"),
             )
@@ -336,7 +337,7 @@ impl Checker {
     fn need_version(&mut self, span: Span, what: &str, scope: &Scope, flow: &Flow) {
         if flow.version.is_none() {
             self.diags.push(
-                Diag::error(
+                Diag::new(
                     Code::NoNewVersion,
                     format!("`{what}` before there is a new version"),
                 )
@@ -351,7 +352,7 @@ impl Checker {
         if flow.weight.0 == 0 && !flow.reported_no_traffic {
             flow.reported_no_traffic = true;
             self.diags.push(
-                Diag::warning(Code::NoTraffic, "health is judged while `new` gets no traffic")
+                Diag::new(Code::NoTraffic, "health is judged while `new` gets no traffic")
                     .at(scope.source(), span, "`new` serves 0% here")
                     .help("`shift` some traffic to `new` first; without invocations every evaluation is inconclusive"),
             );
@@ -359,7 +360,7 @@ impl Checker {
         if self.health_defaulted && !flow.reported_default_health {
             flow.reported_default_health = true;
             self.diags.push(
-                Diag::warning(Code::DefaultHealth, "`until healthy` without a `health` block uses the defaults")
+                Diag::new(Code::DefaultHealth, "`until healthy` without a `health` block uses the defaults")
                     .at(scope.source(), span, "judged by the default health checks")
                     .help("the defaults are `health every 1m { min invocations 1; error rate < 1% }`; add a `health` block to say what healthy means for this function"),
             );

@@ -86,7 +86,7 @@ pub(super) fn literal(lit: &Literal, source: &Source) -> Result<ParamValue, Diag
         LiteralKind::Duration(text) => duration(text, lit.span, source).map(ParamValue::Duration),
         LiteralKind::Number(text) => Ok(ParamValue::Number(text.parse().unwrap_or(f64::MAX))),
         LiteralKind::Str(s) => s.as_plain().map(ParamValue::String).ok_or_else(|| {
-            Diag::error(
+            Diag::new(
                 Code::UnknownParam,
                 "a parameter default cannot interpolate other parameters",
             )
@@ -99,7 +99,7 @@ pub(super) fn literal(lit: &Literal, source: &Source) -> Result<ParamValue, Diag
 fn percent(text: &str, span: Span, source: &Source) -> Result<Percent, Diag> {
     let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
     if frac.len() > 2 {
-        return Err(Diag::error(
+        return Err(Diag::new(
             Code::PercentPrecision,
             format!("`{text}%` has more than two decimals"),
         )
@@ -112,7 +112,7 @@ fn percent(text: &str, span: Span, source: &Source) -> Result<Percent, Diag> {
         .and_then(|w| w.checked_mul(100))
         .and_then(|w| w.checked_add(format!("{frac:0<2}").parse::<u32>().unwrap_or(0)));
     hundredths.map(Percent).ok_or_else(|| {
-        Diag::error(Code::PercentRange, format!("`{text}%` is far above 100%"))
+        Diag::new(Code::PercentRange, format!("`{text}%` is far above 100%"))
             .at(source, span, "out of range")
             .help("a weight lies between 0% and 100%")
     })
@@ -121,7 +121,7 @@ fn percent(text: &str, span: Span, source: &Source) -> Result<Percent, Diag> {
 /// Parses `1h30m`, `500ms`, `1.5s` exactly, in milliseconds.
 fn duration(text: &str, span: Span, source: &Source) -> Result<Millis, Diag> {
     let too_long = || {
-        Diag::error(Code::BadNumber, format!("`{text}` is too long a duration"))
+        Diag::new(Code::BadNumber, format!("`{text}` is too long a duration"))
             .at(source, span, "out of range")
             .help("write a duration of at most a few days")
     };
@@ -150,7 +150,7 @@ fn duration(text: &str, span: Span, source: &Source) -> Result<Millis, Diag> {
         };
         let frac_ms = frac_value.checked_mul(size).ok_or_else(too_long)?;
         if frac_ms % scale != 0 {
-            return Err(Diag::error(
+            return Err(Diag::new(
                 Code::DurationPrecision,
                 format!("`{text}` is not a whole number of milliseconds"),
             )
@@ -168,7 +168,7 @@ fn duration(text: &str, span: Span, source: &Source) -> Result<Millis, Diag> {
         rest = after;
     }
     if total == 0 {
-        return Err(Diag::error(Code::ZeroDuration, format!("`{text}` is zero"))
+        return Err(Diag::new(Code::ZeroDuration, format!("`{text}` is zero"))
             .at(source, span, "zero duration")
             .help("give a duration longer than zero, or remove the step"));
     }
@@ -246,7 +246,7 @@ impl Checker {
             (ParamValue::Number(n), Want::Duration) => format!("give it a unit: `{n}s` or `{n}m`"),
             _ => format!("write {} such as {}", want.name(), want.example()),
         };
-        let mut diag = Diag::error(Code::ParamType, message);
+        let mut diag = Diag::new(Code::ParamType, message);
         match origin {
             // A step argument: point at the argument in the call, and at the use when both
             // are in the same file.
@@ -324,7 +324,7 @@ impl Checker {
             return Some(n as u64);
         }
         self.diags.push(
-            Diag::error(
+            Diag::new(
                 Code::BadNumber,
                 format!("{purpose} needs a whole number of at least {min}, not {n}"),
             )
@@ -344,7 +344,7 @@ impl Checker {
         let d = self.want_duration(value, purpose, scope)?;
         if d < Millis::SECOND {
             self.diags.push(
-                Diag::error(Code::WindowTooShort, format!("{purpose} of {d} is shorter than one second"))
+                Diag::new(Code::WindowTooShort, format!("{purpose} of {d} is shorter than one second"))
                     .at(scope.source(), value.span(), "too short")
                     .help("CloudWatch cannot judge a window under a second; use `1s` or more (metrics have one-minute granularity, so `1m` or more is usual)"),
             );
@@ -374,7 +374,7 @@ impl Checker {
         let plain = s.as_plain();
         if plain.is_none() {
             self.diags.push(
-                Diag::error(
+                Diag::new(
                     Code::UnknownParam,
                     format!("{what} cannot interpolate parameters"),
                 )
@@ -398,7 +398,7 @@ impl Checker {
             None => format!("declare it with `param {name} = …` above the steps"),
         };
         self.diags.push(
-            Diag::error(Code::UnknownParam, format!("unknown parameter `{name}`"))
+            Diag::new(Code::UnknownParam, format!("unknown parameter `{name}`"))
                 .at(scope.source(), span, "not a parameter")
                 .help(help),
         );

@@ -25,7 +25,7 @@ pub(super) fn run(args: &FmtArgs) -> i32 {
             }
             Ok(Some(formatted)) => {
                 if let Err(e) = std::fs::write(&file, formatted) {
-                    print_diags(&[Diag::error(
+                    print_diags(&[Diag::new(
                         Code::Io,
                         format!("cannot write {}: {e}", file.display()),
                     )
@@ -51,7 +51,7 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), Diag> {
         return Ok(());
     }
     let entries = std::fs::read_dir(path).map_err(|e| {
-        Diag::error(Code::Io, format!("cannot read {}: {e}", path.display()))
+        Diag::new(Code::Io, format!("cannot read {}: {e}", path.display()))
             .help("check the path and its permissions")
     })?;
     let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
@@ -69,7 +69,7 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), Diag> {
 /// The formatted text when it differs from the file.
 fn format_file(path: &Path) -> Result<Option<String>, Diag> {
     let text = std::fs::read_to_string(path).map_err(|e| {
-        Diag::error(Code::Io, format!("cannot read {}: {e}", path.display()))
+        Diag::new(Code::Io, format!("cannot read {}: {e}", path.display()))
             .help("check the path and that the file is readable UTF-8 text")
     })?;
     let source = diagnostic::source(path.display().to_string(), text);
@@ -78,7 +78,7 @@ fn format_file(path: &Path) -> Result<Option<String>, Diag> {
     // Belt and braces: the formatted text must parse to the same statements.
     let reparsed = parse(&diagnostic::source("formatted", formatted.clone())).ok();
     if !reparsed.is_some_and(|again| fmt::same_statements(&file, &again)) {
-        return Err(Diag::error(
+        return Err(Diag::new(
             Code::Io,
             format!(
                 "formatting {} would change its meaning; the file is left as it is",

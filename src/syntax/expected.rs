@@ -21,6 +21,9 @@ pub(super) fn diagnose(error: Error<Rule>, source: &Source) -> Diag {
         ErrorVariant::ParsingError { positives, .. } => positives.clone(),
         ErrorVariant::CustomError { .. } => Vec::new(),
     };
+    if let Some(diag) = unknown_statement(&positives, source, at) {
+        return diag;
+    }
     let mut words: Vec<&'static str> = positives.iter().filter_map(|r| words(*r)).collect();
     words.sort_unstable();
     words.dedup();
@@ -32,13 +35,38 @@ pub(super) fn diagnose(error: Error<Rule>, source: &Source) -> Diag {
         .filter(|c| *c != '\n' && *c != '\r')
         .map_or(0, char::len_utf8);
     let token_end = at + token_len(&text[at..]).max(width);
-    Diag::error(Code::Syntax, format!("expected {expected}, found {found}"))
+    Diag::new(Code::Syntax, format!("expected {expected}, found {found}"))
         .at(
             source,
             Span::new(at, token_end),
             format!("expected {expected} here"),
         )
         .help(hint(&positives, text, at))
+}
+
+/// A bare word where a statement starts parses as the start of a step call and then fails
+/// for want of `(`; say instead that the word is not a statement.
+fn unknown_statement(positives: &[Rule], source: &Source, at: usize) -> Option<Diag> {
+    if positives != [Rule::open_paren] {
+        return None;
+    }
+    let text = source.inner();
+    let before = text[..at].trim_end_matches([' ', '\t']);
+    let word_start = before
+        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .map_or(0, |i| i + 1);
+    let statement_start = text[..word_start].trim_end_matches([' ', '\t']);
+    if !(statement_start.is_empty() || statement_start.ends_with(['\n', ';', '{'])) {
+        return None;
+    }
+    let word = &before[word_start..];
+    Some(
+        Diag::new(Code::Syntax, format!("`{word}` is not a header or a step"))
+            .at(source, Span::new(word_start, before.len()), "unknown statement")
+            .help(format!(
+                "steps are `publish`, `shift 5% to new`, `wait 10m until healthy`, `ramp`, `approve`, `run`, `promote`, `rollback`, …; to call a step definition write `{word}(…)`"
+            )),
+    )
 }
 
 fn join(words: &[&str]) -> String {
@@ -89,6 +117,9 @@ fn hint(positives: &[Rule], text: &str, at: usize) -> String {
     }
     if has(Rule::compare_op) {
         return "a health check compares two values, like `error rate < 1%` or `p99 duration of new < 1.2 * p99 duration of old`".into();
+    }
+    if has(Rule::close_brace) && !has(Rule::EOI) {
+        return "a `{` block opened above is still open here: close it with `}` first".into();
     }
     if has(Rule::EOI) || has(Rule::close_brace) {
         return "end the statement here with a newline or `;`".into();

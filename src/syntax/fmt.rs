@@ -220,8 +220,33 @@ impl Printer {
     /// Attaches comments to lines, then prints.
     fn render(mut self, text: &str, comments: Vec<Comment>) -> String {
         let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count();
+        // Comments above the first statement and set off from it by a blank line head the file
+        // and stay at the top, wherever the statements move.
+        let first = self
+            .lines
+            .iter()
+            .map(|l| l.anchor)
+            .min()
+            .unwrap_or(usize::MAX);
+        let before_first = comments
+            .iter()
+            .take_while(|c| c.start < first && c.own_line)
+            .count();
+        let head_len = comments[..before_first]
+            .iter()
+            .rposition(|c| c.blank_after)
+            .map_or(0, |i| i + 1);
+        let mut comments = comments;
+        let rest = comments.split_off(head_len);
+        let mut out = String::new();
+        for comment in &comments {
+            push_line(&mut out, 0, &comment.text);
+            if comment.blank_after {
+                out.push('\n');
+            }
+        }
         let mut dangling = Vec::new();
-        for comment in comments {
+        for comment in rest {
             if !comment.own_line {
                 let line = line_of(comment.start);
                 let target = self
@@ -244,7 +269,6 @@ impl Printer {
                 None => dangling.push(comment),
             }
         }
-        let mut out = String::new();
         for line in &self.lines {
             if line.blank_before {
                 out.push('\n');

@@ -1,0 +1,149 @@
+//! `rollout check`: exit codes, summaries, JSON diagnostics, command-line errors.
+
+use crate::test::Test;
+
+#[test]
+fn the_one_liner_checks() {
+    Test::temp()
+        .file(
+            "quick.rollout",
+            "publish; shift 5% to new; wait 10m until healthy; promote\n",
+        )
+        .args(["check", "quick.rollout"])
+        .stdout("quick.rollout: ok (1 warning)\n")
+        .stderr_contains("rollout::default-health")
+        .run();
+}
+
+#[test]
+fn all_errors_of_a_file_are_reported() {
+    Test::temp()
+        .file(
+            "bad.rollout",
+            "shift 5% to new\npublish\nshift 0.125% to new\nwait 0s\npromote\nwait 1m\n",
+        )
+        .args(["check", "bad.rollout"])
+        .status(2)
+        .stdout("bad.rollout: invalid (4 errors)\n")
+        .stderr_contains("rollout::no-new-version")
+        .stderr_contains("rollout::percent-precision")
+        .stderr_contains("rollout::zero-duration")
+        .stderr_contains("rollout::after-end")
+        .run();
+}
+
+#[test]
+fn several_files_fail_if_any_fails() {
+    Test::temp()
+        .file("good.rollout", "publish; promote\n")
+        .file("bad.rollout", "promote\n")
+        .args(["check", "good.rollout", "bad.rollout"])
+        .status(2)
+        .stdout("good.rollout: ok (no problems)\nbad.rollout: invalid (1 error)\n")
+        .run();
+}
+
+#[test]
+fn a_missing_file_is_an_io_error() {
+    Test::temp()
+        .args(["check", "nowhere.rollout"])
+        .status(2)
+        .stderr_contains("rollout::io")
+        .stderr_contains("cannot read nowhere.rollout")
+        .run();
+}
+
+#[test]
+fn json_diagnostics_carry_file_line_column_code_and_severity() {
+    let output = Test::temp()
+        .file(
+            "bad.rollout",
+            "publish\nshift 5% to new\nwait 5m until healthy\nshift 5 to new\n",
+        )
+        .args(["check", "--format", "json", "bad.rollout"])
+        .status(2)
+        .run();
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON on stdout");
+    assert_eq!(report["valid"], false);
+    assert_eq!(report["files"][0]["file"], "bad.rollout");
+    assert_eq!(report["files"][0]["errors"], 1);
+    let diags = report["diagnostics"].as_array().unwrap();
+    let error = diags.iter().find(|d| d["severity"] == "error").unwrap();
+    assert_eq!(error["code"], "rollout::param-type");
+    assert_eq!(error["file"], "bad.rollout");
+    assert_eq!(error["line"], 4);
+    assert_eq!(error["column"], 7);
+    assert!(error["message"]
+        .as_str()
+        .unwrap()
+        .contains("needs a percentage"));
+    assert_eq!(error["help"], "write it as a percentage: `5%`");
+    let warning = diags.iter().find(|d| d["severity"] == "warning").unwrap();
+    assert_eq!(warning["code"], "rollout::default-health");
+    assert_eq!(warning["line"], 3);
+}
+
+#[test]
+fn set_overrides_are_type_checked() {
+    let playbook = "param canary = 5%\npublish; shift canary to new; promote\n";
+    Test::temp()
+        .file("p.rollout", playbook)
+        .args(["check", "--set", "canary=10%", "p.rollout"])
+        .run();
+    Test::temp()
+        .file("p.rollout", playbook)
+        .args(["check", "--set", "canary=100%", "p.rollout"])
+        .status(2)
+        .stderr_contains("rollout::percent-range")
+        .run();
+    Test::temp()
+        .file("p.rollout", playbook)
+        .args(["check", "--set", "canary", "p.rollout"])
+        .status(2)
+        .stderr_contains("expected NAME=VALUE")
+        .run();
+}
+
+#[test]
+fn targets_from_the_command_line_are_accepted() {
+    Test::temp()
+        .file("p.rollout", "publish; promote\n")
+        .args([
+            "check",
+            "--function",
+            "a",
+            "--function",
+            "b",
+            "--alias",
+            "live",
+            "p.rollout",
+        ])
+        .run();
+}
+
+#[test]
+fn usage_errors_exit_2_and_help_exits_0() {
+    Test::new().args(["check"]).status(2).run();
+    Test::new().args(["frobnicate"]).status(2).run();
+    Test::new()
+        .args(["check", "--help"])
+        .stdout_contains("Exit status: 0 when every file is valid, 2 otherwise.")
+        .run();
+    Test::new()
+        .args(["--help"])
+        .stdout_contains("Exit codes:")
+        .run();
+}
+
+#[test]
+fn the_language_reference_lists_every_diagnostic_code() {
+    let docs = std::fs::read_to_string(crate::test::root().join("docs/language.md")).unwrap();
+    for code in rollout::diagnostic::Code::ALL {
+        let entry = format!("| `rollout::{}` |", code.as_str());
+        assert!(
+            docs.contains(&entry),
+            "docs/language.md does not list rollout::{}",
+            code.as_str()
+        );
+    }
+}
