@@ -5,6 +5,10 @@
 
 pub mod check;
 pub mod cli;
+pub mod cloud;
 pub mod diagnostic;
+pub mod engine;
 pub mod plan;
+pub mod report;
+pub mod sim;
 pub mod syntax;

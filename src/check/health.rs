@@ -87,7 +87,7 @@ impl Checker {
         let lhs = self.expr(&cmp.lhs, window, scope);
         let rhs = self.expr(&cmp.rhs, window, scope);
         let ((lhs, lu), (rhs, ru)) = (lhs?, rhs?);
-        if !comparable(lu, ru) {
+        if !Unit::comparable(lu, ru) {
             self.diags.push(
                 Diag::new(
                     Code::UnitMismatch,
@@ -147,7 +147,7 @@ impl Checker {
                 let lhs = self.expr(l, window, scope);
                 let rhs = self.expr(r, window, scope);
                 let ((lhs, lu), (rhs, ru)) = (lhs?, rhs?);
-                let Some(unit) = combine(*op, lu, ru) else {
+                let Some(unit) = Unit::combine(*op, lu, ru) else {
                     self.diags.push(
                         Diag::new(
                             Code::UnitMismatch,
@@ -172,53 +172,19 @@ impl Checker {
     }
 
     fn metric_unit(&mut self, metric: &Metric, span: Span, scope: &Scope) -> Option<Unit> {
-        Some(match metric {
-            Metric::Invocations | Metric::Errors | Metric::Throttles | Metric::Concurrency => {
-                Unit::Count
+        if let Metric::Percentile(p) = metric {
+            let valid = p.parse::<f64>().is_ok_and(|v| v > 0.0 && v < 100.0)
+                && p.split_once('.').is_none_or(|(_, f)| f.len() <= 2);
+            if !valid {
+                self.diags.push(
+                    Diag::new(Code::BadNumber, format!("`p{p}` is not a percentile CloudWatch offers"))
+                        .at(scope.source(), span, "invalid percentile")
+                        .help("use a percentile above p0 and below p100 with at most two decimals, such as `p99` or `p99.9`"),
+                );
+                return None;
             }
-            Metric::ErrorRate => Unit::Percent,
-            Metric::AvgDuration | Metric::MaxDuration => Unit::Duration,
-            Metric::Percentile(p) => {
-                let valid = p.parse::<f64>().is_ok_and(|v| v > 0.0 && v < 100.0)
-                    && p.split_once('.').is_none_or(|(_, f)| f.len() <= 2);
-                if !valid {
-                    self.diags.push(
-                        Diag::new(Code::BadNumber, format!("`p{p}` is not a percentile CloudWatch offers"))
-                            .at(scope.source(), span, "invalid percentile")
-                            .help("use a percentile above p0 and below p100 with at most two decimals, such as `p99` or `p99.9`"),
-                    );
-                    return None;
-                }
-                Unit::Duration
-            }
-        })
-    }
-}
-
-/// Counts and plain numbers mix freely (`invocations > 100`); other units must match.
-fn comparable(a: Unit, b: Unit) -> bool {
-    a == b
-        || matches!(
-            (a, b),
-            (Unit::Count, Unit::Number) | (Unit::Number, Unit::Count)
-        )
-}
-
-/// The unit of `a op b`, or `None` when the units do not combine.
-fn combine(op: ast::BinOp, a: Unit, b: Unit) -> Option<Unit> {
-    use ast::BinOp::*;
-    match op {
-        Add | Sub => comparable(a, b).then(|| if a == Unit::Number { b } else { a }),
-        Mul => match (a, b) {
-            (Unit::Number, u) | (u, Unit::Number) => Some(u),
-            (Unit::Count, Unit::Count) => Some(Unit::Count),
-            _ => None,
-        },
-        Div => match (a, b) {
-            (u, Unit::Number) => Some(u),
-            (x, y) if comparable(x, y) => Some(Unit::Number),
-            _ => None,
-        },
+        }
+        Some(Unit::of_metric(metric))
     }
 }
 

@@ -81,6 +81,12 @@ fn check_loaded(root: Rc<Loaded>, canonical: Option<PathBuf>, options: &Options)
     }
 }
 
+/// A literal written on the command line, typed as in a playbook (`5%`, `10m`, `12`, `"x"`).
+pub fn value(text: &str) -> Option<ParamValue> {
+    let literal = crate::syntax::parse_literal(text)?;
+    values::literal(&literal, &diagnostic::source("value", text.to_string())).ok()
+}
+
 /// A parameter in force.
 #[derive(Debug)]
 struct ParamEntry {

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::output::{counts, print_diags};
+use super::output::{counts, out, print_diags};
 use super::{exit, CheckArgs, Format};
 use crate::check::check_path;
 use crate::diagnostic::JsonDiag;
@@ -39,7 +39,11 @@ pub(super) fn run(args: &CheckArgs) -> i32 {
                 print_diags(&checked.diags);
                 if !args.quiet {
                     let verdict = if valid { "ok" } else { "invalid" };
-                    println!("{}: {verdict} ({})", file.display(), counts(&checked.diags));
+                    out(&format!(
+                        "{}: {verdict} ({})\n",
+                        file.display(),
+                        counts(&checked.diags)
+                    ));
                 }
             }
             Format::Json => {
@@ -56,10 +60,10 @@ pub(super) fn run(args: &CheckArgs) -> i32 {
         }
     }
     if args.format == Format::Json {
-        println!(
-            "{}",
+        out(&format!(
+            "{}\n",
             serde_json::to_string_pretty(&report).expect("the report serialises")
-        );
+        ));
     }
     if report.valid {
         exit::OK

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::output::print_diags;
+use super::output::{out, print_diags};
 use super::{exit, FmtArgs};
 use crate::diagnostic::{self, Code, Diag};
 use crate::syntax::{fmt, parse};
@@ -20,7 +20,7 @@ pub(super) fn run(args: &FmtArgs) -> i32 {
         match format_file(&file) {
             Ok(None) => {}
             Ok(Some(_)) if args.check => {
-                println!("would reformat {}", file.display());
+                out(&format!("would reformat {}\n", file.display()));
                 status = status.max(exit::ROLLED_BACK);
             }
             Ok(Some(formatted)) => {
@@ -32,7 +32,7 @@ pub(super) fn run(args: &FmtArgs) -> i32 {
                     .help("check that the file is writable")]);
                     status = exit::INVALID;
                 } else if !args.quiet {
-                    println!("formatted {}", file.display());
+                    out(&format!("formatted {}\n", file.display()));
                 }
             }
             Err(diag) => {

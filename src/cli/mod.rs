@@ -2,7 +2,10 @@
 
 mod check;
 mod fmt;
+mod load;
 mod output;
+mod plan;
+mod simulate;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -70,6 +73,35 @@ Examples:
   rollout fmt examples/*.rollout
   rollout fmt --check playbooks/")]
     Fmt(FmtArgs),
+    /// Preview a rollout: each step's AWS calls, timing, and the traffic timeline; touches nothing
+    #[command(long_about = "\
+Preview a rollout without touching anything: every step with the exact AWS calls it makes (as
+`aws` command lines; <old>, <new> and <revision> are known only when it runs), when it can start,
+what judges it, the traffic on new over time, and the shortest and longest total duration.
+
+Examples:
+  rollout plan examples/canary.rollout
+  rollout plan --set canary=2% --format json examples/params.rollout")]
+    Plan(PlanArgs),
+    /// Run a rollout against a simulated Lambda and CloudWatch on a virtual clock
+    #[command(long_about = "\
+Run a rollout against a built-in simulated Lambda and CloudWatch on a virtual clock: hours of
+rollout in milliseconds, the same events `run` prints. Traffic arrives at --rps (Poisson), split by
+the alias weights; each version fails at its --error-rate and answers with its --latency (median,
+log-normal body with a slow tail). Metrics have CloudWatch's one-minute granularity.
+
+With --runs N the rollout is repeated with seeds --seed, --seed+1, … and only the summary is
+printed: how often it promotes or rolls back, how fast a regression is caught, and how many
+errors new serves first.
+
+Exit status as `run`: 0 promoted or nothing to roll out, 1 rolled back, 2 invalid input
+(with --runs: 0 whenever the runs completed).
+
+Examples:
+  rollout simulate examples/canary.rollout
+  rollout simulate examples/canary.rollout --error-rate new=2% --format json
+  rollout simulate examples/canary.rollout --error-rate old=0.1%,new=2% --rps 50 --runs 1000")]
+    Simulate(SimulateArgs),
 }
 
 /// Options of commands that read a playbook.
@@ -128,6 +160,124 @@ struct FmtArgs {
     quiet: bool,
 }
 
+#[derive(Debug, Args)]
+struct PlanArgs {
+    /// The playbook
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    #[command(flatten)]
+    playbook: PlaybookArgs,
+    /// Output format: a readable preview, or one JSON document
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+#[derive(Debug, Args)]
+struct SimulateArgs {
+    /// The playbook
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    #[command(flatten)]
+    playbook: PlaybookArgs,
+    /// Invocations per second per function
+    #[arg(long, default_value_t = 100.0, value_parser = parse_rps)]
+    rps: f64,
+    /// Error rates of the versions, such as `old=0.1%,new=2%`
+    #[arg(long, value_name = "old=P,new=P", default_value = "old=0.1%,new=0.1%", value_parser = parse_error_rates)]
+    error_rate: Pair<f64>,
+    /// Median latencies of the versions, such as `old=120ms,new=180ms`
+    #[arg(long, value_name = "old=D,new=D", default_value = "old=120ms,new=120ms", value_parser = parse_latencies)]
+    latency: Pair<u64>,
+    /// Repeat with this many seeds and print only the summary
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    runs: Option<u32>,
+    /// Seed of every random choice; the same seed gives the same run
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// How long an `approve` gate waits before the simulated approver says yes
+    #[arg(long, value_name = "D", default_value = "0s", value_parser = parse_duration)]
+    approve_after: crate::plan::Millis,
+    /// Output format: timestamped lines, or one JSON object per event line
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Show every check of every health evaluation
+    #[arg(short, long)]
+    verbose: bool,
+}
+
+/// A value for `old` and one for `new`.
+#[derive(Debug, Clone, Copy)]
+struct Pair<T> {
+    old: T,
+    new: T,
+}
+
+fn parse_rps(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rps) if rps > 0.0 && rps <= 100_000.0 => Ok(rps),
+        _ => Err(format!(
+            "expected invocations per second between 0 and 100000, not `{text}`"
+        )),
+    }
+}
+
+fn parse_duration(text: &str) -> Result<crate::plan::Millis, String> {
+    if text == "0" || text == "0s" {
+        return Ok(crate::plan::Millis(0));
+    }
+    crate::check::value(text)
+        .and_then(|v| match v {
+            crate::plan::ParamValue::Duration(d) => Some(d),
+            _ => None,
+        })
+        .ok_or_else(|| format!("expected a duration such as `30s` or `10m`, not `{text}`"))
+}
+
+fn parse_pair<T: Copy>(
+    text: &str,
+    what: &str,
+    value: impl Fn(&str) -> Option<T>,
+    default: T,
+) -> Result<Pair<T>, String> {
+    let mut pair = Pair {
+        old: default,
+        new: default,
+    };
+    for part in text.split(',') {
+        let (side, v) = part
+            .split_once('=')
+            .ok_or_else(|| format!("expected old=…,new=…, not `{part}`"))?;
+        let v = value(v.trim()).ok_or_else(|| format!("`{v}` is not {what}"))?;
+        match side.trim() {
+            "old" => pair.old = v,
+            "new" => pair.new = v,
+            other => return Err(format!("expected `old` or `new`, not `{other}`")),
+        }
+    }
+    Ok(pair)
+}
+
+fn parse_error_rates(text: &str) -> Result<Pair<f64>, String> {
+    parse_pair(
+        text,
+        "a percentage between 0% and 100%",
+        |v| {
+            let number = v.strip_suffix('%')?.parse::<f64>().ok()?;
+            (0.0..=100.0).contains(&number).then_some(number)
+        },
+        0.1,
+    )
+}
+
+fn parse_latencies(text: &str) -> Result<Pair<u64>, String> {
+    parse_pair(
+        text,
+        "a duration such as `120ms`",
+        |v| parse_duration(v).ok().filter(|d| d.0 > 0).map(|d| d.0),
+        120,
+    )
+}
+
 /// How results are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
@@ -162,5 +312,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
     match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Fmt(args) => fmt::run(&args),
+        Command::Plan(args) => plan::run(&args),
+        Command::Simulate(args) => simulate::run(&args),
     }
 }

@@ -1,6 +1,6 @@
 //! How diagnostics reach the terminal: colour only on a terminal, and never with `NO_COLOR`.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 
 use crate::diagnostic::{render, Diag, Style};
 
@@ -33,4 +33,9 @@ pub(super) fn counts(diags: &[Diag]) -> String {
         (e, 0) => plural(e, "error"),
         (e, w) => format!("{}, {}", plural(e, "error"), plural(w, "warning")),
     }
+}
+
+/// Writes to stdout; a closed pipe (`rollout plan … | head`) is not an error worth a panic.
+pub(super) fn out(text: &str) {
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }

@@ -3,7 +3,9 @@
 //! The checker produces a [`Plan`]; `plan` prints it and the engine executes it. Every value is
 //! resolved: parameters substituted, step definitions expanded, units checked.
 
+mod display;
 mod quantity;
+pub mod view;
 
 use std::path::PathBuf;
 
@@ -11,6 +13,7 @@ use serde::Serialize;
 
 pub use crate::syntax::ast::{BinOp, CompareOp, HookEvent, Inconclusive, Metric, Which};
 use crate::syntax::span::Span;
+pub use display::quantity;
 pub use quantity::{Millis, Percent};
 
 /// A checked playbook.
@@ -181,6 +184,38 @@ pub enum Unit {
 }
 
 impl Unit {
+    /// The unit a metric is measured in.
+    pub fn of_metric(metric: &Metric) -> Unit {
+        match metric {
+            Metric::Invocations | Metric::Errors | Metric::Throttles | Metric::Concurrency => Unit::Count,
+            Metric::ErrorRate => Unit::Percent,
+            Metric::Percentile(_) | Metric::AvgDuration | Metric::MaxDuration => Unit::Duration,
+        }
+    }
+
+    /// Whether values of the two units may be compared, added or subtracted: counts and plain
+    /// numbers mix freely (`invocations > 100`); other units must match.
+    pub fn comparable(a: Unit, b: Unit) -> bool {
+        a == b || matches!((a, b), (Unit::Count, Unit::Number) | (Unit::Number, Unit::Count))
+    }
+
+    /// The unit of `a op b`, or `None` when the units do not combine.
+    pub fn combine(op: BinOp, a: Unit, b: Unit) -> Option<Unit> {
+        match op {
+            BinOp::Add | BinOp::Sub => Unit::comparable(a, b).then(|| if a == Unit::Number { b } else { a }),
+            BinOp::Mul => match (a, b) {
+                (Unit::Number, u) | (u, Unit::Number) => Some(u),
+                (Unit::Count, Unit::Count) => Some(Unit::Count),
+                _ => None,
+            },
+            BinOp::Div => match (a, b) {
+                (u, Unit::Number) => Some(u),
+                (x, y) if Unit::comparable(x, y) => Some(Unit::Number),
+                _ => None,
+            },
+        }
+    }
+
     /// The unit's name, as diagnostics say it.
     pub fn name(self) -> &'static str {
         match self {
@@ -221,6 +256,17 @@ pub enum Expr {
         /// Right side.
         rhs: Box<Expr>,
     },
+}
+
+impl Expr {
+    /// The expression's unit (the checker has made sure it has one).
+    pub fn unit(&self) -> Unit {
+        match self {
+            Expr::Metric { metric, .. } => Unit::of_metric(metric),
+            Expr::Const { unit, .. } => *unit,
+            Expr::Binary { op, lhs, rhs } => Unit::combine(*op, lhs.unit(), rhs.unit()).unwrap_or(Unit::Number),
+        }
+    }
 }
 
 /// A step of the plan.

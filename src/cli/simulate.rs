@@ -1,0 +1,162 @@
+//! `rollout simulate FILE`
+
+use std::io::Write;
+
+use serde::Serialize;
+
+use super::output::out;
+use super::{load, Format, SimulateArgs};
+use crate::engine::describe;
+use crate::plan::Millis;
+use crate::report::{clock, JsonSink, TextSink};
+use crate::sim::monte_carlo::{run_many, Spread, Summary};
+use crate::sim::run::{simulate, with_default_targets, SimOptions, SimResult};
+use crate::sim::traffic::Profile;
+
+pub(super) fn run(args: &SimulateArgs) -> i32 {
+    let (plan, _) = match load::plan(&args.file, &args.playbook) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
+    };
+    let options = SimOptions {
+        rps: args.rps,
+        old: Profile {
+            error_rate: args.error_rate.old / 100.0,
+            median_ms: args.latency.old as f64,
+        },
+        new: Profile {
+            error_rate: args.error_rate.new / 100.0,
+            median_ms: args.latency.new as f64,
+        },
+        approve_after: args.approve_after,
+        seed: args.seed,
+    };
+    let targets = with_default_targets(&plan).targets;
+    if plan.targets.functions.is_empty() || plan.targets.alias.is_none() {
+        eprintln!(
+            "note: the playbook names no {}; simulating {} on alias {}",
+            if plan.targets.functions.is_empty() {
+                "function"
+            } else {
+                "alias"
+            },
+            targets.functions.join(", "),
+            targets.alias.as_deref().unwrap_or_default()
+        );
+    }
+    if let Some(runs) = args.runs {
+        let summary = run_many(&plan, &options, runs as usize);
+        match args.format {
+            Format::Text => out(&many_text(&summary, &options)),
+            Format::Json => out(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&summary).expect("serialises")
+            )),
+        }
+        return super::exit::OK;
+    }
+    let stdout = std::io::stdout();
+    let result = match args.format {
+        Format::Text => {
+            let mut sink = TextSink::new(stdout.lock(), args.verbose);
+            simulate(&plan, &options, &mut sink)
+        }
+        Format::Json => simulate(&plan, &options, &mut JsonSink::new(stdout.lock())),
+    };
+    let mut out = stdout.lock();
+    let _ = match args.format {
+        Format::Text => write!(out, "{}", summary_text(&result)),
+        Format::Json => writeln!(
+            out,
+            "{}",
+            serde_json::to_string(&JsonSummary {
+                event: "summary",
+                result: &result,
+                time_to_detect_ms: result.report.time_to_detect(),
+            })
+            .expect("serialises")
+        ),
+    };
+    result.report.outcome.exit_code()
+}
+
+#[derive(Serialize)]
+struct JsonSummary<'a> {
+    event: &'static str,
+    #[serde(flatten)]
+    result: &'a SimResult,
+    time_to_detect_ms: Option<Millis>,
+}
+
+fn summary_text(result: &SimResult) -> String {
+    let report = &result.report;
+    let mut out = String::from("\nsummary\n");
+    out += &format!("  outcome:        {}\n", describe(&report.outcome));
+    out += &format!("  exit code:      {}\n", report.outcome.exit_code());
+    out += &format!("  simulated time: {}\n", clock(report.ended_ms));
+    if let Some(t) = report.time_to_detect() {
+        out += &format!("  time to detect: {t} after new first got traffic\n");
+    }
+    out += &format!(
+        "  new served:     {} invocations, {} errors\n",
+        result.new_invocations, result.new_errors
+    );
+    out
+}
+
+fn many_text(summary: &Summary, options: &SimOptions) -> String {
+    let share = |n: usize| 100.0 * n as f64 / summary.runs.max(1) as f64;
+    let spread = |s: Option<Spread>, unit: &dyn Fn(f64) -> String| {
+        s.map_or("n/a".to_string(), |s| {
+            format!("median {}, p95 {}", unit(s.median), unit(s.p95))
+        })
+    };
+    let ms = |v: f64| Millis(v as u64).to_string();
+    let count = |v: f64| format!("{v:.0}");
+    let mut out = format!(
+        "{} simulated runs at {} rps (new: {:.2}% errors, {}ms median; old: {:.2}% errors, {}ms median), seeds {}..{}\n",
+        summary.runs,
+        options.rps,
+        options.new.error_rate * 100.0,
+        options.new.median_ms,
+        options.old.error_rate * 100.0,
+        options.old.median_ms,
+        options.seed,
+        options.seed + summary.runs as u64 - 1
+    );
+    out += &format!(
+        "  promoted:        {:5.1}% ({})\n",
+        share(summary.promoted),
+        summary.promoted
+    );
+    out += &format!(
+        "  rolled back:     {:5.1}% ({})\n",
+        share(summary.rolled_back),
+        summary.rolled_back
+    );
+    out += &format!(
+        "  inconclusive:    {:5.1}% ({})\n",
+        share(summary.inconclusive),
+        summary.inconclusive
+    );
+    if summary.other > 0 {
+        out += &format!(
+            "  other:           {:5.1}% ({})\n",
+            share(summary.other),
+            summary.other
+        );
+    }
+    out += &format!(
+        "  time to detect:  {}\n",
+        spread(summary.time_to_detect_ms, &ms)
+    );
+    out += &format!(
+        "  errors from new: {}\n",
+        spread(summary.new_errors, &count)
+    );
+    out += &format!(
+        "  calls to new:    {}\n",
+        spread(summary.new_invocations, &count)
+    );
+    out
+}

@@ -1,0 +1,231 @@
+//! The cloud as the engine sees it: Lambda, CloudWatch and a clock, behind traits with domain
+//! types and domain errors only. [`sim`] implements them in memory; the AWS SDK implementation
+//! lives beside it. No SDK type crosses these traits.
+
+pub mod sim;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::plan::Millis;
+
+/// A failed call, as the engine needs to tell failures apart.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CloudError {
+    /// The function, alias, version or alarm does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// Someone else changed the resource since we read it (stale RevisionId), or it is busy.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// Too many requests; worth retrying later.
+    #[error("throttled: {0}")]
+    Throttled(String),
+    /// The service rejected the request as invalid.
+    #[error("invalid request: {0}")]
+    InvalidParameter(String),
+    /// Anything else: network, service failure, permissions.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// What an alias serves.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Alias {
+    /// The primary version.
+    pub version: String,
+    /// Additional versions and their weights in [0, 1); at most one.
+    pub routing: BTreeMap<String, f64>,
+    /// Changes on every write; writes must name the one they read.
+    pub revision_id: String,
+    /// The alias's description.
+    pub description: String,
+}
+
+impl Alias {
+    /// The additional version and its weight, when the alias is split.
+    pub fn additional(&self) -> Option<(&str, f64)> {
+        self.routing.iter().next().map(|(v, w)| (v.as_str(), *w))
+    }
+}
+
+impl fmt::Display for Alias {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.additional() {
+            Some((v, w)) => write!(
+                f,
+                "version {} ({:.2}%) + version {v} ({:.2}%)",
+                self.version,
+                (1.0 - w) * 100.0,
+                w * 100.0
+            ),
+            None => write!(f, "version {} (100%)", self.version),
+        }
+    }
+}
+
+/// A write to an alias.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AliasUpdate {
+    /// The primary version.
+    pub version: String,
+    /// Additional versions and weights; empty to route everything to `version`.
+    pub routing: BTreeMap<String, f64>,
+    /// The RevisionId last read: the write fails with [`CloudError::Conflict`] if it changed.
+    pub revision_id: String,
+}
+
+/// `State` of a function (or version).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum FunctionState {
+    /// Being created or its resources being prepared.
+    Pending,
+    /// Ready.
+    Active,
+    /// Idle for long; the next invocation reactivates it.
+    Inactive,
+    /// Creation failed.
+    Failed,
+}
+
+/// `LastUpdateStatus` of a function.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum UpdateStatus {
+    /// An update is being applied.
+    InProgress,
+    /// The last update was applied.
+    Successful,
+    /// The last update failed, with the service's reason.
+    Failed(String),
+}
+
+/// What `GetFunction` says of a function or version.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FunctionInfo {
+    /// The version asked for (`$LATEST` when none).
+    pub version: String,
+    /// Its state.
+    pub state: FunctionState,
+    /// Its last update.
+    pub last_update: UpdateStatus,
+    /// The execution role (weighted routing needs the same on both versions).
+    pub role: String,
+    /// The code's SHA-256.
+    pub code_sha256: String,
+}
+
+/// The answer of an invocation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Invocation {
+    /// HTTP-like status of the call.
+    pub status: u16,
+    /// The response payload.
+    pub body: String,
+    /// The version that ran.
+    pub version: String,
+    /// The function error, when it failed.
+    pub error: Option<String>,
+}
+
+/// Lambda control-plane and data-plane calls the engine makes.
+// The engine runs on one task and is generic over this trait, so `async fn` without `Send`
+// bounds is what we want.
+#[allow(async_fn_in_trait)]
+pub trait LambdaApi {
+    /// `GetAlias`.
+    async fn get_alias(&self, function: &str, alias: &str) -> Result<Alias, CloudError>;
+    /// `UpdateAlias` with the RevisionId last read.
+    async fn update_alias(
+        &self,
+        function: &str,
+        alias: &str,
+        update: &AliasUpdate,
+    ) -> Result<Alias, CloudError>;
+    /// `PublishVersion`; returns the version number (the last one again when nothing changed).
+    async fn publish_version(
+        &self,
+        function: &str,
+        description: Option<&str>,
+    ) -> Result<String, CloudError>;
+    /// `GetFunction` of `$LATEST` (no qualifier) or of a version.
+    async fn get_function(
+        &self,
+        function: &str,
+        qualifier: Option<&str>,
+    ) -> Result<FunctionInfo, CloudError>;
+    /// `UpdateFunctionCode` of `$LATEST` from zip bytes.
+    async fn update_code(&self, function: &str, zip: &[u8]) -> Result<(), CloudError>;
+    /// `Invoke` the alias or a version.
+    async fn invoke(
+        &self,
+        function: &str,
+        qualifier: &str,
+        payload: &str,
+    ) -> Result<Invocation, CloudError>;
+}
+
+/// The statistics the health judge asks CloudWatch for.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stat {
+    /// `Invocations` Sum.
+    Invocations,
+    /// `Errors` Sum.
+    Errors,
+    /// `Throttles` Sum.
+    Throttles,
+    /// `Duration` percentile, such as 99.0.
+    DurationPercentile(f64),
+    /// `Duration` Average.
+    DurationAvg,
+    /// `Duration` Maximum.
+    DurationMax,
+    /// `ConcurrentExecutions` Maximum.
+    ConcurrencyMax,
+}
+
+/// One statistic of one version of an alias over the window ending now.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MetricQuery {
+    /// `FunctionName`.
+    pub function: String,
+    /// `Resource` is `function:alias`.
+    pub alias: String,
+    /// `ExecutedVersion`.
+    pub version: String,
+    /// Which statistic.
+    pub stat: Stat,
+    /// How far back from now.
+    pub window: Millis,
+}
+
+/// The state of a CloudWatch alarm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum AlarmState {
+    /// Within its threshold.
+    Ok,
+    /// Breaching.
+    Alarm,
+    /// Not enough data to say.
+    InsufficientData,
+}
+
+/// CloudWatch reads the health judge makes.
+#[allow(async_fn_in_trait)]
+pub trait MetricsApi {
+    /// Each query's value, or `None` when there is no data for it.
+    async fn stats(&self, queries: &[MetricQuery]) -> Result<Vec<Option<f64>>, CloudError>;
+    /// An alarm's state.
+    async fn alarm_state(&self, name: &str) -> Result<AlarmState, CloudError>;
+}
+
+/// Time, real or virtual.
+#[allow(async_fn_in_trait)]
+pub trait Clock {
+    /// Time since an arbitrary fixed start.
+    fn now(&self) -> Millis;
+    /// Waits for `duration`.
+    async fn sleep(&self, duration: Millis);
+}

@@ -1,0 +1,153 @@
+//! What the engine tells the world: every decision with its evidence.
+
+use serde::Serialize;
+
+use super::health::Evaluation;
+use crate::cloud::Alias;
+use crate::plan::Millis;
+
+/// An event, stamped with the time since the rollout began.
+#[derive(Debug, Clone, Serialize)]
+pub struct Event {
+    /// Milliseconds since the rollout began.
+    pub at_ms: u64,
+    /// What happened.
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+/// Everything the engine reports.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum EventKind {
+    /// The rollout begins.
+    Started {
+        /// The playbook's display name.
+        name: Option<String>,
+        /// Target functions.
+        functions: Vec<String>,
+        /// Target alias.
+        alias: String,
+        /// Number of steps.
+        steps: usize,
+    },
+    /// An alias as read before anything changed; `old` is its version.
+    AliasRead {
+        /// The function.
+        function: String,
+        /// What the alias serves.
+        alias: Alias,
+    },
+    /// A step begins.
+    StepStarted {
+        /// 1-based step number.
+        step: usize,
+        /// The step as written, values resolved.
+        text: String,
+    },
+    /// `$LATEST` got new code and finished updating.
+    CodeUpdated {
+        /// The function.
+        function: String,
+    },
+    /// A version was published (or the last one returned, when nothing changed).
+    Published {
+        /// The function.
+        function: String,
+        /// The version.
+        version: String,
+        /// True when it is the version the alias already serves.
+        unchanged: bool,
+    },
+    /// `old` and `new` of a target are known.
+    VersionsChosen {
+        /// The function.
+        function: String,
+        /// What the alias served.
+        old: String,
+        /// What it moves to.
+        new: String,
+    },
+    /// An alias write: what it was, what it is.
+    AliasUpdated {
+        /// The function.
+        function: String,
+        /// Before the write (the RevisionId passed is `before.revision_id`).
+        before: Alias,
+        /// After the write.
+        after: Alias,
+    },
+    /// A pause begins.
+    Waiting {
+        /// How long.
+        duration_ms: Millis,
+        /// Whether health is judged meanwhile.
+        judged: bool,
+    },
+    /// One health evaluation of one target.
+    HealthEvaluated(Evaluation),
+    /// A bake ended well.
+    BakePassed {
+        /// Why, in words.
+        reason: String,
+    },
+    /// An approval gate opened.
+    ApprovalRequested {
+        /// What is asked.
+        message: Option<String>,
+    },
+    /// The gate was released.
+    Approved {
+        /// By whom or what.
+        by: String,
+    },
+    /// A hook ran.
+    Hook {
+        /// The script.
+        script: String,
+        /// Its verdict.
+        healthy: bool,
+        /// Its reason.
+        reason: String,
+    },
+    /// A line a hook logged.
+    HookLog {
+        /// The script.
+        script: String,
+        /// The line.
+        message: String,
+    },
+    /// A step failed.
+    StepFailed {
+        /// 1-based step number.
+        step: usize,
+        /// Why.
+        reason: String,
+    },
+    /// Traffic goes back to `old`.
+    RollingBack {
+        /// Why.
+        reason: String,
+    },
+    /// The rollout ended.
+    Finished {
+        /// How.
+        outcome: String,
+        /// The process exit code it maps to.
+        exit_code: i32,
+        /// In words.
+        message: String,
+    },
+}
+
+/// Where events go: the live display, JSON lines, a test's list.
+pub trait EventSink {
+    /// Receives one event.
+    fn emit(&mut self, event: &Event);
+}
+
+impl EventSink for Vec<Event> {
+    fn emit(&mut self, event: &Event) {
+        self.push(event.clone());
+    }
+}

@@ -1,0 +1,764 @@
+//! The executor: runs a [`Plan`] step by step against any [`LambdaApi`], [`MetricsApi`] and
+//! [`Clock`], judging health and rolling back on failure. There is no dry-run switch here: the
+//! plan preview is the plan itself, and simulation is this engine in a simulated world.
+
+pub mod events;
+pub mod health;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::cloud::{Alias, AliasUpdate, Clock, CloudError, LambdaApi, MetricsApi, UpdateStatus};
+use crate::plan::{HealthSpec, Inconclusive, Millis, Percent, Plan, Script, StepKind};
+use events::{Event, EventKind, EventSink};
+use health::{evaluate, CheckResult, ScriptCheck, Verdict, Versions};
+
+/// How long to wait for a function update before giving up.
+pub const UPDATE_DEADLINE: Millis = Millis(300_000);
+
+/// How an `approve` gate is released.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Approval {
+    /// After this long (simulation), judging health meanwhile when `new` has traffic.
+    After(Millis),
+}
+
+/// Choices of the caller that the plan does not make.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// How approval gates are released.
+    pub approval: Approval,
+    /// Pause between polls of a function's update status.
+    pub poll: Millis,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            approval: Approval::After(Millis(0)),
+            poll: Millis(1_000),
+        }
+    }
+}
+
+/// How a rollout ended.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    /// `new` serves all traffic.
+    Promoted,
+    /// `publish` returned the version already served; nothing was changed.
+    NothingToRollOut,
+    /// The plan ended without `promote` or `rollback`; traffic stays split as the plan left it.
+    LeftSplit,
+    /// `old` serves all traffic again.
+    RolledBack {
+        /// The step that failed (1-based), or that was `rollback`.
+        step: usize,
+        /// Why.
+        reason: String,
+    },
+    /// The engine refused before changing any alias.
+    Refused {
+        /// Why, with what to do.
+        reason: String,
+    },
+    /// Someone else changed an alias; nothing was overwritten.
+    Conflict {
+        /// What was found.
+        reason: String,
+    },
+    /// AWS failed beyond what retries could fix; the state reached is in the reason.
+    Failed {
+        /// What failed and what the aliases serve now.
+        reason: String,
+    },
+}
+
+impl Outcome {
+    /// The exit code of LANGUAGE.md §8.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Outcome::Promoted | Outcome::NothingToRollOut | Outcome::LeftSplit => 0,
+            Outcome::RolledBack { .. } => 1,
+            Outcome::Refused { .. } => 2,
+            Outcome::Conflict { .. } => 4,
+            Outcome::Failed { .. } => 5,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Outcome::Promoted => "promoted",
+            Outcome::NothingToRollOut => "nothing_to_roll_out",
+            Outcome::LeftSplit => "left_split",
+            Outcome::RolledBack { .. } => "rolled_back",
+            Outcome::Refused { .. } => "refused",
+            Outcome::Conflict { .. } => "conflict",
+            Outcome::Failed { .. } => "failed",
+        }
+    }
+}
+
+/// What a finished rollout reports besides its outcome.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// How it ended.
+    pub outcome: Outcome,
+    /// When `new` first got traffic (ms since the start).
+    pub first_traffic_ms: Option<u64>,
+    /// When the failing evaluation happened (ms since the start).
+    pub detected_ms: Option<u64>,
+    /// When it ended (ms since the start).
+    pub ended_ms: u64,
+    /// True when a bake failed for want of a conclusive evaluation rather than a failing one.
+    pub inconclusive: bool,
+    /// `(function, old, new)` of each target, as far as known.
+    pub versions: Vec<(String, String, Option<String>)>,
+}
+
+impl Report {
+    /// Time from the first traffic on `new` to the failing evaluation.
+    pub fn time_to_detect(&self) -> Option<Millis> {
+        Some(Millis(self.detected_ms? - self.first_traffic_ms?))
+    }
+}
+
+/// One function of the rollout.
+#[derive(Debug, Clone)]
+struct Target {
+    function: String,
+    alias: String,
+    old: String,
+    new: Option<String>,
+    /// The alias as last read or written.
+    current: Alias,
+    /// False when `publish` found nothing new for this function.
+    active: bool,
+}
+
+/// Why a step stopped the rollout.
+enum Stop {
+    /// Unhealthy, a hook said no, or a step could not do its work: roll back.
+    Fail(String),
+    /// Someone else changed an alias: stop, overwrite nothing.
+    Conflict(String),
+    /// AWS failed: roll back if possible, then report.
+    Cloud(String),
+    /// The rollout ends here with this outcome.
+    End(Outcome),
+}
+
+/// Script checks and `run`/`on … run` steps where hooks cannot run: every hook fails closed.
+#[derive(Debug, Default)]
+pub struct NoHooks;
+
+impl ScriptCheck for NoHooks {
+    async fn check(&mut self, script: &Script, _: &Versions<'_>) -> CheckResult {
+        CheckResult {
+            check: format!("script {:?}", script.name),
+            verdict: Verdict::Fail,
+            detail: "rhai hooks cannot run in this build".to_string(),
+        }
+    }
+}
+
+/// Runs a plan.
+pub struct Engine<'a, L, M, C, H> {
+    lambda: &'a L,
+    metrics: &'a M,
+    clock: &'a C,
+    hooks: &'a mut H,
+    sink: &'a mut dyn EventSink,
+    settings: Settings,
+    start: Millis,
+    targets: Vec<Target>,
+    first_traffic: Option<Millis>,
+    detected: Option<Millis>,
+    inconclusive: bool,
+}
+
+impl<'a, L: LambdaApi, M: MetricsApi, C: Clock, H: ScriptCheck> Engine<'a, L, M, C, H> {
+    /// An engine over these services, reporting to `sink`.
+    pub fn new(
+        lambda: &'a L,
+        metrics: &'a M,
+        clock: &'a C,
+        hooks: &'a mut H,
+        sink: &'a mut dyn EventSink,
+        settings: Settings,
+    ) -> Self {
+        Engine {
+            lambda,
+            metrics,
+            clock,
+            hooks,
+            sink,
+            settings,
+            start: clock.now(),
+            targets: Vec::new(),
+            first_traffic: None,
+            detected: None,
+            inconclusive: false,
+        }
+    }
+
+    fn emit(&mut self, kind: EventKind) {
+        let at_ms = self.clock.now().0.saturating_sub(self.start.0);
+        self.sink.emit(&Event { at_ms, kind });
+    }
+
+    fn elapsed(&self) -> u64 {
+        self.clock.now().0.saturating_sub(self.start.0)
+    }
+
+    /// Runs `plan` to its end and reports how it ended.
+    pub async fn run(mut self, plan: &Plan) -> Report {
+        self.start = self.clock.now();
+        let outcome = self.execute(plan).await;
+        let (exit_code, message) = (outcome.exit_code(), describe(&outcome));
+        self.emit(EventKind::Finished {
+            outcome: outcome.name().to_string(),
+            exit_code,
+            message,
+        });
+        Report {
+            outcome,
+            first_traffic_ms: self.first_traffic.map(|t| t.0.saturating_sub(self.start.0)),
+            detected_ms: self.detected.map(|t| t.0.saturating_sub(self.start.0)),
+            ended_ms: self.elapsed(),
+            inconclusive: self.inconclusive,
+            versions: self
+                .targets
+                .iter()
+                .map(|t| (t.function.clone(), t.old.clone(), t.new.clone()))
+                .collect(),
+        }
+    }
+
+    async fn execute(&mut self, plan: &Plan) -> Outcome {
+        let Some(alias) = plan.targets.alias.clone() else {
+            return Outcome::Refused {
+                reason: "no alias to act on: add `alias \"NAME\"` to the playbook or pass --alias"
+                    .into(),
+            };
+        };
+        if plan.targets.functions.is_empty() {
+            return Outcome::Refused {
+                reason: "no function to act on: add `function \"NAME\"` to the playbook or pass --function".into(),
+            };
+        }
+        self.emit(EventKind::Started {
+            name: plan.name.clone(),
+            functions: plan.targets.functions.clone(),
+            alias: alias.clone(),
+            steps: plan.steps.len(),
+        });
+        for function in &plan.targets.functions {
+            let current = match self.lambda.get_alias(function, &alias).await {
+                Ok(current) => current,
+                Err(CloudError::NotFound(message)) => {
+                    return Outcome::Refused {
+                        reason: format!("{function}:{alias} cannot be read: {message}; check the function and alias names and the region"),
+                    }
+                }
+                Err(other) => return Outcome::Failed { reason: format!("reading {function}:{alias}: {other}; nothing was changed") },
+            };
+            self.emit(EventKind::AliasRead {
+                function: function.clone(),
+                alias: current.clone(),
+            });
+            if let Some((version, weight)) = current.additional() {
+                return Outcome::Refused {
+                    reason: format!(
+                        "{function}:{alias} is already split ({:.2}% on version {version}): another rollout may be in progress; finish it, or restore one version with `rollout rollback --function {function} --alias {alias}`",
+                        weight * 100.0
+                    ),
+                };
+            }
+            self.targets.push(Target {
+                function: function.clone(),
+                alias: alias.clone(),
+                old: current.version.clone(),
+                new: None,
+                current,
+                active: true,
+            });
+        }
+        for (index, step) in plan.steps.iter().enumerate() {
+            let number = index + 1;
+            self.emit(EventKind::StepStarted {
+                step: number,
+                text: step.kind.to_string(),
+            });
+            let stop = match self.step(&step.kind, &plan.health).await {
+                Ok(()) => continue,
+                Err(stop) => stop,
+            };
+            return match stop {
+                Stop::End(outcome) => {
+                    if let Outcome::RolledBack { .. } = outcome {
+                        Outcome::RolledBack {
+                            step: number,
+                            reason: "the playbook rolls back here".into(),
+                        }
+                    } else {
+                        outcome
+                    }
+                }
+                Stop::Conflict(reason) => {
+                    self.emit(EventKind::StepFailed {
+                        step: number,
+                        reason: reason.clone(),
+                    });
+                    Outcome::Conflict {
+                        reason: format!("{reason}; nothing was overwritten. {}", self.state_now()),
+                    }
+                }
+                Stop::Fail(reason) => {
+                    self.emit(EventKind::StepFailed {
+                        step: number,
+                        reason: reason.clone(),
+                    });
+                    match self.roll_back(&reason).await {
+                        Ok(()) => Outcome::RolledBack {
+                            step: number,
+                            reason,
+                        },
+                        Err(stop) => self.rollback_failed(stop),
+                    }
+                }
+                Stop::Cloud(reason) => {
+                    self.emit(EventKind::StepFailed {
+                        step: number,
+                        reason: reason.clone(),
+                    });
+                    match self.roll_back(&reason).await {
+                        Ok(()) => Outcome::Failed {
+                            reason: format!("{reason}; rolled back: {}", self.state_now()),
+                        },
+                        Err(stop) => self.rollback_failed(stop),
+                    }
+                }
+            };
+        }
+        Outcome::LeftSplit
+    }
+
+    fn rollback_failed(&self, stop: Stop) -> Outcome {
+        match stop {
+            Stop::Conflict(reason) => Outcome::Conflict {
+                reason: format!(
+                    "rollback stopped: {reason}; nothing was overwritten. {}",
+                    self.state_now()
+                ),
+            },
+            Stop::Fail(reason) | Stop::Cloud(reason) => Outcome::Failed {
+                reason: format!("rollback failed: {reason}. {}", self.state_now()),
+            },
+            Stop::End(outcome) => outcome,
+        }
+    }
+
+    /// What every alias serves as far as the engine knows.
+    fn state_now(&self) -> String {
+        let parts: Vec<String> = self
+            .targets
+            .iter()
+            .map(|t| format!("{}:{} serves {}", t.function, t.alias, t.current))
+            .collect();
+        parts.join("; ")
+    }
+
+    async fn step(&mut self, step: &StepKind, health: &HealthSpec) -> Result<(), Stop> {
+        match step {
+            StepKind::UpdateCode { zip } => {
+                let bytes = std::fs::read(&zip.path)
+                    .map_err(|e| Stop::Fail(format!("cannot read {}: {e}", zip.path.display())))?;
+                for i in 0..self.targets.len() {
+                    let function = self.targets[i].function.clone();
+                    self.lambda
+                        .update_code(&function, &bytes)
+                        .await
+                        .map_err(cloud)?;
+                    self.wait_updated(&function).await?;
+                    self.emit(EventKind::CodeUpdated { function });
+                }
+                Ok(())
+            }
+            StepKind::Publish { description } => {
+                for i in 0..self.targets.len() {
+                    let function = self.targets[i].function.clone();
+                    self.wait_updated(&function).await?;
+                    let version = self
+                        .lambda
+                        .publish_version(&function, description.as_deref())
+                        .await
+                        .map_err(cloud)?;
+                    let unchanged = version == self.targets[i].old;
+                    self.emit(EventKind::Published {
+                        function: function.clone(),
+                        version: version.clone(),
+                        unchanged,
+                    });
+                    self.choose(i, version, unchanged).await?;
+                }
+                self.nothing_left()
+            }
+            StepKind::UseVersion { version } => {
+                for i in 0..self.targets.len() {
+                    let function = self.targets[i].function.clone();
+                    let version = version.to_string();
+                    match self.lambda.get_function(&function, Some(&version)).await {
+                        Ok(_) => {}
+                        Err(CloudError::NotFound(_)) => {
+                            return Err(Stop::End(Outcome::Refused {
+                                reason: format!(
+                                    "{function} has no version {version}; nothing was changed"
+                                ),
+                            }))
+                        }
+                        Err(other) => return Err(cloud(other)),
+                    }
+                    let unchanged = version == self.targets[i].old;
+                    self.choose(i, version, unchanged).await?;
+                }
+                self.nothing_left()
+            }
+            StepKind::Shift { weight } => self.shift(*weight).await,
+            StepKind::Ramp {
+                increments, every, ..
+            } => {
+                for weight in increments {
+                    self.shift(*weight).await?;
+                    self.bake(*every, health).await?;
+                }
+                Ok(())
+            }
+            StepKind::Wait { duration } => {
+                self.emit(EventKind::Waiting {
+                    duration_ms: *duration,
+                    judged: false,
+                });
+                self.clock.sleep(*duration).await;
+                Ok(())
+            }
+            StepKind::Bake { duration } => self.bake(*duration, health).await,
+            StepKind::Approve { message } => {
+                self.emit(EventKind::ApprovalRequested {
+                    message: message.clone(),
+                });
+                let Approval::After(after) = self.settings.approval;
+                if after.0 > 0 {
+                    if self.traffic_on_new() {
+                        self.judge_for(after, health, false).await?;
+                    } else {
+                        self.clock.sleep(after).await;
+                    }
+                }
+                self.emit(EventKind::Approved {
+                    by: format!("simulation, after {after}"),
+                });
+                Ok(())
+            }
+            StepKind::Run { script } => {
+                let targets: Vec<Target> =
+                    self.targets.iter().filter(|t| t.active).cloned().collect();
+                for t in targets {
+                    let new = t.new.clone().unwrap_or_default();
+                    let versions = Versions {
+                        function: &t.function,
+                        alias: &t.alias,
+                        old: &t.old,
+                        new: &new,
+                    };
+                    let result = self.hooks.check(script, &versions).await;
+                    let healthy = result.verdict == Verdict::Pass;
+                    self.emit(EventKind::Hook {
+                        script: script.name.clone(),
+                        healthy,
+                        reason: result.detail.clone(),
+                    });
+                    if !healthy {
+                        return Err(Stop::Fail(format!(
+                            "{} said no: {}",
+                            script.name, result.detail
+                        )));
+                    }
+                }
+                Ok(())
+            }
+            StepKind::Promote => {
+                for i in 0..self.targets.len() {
+                    if !self.targets[i].active {
+                        continue;
+                    }
+                    let new = self.targets[i]
+                        .new
+                        .clone()
+                        .expect("checked: promote after a version");
+                    self.write_alias(i, new, BTreeMap::new()).await?;
+                }
+                Err(Stop::End(Outcome::Promoted))
+            }
+            StepKind::Rollback => {
+                self.restore_old().await?;
+                Err(Stop::End(Outcome::RolledBack {
+                    step: 0,
+                    reason: String::new(),
+                }))
+            }
+        }
+    }
+
+    /// Records `new` of target `i`, refusing versions whose role differs from `old`'s.
+    async fn choose(&mut self, i: usize, version: String, unchanged: bool) -> Result<(), Stop> {
+        let t = &self.targets[i];
+        let (function, old) = (t.function.clone(), t.old.clone());
+        if unchanged {
+            self.targets[i].active = false;
+            return Ok(());
+        }
+        let old_info = self
+            .lambda
+            .get_function(&function, Some(&old))
+            .await
+            .map_err(cloud)?;
+        let new_info = self
+            .lambda
+            .get_function(&function, Some(&version))
+            .await
+            .map_err(cloud)?;
+        if old_info.role != new_info.role {
+            return Err(Stop::End(Outcome::Refused {
+                reason: format!(
+                    "{function}: version {old} runs as {} but version {version} as {}; weighted routing needs one execution role. Nothing was changed",
+                    old_info.role, new_info.role
+                ),
+            }));
+        }
+        self.targets[i].new = Some(version.clone());
+        self.emit(EventKind::VersionsChosen {
+            function,
+            old,
+            new: version,
+        });
+        Ok(())
+    }
+
+    /// Ends with "nothing to roll out" when no target has a new version.
+    fn nothing_left(&self) -> Result<(), Stop> {
+        if self.targets.iter().any(|t| t.active) {
+            Ok(())
+        } else {
+            Err(Stop::End(Outcome::NothingToRollOut))
+        }
+    }
+
+    fn traffic_on_new(&self) -> bool {
+        self.targets.iter().any(|t| {
+            t.active
+                && (t.current.additional().is_some() || t.new.as_ref() == Some(&t.current.version))
+        })
+    }
+
+    /// Polls `$LATEST` until its last update is done.
+    async fn wait_updated(&mut self, function: &str) -> Result<(), Stop> {
+        let deadline = Millis(self.clock.now().0 + UPDATE_DEADLINE.0);
+        loop {
+            let info = self
+                .lambda
+                .get_function(function, None)
+                .await
+                .map_err(cloud)?;
+            match info.last_update {
+                UpdateStatus::Successful => return Ok(()),
+                UpdateStatus::Failed(reason) => {
+                    return Err(Stop::Fail(format!(
+                        "the last update of {function} failed: {reason}"
+                    )))
+                }
+                UpdateStatus::InProgress if self.clock.now() >= deadline => {
+                    return Err(Stop::Cloud(format!(
+                        "{function} was still updating after {UPDATE_DEADLINE}"
+                    )))
+                }
+                UpdateStatus::InProgress => self.clock.sleep(self.settings.poll).await,
+            }
+        }
+    }
+
+    async fn shift(&mut self, weight: Percent) -> Result<(), Stop> {
+        for i in 0..self.targets.len() {
+            if !self.targets[i].active {
+                continue;
+            }
+            let t = &self.targets[i];
+            let new = t.new.clone().expect("checked: shift after a version");
+            let routing = BTreeMap::from([(new, weight.as_weight())]);
+            let old = t.old.clone();
+            self.write_alias(i, old, routing).await?;
+        }
+        self.first_traffic.get_or_insert(self.clock.now());
+        Ok(())
+    }
+
+    async fn restore_old(&mut self) -> Result<(), Stop> {
+        for i in 0..self.targets.len() {
+            let t = &self.targets[i];
+            if t.current.version == t.old && t.current.routing.is_empty() {
+                continue;
+            }
+            let old = t.old.clone();
+            self.write_alias(i, old, BTreeMap::new()).await?;
+        }
+        Ok(())
+    }
+
+    /// Writes an alias, passing the RevisionId last read.
+    async fn write_alias(
+        &mut self,
+        i: usize,
+        version: String,
+        routing: BTreeMap<String, f64>,
+    ) -> Result<(), Stop> {
+        let t = &self.targets[i];
+        let (function, alias, before) = (t.function.clone(), t.alias.clone(), t.current.clone());
+        let update = AliasUpdate {
+            version,
+            routing,
+            revision_id: before.revision_id.clone(),
+        };
+        match self.lambda.update_alias(&function, &alias, &update).await {
+            Ok(after) => {
+                self.targets[i].current = after.clone();
+                self.emit(EventKind::AliasUpdated {
+                    function,
+                    before,
+                    after,
+                });
+                Ok(())
+            }
+            Err(CloudError::Conflict(message)) => Err(Stop::Conflict(format!(
+                "{function}:{alias} was changed by someone else: {message}"
+            ))),
+            Err(other) => Err(cloud(other)),
+        }
+    }
+
+    async fn roll_back(&mut self, reason: &str) -> Result<(), Stop> {
+        self.emit(EventKind::RollingBack {
+            reason: reason.to_string(),
+        });
+        self.restore_old().await
+    }
+
+    /// `wait D until healthy`.
+    async fn bake(&mut self, duration: Millis, health: &HealthSpec) -> Result<(), Stop> {
+        self.emit(EventKind::Waiting {
+            duration_ms: duration,
+            judged: true,
+        });
+        self.judge_for(duration, health, true).await
+    }
+
+    /// Judges health every interval for `duration`. Any failing evaluation stops at once; when
+    /// `decide`, the end needs a passing latest conclusive evaluation of every target (or the
+    /// inconclusive policy).
+    async fn judge_for(
+        &mut self,
+        duration: Millis,
+        health: &HealthSpec,
+        decide: bool,
+    ) -> Result<(), Stop> {
+        let mut waited = Millis(0);
+        let mut latest: BTreeMap<String, Verdict> = BTreeMap::new();
+        while waited < duration {
+            let pause = Millis(health.every.0.min(duration.0 - waited.0));
+            self.clock.sleep(pause).await;
+            waited = Millis(waited.0 + pause.0);
+            let targets: Vec<Target> = self.targets.iter().filter(|t| t.active).cloned().collect();
+            for t in targets {
+                let new = t.new.clone().unwrap_or_default();
+                let versions = Versions {
+                    function: &t.function,
+                    alias: &t.alias,
+                    old: &t.old,
+                    new: &new,
+                };
+                let evaluation = evaluate(self.metrics, &mut *self.hooks, health, &versions)
+                    .await
+                    .map_err(cloud)?;
+                let (verdict, reason) = (evaluation.verdict, evaluation.reason.clone());
+                self.emit(EventKind::HealthEvaluated(evaluation));
+                match verdict {
+                    Verdict::Fail => {
+                        self.detected = Some(self.clock.now());
+                        return Err(Stop::Fail(format!("{}: {reason}", t.function)));
+                    }
+                    Verdict::Pass => {
+                        latest.insert(t.function.clone(), Verdict::Pass);
+                    }
+                    Verdict::Inconclusive => {}
+                }
+            }
+        }
+        if !decide {
+            return Ok(());
+        }
+        let unjudged: Vec<String> = self
+            .targets
+            .iter()
+            .filter(|t| t.active && !latest.contains_key(&t.function))
+            .map(|t| t.function.clone())
+            .collect();
+        if unjudged.is_empty() {
+            self.emit(EventKind::BakePassed {
+                reason: format!("healthy for {duration}"),
+            });
+            return Ok(());
+        }
+        match health.inconclusive {
+            Inconclusive::Pass => {
+                self.emit(EventKind::BakePassed {
+                    reason: format!(
+                        "no conclusive evaluation of {} and `inconclusive pass`",
+                        unjudged.join(", ")
+                    ),
+                });
+                Ok(())
+            }
+            Inconclusive::Fail => {
+                self.detected = Some(self.clock.now());
+                self.inconclusive = true;
+                Err(Stop::Fail(format!(
+                    "no conclusive evaluation of {} in {duration} (too few invocations or no data) and `inconclusive fail`",
+                    unjudged.join(", ")
+                )))
+            }
+        }
+    }
+}
+
+fn cloud(error: CloudError) -> Stop {
+    match error {
+        CloudError::Conflict(message) => Stop::Conflict(message),
+        other => Stop::Cloud(other.to_string()),
+    }
+}
+
+/// One sentence for the end of a rollout.
+pub fn describe(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Promoted => "promoted: new serves all traffic".to_string(),
+        Outcome::NothingToRollOut => {
+            "nothing to roll out: publish returned the version the alias already serves; nothing was changed".to_string()
+        }
+        Outcome::LeftSplit => "the plan ended without promote or rollback; traffic stays as the plan left it".to_string(),
+        Outcome::RolledBack { step, reason } => format!("rolled back at step {step}: {reason}; old serves all traffic"),
+        Outcome::Refused { reason } => format!("refused: {reason}"),
+        Outcome::Conflict { reason } => format!("conflict: {reason}"),
+        Outcome::Failed { reason } => format!("failed: {reason}"),
+    }
+}

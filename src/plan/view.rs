@@ -1,0 +1,451 @@
+//! The preview `rollout plan` prints: each step with the exact AWS calls it makes, when it can
+//! start, the traffic timeline and the total duration. A value with `Display` and `Serialize`;
+//! the engine never looks at it.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use super::{Check, HealthSpec, Millis, Param, Percent, Plan, StepKind, Targets};
+use crate::engine::UPDATE_DEADLINE;
+
+/// Longest a hook may run (LANGUAGE.md §6: hooks are stopped by time limits).
+pub const HOOK_DEADLINE: Millis = Millis(5_000);
+
+/// The preview of a plan.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanView {
+    /// The playbook's display name.
+    pub name: Option<String>,
+    /// What it acts on.
+    pub targets: Targets,
+    /// Parameters in force.
+    pub params: Vec<Param>,
+    /// How health is judged.
+    pub health: HealthSpec,
+    /// The health checks as text.
+    pub checks: Vec<String>,
+    /// Read-only calls made before the first step.
+    pub preflight: Vec<String>,
+    /// The steps.
+    pub steps: Vec<StepView>,
+    /// The calls that restore `old` if any step fails.
+    pub on_failure: Vec<String>,
+    /// The hook run after a failure, before the rollback.
+    pub on_failure_hook: Option<String>,
+    /// The hook run after promote.
+    pub on_success_hook: Option<String>,
+    /// Shortest total duration (no failure, instant approvals and updates).
+    pub min_duration_ms: Millis,
+    /// Longest total duration without a failure; `None` when an approval gate can wait forever.
+    pub max_duration_ms: Option<Millis>,
+    /// Weight of `new` over time on the shortest path: `(ms since start, percent)`.
+    pub timeline: Vec<(Millis, Percent)>,
+}
+
+/// One step of the preview.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepView {
+    /// 1-based.
+    pub number: usize,
+    /// The step as a playbook line.
+    pub text: String,
+    /// The step as data.
+    #[serde(flatten)]
+    pub kind: StepKind,
+    /// Step definitions it came from.
+    pub via: Vec<String>,
+    /// 1-based line of the playbook where it is written.
+    pub line: usize,
+    /// Weight of `new` after the step, when it sets one.
+    pub weight_after: Option<Percent>,
+    /// Earliest start, ms after the rollout begins.
+    pub earliest_ms: Millis,
+    /// Latest start; `None` after a gate that can wait forever.
+    pub latest_ms: Option<Millis>,
+    /// Shortest time the step takes.
+    pub min_ms: Millis,
+    /// Longest time it takes; `None` when it can wait forever.
+    pub max_ms: Option<Millis>,
+    /// The AWS calls it makes, as `aws` command lines; `<old>`, `<new>` and `<revision>` are
+    /// known only when it runs.
+    pub calls: Vec<String>,
+    /// What judges it.
+    pub judged_by: Vec<String>,
+}
+
+const NO_FUNCTION: &str = "<function>";
+const NO_ALIAS: &str = "<alias>";
+
+impl PlanView {
+    /// The preview of `plan`; `source` is the playbook text, for line numbers.
+    pub fn new(plan: &Plan, source: &str) -> Self {
+        let functions: Vec<String> = if plan.targets.functions.is_empty() {
+            vec![NO_FUNCTION.to_string()]
+        } else {
+            plan.targets.functions.clone()
+        };
+        let alias = plan
+            .targets
+            .alias
+            .clone()
+            .unwrap_or_else(|| NO_ALIAS.to_string());
+        let checks: Vec<String> = plan.health.checks.iter().map(Check::to_string).collect();
+        let mut steps = Vec::new();
+        let mut earliest = Millis(0);
+        let mut latest = Some(Millis(0));
+        let mut weight = Percent(0);
+        let mut timeline = vec![(Millis(0), Percent(0))];
+        for (i, step) in plan.steps.iter().enumerate() {
+            let (min, max) = step_duration(&step.kind, functions.len());
+            let mut calls = Vec::new();
+            for function in &functions {
+                calls.extend(calls_of(&step.kind, function, &alias));
+            }
+            let judged_by = judged_by(&step.kind, plan, &functions, &alias);
+            steps.push(StepView {
+                number: i + 1,
+                text: step.kind.to_string(),
+                kind: step.kind.clone(),
+                via: step.via.clone(),
+                line: crate::diagnostic::line_column(source, step.span.start).0,
+                weight_after: step.kind.weight_after(),
+                earliest_ms: earliest,
+                latest_ms: latest,
+                min_ms: min,
+                max_ms: max,
+                calls,
+                judged_by,
+            });
+            if let StepKind::Ramp {
+                increments, every, ..
+            } = &step.kind
+            {
+                let mut t = earliest;
+                for w in increments {
+                    timeline.push((t, *w));
+                    t = Millis(t.0 + every.0);
+                }
+            } else if let Some(w) = step.kind.weight_after() {
+                timeline.push((earliest, w));
+            }
+            weight = step.kind.weight_after().unwrap_or(weight);
+            earliest = Millis(earliest.0 + min.0);
+            latest = latest.zip(max).map(|(a, b)| Millis(a.0 + b.0));
+        }
+        timeline.push((earliest, weight));
+        let on_failure = functions
+            .iter()
+            .map(|f| update_alias(f, &alias, "<old>", None))
+            .collect();
+        PlanView {
+            name: plan.name.clone(),
+            targets: plan.targets.clone(),
+            params: plan.params.clone(),
+            health: plan.health.clone(),
+            checks,
+            preflight: functions
+                .iter()
+                .map(|f| {
+                    format!(
+                        "aws lambda get-alias --function-name {} --name {}",
+                        shell(f),
+                        shell(&alias)
+                    )
+                })
+                .collect(),
+            steps,
+            on_failure,
+            on_failure_hook: plan.on_failure.as_ref().map(|s| s.name.clone()),
+            on_success_hook: plan.on_success.as_ref().map(|s| s.name.clone()),
+            min_duration_ms: earliest,
+            max_duration_ms: latest,
+            timeline,
+        }
+    }
+}
+
+/// Shortest and longest time a step takes; `None` for no bound.
+fn step_duration(kind: &StepKind, functions: usize) -> (Millis, Option<Millis>) {
+    let per_function = |d: Millis| Some(Millis(d.0 * functions as u64));
+    match kind {
+        StepKind::UpdateCode { .. } | StepKind::Publish { .. } => {
+            (Millis(0), per_function(UPDATE_DEADLINE))
+        }
+        StepKind::Wait { duration } | StepKind::Bake { duration } => (*duration, Some(*duration)),
+        StepKind::Ramp {
+            increments, every, ..
+        } => {
+            let d = Millis(every.0 * increments.len() as u64);
+            (d, Some(d))
+        }
+        StepKind::Approve { .. } => (Millis(0), None),
+        StepKind::Run { .. } => (Millis(0), per_function(HOOK_DEADLINE)),
+        StepKind::UseVersion { .. }
+        | StepKind::Shift { .. }
+        | StepKind::Promote
+        | StepKind::Rollback => (Millis(0), Some(Millis(0))),
+    }
+}
+
+/// A word or a single-quoted string, as a POSIX shell reads it.
+fn shell(text: &str) -> String {
+    if !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.:/<>=,@+".contains(c))
+        && !text.starts_with('<')
+    {
+        text.to_string()
+    } else if text.starts_with('<') && text.ends_with('>') && !text.contains(['\'', ' ']) {
+        // Placeholders stay readable; they are replaced before anything runs.
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
+}
+
+/// `0.05` for 5%: the weight Lambda takes.
+fn weight_text(weight: Percent) -> String {
+    let text = format!("{:.4}", weight.as_weight());
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+fn update_alias(function: &str, alias: &str, version: &str, weight: Option<Percent>) -> String {
+    let routing = match weight {
+        Some(w) => format!(
+            "{{\"AdditionalVersionWeights\":{{\"<new>\":{}}}}}",
+            weight_text(w)
+        ),
+        None => "{\"AdditionalVersionWeights\":{}}".to_string(),
+    };
+    format!(
+        "aws lambda update-alias --function-name {} --name {} --function-version {version} --routing-config '{routing}' --revision-id <revision>",
+        shell(function),
+        shell(alias)
+    )
+}
+
+fn calls_of(kind: &StepKind, function: &str, alias: &str) -> Vec<String> {
+    let f = shell(function);
+    let wait = format!("aws lambda wait function-updated-v2 --function-name {f}");
+    match kind {
+        StepKind::UpdateCode { zip } => vec![
+            format!(
+                "aws lambda update-function-code --function-name {f} --zip-file {}",
+                shell(&format!("fileb://{}", zip.path.display()))
+            ),
+            wait,
+        ],
+        StepKind::Publish { description } => vec![
+            wait,
+            match description {
+                Some(d) => format!(
+                    "aws lambda publish-version --function-name {f} --description {}",
+                    shell(d)
+                ),
+                None => format!("aws lambda publish-version --function-name {f}"),
+            },
+        ],
+        StepKind::UseVersion { version } => {
+            vec![format!(
+                "aws lambda get-function --function-name {f} --qualifier {version}"
+            )]
+        }
+        StepKind::Shift { weight } => vec![update_alias(function, alias, "<old>", Some(*weight))],
+        StepKind::Ramp { increments, .. } => increments
+            .iter()
+            .map(|w| update_alias(function, alias, "<old>", Some(*w)))
+            .collect(),
+        StepKind::Promote => vec![update_alias(function, alias, "<new>", None)],
+        StepKind::Rollback => vec![update_alias(function, alias, "<old>", None)],
+        StepKind::Wait { .. }
+        | StepKind::Bake { .. }
+        | StepKind::Approve { .. }
+        | StepKind::Run { .. } => Vec::new(),
+    }
+}
+
+fn judged_by(kind: &StepKind, plan: &Plan, functions: &[String], alias: &str) -> Vec<String> {
+    let every = plan.health.every;
+    let evaluations = |d: Millis| d.0.div_ceil(every.0.max(1));
+    let count = match kind {
+        StepKind::Bake { duration } => evaluations(*duration),
+        StepKind::Ramp {
+            increments,
+            every: e,
+            ..
+        } => evaluations(*e) * increments.len() as u64,
+        StepKind::Run { script } => return vec![format!("hook {} must return true", script.name)],
+        StepKind::Approve { .. } => {
+            return vec![
+                "a person: `rollout approve`, a terminal prompt, or --auto-approve".to_string(),
+            ]
+        }
+        _ => return Vec::new(),
+    };
+    let mut out = vec![format!(
+        "{count} evaluation{} every {every}, each reading CloudWatch for {}: aws cloudwatch get-metric-data with dimensions FunctionName, Resource={}, ExecutedVersion=<new>|<old>",
+        if count == 1 { "" } else { "s" },
+        functions.join(", "),
+        functions
+            .iter()
+            .map(|f| format!("{f}:{alias}"))
+            .collect::<Vec<_>>()
+            .join("|")
+    )];
+    for check in &plan.health.checks {
+        if let Check::Alarm { name } = check {
+            out.push(format!(
+                "aws cloudwatch describe-alarms --alarm-names {}",
+                shell(name)
+            ));
+        }
+    }
+    out
+}
+
+/// The timeline as a chart: columns are time, rows are weight thresholds.
+fn chart(timeline: &[(Millis, Percent)], total: Millis, width: usize) -> Vec<String> {
+    let weight_at = |t: u64| {
+        timeline
+            .iter()
+            .rfind(|(at, _)| at.0 <= t)
+            .map_or(Percent(0), |(_, w)| *w)
+    };
+    // A little past the end, so that the final weight shows.
+    let span = (total.0 + total.0 / 20).max(1);
+    let columns: Vec<Percent> = (0..width)
+        .map(|c| weight_at(c as u64 * span / width as u64))
+        .collect();
+    let mut rows = Vec::new();
+    for (label, threshold) in [
+        ("100%", 10_000),
+        (" 75%", 7_500),
+        (" 50%", 5_000),
+        (" 25%", 2_500),
+        ("  >0", 1),
+    ] {
+        let bar: String = columns
+            .iter()
+            .map(|w| if w.0 >= threshold { '#' } else { ' ' })
+            .collect();
+        rows.push(format!("  {label} |{}", bar.trim_end()));
+    }
+    let end = Millis(span).to_string();
+    rows.push(format!("       +{}", "-".repeat(width)));
+    rows.push(format!(
+        "        0s{}{end}",
+        " ".repeat(width.saturating_sub(2 + end.len()))
+    ));
+    rows
+}
+
+impl fmt::Display for PlanView {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = self
+            .name
+            .as_deref()
+            .map(|n| format!(" {n:?}"))
+            .unwrap_or_default();
+        writeln!(f, "plan{name}")?;
+        let functions = if self.targets.functions.is_empty() {
+            "no function named (pass --function)".to_string()
+        } else {
+            self.targets.functions.join(", ")
+        };
+        let alias = self
+            .targets
+            .alias
+            .as_deref()
+            .unwrap_or("no alias named (pass --alias)");
+        let region = self
+            .targets
+            .region
+            .as_deref()
+            .unwrap_or("from the AWS configuration");
+        writeln!(f, "  functions: {functions}")?;
+        writeln!(f, "  alias:     {alias}")?;
+        writeln!(f, "  region:    {region}")?;
+        for param in &self.params {
+            let set = if param.overridden { " (--set)" } else { "" };
+            writeln!(f, "  param {} = {}{set}", param.name, param.value)?;
+        }
+        let defaults = if self.health.defaulted {
+            " (defaults: the playbook has no health block)"
+        } else {
+            ""
+        };
+        writeln!(f, "  health:    {}{defaults}", self.health)?;
+        for check in &self.checks {
+            writeln!(f, "    - {check}")?;
+        }
+        if let Some(hook) = &self.on_failure_hook {
+            writeln!(f, "  on failure: run {hook}, then roll back")?;
+        }
+        if let Some(hook) = &self.on_success_hook {
+            writeln!(f, "  on success: run {hook}")?;
+        }
+        writeln!(f)?;
+        writeln!(
+            f,
+            "before step 1 (read-only; old = the version the alias serves):"
+        )?;
+        for call in &self.preflight {
+            writeln!(f, "  {call}")?;
+        }
+        for step in &self.steps {
+            writeln!(f)?;
+            let latest = step
+                .latest_ms
+                .map_or("unbounded".to_string(), |l| l.to_string());
+            let when = if Some(step.earliest_ms) == step.latest_ms {
+                format!("starts at {}", step.earliest_ms)
+            } else {
+                format!("starts between {} and {latest}", step.earliest_ms)
+            };
+            let via = if step.via.is_empty() {
+                String::new()
+            } else {
+                format!(" (from {})", step.via.join(" > "))
+            };
+            writeln!(
+                f,
+                "step {}  {}{via}  [line {}, {when}]",
+                step.number, step.text, step.line
+            )?;
+            if let Some(w) = step.weight_after {
+                writeln!(f, "  new gets {w} of the traffic")?;
+            }
+            for call in &step.calls {
+                writeln!(f, "  {call}")?;
+            }
+            for judge in &step.judged_by {
+                writeln!(f, "  judged by {judge}")?;
+            }
+        }
+        writeln!(f)?;
+        writeln!(
+            f,
+            "if a step fails: run the on-failure hook if any, then restore old:"
+        )?;
+        for call in &self.on_failure {
+            writeln!(f, "  {call}")?;
+        }
+        writeln!(f)?;
+        writeln!(f, "traffic on new over time (shortest path):")?;
+        for row in chart(&self.timeline, self.min_duration_ms, 60) {
+            writeln!(f, "{row}")?;
+        }
+        writeln!(f)?;
+        let max = self.max_duration_ms.map_or(
+            "unbounded (an approval gate waits for a person)".to_string(),
+            |m| m.to_string(),
+        );
+        writeln!(
+            f,
+            "duration: at least {}, at most {max}",
+            self.min_duration_ms
+        )
+    }
+}

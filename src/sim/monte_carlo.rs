@@ -1,0 +1,113 @@
+//! Many simulated rollouts with different seeds: how often a playbook catches a regression, how
+//! fast, and how many errors users see first.
+
+use serde::Serialize;
+
+use super::run::{simulate, SimOptions, SimResult};
+use crate::engine::Outcome;
+use crate::plan::Plan;
+use crate::report::Discard;
+
+/// Median and 95th percentile of a sample.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Spread {
+    /// The median.
+    pub median: f64,
+    /// The 95th percentile.
+    pub p95: f64,
+}
+
+impl Spread {
+    fn of(mut values: Vec<f64>) -> Option<Spread> {
+        if values.is_empty() {
+            return None;
+        }
+        values.sort_by(f64::total_cmp);
+        let at = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
+        Some(Spread {
+            median: at(0.5),
+            p95: at(0.95),
+        })
+    }
+}
+
+/// What many runs did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// Runs made.
+    pub runs: usize,
+    /// Runs that promoted.
+    pub promoted: usize,
+    /// Runs rolled back by a failing check.
+    pub rolled_back: usize,
+    /// Runs rolled back for want of a conclusive evaluation.
+    pub inconclusive: usize,
+    /// Runs that ended any other way (nothing to roll out, left split, refused).
+    pub other: usize,
+    /// Time to detect of the rolled-back runs, in milliseconds.
+    pub time_to_detect_ms: Option<Spread>,
+    /// Errors served by `new` per run.
+    pub new_errors: Option<Spread>,
+    /// Invocations served by `new` per run.
+    pub new_invocations: Option<Spread>,
+}
+
+/// Runs the plan `runs` times with seeds `options.seed`, `options.seed + 1`, …, on every core.
+pub fn run_many(plan: &Plan, options: &SimOptions, runs: usize) -> Summary {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(runs.max(1));
+    let mut results: Vec<SimResult> = Vec::with_capacity(runs);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|worker| {
+                scope.spawn(move || {
+                    (worker..runs)
+                        .step_by(workers)
+                        .map(|i| {
+                            let options = SimOptions {
+                                seed: options.seed + i as u64,
+                                ..options.clone()
+                            };
+                            simulate(plan, &options, &mut Discard)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for handle in handles {
+            results.extend(handle.join().expect("a simulation thread panicked"));
+        }
+    });
+    summarise(&results)
+}
+
+fn summarise(results: &[SimResult]) -> Summary {
+    let mut summary = Summary {
+        runs: results.len(),
+        promoted: 0,
+        rolled_back: 0,
+        inconclusive: 0,
+        other: 0,
+        time_to_detect_ms: None,
+        new_errors: None,
+        new_invocations: None,
+    };
+    let mut detect = Vec::new();
+    for result in results {
+        match &result.report.outcome {
+            Outcome::Promoted => summary.promoted += 1,
+            Outcome::RolledBack { .. } if result.report.inconclusive => summary.inconclusive += 1,
+            Outcome::RolledBack { .. } => summary.rolled_back += 1,
+            _ => summary.other += 1,
+        }
+        if let Some(t) = result.report.time_to_detect() {
+            detect.push(t.0 as f64);
+        }
+    }
+    summary.time_to_detect_ms = Spread::of(detect);
+    summary.new_errors = Spread::of(results.iter().map(|r| r.new_errors as f64).collect());
+    summary.new_invocations =
+        Spread::of(results.iter().map(|r| r.new_invocations as f64).collect());
+    summary
+}

@@ -1,0 +1,114 @@
+//! One simulated rollout: the engine in a simulated world.
+
+use serde::Serialize;
+
+use super::traffic::Profile;
+use crate::cloud::sim::{SimConfig, SimWorld};
+use crate::engine::events::EventSink;
+use crate::engine::{Approval, Engine, NoHooks, Report, Settings};
+use crate::plan::{Millis, Plan, StepKind};
+
+/// Function and alias used when the playbook and the command line name none.
+pub const DEFAULT_FUNCTION: &str = "my-function";
+/// See [`DEFAULT_FUNCTION`].
+pub const DEFAULT_ALIAS: &str = "live";
+
+/// The world a simulation runs in.
+#[derive(Debug, Clone)]
+pub struct SimOptions {
+    /// Invocations per second per function.
+    pub rps: f64,
+    /// How `old` behaves.
+    pub old: Profile,
+    /// How `new` behaves.
+    pub new: Profile,
+    /// How long an `approve` gate waits before the simulated approver says yes.
+    pub approve_after: Millis,
+    /// Seed of every random choice.
+    pub seed: u64,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        let healthy = Profile {
+            error_rate: 0.001,
+            median_ms: 120.0,
+        };
+        SimOptions {
+            rps: 100.0,
+            old: healthy,
+            new: healthy,
+            approve_after: Millis(0),
+            seed: 1,
+        }
+    }
+}
+
+/// What a simulated rollout did.
+#[derive(Debug, Clone, Serialize)]
+pub struct SimResult {
+    /// The engine's report.
+    pub report: Report,
+    /// Invocations `new` served, over all functions.
+    pub new_invocations: u64,
+    /// Errors `new` served, over all functions.
+    pub new_errors: u64,
+}
+
+/// The plan with default targets filled in where it names none.
+pub fn with_default_targets(plan: &Plan) -> Plan {
+    let mut plan = plan.clone();
+    if plan.targets.functions.is_empty() {
+        plan.targets.functions = vec![DEFAULT_FUNCTION.to_string()];
+    }
+    if plan.targets.alias.is_none() {
+        plan.targets.alias = Some(DEFAULT_ALIAS.to_string());
+    }
+    plan
+}
+
+/// Runs `plan` once in a fresh simulated world.
+pub fn simulate(plan: &Plan, options: &SimOptions, sink: &mut dyn EventSink) -> SimResult {
+    let plan = with_default_targets(plan);
+    let versions = plan
+        .steps
+        .iter()
+        .filter_map(|s| match s.kind {
+            StepKind::UseVersion { version } => Some(version),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(1);
+    let world = SimWorld::new(&SimConfig {
+        functions: plan.targets.functions.clone(),
+        alias: plan.targets.alias.clone().unwrap_or_default(),
+        rps: options.rps,
+        old: options.old,
+        new: options.new,
+        versions,
+        seed: options.seed,
+    });
+    let settings = Settings {
+        approval: Approval::After(options.approve_after),
+        ..Settings::default()
+    };
+    let mut hooks = NoHooks;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a current-thread runtime");
+    let report = runtime
+        .block_on(Engine::new(&world, &world, &world, &mut hooks, sink, settings).run(&plan));
+    let (mut new_invocations, mut new_errors) = (0, 0);
+    for (function, _, new) in &report.versions {
+        if let Some(new) = new {
+            let (invocations, errors) = world.served(function, new);
+            new_invocations += invocations;
+            new_errors += errors;
+        }
+    }
+    SimResult {
+        report,
+        new_invocations,
+        new_errors,
+    }
+}
