@@ -210,17 +210,25 @@ pub async fn evaluate<M: MetricsApi, S: ScriptCheck>(
                         } else {
                             Verdict::Fail
                         },
-                        detail: format!(
-                            "{}, needs {} {}",
-                            quantity(a, lhs.unit()),
-                            op.as_str(),
-                            quantity(b, rhs.unit())
-                        ),
+                        detail: match rhs {
+                            Expr::Const { .. } => format!(
+                                "{lhs} = {}, needs {} {}",
+                                quantity(a, lhs.unit()),
+                                op.as_str(),
+                                quantity(b, rhs.unit())
+                            ),
+                            _ => format!(
+                                "{lhs} = {}, needs {} {rhs} = {}",
+                                quantity(a, lhs.unit()),
+                                op.as_str(),
+                                quantity(b, rhs.unit())
+                            ),
+                        },
                     },
                     _ => CheckResult {
                         check: check.to_string(),
                         verdict: Verdict::Inconclusive,
-                        detail: "no data in the window".to_string(),
+                        detail: format!("{check}: no data in the window"),
                     },
                 }
             }
@@ -228,17 +236,17 @@ pub async fn evaluate<M: MetricsApi, S: ScriptCheck>(
                 Ok(AlarmState::Ok) => CheckResult {
                     check: check.to_string(),
                     verdict: Verdict::Pass,
-                    detail: "OK".to_string(),
+                    detail: format!("alarm {name:?} is OK"),
                 },
                 Ok(AlarmState::Alarm) => CheckResult {
                     check: check.to_string(),
                     verdict: Verdict::Fail,
-                    detail: "in ALARM".to_string(),
+                    detail: format!("alarm {name:?} is in ALARM"),
                 },
                 Ok(AlarmState::InsufficientData) => CheckResult {
                     check: check.to_string(),
                     verdict: Verdict::Inconclusive,
-                    detail: "INSUFFICIENT_DATA".to_string(),
+                    detail: format!("alarm {name:?} has insufficient data"),
                 },
                 Err(CloudError::NotFound(_)) => CheckResult {
                     check: check.to_string(),
@@ -258,10 +266,7 @@ pub async fn evaluate<M: MetricsApi, S: ScriptCheck>(
         .filter(|c| c.verdict == Verdict::Fail)
         .collect();
     let (verdict, reason) = if let Some(first) = failed.first() {
-        (
-            Verdict::Fail,
-            format!("{} failed: {}", first.check, first.detail),
-        )
+        (Verdict::Fail, first.detail.clone())
     } else if !enough {
         (
             Verdict::Inconclusive,
@@ -273,12 +278,14 @@ pub async fn evaluate<M: MetricsApi, S: ScriptCheck>(
             ),
         )
     } else if let Some(unsure) = checks.iter().find(|c| c.verdict == Verdict::Inconclusive) {
-        (
-            Verdict::Inconclusive,
-            format!("{}: {}", unsure.check, unsure.detail),
-        )
+        (Verdict::Inconclusive, unsure.detail.clone())
     } else {
-        (Verdict::Pass, format!("{} checks passed", checks.len()))
+        let details: Vec<&str> = checks.iter().map(|c| c.detail.as_str()).collect();
+        let count = invocations.map_or("no".to_string(), |n| quantity(n, Unit::Count));
+        (
+            Verdict::Pass,
+            format!("{count} invocations of new; {}", details.join("; ")),
+        )
     };
     Ok(Evaluation {
         function: versions.function.to_string(),

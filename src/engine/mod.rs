@@ -159,7 +159,10 @@ impl ScriptCheck for NoHooks {
         CheckResult {
             check: format!("script {:?}", script.name),
             verdict: Verdict::Fail,
-            detail: "rhai hooks cannot run in this build".to_string(),
+            detail: format!(
+                "script {:?}: rhai hooks cannot run in this build",
+                script.name
+            ),
         }
     }
 }
@@ -762,3 +765,6 @@ pub fn describe(outcome: &Outcome) -> String {
         Outcome::Failed { reason } => format!("failed: {reason}"),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -187,7 +187,9 @@ impl Unit {
     /// The unit a metric is measured in.
     pub fn of_metric(metric: &Metric) -> Unit {
         match metric {
-            Metric::Invocations | Metric::Errors | Metric::Throttles | Metric::Concurrency => Unit::Count,
+            Metric::Invocations | Metric::Errors | Metric::Throttles | Metric::Concurrency => {
+                Unit::Count
+            }
             Metric::ErrorRate => Unit::Percent,
             Metric::Percentile(_) | Metric::AvgDuration | Metric::MaxDuration => Unit::Duration,
         }
@@ -196,13 +198,19 @@ impl Unit {
     /// Whether values of the two units may be compared, added or subtracted: counts and plain
     /// numbers mix freely (`invocations > 100`); other units must match.
     pub fn comparable(a: Unit, b: Unit) -> bool {
-        a == b || matches!((a, b), (Unit::Count, Unit::Number) | (Unit::Number, Unit::Count))
+        a == b
+            || matches!(
+                (a, b),
+                (Unit::Count, Unit::Number) | (Unit::Number, Unit::Count)
+            )
     }
 
     /// The unit of `a op b`, or `None` when the units do not combine.
     pub fn combine(op: BinOp, a: Unit, b: Unit) -> Option<Unit> {
         match op {
-            BinOp::Add | BinOp::Sub => Unit::comparable(a, b).then(|| if a == Unit::Number { b } else { a }),
+            BinOp::Add | BinOp::Sub => {
+                Unit::comparable(a, b).then(|| if a == Unit::Number { b } else { a })
+            }
             BinOp::Mul => match (a, b) {
                 (Unit::Number, u) | (u, Unit::Number) => Some(u),
                 (Unit::Count, Unit::Count) => Some(Unit::Count),
@@ -264,7 +272,9 @@ impl Expr {
         match self {
             Expr::Metric { metric, .. } => Unit::of_metric(metric),
             Expr::Const { unit, .. } => *unit,
-            Expr::Binary { op, lhs, rhs } => Unit::combine(*op, lhs.unit(), rhs.unit()).unwrap_or(Unit::Number),
+            Expr::Binary { op, lhs, rhs } => {
+                Unit::combine(*op, lhs.unit(), rhs.unit()).unwrap_or(Unit::Number)
+            }
         }
     }
 }

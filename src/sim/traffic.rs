@@ -24,21 +24,55 @@ pub struct Profile {
 const SIGMA: f64 = 0.3;
 /// …and this share of invocations is slow (cold starts, retries downstream)…
 const TAIL_SHARE: f64 = 0.005;
-/// …by this median factor.
+/// …by this median factor, with this extra sigma.
 const TAIL_FACTOR: f64 = 3.0;
-/// Latency samples kept per period and version; each stands for its share of the invocations.
-const SAMPLES_PER_CHUNK: u64 = 24;
+const TAIL_SIGMA: f64 = 0.5;
 
-/// One period of one version of one function.
+impl Profile {
+    /// Share of invocations that take at most `ms`.
+    fn cdf(&self, ms: f64) -> f64 {
+        if ms <= 0.0 {
+            return 0.0;
+        }
+        let body = normal_cdf((ms / self.median_ms).ln() / SIGMA);
+        let tail_sigma = (SIGMA * SIGMA + TAIL_SIGMA * TAIL_SIGMA).sqrt();
+        let tail = normal_cdf((ms / (self.median_ms * TAIL_FACTOR)).ln() / tail_sigma);
+        (1.0 - TAIL_SHARE) * body + TAIL_SHARE * tail
+    }
+
+    /// Mean duration in milliseconds.
+    fn mean(&self) -> f64 {
+        let tail_var = SIGMA * SIGMA + TAIL_SIGMA * TAIL_SIGMA;
+        (1.0 - TAIL_SHARE) * self.median_ms * (SIGMA * SIGMA / 2.0).exp()
+            + TAIL_SHARE * self.median_ms * TAIL_FACTOR * (tail_var / 2.0).exp()
+    }
+}
+
+/// Standard normal CDF (Abramowitz and Stegun 7.1.26; error below 1e-7).
+fn normal_cdf(z: f64) -> f64 {
+    let x = z.abs() / std::f64::consts::SQRT_2;
+    let t = 1.0 / (1.0 + 0.327_591_1 * x);
+    let poly = t
+        * (0.254_829_592
+            + t * (-0.284_496_736
+                + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
+    let erf = 1.0 - poly * (-x * x).exp();
+    if z >= 0.0 {
+        0.5 * (1.0 + erf)
+    } else {
+        0.5 * (1.0 - erf)
+    }
+}
+
+/// One period of one version of one function. Durations are kept as the distribution they are
+/// drawn from, weighted by invocations: percentiles over thousands of invocations are then as
+/// steady as CloudWatch's, and a period costs a few bytes whatever the traffic.
 #[derive(Debug, Clone, Default)]
 struct Period {
     invocations: u64,
     errors: u64,
-    duration_sum: f64,
-    duration_max: f64,
-    concurrency_max: f64,
-    /// (duration, how many invocations it stands for)
-    samples: Vec<(f64, f64)>,
+    /// (profile, invocations under it)
+    profiles: Vec<(Profile, u64)>,
 }
 
 /// Generated traffic and its metrics.
@@ -97,24 +131,16 @@ impl Traffic {
             return;
         }
         let errors = self.rng.binomial(count, profile.error_rate);
-        let samples = count.min(SAMPLES_PER_CHUNK);
-        let weight = count as f64 / samples as f64;
-        let durations: Vec<f64> = (0..samples).map(|_| self.duration(profile)).collect();
-        let mean = durations.iter().sum::<f64>() / samples as f64;
         let entry = self
             .periods
             .entry((function.to_string(), version.to_string(), period))
             .or_default();
         entry.invocations += count;
         entry.errors += errors;
-        entry.duration_sum += mean * count as f64;
-        entry.duration_max = durations.iter().copied().fold(entry.duration_max, f64::max);
-        // Little's law: concurrency = arrival rate × time in the system.
-        let concurrency = count as f64 / (seconds.max(1e-9)) * mean / 1000.0;
-        entry.concurrency_max = entry.concurrency_max.max(concurrency.ceil());
-        entry
-            .samples
-            .extend(durations.into_iter().map(|d| (d, weight)));
+        match entry.profiles.iter_mut().find(|(p, _)| *p == profile) {
+            Some((_, n)) => *n += count,
+            None => entry.profiles.push((profile, count)),
+        }
         let served = self
             .served
             .entry((function.to_string(), version.to_string()))
@@ -126,7 +152,7 @@ impl Traffic {
     fn duration(&mut self, profile: Profile) -> f64 {
         let body = profile.median_ms * (SIGMA * self.rng.normal()).exp();
         if self.rng.uniform() < TAIL_SHARE {
-            body * TAIL_FACTOR * (0.5 * self.rng.normal()).exp()
+            body * TAIL_FACTOR * (TAIL_SIGMA * self.rng.normal()).exp()
         } else {
             body
         }
@@ -167,25 +193,38 @@ impl Traffic {
             return None;
         }
         let invocations: u64 = periods.iter().map(|p| p.invocations).sum();
+        let mix: Vec<(Profile, f64)> = periods
+            .iter()
+            .flat_map(|p| p.profiles.iter().map(|(profile, n)| (*profile, *n as f64)))
+            .collect();
+        let total = invocations as f64;
+        let quantile = |q: f64| {
+            let cdf = |ms: f64| mix.iter().map(|(p, n)| n * p.cdf(ms)).sum::<f64>() / total;
+            // Bisection in log space between a microsecond and a day.
+            let (mut lo, mut hi) = (1e-3f64.ln(), 8.64e7f64.ln());
+            for _ in 0..60 {
+                let mid = (lo + hi) / 2.0;
+                if cdf(mid.exp()) < q {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+            hi.exp()
+        };
+        let mean = mix.iter().map(|(p, n)| n * p.mean()).sum::<f64>() / total;
         Some(match stat {
-            Stat::Invocations => invocations as f64,
+            Stat::Invocations => total,
             Stat::Errors => periods.iter().map(|p| p.errors).sum::<u64>() as f64,
             Stat::Throttles => 0.0,
-            Stat::DurationAvg => {
-                periods.iter().map(|p| p.duration_sum).sum::<f64>() / invocations as f64
-            }
-            Stat::DurationMax => periods.iter().map(|p| p.duration_max).fold(0.0, f64::max),
+            Stat::DurationAvg => mean,
+            // The expected largest of N draws sits near the 1 - 1/(N+1) quantile.
+            Stat::DurationMax => quantile(1.0 - 1.0 / (total + 1.0)),
             Stat::ConcurrencyMax => periods
                 .iter()
-                .map(|p| p.concurrency_max)
+                .map(|p| (p.invocations as f64 / 60.0 * mean / 1000.0).ceil())
                 .fold(0.0, f64::max),
-            Stat::DurationPercentile(q) => {
-                let mut samples: Vec<(f64, f64)> = periods
-                    .iter()
-                    .flat_map(|p| p.samples.iter().copied())
-                    .collect();
-                weighted_quantile(&mut samples, q / 100.0)
-            }
+            Stat::DurationPercentile(q) => quantile(q / 100.0),
         })
     }
 
@@ -196,20 +235,6 @@ impl Traffic {
             .copied()
             .unwrap_or_default()
     }
-}
-
-fn weighted_quantile(samples: &mut [(f64, f64)], q: f64) -> f64 {
-    samples.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let total: f64 = samples.iter().map(|s| s.1).sum();
-    let target = q * total;
-    let mut seen = 0.0;
-    for (value, weight) in samples.iter() {
-        seen += weight;
-        if seen >= target {
-            return *value;
-        }
-    }
-    samples.last().map_or(0.0, |s| s.0)
 }
 
 #[cfg(test)]
@@ -257,6 +282,28 @@ mod tests {
             (errors / new - 0.05).abs() < 0.01,
             "error rate {}",
             errors / new
+        );
+    }
+
+    #[test]
+    fn the_latency_distribution_is_what_the_profile_says() {
+        let p = NEW;
+        assert!(
+            (p.cdf(200.0) - 0.5).abs() < 0.01,
+            "the median is the median: {}",
+            p.cdf(200.0)
+        );
+        assert!(p.cdf(1e6) > 0.999_999 && p.cdf(1.0) < 1e-6);
+        assert!((normal_cdf(1.96) - 0.975).abs() < 1e-4);
+        let mut rng_traffic = Traffic::new(1.0, 9);
+        let below = (0..20_000)
+            .filter(|_| rng_traffic.invoke(p).1 <= 300.0)
+            .count() as f64
+            / 20_000.0;
+        assert!(
+            (below - p.cdf(300.0)).abs() < 0.01,
+            "sampled {below} vs cdf {}",
+            p.cdf(300.0)
         );
     }
 

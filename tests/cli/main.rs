@@ -4,5 +4,7 @@ mod check;
 mod examples;
 mod fixtures;
 mod fmt;
+mod plan;
 mod robustness;
+mod simulate;
 mod test;

@@ -158,3 +158,16 @@ pub(crate) fn rollout_files(dir: &Path) -> Vec<PathBuf> {
     files.sort();
     files
 }
+
+/// Compares `actual` with the stored file `tests/expected/NAME`; `BLESS=1` rewrites the file.
+pub(crate) fn golden(name: &str, actual: &str) {
+    let path = root().join("tests/expected").join(name);
+    if std::env::var_os("BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("no {} (run with BLESS=1 to create it)", path.display()));
+    assert_eq!(actual, expected, "output differs from {}", path.display());
+}

@@ -1,0 +1,512 @@
+//! The engine in the simulated world: every step kind, the order of Lambda calls, and every way
+//! a rollout can end.
+
+use std::cell::Cell;
+use std::path::Path;
+
+use super::*;
+use crate::check::{check_source, Options};
+use crate::cloud::sim::{SimConfig, SimWorld};
+use crate::cloud::{AlarmState, FunctionInfo, Invocation};
+use crate::diagnostic::source;
+use crate::sim::traffic::Profile;
+
+const HEALTHY: Profile = Profile {
+    error_rate: 0.001,
+    median_ms: 100.0,
+};
+const BROKEN: Profile = Profile {
+    error_rate: 0.05,
+    median_ms: 100.0,
+};
+
+fn plan(text: &str) -> Plan {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lib");
+    let checked = check_source(
+        source("test.rollout", text.to_string()),
+        &dir,
+        &Options::default(),
+    );
+    checked.plan.unwrap_or_else(|| {
+        let messages: Vec<&str> = checked.diags.iter().map(|d| d.message.as_str()).collect();
+        panic!("invalid test playbook: {messages:?}")
+    })
+}
+
+fn world(functions: &[&str], new: Profile) -> SimWorld {
+    SimWorld::new(&SimConfig {
+        functions: functions.iter().map(|f| f.to_string()).collect(),
+        alias: "live".into(),
+        rps: 50.0,
+        old: HEALTHY,
+        new,
+        versions: 3,
+        seed: 7,
+    })
+}
+
+struct Run {
+    report: Report,
+    events: Vec<Event>,
+}
+
+fn run_in<L: LambdaApi>(lambda: &L, world: &SimWorld, plan: &Plan) -> Run {
+    let mut events = Vec::new();
+    let mut hooks = NoHooks;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let engine = Engine::new(
+        lambda,
+        world,
+        world,
+        &mut hooks,
+        &mut events,
+        Settings::default(),
+    );
+    let report = runtime.block_on(engine.run(plan));
+    Run { report, events }
+}
+
+fn run(world: &SimWorld, plan: &Plan) -> Run {
+    run_in(world, world, plan)
+}
+
+const CANARY: &str = r#"
+function "f"
+alias "live"
+health every 1m {
+  min invocations 10
+  error rate < 1%
+}
+publish "canary"
+shift 5% to new
+wait 5m until healthy
+promote
+"#;
+
+#[test]
+fn a_healthy_canary_promotes_with_exactly_these_calls() {
+    let w = world(&["f"], HEALTHY);
+    let r = run(&w, &plan(CANARY));
+    assert_eq!(r.report.outcome, Outcome::Promoted);
+    assert_eq!(r.report.outcome.exit_code(), 0);
+    let lambda_calls: Vec<String> = w
+        .calls()
+        .into_iter()
+        .filter(|c| !c.starts_with("GetMetricData"))
+        .collect();
+    assert_eq!(
+        lambda_calls,
+        vec![
+            "GetAlias f:live",
+            "GetFunction f",
+            "PublishVersion f description=\"canary\"",
+            "GetFunction f:1",
+            "GetFunction f:4",
+            "UpdateAlias f:live version=1 routing={4: 0.05} revision=rev-1",
+            "UpdateAlias f:live version=4 routing={} revision=rev-2",
+        ]
+    );
+    let evaluations = w
+        .calls()
+        .iter()
+        .filter(|c| c.starts_with("GetMetricData"))
+        .count();
+    assert_eq!(evaluations, 5, "one evaluation a minute for 5m");
+    assert_eq!(w.alias("f", "live").unwrap().version, "4");
+    assert!(w.alias("f", "live").unwrap().routing.is_empty());
+}
+
+#[test]
+fn a_failing_check_rolls_back_at_the_first_evaluation_that_sees_it() {
+    let w = world(&["f"], BROKEN);
+    let r = run(&w, &plan(CANARY));
+    match &r.report.outcome {
+        Outcome::RolledBack { step, reason } => {
+            assert_eq!(*step, 3);
+            assert!(reason.contains("error rate of new over 1m = "), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(r.report.outcome.exit_code(), 1);
+    assert_eq!(
+        w.writes(),
+        vec![
+            "PublishVersion f description=\"canary\"",
+            "UpdateAlias f:live version=1 routing={4: 0.05} revision=rev-1",
+            "UpdateAlias f:live version=1 routing={} revision=rev-2",
+        ]
+    );
+    let alias = w.alias("f", "live").unwrap();
+    assert_eq!(
+        (alias.version.as_str(), alias.routing.len()),
+        ("1", 0),
+        "old serves everything"
+    );
+    // The regression shows in the first complete minute; it is caught at the evaluation then.
+    assert_eq!(r.report.time_to_detect(), Some(Millis::from_minutes(1)));
+    let evaluation = r
+        .events
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::HealthEvaluated(ev) => Some(ev.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(evaluation.verdict, Verdict::Fail);
+    assert!(
+        evaluation.checks[0].detail.ends_with("needs < 1%"),
+        "{:?}",
+        evaluation.checks[0]
+    );
+}
+
+#[test]
+fn inconclusive_bakes_follow_the_policy() {
+    let strict = CANARY.replace("min invocations 10", "min invocations 100000");
+    let w = world(&["f"], HEALTHY);
+    let r = run(&w, &plan(&strict));
+    assert!(
+        matches!(r.report.outcome, Outcome::RolledBack { step: 3, .. }),
+        "{:?}",
+        r.report.outcome
+    );
+    assert!(r.report.inconclusive);
+    assert_eq!(w.alias("f", "live").unwrap().version, "1");
+
+    let lenient = strict.replace("error rate < 1%", "error rate < 1%\n  inconclusive pass");
+    let w = world(&["f"], HEALTHY);
+    let r = run(&w, &plan(&lenient));
+    assert_eq!(r.report.outcome, Outcome::Promoted);
+    assert!(r.events.iter().any(|e| matches!(&e.kind, EventKind::BakePassed { reason } if reason.contains("inconclusive pass"))));
+}
+
+#[test]
+fn missing_data_is_never_healthy() {
+    // A check on `old` when `old` gets no traffic: no data, so no bake can pass.
+    let text = CANARY
+        .replace("error rate < 1%", "p99 duration of old < 1s")
+        .replace("shift 5% to new", "shift 99.99% to new");
+    let w = SimWorld::new(&SimConfig {
+        functions: vec!["f".into()],
+        alias: "live".into(),
+        rps: 0.001,
+        old: HEALTHY,
+        new: HEALTHY,
+        versions: 1,
+        seed: 1,
+    });
+    let r = run(
+        &w,
+        &plan(&text.replace("min invocations 10", "min invocations 0")),
+    );
+    assert!(
+        matches!(r.report.outcome, Outcome::RolledBack { .. }),
+        "{:?}",
+        r.report.outcome
+    );
+}
+
+/// Lets `world` answer, but someone else writes the alias just before the `n`-th UpdateAlias.
+struct Meddler<'a> {
+    world: &'a SimWorld,
+    before_write: usize,
+    writes: Cell<usize>,
+}
+
+impl LambdaApi for Meddler<'_> {
+    async fn get_alias(&self, f: &str, a: &str) -> Result<Alias, CloudError> {
+        self.world.get_alias(f, a).await
+    }
+    async fn update_alias(&self, f: &str, a: &str, u: &AliasUpdate) -> Result<Alias, CloudError> {
+        self.writes.set(self.writes.get() + 1);
+        if self.writes.get() == self.before_write {
+            self.world.touch_alias(f, a);
+        }
+        self.world.update_alias(f, a, u).await
+    }
+    async fn publish_version(&self, f: &str, d: Option<&str>) -> Result<String, CloudError> {
+        self.world.publish_version(f, d).await
+    }
+    async fn get_function(&self, f: &str, q: Option<&str>) -> Result<FunctionInfo, CloudError> {
+        self.world.get_function(f, q).await
+    }
+    async fn update_code(&self, f: &str, zip: &[u8]) -> Result<(), CloudError> {
+        self.world.update_code(f, zip).await
+    }
+    async fn invoke(&self, f: &str, q: &str, p: &str) -> Result<Invocation, CloudError> {
+        self.world.invoke(f, q, p).await
+    }
+}
+
+#[test]
+fn a_stale_revision_stops_with_a_conflict_and_overwrites_nothing() {
+    for before_write in [1, 2] {
+        let w = world(&["f"], HEALTHY);
+        let meddler = Meddler {
+            world: &w,
+            before_write,
+            writes: Cell::new(0),
+        };
+        let before = w.alias("f", "live").unwrap();
+        let r = run_in(&meddler, &w, &plan(CANARY));
+        assert!(
+            matches!(r.report.outcome, Outcome::Conflict { .. }),
+            "{:?}",
+            r.report.outcome
+        );
+        assert_eq!(r.report.outcome.exit_code(), 4);
+        let after = w.alias("f", "live").unwrap();
+        let successful_writes = before_write - 1;
+        assert_eq!(
+            w.writes()
+                .iter()
+                .filter(|c| c.starts_with("UpdateAlias"))
+                .count(),
+            before_write,
+            "no write after the conflict"
+        );
+        if successful_writes == 0 {
+            assert_eq!(
+                after.routing, before.routing,
+                "the alias is as the other writer left it"
+            );
+        } else {
+            assert_eq!(
+                after.additional(),
+                Some(("4", 0.05)),
+                "the split stays: rolling back would overwrite"
+            );
+        }
+    }
+}
+
+#[test]
+fn an_unchanged_publish_ends_with_nothing_to_roll_out() {
+    let w = world(&["f"], HEALTHY);
+    w.unchange_latest("f");
+    // The alias serves the last version: make that so.
+    let rev = w.alias("f", "live").unwrap().revision_id;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    runtime
+        .block_on(w.update_alias(
+            "f",
+            "live",
+            &AliasUpdate {
+                version: "3".into(),
+                routing: BTreeMap::new(),
+                revision_id: rev,
+            },
+        ))
+        .unwrap();
+    let writes_before = w.writes().len();
+    let r = run(&w, &plan(CANARY));
+    assert_eq!(r.report.outcome, Outcome::NothingToRollOut);
+    assert_eq!(r.report.outcome.exit_code(), 0);
+    assert_eq!(w.writes().len(), writes_before + 1, "only the publish");
+}
+
+#[test]
+fn several_targets_move_together_and_one_failure_rolls_all_back() {
+    let text = CANARY.replace("function \"f\"", "function \"a\", \"b\"");
+    let w = world(&["a", "b"], HEALTHY);
+    let r = run(&w, &plan(&text));
+    assert_eq!(r.report.outcome, Outcome::Promoted);
+    assert_eq!(w.alias("a", "live").unwrap().version, "4");
+    assert_eq!(w.alias("b", "live").unwrap().version, "4");
+
+    let w = world(&["a", "b"], HEALTHY);
+    w.set_new_profile("b", BROKEN);
+    let r = run(&w, &plan(&text));
+    match &r.report.outcome {
+        Outcome::RolledBack { reason, .. } => assert!(reason.starts_with("b:"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    for f in ["a", "b"] {
+        let alias = w.alias(f, "live").unwrap();
+        assert_eq!(
+            (alias.version.as_str(), alias.routing.len()),
+            ("1", 0),
+            "{f}"
+        );
+    }
+    let shifts: Vec<String> = w
+        .writes()
+        .into_iter()
+        .filter(|c| c.contains("routing={4: 0.05}"))
+        .collect();
+    assert_eq!(shifts.len(), 2, "both shifted together: {shifts:?}");
+}
+
+#[test]
+fn every_step_kind_runs() {
+    let text = r#"
+function "f"
+alias "live"
+health every 30s {
+  min invocations 1
+  error rate < 1%
+  alarm "f-5xx"
+}
+update code from "app.zip"
+publish
+ramp to 30% by 10% every 1m
+wait 2m
+approve "ok?"
+shift 50% to new
+wait 1m until healthy
+promote
+"#;
+    let w = world(&["f"], HEALTHY);
+    w.set_alarm("f-5xx", AlarmState::Ok);
+    let r = run(&w, &plan(text));
+    assert_eq!(
+        r.report.outcome,
+        Outcome::Promoted,
+        "{:#?}",
+        r.events.last()
+    );
+    let weights: Vec<String> = w
+        .writes()
+        .into_iter()
+        .filter(|c| c.starts_with("UpdateAlias"))
+        .collect();
+    assert_eq!(
+        weights,
+        vec![
+            "UpdateAlias f:live version=1 routing={4: 0.1} revision=rev-1",
+            "UpdateAlias f:live version=1 routing={4: 0.2} revision=rev-2",
+            "UpdateAlias f:live version=1 routing={4: 0.3} revision=rev-3",
+            "UpdateAlias f:live version=1 routing={4: 0.5} revision=rev-4",
+            "UpdateAlias f:live version=4 routing={} revision=rev-5",
+        ]
+    );
+    assert!(w.calls().contains(&"UpdateFunctionCode f".to_string()));
+    // update (3s), ramp 3×1m, wait 2m, bake 1m.
+    assert_eq!(r.report.ended_ms, 3_000 + 6 * 60_000);
+}
+
+#[test]
+fn an_alarm_in_alarm_rolls_back() {
+    let text = CANARY.replace("error rate < 1%", "alarm \"f-5xx\"");
+    let w = world(&["f"], HEALTHY);
+    w.set_alarm("f-5xx", AlarmState::Alarm);
+    let r = run(&w, &plan(&text));
+    assert!(
+        matches!(&r.report.outcome, Outcome::RolledBack { reason, .. } if reason.contains("in ALARM")),
+        "{:?}",
+        r.report.outcome
+    );
+}
+
+#[test]
+fn use_version_and_a_planned_rollback() {
+    let text =
+        "function \"f\"\nalias \"live\"\nuse version 2\nshift 50% to new\nwait 1m\nrollback\n";
+    let w = world(&["f"], HEALTHY);
+    let r = run(&w, &plan(text));
+    assert!(
+        matches!(r.report.outcome, Outcome::RolledBack { step: 4, .. }),
+        "{:?}",
+        r.report.outcome
+    );
+    assert_eq!(
+        w.writes(),
+        vec![
+            "UpdateAlias f:live version=1 routing={2: 0.5} revision=rev-1",
+            "UpdateAlias f:live version=1 routing={} revision=rev-2",
+        ]
+    );
+    let r = run(
+        &world(&["f"], HEALTHY),
+        &plan(&text.replace("use version 2", "use version 9")),
+    );
+    assert!(
+        matches!(r.report.outcome, Outcome::Refused { .. }),
+        "{:?}",
+        r.report.outcome
+    );
+}
+
+#[test]
+fn a_failed_code_update_fails_the_step_before_any_traffic_moves() {
+    let text = "function \"f\"\nalias \"live\"\nupdate code from \"app.zip\"\npublish\nshift 5% to new\npromote\n";
+    let w = world(&["f"], HEALTHY);
+    w.fail_next_update("f", "InvalidZipFileException");
+    let r = run(&w, &plan(text));
+    assert!(
+        matches!(&r.report.outcome, Outcome::RolledBack { step: 1, reason } if reason.contains("InvalidZipFileException")),
+        "{:?}",
+        r.report.outcome
+    );
+    assert!(w.writes().iter().all(|c| !c.starts_with("UpdateAlias")));
+}
+
+#[test]
+fn refuses_an_alias_split_by_someone_else_or_missing() {
+    let w = world(&["f"], HEALTHY);
+    let rev = w.alias("f", "live").unwrap().revision_id;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let split = AliasUpdate {
+        version: "3".into(),
+        routing: BTreeMap::from([("2".to_string(), 0.2)]),
+        revision_id: rev,
+    };
+    runtime
+        .block_on(w.update_alias("f", "live", &split))
+        .unwrap();
+    let writes = w.writes().len();
+    let r = run(&w, &plan(CANARY));
+    assert!(
+        matches!(&r.report.outcome, Outcome::Refused { reason } if reason.contains("already split")),
+        "{:?}",
+        r.report.outcome
+    );
+    assert_eq!(r.report.outcome.exit_code(), 2);
+    assert_eq!(w.writes().len(), writes, "nothing written");
+
+    let r = run(&world(&["g"], HEALTHY), &plan(CANARY));
+    assert!(
+        matches!(&r.report.outcome, Outcome::Refused { reason } if reason.contains("cannot be read")),
+        "{:?}",
+        r.report.outcome
+    );
+
+    let r = run(&world(&["f"], HEALTHY), &plan("publish\npromote\n"));
+    assert!(
+        matches!(&r.report.outcome, Outcome::Refused { reason } if reason.contains("no alias")),
+        "{:?}",
+        r.report.outcome
+    );
+}
+
+#[test]
+fn hooks_that_cannot_run_fail_closed() {
+    let text = "function \"f\"\nalias \"live\"\npublish\nshift 5% to new\nrun \"checks/ok.rhai\"\npromote\n";
+    let w = world(&["f"], HEALTHY);
+    let r = run(&w, &plan(text));
+    assert!(
+        matches!(r.report.outcome, Outcome::RolledBack { step: 3, .. }),
+        "{:?}",
+        r.report.outcome
+    );
+}
+
+#[test]
+fn a_plan_without_an_end_leaves_the_split() {
+    let w = world(&["f"], HEALTHY);
+    let r = run(
+        &w,
+        &plan("function \"f\"\nalias \"live\"\npublish\nshift 5% to new\n"),
+    );
+    assert_eq!(r.report.outcome, Outcome::LeftSplit);
+    assert_eq!(
+        w.alias("f", "live").unwrap().additional(),
+        Some(("4", 0.05))
+    );
+}

@@ -1,0 +1,69 @@
+//! `rollout plan`: the preview, as text and JSON, against stored expectations.
+
+use crate::test::{golden, Test};
+
+#[test]
+fn text_plan_of_the_canary() {
+    let output = Test::new().args(["plan", "examples/canary.rollout"]).run();
+    golden(
+        "plan-canary.txt",
+        &String::from_utf8(output.stdout).unwrap(),
+    );
+}
+
+#[test]
+fn text_plan_of_a_ramp_with_parameters_and_several_functions() {
+    let output = Test::new()
+        .args([
+            "plan",
+            "examples/params.rollout",
+            "--set",
+            "canary=2%",
+            "--function",
+            "a",
+            "--function",
+            "b",
+        ])
+        .run();
+    golden(
+        "plan-params.txt",
+        &String::from_utf8(output.stdout).unwrap(),
+    );
+}
+
+#[test]
+fn json_plan_carries_steps_calls_and_totals() {
+    let output = Test::new()
+        .args(["plan", "--format", "json", "examples/linear.rollout"])
+        .run();
+    let text = String::from_utf8(output.stdout).unwrap();
+    golden("plan-linear.json", &text);
+    let plan: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let steps = plan["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 3);
+    assert_eq!(steps[1]["kind"], "ramp");
+    assert_eq!(steps[1]["increments"].as_array().unwrap().len(), 9);
+    assert_eq!(steps[1]["calls"].as_array().unwrap().len(), 9);
+    assert!(steps[1]["calls"][0]
+        .as_str()
+        .unwrap()
+        .starts_with(r#"aws lambda update-alias --function-name orders-api --name live --function-version <old> --routing-config '{"AdditionalVersionWeights":{"<new>":0.1}}'"#));
+    assert_eq!(steps[2]["kind"], "promote");
+    assert_eq!(plan["min_duration_ms"], 90 * 60_000);
+    assert_eq!(plan["max_duration_ms"], 95 * 60_000);
+}
+
+#[test]
+fn plan_without_targets_uses_placeholders_and_an_invalid_plan_exits_2() {
+    Test::new()
+        .args(["plan", "examples/quickstart.rollout"])
+        .stdout_contains("aws lambda get-alias --function-name <function> --name <alias>")
+        .stdout_contains("(defaults: the playbook has no health block)")
+        .run();
+    Test::temp()
+        .file("bad.rollout", "promote\n")
+        .args(["plan", "bad.rollout"])
+        .status(2)
+        .stderr_contains("rollout::no-new-version")
+        .run();
+}

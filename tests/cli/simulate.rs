@@ -1,0 +1,148 @@
+//! `rollout simulate`: the engine in the simulated world, driven from the command line.
+
+use crate::test::Test;
+
+#[test]
+fn a_healthy_canary_promotes() {
+    Test::new()
+        .args(["simulate", "examples/canary.rollout"])
+        .stdout_contains("step 4/4  promote")
+        .stdout_contains("outcome:        promoted: new serves all traffic")
+        .run();
+}
+
+#[test]
+fn an_error_regression_is_rolled_back_within_one_interval() {
+    let output = Test::new()
+        .args([
+            "simulate",
+            "examples/canary.rollout",
+            "--error-rate",
+            "new=2%",
+        ])
+        .status(1)
+        .stdout_contains("rolling back: old gets all traffic again")
+        .run();
+    let text = String::from_utf8(output.stdout).unwrap();
+    // The first complete minute shows the regression; the evaluation at its end catches it.
+    assert!(
+        text.contains("time to detect: 1m after new first got traffic"),
+        "{text}"
+    );
+}
+
+#[test]
+fn json_events_one_per_line_and_a_summary() {
+    let output = Test::new()
+        .args([
+            "simulate",
+            "examples/canary.rollout",
+            "--format",
+            "json",
+            "--error-rate",
+            "new=5%",
+        ])
+        .status(1)
+        .run();
+    let text = String::from_utf8(output.stdout).unwrap();
+    let events: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events[0]["event"], "started");
+    let failing = events
+        .iter()
+        .find(|e| e["event"] == "health_evaluated" && e["verdict"] == "fail")
+        .expect("a failing evaluation");
+    assert_eq!(failing["function"], "checkout-api");
+    assert!(failing["checks"][0]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("needs < 1%"));
+    let write = events
+        .iter()
+        .find(|e| e["event"] == "alias_updated")
+        .unwrap();
+    assert!(write["before"]["revision_id"].is_string());
+    let last = events.last().unwrap();
+    assert_eq!(last["event"], "summary");
+    assert_eq!(last["report"]["outcome"]["outcome"], "rolled_back");
+    assert_eq!(last["time_to_detect_ms"], 60_000);
+}
+
+#[test]
+fn the_same_seed_gives_the_same_run() {
+    let run = |seed: &str| {
+        let output = Test::new()
+            .args([
+                "simulate",
+                "examples/linear.rollout",
+                "--seed",
+                seed,
+                "--format",
+                "json",
+                "--error-rate",
+                "old=0%,new=0%",
+            ])
+            .run();
+        String::from_utf8(output.stdout).unwrap()
+    };
+    assert_eq!(run("5"), run("5"));
+    assert_ne!(run("5"), run("6"));
+}
+
+#[test]
+fn monte_carlo_runs_report_shares_and_spreads() {
+    let output = Test::new()
+        .args([
+            "simulate",
+            "examples/canary.rollout",
+            "--error-rate",
+            "old=0.1%,new=2%",
+            "--rps",
+            "50",
+            "--runs",
+            "200",
+            "--format",
+            "json",
+        ])
+        .run();
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(summary["runs"], 200);
+    let caught = summary["rolled_back"].as_u64().unwrap();
+    assert!(
+        caught >= 190,
+        "a 2% regression against a 1% threshold is caught: {summary}"
+    );
+    assert!(summary["time_to_detect_ms"]["median"].as_f64().unwrap() <= 120_000.0);
+    Test::new()
+        .args(["simulate", "examples/canary.rollout", "--runs", "50"])
+        .stdout_contains("50 simulated runs at 100 rps")
+        .stdout_contains("promoted:")
+        .run();
+}
+
+#[test]
+fn options_are_validated() {
+    for bad in [
+        vec!["--rps", "0"],
+        vec!["--error-rate", "new=200%"],
+        vec!["--error-rate", "newer=2%"],
+        vec!["--latency", "old=fast"],
+        vec!["--runs", "0"],
+        vec!["--approve-after", "soon"],
+    ] {
+        let mut args = vec!["simulate", "examples/canary.rollout"];
+        args.extend(bad);
+        Test::new().args(args).status(2).run();
+    }
+}
+
+#[test]
+fn a_playbook_without_targets_is_simulated_on_placeholders() {
+    Test::new()
+        .args(["simulate", "examples/quickstart.rollout"])
+        .stderr_contains("simulating my-function on alias live")
+        .stdout_contains("promoted")
+        .run();
+}
