@@ -53,8 +53,10 @@ fn unknown_statement(positives: &[Rule], source: &Source, at: usize) -> Option<D
     let text = source.inner();
     let before = text[..at].trim_end_matches([' ', '\t']);
     let word_start = before
-        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .map_or(0, |i| i + 1);
+        .char_indices()
+        .rev()
+        .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_'))
+        .map_or(0, |(i, c)| i + c.len_utf8());
     let statement_start = text[..word_start].trim_end_matches([' ', '\t']);
     if !(statement_start.is_empty() || statement_start.ends_with(['\n', ';', '{'])) {
         return None;

@@ -744,6 +744,11 @@ mod tests {
         assert_eq!(diag.message, "expected a value, found `10min`");
         let diag = parse_err("deploy now");
         assert_eq!(diag.message, "`deploy` is not a header or a step");
+        // A multi-byte character right before a word at the point of failure.
+        let diag = parse_err("publish\né1 x");
+        assert_eq!(diag.code, crate::diagnostic::Code::Syntax);
+        let diag = parse_err("publish\néab now");
+        assert_eq!(diag.code, crate::diagnostic::Code::Syntax);
         assert!(!diag.help.is_empty());
     }
 
