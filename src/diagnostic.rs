@@ -95,6 +95,8 @@ codes! {
     AfterEnd => "after-end", Error, "Steps after `promote` or `rollback`, which never run.";
     UnitMismatch => "unit-mismatch", Error, "A health expression mixing percent, duration and count.";
     MissingFile => "missing-file", Error, "A script or import that does not exist.";
+    HookSyntax => "hook-syntax", Error, "A rhai hook that does not compile.";
+    HookMember => "hook-member", Error, "A rhai hook using a member `ctx` does not have.";
     ImportCycle => "import-cycle", Error, "Files that import each other.";
     ImportContent => "import-content", Error, "An imported file holding more than params, health and steps.";
     ImportConflict => "import-conflict", Error, "Two imports define the same name.";

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use crate::diagnostic::{self, Code, Diag, Source};
-use crate::plan::{Param, ParamValue, Plan, Script, Targets};
+use crate::plan::{LocalFile, Millis, Param, ParamValue, Plan, Script, Targets};
 use crate::syntax::ast::{self, HeaderKind, HookEvent, Statement};
 use crate::syntax::span::Span;
 use load::{Def, Loaded};
@@ -104,6 +104,8 @@ struct Checker {
     step_defs: BTreeMap<String, Def<ast::StepDef>>,
     used_steps: HashSet<String>,
     health_defaulted: bool,
+    /// Hook files already compiled, so each is reported once.
+    checked_hooks: HashSet<PathBuf>,
 }
 
 impl Checker {
@@ -305,8 +307,8 @@ impl Checker {
                 }
                 HeaderKind::Alias(name) => out.alias = self.string(name, scope),
                 HeaderKind::Region(name) => out.region = self.string(name, scope),
-                HeaderKind::OnHook { event, script } => {
-                    let script = self.script(script, scope);
+                HeaderKind::OnHook { event, hook } => {
+                    let script = self.script(hook, scope);
                     match event {
                         HookEvent::Failure => out.on_failure = script,
                         HookEvent::Success => out.on_success = script,
@@ -321,8 +323,13 @@ impl Checker {
         out
     }
 
-    /// A rhai script path, which must exist.
-    fn script(&mut self, name: &ast::Str, scope: &Scope) -> Option<Script> {
+    /// A rhai hook, which must exist and compile, with its timeout.
+    fn script(&mut self, hook: &ast::HookRef, scope: &Scope) -> Option<Script> {
+        let timeout = match &hook.timeout {
+            Some(t) => self.want_duration(t, "`timeout`", scope)?,
+            None => Millis(crate::hooks::DEFAULT_TIMEOUT.as_millis() as u64),
+        };
+        let name = &hook.script;
         let written = self.string(name, scope)?;
         let path = load::relative(&scope.file.dir, &written);
         if !path.is_file() {
@@ -336,14 +343,19 @@ impl Checker {
             );
             return None;
         }
+        if self.checked_hooks.insert(path.clone()) {
+            let display = path.display().to_string();
+            self.diags.extend(crate::hooks::check_file(&path, &display));
+        }
         Some(Script {
             name: written,
             path,
+            timeout,
         })
     }
 
     /// The zip of `update code`: a build may produce it later, so a missing one only warns.
-    fn zip(&mut self, name: &ast::Str, scope: &Scope) -> Option<Script> {
+    fn zip(&mut self, name: &ast::Str, scope: &Scope) -> Option<LocalFile> {
         let written = self.string(name, scope)?;
         let path = load::relative(&scope.file.dir, &written);
         if !path.is_file() {
@@ -356,7 +368,7 @@ impl Checker {
                     )),
             );
         }
-        Some(Script {
+        Some(LocalFile {
             name: written,
             path,
         })
@@ -388,7 +400,7 @@ struct RootHeaders {
 }
 
 /// The known name closest to `name`, if it is close enough to be a likely typo.
-fn closest<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn closest<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     known
         .map(|k| (edit_distance(name, k), k))
         .filter(|(d, k)| *d <= (k.len().max(name.len()) / 3).max(1))

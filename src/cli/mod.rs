@@ -197,6 +197,9 @@ struct SimulateArgs {
     /// How long an `approve` gate waits before the simulated approver says yes
     #[arg(long, value_name = "D", default_value = "0s", value_parser = parse_duration)]
     approve_after: crate::plan::Millis,
+    /// State of a CloudWatch alarm the playbook names: NAME=ok|alarm|insufficient (others are ok)
+    #[arg(long = "alarm", value_name = "NAME=STATE", value_parser = parse_alarm)]
+    alarms: Vec<(String, crate::cloud::AlarmState)>,
     /// Output format: timestamped lines, or one JSON object per event line
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -219,6 +222,20 @@ fn parse_rps(text: &str) -> Result<f64, String> {
             "expected invocations per second between 0 and 100000, not `{text}`"
         )),
     }
+}
+
+fn parse_alarm(text: &str) -> Result<(String, crate::cloud::AlarmState), String> {
+    use crate::cloud::AlarmState;
+    let (name, state) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected NAME=ok|alarm|insufficient, not `{text}`"))?;
+    let state = match state.to_ascii_lowercase().as_str() {
+        "ok" => AlarmState::Ok,
+        "alarm" => AlarmState::Alarm,
+        "insufficient" | "insufficient_data" => AlarmState::InsufficientData,
+        other => return Err(format!("expected ok, alarm or insufficient, not `{other}`")),
+    };
+    Ok((name.to_string(), state))
 }
 
 fn parse_duration(text: &str) -> Result<crate::plan::Millis, String> {

@@ -30,6 +30,7 @@ pub(super) fn run(args: &SimulateArgs) -> i32 {
         },
         approve_after: args.approve_after,
         seed: args.seed,
+        alarms: args.alarms.iter().cloned().collect(),
     };
     let targets = with_default_targets(&plan).targets;
     if plan.targets.functions.is_empty() || plan.targets.alias.is_none() {

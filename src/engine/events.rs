@@ -103,6 +103,8 @@ pub enum EventKind {
     },
     /// A hook ran.
     Hook {
+        /// The function it ran for.
+        function: String,
         /// The script.
         script: String,
         /// Its verdict.
@@ -110,7 +112,7 @@ pub enum EventKind {
         /// Its reason.
         reason: String,
     },
-    /// A line a hook logged.
+    /// A line a hook logged (`ctx.log`, `print`, `debug`).
     HookLog {
         /// The script.
         script: String,

@@ -162,22 +162,21 @@ fn compare(op: CompareOp, a: f64, b: f64) -> bool {
     }
 }
 
-/// Runs the script checks; the engine supplies it (rhai hooks, or a refusal where hooks
-/// cannot run).
-#[allow(async_fn_in_trait)]
-pub trait ScriptCheck {
-    /// The verdict of `script` for the target.
-    async fn check(&mut self, script: &crate::plan::Script, versions: &Versions<'_>)
-        -> CheckResult;
+/// What the metric and alarm checks of one evaluation found.
+#[derive(Debug, Clone)]
+pub struct Measured {
+    /// Invocations of `new` in the health interval.
+    pub invocations: Option<f64>,
+    /// One entry per check of the spec; `None` for script checks, which the engine runs.
+    pub checks: Vec<Option<CheckResult>>,
 }
 
-/// Evaluates every check of `spec` for one target, reading all metrics in one call.
-pub async fn evaluate<M: MetricsApi, S: ScriptCheck>(
+/// Measures every metric and alarm check of `spec` for one target, reading all metrics in one call.
+pub async fn measure<M: MetricsApi>(
     metrics: &M,
-    scripts: &mut S,
     spec: &HealthSpec,
     versions: &Versions<'_>,
-) -> Result<Evaluation, CloudError> {
+) -> Result<Measured, CloudError> {
     let count = Expr::Metric {
         metric: Metric::Invocations,
         of: Which::New,
@@ -255,11 +254,26 @@ pub async fn evaluate<M: MetricsApi, S: ScriptCheck>(
                 },
                 Err(other) => return Err(other),
             },
-            Check::Script { script } => scripts.check(script, versions).await,
+            Check::Script { .. } => {
+                checks.push(None);
+                continue;
+            }
         };
-        checks.push(result);
+        checks.push(Some(result));
     }
+    Ok(Measured {
+        invocations,
+        checks,
+    })
+}
 
+/// The verdict of one evaluation from its checks' results.
+pub fn conclude(
+    spec: &HealthSpec,
+    versions: &Versions<'_>,
+    invocations: Option<f64>,
+    checks: Vec<CheckResult>,
+) -> Evaluation {
     let enough = invocations.is_some_and(|n| n >= spec.min_invocations as f64);
     let failed: Vec<&CheckResult> = checks
         .iter()
@@ -287,7 +301,7 @@ pub async fn evaluate<M: MetricsApi, S: ScriptCheck>(
             format!("{count} invocations of new; {}", details.join("; ")),
         )
     };
-    Ok(Evaluation {
+    Evaluation {
         function: versions.function.to_string(),
         version: versions.new.to_string(),
         verdict,
@@ -295,5 +309,5 @@ pub async fn evaluate<M: MetricsApi, S: ScriptCheck>(
         min_invocations: spec.min_invocations,
         checks,
         reason,
-    })
+    }
 }

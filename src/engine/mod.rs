@@ -9,10 +9,15 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::cloud::{Alias, AliasUpdate, Clock, CloudError, LambdaApi, MetricsApi, UpdateStatus};
-use crate::plan::{HealthSpec, Inconclusive, Millis, Percent, Plan, Script, StepKind};
+use crate::cloud::{
+    Alias, AliasUpdate, Clock, CloudError, LambdaApi, MetricQuery, MetricsApi, UpdateStatus,
+};
+use crate::hooks::{CtxData, HookVerdict, Hooks, Request};
+use crate::plan::{
+    HealthSpec, Inconclusive, Millis, ParamValue, Percent, Plan, Script, StepKind, Which,
+};
 use events::{Event, EventKind, EventSink};
-use health::{evaluate, CheckResult, ScriptCheck, Verdict, Versions};
+use health::{conclude, measure, CheckResult, Evaluation, Verdict, Versions};
 
 /// How long to wait for a function update before giving up.
 pub const UPDATE_DEADLINE: Millis = Millis(300_000);
@@ -150,29 +155,14 @@ enum Stop {
     End(Outcome),
 }
 
-/// Script checks and `run`/`on … run` steps where hooks cannot run: every hook fails closed.
-#[derive(Debug, Default)]
-pub struct NoHooks;
-
-impl ScriptCheck for NoHooks {
-    async fn check(&mut self, script: &Script, _: &Versions<'_>) -> CheckResult {
-        CheckResult {
-            check: format!("script {:?}", script.name),
-            verdict: Verdict::Fail,
-            detail: format!(
-                "script {:?}: rhai hooks cannot run in this build",
-                script.name
-            ),
-        }
-    }
-}
-
 /// Runs a plan.
-pub struct Engine<'a, L, M, C, H> {
+pub struct Engine<'a, L, M, C> {
     lambda: &'a L,
     metrics: &'a M,
     clock: &'a C,
-    hooks: &'a mut H,
+    hooks: &'a Hooks,
+    params: BTreeMap<String, ParamValue>,
+    functions: Vec<String>,
     sink: &'a mut dyn EventSink,
     settings: Settings,
     start: Millis,
@@ -180,15 +170,19 @@ pub struct Engine<'a, L, M, C, H> {
     first_traffic: Option<Millis>,
     detected: Option<Millis>,
     inconclusive: bool,
+    on_failure: Option<Script>,
+    on_success: Option<Script>,
+    /// The target whose failure stopped the rollout, for the `on failure` hook.
+    failed_target: usize,
 }
 
-impl<'a, L: LambdaApi, M: MetricsApi, C: Clock, H: ScriptCheck> Engine<'a, L, M, C, H> {
-    /// An engine over these services, reporting to `sink`.
+impl<'a, L: LambdaApi, M: MetricsApi, C: Clock> Engine<'a, L, M, C> {
+    /// An engine over these services, running `hooks`, reporting to `sink`.
     pub fn new(
         lambda: &'a L,
         metrics: &'a M,
         clock: &'a C,
-        hooks: &'a mut H,
+        hooks: &'a Hooks,
         sink: &'a mut dyn EventSink,
         settings: Settings,
     ) -> Self {
@@ -197,6 +191,8 @@ impl<'a, L: LambdaApi, M: MetricsApi, C: Clock, H: ScriptCheck> Engine<'a, L, M,
             metrics,
             clock,
             hooks,
+            params: BTreeMap::new(),
+            functions: Vec::new(),
             sink,
             settings,
             start: clock.now(),
@@ -204,6 +200,9 @@ impl<'a, L: LambdaApi, M: MetricsApi, C: Clock, H: ScriptCheck> Engine<'a, L, M,
             first_traffic: None,
             detected: None,
             inconclusive: false,
+            on_failure: None,
+            on_success: None,
+            failed_target: 0,
         }
     }
 
@@ -219,6 +218,14 @@ impl<'a, L: LambdaApi, M: MetricsApi, C: Clock, H: ScriptCheck> Engine<'a, L, M,
     /// Runs `plan` to its end and reports how it ended.
     pub async fn run(mut self, plan: &Plan) -> Report {
         self.start = self.clock.now();
+        self.params = plan
+            .params
+            .iter()
+            .map(|p| (p.name.clone(), p.value.clone()))
+            .collect();
+        self.functions = plan.targets.functions.clone();
+        self.on_failure = plan.on_failure.clone();
+        self.on_success = plan.on_success.clone();
         let outcome = self.execute(plan).await;
         let (exit_code, message) = (outcome.exit_code(), describe(&outcome));
         self.emit(EventKind::Finished {
@@ -466,28 +473,13 @@ impl<'a, L: LambdaApi, M: MetricsApi, C: Clock, H: ScriptCheck> Engine<'a, L, M,
                 Ok(())
             }
             StepKind::Run { script } => {
-                let targets: Vec<Target> =
-                    self.targets.iter().filter(|t| t.active).cloned().collect();
-                for t in targets {
-                    let new = t.new.clone().unwrap_or_default();
-                    let versions = Versions {
-                        function: &t.function,
-                        alias: &t.alias,
-                        old: &t.old,
-                        new: &new,
-                    };
-                    let result = self.hooks.check(script, &versions).await;
-                    let healthy = result.verdict == Verdict::Pass;
-                    self.emit(EventKind::Hook {
-                        script: script.name.clone(),
-                        healthy,
-                        reason: result.detail.clone(),
-                    });
-                    if !healthy {
-                        return Err(Stop::Fail(format!(
-                            "{} said no: {}",
-                            script.name, result.detail
-                        )));
+                for i in 0..self.targets.len() {
+                    if !self.targets[i].active {
+                        continue;
+                    }
+                    let verdict = self.run_hook(script, i).await;
+                    if !verdict.healthy {
+                        return Err(Stop::Fail(format!("{}: {}", script.name, verdict.reason)));
                     }
                 }
                 Ok(())
@@ -502,6 +494,10 @@ impl<'a, L: LambdaApi, M: MetricsApi, C: Clock, H: ScriptCheck> Engine<'a, L, M,
                         .clone()
                         .expect("checked: promote after a version");
                     self.write_alias(i, new, BTreeMap::new()).await?;
+                }
+                if let Some(script) = self.on_success.clone() {
+                    // Reported, never undone: `new` already serves everything.
+                    self.run_hook(&script, 0).await;
                 }
                 Err(Stop::End(Outcome::Promoted))
             }
@@ -650,11 +646,144 @@ impl<'a, L: LambdaApi, M: MetricsApi, C: Clock, H: ScriptCheck> Engine<'a, L, M,
         }
     }
 
+    /// Runs `on failure` (whose own failure never stops the rollback), then restores `old`.
     async fn roll_back(&mut self, reason: &str) -> Result<(), Stop> {
+        if let Some(script) = self.on_failure.clone() {
+            if !self.targets.is_empty() {
+                self.run_hook(&script, self.failed_target).await;
+            }
+        }
         self.emit(EventKind::RollingBack {
             reason: reason.to_string(),
         });
         self.restore_old().await
+    }
+
+    /// What `ctx` shows a hook running for target `i`.
+    fn ctx(&self, i: usize) -> CtxData {
+        let t = self.targets.get(i);
+        let weight = t.map_or(0.0, |t| match (&t.new, t.current.additional()) {
+            (_, Some((_, w))) => w * 100.0,
+            (Some(new), None) if *new == t.current.version => 100.0,
+            _ => 0.0,
+        });
+        CtxData {
+            function: t.map(|t| t.function.clone()).unwrap_or_default(),
+            functions: self.functions.clone(),
+            alias: t.map(|t| t.alias.clone()).unwrap_or_default(),
+            old: t.map(|t| t.old.clone()).unwrap_or_default(),
+            new: t.and_then(|t| t.new.clone()).unwrap_or_default(),
+            weight,
+            elapsed: self.elapsed() as f64 / 1000.0,
+            params: self.params.clone(),
+        }
+    }
+
+    /// Runs a hook for target `i`, answering what it asks through the engine's own services.
+    async fn run_hook(&mut self, script: &Script, i: usize) -> HookVerdict {
+        let data = self.ctx(i);
+        let (function, alias, old, new) = (
+            data.function.clone(),
+            data.alias.clone(),
+            data.old.clone(),
+            data.new.clone(),
+        );
+        let mut running = self.hooks.start(script, data);
+        while let Some(request) = running.receiver.recv().await {
+            match request {
+                Request::Log(message) => self.emit(EventKind::HookLog {
+                    script: script.name.clone(),
+                    message,
+                }),
+                Request::Metric {
+                    stat,
+                    which,
+                    window,
+                    reply,
+                } => {
+                    let version = match which {
+                        Which::New => new.clone(),
+                        Which::Old => old.clone(),
+                    };
+                    let query = MetricQuery {
+                        function: function.clone(),
+                        alias: alias.clone(),
+                        version,
+                        stat,
+                        window,
+                    };
+                    // A failed read is no data: the hook decides, and no data is never healthy.
+                    let value = self
+                        .metrics
+                        .stats(&[query])
+                        .await
+                        .ok()
+                        .and_then(|v| v.into_iter().next().flatten());
+                    let _ = reply.send(value);
+                }
+                Request::Invoke {
+                    which,
+                    payload,
+                    reply,
+                } => {
+                    let qualifier = match which {
+                        None => alias.clone(),
+                        Some(Which::New) => new.clone(),
+                        Some(Which::Old) => old.clone(),
+                    };
+                    let result = self
+                        .lambda
+                        .invoke(&function, &qualifier, &payload)
+                        .await
+                        .map_err(|e| e.to_string());
+                    let _ = reply.send(result);
+                }
+            }
+        }
+        let verdict = running.verdict();
+        self.emit(EventKind::Hook {
+            function,
+            script: script.name.clone(),
+            healthy: verdict.healthy,
+            reason: verdict.reason.clone(),
+        });
+        verdict
+    }
+
+    /// One health evaluation of target `i`: metrics and alarms, then script checks.
+    async fn evaluate(&mut self, health: &HealthSpec, i: usize) -> Result<Evaluation, Stop> {
+        let t = self.targets[i].clone();
+        let new = t.new.clone().unwrap_or_default();
+        let versions = Versions {
+            function: &t.function,
+            alias: &t.alias,
+            old: &t.old,
+            new: &new,
+        };
+        let measured = measure(self.metrics, health, &versions)
+            .await
+            .map_err(cloud)?;
+        let mut checks = Vec::new();
+        for (check, result) in health.checks.iter().zip(measured.checks) {
+            let result = match (check, result) {
+                (_, Some(result)) => result,
+                (crate::plan::Check::Script { script }, None) => {
+                    let verdict = self.run_hook(script, i).await;
+                    CheckResult {
+                        check: check.to_string(),
+                        verdict: if verdict.healthy {
+                            Verdict::Pass
+                        } else {
+                            Verdict::Fail
+                        },
+                        detail: format!("{}: {}", script.name, verdict.reason),
+                    }
+                }
+                (_, None) => unreachable!("only script checks are left to the engine"),
+            };
+            checks.push(result);
+        }
+        Ok(conclude(health, &versions, measured.invocations, checks))
     }
 
     /// `wait D until healthy`.
@@ -681,27 +810,22 @@ impl<'a, L: LambdaApi, M: MetricsApi, C: Clock, H: ScriptCheck> Engine<'a, L, M,
             let pause = Millis(health.every.0.min(duration.0 - waited.0));
             self.clock.sleep(pause).await;
             waited = Millis(waited.0 + pause.0);
-            let targets: Vec<Target> = self.targets.iter().filter(|t| t.active).cloned().collect();
-            for t in targets {
-                let new = t.new.clone().unwrap_or_default();
-                let versions = Versions {
-                    function: &t.function,
-                    alias: &t.alias,
-                    old: &t.old,
-                    new: &new,
-                };
-                let evaluation = evaluate(self.metrics, &mut *self.hooks, health, &versions)
-                    .await
-                    .map_err(cloud)?;
+            for i in 0..self.targets.len() {
+                if !self.targets[i].active {
+                    continue;
+                }
+                let function = self.targets[i].function.clone();
+                let evaluation = self.evaluate(health, i).await?;
                 let (verdict, reason) = (evaluation.verdict, evaluation.reason.clone());
                 self.emit(EventKind::HealthEvaluated(evaluation));
                 match verdict {
                     Verdict::Fail => {
                         self.detected = Some(self.clock.now());
-                        return Err(Stop::Fail(format!("{}: {reason}", t.function)));
+                        self.failed_target = i;
+                        return Err(Stop::Fail(format!("{function}: {reason}")));
                     }
                     Verdict::Pass => {
-                        latest.insert(t.function.clone(), Verdict::Pass);
+                        latest.insert(function, Verdict::Pass);
                     }
                     Verdict::Inconclusive => {}
                 }

@@ -52,7 +52,7 @@ struct Run {
 
 fn run_in<L: LambdaApi>(lambda: &L, world: &SimWorld, plan: &Plan) -> Run {
     let mut events = Vec::new();
-    let mut hooks = NoHooks;
+    let hooks = Hooks::compile(plan);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
@@ -60,7 +60,7 @@ fn run_in<L: LambdaApi>(lambda: &L, world: &SimWorld, plan: &Plan) -> Run {
         lambda,
         world,
         world,
-        &mut hooks,
+        &hooks,
         &mut events,
         Settings::default(),
     );
@@ -485,11 +485,173 @@ fn refuses_an_alias_split_by_someone_else_or_missing() {
     );
 }
 
-#[test]
-fn hooks_that_cannot_run_fail_closed() {
-    let text = "function \"f\"\nalias \"live\"\npublish\nshift 5% to new\nrun \"checks/ok.rhai\"\npromote\n";
+/// Runs a canary whose health block has `script "checks/NAME.rhai" [timeout]`.
+fn with_health_hook(name: &str, timeout: &str) -> Run {
+    let text = CANARY.replace(
+        "error rate < 1%",
+        &format!("error rate < 1%\n  script \"checks/{name}.rhai\"{timeout}"),
+    );
     let w = world(&["f"], HEALTHY);
-    let r = run(&w, &plan(text));
+    run(&w, &plan(&text))
+}
+
+fn rollback_reason(r: &Run) -> String {
+    match &r.report.outcome {
+        Outcome::RolledBack { reason, .. } => reason.clone(),
+        other => panic!("expected a rollback, got {other:?}"),
+    }
+}
+
+#[test]
+fn hostile_hooks_are_stopped_and_count_as_unhealthy() {
+    for (name, expected) in [
+        ("loop", "more than 1000000 operations"),
+        ("recursion", "nested deeper than 32"),
+        ("big-string", "over the sandbox's limit"),
+        ("big-array", "over the sandbox's limit"),
+        ("throws", "threw: payments queue is backed up"),
+        ("number", "returned i64 `42`"),
+        ("import", "hooks cannot import modules"),
+        ("files", "calls `open"),
+    ] {
+        let started = std::time::Instant::now();
+        let r = with_health_hook(name, "");
+        let reason = rollback_reason(&r);
+        assert!(reason.contains(expected), "{name}: {reason}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "{name} stalled the rollout"
+        );
+        let hook = r.events.iter().find_map(|e| match &e.kind {
+            EventKind::Hook {
+                healthy, reason, ..
+            } => Some((*healthy, reason.clone())),
+            _ => None,
+        });
+        assert_eq!(
+            hook.map(|h| h.0),
+            Some(false),
+            "{name}: the hook's verdict is an event"
+        );
+    }
+}
+
+#[test]
+fn a_hook_past_its_deadline_is_stopped() {
+    let started = std::time::Instant::now();
+    let r = with_health_hook("slow", " timeout 5ms");
+    let reason = rollback_reason(&r);
+    assert!(
+        reason.contains("deadline") || reason.contains("operations"),
+        "{reason}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}
+
+#[test]
+fn a_hook_that_stopped_compiling_fails_closed_at_run_time() {
+    let dir = std::env::temp_dir().join(format!("rollout-hook-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("check.rhai"), "true\n").unwrap();
+    let text =
+        "function \"f\"\nalias \"live\"\npublish\nshift 5% to new\nrun \"check.rhai\"\npromote\n";
+    let checked = check_source(
+        source("t.rollout", text.to_string()),
+        &dir,
+        &Options::default(),
+    );
+    let plan = checked.plan.expect("valid while the hook compiles");
+    std::fs::write(dir.join("check.rhai"), "eval(\"true\")\n").unwrap();
+    let r = run(&world(&["f"], HEALTHY), &plan);
+    assert!(
+        rollback_reason(&r).contains("does not compile"),
+        "{:?}",
+        r.report.outcome
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn ctx_offers_the_rollout_its_metrics_and_invocations() {
+    let text = format!(
+        "param canary = 5%\nparam bake = 2m\n{}",
+        CANARY
+            .replace(
+                "error rate < 1%",
+                "error rate < 1%\n  script \"checks/tour.rhai\""
+            )
+            .replace("shift 5% to new", "shift canary to new")
+            .replace("wait 5m until healthy", "wait bake until healthy")
+    );
+    let w = world(&["f"], HEALTHY);
+    let r = run(&w, &plan(&text));
+    assert_eq!(r.report.outcome, Outcome::Promoted);
+    let reasons: Vec<&str> = r
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Hook { reason, .. } => Some(reason.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reasons.len(), 2, "one run per evaluation");
+    assert!(
+        reasons[1].starts_with("canary 5.0%, bake 120.0s, errors "),
+        "{}",
+        reasons[1]
+    );
+    assert!(
+        reasons[1].ends_with("old p99 true, status 200, alias answered true"),
+        "{}",
+        reasons[1]
+    );
+    let logs: Vec<&str> = r
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::HookLog { message, .. } => Some(message.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(logs[0], "checking f (1 functions) on live: 1 -> 4 at 5.0%");
+    assert!(logs[1].starts_with("elapsed 60"), "{}", logs[1]);
+    assert!(
+        w.calls().contains(&"Invoke f:4".to_string())
+            && w.calls().contains(&"Invoke f:live".to_string())
+    );
+}
+
+#[test]
+fn on_failure_runs_before_the_rollback_and_its_failure_never_stops_it() {
+    let text = format!(
+        "on failure run \"checks/throws.rhai\"\non success run \"checks/ok.rhai\"\n{CANARY}"
+    );
+    let w = world(&["f"], BROKEN);
+    let r = run(&w, &plan(&text));
+    assert!(matches!(r.report.outcome, Outcome::RolledBack { .. }));
+    let order: Vec<&str> = r
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Hook { .. } => Some("hook"),
+            EventKind::RollingBack { .. } => Some("rolling back"),
+            EventKind::AliasUpdated { .. } => Some("write"),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(order, vec!["write", "hook", "rolling back", "write"]);
+    assert_eq!(w.alias("f", "live").unwrap().version, "1");
+
+    let w = world(&["f"], HEALTHY);
+    let r = run(&w, &plan(&text));
+    assert_eq!(r.report.outcome, Outcome::Promoted);
+    assert!(r.events.iter().any(|e| matches!(&e.kind, EventKind::Hook { script, healthy: true, .. } if script == "checks/ok.rhai")));
+}
+
+#[test]
+fn a_run_step_that_says_no_rolls_back() {
+    let text = "function \"f\"\nalias \"live\"\npublish\nshift 5% to new\nrun \"checks/number.rhai\"\npromote\n";
+    let r = run(&world(&["f"], HEALTHY), &plan(text));
     assert!(
         matches!(r.report.outcome, Outcome::RolledBack { step: 3, .. }),
         "{:?}",

@@ -94,9 +94,21 @@ impl std::fmt::Display for ParamValue {
     }
 }
 
-/// A rhai script named by the playbook.
+/// A rhai hook named by the playbook.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Script {
+    /// As written in the file.
+    pub name: String,
+    /// Resolved against the directory of the file that names it.
+    pub path: PathBuf,
+    /// How long one run may take.
+    #[serde(rename = "timeout_ms")]
+    pub timeout: Millis,
+}
+
+/// A local file named by the playbook (the zip of `update code`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LocalFile {
     /// As written in the file.
     pub name: String,
     /// Resolved against the directory of the file that names it.
@@ -299,7 +311,7 @@ pub enum StepKind {
     /// `update code from "x.zip"`
     UpdateCode {
         /// The zip.
-        zip: Script,
+        zip: LocalFile,
     },
     /// `publish`
     Publish {

@@ -133,12 +133,16 @@ impl<W: Write> EventSink for TextSink<W> {
             }
             EventKind::Approved { by } => self.line(at, &format!("  approved by {by}")),
             EventKind::Hook {
+                function,
                 script,
                 healthy,
                 reason,
             } => {
                 let verdict = if *healthy { "ok" } else { "FAILED" };
-                self.line(at, &format!("  hook {script} {verdict}: {reason}"));
+                self.line(
+                    at,
+                    &format!("  {function}: hook {script} {verdict}: {reason}"),
+                );
             }
             EventKind::HookLog { script, message } => {
                 self.line(at, &format!("  {script}: {message}"))

@@ -1,12 +1,16 @@
 //! One simulated rollout: the engine in a simulated world.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use super::traffic::Profile;
 use crate::cloud::sim::{SimConfig, SimWorld};
+use crate::cloud::AlarmState;
 use crate::engine::events::EventSink;
-use crate::engine::{Approval, Engine, NoHooks, Report, Settings};
-use crate::plan::{Millis, Plan, StepKind};
+use crate::engine::{Approval, Engine, Report, Settings};
+use crate::hooks::Hooks;
+use crate::plan::{Check, Millis, Plan, StepKind};
 
 /// Function and alias used when the playbook and the command line name none.
 pub const DEFAULT_FUNCTION: &str = "my-function";
@@ -26,6 +30,8 @@ pub struct SimOptions {
     pub approve_after: Millis,
     /// Seed of every random choice.
     pub seed: u64,
+    /// Alarm states; alarms the plan names and this does not are `OK`.
+    pub alarms: BTreeMap<String, AlarmState>,
 }
 
 impl Default for SimOptions {
@@ -40,6 +46,7 @@ impl Default for SimOptions {
             new: healthy,
             approve_after: Millis(0),
             seed: 1,
+            alarms: BTreeMap::new(),
         }
     }
 }
@@ -88,16 +95,24 @@ pub fn simulate(plan: &Plan, options: &SimOptions, sink: &mut dyn EventSink) -> 
         versions,
         seed: options.seed,
     });
+    for check in &plan.health.checks {
+        if let Check::Alarm { name } = check {
+            world.set_alarm(
+                name,
+                options.alarms.get(name).copied().unwrap_or(AlarmState::Ok),
+            );
+        }
+    }
     let settings = Settings {
         approval: Approval::After(options.approve_after),
         ..Settings::default()
     };
-    let mut hooks = NoHooks;
+    let hooks = Hooks::compile(&plan);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("a current-thread runtime");
-    let report = runtime
-        .block_on(Engine::new(&world, &world, &world, &mut hooks, sink, settings).run(&plan));
+    let report =
+        runtime.block_on(Engine::new(&world, &world, &world, &hooks, sink, settings).run(&plan));
     let (mut new_invocations, mut new_errors) = (0, 0);
     for (function, _, new) in &report.versions {
         if let Some(new) = new {

@@ -56,8 +56,8 @@ pub enum HeaderKind {
     OnHook {
         /// When the hook runs.
         event: HookEvent,
-        /// The script, relative to the file.
-        script: Str,
+        /// The script.
+        hook: HookRef,
     },
     /// `step name(a, b) { … }`
     StepDef(StepDef),
@@ -126,8 +126,8 @@ pub enum HealthItemKind {
     Inconclusive(Inconclusive),
     /// `alarm "name"`
     Alarm(Str),
-    /// `script "x.rhai"`
-    Script(Str),
+    /// `script "x.rhai" [timeout D]`
+    Script(HookRef),
     /// `METRIC … < …`
     Compare(Box<Comparison>),
 }
@@ -366,8 +366,8 @@ pub enum StepKind {
     },
     /// `approve ["message"]`
     Approve(Option<Str>),
-    /// `run "x.rhai"`
-    Run(Str),
+    /// `run "x.rhai" [timeout D]`
+    Run(HookRef),
     /// `promote`
     Promote,
     /// `rollback`
@@ -381,6 +381,15 @@ pub enum StepKind {
     },
     /// `{ … }`
     Block(Block),
+}
+
+/// A rhai script named by the playbook, with its optional `timeout D`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HookRef {
+    /// The path, relative to the file that names it.
+    pub script: Str,
+    /// How long one run may take.
+    pub timeout: Option<Value>,
 }
 
 /// `{ steps }`

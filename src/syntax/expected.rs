@@ -158,6 +158,7 @@ fn words(rule: Rule) -> Option<&'static str> {
         Rule::open_brace => "`{`",
         Rule::close_brace => "`}`",
         Rule::health_every => "`every`",
+        Rule::hook_timeout => "`timeout`",
         Rule::until_healthy => "`until healthy`",
         Rule::min_invocations
         | Rule::inconclusive
@@ -218,6 +219,7 @@ fn words(rule: Rule) -> Option<&'static str> {
         Rule::kw_version => "`version`",
         Rule::kw_shift => "`shift`",
         Rule::kw_to => "`to`",
+        Rule::kw_timeout => "`timeout`",
         Rule::kw_new => "`new`",
         Rule::kw_old => "`old`",
         Rule::kw_wait => "`wait`",

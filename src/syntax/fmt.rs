@@ -152,12 +152,12 @@ impl Printer {
                 }
                 self.close(0, block.close.start);
             }
-            HeaderKind::OnHook { event, script } => {
+            HeaderKind::OnHook { event, hook: h } => {
                 let event = match event {
                     HookEvent::Failure => "failure",
                     HookEvent::Success => "success",
                 };
-                self.line(0, format!("on {event} run {}", string(script)), at);
+                self.line(0, format!("on {event} run {}", hook(h)), at);
             }
             HeaderKind::StepDef(def) => {
                 let params: Vec<&str> = def.params.iter().map(|p| p.name.as_str()).collect();
@@ -198,7 +198,7 @@ impl Printer {
             ),
             StepKind::Approve(None) => "approve".to_string(),
             StepKind::Approve(Some(s)) => format!("approve {}", string(s)),
-            StepKind::Run(s) => format!("run {}", string(s)),
+            StepKind::Run(h) => format!("run {}", hook(h)),
             StepKind::Promote => "promote".to_string(),
             StepKind::Rollback => "rollback".to_string(),
             StepKind::Call { name, args } => {
@@ -314,7 +314,7 @@ fn health_item(item: &HealthItemKind) -> String {
         HealthItemKind::Inconclusive(Inconclusive::Fail) => "inconclusive fail".to_string(),
         HealthItemKind::Inconclusive(Inconclusive::Pass) => "inconclusive pass".to_string(),
         HealthItemKind::Alarm(s) => format!("alarm {}", string(s)),
-        HealthItemKind::Script(s) => format!("script {}", string(s)),
+        HealthItemKind::Script(h) => format!("script {}", hook(h)),
         HealthItemKind::Compare(cmp) => {
             let over = cmp
                 .over
@@ -351,6 +351,13 @@ pub fn expr(e: &Expr) -> String {
         ExprKind::Binary { op, lhs, rhs } => {
             format!("{} {} {}", expr(lhs), op.as_str(), expr(rhs))
         }
+    }
+}
+
+fn hook(h: &HookRef) -> String {
+    match &h.timeout {
+        Some(t) => format!("{} timeout {}", string(&h.script), value(t)),
+        None => string(&h.script),
     }
 }
 

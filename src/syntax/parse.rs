@@ -90,7 +90,7 @@ fn build_header(pair: Pair<'_, Rule>) -> Header {
             inner.next(); // `run`
             HeaderKind::OnHook {
                 event,
-                script: build_string(inner.next().unwrap()),
+                hook: build_hook(inner),
             }
         }
         Rule::step_def => HeaderKind::StepDef(build_step_def(inner)),
@@ -129,7 +129,10 @@ fn build_health_item(pair: Pair<'_, Rule>) -> HealthItem {
             _ => HealthItemKind::Inconclusive(Inconclusive::Fail),
         },
         Rule::alarm_check => HealthItemKind::Alarm(build_string(inner.nth(1).unwrap())),
-        Rule::script_check => HealthItemKind::Script(build_string(inner.nth(1).unwrap())),
+        Rule::script_check => {
+            inner.next(); // `script`
+            HealthItemKind::Script(build_hook(inner))
+        }
         Rule::comparison => {
             let lhs = build_expr(inner.next().unwrap());
             let op_pair = inner.next().unwrap();
@@ -306,7 +309,10 @@ fn build_step(pair: Pair<'_, Rule>) -> Step {
             }
         }
         Rule::approve_step => StepKind::Approve(inner.nth(1).map(build_string)),
-        Rule::run_step => StepKind::Run(build_string(inner.nth(1).unwrap())),
+        Rule::run_step => {
+            inner.next(); // `run`
+            StepKind::Run(build_hook(inner))
+        }
         Rule::promote_step => StepKind::Promote,
         Rule::rollback_step => StepKind::Rollback,
         Rule::call_step => {
@@ -320,6 +326,15 @@ fn build_step(pair: Pair<'_, Rule>) -> Step {
         other => unreachable!("not a step rule: {other:?}"),
     };
     Step { kind, span }
+}
+
+/// A script string and its optional `timeout D`.
+fn build_hook(mut inner: pest::iterators::Pairs<'_, Rule>) -> HookRef {
+    let script = build_string(inner.next().unwrap());
+    let timeout = inner
+        .next()
+        .map(|t| build_value(t.into_inner().nth(1).unwrap()));
+    HookRef { script, timeout }
 }
 
 fn build_value(pair: Pair<'_, Rule>) -> Value {
@@ -482,7 +497,7 @@ mod tests {
     fn every_step() {
         assert_eq!(
             steps(
-                "update code from \"dist/app.zip\"\npublish \"d\"\nuse version 42\nramp to 50% by 10% every 5m\nwait 30s\napprove\napprove \"ok?\"\nrun \"s.rhai\"\nbake(5%, t)\n{ promote }"
+                "update code from \"dist/app.zip\"\npublish \"d\"\nuse version 42\nramp to 50% by 10% every 5m\nwait 30s\napprove\napprove \"ok?\"\nrun \"s.rhai\" timeout 10s\nbake(5%, t)\n{ promote }"
             ),
             vec![
                 StepKind::UpdateCode(plain("dist/app.zip")),
@@ -499,7 +514,10 @@ mod tests {
                 },
                 StepKind::Approve(None),
                 StepKind::Approve(Some(plain("ok?"))),
-                StepKind::Run(plain("s.rhai")),
+                StepKind::Run(HookRef {
+                    script: plain("s.rhai"),
+                    timeout: Some(dur("10s"))
+                }),
                 StepKind::Call {
                     name: ident("bake"),
                     args: vec![pct("5"), Value::Param(ident("t"))]
@@ -545,14 +563,20 @@ mod tests {
             header("on failure run \"page.rhai\""),
             HeaderKind::OnHook {
                 event: HookEvent::Failure,
-                script: plain("page.rhai")
+                hook: HookRef {
+                    script: plain("page.rhai"),
+                    timeout: None
+                }
             }
         );
         assert_eq!(
-            header("on success run \"a.rhai\""),
+            header("on success run \"a.rhai\" timeout 1m"),
             HeaderKind::OnHook {
                 event: HookEvent::Success,
-                script: plain("a.rhai")
+                hook: HookRef {
+                    script: plain("a.rhai"),
+                    timeout: Some(dur("1m"))
+                }
             }
         );
         match header("step bake(weight, time) {\n  shift weight to new\n}") {
@@ -618,7 +642,10 @@ mod tests {
                 HealthItemKind::MinInvocations(lit(LiteralKind::Number("50".into()))),
                 HealthItemKind::Inconclusive(Inconclusive::Pass),
                 HealthItemKind::Alarm(plain("a")),
-                HealthItemKind::Script(plain("s.rhai")),
+                HealthItemKind::Script(HookRef {
+                    script: plain("s.rhai"),
+                    timeout: None
+                }),
             ]
         );
     }

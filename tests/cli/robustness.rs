@@ -69,15 +69,17 @@ fn apply(text: &str, edit: &Edit) -> String {
         }
         Edit::Insert(i, s) => {
             let i = at(*i);
-            chars[..i].iter().collect::<String>() + s + &chars[i..].iter().collect::<String>()
+            let (before, after): (String, String) =
+                (chars[..i].iter().collect(), chars[i..].iter().collect());
+            format!("{before}{s}{after}")
         }
         Edit::Duplicate(i, n) => {
             let start = at(*i);
             let end = (start + n).min(chars.len());
             let piece: String = chars[start..end].iter().collect();
-            chars[..end].iter().collect::<String>()
-                + &piece
-                + &chars[end..].iter().collect::<String>()
+            let (before, after): (String, String) =
+                (chars[..end].iter().collect(), chars[end..].iter().collect());
+            format!("{before}{piece}{after}")
         }
     }
 }

@@ -146,3 +146,37 @@ fn a_playbook_without_targets_is_simulated_on_placeholders() {
         .stdout_contains("promoted")
         .run();
 }
+
+#[test]
+fn a_health_hook_verdict_shows_in_the_events_and_the_summary() {
+    let output = Test::temp()
+        .file("checks/queue.rhai", "throw \"payments queue is backed up\";\n")
+        .file(
+            "p.rollout",
+            "function \"f\"\nalias \"live\"\nhealth {\n  script \"checks/queue.rhai\"\n}\npublish\nshift 5% to new\nwait 5m until healthy\npromote\n",
+        )
+        .args(["simulate", "p.rollout"])
+        .status(1)
+        .stdout_contains("f: hook checks/queue.rhai FAILED: threw: payments queue is backed up")
+        .run();
+    let text = String::from_utf8(output.stdout).unwrap();
+    let summary = text.split("summary").nth(1).unwrap();
+    assert!(
+        summary.contains("checks/queue.rhai: threw: payments queue is backed up"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn alarms_can_be_set_for_the_simulation() {
+    Test::new()
+        .args([
+            "simulate",
+            "examples/two-stage.rollout",
+            "--alarm",
+            "search-api-5xx=alarm",
+        ])
+        .status(1)
+        .stdout_contains("alarm \"search-api-5xx\" is in ALARM")
+        .run();
+}

@@ -1,0 +1,160 @@
+//! The sandboxed rhai engine: only the packages a check needs, no modules, no `eval`, strict
+//! variables, limits on operations, depth and sizes, and a wall-clock deadline per call.
+
+use std::time::{Duration, Instant};
+
+use rhai::packages::{Package, StandardPackage};
+use rhai::{Dynamic, Engine, EvalAltResult, ParseError, Scope, AST};
+
+use super::ctx::{self, CtxData, Request};
+use super::HookVerdict;
+
+/// The limits every hook runs under.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits;
+
+impl Limits {
+    /// Operations per call: loops stop long before they could hold up a rollout.
+    pub const OPERATIONS: u64 = 1_000_000;
+    /// Nested function calls.
+    pub const CALL_LEVELS: usize = 32;
+    /// Nesting of expressions (global, in functions).
+    pub const EXPR_DEPTHS: (usize, usize) = (64, 32);
+    /// Bytes in a string.
+    pub const STRING_SIZE: usize = 64 * 1024;
+    /// Items in an array.
+    pub const ARRAY_SIZE: usize = 10_000;
+    /// Entries in a map.
+    pub const MAP_SIZE: usize = 10_000;
+}
+
+/// A sandboxed engine; `deadline` stops the script when passed.
+fn engine(deadline: Option<Instant>) -> Engine {
+    let mut engine = Engine::new_raw();
+    engine.register_global_module(StandardPackage::new().as_shared_module());
+    engine
+        .set_max_operations(Limits::OPERATIONS)
+        .set_max_call_levels(Limits::CALL_LEVELS)
+        .set_max_expr_depths(Limits::EXPR_DEPTHS.0, Limits::EXPR_DEPTHS.1)
+        .set_max_string_size(Limits::STRING_SIZE)
+        .set_max_array_size(Limits::ARRAY_SIZE)
+        .set_max_map_size(Limits::MAP_SIZE)
+        .set_strict_variables(true)
+        .disable_symbol("eval");
+    if let Some(deadline) = deadline {
+        engine
+            .on_progress(move |_| (Instant::now() >= deadline).then(|| Dynamic::from("deadline")));
+    }
+    ctx::register(&mut engine);
+    engine
+}
+
+/// Compiles a hook with the sandbox's rules (`ctx` is a known variable).
+pub fn compile(text: &str) -> Result<AST, ParseError> {
+    let mut scope = Scope::new();
+    scope.push_constant("ctx", ());
+    engine(None).compile_with_scope(&scope, ctx::prepare(text))
+}
+
+/// Runs a compiled hook to its verdict. Anything but `true`/`false` or `#{ healthy, reason }`,
+/// any error, and any limit reached is unhealthy.
+pub(super) fn run(
+    ast: &AST,
+    data: CtxData,
+    timeout: Duration,
+    requests: tokio::sync::mpsc::UnboundedSender<Request>,
+) -> HookVerdict {
+    let deadline = Instant::now() + timeout;
+    let mut engine = engine(Some(deadline));
+    let log = requests.clone();
+    engine.on_print(move |text| {
+        let _ = log.send(Request::Log(text.to_string()));
+    });
+    let debug = requests.clone();
+    engine.on_debug(move |text, _, _| {
+        let _ = debug.send(Request::Log(text.to_string()));
+    });
+    let mut scope = Scope::new();
+    scope.push_constant("ctx", ctx::Ctx::new(data, requests, deadline));
+    match engine.eval_ast_with_scope::<Dynamic>(&mut scope, ast) {
+        Ok(value) => verdict(value),
+        Err(error) => HookVerdict {
+            healthy: false,
+            reason: describe(&error, timeout),
+        },
+    }
+}
+
+fn verdict(value: Dynamic) -> HookVerdict {
+    if let Some(healthy) = value.clone().try_cast::<bool>() {
+        let reason = if healthy {
+            "returned true"
+        } else {
+            "returned false"
+        };
+        return HookVerdict {
+            healthy,
+            reason: reason.to_string(),
+        };
+    }
+    if let Some(map) = value.clone().try_cast::<rhai::Map>() {
+        let reason = map
+            .get("reason")
+            .map(|r| r.to_string())
+            .unwrap_or_else(|| "no reason given".to_string());
+        return match map
+            .get("healthy")
+            .and_then(|h| h.clone().try_cast::<bool>())
+        {
+            Some(healthy) => HookVerdict { healthy, reason },
+            None => HookVerdict {
+                healthy: false,
+                reason: format!("returned a map without a boolean `healthy` (reason: {reason})"),
+            },
+        };
+    }
+    HookVerdict {
+        healthy: false,
+        reason: format!(
+            "returned {} `{value}`; a hook returns true/false or #{{ healthy: bool, reason: \"…\" }}",
+            value.type_name()
+        ),
+    }
+}
+
+/// Why a hook failed, in words.
+fn describe(error: &EvalAltResult, timeout: Duration) -> String {
+    match error {
+        EvalAltResult::ErrorTerminated(..) => format!("stopped: still running after its {}s deadline", timeout.as_secs_f64()),
+        EvalAltResult::ErrorTooManyOperations(_) => {
+            format!("stopped: more than {} operations (an endless loop?)", Limits::OPERATIONS)
+        }
+        EvalAltResult::ErrorStackOverflow(_) => {
+            format!("stopped: calls nested deeper than {} (endless recursion?)", Limits::CALL_LEVELS)
+        }
+        EvalAltResult::ErrorDataTooLarge(what, _) => format!("stopped: {what} over the sandbox's limit"),
+        EvalAltResult::ErrorRuntime(value, _) => format!("threw: {value}"),
+        EvalAltResult::ErrorModuleNotFound(name, _) => {
+            format!("tried to import `{name}`: hooks cannot import modules")
+        }
+        EvalAltResult::ErrorFunctionNotFound(name, _) => format!(
+            "calls `{name}`, which the sandbox does not offer (no files, processes or network except through ctx)"
+        ),
+        EvalAltResult::ErrorInFunctionCall(name, _, inner, _) => {
+            format!("in {name}: {}", describe(inner, timeout))
+        }
+        other => format!("failed: {other}"),
+    }
+}
+
+/// What to do about a compile error.
+pub(super) fn hint(message: &str) -> String {
+    if message.contains("eval") {
+        "`eval` is disabled in hooks; write the code out".to_string()
+    } else if message.contains("Variable not found") || message.contains("Undefined variable") {
+        "hooks use strict variables: declare each with `let` before using it; the rollout is `ctx`"
+            .to_string()
+    } else {
+        "fix the script; hooks are rhai (https://rhai.rs/book), returning true/false or #{ healthy, reason }".to_string()
+    }
+}
