@@ -5,7 +5,9 @@ mod fmt;
 mod load;
 mod output;
 mod plan;
+mod run;
 mod simulate;
+mod status;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -20,6 +22,10 @@ pub mod exit {
     pub const ROLLED_BACK: i32 = 1;
     /// Invalid input: syntax, validation, usage, missing target.
     pub const INVALID: i32 = 2;
+    /// Interrupted or aborted by a person.
+    pub const INTERRUPTED: i32 = 3;
+    /// AWS or infrastructure failure.
+    pub const INFRA: i32 = 5;
 }
 
 const ABOUT: &str = "Canary deployments of AWS Lambda functions, written as short playbooks.";
@@ -32,7 +38,9 @@ Canary deployments of AWS Lambda functions, written as short, version-controlled
     publish; shift 5% to new; wait 10m until healthy; promote
 
 Check a playbook before anything touches AWS with `rollout check`, keep it tidy with
-`rollout fmt`. The language reference is docs/language.md.";
+`rollout fmt`, preview it with `rollout plan`, rehearse it in a simulated world with
+`rollout simulate`, and roll it out with `rollout run`. The language reference is
+docs/language.md.";
 
 const AFTER_HELP: &str = "\
 Exit codes: 0 ok or promoted, 1 rolled back (fmt --check: would reformat), 2 invalid input,
@@ -102,6 +110,37 @@ Examples:
   rollout simulate examples/canary.rollout --error-rate new=2% --format json
   rollout simulate examples/canary.rollout --error-rate old=0.1%,new=2% --rps 50 --runs 1000")]
     Simulate(SimulateArgs),
+    /// Run a rollout against AWS
+    #[command(long_about = "\
+Run a rollout against AWS: publish (or take) the new version, move the alias's weighted routing
+step by step, judge health from CloudWatch per-version metrics, alarms and hooks, and roll back
+to old at the first failure.
+
+Credentials and region come from the standard AWS configuration chain (environment, shared
+files, SSO, instance roles), --profile and --region, or the playbook's `region`. --endpoint-url
+(or AWS_ENDPOINT_URL) points it elsewhere, such as a local test server.
+
+Before the first write it shows what each alias serves and asks for confirmation on a terminal;
+--yes skips the question, and without a terminal it refuses to start unless --yes is given.
+Ctrl-C rolls back to old and exits 3.
+
+Exit status: 0 promoted or nothing to roll out, 1 rolled back, 2 invalid input or refused before
+any change, 3 interrupted (old serves all traffic), 4 someone else changed the alias (nothing
+overwritten), 5 AWS failure (the state reached is reported).
+
+Examples:
+  rollout run examples/canary.rollout
+  rollout run --yes --format json --function checkout-api --alias live playbooks/canary.rollout")]
+    Run(RunArgs),
+    /// Show what an alias serves now and whether a rollout is in progress
+    #[command(long_about = "\
+Show what an alias serves now (its versions and weights, and RevisionId), the state of $LATEST,
+and whether traffic is split, which means a rollout is in progress or was interrupted.
+
+Examples:
+  rollout status --function checkout-api --alias live
+  rollout status --function a --function b --alias live --format json")]
+    Status(StatusArgs),
 }
 
 /// Options of commands that read a playbook.
@@ -160,6 +199,75 @@ struct FmtArgs {
     quiet: bool,
 }
 
+/// Where AWS is.
+#[derive(Debug, Args)]
+struct AwsArgs {
+    /// A named profile from the AWS configuration files
+    #[arg(long, value_name = "NAME")]
+    profile: Option<String>,
+    /// Send AWS calls to this endpoint instead (a test server); AWS_ENDPOINT_URL works too
+    #[arg(long, value_name = "URL")]
+    endpoint_url: Option<String>,
+    /// Client-side limit of AWS calls per second (Lambda allows 15 control-plane calls per second)
+    #[arg(long, value_name = "N", default_value_t = 10.0)]
+    calls_per_second: f64,
+}
+
+impl AwsArgs {
+    fn options(&self, region: Option<String>) -> crate::cloud::aws::AwsOptions {
+        crate::cloud::aws::AwsOptions {
+            profile: self.profile.clone(),
+            region,
+            endpoint_url: self.endpoint_url.clone(),
+            calls_per_second: self.calls_per_second,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// The playbook
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    #[command(flatten)]
+    playbook: PlaybookArgs,
+    #[command(flatten)]
+    aws: AwsArgs,
+    /// Do not ask for confirmation (needed without a terminal)
+    #[arg(long, short = 'y')]
+    yes: bool,
+    /// Pass `approve` gates without asking
+    #[arg(long)]
+    auto_approve: bool,
+    /// Output format: timestamped lines (a live display on a terminal), or one JSON object per event line
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Plain lines even on a terminal
+    #[arg(short, long)]
+    quiet: bool,
+    /// Show every check of every health evaluation
+    #[arg(short, long)]
+    verbose: bool,
+}
+
+#[derive(Debug, Args)]
+struct StatusArgs {
+    /// The function (repeat for several)
+    #[arg(long = "function", value_name = "NAME", required = true)]
+    functions: Vec<String>,
+    /// The alias
+    #[arg(long, value_name = "NAME")]
+    alias: String,
+    /// AWS region
+    #[arg(long, value_name = "REGION")]
+    region: Option<String>,
+    #[command(flatten)]
+    aws: AwsArgs,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
 #[derive(Debug, Args)]
 struct PlanArgs {
     /// The playbook
@@ -167,6 +275,11 @@ struct PlanArgs {
     file: PathBuf,
     #[command(flatten)]
     playbook: PlaybookArgs,
+    /// Read the aliases and functions (read-only) to show old, $LATEST and whether publish creates a version
+    #[arg(long)]
+    live: bool,
+    #[command(flatten)]
+    aws: AwsArgs,
     /// Output format: a readable preview, or one JSON document
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -331,5 +444,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::Fmt(args) => fmt::run(&args),
         Command::Plan(args) => plan::run(&args),
         Command::Simulate(args) => simulate::run(&args),
+        Command::Run(args) => run::run(&args),
+        Command::Status(args) => status::run(&args),
     }
 }

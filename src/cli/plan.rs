@@ -2,14 +2,42 @@
 
 use super::output::out;
 use super::{load, Format, PlanArgs};
-use crate::plan::view::PlanView;
+use crate::cloud::aws::Aws;
+use crate::cloud::LambdaApi;
+use crate::plan::view::{LiveTarget, PlanView};
 
 pub(super) fn run(args: &PlanArgs) -> i32 {
     let (plan, source) = match load::plan(&args.file, &args.playbook) {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
-    let view = PlanView::new(&plan, &source);
+    let mut view = PlanView::new(&plan, &source);
+    if args.live {
+        let Some(alias) = plan
+            .targets
+            .alias
+            .clone()
+            .filter(|_| !plan.targets.functions.is_empty())
+        else {
+            eprintln!("error: --live needs a target: name the function and alias in the playbook or with --function and --alias");
+            return super::exit::INVALID;
+        };
+        let runtime = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(runtime) => runtime,
+            Err(e) => {
+                eprintln!("error: cannot start: {e}");
+                return super::exit::INFRA;
+            }
+        };
+        view.live = runtime.block_on(live(
+            &plan,
+            &alias,
+            &args.aws.options(plan.targets.region.clone()),
+        ));
+    }
     match args.format {
         Format::Text => out(&view.to_string()),
         Format::Json => out(&format!(
@@ -18,4 +46,56 @@ pub(super) fn run(args: &PlanArgs) -> i32 {
         )),
     }
     super::exit::OK
+}
+
+/// Each target as it is now, with read-only calls only.
+async fn live(
+    plan: &crate::plan::Plan,
+    alias: &str,
+    options: &crate::cloud::aws::AwsOptions,
+) -> Vec<LiveTarget> {
+    let aws = Aws::connect(options).await;
+    let mut out = Vec::new();
+    for function in &plan.targets.functions {
+        let mut target = LiveTarget {
+            function: function.clone(),
+            alias: alias.to_string(),
+            serves: None,
+            latest: None,
+            last_version: None,
+            publish: String::new(),
+            error: None,
+        };
+        let read = async {
+            let serves = aws.get_alias(function, alias).await?;
+            let latest = aws.get_function(function, None).await?;
+            let versions = aws.versions(function).await?;
+            Ok::<_, crate::cloud::CloudError>((serves, latest, versions))
+        };
+        match read.await {
+            Ok((serves, latest, versions)) => {
+                let last = versions.iter().rev().find(|v| v.version != "$LATEST");
+                target.publish = match last {
+                    Some(v) if v.code_sha256 == latest.code_sha256 && v.version == serves.version => format!(
+                        "$LATEST is unchanged since version {}, which the alias serves: nothing to roll out",
+                        v.version
+                    ),
+                    Some(v) if v.code_sha256 == latest.code_sha256 => {
+                        format!("$LATEST is unchanged since version {}: publish returns it as new", v.version)
+                    }
+                    Some(v) => format!("$LATEST differs from version {}: publish creates a new version", v.version),
+                    None => "no version published yet: publish creates version 1".to_string(),
+                };
+                target.last_version = last.map(|v| v.version.clone());
+                target.serves = Some(serves);
+                target.latest = Some(latest);
+            }
+            Err(e) => {
+                target.publish = "unknown".to_string();
+                target.error = Some(e.to_string());
+            }
+        }
+        out.push(target);
+    }
+    out
 }

@@ -1,7 +1,8 @@
 //! The cloud as the engine sees it: Lambda, CloudWatch and a clock, behind traits with domain
-//! types and domain errors only. [`sim`] implements them in memory; the AWS SDK implementation
-//! lives beside it. No SDK type crosses these traits.
+//! types and domain errors only. [`sim`] implements them in memory, [`aws`] with the AWS SDK.
+//! No SDK type crosses these traits.
 
+pub mod aws;
 pub mod sim;
 
 use std::collections::BTreeMap;
@@ -226,6 +227,11 @@ pub trait MetricsApi {
 pub trait Clock {
     /// Time since an arbitrary fixed start.
     fn now(&self) -> Millis;
-    /// Waits for `duration`.
+    /// Waits for `duration`; returns early once interrupted.
     async fn sleep(&self, duration: Millis);
+
+    /// Whether a person asked the rollout to stop (Ctrl-C): the engine rolls back.
+    fn interrupted(&self) -> bool {
+        false
+    }
 }

@@ -284,12 +284,15 @@ pub fn conclude(
     } else if !enough {
         (
             Verdict::Inconclusive,
-            format!(
-                "{} invocations of new in the last {}, fewer than the {} needed",
-                invocations.map_or("no".to_string(), |n| quantity(n, Unit::Count)),
-                spec.every,
-                spec.min_invocations
-            ),
+            match invocations {
+                None => format!("no invocation data for new in the last {}", spec.every),
+                Some(n) => format!(
+                    "{} invocations of new in the last {}, fewer than the {} needed",
+                    quantity(n, Unit::Count),
+                    spec.every,
+                    spec.min_invocations
+                ),
+            },
         )
     } else if let Some(unsure) = checks.iter().find(|c| c.verdict == Verdict::Inconclusive) {
         (Verdict::Inconclusive, unsure.detail.clone())

@@ -27,6 +27,12 @@ pub const UPDATE_DEADLINE: Millis = Millis(300_000);
 pub enum Approval {
     /// After this long (simulation), judging health meanwhile when `new` has traffic.
     After(Millis),
+    /// Ask on the terminal, judging health meanwhile; anything but yes fails the step.
+    Prompt,
+    /// Pass at once (`--auto-approve`).
+    Auto,
+    /// No way to approve: the step fails, and the rollout rolls back.
+    Unavailable,
 }
 
 /// Choices of the caller that the plan does not make.
@@ -69,6 +75,11 @@ pub enum Outcome {
         /// Why, with what to do.
         reason: String,
     },
+    /// A person stopped the rollout (Ctrl-C); `old` serves all traffic again.
+    Interrupted {
+        /// What was rolled back.
+        reason: String,
+    },
     /// Someone else changed an alias; nothing was overwritten.
     Conflict {
         /// What was found.
@@ -88,6 +99,7 @@ impl Outcome {
             Outcome::Promoted | Outcome::NothingToRollOut | Outcome::LeftSplit => 0,
             Outcome::RolledBack { .. } => 1,
             Outcome::Refused { .. } => 2,
+            Outcome::Interrupted { .. } => 3,
             Outcome::Conflict { .. } => 4,
             Outcome::Failed { .. } => 5,
         }
@@ -100,6 +112,7 @@ impl Outcome {
             Outcome::LeftSplit => "left_split",
             Outcome::RolledBack { .. } => "rolled_back",
             Outcome::Refused { .. } => "refused",
+            Outcome::Interrupted { .. } => "interrupted",
             Outcome::Conflict { .. } => "conflict",
             Outcome::Failed { .. } => "failed",
         }
@@ -153,6 +166,8 @@ enum Stop {
     Cloud(String),
     /// The rollout ends here with this outcome.
     End(Outcome),
+    /// A person asked to stop: roll back.
+    Interrupted,
 }
 
 /// Runs a plan.
@@ -302,7 +317,13 @@ impl<'a, L: LambdaApi, M: MetricsApi, C: Clock> Engine<'a, L, M, C> {
                 step: number,
                 text: step.kind.to_string(),
             });
-            let stop = match self.step(&step.kind, &plan.health).await {
+            let result = if self.clock.interrupted() {
+                Err(Stop::Interrupted)
+            } else {
+                self.step(&step.kind, &plan.health).await
+            };
+            let stop = match result {
+                Ok(()) if self.clock.interrupted() => Stop::Interrupted,
                 Ok(()) => continue,
                 Err(stop) => stop,
             };
@@ -339,6 +360,22 @@ impl<'a, L: LambdaApi, M: MetricsApi, C: Clock> Engine<'a, L, M, C> {
                         Err(stop) => self.rollback_failed(stop),
                     }
                 }
+                Stop::Interrupted => {
+                    let reason = "interrupted by a person".to_string();
+                    self.emit(EventKind::StepFailed {
+                        step: number,
+                        reason: reason.clone(),
+                    });
+                    match self.roll_back(&reason).await {
+                        Ok(()) => Outcome::Interrupted {
+                            reason: format!(
+                                "stopped at step {number}; old serves all traffic again: {}",
+                                self.state_now()
+                            ),
+                        },
+                        Err(stop) => self.rollback_failed(stop),
+                    }
+                }
                 Stop::Cloud(reason) => {
                     self.emit(EventKind::StepFailed {
                         step: number,
@@ -368,6 +405,9 @@ impl<'a, L: LambdaApi, M: MetricsApi, C: Clock> Engine<'a, L, M, C> {
                 reason: format!("rollback failed: {reason}. {}", self.state_now()),
             },
             Stop::End(outcome) => outcome,
+            Stop::Interrupted => Outcome::Failed {
+                reason: format!("interrupted during the rollback. {}", self.state_now()),
+            },
         }
     }
 
@@ -459,17 +499,32 @@ impl<'a, L: LambdaApi, M: MetricsApi, C: Clock> Engine<'a, L, M, C> {
                 self.emit(EventKind::ApprovalRequested {
                     message: message.clone(),
                 });
-                let Approval::After(after) = self.settings.approval;
-                if after.0 > 0 {
-                    if self.traffic_on_new() {
-                        self.judge_for(after, health, false).await?;
-                    } else {
-                        self.clock.sleep(after).await;
+                let by = match self.settings.approval {
+                    Approval::After(after) => {
+                        if after.0 > 0 {
+                            if self.traffic_on_new() {
+                                self.judge_for(after, health, false).await?;
+                            } else {
+                                self.clock.sleep(after).await;
+                            }
+                        }
+                        format!("simulation, after {after}")
                     }
-                }
-                self.emit(EventKind::Approved {
-                    by: format!("simulation, after {after}"),
-                });
+                    Approval::Auto => "--auto-approve".to_string(),
+                    Approval::Prompt => {
+                        let question = message.clone().unwrap_or_else(|| "Go on with the rollout?".to_string());
+                        if !self.prompt(question, health).await? {
+                            return Err(Stop::Fail("approval refused at the terminal".into()));
+                        }
+                        "the terminal".to_string()
+                    }
+                    Approval::Unavailable => {
+                        return Err(Stop::Fail(
+                            "approval needed, but there is no terminal to ask on: pass --auto-approve, or run on a terminal".into(),
+                        ))
+                    }
+                };
+                self.emit(EventKind::Approved { by });
                 Ok(())
             }
             StepKind::Run { script } => {
@@ -507,6 +562,49 @@ impl<'a, L: LambdaApi, M: MetricsApi, C: Clock> Engine<'a, L, M, C> {
                     step: 0,
                     reason: String::new(),
                 }))
+            }
+        }
+    }
+
+    /// Asks on the terminal while judging health every interval; true only for "y" or "yes".
+    async fn prompt(&mut self, question: String, health: &HealthSpec) -> Result<bool, Stop> {
+        let mut answer = tokio::task::spawn_blocking(move || {
+            use std::io::Write;
+            eprint!("{question} [y/N] ");
+            let _ = std::io::stderr().flush();
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line).is_ok()
+                && matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+        });
+        loop {
+            let answered = tokio::select! {
+                result = &mut answer => Some(result.unwrap_or(false)),
+                _ = self.clock.sleep(health.every) => None,
+            };
+            if let Some(yes) = answered {
+                return Ok(yes);
+            }
+            if self.clock.interrupted() {
+                return Err(Stop::Interrupted);
+            }
+            if self.traffic_on_new() {
+                for i in 0..self.targets.len() {
+                    if !self.targets[i].active {
+                        continue;
+                    }
+                    let evaluation = self.evaluate(health, i).await?;
+                    let (verdict, reason, function) = (
+                        evaluation.verdict,
+                        evaluation.reason.clone(),
+                        evaluation.function.clone(),
+                    );
+                    self.emit(EventKind::HealthEvaluated(evaluation));
+                    if verdict == Verdict::Fail {
+                        self.detected = Some(self.clock.now());
+                        self.failed_target = i;
+                        return Err(Stop::Fail(format!("{function}: {reason}")));
+                    }
+                }
             }
         }
     }
@@ -582,6 +680,9 @@ impl<'a, L: LambdaApi, M: MetricsApi, C: Clock> Engine<'a, L, M, C> {
                     return Err(Stop::Cloud(format!(
                         "{function} was still updating after {UPDATE_DEADLINE}"
                     )))
+                }
+                UpdateStatus::InProgress if self.clock.interrupted() => {
+                    return Err(Stop::Interrupted)
                 }
                 UpdateStatus::InProgress => self.clock.sleep(self.settings.poll).await,
             }
@@ -809,6 +910,9 @@ impl<'a, L: LambdaApi, M: MetricsApi, C: Clock> Engine<'a, L, M, C> {
         while waited < duration {
             let pause = Millis(health.every.0.min(duration.0 - waited.0));
             self.clock.sleep(pause).await;
+            if self.clock.interrupted() {
+                return Err(Stop::Interrupted);
+            }
             waited = Millis(waited.0 + pause.0);
             for i in 0..self.targets.len() {
                 if !self.targets[i].active {
@@ -885,6 +989,7 @@ pub fn describe(outcome: &Outcome) -> String {
         Outcome::LeftSplit => "the plan ended without promote or rollback; traffic stays as the plan left it".to_string(),
         Outcome::RolledBack { step, reason } => format!("rolled back at step {step}: {reason}; old serves all traffic"),
         Outcome::Refused { reason } => format!("refused: {reason}"),
+        Outcome::Interrupted { reason } => format!("interrupted: {reason}"),
         Outcome::Conflict { reason } => format!("conflict: {reason}"),
         Outcome::Failed { reason } => format!("failed: {reason}"),
     }

@@ -41,6 +41,28 @@ pub struct PlanView {
     pub max_duration_ms: Option<Millis>,
     /// Weight of `new` over time on the shortest path: `(ms since start, percent)`.
     pub timeline: Vec<(Millis, Percent)>,
+    /// With `--live`: what each target is now, read with read-only calls.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub live: Vec<LiveTarget>,
+}
+
+/// A target as it is now (`plan --live`).
+#[derive(Debug, Clone, Serialize)]
+pub struct LiveTarget {
+    /// The function.
+    pub function: String,
+    /// The alias.
+    pub alias: String,
+    /// What the alias serves: its version is `old`.
+    pub serves: Option<crate::cloud::Alias>,
+    /// `$LATEST`.
+    pub latest: Option<crate::cloud::FunctionInfo>,
+    /// The last published version.
+    pub last_version: Option<String>,
+    /// What `publish` would do, in words.
+    pub publish: String,
+    /// What could not be read.
+    pub error: Option<String>,
 }
 
 /// One step of the preview.
@@ -161,6 +183,7 @@ impl PlanView {
             min_duration_ms: earliest,
             max_duration_ms: latest,
             timeline,
+            live: Vec::new(),
         }
     }
 }
@@ -385,6 +408,31 @@ impl fmt::Display for PlanView {
         }
         if let Some(hook) = &self.on_success_hook {
             writeln!(f, "  on success: run {hook}")?;
+        }
+        if !self.live.is_empty() {
+            writeln!(f)?;
+            writeln!(f, "live (read with read-only calls):")?;
+            for t in &self.live {
+                match (&t.serves, &t.error) {
+                    (Some(serves), _) => writeln!(
+                        f,
+                        "  {}:{} serves {serves}: old = {}",
+                        t.function, t.alias, serves.version
+                    )?,
+                    (None, Some(error)) => {
+                        writeln!(f, "  {}:{} cannot be read: {error}", t.function, t.alias)?
+                    }
+                    (None, None) => {}
+                }
+                if let Some(latest) = &t.latest {
+                    writeln!(
+                        f,
+                        "    $LATEST: {:?}, last update {:?}",
+                        latest.state, latest.last_update
+                    )?;
+                }
+                writeln!(f, "    publish: {}", t.publish)?;
+            }
         }
         writeln!(f)?;
         writeln!(

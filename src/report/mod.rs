@@ -2,6 +2,8 @@
 
 use std::io::Write;
 
+use indicatif::{ProgressBar, ProgressStyle};
+
 use crate::engine::events::{Event, EventKind, EventSink};
 use crate::engine::health::Verdict;
 
@@ -9,6 +11,106 @@ use crate::engine::health::Verdict;
 pub fn clock(ms: u64) -> String {
     let s = ms / 1000;
     format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+/// The lines an event shows as, without timestamps. `steps` is the step count from `started`.
+fn lines(event: &Event, steps: usize, verbose: bool) -> Vec<String> {
+    match &event.kind {
+        EventKind::Started {
+            name,
+            functions,
+            alias,
+            steps,
+        } => {
+            let name = name
+                .as_deref()
+                .map(|n| format!("{n:?}: "))
+                .unwrap_or_default();
+            vec![format!(
+                "rollout {name}{} on alias {alias}, {steps} steps",
+                functions.join(", ")
+            )]
+        }
+        EventKind::AliasRead { function, alias } => {
+            vec![format!(
+                "  {function} serves {alias} (revision {})",
+                alias.revision_id
+            )]
+        }
+        EventKind::StepStarted { step, text } => vec![format!("step {step}/{steps}  {text}")],
+        EventKind::CodeUpdated { function } => vec![format!("  {function}: code updated")],
+        EventKind::Published {
+            function,
+            version,
+            unchanged,
+        } => vec![if *unchanged {
+            format!("  {function}: nothing changed since version {version}, which the alias already serves")
+        } else {
+            format!("  {function}: published version {version}")
+        }],
+        EventKind::VersionsChosen { function, old, new } => {
+            vec![format!("  {function}: old = {old}, new = {new}")]
+        }
+        EventKind::AliasUpdated {
+            function,
+            before,
+            after,
+        } => vec![format!("  {function}: {before} -> {after}")],
+        EventKind::Waiting {
+            duration_ms,
+            judged,
+        } => vec![if *judged {
+            format!("  baking {duration_ms}, judging health")
+        } else {
+            format!("  waiting {duration_ms}")
+        }],
+        EventKind::HealthEvaluated(evaluation) => {
+            let verdict = match evaluation.verdict {
+                Verdict::Pass => "healthy",
+                Verdict::Fail => "UNHEALTHY",
+                Verdict::Inconclusive => "inconclusive",
+            };
+            let mut out = vec![format!(
+                "  {} {verdict}: {}",
+                evaluation.function, evaluation.reason
+            )];
+            if verbose {
+                for check in &evaluation.checks {
+                    out.push(format!(
+                        "      {}: {} ({:?})",
+                        check.check, check.detail, check.verdict
+                    ));
+                }
+            }
+            out
+        }
+        EventKind::BakePassed { reason } => vec![format!("  bake passed: {reason}")],
+        EventKind::ApprovalRequested { message } => vec![format!(
+            "  approval needed{}",
+            message
+                .as_deref()
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default()
+        )],
+        EventKind::Approved { by } => vec![format!("  approved by {by}")],
+        EventKind::Hook {
+            function,
+            script,
+            healthy,
+            reason,
+        } => {
+            let verdict = if *healthy { "ok" } else { "FAILED" };
+            vec![format!("  {function}: hook {script} {verdict}: {reason}")]
+        }
+        EventKind::HookLog { script, message } => vec![format!("  {script}: {message}")],
+        EventKind::StepFailed { step, reason } => vec![format!("step {step} FAILED: {reason}")],
+        EventKind::RollingBack { .. } => {
+            vec!["rolling back: old gets all traffic again".to_string()]
+        }
+        EventKind::Finished {
+            message, exit_code, ..
+        } => vec![format!("{message} (exit {exit_code})")],
+    }
 }
 
 /// Timestamped lines, one or more per event.
@@ -19,7 +121,7 @@ pub struct TextSink<W: Write> {
 }
 
 impl<W: Write> TextSink<W> {
-    /// Lines to `out`; `verbose` shows every check of every evaluation, not only failing ones.
+    /// Lines to `out`; `verbose` shows every check of every evaluation.
     pub fn new(out: W, verbose: bool) -> Self {
         TextSink {
             out,
@@ -27,138 +129,103 @@ impl<W: Write> TextSink<W> {
             verbose,
         }
     }
-
-    fn line(&mut self, at: u64, text: &str) {
-        // A closed pipe is no reason to stop a rollout.
-        let _ = writeln!(self.out, "[{}] {text}", clock(at));
-    }
 }
 
 impl<W: Write> EventSink for TextSink<W> {
     fn emit(&mut self, event: &Event) {
-        let at = event.at_ms;
-        match &event.kind {
-            EventKind::Started {
-                name,
-                functions,
-                alias,
-                steps,
-            } => {
-                self.steps = *steps;
-                let name = name
-                    .as_deref()
-                    .map(|n| format!("{n:?}: "))
-                    .unwrap_or_default();
-                let text = format!(
-                    "rollout {name}{} on alias {alias}, {steps} steps",
-                    functions.join(", ")
-                );
-                self.line(at, &text);
-            }
-            EventKind::AliasRead { function, alias } => {
-                let text = format!(
-                    "  {function} serves {alias} (revision {})",
-                    alias.revision_id
-                );
-                self.line(at, &text);
-            }
-            EventKind::StepStarted { step, text } => {
-                let text = format!("step {step}/{}  {text}", self.steps);
-                self.line(at, &text);
-            }
-            EventKind::CodeUpdated { function } => {
-                self.line(at, &format!("  {function}: code updated"))
-            }
-            EventKind::Published {
-                function,
-                version,
-                unchanged,
-            } => {
-                let text = if *unchanged {
-                    format!("  {function}: nothing changed since version {version}, which the alias already serves")
-                } else {
-                    format!("  {function}: published version {version}")
-                };
-                self.line(at, &text);
-            }
-            EventKind::VersionsChosen { function, old, new } => {
-                self.line(at, &format!("  {function}: old = {old}, new = {new}"));
-            }
-            EventKind::AliasUpdated {
-                function,
-                before,
-                after,
-            } => {
-                self.line(at, &format!("  {function}: {before} -> {after}"));
-            }
-            EventKind::Waiting {
-                duration_ms,
-                judged,
-            } => {
-                let text = if *judged {
-                    format!("  baking {duration_ms}, judging health")
-                } else {
-                    format!("  waiting {duration_ms}")
-                };
-                self.line(at, &text);
-            }
-            EventKind::HealthEvaluated(evaluation) => {
-                let verdict = match evaluation.verdict {
-                    Verdict::Pass => "healthy",
-                    Verdict::Fail => "UNHEALTHY",
-                    Verdict::Inconclusive => "inconclusive",
-                };
-                let text = format!("  {} {verdict}: {}", evaluation.function, evaluation.reason);
-                self.line(at, &text);
-                for check in &evaluation.checks {
-                    if self.verbose {
-                        let text = format!(
-                            "      {}: {} ({:?})",
-                            check.check, check.detail, check.verdict
-                        );
-                        self.line(at, &text);
-                    }
-                }
-            }
-            EventKind::BakePassed { reason } => self.line(at, &format!("  bake passed: {reason}")),
-            EventKind::ApprovalRequested { message } => {
-                let text = format!(
-                    "  approval needed{}",
-                    message
-                        .as_deref()
-                        .map(|m| format!(": {m}"))
-                        .unwrap_or_default()
-                );
-                self.line(at, &text);
-            }
-            EventKind::Approved { by } => self.line(at, &format!("  approved by {by}")),
-            EventKind::Hook {
-                function,
-                script,
-                healthy,
-                reason,
-            } => {
-                let verdict = if *healthy { "ok" } else { "FAILED" };
-                self.line(
-                    at,
-                    &format!("  {function}: hook {script} {verdict}: {reason}"),
-                );
-            }
-            EventKind::HookLog { script, message } => {
-                self.line(at, &format!("  {script}: {message}"))
-            }
-            EventKind::StepFailed { step, reason } => {
-                self.line(at, &format!("step {step} FAILED: {reason}"))
-            }
-            EventKind::RollingBack { .. } => {
-                self.line(at, "rolling back: old gets all traffic again")
-            }
-            EventKind::Finished {
-                message, exit_code, ..
-            } => {
-                self.line(at, &format!("{message} (exit {exit_code})"));
-            }
+        if let EventKind::Started { steps, .. } = &event.kind {
+            self.steps = *steps;
         }
+        for line in lines(event, self.steps, self.verbose) {
+            // A closed pipe is no reason to stop a rollout.
+            let _ = writeln!(self.out, "[{}] {line}", clock(event.at_ms));
+        }
+    }
+}
+
+/// The live display on a terminal: event lines scroll above a status line showing the step,
+/// the weight on `new` as a bar, the time left of a wait, and the latest verdict.
+pub struct LiveSink {
+    bar: ProgressBar,
+    steps: usize,
+    step: String,
+    weight: f64,
+    wait: Option<u64>,
+    verdict: String,
+    verbose: bool,
+}
+
+impl LiveSink {
+    /// A live display on stderr.
+    pub fn new(verbose: bool) -> Self {
+        let bar = ProgressBar::new_spinner();
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg} ({elapsed} into the step)")
+                .expect("a valid template"),
+        );
+        bar.enable_steady_tick(std::time::Duration::from_millis(200));
+        LiveSink {
+            bar,
+            steps: 0,
+            step: String::new(),
+            weight: 0.0,
+            wait: None,
+            verdict: String::new(),
+            verbose,
+        }
+    }
+
+    fn refresh(&self) {
+        let filled = (self.weight / 10.0).round() as usize;
+        let bar = format!(
+            "[{}{}]",
+            "#".repeat(filled.min(10)),
+            "-".repeat(10 - filled.min(10))
+        );
+        let wait = self
+            .wait
+            .map(|total| format!(" | waiting {}", crate::plan::Millis(total)))
+            .unwrap_or_default();
+        self.bar.set_message(format!(
+            "{} | new {bar} {:.2}%{wait} | {}",
+            self.step, self.weight, self.verdict
+        ));
+    }
+}
+
+impl EventSink for LiveSink {
+    fn emit(&mut self, event: &Event) {
+        match &event.kind {
+            EventKind::Started { steps, .. } => self.steps = *steps,
+            EventKind::StepStarted { step, text } => {
+                self.step = format!("step {step}/{}: {text}", self.steps);
+                self.wait = None;
+                self.bar.reset_elapsed();
+            }
+            EventKind::AliasUpdated { after, .. } => {
+                self.weight = after.additional().map_or(
+                    if after.routing.is_empty()
+                        && self.weight > 0.0
+                        && self.step.contains("promote")
+                    {
+                        100.0
+                    } else {
+                        0.0
+                    },
+                    |(_, w)| w * 100.0,
+                );
+            }
+            EventKind::Waiting { duration_ms, .. } => self.wait = Some(duration_ms.0),
+            EventKind::HealthEvaluated(evaluation) => {
+                self.verdict = format!("{}: {:?}", evaluation.function, evaluation.verdict)
+            }
+            EventKind::Finished { .. } => self.bar.finish_and_clear(),
+            _ => {}
+        }
+        for line in lines(event, self.steps, self.verbose) {
+            self.bar.println(format!("[{}] {line}", clock(event.at_ms)));
+        }
+        self.refresh();
     }
 }
 

@@ -1,0 +1,171 @@
+//! `rollout run FILE`: the plan against AWS.
+
+use std::io::IsTerminal;
+
+use serde::Serialize;
+
+use super::output::out;
+use super::{exit, load, Format, RunArgs};
+use crate::cloud::aws::{Aws, WallClock};
+use crate::cloud::{CloudError, LambdaApi};
+use crate::engine::events::EventSink;
+use crate::engine::{describe, Approval, Engine, Settings};
+use crate::hooks::Hooks;
+use crate::report::{clock, JsonSink, LiveSink, TextSink};
+
+pub(super) fn run(args: &RunArgs) -> i32 {
+    let (plan, _) = match load::plan(&args.file, &args.playbook) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
+    };
+    let Some(alias) = plan
+        .targets
+        .alias
+        .clone()
+        .filter(|_| !plan.targets.functions.is_empty())
+    else {
+        eprintln!(
+            "error: no target: name the function and alias in the playbook (`function \"NAME\"`, `alias \"NAME\"`) or with --function and --alias; nothing was done"
+        );
+        return exit::INVALID;
+    };
+    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    if !interactive && !args.yes {
+        eprintln!("error: `rollout run` changes live traffic; without a terminal to confirm on, pass --yes. Nothing was done");
+        return exit::INVALID;
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start: {e}");
+            return exit::INFRA;
+        }
+    };
+    runtime.block_on(execute(args, plan, alias, interactive))
+}
+
+#[derive(Serialize)]
+struct Summary<'a> {
+    event: &'static str,
+    outcome: &'a crate::engine::Outcome,
+    exit_code: i32,
+    aws_calls: u64,
+    ended_ms: u64,
+}
+
+async fn execute(args: &RunArgs, plan: crate::plan::Plan, alias: String, interactive: bool) -> i32 {
+    let aws = Aws::connect(&args.aws.options(plan.targets.region.clone())).await;
+    // Before anything changes: each alias must exist, serve one version, and have no
+    // provisioned concurrency (Lambda refuses weighted routing then).
+    let mut before = Vec::new();
+    for function in &plan.targets.functions {
+        match aws.get_alias(function, &alias).await {
+            Ok(current) => before.push(format!("  {function}:{alias} serves {current}")),
+            Err(CloudError::NotFound(message)) => {
+                eprintln!("error: {function}:{alias} does not exist ({message}); check the names and the region. Nothing was done");
+                return exit::INVALID;
+            }
+            Err(other) => {
+                eprintln!("error: cannot read {function}:{alias}: {other}. Nothing was done");
+                return exit::INFRA;
+            }
+        }
+        match aws.provisioned_concurrency(function, &alias).await {
+            Ok(Some(n)) => {
+                eprintln!(
+                    "error: {function}:{alias} has provisioned concurrency ({n}), and Lambda refuses weighted routing on such an alias; remove it or roll out on another alias. Nothing was done"
+                );
+                return exit::INVALID;
+            }
+            Ok(None) => {}
+            Err(other) => eprintln!(
+                "warning: could not check provisioned concurrency on {function}:{alias}: {other}"
+            ),
+        }
+    }
+    eprintln!("rollout will act on:");
+    for line in &before {
+        eprintln!("{line}");
+    }
+    eprintln!(
+        "  old = the version each serves now; new = {}",
+        if plan
+            .steps
+            .iter()
+            .any(|s| matches!(s.kind, crate::plan::StepKind::UseVersion { .. }))
+        {
+            "the version the playbook names"
+        } else {
+            "the version `publish` creates"
+        }
+    );
+    if !args.yes && !confirm() {
+        eprintln!("nothing was done");
+        return exit::INTERRUPTED;
+    }
+
+    let clock_ = WallClock::new();
+    let interrupter = clock_.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("\ninterrupted: rolling back to old (Ctrl-C again stops waiting, not the rollback write)");
+            interrupter.interrupt();
+        }
+    });
+    let hooks = Hooks::compile(&plan);
+    let settings = Settings {
+        approval: if args.auto_approve {
+            Approval::Auto
+        } else if interactive {
+            Approval::Prompt
+        } else {
+            Approval::Unavailable
+        },
+        ..Settings::default()
+    };
+    let stdout = std::io::stdout();
+    let mut sink: Box<dyn EventSink> = match args.format {
+        Format::Json => Box::new(JsonSink::new(stdout.lock())),
+        Format::Text if std::io::stderr().is_terminal() && !args.quiet => {
+            Box::new(LiveSink::new(args.verbose))
+        }
+        Format::Text => Box::new(TextSink::new(stdout.lock(), args.verbose)),
+    };
+    let report = Engine::new(&aws, &aws, &clock_, &hooks, sink.as_mut(), settings)
+        .run(&plan)
+        .await;
+    drop(sink);
+    let code = report.outcome.exit_code();
+    match args.format {
+        Format::Json => out(&format!(
+            "{}\n",
+            serde_json::to_string(&Summary {
+                event: "summary",
+                outcome: &report.outcome,
+                exit_code: code,
+                aws_calls: aws.calls(),
+                ended_ms: report.ended_ms,
+            })
+            .expect("serialises")
+        )),
+        Format::Text => out(&format!(
+            "\nsummary\n  outcome:   {}\n  exit code: {code}\n  took:      {}\n  AWS calls: {}\n",
+            describe(&report.outcome),
+            clock(report.ended_ms),
+            aws.calls()
+        )),
+    }
+    code
+}
+
+fn confirm() -> bool {
+    use std::io::Write;
+    eprint!("Proceed? [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).is_ok()
+        && matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+}

@@ -1,0 +1,80 @@
+//! `rollout status --function F --alias A`: what an alias serves now.
+
+use serde::Serialize;
+
+use super::output::out;
+use super::{exit, Format, StatusArgs};
+use crate::cloud::aws::Aws;
+use crate::cloud::{Alias, CloudError, FunctionInfo, LambdaApi};
+
+#[derive(Serialize)]
+struct Status {
+    function: String,
+    alias: String,
+    serves: Alias,
+    latest: FunctionInfo,
+    split: bool,
+    note: String,
+}
+
+pub(super) fn run(args: &StatusArgs) -> i32 {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start: {e}");
+            return exit::INFRA;
+        }
+    };
+    runtime.block_on(async {
+        let aws = Aws::connect(&args.aws.options(args.region.clone())).await;
+        let mut statuses = Vec::new();
+        for function in &args.functions {
+            let read = async {
+                let serves = aws.get_alias(function, &args.alias).await?;
+                let latest = aws.get_function(function, None).await?;
+                Ok::<_, CloudError>((serves, latest))
+            };
+            match read.await {
+                Ok((serves, latest)) => {
+                    let split = serves.additional().is_some();
+                    let note = if split {
+                        "traffic is split: a rollout is in progress or was interrupted; let it finish, or restore one version with `rollout rollback`".to_string()
+                    } else {
+                        "one version serves all traffic; no rollout in progress".to_string()
+                    };
+                    statuses.push(Status {
+                        function: function.clone(),
+                        alias: args.alias.clone(),
+                        serves,
+                        latest,
+                        split,
+                        note,
+                    });
+                }
+                Err(CloudError::NotFound(message)) => {
+                    eprintln!("error: {function}:{} does not exist: {message}", args.alias);
+                    return exit::INVALID;
+                }
+                Err(other) => {
+                    eprintln!("error: cannot read {function}:{}: {other}", args.alias);
+                    return exit::INFRA;
+                }
+            }
+        }
+        match args.format {
+            Format::Json => out(&format!("{}\n", serde_json::to_string_pretty(&statuses).expect("serialises"))),
+            Format::Text => {
+                for s in &statuses {
+                    out(&format!(
+                        "{}:{} serves {} (revision {})\n  $LATEST: {:?}, last update {:?}\n  {}\n",
+                        s.function, s.alias, s.serves, s.serves.revision_id, s.latest.state, s.latest.last_update, s.note
+                    ));
+                }
+            }
+        }
+        exit::OK
+    })
+}

@@ -1,0 +1,574 @@
+//! The real services, through the AWS SDK. SDK types stop here: every call returns domain types
+//! and [`CloudError`]s.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, StateValue};
+use aws_sdk_lambda::config::http::HttpResponse;
+use aws_sdk_lambda::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{AliasRoutingConfiguration, LastUpdateStatus, State};
+use tokio::sync::Notify;
+
+use super::{
+    AlarmState, Alias, AliasUpdate, Clock, CloudError, FunctionInfo, FunctionState, Invocation,
+    LambdaApi, MetricQuery, MetricsApi, Stat, UpdateStatus,
+};
+use crate::plan::Millis;
+
+/// Where and how to reach AWS.
+#[derive(Debug, Clone, Default)]
+pub struct AwsOptions {
+    /// A named profile of the shared configuration files.
+    pub profile: Option<String>,
+    /// The region; else the configuration chain's.
+    pub region: Option<String>,
+    /// Another endpoint (a moto server, a VPC endpoint); `AWS_ENDPOINT_URL` works too.
+    pub endpoint_url: Option<String>,
+    /// Control-plane calls per second (bursts of as many), below Lambda's 15 per second per region.
+    pub calls_per_second: f64,
+}
+
+/// Lambda and CloudWatch clients with a client-side rate limit and a call counter.
+#[derive(Debug, Clone)]
+pub struct Aws {
+    lambda: aws_sdk_lambda::Client,
+    cloudwatch: aws_sdk_cloudwatch::Client,
+    limiter: Arc<Limiter>,
+    calls: Arc<AtomicU64>,
+}
+
+/// A token bucket: bursts of up to one second's worth of calls, then `rate` calls per second.
+#[derive(Debug)]
+struct Limiter {
+    rate: f64,
+    state: tokio::sync::Mutex<(f64, tokio::time::Instant)>,
+}
+
+impl Limiter {
+    fn new(rate: f64) -> Self {
+        Limiter {
+            rate,
+            state: tokio::sync::Mutex::new((rate, tokio::time::Instant::now())),
+        }
+    }
+
+    async fn wait(&self) {
+        let mut state = self.state.lock().await;
+        let (tokens, last) = *state;
+        let now = tokio::time::Instant::now();
+        let tokens = (tokens + now.duration_since(last).as_secs_f64() * self.rate).min(self.rate);
+        if tokens >= 1.0 {
+            *state = (tokens - 1.0, now);
+            return;
+        }
+        let pause = Duration::from_secs_f64((1.0 - tokens) / self.rate);
+        tokio::time::sleep(pause).await;
+        *state = (0.0, tokio::time::Instant::now());
+    }
+}
+
+impl Aws {
+    /// Clients from the standard configuration chain and `options`. Throttling and transient
+    /// errors are retried by the SDK with exponential backoff, up to five attempts.
+    pub async fn connect(options: &AwsOptions) -> Aws {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(RetryConfig::standard().with_max_attempts(5));
+        if let Some(profile) = &options.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(region) = &options.region {
+            loader = loader.region(Region::new(region.clone()));
+        }
+        if let Some(url) = &options.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        let config = loader.load().await;
+        let rate = if options.calls_per_second > 0.0 {
+            options.calls_per_second
+        } else {
+            10.0
+        };
+        Aws {
+            lambda: aws_sdk_lambda::Client::new(&config),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
+            limiter: Arc::new(Limiter::new(rate)),
+            calls: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Calls made so far.
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    async fn call(&self) {
+        self.limiter.wait().await;
+        self.calls.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Provisioned concurrency on an alias rules out weighted routing; `Ok(None)` when there is
+    /// none.
+    pub async fn provisioned_concurrency(
+        &self,
+        function: &str,
+        alias: &str,
+    ) -> Result<Option<i32>, CloudError> {
+        self.call().await;
+        match self
+            .lambda
+            .get_provisioned_concurrency_config()
+            .function_name(function)
+            .qualifier(alias)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out.requested_provisioned_concurrent_executions()),
+            Err(e) => match domain(e) {
+                CloudError::NotFound(_) => Ok(None),
+                other => Err(other),
+            },
+        }
+    }
+
+    /// The versions of a function, oldest first.
+    pub async fn versions(&self, function: &str) -> Result<Vec<FunctionInfo>, CloudError> {
+        let mut out = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            self.call().await;
+            let page = self
+                .lambda
+                .list_versions_by_function()
+                .function_name(function)
+                .set_marker(marker.clone())
+                .send()
+                .await
+                .map_err(domain)?;
+            for v in page.versions() {
+                out.push(FunctionInfo {
+                    version: v.version().unwrap_or_default().to_string(),
+                    state: state(v.state()),
+                    last_update: update_status(
+                        v.last_update_status(),
+                        v.last_update_status_reason(),
+                    ),
+                    role: v.role().unwrap_or_default().to_string(),
+                    code_sha256: v.code_sha256().unwrap_or_default().to_string(),
+                });
+            }
+            marker = page.next_marker().map(str::to_string);
+            if marker.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+}
+
+/// An SDK error as the engine needs it, keeping the service's message.
+fn domain<E>(error: aws_sdk_lambda::error::SdkError<E, HttpResponse>) -> CloudError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let code = match (
+        error.code(),
+        error.raw_response().map(|r| r.status().as_u16()),
+    ) {
+        (Some(code), _) => code.to_string(),
+        // An endpoint that does not know the operation at all.
+        (None, Some(404)) => "ResourceNotFoundException".to_string(),
+        (None, _) => String::new(),
+    };
+    let message = error
+        .message()
+        .map(str::to_string)
+        .unwrap_or_else(|| DisplayErrorContext(&error).to_string());
+    let text = if code.is_empty() {
+        message
+    } else {
+        format!("{code}: {message}")
+    };
+    match code.as_str() {
+        "ResourceNotFoundException"
+        | "ResourceNotFound"
+        | "ProvisionedConcurrencyConfigNotFoundException" => CloudError::NotFound(text),
+        "PreconditionFailedException" | "ResourceConflictException" | "ResourceInUseException" => {
+            CloudError::Conflict(text)
+        }
+        "TooManyRequestsException"
+        | "Throttling"
+        | "ThrottlingException"
+        | "RequestLimitExceeded" => CloudError::Throttled(text),
+        "InvalidParameterValueException"
+        | "InvalidParameterValue"
+        | "InvalidParameterCombination"
+        | "ValidationError"
+        | "InvalidRequestContentException" => CloudError::InvalidParameter(text),
+        _ => CloudError::Other(text),
+    }
+}
+
+fn alias_of(
+    version: Option<&str>,
+    routing: Option<&AliasRoutingConfiguration>,
+    revision: Option<&str>,
+    description: Option<&str>,
+) -> Alias {
+    Alias {
+        version: version.unwrap_or_default().to_string(),
+        routing: routing
+            .and_then(|r| r.additional_version_weights())
+            .map(|w| w.iter().map(|(k, v)| (k.clone(), *v)).collect())
+            .unwrap_or_default(),
+        revision_id: revision.unwrap_or_default().to_string(),
+        description: description.unwrap_or_default().to_string(),
+    }
+}
+
+fn state(state: Option<&State>) -> FunctionState {
+    match state {
+        Some(State::Pending) => FunctionState::Pending,
+        Some(State::Inactive) => FunctionState::Inactive,
+        Some(State::Failed) => FunctionState::Failed,
+        _ => FunctionState::Active,
+    }
+}
+
+fn update_status(status: Option<&LastUpdateStatus>, reason: Option<&str>) -> UpdateStatus {
+    match status {
+        Some(LastUpdateStatus::InProgress) => UpdateStatus::InProgress,
+        Some(LastUpdateStatus::Failed) => {
+            UpdateStatus::Failed(reason.unwrap_or("no reason given").to_string())
+        }
+        _ => UpdateStatus::Successful,
+    }
+}
+
+impl LambdaApi for Aws {
+    async fn get_alias(&self, function: &str, alias: &str) -> Result<Alias, CloudError> {
+        self.call().await;
+        let out = self
+            .lambda
+            .get_alias()
+            .function_name(function)
+            .name(alias)
+            .send()
+            .await
+            .map_err(domain)?;
+        Ok(alias_of(
+            out.function_version(),
+            out.routing_config(),
+            out.revision_id(),
+            out.description(),
+        ))
+    }
+
+    async fn update_alias(
+        &self,
+        function: &str,
+        alias: &str,
+        update: &AliasUpdate,
+    ) -> Result<Alias, CloudError> {
+        self.call().await;
+        let weights: HashMap<String, f64> = update
+            .routing
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
+        let out = self
+            .lambda
+            .update_alias()
+            .function_name(function)
+            .name(alias)
+            .function_version(&update.version)
+            .routing_config(
+                AliasRoutingConfiguration::builder()
+                    .set_additional_version_weights(Some(weights))
+                    .build(),
+            )
+            .revision_id(&update.revision_id)
+            .send()
+            .await
+            .map_err(domain)?;
+        Ok(alias_of(
+            out.function_version(),
+            out.routing_config(),
+            out.revision_id(),
+            out.description(),
+        ))
+    }
+
+    async fn publish_version(
+        &self,
+        function: &str,
+        description: Option<&str>,
+    ) -> Result<String, CloudError> {
+        self.call().await;
+        let out = self
+            .lambda
+            .publish_version()
+            .function_name(function)
+            .set_description(description.map(str::to_string))
+            .send()
+            .await
+            .map_err(domain)?;
+        Ok(out.version().unwrap_or_default().to_string())
+    }
+
+    async fn get_function(
+        &self,
+        function: &str,
+        qualifier: Option<&str>,
+    ) -> Result<FunctionInfo, CloudError> {
+        self.call().await;
+        let out = self
+            .lambda
+            .get_function_configuration()
+            .function_name(function)
+            .set_qualifier(qualifier.map(str::to_string))
+            .send()
+            .await
+            .map_err(domain)?;
+        Ok(FunctionInfo {
+            version: out.version().unwrap_or("$LATEST").to_string(),
+            state: state(out.state()),
+            last_update: update_status(out.last_update_status(), out.last_update_status_reason()),
+            role: out.role().unwrap_or_default().to_string(),
+            code_sha256: out.code_sha256().unwrap_or_default().to_string(),
+        })
+    }
+
+    async fn update_code(&self, function: &str, zip: &[u8]) -> Result<(), CloudError> {
+        self.call().await;
+        self.lambda
+            .update_function_code()
+            .function_name(function)
+            .zip_file(Blob::new(zip.to_vec()))
+            .send()
+            .await
+            .map_err(domain)?;
+        Ok(())
+    }
+
+    async fn invoke(
+        &self,
+        function: &str,
+        qualifier: &str,
+        payload: &str,
+    ) -> Result<Invocation, CloudError> {
+        self.call().await;
+        let out = self
+            .lambda
+            .invoke()
+            .function_name(function)
+            .qualifier(qualifier)
+            .payload(Blob::new(payload.as_bytes().to_vec()))
+            .send()
+            .await
+            .map_err(domain)?;
+        Ok(Invocation {
+            status: u16::try_from(out.status_code()).unwrap_or(0),
+            body: out
+                .payload()
+                .map(|b| String::from_utf8_lossy(b.as_ref()).into_owned())
+                .unwrap_or_default(),
+            version: out.executed_version().unwrap_or(qualifier).to_string(),
+            error: out.function_error().map(str::to_string),
+        })
+    }
+}
+
+/// CloudWatch's name and statistic for a [`Stat`].
+fn metric_of(stat: Stat) -> (&'static str, String) {
+    match stat {
+        Stat::Invocations => ("Invocations", "Sum".into()),
+        Stat::Errors => ("Errors", "Sum".into()),
+        Stat::Throttles => ("Throttles", "Sum".into()),
+        Stat::DurationPercentile(p) => ("Duration", format!("p{p}")),
+        Stat::DurationAvg => ("Duration", "Average".into()),
+        Stat::DurationMax => ("Duration", "Maximum".into()),
+        Stat::ConcurrencyMax => ("ConcurrentExecutions", "Maximum".into()),
+    }
+}
+
+impl MetricsApi for Aws {
+    async fn stats(&self, queries: &[MetricQuery]) -> Result<Vec<Option<f64>>, CloudError> {
+        if queries.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One request per window: GetMetricData takes one time range.
+        let mut out = vec![None; queries.len()];
+        let mut by_window: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+        for (i, q) in queries.iter().enumerate() {
+            by_window.entry(q.window.0).or_default().push(i);
+        }
+        for (window, indexes) in by_window {
+            // Lambda's metrics have one-minute periods; one period spans the whole window.
+            let period = window.div_ceil(60_000).max(1) * 60;
+            let end = SystemTime::now();
+            let start = end - Duration::from_secs(period);
+            let mut request = self
+                .cloudwatch
+                .get_metric_data()
+                .start_time(start.into())
+                .end_time(end.into());
+            for &i in &indexes {
+                let q = &queries[i];
+                let (name, statistic) = metric_of(q.stat);
+                let dimension = |n: &str, v: &str| Dimension::builder().name(n).value(v).build();
+                request = request.metric_data_queries(
+                    MetricDataQuery::builder()
+                        .id(format!("m{i}"))
+                        .metric_stat(
+                            MetricStat::builder()
+                                .metric(
+                                    Metric::builder()
+                                        .namespace("AWS/Lambda")
+                                        .metric_name(name)
+                                        .dimensions(dimension("FunctionName", &q.function))
+                                        .dimensions(dimension(
+                                            "Resource",
+                                            &format!("{}:{}", q.function, q.alias),
+                                        ))
+                                        .dimensions(dimension("ExecutedVersion", &q.version))
+                                        .build(),
+                                )
+                                .period(period as i32)
+                                .stat(statistic)
+                                .build(),
+                        )
+                        .return_data(true)
+                        .build(),
+                );
+            }
+            self.call().await;
+            let response = request.send().await.map_err(domain)?;
+            for result in response.metric_data_results() {
+                let Some(i) = result
+                    .id()
+                    .and_then(|id| id.strip_prefix('m'))
+                    .and_then(|n| n.parse::<usize>().ok())
+                else {
+                    continue;
+                };
+                let values = result.values();
+                if values.is_empty() || i >= out.len() {
+                    continue;
+                }
+                out[i] = Some(match queries[i].stat {
+                    Stat::Invocations | Stat::Errors | Stat::Throttles => values.iter().sum(),
+                    Stat::DurationMax | Stat::ConcurrencyMax => {
+                        values.iter().copied().fold(f64::MIN, f64::max)
+                    }
+                    // The most recent period comes first.
+                    Stat::DurationAvg | Stat::DurationPercentile(_) => values[0],
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn alarm_state(&self, name: &str) -> Result<AlarmState, CloudError> {
+        self.call().await;
+        let out = self
+            .cloudwatch
+            .describe_alarms()
+            .alarm_names(name)
+            .send()
+            .await
+            .map_err(domain)?;
+        let value = out
+            .metric_alarms()
+            .first()
+            .and_then(|a| a.state_value())
+            .or_else(|| out.composite_alarms().first().and_then(|a| a.state_value()));
+        match value {
+            Some(StateValue::Alarm) => Ok(AlarmState::Alarm),
+            Some(StateValue::Ok) => Ok(AlarmState::Ok),
+            Some(_) => Ok(AlarmState::InsufficientData),
+            None => Err(CloudError::NotFound(format!("no alarm named {name:?}"))),
+        }
+    }
+}
+
+/// Real time, interruptible by Ctrl-C.
+#[derive(Debug, Clone)]
+pub struct WallClock {
+    start: Instant,
+    interrupted: Arc<AtomicBool>,
+    notify: Arc<Notify>,
+}
+
+impl WallClock {
+    /// A clock starting now.
+    pub fn new() -> Self {
+        WallClock {
+            start: Instant::now(),
+            interrupted: Arc::new(AtomicBool::new(false)),
+            notify: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Ends every sleep now and from now on; the engine then rolls back.
+    pub fn interrupt(&self) {
+        self.interrupted.store(true, Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
+}
+
+impl Default for WallClock {
+    fn default() -> Self {
+        WallClock::new()
+    }
+}
+
+impl Clock for WallClock {
+    fn now(&self) -> Millis {
+        Millis(self.start.elapsed().as_millis() as u64)
+    }
+
+    async fn sleep(&self, duration: Millis) {
+        if self.interrupted() {
+            return;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(duration.as_std()) => {}
+            _ = self.notify.notified() => {}
+        }
+    }
+
+    fn interrupted(&self) -> bool {
+        self.interrupted.load(Ordering::SeqCst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn the_limiter_allows_a_burst_then_the_rate() {
+        let limiter = Limiter::new(10.0);
+        let start = tokio::time::Instant::now();
+        for _ in 0..10 {
+            limiter.wait().await;
+        }
+        assert!(
+            start.elapsed() < Duration::from_millis(1),
+            "the first second's calls go at once"
+        );
+        for _ in 0..10 {
+            limiter.wait().await;
+        }
+        let spent = start.elapsed();
+        assert!(
+            spent >= Duration::from_millis(900) && spent <= Duration::from_millis(1100),
+            "{spent:?}"
+        );
+    }
+}
