@@ -45,10 +45,12 @@ request = urllib.request.Request(
 urllib.request.urlopen(request, timeout=5)
 iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1",
                    aws_access_key_id="testing", aws_secret_access_key="testing")
-iam.create_role(RoleName="rollout-test", AssumeRolePolicyDocument=json.dumps({
+trust = json.dumps({
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
                    "Action": "sts:AssumeRole"}],
-}))
+})
+for role in ("rollout-test", "rollout-other"):
+    iam.create_role(RoleName=role, AssumeRolePolicyDocument=trust)
 PY
 echo "moto_server on $ROLLOUT_MOTO_ENDPOINT" >&2

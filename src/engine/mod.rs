@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::cloud::{
-    Alias, AliasUpdate, Clock, CloudError, LambdaApi, MetricQuery, MetricsApi, UpdateStatus,
+    Alias, AliasUpdate, Clock, CloudError, FunctionState, LambdaApi, MetricQuery, MetricsApi,
+    UpdateStatus,
 };
 use crate::hooks::{CtxData, HookVerdict, Hooks, Request};
 use crate::plan::{
@@ -663,28 +664,41 @@ impl<'a, L: LambdaApi, M: MetricsApi, C: Clock> Engine<'a, L, M, C> {
     /// Polls `$LATEST` until its last update is done.
     async fn wait_updated(&mut self, function: &str) -> Result<(), Stop> {
         let deadline = Millis(self.clock.now().0 + UPDATE_DEADLINE.0);
+        // Polls back off from `poll` to five times it: fast for the usual few seconds, gentle
+        // on the API for a long update.
+        let mut pause = self.settings.poll;
         loop {
             let info = self
                 .lambda
                 .get_function(function, None)
                 .await
                 .map_err(cloud)?;
-            match info.last_update {
-                UpdateStatus::Successful => return Ok(()),
-                UpdateStatus::Failed(reason) => {
+            match (info.state, info.last_update) {
+                (FunctionState::Failed, _) => {
+                    return Err(Stop::Fail(format!(
+                        "{function} is in state Failed and cannot be published"
+                    )))
+                }
+                (_, UpdateStatus::Failed(reason)) => {
                     return Err(Stop::Fail(format!(
                         "the last update of {function} failed: {reason}"
                     )))
                 }
-                UpdateStatus::InProgress if self.clock.now() >= deadline => {
-                    return Err(Stop::Cloud(format!(
-                        "{function} was still updating after {UPDATE_DEADLINE}"
-                    )))
+                (FunctionState::Active | FunctionState::Inactive, UpdateStatus::Successful) => {
+                    return Ok(())
                 }
-                UpdateStatus::InProgress if self.clock.interrupted() => {
-                    return Err(Stop::Interrupted)
+                (FunctionState::Pending, _) | (_, UpdateStatus::InProgress) => {
+                    if self.clock.now() >= deadline {
+                        return Err(Stop::Cloud(format!(
+                            "{function} was still updating after {UPDATE_DEADLINE}"
+                        )));
+                    }
+                    if self.clock.interrupted() {
+                        return Err(Stop::Interrupted);
+                    }
+                    self.clock.sleep(pause).await;
+                    pause = Millis((pause.0 * 2).min(self.settings.poll.0 * 5));
                 }
-                UpdateStatus::InProgress => self.clock.sleep(self.settings.poll).await,
             }
         }
     }

@@ -464,6 +464,78 @@ fn status_and_live_plan_read_without_writing() {
 }
 
 #[test]
+fn a_new_version_with_another_execution_role_is_refused() {
+    let aws = Aws::new();
+    let f = unique("role");
+    aws.function(&f, Some(2));
+    aws.runtime.block_on(async {
+        aws.lambda
+            .update_function_configuration()
+            .function_name(&f)
+            .role("arn:aws:iam::123456789012:role/rollout-other")
+            .send()
+            .await
+            .expect("change the role");
+    });
+    let dir = temp(&canary(&[&f], ""));
+    let out = rollout(&dir, &["run", "--yes", "p.rollout"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("weighted routing needs one execution role"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(aws.alias(&f), ("1".to_string(), vec![]), "nothing shifted");
+}
+
+#[test]
+fn ctrl_c_rolls_back_and_exits_3() {
+    let aws = Aws::new();
+    let f = unique("interrupt");
+    aws.function(&f, Some(2));
+    aws.metrics(&f, "2", 1000.0, 0.0);
+    let dir = temp(&canary(&[&f], "").replace("wait 2s until healthy", "wait 60s until healthy"));
+    let child = Command::new(env!("CARGO_BIN_EXE_rollout"))
+        .args(["run", "--yes", "p.rollout", "--endpoint-url", &endpoint()])
+        .current_dir(&dir)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the canary is live, then interrupt.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while aws.alias(&f).1.is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the canary never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("interrupted: rolling back to old"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(
+        aws.alias(&f),
+        ("1".to_string(), vec![]),
+        "old serves everything again"
+    );
+}
+
+#[test]
 fn run_refuses_without_a_terminal_or_yes_and_without_targets() {
     let dir = temp(&canary(&["x"], ""));
     let out = rollout(&dir, &["run", "p.rollout"]);
