@@ -292,6 +292,7 @@ impl LambdaApi for Aws {
                     .build(),
             )
             .revision_id(&update.revision_id)
+            .set_description(update.description.clone())
             .send()
             .await
             .map_err(domain)?;
@@ -544,6 +545,12 @@ impl Clock for WallClock {
 
     fn interrupted(&self) -> bool {
         self.interrupted.load(Ordering::SeqCst)
+    }
+
+    fn unix(&self) -> u64 {
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
     }
 }
 

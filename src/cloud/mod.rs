@@ -76,6 +76,8 @@ pub struct AliasUpdate {
     pub routing: BTreeMap<String, f64>,
     /// The RevisionId last read: the write fails with [`CloudError::Conflict`] if it changed.
     pub revision_id: String,
+    /// A new description (the lease marker lives there); `None` leaves it.
+    pub description: Option<String>,
 }
 
 /// `State` of a function (or version).
@@ -234,4 +236,7 @@ pub trait Clock {
     fn interrupted(&self) -> bool {
         false
     }
+
+    /// Wall time in Unix seconds, for lease markers other machines read.
+    fn unix(&self) -> u64;
 }

@@ -187,6 +187,19 @@ impl SimWorld {
             .insert(name.to_string(), alarm);
     }
 
+    /// Sets an alias's description as someone else would.
+    pub fn describe_alias(&self, function: &str, alias: &str, description: &str) {
+        let mut state = self.state.borrow_mut();
+        let revision = state.revision();
+        let a = state
+            .functions
+            .get_mut(function)
+            .and_then(|f| f.aliases.get_mut(alias))
+            .expect("known alias");
+        a.description = description.to_string();
+        a.revision_id = revision;
+    }
+
     /// Someone else writes the alias (tests of conflicts): same routing, new RevisionId.
     pub fn touch_alias(&self, function: &str, alias: &str) {
         let mut state = self.state.borrow_mut();
@@ -303,8 +316,17 @@ impl LambdaApi for SimWorld {
     ) -> Result<Alias, CloudError> {
         let now = self.clock.now();
         let mut state = self.state.borrow_mut();
+        let lease = match update
+            .description
+            .as_deref()
+            .map(crate::engine::lease::Marker::parse)
+        {
+            Some((_, Some(marker))) => format!(" lease=step{}/{}", marker.step, marker.steps),
+            Some((_, None)) => " lease=released".to_string(),
+            None => String::new(),
+        };
         state.calls.push(format!(
-            "UpdateAlias {function}:{alias} version={} routing={} revision={}",
+            "UpdateAlias {function}:{alias} version={} routing={} revision={}{lease}",
             update.version,
             routing_text(&update.routing),
             update.revision_id
@@ -357,6 +379,9 @@ impl LambdaApi for SimWorld {
         entry.version = update.version.clone();
         entry.routing = update.routing.clone();
         entry.revision_id = revision_id;
+        if let Some(description) = &update.description {
+            entry.description = description.clone();
+        }
         Ok(entry.clone())
     }
 
@@ -528,6 +553,10 @@ impl Clock for SimWorld {
     async fn sleep(&self, duration: Millis) {
         self.clock.sleep(duration).await;
     }
+
+    fn unix(&self) -> u64 {
+        self.clock.unix()
+    }
 }
 
 /// A stable hash standing in for the code's SHA-256.
@@ -563,6 +592,7 @@ mod tests {
             version: version.into(),
             routing: routing.iter().map(|(v, w)| (v.to_string(), *w)).collect(),
             revision_id: revision.into(),
+            description: None,
         }
     }
 

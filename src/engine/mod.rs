@@ -4,6 +4,7 @@
 
 pub mod events;
 pub mod health;
+pub mod lease;
 
 use std::collections::BTreeMap;
 
@@ -19,6 +20,7 @@ use crate::plan::{
 };
 use events::{Event, EventKind, EventSink};
 use health::{conclude, measure, CheckResult, Evaluation, Verdict, Versions};
+use lease::Marker;
 
 /// How long to wait for a function update before giving up.
 pub const UPDATE_DEADLINE: Millis = Millis(300_000);
@@ -43,6 +45,14 @@ pub struct Settings {
     pub approval: Approval,
     /// Pause between polls of a function's update status.
     pub poll: Millis,
+    /// Who this rollout is, in the lease marker.
+    pub holder: String,
+    /// Take over a lease whose heartbeat is older than `stale_after`.
+    pub take_over: bool,
+    /// A lease without a heartbeat for this long may be taken over.
+    pub stale_after: Millis,
+    /// How often a waiting rollout renews its lease.
+    pub heartbeat: Millis,
 }
 
 impl Default for Settings {
@@ -50,6 +60,10 @@ impl Default for Settings {
         Settings {
             approval: Approval::After(Millis(0)),
             poll: Millis(1_000),
+            holder: lease::holder(),
+            take_over: false,
+            stale_after: Millis::from_minutes(10),
+            heartbeat: Millis::from_minutes(2),
         }
     }
 }
@@ -155,6 +169,8 @@ struct Target {
     current: Alias,
     /// False when `publish` found nothing new for this function.
     active: bool,
+    /// The alias's description without the lease marker.
+    user_description: String,
 }
 
 /// Why a step stopped the rollout.
@@ -190,6 +206,18 @@ pub struct Engine<'a, L, M, C> {
     on_success: Option<Script>,
     /// The target whose failure stopped the rollout, for the `on failure` hook.
     failed_target: usize,
+    /// The playbook's name and step count, for the lease marker.
+    plan_name: String,
+    steps: usize,
+    /// The step being run (1-based; 0 before the first) and when it began (Unix seconds).
+    step: usize,
+    step_started: u64,
+    /// When the lease was last written (Unix seconds).
+    last_beat: u64,
+    /// Whether writes carry the lease marker.
+    holding: bool,
+    /// Whether an `approve` gate is waiting.
+    gate: bool,
 }
 
 impl<'a, L: LambdaApi, M: MetricsApi, C: Clock> Engine<'a, L, M, C> {
@@ -219,6 +247,13 @@ impl<'a, L: LambdaApi, M: MetricsApi, C: Clock> Engine<'a, L, M, C> {
             on_failure: None,
             on_success: None,
             failed_target: 0,
+            plan_name: String::new(),
+            steps: 0,
+            step: 0,
+            step_started: 0,
+            last_beat: 0,
+            holding: false,
+            gate: false,
         }
     }
 
@@ -242,7 +277,17 @@ impl<'a, L: LambdaApi, M: MetricsApi, C: Clock> Engine<'a, L, M, C> {
         self.functions = plan.targets.functions.clone();
         self.on_failure = plan.on_failure.clone();
         self.on_success = plan.on_success.clone();
-        let outcome = self.execute(plan).await;
+        self.plan_name = plan
+            .name
+            .clone()
+            .unwrap_or_else(|| plan.targets.functions.join("+"));
+        self.steps = plan.steps.len();
+        let mut outcome = self.execute(plan).await;
+        if !matches!(outcome, Outcome::Conflict { .. }) {
+            if let Err(stop) = self.release().await {
+                outcome = self.rollback_failed(stop);
+            }
+        }
         let (exit_code, message) = (outcome.exit_code(), describe(&outcome));
         self.emit(EventKind::Finished {
             outcome: outcome.name().to_string(),
@@ -295,10 +340,32 @@ impl<'a, L: LambdaApi, M: MetricsApi, C: Clock> Engine<'a, L, M, C> {
                 function: function.clone(),
                 alias: current.clone(),
             });
-            if let Some((version, weight)) = current.additional() {
+            let (user_description, marker) = Marker::parse(&current.description);
+            if let Some(marker) = marker {
+                let age = self.clock.unix().saturating_sub(marker.beat);
+                let stale = age * 1000 >= self.settings.stale_after.0;
+                if !(stale && self.settings.take_over) {
+                    let hint = if stale {
+                        format!("its last heartbeat was {} ago: pass --take-over to take it over, or `rollout resume` / `rollout rollback --function {function} --alias {alias}`", Millis(age * 1000))
+                    } else {
+                        format!("its last heartbeat was {} ago", Millis(age * 1000))
+                    };
+                    return Outcome::Conflict {
+                        reason: format!(
+                            "{function}:{alias} is held by another rollout: {} running {:?}, at step {}/{} (old {}, new {}); {hint}",
+                            marker.holder,
+                            marker.plan,
+                            marker.step,
+                            marker.steps,
+                            marker.old,
+                            marker.new.as_deref().unwrap_or("not yet chosen")
+                        ),
+                    };
+                }
+            } else if let Some((version, weight)) = current.additional() {
                 return Outcome::Refused {
                     reason: format!(
-                        "{function}:{alias} is already split ({:.2}% on version {version}): another rollout may be in progress; finish it, or restore one version with `rollout rollback --function {function} --alias {alias}`",
+                        "{function}:{alias} is already split ({:.2}% on version {version}) and no rollout holds it: someone changed it by hand; restore one version with `rollout rollback --function {function} --alias {alias}`",
                         weight * 100.0
                     ),
                 };
@@ -310,7 +377,24 @@ impl<'a, L: LambdaApi, M: MetricsApi, C: Clock> Engine<'a, L, M, C> {
                 new: None,
                 current,
                 active: true,
+                user_description,
             });
+        }
+        // Take the lease on every alias before anything else changes.
+        self.holding = true;
+        self.step_started = self.clock.unix();
+        for i in 0..self.targets.len() {
+            if let Err(stop) = self.hold(i).await {
+                return match stop {
+                    Stop::End(outcome) => outcome,
+                    Stop::Conflict(reason) => Outcome::Conflict {
+                        reason: format!(
+                            "{reason}: another rollout took it first; nothing was overwritten"
+                        ),
+                    },
+                    other => self.rollback_failed(other),
+                };
+            }
         }
         for (index, step) in plan.steps.iter().enumerate() {
             let number = index + 1;
@@ -318,9 +402,12 @@ impl<'a, L: LambdaApi, M: MetricsApi, C: Clock> Engine<'a, L, M, C> {
                 step: number,
                 text: step.kind.to_string(),
             });
+            self.step = number;
+            self.step_started = self.clock.unix();
             let result = if self.clock.interrupted() {
                 Err(Stop::Interrupted)
             } else {
+                self.mark(&step.kind).await;
                 self.step(&step.kind, &plan.health).await
             };
             let stop = match result {
@@ -492,7 +579,17 @@ impl<'a, L: LambdaApi, M: MetricsApi, C: Clock> Engine<'a, L, M, C> {
                     duration_ms: *duration,
                     judged: false,
                 });
-                self.clock.sleep(*duration).await;
+                // In pieces no longer than the heartbeat, renewing the lease between them.
+                let mut left = duration.0;
+                while left > 0 {
+                    let piece = left.min(self.settings.heartbeat.0.max(1));
+                    self.clock.sleep(Millis(piece)).await;
+                    if self.clock.interrupted() {
+                        return Err(Stop::Interrupted);
+                    }
+                    left -= piece;
+                    self.beat().await?;
+                }
                 Ok(())
             }
             StepKind::Bake { duration } => self.bake(*duration, health).await,
@@ -541,6 +638,7 @@ impl<'a, L: LambdaApi, M: MetricsApi, C: Clock> Engine<'a, L, M, C> {
                 Ok(())
             }
             StepKind::Promote => {
+                self.holding = false;
                 for i in 0..self.targets.len() {
                     if !self.targets[i].active {
                         continue;
@@ -719,6 +817,7 @@ impl<'a, L: LambdaApi, M: MetricsApi, C: Clock> Engine<'a, L, M, C> {
     }
 
     async fn restore_old(&mut self) -> Result<(), Stop> {
+        self.holding = false;
         for i in 0..self.targets.len() {
             let t = &self.targets[i];
             if t.current.version == t.old && t.current.routing.is_empty() {
@@ -743,6 +842,7 @@ impl<'a, L: LambdaApi, M: MetricsApi, C: Clock> Engine<'a, L, M, C> {
             version,
             routing,
             revision_id: before.revision_id.clone(),
+            description: Some(self.description(i)?),
         };
         match self.lambda.update_alias(&function, &alias, &update).await {
             Ok(after) => {
@@ -759,6 +859,86 @@ impl<'a, L: LambdaApi, M: MetricsApi, C: Clock> Engine<'a, L, M, C> {
             ))),
             Err(other) => Err(cloud(other)),
         }
+    }
+
+    /// The alias description to write: the user's text, with the lease marker while holding.
+    fn description(&self, i: usize) -> Result<String, Stop> {
+        let t = &self.targets[i];
+        if !self.holding {
+            return Ok(t.user_description.clone());
+        }
+        let marker = Marker {
+            holder: self.settings.holder.clone(),
+            plan: self.plan_name.clone(),
+            step: self.step,
+            steps: self.steps,
+            old: t.old.clone(),
+            new: t.new.clone(),
+            step_started: self.step_started,
+            beat: self.clock.unix(),
+            gate: self.gate,
+            approved: false,
+        };
+        marker.describe(&t.user_description).ok_or_else(|| {
+            Stop::End(Outcome::Refused {
+                reason: format!(
+                    "{}:{} has a description of {} characters; with the lease marker it would pass Lambda's {}. Shorten the description",
+                    t.function,
+                    t.alias,
+                    t.user_description.chars().count(),
+                    lease::DESCRIPTION_LIMIT
+                ),
+            })
+        })
+    }
+
+    /// Rewrites the lease marker of target `i`, leaving its routing as it is.
+    async fn hold(&mut self, i: usize) -> Result<(), Stop> {
+        let (version, routing) = (
+            self.targets[i].current.version.clone(),
+            self.targets[i].current.routing.clone(),
+        );
+        self.write_alias(i, version, routing).await?;
+        self.last_beat = self.clock.unix();
+        Ok(())
+    }
+
+    /// Records the step in the lease before it runs, unless the step's own alias write will.
+    async fn mark(&mut self, step: &StepKind) {
+        if matches!(
+            step,
+            StepKind::Shift { .. } | StepKind::Ramp { .. } | StepKind::Promote | StepKind::Rollback
+        ) {
+            return;
+        }
+        // A failed mark is not a reason to stop: the next write carries the marker again, and
+        // a conflict surfaces at that write.
+        for i in 0..self.targets.len() {
+            let _ = self.hold(i).await;
+        }
+    }
+
+    /// Renews the lease when the last heartbeat is older than the interval.
+    async fn beat(&mut self) -> Result<(), Stop> {
+        if (self.clock.unix().saturating_sub(self.last_beat)) * 1000 < self.settings.heartbeat.0 {
+            return Ok(());
+        }
+        for i in 0..self.targets.len() {
+            self.hold(i).await?;
+        }
+        Ok(())
+    }
+
+    /// Clears the lease marker from every alias that still carries it.
+    async fn release(&mut self) -> Result<(), Stop> {
+        self.holding = false;
+        for i in 0..self.targets.len() {
+            let t = &self.targets[i];
+            if t.current.description != t.user_description {
+                self.hold(i).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Runs `on failure` (whose own failure never stops the rollback), then restores `old`.
@@ -927,6 +1107,7 @@ impl<'a, L: LambdaApi, M: MetricsApi, C: Clock> Engine<'a, L, M, C> {
             if self.clock.interrupted() {
                 return Err(Stop::Interrupted);
             }
+            self.beat().await?;
             waited = Millis(waited.0 + pause.0);
             for i in 0..self.targets.len() {
                 if !self.targets[i].active {

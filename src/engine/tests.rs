@@ -50,6 +50,33 @@ struct Run {
     events: Vec<Event>,
 }
 
+/// The alias writes that moved traffic, without RevisionIds and lease notes; writes that only
+/// renewed the lease are left out.
+fn traffic(w: &SimWorld) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut last: BTreeMap<String, String> = BTreeMap::new();
+    for call in w.writes() {
+        let Some(rest) = call.strip_prefix("UpdateAlias ") else {
+            continue;
+        };
+        let target = rest.split(' ').next().unwrap_or_default().to_string();
+        let change = rest
+            .split(" revision=")
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        // The first write of each alias takes the lease and moves nothing.
+        let first = !last.contains_key(&target);
+        if last.get(&target) != Some(&change) {
+            last.insert(target, change.clone());
+            if !first {
+                out.push(format!("UpdateAlias {change}"));
+            }
+        }
+    }
+    out
+}
+
 fn run_in<L: LambdaApi>(lambda: &L, world: &SimWorld, plan: &Plan) -> Run {
     let mut events = Vec::new();
     let hooks = Hooks::compile(plan);
@@ -100,13 +127,23 @@ fn a_healthy_canary_promotes_with_exactly_these_calls() {
         lambda_calls,
         vec![
             "GetAlias f:live",
+            "UpdateAlias f:live version=1 routing={} revision=rev-1 lease=step0/4",
+            "UpdateAlias f:live version=1 routing={} revision=rev-2 lease=step1/4",
             "GetFunction f",
             "PublishVersion f description=\"canary\"",
             "GetFunction f:1",
             "GetFunction f:4",
-            "UpdateAlias f:live version=1 routing={4: 0.05} revision=rev-1",
-            "UpdateAlias f:live version=4 routing={} revision=rev-2",
+            "UpdateAlias f:live version=1 routing={4: 0.05} revision=rev-3 lease=step2/4",
+            "UpdateAlias f:live version=1 routing={4: 0.05} revision=rev-4 lease=step3/4",
+            "UpdateAlias f:live version=1 routing={4: 0.05} revision=rev-5 lease=step3/4",
+            "UpdateAlias f:live version=1 routing={4: 0.05} revision=rev-6 lease=step3/4",
+            "UpdateAlias f:live version=4 routing={} revision=rev-7 lease=released",
         ]
+    );
+    assert_eq!(
+        w.alias("f", "live").unwrap().description,
+        "",
+        "the lease is released"
     );
     let evaluations = w
         .calls()
@@ -133,9 +170,12 @@ fn a_failing_check_rolls_back_at_the_first_evaluation_that_sees_it() {
     assert_eq!(
         w.writes(),
         vec![
+            "UpdateAlias f:live version=1 routing={} revision=rev-1 lease=step0/4",
+            "UpdateAlias f:live version=1 routing={} revision=rev-2 lease=step1/4",
             "PublishVersion f description=\"canary\"",
-            "UpdateAlias f:live version=1 routing={4: 0.05} revision=rev-1",
-            "UpdateAlias f:live version=1 routing={} revision=rev-2",
+            "UpdateAlias f:live version=1 routing={4: 0.05} revision=rev-3 lease=step2/4",
+            "UpdateAlias f:live version=1 routing={4: 0.05} revision=rev-4 lease=step3/4",
+            "UpdateAlias f:live version=1 routing={} revision=rev-5 lease=released",
         ]
     );
     let alias = w.alias("f", "live").unwrap();
@@ -242,43 +282,33 @@ impl LambdaApi for Meddler<'_> {
 
 #[test]
 fn a_stale_revision_stops_with_a_conflict_and_overwrites_nothing() {
-    for before_write in [1, 2] {
+    // Someone else writes the alias just before our first (lease), third (shift) and fourth
+    // (step mark, whose conflict surfaces at the next heartbeat) alias writes.
+    for (before_write, split_left) in [(1, false), (3, false), (4, true)] {
         let w = world(&["f"], HEALTHY);
         let meddler = Meddler {
             world: &w,
             before_write,
             writes: Cell::new(0),
         };
-        let before = w.alias("f", "live").unwrap();
         let r = run_in(&meddler, &w, &plan(CANARY));
         assert!(
             matches!(r.report.outcome, Outcome::Conflict { .. }),
-            "{:?}",
+            "{before_write}: {:?}",
             r.report.outcome
         );
         assert_eq!(r.report.outcome.exit_code(), 4);
         let after = w.alias("f", "live").unwrap();
-        let successful_writes = before_write - 1;
+        let touched = format!("rev-{}", before_write + 1);
         assert_eq!(
-            w.writes()
-                .iter()
-                .filter(|c| c.starts_with("UpdateAlias"))
-                .count(),
-            before_write,
-            "no write after the conflict"
+            after.revision_id, touched,
+            "{before_write}: nothing written after the other writer"
         );
-        if successful_writes == 0 {
-            assert_eq!(
-                after.routing, before.routing,
-                "the alias is as the other writer left it"
-            );
-        } else {
-            assert_eq!(
-                after.additional(),
-                Some(("4", 0.05)),
-                "the split stays: rolling back would overwrite"
-            );
-        }
+        assert_eq!(
+            after.additional().is_some(),
+            split_left,
+            "{before_write}: the split stays as it was"
+        );
     }
 }
 
@@ -299,6 +329,7 @@ fn an_unchanged_publish_ends_with_nothing_to_roll_out() {
                 version: "3".into(),
                 routing: BTreeMap::new(),
                 revision_id: rev,
+                description: None,
             },
         ))
         .unwrap();
@@ -306,7 +337,16 @@ fn an_unchanged_publish_ends_with_nothing_to_roll_out() {
     let r = run(&w, &plan(CANARY));
     assert_eq!(r.report.outcome, Outcome::NothingToRollOut);
     assert_eq!(r.report.outcome.exit_code(), 0);
-    assert_eq!(w.writes().len(), writes_before + 1, "only the publish");
+    assert_eq!(
+        w.writes()[writes_before..],
+        [
+            "UpdateAlias f:live version=3 routing={} revision=rev-2 lease=step0/4",
+            "UpdateAlias f:live version=3 routing={} revision=rev-3 lease=step1/4",
+            "PublishVersion f description=\"canary\"",
+            "UpdateAlias f:live version=3 routing={} revision=rev-4 lease=released",
+        ],
+        "the publish, and the lease taken and released"
+    );
 }
 
 #[test]
@@ -336,7 +376,7 @@ fn several_targets_move_together_and_one_failure_rolls_all_back() {
     let shifts: Vec<String> = w
         .writes()
         .into_iter()
-        .filter(|c| c.contains("routing={4: 0.05}"))
+        .filter(|c| c.contains("routing={4: 0.05}") && c.contains("lease=step2/4"))
         .collect();
     assert_eq!(shifts.len(), 2, "both shifted together: {shifts:?}");
 }
@@ -369,19 +409,14 @@ promote
         "{:#?}",
         r.events.last()
     );
-    let weights: Vec<String> = w
-        .writes()
-        .into_iter()
-        .filter(|c| c.starts_with("UpdateAlias"))
-        .collect();
     assert_eq!(
-        weights,
+        traffic(&w),
         vec![
-            "UpdateAlias f:live version=1 routing={4: 0.1} revision=rev-1",
-            "UpdateAlias f:live version=1 routing={4: 0.2} revision=rev-2",
-            "UpdateAlias f:live version=1 routing={4: 0.3} revision=rev-3",
-            "UpdateAlias f:live version=1 routing={4: 0.5} revision=rev-4",
-            "UpdateAlias f:live version=4 routing={} revision=rev-5",
+            "UpdateAlias f:live version=1 routing={4: 0.1}",
+            "UpdateAlias f:live version=1 routing={4: 0.2}",
+            "UpdateAlias f:live version=1 routing={4: 0.3}",
+            "UpdateAlias f:live version=1 routing={4: 0.5}",
+            "UpdateAlias f:live version=4 routing={}",
         ]
     );
     assert!(w.calls().contains(&"UpdateFunctionCode f".to_string()));
@@ -414,10 +449,10 @@ fn use_version_and_a_planned_rollback() {
         r.report.outcome
     );
     assert_eq!(
-        w.writes(),
+        traffic(&w),
         vec![
-            "UpdateAlias f:live version=1 routing={2: 0.5} revision=rev-1",
-            "UpdateAlias f:live version=1 routing={} revision=rev-2",
+            "UpdateAlias f:live version=1 routing={2: 0.5}",
+            "UpdateAlias f:live version=1 routing={}",
         ]
     );
     let r = run(
@@ -442,7 +477,11 @@ fn a_failed_code_update_fails_the_step_before_any_traffic_moves() {
         "{:?}",
         r.report.outcome
     );
-    assert!(w.writes().iter().all(|c| !c.starts_with("UpdateAlias")));
+    assert!(
+        w.writes().iter().all(|c| !c.contains("routing={4")),
+        "no traffic moved: {:?}",
+        w.writes()
+    );
 }
 
 #[test]
@@ -456,6 +495,7 @@ fn refuses_an_alias_split_by_someone_else_or_missing() {
         version: "3".into(),
         routing: BTreeMap::from([("2".to_string(), 0.2)]),
         revision_id: rev,
+        description: None,
     };
     runtime
         .block_on(w.update_alias("f", "live", &split))
@@ -639,7 +679,13 @@ fn on_failure_runs_before_the_rollback_and_its_failure_never_stops_it() {
             _ => None,
         })
         .collect();
-    assert_eq!(order, vec!["write", "hook", "rolling back", "write"]);
+    let hook = order.iter().position(|o| *o == "hook").unwrap();
+    assert_eq!(
+        order[hook..],
+        ["hook", "rolling back", "write"],
+        "{order:?}"
+    );
+    assert!(order[..hook].iter().all(|o| *o == "write"));
     assert_eq!(w.alias("f", "live").unwrap().version, "1");
 
     let w = world(&["f"], HEALTHY);

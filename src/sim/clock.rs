@@ -31,4 +31,9 @@ impl Clock for VirtualClock {
     async fn sleep(&self, duration: Millis) {
         self.advance(duration);
     }
+
+    /// A fixed epoch plus virtual time, so simulated lease markers are reproducible.
+    fn unix(&self) -> u64 {
+        1_796_000_000 + self.now.get() / 1000
+    }
 }

@@ -1,0 +1,220 @@
+//! The lease: a marker in the alias's description saying that a rollout holds the alias, who
+//! holds it, which step it reached and when it last showed signs of life.
+//!
+//! Written with RevisionId compare-and-swap like every alias write, so two runners on two
+//! machines cannot both take it; read by `status`, `approve`, `rollback` and `resume` on any
+//! machine. The user's own description is kept in front of the marker. Lambda allows 256
+//! characters of description, so the marker is compact:
+//!
+//! ```text
+//! deploys by CI [rollout h=ci@build-7:4242 p=checkout-canary s=3/4 o=1 n=2 t=1796000000 b=1796000060 g=0 a=0]
+//! ```
+//!
+//! `h` holder, `p` plan, `s` step reached / steps, `o` old, `n` new (`-` before it is known),
+//! `t` when step `s` began and `b` the last heartbeat (Unix seconds), `g` 1 while an `approve`
+//! gate waits, `a` 1 once `rollout approve` released it.
+
+use std::fmt;
+
+/// Lambda's limit on an alias description.
+pub const DESCRIPTION_LIMIT: usize = 256;
+
+/// A lease marker.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Marker {
+    /// Who holds the lease: `user@host:pid`.
+    pub holder: String,
+    /// The playbook's name.
+    pub plan: String,
+    /// The step reached (1-based).
+    pub step: usize,
+    /// The playbook's number of steps.
+    pub steps: usize,
+    /// `old`.
+    pub old: String,
+    /// `new`, when known.
+    pub new: Option<String>,
+    /// When `step` began, Unix seconds.
+    pub step_started: u64,
+    /// The last heartbeat, Unix seconds.
+    pub beat: u64,
+    /// An `approve` gate is waiting.
+    pub gate: bool,
+    /// The gate was released by `rollout approve`.
+    pub approved: bool,
+}
+
+/// A token of the marker without spaces or brackets, at most `max` characters.
+fn token(text: &str, max: usize) -> String {
+    let cleaned: String = text
+        .chars()
+        .map(|c| {
+            if c.is_whitespace() || c == '[' || c == ']' || c == '=' {
+                '-'
+            } else {
+                c
+            }
+        })
+        .take(max)
+        .collect();
+    if cleaned.is_empty() {
+        "-".to_string()
+    } else {
+        cleaned
+    }
+}
+
+impl fmt::Display for Marker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "[rollout h={} p={} s={}/{} o={} n={} t={} b={} g={} a={}]",
+            token(&self.holder, 48),
+            token(&self.plan, 32),
+            self.step,
+            self.steps,
+            token(&self.old, 10),
+            self.new
+                .as_deref()
+                .map_or("-".to_string(), |n| token(n, 10)),
+            self.step_started,
+            self.beat,
+            u8::from(self.gate),
+            u8::from(self.approved)
+        )
+    }
+}
+
+impl Marker {
+    /// The marker in a description, and the user's text before it.
+    pub fn parse(description: &str) -> (String, Option<Marker>) {
+        let Some(start) = description.rfind("[rollout ") else {
+            return (description.to_string(), None);
+        };
+        let Some(len) = description[start..].find(']') else {
+            return (description.to_string(), None);
+        };
+        let body = &description[start + "[rollout ".len()..start + len];
+        let user = description[..start].trim_end().to_string();
+        let mut marker = Marker {
+            holder: String::new(),
+            plan: String::new(),
+            step: 0,
+            steps: 0,
+            old: String::new(),
+            new: None,
+            step_started: 0,
+            beat: 0,
+            gate: false,
+            approved: false,
+        };
+        for field in body.split_whitespace() {
+            let Some((key, value)) = field.split_once('=') else {
+                continue;
+            };
+            match key {
+                "h" => marker.holder = value.to_string(),
+                "p" => marker.plan = value.to_string(),
+                "s" => {
+                    let (step, steps) = value.split_once('/').unwrap_or((value, "0"));
+                    marker.step = step.parse().unwrap_or(0);
+                    marker.steps = steps.parse().unwrap_or(0);
+                }
+                "o" => marker.old = value.to_string(),
+                "n" => marker.new = (value != "-").then(|| value.to_string()),
+                "t" => marker.step_started = value.parse().unwrap_or(0),
+                "b" => marker.beat = value.parse().unwrap_or(0),
+                "g" => marker.gate = value == "1",
+                "a" => marker.approved = value == "1",
+                _ => {}
+            }
+        }
+        if marker.old.is_empty() {
+            return (description.to_string(), None);
+        }
+        (user, Some(marker))
+    }
+
+    /// The description with this marker after the user's text, or `None` when it would not fit
+    /// in Lambda's 256 characters.
+    pub fn describe(&self, user: &str) -> Option<String> {
+        let text = if user.is_empty() {
+            self.to_string()
+        } else {
+            format!("{user} {self}")
+        };
+        (text.chars().count() <= DESCRIPTION_LIMIT).then_some(text)
+    }
+}
+
+/// `user@host:pid` of this process.
+pub fn holder() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "someone".into());
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".into());
+    format!("{user}@{host}:{}", std::process::id())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn marker() -> Marker {
+        Marker {
+            holder: "ci@build-7:4242".into(),
+            plan: "checkout canary".into(),
+            step: 3,
+            steps: 4,
+            old: "1".into(),
+            new: Some("2".into()),
+            step_started: 1_796_000_000,
+            beat: 1_796_000_060,
+            gate: false,
+            approved: false,
+        }
+    }
+
+    #[test]
+    fn round_trips_behind_the_users_text() {
+        let text = marker().describe("deploys by CI").unwrap();
+        assert_eq!(
+            text,
+            "deploys by CI [rollout h=ci@build-7:4242 p=checkout-canary s=3/4 o=1 n=2 t=1796000000 b=1796000060 g=0 a=0]"
+        );
+        let (user, parsed) = Marker::parse(&text);
+        assert_eq!(user, "deploys by CI");
+        assert_eq!(
+            parsed,
+            Some(Marker {
+                plan: "checkout-canary".into(),
+                ..marker()
+            })
+        );
+        assert_eq!(
+            Marker::parse("just words"),
+            ("just words".to_string(), None)
+        );
+        assert_eq!(Marker::parse("").1, None);
+    }
+
+    #[test]
+    fn never_longer_than_lambda_allows() {
+        let m = Marker {
+            holder: "x".repeat(500),
+            plan: "y".repeat(500),
+            ..marker()
+        };
+        assert!(m.describe("").unwrap().len() <= DESCRIPTION_LIMIT);
+        assert_eq!(
+            m.describe(&"z".repeat(200)),
+            None,
+            "the user's text is never cut"
+        );
+    }
+}
