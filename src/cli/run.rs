@@ -7,6 +7,7 @@ use serde::Serialize;
 use super::output::out;
 use super::{exit, load, Format, RunArgs};
 use crate::cloud::aws::{Aws, WallClock};
+use crate::cloud::retry::Retrying;
 use crate::cloud::{CloudError, LambdaApi};
 use crate::engine::events::EventSink;
 use crate::engine::{describe, Approval, Engine, Settings};
@@ -134,9 +135,17 @@ async fn execute(args: &RunArgs, plan: crate::plan::Plan, alias: String, interac
         }
         Format::Text => Box::new(TextSink::new(stdout.lock(), args.verbose)),
     };
-    let report = Engine::new(&aws, &aws, &clock_, &hooks, sink.as_mut(), settings)
-        .run(&plan)
-        .await;
+    let retrying = Retrying::new(&aws, &clock_);
+    let report = Engine::new(
+        &retrying,
+        &retrying,
+        &clock_,
+        &hooks,
+        sink.as_mut(),
+        settings,
+    )
+    .run(&plan)
+    .await;
     drop(sink);
     let code = report.outcome.exit_code();
     match args.format {

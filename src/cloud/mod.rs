@@ -3,6 +3,8 @@
 //! No SDK type crosses these traits.
 
 pub mod aws;
+pub mod faults;
+pub mod retry;
 pub mod sim;
 
 use std::collections::BTreeMap;

@@ -718,3 +718,103 @@ fn a_plan_without_an_end_leaves_the_split() {
         Some(("4", 0.05))
     );
 }
+
+fn run_with<L: LambdaApi, M: MetricsApi>(
+    lambda: &L,
+    metrics: &M,
+    world: &SimWorld,
+    plan: &Plan,
+) -> Run {
+    let mut events = Vec::new();
+    let hooks = Hooks::compile(plan);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let engine = Engine::new(
+        lambda,
+        metrics,
+        world,
+        &hooks,
+        &mut events,
+        Settings::default(),
+    );
+    let report = runtime.block_on(engine.run(plan));
+    Run { report, events }
+}
+
+#[test]
+fn every_fault_at_every_call_ends_in_a_known_state() {
+    use crate::cloud::faults::{Fault, Faulty};
+    use crate::cloud::retry::Retrying;
+
+    let plan = plan(&CANARY.replace("wait 5m until healthy", "wait 2m until healthy"));
+    let clean_world = world(&["f"], HEALTHY);
+    let clean = Faulty::new(&clean_world, usize::MAX, Fault::Throttle, false);
+    assert_eq!(
+        run_with(&clean, &clean, &clean_world, &plan).report.outcome,
+        Outcome::Promoted
+    );
+    let calls = clean.calls();
+    let mut tried = 0;
+    for at in 0..calls {
+        for fault in [
+            Fault::Throttle,
+            Fault::ServerError,
+            Fault::Timeout,
+            Fault::Conflict,
+            Fault::StaleRevision,
+        ] {
+            for persistent in [false, true] {
+                tried += 1;
+                let w = world(&["f"], HEALTHY);
+                let faulty = Faulty::new(&w, at, fault, persistent);
+                let retrying = Retrying::new(&faulty, &w);
+                let r = run_with(&retrying, &retrying, &w, &plan);
+                let alias = w.alias("f", "live").unwrap();
+                let case = format!(
+                    "{fault:?} at call {at}{}: {:?}",
+                    if persistent { " and after" } else { "" },
+                    r.report.outcome
+                );
+                match (&r.report.outcome, persistent) {
+                    // Transient faults are retried: the rollout ends as if nothing happened.
+                    (Outcome::Promoted, _) => {
+                        assert_eq!(
+                            (alias.version.as_str(), alias.routing.len()),
+                            ("4", 0),
+                            "{case}"
+                        );
+                    }
+                    // A conflict on an alias write: stop, overwrite nothing.
+                    (Outcome::Conflict { .. }, _) => {
+                        assert!(
+                            matches!(fault, Fault::Conflict | Fault::StaleRevision),
+                            "{case}"
+                        );
+                    }
+                    (Outcome::Failed { reason }, true) => {
+                        assert_eq!(r.report.outcome.exit_code(), 5, "{case}");
+                        let restored = alias.version == "1" && alias.routing.is_empty();
+                        // Where old could not be restored, the message says what the alias serves.
+                        if !restored && fault != Fault::Timeout {
+                            assert!(
+                                reason.contains(&format!("serves {alias}")),
+                                "{case}: alias is {alias}"
+                            );
+                        }
+                    }
+                    _ => panic!("unexpected end: {case}"),
+                }
+                if !persistent && !matches!(fault, Fault::Conflict | Fault::StaleRevision) {
+                    assert_eq!(
+                        r.report.outcome,
+                        Outcome::Promoted,
+                        "a transient fault changes nothing: {case}"
+                    );
+                }
+            }
+        }
+    }
+    println!("tried {tried} faults at {calls} calls");
+    assert!(tried >= 100);
+}

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::traffic::Profile;
+use crate::cloud::retry::Retrying;
 use crate::cloud::sim::{SimConfig, SimWorld};
 use crate::cloud::AlarmState;
 use crate::engine::events::EventSink;
@@ -113,8 +114,9 @@ pub fn simulate(plan: &Plan, options: &SimOptions, sink: &mut dyn EventSink) -> 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("a current-thread runtime");
+    let cloud = Retrying::new(&world, &world);
     let report =
-        runtime.block_on(Engine::new(&world, &world, &world, &hooks, sink, settings).run(&plan));
+        runtime.block_on(Engine::new(&cloud, &cloud, &world, &hooks, sink, settings).run(&plan));
     let (mut new_invocations, mut new_errors) = (0, 0);
     for (function, _, new) in &report.versions {
         if let Some(new) = new {
