@@ -2,6 +2,7 @@
 
 mod check;
 mod fmt;
+mod lease;
 mod load;
 mod output;
 mod plan;
@@ -24,6 +25,8 @@ pub mod exit {
     pub const INVALID: i32 = 2;
     /// Interrupted or aborted by a person.
     pub const INTERRUPTED: i32 = 3;
+    /// Conflict: someone else changed the alias, or another rollout holds it.
+    pub const CONFLICT: i32 = 4;
     /// AWS or infrastructure failure.
     pub const INFRA: i32 = 5;
 }
@@ -141,6 +144,38 @@ Examples:
   rollout status --function checkout-api --alias live
   rollout status --function a --function b --alias live --format json")]
     Status(StatusArgs),
+    /// Continue an interrupted rollout from the step its lease names
+    #[command(long_about = "\
+Continue a rollout that was interrupted (its runner crashed, lost its network, was killed) from
+the step the lease on the alias names. It checks that the alias still holds what the rollout left
+and that the playbook is the one that started it; a wait continues with the time already spent
+counted, a chosen new version is not published again, and health is judged again before any more
+traffic moves. A lease whose heartbeat is still fresh may belong to a runner that is alive:
+pass --take-over to take it anyway.
+
+Examples:
+  rollout resume examples/canary.rollout --function checkout-api --alias live
+  rollout resume --yes --take-over playbooks/canary.rollout")]
+    Resume(RunArgs),
+    /// Release the approve gate a rollout is waiting at, from any machine
+    #[command(long_about = "\
+Release the `approve` gate a non-interactive rollout is waiting at (its lease on the alias says
+so). The rollout notices within a few seconds and goes on.
+
+Example:
+  rollout approve --function billing-api --alias live")]
+    Approve(LeaseArgs),
+    /// Restore old on an alias left split or held, and clear the rollout's lease
+    #[command(long_about = "\
+Restore old (the version the rollout started from, as its lease says; without a lease, the
+primary version) on each alias, with all traffic, and clear the lease. It stops with exit 4 and
+overwrites nothing when the alias no longer matches what the rollout left. A rollout still running
+on the alias will stop at its next write.
+
+Examples:
+  rollout rollback --function checkout-api --alias live
+  rollout rollback --yes --function a --function b --alias live")]
+    Rollback(LeaseArgs),
 }
 
 /// Options of commands that read a playbook.
@@ -236,9 +271,15 @@ struct RunArgs {
     /// Do not ask for confirmation (needed without a terminal)
     #[arg(long, short = 'y')]
     yes: bool,
-    /// Pass `approve` gates without asking
+    /// Pass `approve` gates without asking (else: a terminal prompt, or `rollout approve`)
     #[arg(long)]
     auto_approve: bool,
+    /// Take over a lease whose heartbeat is stale, or for resume one that still looks alive
+    #[arg(long)]
+    take_over: bool,
+    /// Append every event to this JSON-lines audit journal (default: $XDG_STATE_HOME/rollout/journal.jsonl, else ~/.local/state/rollout/journal.jsonl)
+    #[arg(long, value_name = "FILE")]
+    journal: Option<PathBuf>,
     /// Output format: timestamped lines (a live display on a terminal), or one JSON object per event line
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -248,6 +289,24 @@ struct RunArgs {
     /// Show every check of every health evaluation
     #[arg(short, long)]
     verbose: bool,
+}
+
+#[derive(Debug, Args)]
+struct LeaseArgs {
+    /// The function (repeat for several)
+    #[arg(long = "function", value_name = "NAME", required = true)]
+    functions: Vec<String>,
+    /// The alias
+    #[arg(long, value_name = "NAME")]
+    alias: String,
+    /// AWS region
+    #[arg(long, value_name = "REGION")]
+    region: Option<String>,
+    #[command(flatten)]
+    aws: AwsArgs,
+    /// Do not ask for confirmation (needed without a terminal)
+    #[arg(long, short = 'y')]
+    yes: bool,
 }
 
 #[derive(Debug, Args)]
@@ -446,5 +505,8 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::Simulate(args) => simulate::run(&args),
         Command::Run(args) => run::run(&args),
         Command::Status(args) => status::run(&args),
+        Command::Resume(args) => run::resume(&args),
+        Command::Approve(args) => lease::approve(&args),
+        Command::Rollback(args) => lease::rollback(&args),
     }
 }

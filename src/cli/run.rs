@@ -12,9 +12,17 @@ use crate::cloud::{CloudError, LambdaApi};
 use crate::engine::events::EventSink;
 use crate::engine::{describe, Approval, Engine, Settings};
 use crate::hooks::Hooks;
-use crate::report::{clock, JsonSink, LiveSink, TextSink};
+use crate::report::{clock, Journal, JsonSink, LiveSink, Tee, TextSink};
 
 pub(super) fn run(args: &RunArgs) -> i32 {
+    start(args, false)
+}
+
+pub(super) fn resume(args: &RunArgs) -> i32 {
+    start(args, true)
+}
+
+fn start(args: &RunArgs, resume: bool) -> i32 {
     let (plan, _) = match load::plan(&args.file, &args.playbook) {
         Ok(loaded) => loaded,
         Err(code) => return code,
@@ -45,7 +53,7 @@ pub(super) fn run(args: &RunArgs) -> i32 {
             return exit::INFRA;
         }
     };
-    runtime.block_on(execute(args, plan, alias, interactive))
+    runtime.block_on(execute(args, plan, alias, interactive, resume))
 }
 
 #[derive(Serialize)]
@@ -57,14 +65,26 @@ struct Summary<'a> {
     ended_ms: u64,
 }
 
-async fn execute(args: &RunArgs, plan: crate::plan::Plan, alias: String, interactive: bool) -> i32 {
+async fn execute(
+    args: &RunArgs,
+    plan: crate::plan::Plan,
+    alias: String,
+    interactive: bool,
+    resume: bool,
+) -> i32 {
     let aws = Aws::connect(&args.aws.options(plan.targets.region.clone())).await;
     // Before anything changes: each alias must exist, serve one version, and have no
     // provisioned concurrency (Lambda refuses weighted routing then).
     let mut before = Vec::new();
     for function in &plan.targets.functions {
         match aws.get_alias(function, &alias).await {
-            Ok(current) => before.push(format!("  {function}:{alias} serves {current}")),
+            Ok(current) => {
+                let lease = match crate::engine::lease::Marker::parse(&current.description).1 {
+                    Some(m) => format!(", held by {} at step {}/{}", m.holder, m.step, m.steps),
+                    None => String::new(),
+                };
+                before.push(format!("  {function}:{alias} serves {current}{lease}"));
+            }
             Err(CloudError::NotFound(message)) => {
                 eprintln!("error: {function}:{alias} does not exist ({message}); check the names and the region. Nothing was done");
                 return exit::INVALID;
@@ -87,7 +107,10 @@ async fn execute(args: &RunArgs, plan: crate::plan::Plan, alias: String, interac
             ),
         }
     }
-    eprintln!("rollout will act on:");
+    eprintln!(
+        "rollout will {} on:",
+        if resume { "resume the rollout" } else { "act" }
+    );
     for line in &before {
         eprintln!("{line}");
     }
@@ -123,30 +146,41 @@ async fn execute(args: &RunArgs, plan: crate::plan::Plan, alias: String, interac
         } else if interactive {
             Approval::Prompt
         } else {
-            Approval::Unavailable
+            Approval::Remote
         },
+        take_over: args.take_over,
         ..Settings::default()
     };
     let stdout = std::io::stdout();
-    let mut sink: Box<dyn EventSink> = match args.format {
+    let (journal, journal_problem) = match Journal::open(args.journal.clone()) {
+        Ok(journal) => (Some(journal), None),
+        Err(problem) => (None, Some(problem)),
+    };
+    let display: Box<dyn EventSink> = match args.format {
         Format::Json => Box::new(JsonSink::new(stdout.lock())),
         Format::Text if std::io::stderr().is_terminal() && !args.quiet => {
             Box::new(LiveSink::new(args.verbose))
         }
         Format::Text => Box::new(TextSink::new(stdout.lock(), args.verbose)),
     };
+    let mut sink: Box<dyn EventSink> = Box::new(Tee { display, journal });
     let retrying = Retrying::new(&aws, &clock_);
-    let report = Engine::new(
+    let mut engine = Engine::new(
         &retrying,
         &retrying,
         &clock_,
         &hooks,
         sink.as_mut(),
         settings,
-    )
-    .run(&plan)
-    .await;
+    );
+    if resume {
+        engine = engine.resuming();
+    }
+    let report = engine.run(&plan).await;
     drop(sink);
+    if let Some(problem) = journal_problem {
+        eprintln!("warning: {problem}");
+    }
     let code = report.outcome.exit_code();
     match args.format {
         Format::Json => out(&format!(

@@ -552,6 +552,8 @@ impl Clock for SimWorld {
 
     async fn sleep(&self, duration: Millis) {
         self.clock.sleep(duration).await;
+        // Let other tasks on the same world (a second runner, an approver) take their turn.
+        tokio::task::yield_now().await;
     }
 
     fn unix(&self) -> u64 {

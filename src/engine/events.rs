@@ -38,6 +38,11 @@ pub enum EventKind {
         /// What the alias serves.
         alias: Alias,
     },
+    /// A rollout interrupted earlier continues from the step its lease names.
+    Resumed {
+        /// The step it continues from (1-based).
+        step: usize,
+    },
     /// A step begins.
     StepStarted {
         /// 1-based step number.

@@ -34,8 +34,8 @@ pub enum Approval {
     Prompt,
     /// Pass at once (`--auto-approve`).
     Auto,
-    /// No way to approve: the step fails, and the rollout rolls back.
-    Unavailable,
+    /// Wait for `rollout approve` on the alias, from any machine, judging health meanwhile.
+    Remote,
 }
 
 /// Choices of the caller that the plan does not make.
@@ -218,6 +218,10 @@ pub struct Engine<'a, L, M, C> {
     holding: bool,
     /// Whether an `approve` gate is waiting.
     gate: bool,
+    /// Continue the rollout the lease markers describe instead of starting one.
+    resume: bool,
+    /// From the marker: the step reached (1-based) and when it began.
+    resume_at: Option<(usize, u64)>,
 }
 
 impl<'a, L: LambdaApi, M: MetricsApi, C: Clock> Engine<'a, L, M, C> {
@@ -254,6 +258,8 @@ impl<'a, L: LambdaApi, M: MetricsApi, C: Clock> Engine<'a, L, M, C> {
             last_beat: 0,
             holding: false,
             gate: false,
+            resume: false,
+            resume_at: None,
         }
     }
 
@@ -264,6 +270,12 @@ impl<'a, L: LambdaApi, M: MetricsApi, C: Clock> Engine<'a, L, M, C> {
 
     fn elapsed(&self) -> u64 {
         self.clock.now().0.saturating_sub(self.start.0)
+    }
+
+    /// Continues, instead of starting, the rollout whose lease the aliases carry.
+    pub fn resuming(mut self) -> Self {
+        self.resume = true;
+        self
     }
 
     /// Runs `plan` to its end and reports how it ended.
@@ -341,40 +353,25 @@ impl<'a, L: LambdaApi, M: MetricsApi, C: Clock> Engine<'a, L, M, C> {
                 alias: current.clone(),
             });
             let (user_description, marker) = Marker::parse(&current.description);
-            if let Some(marker) = marker {
-                let age = self.clock.unix().saturating_sub(marker.beat);
-                let stale = age * 1000 >= self.settings.stale_after.0;
-                if !(stale && self.settings.take_over) {
-                    let hint = if stale {
-                        format!("its last heartbeat was {} ago: pass --take-over to take it over, or `rollout resume` / `rollout rollback --function {function} --alias {alias}`", Millis(age * 1000))
-                    } else {
-                        format!("its last heartbeat was {} ago", Millis(age * 1000))
-                    };
-                    return Outcome::Conflict {
-                        reason: format!(
-                            "{function}:{alias} is held by another rollout: {} running {:?}, at step {}/{} (old {}, new {}); {hint}",
-                            marker.holder,
-                            marker.plan,
-                            marker.step,
-                            marker.steps,
-                            marker.old,
-                            marker.new.as_deref().unwrap_or("not yet chosen")
-                        ),
-                    };
-                }
-            } else if let Some((version, weight)) = current.additional() {
-                return Outcome::Refused {
-                    reason: format!(
-                        "{function}:{alias} is already split ({:.2}% on version {version}) and no rollout holds it: someone changed it by hand; restore one version with `rollout rollback --function {function} --alias {alias}`",
-                        weight * 100.0
-                    ),
-                };
+            let (old, new) = match self.admit(
+                function,
+                &alias,
+                &current,
+                marker.as_ref(),
+                plan.steps.len(),
+            ) {
+                Ok(versions) => versions,
+                Err(outcome) => return outcome,
+            };
+            if let Some(marker) = marker.filter(|_| self.resume) {
+                self.resume_at
+                    .get_or_insert((marker.step, marker.step_started));
             }
             self.targets.push(Target {
                 function: function.clone(),
                 alias: alias.clone(),
-                old: current.version.clone(),
-                new: None,
+                old,
+                new,
                 current,
                 active: true,
                 user_description,
@@ -396,7 +393,15 @@ impl<'a, L: LambdaApi, M: MetricsApi, C: Clock> Engine<'a, L, M, C> {
                 };
             }
         }
-        for (index, step) in plan.steps.iter().enumerate() {
+        let (from, resumed_started) = match self.resume_at {
+            Some((step, started)) => (step.max(1) - 1, Some(started)),
+            None => (0, None),
+        };
+        if let Some((step, _)) = self.resume_at {
+            self.first_traffic = self.traffic_on_new().then(|| self.clock.now());
+            self.emit(EventKind::Resumed { step });
+        }
+        for (index, step) in plan.steps.iter().enumerate().skip(from) {
             let number = index + 1;
             self.emit(EventKind::StepStarted {
                 step: number,
@@ -408,7 +413,10 @@ impl<'a, L: LambdaApi, M: MetricsApi, C: Clock> Engine<'a, L, M, C> {
                 Err(Stop::Interrupted)
             } else {
                 self.mark(&step.kind).await;
-                self.step(&step.kind, &plan.health).await
+                match resumed_started.filter(|_| index == from) {
+                    Some(started) => self.resume_step(&step.kind, &plan.health, started).await,
+                    None => self.step(&step.kind, &plan.health).await,
+                }
             };
             let stop = match result {
                 Ok(()) if self.clock.interrupted() => Stop::Interrupted,
@@ -610,16 +618,17 @@ impl<'a, L: LambdaApi, M: MetricsApi, C: Clock> Engine<'a, L, M, C> {
                     }
                     Approval::Auto => "--auto-approve".to_string(),
                     Approval::Prompt => {
-                        let question = message.clone().unwrap_or_else(|| "Go on with the rollout?".to_string());
+                        let question = message
+                            .clone()
+                            .unwrap_or_else(|| "Go on with the rollout?".to_string());
                         if !self.prompt(question, health).await? {
                             return Err(Stop::Fail("approval refused at the terminal".into()));
                         }
                         "the terminal".to_string()
                     }
-                    Approval::Unavailable => {
-                        return Err(Stop::Fail(
-                            "approval needed, but there is no terminal to ask on: pass --auto-approve, or run on a terminal".into(),
-                        ))
+                    Approval::Remote => {
+                        self.await_approval(health).await?;
+                        "`rollout approve`".to_string()
                     }
                 };
                 self.emit(EventKind::Approved { by });
@@ -705,6 +714,218 @@ impl<'a, L: LambdaApi, M: MetricsApi, C: Clock> Engine<'a, L, M, C> {
                     }
                 }
             }
+        }
+    }
+
+    /// Whether this run may act on the alias, and its `old` and `new`. A fresh run needs an
+    /// alias no rollout holds (or a stale lease and `--take-over`) that serves one version; a
+    /// resumed run needs the lease it resumes, an alias that still matches it, and the same
+    /// playbook.
+    fn admit(
+        &self,
+        function: &str,
+        alias: &str,
+        current: &Alias,
+        marker: Option<&Marker>,
+        steps: usize,
+    ) -> Result<(String, Option<String>), Outcome> {
+        if let Some(marker) = marker {
+            let age = self.clock.unix().saturating_sub(marker.beat);
+            let stale = age * 1000 >= self.settings.stale_after.0;
+            // A resumed rollout may take over a lease that still looks alive: the person resuming
+            // says its runner is gone.
+            if !(self.settings.take_over && (stale || self.resume)) {
+                let hint = if stale {
+                    format!(
+                        "its last heartbeat was {} ago: pass --take-over to take it over",
+                        Millis(age * 1000)
+                    )
+                } else {
+                    format!(
+                        "its last heartbeat was {} ago (stale after {}); if it is not running any more, wait, or pass --take-over",
+                        Millis(age * 1000),
+                        self.settings.stale_after
+                    )
+                };
+                return Err(Outcome::Conflict {
+                    reason: format!(
+                        "{function}:{alias} is held by another rollout: {} running {:?}, at step {}/{} (old {}, new {}); {hint}",
+                        marker.holder,
+                        marker.plan,
+                        marker.step,
+                        marker.steps,
+                        marker.old,
+                        marker.new.as_deref().unwrap_or("not yet chosen")
+                    ),
+                });
+            }
+        }
+        if !self.resume {
+            if let Some((version, weight)) = current.additional() {
+                return Err(Outcome::Refused {
+                    reason: format!(
+                        "{function}:{alias} is split ({:.2}% on version {version}): {}; finish it with `rollout resume`, or restore one version with `rollout rollback --function {function} --alias {alias}`",
+                        weight * 100.0,
+                        if marker.is_some() { "an interrupted rollout left it so" } else { "someone changed it by hand" }
+                    ),
+                });
+            }
+            return Ok((current.version.clone(), None));
+        }
+        let Some(marker) = marker else {
+            return Err(Outcome::Refused {
+                reason: format!("nothing to resume: no rollout holds {function}:{alias}"),
+            });
+        };
+        if marker.steps != steps {
+            return Err(Outcome::Refused {
+                reason: format!(
+                    "{function}:{alias} is held by a rollout of {} steps ({:?}), and this playbook has {steps}: resume with the playbook that started it",
+                    marker.steps, marker.plan
+                ),
+            });
+        }
+        let matches = (current.version == marker.old
+            && current
+                .routing
+                .keys()
+                .all(|v| Some(v) == marker.new.as_ref()))
+            || (Some(&current.version) == marker.new.as_ref() && current.routing.is_empty());
+        if !matches {
+            return Err(Outcome::Conflict {
+                reason: format!(
+                    "{function}:{alias} serves {current}, which is not what the rollout left (old {}, new {}): someone changed it; nothing was overwritten",
+                    marker.old,
+                    marker.new.as_deref().unwrap_or("not yet chosen")
+                ),
+            });
+        }
+        Ok((marker.old.clone(), marker.new.clone()))
+    }
+
+    /// The step a resumed rollout stopped in: time already spent counts, a chosen `new` is not
+    /// published again, and health is judged again before any more traffic moves.
+    async fn resume_step(
+        &mut self,
+        step: &StepKind,
+        health: &HealthSpec,
+        started: u64,
+    ) -> Result<(), Stop> {
+        let spent = Millis(self.clock.unix().saturating_sub(started) * 1000);
+        let chosen = self.targets.iter().all(|t| t.new.is_some());
+        match step {
+            StepKind::Publish { .. }
+            | StepKind::UseVersion { .. }
+            | StepKind::UpdateCode { .. }
+                if chosen =>
+            {
+                Ok(())
+            }
+            StepKind::Wait { duration } => {
+                let left = Millis(duration.0.saturating_sub(spent.0));
+                self.step(
+                    &StepKind::Wait {
+                        duration: left.max(Millis(1)),
+                    },
+                    health,
+                )
+                .await
+            }
+            StepKind::Bake { duration } => {
+                // At least one evaluation, whatever time has passed.
+                let left =
+                    Millis(duration.0.saturating_sub(spent.0)).max(health.every.min(*duration));
+                self.bake(left, health).await
+            }
+            StepKind::Ramp {
+                increments, every, ..
+            } => {
+                let weight = self
+                    .targets
+                    .iter()
+                    .filter_map(|t| {
+                        t.current
+                            .additional()
+                            .map(|(_, w)| Percent((w * 10_000.0).round() as u32))
+                    })
+                    .max()
+                    .unwrap_or(Percent(0));
+                if weight.0 > 0 {
+                    self.bake(*every, health).await?;
+                }
+                for w in increments.iter().filter(|w| **w > weight) {
+                    self.shift(*w).await?;
+                    self.bake(*every, health).await?;
+                }
+                Ok(())
+            }
+            StepKind::Shift { .. } | StepKind::Promote if self.traffic_on_new() => {
+                self.judge_for(health.every, health, true).await?;
+                self.step(step, health).await
+            }
+            other => self.step(other, health).await,
+        }
+    }
+
+    /// Marks the gate open in the lease and waits until `rollout approve` sets `a=1` on the
+    /// first alias, judging health every interval while `new` has traffic.
+    async fn await_approval(&mut self, health: &HealthSpec) -> Result<(), Stop> {
+        self.gate = true;
+        for i in 0..self.targets.len() {
+            self.hold(i).await?;
+        }
+        let poll = Millis(health.every.0.min(5_000));
+        let mut since_evaluation = Millis(0);
+        loop {
+            self.clock.sleep(poll).await;
+            if self.clock.interrupted() {
+                return Err(Stop::Interrupted);
+            }
+            let t = &self.targets[0];
+            let (function, alias) = (t.function.clone(), t.alias.clone());
+            let now = self
+                .lambda
+                .get_alias(&function, &alias)
+                .await
+                .map_err(cloud)?;
+            let (_, marker) = Marker::parse(&now.description);
+            let ours = marker
+                .as_ref()
+                .is_some_and(|m| m.holder == self.settings.holder);
+            if now.version != t.current.version || now.routing != t.current.routing || !ours {
+                return Err(Stop::Conflict(format!(
+                    "{function}:{alias} changed while waiting for approval: it serves {now}"
+                )));
+            }
+            // `rollout approve` wrote the marker: carry on from its RevisionId.
+            self.targets[0].current = now;
+            if marker.is_some_and(|m| m.approved) {
+                self.gate = false;
+                return Ok(());
+            }
+            since_evaluation = Millis(since_evaluation.0 + poll.0);
+            if since_evaluation >= health.every && self.traffic_on_new() {
+                since_evaluation = Millis(0);
+                for i in 0..self.targets.len() {
+                    if !self.targets[i].active {
+                        continue;
+                    }
+                    let evaluation = self.evaluate(health, i).await?;
+                    let (verdict, reason, function) = (
+                        evaluation.verdict,
+                        evaluation.reason.clone(),
+                        evaluation.function.clone(),
+                    );
+                    self.emit(EventKind::HealthEvaluated(evaluation));
+                    if verdict == Verdict::Fail {
+                        self.detected = Some(self.clock.now());
+                        self.failed_target = i;
+                        self.gate = false;
+                        return Err(Stop::Fail(format!("{function}: {reason}")));
+                    }
+                }
+            }
+            self.beat().await?;
         }
     }
 

@@ -503,7 +503,7 @@ fn refuses_an_alias_split_by_someone_else_or_missing() {
     let writes = w.writes().len();
     let r = run(&w, &plan(CANARY));
     assert!(
-        matches!(&r.report.outcome, Outcome::Refused { reason } if reason.contains("already split")),
+        matches!(&r.report.outcome, Outcome::Refused { reason } if reason.contains("someone changed it by hand")),
         "{:?}",
         r.report.outcome
     );
@@ -817,4 +817,230 @@ fn every_fault_at_every_call_ends_in_a_known_state() {
     }
     println!("tried {tried} faults at {calls} calls");
     assert!(tried >= 100);
+}
+
+fn settings(holder: &str) -> Settings {
+    Settings {
+        holder: holder.to_string(),
+        ..Settings::default()
+    }
+}
+
+/// Yields after every read of an alias, so that two runners both read before either writes.
+struct Racer<'a>(&'a SimWorld);
+
+impl LambdaApi for Racer<'_> {
+    async fn get_alias(&self, f: &str, a: &str) -> Result<Alias, CloudError> {
+        let alias = self.0.get_alias(f, a).await;
+        tokio::task::yield_now().await;
+        alias
+    }
+    async fn update_alias(&self, f: &str, a: &str, u: &AliasUpdate) -> Result<Alias, CloudError> {
+        self.0.update_alias(f, a, u).await
+    }
+    async fn publish_version(&self, f: &str, d: Option<&str>) -> Result<String, CloudError> {
+        self.0.publish_version(f, d).await
+    }
+    async fn get_function(&self, f: &str, q: Option<&str>) -> Result<FunctionInfo, CloudError> {
+        self.0.get_function(f, q).await
+    }
+    async fn update_code(&self, f: &str, zip: &[u8]) -> Result<(), CloudError> {
+        self.0.update_code(f, zip).await
+    }
+    async fn invoke(&self, f: &str, q: &str, p: &str) -> Result<Invocation, CloudError> {
+        self.0.invoke(f, q, p).await
+    }
+}
+
+/// Two runners on one alias at once: exactly one proceeds, the other stops with exit 4.
+fn race<L: LambdaApi>(lambda: &L, w: &SimWorld) -> (Report, Report) {
+    let plan = plan(CANARY);
+    let hooks = Hooks::compile(&plan);
+    let (mut a_events, mut b_events) = (Vec::new(), Vec::new());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let a = Engine::new(
+        lambda,
+        w,
+        w,
+        &hooks,
+        &mut a_events,
+        settings("alice@laptop:1"),
+    );
+    let b = Engine::new(lambda, w, w, &hooks, &mut b_events, settings("bob@ci:2"));
+    runtime.block_on(async { tokio::join!(a.run(&plan), b.run(&plan)) })
+}
+
+#[test]
+fn of_two_concurrent_runs_exactly_one_proceeds() {
+    // B starts while A holds the lease.
+    let w = world(&["f"], HEALTHY);
+    let (a, b) = race(&w, &w);
+    assert_eq!(a.outcome, Outcome::Promoted);
+    match &b.outcome {
+        Outcome::Conflict { reason } => assert!(
+            reason.contains("held by another rollout: alice@laptop:1"),
+            "{reason}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    // Both read the alias before either writes: the RevisionId decides.
+    let w = world(&["f"], HEALTHY);
+    let (a, b) = race(&Racer(&w), &w);
+    let outcomes = [&a.outcome, &b.outcome];
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| ***o == Outcome::Promoted)
+            .count(),
+        1,
+        "{outcomes:?}"
+    );
+    let loser = outcomes.iter().find(|o| ***o != Outcome::Promoted).unwrap();
+    assert!(
+        matches!(loser, Outcome::Conflict { reason } if reason.contains("another rollout")),
+        "{loser:?}"
+    );
+    assert_eq!(loser.exit_code(), 4);
+    let alias = w.alias("f", "live").unwrap();
+    assert_eq!(
+        (alias.version.as_str(), alias.description.as_str()),
+        ("4", ""),
+        "one rollout, lease released"
+    );
+}
+
+#[test]
+fn a_stale_lease_is_taken_over_only_when_asked() {
+    let stale = "[rollout h=gone@old:9 p=x s=2/4 o=1 n=- t=1795000000 b=1795000000 g=0 a=0]";
+    let w = world(&["f"], HEALTHY);
+    w.describe_alias("f", "live", &format!("owned by payments {stale}"));
+    let r = run(&w, &plan(CANARY));
+    assert!(
+        matches!(&r.report.outcome, Outcome::Conflict { reason } if reason.contains("pass --take-over")),
+        "{:?}",
+        r.report.outcome
+    );
+    let plan = plan(CANARY);
+    let hooks = Hooks::compile(&plan);
+    let mut events = Vec::new();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let settings = Settings {
+        take_over: true,
+        ..settings("carol@desk:3")
+    };
+    let report =
+        runtime.block_on(Engine::new(&w, &w, &w, &hooks, &mut events, settings).run(&plan));
+    assert_eq!(report.outcome, Outcome::Promoted);
+    assert_eq!(
+        w.alias("f", "live").unwrap().description,
+        "owned by payments",
+        "the user's text is kept"
+    );
+}
+
+#[test]
+fn a_crashed_rollout_resumes_from_any_call_and_ends_unsplit() {
+    use crate::cloud::faults::{Fault, Faulty};
+
+    let text = CANARY.replace("wait 5m until healthy", "wait 3m until healthy\nwait 1m");
+    let plan = plan(&text);
+    let calls = {
+        let w = world(&["f"], HEALTHY);
+        let counted = Faulty::new(&w, usize::MAX, Fault::Throttle, false);
+        run_with(&counted, &counted, &w, &plan);
+        counted.calls()
+    };
+    let hooks = Hooks::compile(&plan);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let mut resumed = 0;
+    for crash_at in 1..calls {
+        // Everything fails from this call on: the runner is as good as dead, and its lease stays.
+        let w = world(&["f"], HEALTHY);
+        let dead = Faulty::new(&w, crash_at, Fault::ServerError, true);
+        run_with(&dead, &dead, &w, &plan);
+        let left = w.alias("f", "live").unwrap();
+        if crate::engine::lease::Marker::parse(&left.description)
+            .1
+            .is_none()
+        {
+            continue;
+        }
+        let mut events = Vec::new();
+        let settings = Settings {
+            take_over: true,
+            ..settings("rescuer@ops:7")
+        };
+        let report = runtime.block_on(
+            Engine::new(&w, &w, &w, &hooks, &mut events, settings)
+                .resuming()
+                .run(&plan),
+        );
+        let alias = w.alias("f", "live").unwrap();
+        assert!(
+            alias.routing.is_empty(),
+            "crash at {crash_at}: left split: {alias}; {:?}",
+            report.outcome
+        );
+        assert!(
+            matches!(report.outcome, Outcome::Promoted),
+            "crash at {crash_at}: {:?}",
+            report.outcome
+        );
+        assert_eq!(alias.version, "4", "crash at {crash_at}");
+        assert_eq!(alias.description, "", "crash at {crash_at}: lease released");
+        resumed += 1;
+    }
+    println!("resumed after a crash at {resumed} of {calls} calls");
+    assert!(resumed >= 5);
+}
+
+#[test]
+fn an_approval_from_elsewhere_releases_the_gate() {
+    let text = CANARY.replace(
+        "wait 5m until healthy",
+        "wait 1m until healthy\napprove \"go?\"",
+    );
+    let plan = plan(&text);
+    let hooks = Hooks::compile(&plan);
+    let w = world(&["f"], HEALTHY);
+    let mut events = Vec::new();
+    let settings = Settings {
+        approval: Approval::Remote,
+        ..settings("runner@ci:5")
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let engine = Engine::new(&w, &w, &w, &hooks, &mut events, settings);
+    let approver = async {
+        // What `rollout approve` does: wait for the gate in the lease, then set a=1.
+        loop {
+            w.sleep(Millis(1_000)).await;
+            let alias = w.get_alias("f", "live").await.unwrap();
+            let (user, marker) = crate::engine::lease::Marker::parse(&alias.description);
+            let Some(mut marker) = marker.filter(|m| m.gate) else {
+                continue;
+            };
+            marker.approved = true;
+            let update = AliasUpdate {
+                version: alias.version.clone(),
+                routing: alias.routing.clone(),
+                revision_id: alias.revision_id.clone(),
+                description: marker.describe(&user),
+            };
+            w.update_alias("f", "live", &update).await.unwrap();
+            return;
+        }
+    };
+    let (report, ()) = runtime.block_on(async { tokio::join!(engine.run(&plan), approver) });
+    assert_eq!(report.outcome, Outcome::Promoted);
+    assert!(events
+        .iter()
+        .any(|e| matches!(&e.kind, EventKind::Approved { by } if by == "`rollout approve`")));
 }

@@ -37,6 +37,9 @@ fn lines(event: &Event, steps: usize, verbose: bool) -> Vec<String> {
                 alias.revision_id
             )]
         }
+        EventKind::Resumed { step } => {
+            vec![format!("resuming at step {step}, as the lease left it")]
+        }
         EventKind::StepStarted { step, text } => vec![format!("step {step}/{steps}  {text}")],
         EventKind::CodeUpdated { function } => vec![format!("  {function}: code updated")],
         EventKind::Published {
@@ -254,4 +257,68 @@ pub struct Discard;
 
 impl EventSink for Discard {
     fn emit(&mut self, _: &Event) {}
+}
+
+/// The audit journal: every event of every run appended as a JSON line, flushed as it happens.
+/// Events carry no credentials and no invocation payloads.
+pub struct Journal {
+    file: std::fs::File,
+}
+
+impl Journal {
+    /// Opens (creating it and its directory) `path`, or the default under the user's state
+    /// directory; the error says why there will be no journal.
+    pub fn open(path: Option<std::path::PathBuf>) -> Result<Journal, String> {
+        let path = match path {
+            Some(path) => path,
+            None => {
+                let base = std::env::var_os("XDG_STATE_HOME")
+                    .map(std::path::PathBuf::from)
+                    .or_else(|| {
+                        std::env::var_os("HOME")
+                            .map(|h| std::path::Path::new(&h).join(".local/state"))
+                    })
+                    .ok_or(
+                        "no journal: neither XDG_STATE_HOME nor HOME is set; pass --journal FILE",
+                    )?;
+                base.join("rollout/journal.jsonl")
+            }
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("no journal: cannot create {}: {e}", dir.display()))?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| format!("no journal: cannot open {}: {e}", path.display()))?;
+        Ok(Journal { file })
+    }
+
+    fn append(&mut self, event: &Event) {
+        if let Ok(mut line) = serde_json::to_string(event) {
+            line.push('\n');
+            // One write per line, then to the OS at once: a crash loses nothing written.
+            let _ = self.file.write_all(line.as_bytes());
+            let _ = self.file.flush();
+        }
+    }
+}
+
+/// The display and the journal, both.
+pub struct Tee {
+    /// What people or scripts read.
+    pub display: Box<dyn EventSink>,
+    /// The audit journal, when it could be opened.
+    pub journal: Option<Journal>,
+}
+
+impl EventSink for Tee {
+    fn emit(&mut self, event: &Event) {
+        if let Some(journal) = &mut self.journal {
+            journal.append(event);
+        }
+        self.display.emit(event);
+    }
 }

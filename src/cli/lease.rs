@@ -1,0 +1,174 @@
+//! `rollout rollback` and `rollout approve`: acting on a rollout's lease from any machine.
+
+use std::io::IsTerminal;
+
+use super::output::out;
+use super::{exit, LeaseArgs};
+use crate::cloud::aws::Aws;
+use crate::cloud::retry::Retrying;
+use crate::cloud::{AliasUpdate, CloudError, LambdaApi};
+use crate::engine::lease::Marker;
+
+fn runtime() -> Result<tokio::runtime::Runtime, i32> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("error: cannot start: {e}");
+            exit::INFRA
+        })
+}
+
+fn code_of(error: &CloudError) -> i32 {
+    match error {
+        CloudError::NotFound(_) | CloudError::InvalidParameter(_) => exit::INVALID,
+        CloudError::Conflict(_) => exit::CONFLICT,
+        _ => exit::INFRA,
+    }
+}
+
+/// `rollout rollback`: `old` (from the lease, else the primary version) serves everything again,
+/// and the lease is cleared.
+pub(super) fn rollback(args: &LeaseArgs) -> i32 {
+    let interactive = std::io::stdin().is_terminal();
+    let confirmed = args.yes || interactive && confirm("Restore old on every alias named?");
+    if !confirmed {
+        eprintln!(
+            "nothing was done{}",
+            if interactive {
+                ""
+            } else {
+                " (without a terminal, pass --yes)"
+            }
+        );
+        return exit::INTERRUPTED;
+    }
+    let runtime = match runtime() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    runtime.block_on(async {
+        let aws = Aws::connect(&args.aws.options(args.region.clone())).await;
+        let clock = crate::cloud::aws::WallClock::new();
+        let lambda = Retrying::new(&aws, &clock);
+        let mut status = exit::OK;
+        for function in &args.functions {
+            let alias = &args.alias;
+            let current = match lambda.get_alias(function, alias).await {
+                Ok(a) => a,
+                Err(e) => {
+                    eprintln!("error: cannot read {function}:{alias}: {e}");
+                    status = status.max(code_of(&e));
+                    continue;
+                }
+            };
+            let (user, marker) = Marker::parse(&current.description);
+            let old = match &marker {
+                Some(m) => {
+                    let ours = current.version == m.old || Some(&current.version) == m.new.as_ref();
+                    let routed = current.routing.keys().all(|v| *v == m.old || Some(v) == m.new.as_ref());
+                    if !(ours && routed) {
+                        eprintln!(
+                            "error: {function}:{alias} serves {current}, which is not what the rollout left (old {}, new {}): someone changed it; nothing was overwritten",
+                            m.old,
+                            m.new.as_deref().unwrap_or("-")
+                        );
+                        status = status.max(exit::CONFLICT);
+                        continue;
+                    }
+                    m.old.clone()
+                }
+                // Without a lease, the primary version is the one the split started from.
+                None => current.version.clone(),
+            };
+            if marker.is_none() && current.routing.is_empty() {
+                out(&format!("{function}:{alias} serves {current}: nothing to roll back\n"));
+                continue;
+            }
+            let update = AliasUpdate {
+                version: old.clone(),
+                routing: Default::default(),
+                revision_id: current.revision_id.clone(),
+                description: Some(user),
+            };
+            match lambda.update_alias(function, alias, &update).await {
+                Ok(after) => out(&format!(
+                    "{function}:{alias}: {current} -> {after}{}\n",
+                    if marker.is_some() { "; lease cleared" } else { "" }
+                )),
+                Err(e) => {
+                    eprintln!("error: {function}:{alias} was not rolled back: {e}; it serves {current}");
+                    status = status.max(code_of(&e));
+                }
+            }
+        }
+        status
+    })
+}
+
+/// `rollout approve`: releases the `approve` gate a rollout is waiting at.
+pub(super) fn approve(args: &LeaseArgs) -> i32 {
+    let runtime = match runtime() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    runtime.block_on(async {
+        let aws = Aws::connect(&args.aws.options(args.region.clone())).await;
+        let clock = crate::cloud::aws::WallClock::new();
+        let lambda = Retrying::new(&aws, &clock);
+        let function = &args.functions[0];
+        let alias = &args.alias;
+        let current = match lambda.get_alias(function, alias).await {
+            Ok(a) => a,
+            Err(e) => {
+                eprintln!("error: cannot read {function}:{alias}: {e}");
+                return code_of(&e);
+            }
+        };
+        let (user, marker) = Marker::parse(&current.description);
+        let Some(mut marker) = marker else {
+            eprintln!("error: no rollout holds {function}:{alias}; nothing to approve");
+            return exit::INVALID;
+        };
+        if !marker.gate {
+            eprintln!(
+                "error: the rollout on {function}:{alias} ({}, step {}/{}) is not waiting for approval",
+                marker.holder, marker.step, marker.steps
+            );
+            return exit::INVALID;
+        }
+        marker.approved = true;
+        let Some(description) = marker.describe(&user) else {
+            eprintln!("error: the alias description is too long to record the approval");
+            return exit::INVALID;
+        };
+        let update = AliasUpdate {
+            version: current.version.clone(),
+            routing: current.routing.clone(),
+            revision_id: current.revision_id.clone(),
+            description: Some(description),
+        };
+        match lambda.update_alias(function, alias, &update).await {
+            Ok(_) => {
+                out(&format!(
+                    "approved: the rollout of {} on {function}:{alias} by {} goes on from step {}/{}\n",
+                    marker.plan, marker.holder, marker.step, marker.steps
+                ));
+                exit::OK
+            }
+            Err(e) => {
+                eprintln!("error: the approval was not recorded: {e}");
+                code_of(&e)
+            }
+        }
+    })
+}
+
+fn confirm(question: &str) -> bool {
+    use std::io::Write;
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).is_ok()
+        && matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+}
