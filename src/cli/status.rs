@@ -14,6 +14,7 @@ struct Status {
     serves: Alias,
     latest: FunctionInfo,
     split: bool,
+    lease: Option<crate::engine::lease::Marker>,
     note: String,
 }
 
@@ -40,10 +41,14 @@ pub(super) fn run(args: &StatusArgs) -> i32 {
             match read.await {
                 Ok((serves, latest)) => {
                     let split = serves.additional().is_some();
-                    let note = if split {
-                        "traffic is split: a rollout is in progress or was interrupted; let it finish, or restore one version with `rollout rollback`".to_string()
-                    } else {
-                        "one version serves all traffic; no rollout in progress".to_string()
+                    let lease = crate::engine::lease::Marker::parse(&serves.description).1;
+                    let note = match (&lease, split) {
+                        (Some(m), _) => format!(
+                            "held by {} running {:?}: step {}/{} (old {}, new {}), last heartbeat at {} (Unix seconds); if it is gone: `rollout resume` or `rollout rollback`",
+                            m.holder, m.plan, m.step, m.steps, m.old, m.new.as_deref().unwrap_or("-"), m.beat
+                        ),
+                        (None, true) => "traffic is split and no rollout holds the alias: someone changed it by hand; restore one version with `rollout rollback`".to_string(),
+                        (None, false) => "one version serves all traffic; no rollout in progress".to_string(),
                     };
                     statuses.push(Status {
                         function: function.clone(),
@@ -51,6 +56,7 @@ pub(super) fn run(args: &StatusArgs) -> i32 {
                         serves,
                         latest,
                         split,
+                        lease,
                         note,
                     });
                 }

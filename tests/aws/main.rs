@@ -546,3 +546,195 @@ fn run_refuses_without_a_terminal_or_yes_and_without_targets() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no target"));
 }
+
+/// The lease marker on the alias, if any.
+fn marker(aws: &Aws, function: &str) -> Option<String> {
+    aws.runtime.block_on(async {
+        let out = aws
+            .lambda
+            .get_alias()
+            .function_name(function)
+            .name("live")
+            .send()
+            .await
+            .unwrap();
+        let description = out.description().unwrap_or_default().to_string();
+        description.contains("[rollout ").then_some(description)
+    })
+}
+
+fn spawn(dir: &Path, args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_rollout"))
+        .args(args)
+        .arg("--endpoint-url")
+        .arg(endpoint())
+        .current_dir(dir)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits until `check` holds, or fails the test after 30 seconds.
+fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !check() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "gave up waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_second_run_on_a_held_alias_stops_with_exit_4_and_names_the_holder() {
+    let aws = Aws::new();
+    let f = unique("held");
+    aws.function(&f, Some(2));
+    aws.metrics(&f, "2", 1000.0, 0.0);
+    let dir = temp(&canary(&[&f], "").replace("wait 2s until healthy", "wait 4s until healthy"));
+    let first = spawn(&dir, &["run", "--yes", "p.rollout"]);
+    wait_for("the first run to take the lease", || {
+        marker(&aws, &f).is_some()
+    });
+    let second = rollout(&dir, &["run", "--yes", "p.rollout"]);
+    assert_eq!(second.status.code(), Some(4), "{}", text(&second));
+    assert!(
+        String::from_utf8_lossy(&second.stdout).contains("is held by another rollout"),
+        "{}",
+        text(&second)
+    );
+    let first = first.wait_with_output().unwrap();
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "the first run is undisturbed: {}",
+        text(&first)
+    );
+    assert_eq!(aws.alias(&f), ("2".to_string(), vec![]));
+    assert_eq!(marker(&aws, &f), None, "the lease is released");
+}
+
+#[test]
+fn killed_at_every_step_then_resumed_or_rolled_back_never_leaves_a_split() {
+    let aws = Aws::new();
+    let playbook = |f: &str| {
+        format!(
+            "function {f:?}\nalias \"live\"\nhealth every 1s {{\n  min invocations 10\n  error rate < 1%\n}}\npublish\nwait 2s\nshift 5% to new\nwait 2s until healthy\nshift 50% to new\nwait 2s until healthy\npromote\n"
+        )
+    };
+    let mut kill_points = 0;
+    // The runner spends time in steps 2 (after publish), 4 (5% on new) and 6 (50% on new); each
+    // is killed once and recovered by resume or rollback in turn.
+    for step in [2, 4, 6, 2, 4, 6] {
+        let f = unique(&format!("kill{step}"));
+        aws.function(&f, Some(2));
+        aws.metrics(&f, "2", 1000.0, 0.0);
+        let dir = temp(&playbook(&f));
+        let mut child = spawn(&dir, &["run", "--yes", "p.rollout"]);
+        let needle = format!(" s={step}/7 ");
+        wait_for(&format!("step {step}"), || {
+            marker(&aws, &f).is_some_and(|m| m.contains(&needle))
+        });
+        child.kill().unwrap(); // SIGKILL: no chance to clean up
+        let _ = child.wait();
+        kill_points += 1;
+        assert!(marker(&aws, &f).is_some(), "the lease outlives the runner");
+        let by_rollback = kill_points % 2 == 1;
+        let recover = if by_rollback {
+            rollout(
+                &dir,
+                &["rollback", "--yes", "--function", &f, "--alias", "live"],
+            )
+        } else {
+            rollout(&dir, &["resume", "--yes", "--take-over", "p.rollout"])
+        };
+        assert_eq!(
+            recover.status.code(),
+            Some(0),
+            "step {step}: {}",
+            text(&recover)
+        );
+        let (version, routing) = aws.alias(&f);
+        assert!(
+            routing.is_empty(),
+            "step {step}: left split: {routing:?}; {}",
+            text(&recover)
+        );
+        let expected = if by_rollback { "1" } else { "2" };
+        assert_eq!(version, expected, "step {step}: {}", text(&recover));
+        assert_eq!(marker(&aws, &f), None, "step {step}: lease cleared");
+    }
+    println!("killed the runner at {kill_points} step boundaries; every alias ended on old or new");
+}
+
+#[test]
+fn approve_releases_a_waiting_gate_from_another_process() {
+    let aws = Aws::new();
+    let f = unique("gate");
+    aws.function(&f, Some(2));
+    aws.metrics(&f, "2", 1000.0, 0.0);
+    let dir = temp(&canary(&[&f], "").replace("promote", "approve \"ship it?\"\npromote"));
+    let runner = spawn(&dir, &["run", "--yes", "p.rollout"]);
+    wait_for("the gate", || {
+        marker(&aws, &f).is_some_and(|m| m.contains(" g=1 "))
+    });
+    let approve = rollout(&dir, &["approve", "--function", &f, "--alias", "live"]);
+    assert_eq!(approve.status.code(), Some(0), "{}", text(&approve));
+    let runner = runner.wait_with_output().unwrap();
+    assert_eq!(runner.status.code(), Some(0), "{}", text(&runner));
+    assert!(
+        String::from_utf8_lossy(&runner.stdout).contains("approved by `rollout approve`"),
+        "{}",
+        text(&runner)
+    );
+    assert_eq!(aws.alias(&f), ("2".to_string(), vec![]));
+    let again = rollout(&dir, &["approve", "--function", &f, "--alias", "live"]);
+    assert_eq!(
+        again.status.code(),
+        Some(2),
+        "nothing waits any more: {}",
+        text(&again)
+    );
+}
+
+#[test]
+fn every_event_goes_to_the_journal() {
+    let aws = Aws::new();
+    let f = unique("journal");
+    aws.function(&f, Some(2));
+    aws.metrics(&f, "2", 1000.0, 0.0);
+    let dir = temp(&canary(&[&f], ""));
+    let out = rollout(
+        &dir,
+        &[
+            "run",
+            "--yes",
+            "--journal",
+            "audit/rollouts.jsonl",
+            "p.rollout",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let journal = std::fs::read_to_string(dir.join("audit/rollouts.jsonl")).unwrap();
+    let events: Vec<serde_json::Value> = journal
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events.first().unwrap()["event"], "started");
+    assert_eq!(events.last().unwrap()["event"], "finished");
+    assert!(events
+        .iter()
+        .any(|e| e["event"] == "alias_updated" && e["after"]["routing"]["2"] == 0.05));
+    assert!(
+        !journal.contains("testing"),
+        "no credentials in the journal"
+    );
+}
