@@ -9,16 +9,6 @@ use crate::cloud::retry::Retrying;
 use crate::cloud::{AliasUpdate, CloudError, LambdaApi};
 use crate::engine::lease::Marker;
 
-fn runtime() -> Result<tokio::runtime::Runtime, i32> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| {
-            eprintln!("error: cannot start: {e}");
-            exit::INFRA
-        })
-}
-
 fn code_of(error: &CloudError) -> i32 {
     match error {
         CloudError::NotFound(_) | CloudError::InvalidParameter(_) => exit::INVALID,
@@ -43,7 +33,7 @@ pub(super) fn rollback(args: &LeaseArgs) -> i32 {
         );
         return exit::INTERRUPTED;
     }
-    let runtime = match runtime() {
+    let runtime = match super::runtime() {
         Ok(r) => r,
         Err(code) => return code,
     };
@@ -108,7 +98,7 @@ pub(super) fn rollback(args: &LeaseArgs) -> i32 {
 
 /// `rollout approve`: releases the `approve` gate a rollout is waiting at.
 pub(super) fn approve(args: &LeaseArgs) -> i32 {
-    let runtime = match runtime() {
+    let runtime = match super::runtime() {
         Ok(r) => r,
         Err(code) => return code,
     };

@@ -476,6 +476,17 @@ enum Format {
     Json,
 }
 
+/// A runtime for the commands that talk to AWS, or the exit code after saying why not.
+fn runtime() -> Result<tokio::runtime::Runtime, i32> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("error: cannot start: {e}");
+            exit::INFRA
+        })
+}
+
 fn parse_set(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((name, value)) if !name.is_empty() => Ok((name.trim().to_string(), value.to_string())),

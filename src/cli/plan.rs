@@ -22,15 +22,9 @@ pub(super) fn run(args: &PlanArgs) -> i32 {
             eprintln!("error: --live needs a target: name the function and alias in the playbook or with --function and --alias");
             return super::exit::INVALID;
         };
-        let runtime = match tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        {
+        let runtime = match super::runtime() {
             Ok(runtime) => runtime,
-            Err(e) => {
-                eprintln!("error: cannot start: {e}");
-                return super::exit::INFRA;
-            }
+            Err(code) => return code,
         };
         view.live = runtime.block_on(live(
             &plan,

@@ -43,15 +43,9 @@ fn start(args: &RunArgs, resume: bool) -> i32 {
         eprintln!("error: `rollout run` changes live traffic; without a terminal to confirm on, pass --yes. Nothing was done");
         return exit::INVALID;
     }
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match super::runtime() {
         Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("error: cannot start: {e}");
-            return exit::INFRA;
-        }
+        Err(code) => return code,
     };
     runtime.block_on(execute(args, plan, alias, interactive, resume))
 }

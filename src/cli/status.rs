@@ -19,15 +19,9 @@ struct Status {
 }
 
 pub(super) fn run(args: &StatusArgs) -> i32 {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match super::runtime() {
         Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("error: cannot start: {e}");
-            return exit::INFRA;
-        }
+        Err(code) => return code,
     };
     runtime.block_on(async {
         let aws = Aws::connect(&args.aws.options(args.region.clone())).await;

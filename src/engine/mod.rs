@@ -696,23 +696,7 @@ impl<'a, L: LambdaApi, M: MetricsApi, C: Clock> Engine<'a, L, M, C> {
                 return Err(Stop::Interrupted);
             }
             if self.traffic_on_new() {
-                for i in 0..self.targets.len() {
-                    if !self.targets[i].active {
-                        continue;
-                    }
-                    let evaluation = self.evaluate(health, i).await?;
-                    let (verdict, reason, function) = (
-                        evaluation.verdict,
-                        evaluation.reason.clone(),
-                        evaluation.function.clone(),
-                    );
-                    self.emit(EventKind::HealthEvaluated(evaluation));
-                    if verdict == Verdict::Fail {
-                        self.detected = Some(self.clock.now());
-                        self.failed_target = i;
-                        return Err(Stop::Fail(format!("{function}: {reason}")));
-                    }
-                }
+                self.judge_once(health).await?;
             }
         }
     }
@@ -906,23 +890,9 @@ impl<'a, L: LambdaApi, M: MetricsApi, C: Clock> Engine<'a, L, M, C> {
             since_evaluation = Millis(since_evaluation.0 + poll.0);
             if since_evaluation >= health.every && self.traffic_on_new() {
                 since_evaluation = Millis(0);
-                for i in 0..self.targets.len() {
-                    if !self.targets[i].active {
-                        continue;
-                    }
-                    let evaluation = self.evaluate(health, i).await?;
-                    let (verdict, reason, function) = (
-                        evaluation.verdict,
-                        evaluation.reason.clone(),
-                        evaluation.function.clone(),
-                    );
-                    self.emit(EventKind::HealthEvaluated(evaluation));
-                    if verdict == Verdict::Fail {
-                        self.detected = Some(self.clock.now());
-                        self.failed_target = i;
-                        self.gate = false;
-                        return Err(Stop::Fail(format!("{function}: {reason}")));
-                    }
+                if let Err(stop) = self.judge_once(health).await {
+                    self.gate = false;
+                    return Err(stop);
                 }
             }
             self.beat().await?;
@@ -1302,6 +1272,31 @@ impl<'a, L: LambdaApi, M: MetricsApi, C: Clock> Engine<'a, L, M, C> {
         Ok(conclude(health, &versions, measured.invocations, checks))
     }
 
+    /// One evaluation of every active target, each an event; the first failing one fails the
+    /// step. Returns the functions that passed.
+    async fn judge_once(&mut self, health: &HealthSpec) -> Result<Vec<String>, Stop> {
+        let mut passed = Vec::new();
+        for i in 0..self.targets.len() {
+            if !self.targets[i].active {
+                continue;
+            }
+            let function = self.targets[i].function.clone();
+            let evaluation = self.evaluate(health, i).await?;
+            let (verdict, reason) = (evaluation.verdict, evaluation.reason.clone());
+            self.emit(EventKind::HealthEvaluated(evaluation));
+            match verdict {
+                Verdict::Fail => {
+                    self.detected = Some(self.clock.now());
+                    self.failed_target = i;
+                    return Err(Stop::Fail(format!("{function}: {reason}")));
+                }
+                Verdict::Pass => passed.push(function),
+                Verdict::Inconclusive => {}
+            }
+        }
+        Ok(passed)
+    }
+
     /// `wait D until healthy`.
     async fn bake(&mut self, duration: Millis, health: &HealthSpec) -> Result<(), Stop> {
         self.emit(EventKind::Waiting {
@@ -1330,25 +1325,8 @@ impl<'a, L: LambdaApi, M: MetricsApi, C: Clock> Engine<'a, L, M, C> {
             }
             self.beat().await?;
             waited = Millis(waited.0 + pause.0);
-            for i in 0..self.targets.len() {
-                if !self.targets[i].active {
-                    continue;
-                }
-                let function = self.targets[i].function.clone();
-                let evaluation = self.evaluate(health, i).await?;
-                let (verdict, reason) = (evaluation.verdict, evaluation.reason.clone());
-                self.emit(EventKind::HealthEvaluated(evaluation));
-                match verdict {
-                    Verdict::Fail => {
-                        self.detected = Some(self.clock.now());
-                        self.failed_target = i;
-                        return Err(Stop::Fail(format!("{function}: {reason}")));
-                    }
-                    Verdict::Pass => {
-                        latest.insert(function, Verdict::Pass);
-                    }
-                    Verdict::Inconclusive => {}
-                }
+            for function in self.judge_once(health).await? {
+                latest.insert(function, Verdict::Pass);
             }
         }
         if !decide {

@@ -78,21 +78,7 @@ fn traffic(w: &SimWorld) -> Vec<String> {
 }
 
 fn run_in<L: LambdaApi>(lambda: &L, world: &SimWorld, plan: &Plan) -> Run {
-    let mut events = Vec::new();
-    let hooks = Hooks::compile(plan);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    let engine = Engine::new(
-        lambda,
-        world,
-        world,
-        &hooks,
-        &mut events,
-        Settings::default(),
-    );
-    let report = runtime.block_on(engine.run(plan));
-    Run { report, events }
+    run_with(lambda, world, world, plan)
 }
 
 fn run(world: &SimWorld, plan: &Plan) -> Run {

@@ -214,9 +214,10 @@ impl Aws {
     }
 }
 
-/// Runs `rollout` against the moto server with test credentials and no way to reach real AWS.
-fn rollout(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rollout"))
+/// `rollout ARGS` against the moto server, with test credentials and no way to reach real AWS.
+fn command(dir: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_rollout"));
+    command
         .args(args)
         .arg("--endpoint-url")
         .arg(endpoint())
@@ -227,9 +228,22 @@ fn rollout(dir: &Path, args: &[&str]) -> Output {
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env_remove("AWS_PROFILE")
         .env("NO_COLOR", "1")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("run rollout")
+        .stdin(std::process::Stdio::null());
+    command
+}
+
+/// Runs `rollout` to the end.
+fn rollout(dir: &Path, args: &[&str]) -> Output {
+    command(dir, args).output().expect("run rollout")
+}
+
+/// Starts `rollout` and leaves it running.
+fn spawn(dir: &Path, args: &[&str]) -> std::process::Child {
+    command(dir, args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
 }
 
 fn temp(playbook: &str) -> PathBuf {
@@ -495,18 +509,7 @@ fn ctrl_c_rolls_back_and_exits_3() {
     aws.function(&f, Some(2));
     aws.metrics(&f, "2", 1000.0, 0.0);
     let dir = temp(&canary(&[&f], "").replace("wait 2s until healthy", "wait 60s until healthy"));
-    let child = Command::new(env!("CARGO_BIN_EXE_rollout"))
-        .args(["run", "--yes", "p.rollout", "--endpoint-url", &endpoint()])
-        .current_dir(&dir)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn(&dir, &["run", "--yes", "p.rollout"]);
     // Wait until the canary is live, then interrupt.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while aws.alias(&f).1.is_empty() {
@@ -561,24 +564,6 @@ fn marker(aws: &Aws, function: &str) -> Option<String> {
         let description = out.description().unwrap_or_default().to_string();
         description.contains("[rollout ").then_some(description)
     })
-}
-
-fn spawn(dir: &Path, args: &[&str]) -> std::process::Child {
-    Command::new(env!("CARGO_BIN_EXE_rollout"))
-        .args(args)
-        .arg("--endpoint-url")
-        .arg(endpoint())
-        .current_dir(dir)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("NO_COLOR", "1")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap()
 }
 
 /// Waits until `check` holds, or fails the test after 30 seconds.
