@@ -54,6 +54,21 @@ fn lines(event: &Event, steps: usize, verbose: bool) -> Vec<String> {
         EventKind::VersionsChosen { function, old, new } => {
             vec![format!("  {function}: old = {old}, new = {new}")]
         }
+        // Writes that only renew the lease are noise unless asked for.
+        EventKind::AliasUpdated {
+            function,
+            before,
+            after,
+        } if before.version == after.version && before.routing == after.routing => {
+            if verbose {
+                vec![format!(
+                    "  {function}: lease written (revision {})",
+                    after.revision_id
+                )]
+            } else {
+                Vec::new()
+            }
+        }
         EventKind::AliasUpdated {
             function,
             before,
