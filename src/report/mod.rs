@@ -162,88 +162,107 @@ impl<W: Write> EventSink for TextSink<W> {
 }
 
 /// The live display on a terminal: event lines scroll above a status line showing the step,
-/// the weight on `new` as a bar, the time left of a wait, and the latest verdict.
+/// the weight on `new` as a bar, a countdown while waiting, and the latest verdict. A ticker
+/// thread redraws the status line twice a second so the countdown moves between events.
 pub struct LiveSink {
     bar: ProgressBar,
+    status: std::sync::Arc<std::sync::Mutex<Status>>,
     steps: usize,
+    verbose: bool,
+}
+
+/// What the status line shows.
+#[derive(Debug, Default)]
+struct Status {
     step: String,
     weight: f64,
-    wait: Option<u64>,
+    /// When the current wait began and how long it lasts.
+    wait: Option<(std::time::Instant, u64)>,
     verdict: String,
-    verbose: bool,
+    done: bool,
+}
+
+impl Status {
+    fn line(&self) -> String {
+        let filled = ((self.weight / 10.0).round() as usize).min(10);
+        let bar = format!("[{}{}]", "#".repeat(filled), "-".repeat(10 - filled));
+        let wait = self
+            .wait
+            .map(|(start, total)| {
+                let left = total.saturating_sub(start.elapsed().as_millis() as u64);
+                format!(
+                    " | {} left",
+                    crate::plan::Millis(left.div_ceil(1000) * 1000)
+                )
+            })
+            .unwrap_or_default();
+        format!(
+            "{} | new {bar} {:.2}%{wait} | {}",
+            self.step, self.weight, self.verdict
+        )
+    }
 }
 
 impl LiveSink {
     /// A live display on stderr.
     pub fn new(verbose: bool) -> Self {
         let bar = ProgressBar::new_spinner();
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} {msg} ({elapsed} into the step)")
-                .expect("a valid template"),
-        );
+        bar.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("a valid template"));
         bar.enable_steady_tick(std::time::Duration::from_millis(200));
+        let status = std::sync::Arc::new(std::sync::Mutex::new(Status::default()));
+        let (ticker_bar, ticker_status) = (bar.clone(), status.clone());
+        std::thread::spawn(move || loop {
+            let line = match ticker_status.lock() {
+                Ok(status) if !status.done => status.line(),
+                _ => return,
+            };
+            ticker_bar.set_message(line);
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        });
         LiveSink {
             bar,
+            status,
             steps: 0,
-            step: String::new(),
-            weight: 0.0,
-            wait: None,
-            verdict: String::new(),
             verbose,
         }
-    }
-
-    fn refresh(&self) {
-        let filled = (self.weight / 10.0).round() as usize;
-        let bar = format!(
-            "[{}{}]",
-            "#".repeat(filled.min(10)),
-            "-".repeat(10 - filled.min(10))
-        );
-        let wait = self
-            .wait
-            .map(|total| format!(" | waiting {}", crate::plan::Millis(total)))
-            .unwrap_or_default();
-        self.bar.set_message(format!(
-            "{} | new {bar} {:.2}%{wait} | {}",
-            self.step, self.weight, self.verdict
-        ));
     }
 }
 
 impl EventSink for LiveSink {
     fn emit(&mut self, event: &Event) {
-        match &event.kind {
-            EventKind::Started { steps, .. } => self.steps = *steps,
-            EventKind::StepStarted { step, text } => {
-                self.step = format!("step {step}/{}: {text}", self.steps);
-                self.wait = None;
-                self.bar.reset_elapsed();
+        if let Ok(mut status) = self.status.lock() {
+            match &event.kind {
+                EventKind::Started { steps, .. } => self.steps = *steps,
+                EventKind::StepStarted { step, text } => {
+                    status.step = format!("step {step}/{}: {text}", self.steps);
+                    status.wait = None;
+                }
+                EventKind::AliasUpdated { after, .. } => {
+                    status.weight = match after.additional() {
+                        Some((_, w)) => w * 100.0,
+                        None if status.step.contains("promote") => 100.0,
+                        None => 0.0,
+                    };
+                }
+                EventKind::Waiting { duration_ms, .. } => {
+                    status.wait = Some((std::time::Instant::now(), duration_ms.0))
+                }
+                EventKind::HealthEvaluated(evaluation) => {
+                    status.verdict = format!("{}: {:?}", evaluation.function, evaluation.verdict);
+                }
+                EventKind::Finished { .. } => {
+                    status.done = true;
+                    self.bar.finish_and_clear();
+                }
+                _ => {}
             }
-            EventKind::AliasUpdated { after, .. } => {
-                self.weight = after.additional().map_or(
-                    if after.routing.is_empty()
-                        && self.weight > 0.0
-                        && self.step.contains("promote")
-                    {
-                        100.0
-                    } else {
-                        0.0
-                    },
-                    |(_, w)| w * 100.0,
-                );
+            if !status.done {
+                self.bar.set_message(status.line());
             }
-            EventKind::Waiting { duration_ms, .. } => self.wait = Some(duration_ms.0),
-            EventKind::HealthEvaluated(evaluation) => {
-                self.verdict = format!("{}: {:?}", evaluation.function, evaluation.verdict)
-            }
-            EventKind::Finished { .. } => self.bar.finish_and_clear(),
-            _ => {}
         }
         for line in lines(event, self.steps, self.verbose) {
             self.bar.println(format!("[{}] {line}", clock(event.at_ms)));
         }
-        self.refresh();
     }
 }
 

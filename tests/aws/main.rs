@@ -724,3 +724,72 @@ fn every_event_goes_to_the_journal() {
         "no credentials in the journal"
     );
 }
+
+#[test]
+fn rollback_restores_the_primary_of_a_hand_made_split_and_refuses_a_changed_alias() {
+    let aws = Aws::new();
+    let f = unique("handsplit");
+    aws.function(&f, Some(2));
+    let split = |version: &str, weights: &[(&str, f64)], description: &str| {
+        aws.runtime.block_on(async {
+            let routing = aws_sdk_lambda::types::AliasRoutingConfiguration::builder()
+                .set_additional_version_weights(Some(
+                    weights.iter().map(|(v, w)| (v.to_string(), *w)).collect(),
+                ))
+                .build();
+            aws.lambda
+                .publish_version()
+                .function_name(&f)
+                .send()
+                .await
+                .unwrap();
+            aws.lambda
+                .update_alias()
+                .function_name(&f)
+                .name("live")
+                .function_version(version)
+                .routing_config(routing)
+                .description(description)
+                .send()
+                .await
+                .unwrap();
+        })
+    };
+    split("1", &[("2", 0.3)], "by hand");
+    let dir = temp("publish; promote\n");
+    let out = rollout(
+        &dir,
+        &["rollback", "--yes", "--function", &f, "--alias", "live"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(aws.alias(&f), ("1".to_string(), vec![]));
+
+    // A lease that says old 1 / new 2, on an alias someone has since pointed at version 3.
+    aws.runtime.block_on(async {
+        aws.lambda
+            .update_function_code()
+            .function_name(&f)
+            .zip_file(Blob::new(zip(3)))
+            .send()
+            .await
+            .unwrap();
+    });
+    split(
+        "3",
+        &[],
+        "[rollout h=x@y:1 p=z s=2/4 o=1 n=2 t=1 b=1 g=0 a=0]",
+    );
+    let out = rollout(
+        &dir,
+        &["rollback", "--yes", "--function", &f, "--alias", "live"],
+    );
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    assert_eq!(aws.alias(&f).0, "3", "nothing overwritten");
+    let out = rollout(&dir, &["rollback", "--function", &f, "--alias", "live"]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "no terminal and no --yes: {}",
+        text(&out)
+    );
+}
