@@ -139,11 +139,18 @@ fn usage_errors_exit_2_and_help_exits_0() {
 fn the_language_reference_lists_every_diagnostic_code() {
     let docs = std::fs::read_to_string(crate::test::root().join("docs/language.md")).unwrap();
     for code in rollout::diagnostic::Code::ALL {
-        let entry = format!("| `rollout::{}` |", code.as_str());
+        let severity = match code.severity() {
+            rollout::diagnostic::Severity::Error => "error",
+            rollout::diagnostic::Severity::Warning => "warning",
+        };
+        let entry = format!(
+            "| `rollout::{}` | {severity} | {} |",
+            code.as_str(),
+            code.describe()
+        );
         assert!(
             docs.contains(&entry),
-            "docs/language.md does not list rollout::{}",
-            code.as_str()
+            "docs/language.md lacks the row: {entry}"
         );
     }
 }
