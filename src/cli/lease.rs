@@ -21,7 +21,8 @@ fn code_of(error: &CloudError) -> i32 {
 /// and the lease is cleared.
 pub(super) fn rollback(args: &LeaseArgs) -> i32 {
     let interactive = std::io::stdin().is_terminal();
-    let confirmed = args.yes || interactive && confirm("Restore old on every alias named?");
+    let confirmed =
+        args.yes || interactive && crate::report::ask("Restore old on every alias named?");
     if !confirmed {
         eprintln!(
             "nothing was done{}",
@@ -152,13 +153,4 @@ pub(super) fn approve(args: &LeaseArgs) -> i32 {
             }
         }
     })
-}
-
-fn confirm(question: &str) -> bool {
-    use std::io::Write;
-    eprint!("{question} [y/N] ");
-    let _ = std::io::stderr().flush();
-    let mut line = String::new();
-    std::io::stdin().read_line(&mut line).is_ok()
-        && matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes")
 }

@@ -120,7 +120,7 @@ async fn execute(
             "the version `publish` creates"
         }
     );
-    if !args.yes && !confirm() {
+    if !args.yes && !crate::report::ask("Proceed?") {
         eprintln!("nothing was done");
         return exit::INTERRUPTED;
     }
@@ -196,13 +196,4 @@ async fn execute(
         )),
     }
     code
-}
-
-fn confirm() -> bool {
-    use std::io::Write;
-    eprint!("Proceed? [y/N] ");
-    let _ = std::io::stderr().flush();
-    let mut line = String::new();
-    std::io::stdin().read_line(&mut line).is_ok()
-        && matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes")
 }

@@ -676,14 +676,7 @@ impl<'a, L: LambdaApi, M: MetricsApi, C: Clock> Engine<'a, L, M, C> {
 
     /// Asks on the terminal while judging health every interval; true only for "y" or "yes".
     async fn prompt(&mut self, question: String, health: &HealthSpec) -> Result<bool, Stop> {
-        let mut answer = tokio::task::spawn_blocking(move || {
-            use std::io::Write;
-            eprint!("{question} [y/N] ");
-            let _ = std::io::stderr().flush();
-            let mut line = String::new();
-            std::io::stdin().read_line(&mut line).is_ok()
-                && matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes")
-        });
+        let mut answer = tokio::task::spawn_blocking(move || crate::report::ask(&question));
         loop {
             let answered = tokio::select! {
                 result = &mut answer => Some(result.unwrap_or(false)),
