@@ -4,8 +4,6 @@ use std::io::IsTerminal;
 
 use super::output::out;
 use super::{exit, LeaseArgs};
-use crate::cloud::aws::Aws;
-use crate::cloud::retry::Retrying;
 use crate::cloud::{AliasUpdate, CloudError, LambdaApi};
 use crate::engine::lease::Marker;
 
@@ -34,17 +32,11 @@ pub(super) fn rollback(args: &LeaseArgs) -> i32 {
         );
         return exit::INTERRUPTED;
     }
-    let runtime = match super::runtime() {
-        Ok(r) => r,
-        Err(code) => return code,
-    };
-    runtime.block_on(async {
-        let aws = Aws::connect(&args.aws.options(args.region.clone())).await;
-        let clock = crate::cloud::aws::WallClock::new();
-        let lambda = Retrying::new(&aws, &clock);
+    let target = &args.target;
+    super::with_aws(target, async |lambda| {
         let mut status = exit::OK;
-        for function in &args.functions {
-            let alias = &args.alias;
+        for function in &target.functions {
+            let alias = &target.alias;
             let current = match lambda.get_alias(function, alias).await {
                 Ok(a) => a,
                 Err(e) => {
@@ -57,7 +49,10 @@ pub(super) fn rollback(args: &LeaseArgs) -> i32 {
             let old = match &marker {
                 Some(m) => {
                     let ours = current.version == m.old || Some(&current.version) == m.new.as_ref();
-                    let routed = current.routing.keys().all(|v| *v == m.old || Some(v) == m.new.as_ref());
+                    let routed = current
+                        .routing
+                        .keys()
+                        .all(|v| *v == m.old || Some(v) == m.new.as_ref());
                     if !(ours && routed) {
                         eprintln!(
                             "error: {function}:{alias} serves {current}, which is not what the rollout left (old {}, new {}): someone changed it; nothing was overwritten",
@@ -73,7 +68,9 @@ pub(super) fn rollback(args: &LeaseArgs) -> i32 {
                 None => current.version.clone(),
             };
             if marker.is_none() && current.routing.is_empty() {
-                out(&format!("{function}:{alias} serves {current}: nothing to roll back\n"));
+                out(&format!(
+                    "{function}:{alias} serves {current}: nothing to roll back\n"
+                ));
                 continue;
             }
             let update = AliasUpdate {
@@ -85,10 +82,16 @@ pub(super) fn rollback(args: &LeaseArgs) -> i32 {
             match lambda.update_alias(function, alias, &update).await {
                 Ok(after) => out(&format!(
                     "{function}:{alias}: {current} -> {after}{}\n",
-                    if marker.is_some() { "; lease cleared" } else { "" }
+                    if marker.is_some() {
+                        "; lease cleared"
+                    } else {
+                        ""
+                    }
                 )),
                 Err(e) => {
-                    eprintln!("error: {function}:{alias} was not rolled back: {e}; it serves {current}");
+                    eprintln!(
+                        "error: {function}:{alias} was not rolled back: {e}; it serves {current}"
+                    );
                     status = status.max(code_of(&e));
                 }
             }
@@ -99,16 +102,10 @@ pub(super) fn rollback(args: &LeaseArgs) -> i32 {
 
 /// `rollout approve`: releases the `approve` gate a rollout is waiting at.
 pub(super) fn approve(args: &LeaseArgs) -> i32 {
-    let runtime = match super::runtime() {
-        Ok(r) => r,
-        Err(code) => return code,
-    };
-    runtime.block_on(async {
-        let aws = Aws::connect(&args.aws.options(args.region.clone())).await;
-        let clock = crate::cloud::aws::WallClock::new();
-        let lambda = Retrying::new(&aws, &clock);
-        let function = &args.functions[0];
-        let alias = &args.alias;
+    let target = &args.target;
+    super::with_aws(target, async |lambda| {
+        let function = &target.functions[0];
+        let alias = &target.alias;
         let current = match lambda.get_alias(function, alias).await {
             Ok(a) => a,
             Err(e) => {

@@ -291,8 +291,9 @@ struct RunArgs {
     verbose: bool,
 }
 
+/// The aliases a command reads or writes without a playbook.
 #[derive(Debug, Args)]
-struct LeaseArgs {
+struct AliasTarget {
     /// The function (repeat for several)
     #[arg(long = "function", value_name = "NAME", required = true)]
     functions: Vec<String>,
@@ -304,6 +305,12 @@ struct LeaseArgs {
     region: Option<String>,
     #[command(flatten)]
     aws: AwsArgs,
+}
+
+#[derive(Debug, Args)]
+struct LeaseArgs {
+    #[command(flatten)]
+    target: AliasTarget,
     /// Do not ask for confirmation (needed without a terminal)
     #[arg(long, short = 'y')]
     yes: bool,
@@ -311,17 +318,8 @@ struct LeaseArgs {
 
 #[derive(Debug, Args)]
 struct StatusArgs {
-    /// The function (repeat for several)
-    #[arg(long = "function", value_name = "NAME", required = true)]
-    functions: Vec<String>,
-    /// The alias
-    #[arg(long, value_name = "NAME")]
-    alias: String,
-    /// AWS region
-    #[arg(long, value_name = "REGION")]
-    region: Option<String>,
     #[command(flatten)]
-    aws: AwsArgs,
+    target: AliasTarget,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -474,6 +472,24 @@ enum Format {
     Text,
     /// For scripts.
     Json,
+}
+
+/// Runs `body` with retrying AWS clients for `target`, returning its exit code.
+fn with_aws(
+    target: &AliasTarget,
+    body: impl AsyncFnOnce(
+        &crate::cloud::retry::Retrying<'_, crate::cloud::aws::Aws, crate::cloud::aws::WallClock>,
+    ) -> i32,
+) -> i32 {
+    let runtime = match runtime() {
+        Ok(runtime) => runtime,
+        Err(code) => return code,
+    };
+    runtime.block_on(async {
+        let aws = crate::cloud::aws::Aws::connect(&target.aws.options(target.region.clone())).await;
+        let clock = crate::cloud::aws::WallClock::new();
+        body(&crate::cloud::retry::Retrying::new(&aws, &clock)).await
+    })
 }
 
 /// A runtime for the commands that talk to AWS, or the exit code after saying why not.

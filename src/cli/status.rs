@@ -4,7 +4,6 @@ use serde::Serialize;
 
 use super::output::out;
 use super::{exit, Format, StatusArgs};
-use crate::cloud::aws::Aws;
 use crate::cloud::{Alias, CloudError, FunctionInfo, LambdaApi};
 
 #[derive(Serialize)]
@@ -19,16 +18,12 @@ struct Status {
 }
 
 pub(super) fn run(args: &StatusArgs) -> i32 {
-    let runtime = match super::runtime() {
-        Ok(runtime) => runtime,
-        Err(code) => return code,
-    };
-    runtime.block_on(async {
-        let aws = Aws::connect(&args.aws.options(args.region.clone())).await;
+    let target = &args.target;
+    super::with_aws(target, async |aws| {
         let mut statuses = Vec::new();
-        for function in &args.functions {
+        for function in &target.functions {
             let read = async {
-                let serves = aws.get_alias(function, &args.alias).await?;
+                let serves = aws.get_alias(function, &target.alias).await?;
                 let latest = aws.get_function(function, None).await?;
                 Ok::<_, CloudError>((serves, latest))
             };
@@ -46,7 +41,7 @@ pub(super) fn run(args: &StatusArgs) -> i32 {
                     };
                     statuses.push(Status {
                         function: function.clone(),
-                        alias: args.alias.clone(),
+                        alias: target.alias.clone(),
                         serves,
                         latest,
                         split,
@@ -55,22 +50,34 @@ pub(super) fn run(args: &StatusArgs) -> i32 {
                     });
                 }
                 Err(CloudError::NotFound(message)) => {
-                    eprintln!("error: {function}:{} does not exist: {message}", args.alias);
+                    eprintln!(
+                        "error: {function}:{} does not exist: {message}",
+                        target.alias
+                    );
                     return exit::INVALID;
                 }
                 Err(other) => {
-                    eprintln!("error: cannot read {function}:{}: {other}", args.alias);
+                    eprintln!("error: cannot read {function}:{}: {other}", target.alias);
                     return exit::INFRA;
                 }
             }
         }
         match args.format {
-            Format::Json => out(&format!("{}\n", serde_json::to_string_pretty(&statuses).expect("serialises"))),
+            Format::Json => out(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&statuses).expect("serialises")
+            )),
             Format::Text => {
                 for s in &statuses {
                     out(&format!(
                         "{}:{} serves {} (revision {})\n  $LATEST: {:?}, last update {:?}\n  {}\n",
-                        s.function, s.alias, s.serves, s.serves.revision_id, s.latest.state, s.latest.last_update, s.note
+                        s.function,
+                        s.alias,
+                        s.serves,
+                        s.serves.revision_id,
+                        s.latest.state,
+                        s.latest.last_update,
+                        s.note
                     ));
                 }
             }

@@ -189,19 +189,22 @@ impl SimWorld {
 
     /// Sets an alias's description as someone else would.
     pub fn describe_alias(&self, function: &str, alias: &str, description: &str) {
-        let mut state = self.state.borrow_mut();
-        let revision = state.revision();
-        let a = state
-            .functions
-            .get_mut(function)
-            .and_then(|f| f.aliases.get_mut(alias))
-            .expect("known alias");
-        a.description = description.to_string();
-        a.revision_id = revision;
+        self.write_alias_as_someone_else(function, alias, |a| {
+            a.description = description.to_string()
+        });
     }
 
     /// Someone else writes the alias (tests of conflicts): same routing, new RevisionId.
     pub fn touch_alias(&self, function: &str, alias: &str) {
+        self.write_alias_as_someone_else(function, alias, |_| {});
+    }
+
+    fn write_alias_as_someone_else(
+        &self,
+        function: &str,
+        alias: &str,
+        change: impl FnOnce(&mut Alias),
+    ) {
         let mut state = self.state.borrow_mut();
         let revision = state.revision();
         let a = state
@@ -209,6 +212,7 @@ impl SimWorld {
             .get_mut(function)
             .and_then(|f| f.aliases.get_mut(alias))
             .expect("known alias");
+        change(a);
         a.revision_id = revision;
     }
 
@@ -274,6 +278,20 @@ impl State {
         if let Some(function) = self.functions.get_mut(name) {
             function.generated_until = now;
         }
+    }
+
+    /// A function no update is in progress on, to change.
+    fn idle_function_mut(&mut self, name: &str, now: Millis) -> Result<&mut Function, CloudError> {
+        let f = self
+            .functions
+            .get_mut(name)
+            .ok_or_else(|| CloudError::NotFound(format!("Function not found: {name}")))?;
+        if now < f.update_done_at {
+            return Err(CloudError::Conflict(
+                "The operation cannot be performed at this time. An update is in progress for resource".into(),
+            ));
+        }
+        Ok(f)
     }
 
     fn function(&self, name: &str) -> Result<&Function, CloudError> {
@@ -396,15 +414,7 @@ impl LambdaApi for SimWorld {
             Some(d) => format!("PublishVersion {function} description={d:?}"),
             None => format!("PublishVersion {function}"),
         });
-        let f = state
-            .functions
-            .get_mut(function)
-            .ok_or_else(|| CloudError::NotFound(format!("Function not found: {function}")))?;
-        if now < f.update_done_at {
-            return Err(CloudError::Conflict(
-                "The operation cannot be performed at this time. An update is in progress for resource".into(),
-            ));
-        }
+        let f = state.idle_function_mut(function, now)?;
         if f.versions.last().is_some_and(|v| v.code == f.latest_code) {
             return Ok(f.versions.len().to_string());
         }
@@ -461,15 +471,7 @@ impl LambdaApi for SimWorld {
         let now = self.clock.now();
         let mut state = self.state.borrow_mut();
         state.calls.push(format!("UpdateFunctionCode {function}"));
-        let f = state
-            .functions
-            .get_mut(function)
-            .ok_or_else(|| CloudError::NotFound(format!("Function not found: {function}")))?;
-        if now < f.update_done_at {
-            return Err(CloudError::Conflict(
-                "The operation cannot be performed at this time. An update is in progress for resource".into(),
-            ));
-        }
+        let f = state.idle_function_mut(function, now)?;
         f.latest_code = format!("zip-{:016x}", fnv1a(zip));
         f.update_done_at = Millis(now.0 + UPDATE_TIME.0);
         f.last_update_failed = f.fail_next_update.take();
