@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use crate::diagnostic::{self, Code, Diag, Source};
-use crate::plan::{LocalFile, Millis, Param, ParamValue, Plan, Script, Targets};
+use crate::plan::{LocalFile, Param, ParamValue, Plan, Script, Targets};
 use crate::syntax::ast::{self, HeaderKind, HookEvent, Statement};
 use crate::syntax::span::Span;
 use load::{Def, Loaded};
@@ -79,12 +79,6 @@ fn check_loaded(root: Rc<Loaded>, canonical: Option<PathBuf>, options: &Options)
         plan: if failed { None } else { Some(plan) },
         diags,
     }
-}
-
-/// A literal written on the command line, typed as in a playbook (`5%`, `10m`, `12`, `"x"`).
-pub fn value(text: &str) -> Option<ParamValue> {
-    let literal = crate::syntax::parse_literal(text)?;
-    values::literal(&literal, &diagnostic::source("value", text.to_string())).ok()
 }
 
 /// A parameter in force.
@@ -201,7 +195,7 @@ impl Checker {
             let source = diagnostic::source("--set", format!("{name}={text}"));
             let value_span = Span::new(name.len() + 1, name.len() + 1 + text.len());
             let Some(entry) = self.params.get(name) else {
-                let help = match closest(name, self.params.keys().map(String::as_str)) {
+                let help = match diagnostic::closest(name, self.params.keys().map(String::as_str)) {
                     Some(close) => format!("did you mean `{close}`?"),
                     None if self.params.is_empty() => {
                         "this playbook declares no parameters".to_string()
@@ -327,7 +321,7 @@ impl Checker {
     fn script(&mut self, hook: &ast::HookRef, scope: &Scope) -> Option<Script> {
         let timeout = match &hook.timeout {
             Some(t) => self.want_duration(t, "`timeout`", scope)?,
-            None => Millis(crate::hooks::DEFAULT_TIMEOUT.as_millis() as u64),
+            None => Script::DEFAULT_TIMEOUT,
         };
         let name = &hook.script;
         let written = self.string(name, scope)?;
@@ -397,28 +391,4 @@ struct RootHeaders {
     region: Option<String>,
     on_failure: Option<Script>,
     on_success: Option<Script>,
-}
-
-/// The known name closest to `name`, if it is close enough to be a likely typo.
-pub(crate) fn closest<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    known
-        .map(|k| (edit_distance(name, k), k))
-        .filter(|(d, k)| *d <= (k.len().max(name.len()) / 3).max(1))
-        .min()
-        .map(|(_, k)| k)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
 }

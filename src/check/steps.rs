@@ -244,7 +244,10 @@ impl Checker {
         flow: &mut Flow,
     ) {
         let Some(def) = self.step_defs.get(&name.name).cloned() else {
-            let help = match super::closest(&name.name, self.step_defs.keys().map(String::as_str)) {
+            let help = match crate::diagnostic::closest(
+                &name.name,
+                self.step_defs.keys().map(String::as_str),
+            ) {
                 Some(close) => format!("did you mean `{close}`?"),
                 None => format!(
                     "define it with `step {}(…) {{ … }}` above the steps",

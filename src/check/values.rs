@@ -6,7 +6,7 @@ use std::rc::Rc;
 use super::load::Loaded;
 use super::Checker;
 use crate::diagnostic::{Code, Diag, Source};
-use crate::plan::{Millis, ParamValue, Percent};
+use crate::plan::{Millis, ParamValue, Percent, QuantityError};
 use crate::syntax::ast::{Literal, LiteralKind, Str, StrPart, Value};
 use crate::syntax::span::Span;
 
@@ -97,82 +97,39 @@ pub(super) fn literal(lit: &Literal, source: &Source) -> Result<ParamValue, Diag
 }
 
 fn percent(text: &str, span: Span, source: &Source) -> Result<Percent, Diag> {
-    let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
-    if frac.len() > 2 {
-        return Err(Diag::new(
+    Percent::parse(text).map_err(|error| match error {
+        QuantityError::TooPrecise => Diag::new(
             Code::PercentPrecision,
             format!("`{text}%` has more than two decimals"),
         )
         .at(source, span, "too precise")
-        .help("Lambda weights have a resolution of 0.01%; round to two decimals"));
-    }
-    let hundredths = whole
-        .parse::<u32>()
-        .ok()
-        .and_then(|w| w.checked_mul(100))
-        .and_then(|w| w.checked_add(format!("{frac:0<2}").parse::<u32>().unwrap_or(0)));
-    hundredths.map(Percent).ok_or_else(|| {
-        Diag::new(Code::PercentRange, format!("`{text}%` is far above 100%"))
-            .at(source, span, "out of range")
-            .help("a weight lies between 0% and 100%")
+        .help("Lambda weights have a resolution of 0.01%; round to two decimals"),
+        QuantityError::TooLarge | QuantityError::Zero => {
+            Diag::new(Code::PercentRange, format!("`{text}%` is far above 100%"))
+                .at(source, span, "out of range")
+                .help("a weight lies between 0% and 100%")
+        }
     })
 }
 
-/// Parses `1h30m`, `500ms`, `1.5s` exactly, in milliseconds.
+/// `1h30m`, `500ms`, `1.5s`, exactly, in milliseconds.
 fn duration(text: &str, span: Span, source: &Source) -> Result<Millis, Diag> {
-    let too_long = || {
-        Diag::new(Code::BadNumber, format!("`{text}` is too long a duration"))
-            .at(source, span, "out of range")
-            .help("write a duration of at most a few days")
-    };
-    let mut total: u64 = 0;
-    let mut rest = text;
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let (number, after) = rest.split_at(digits);
-        let unit_len = if after.starts_with("ms") { 2 } else { 1 };
-        let (unit, after) = after.split_at(unit_len.min(after.len()));
-        let size: u64 = match unit {
-            "ms" => 1,
-            "s" => 1_000,
-            "m" => 60_000,
-            "h" => 3_600_000,
-            _ => 86_400_000,
-        };
-        let (whole, frac) = number.split_once('.').unwrap_or((number, ""));
-        let scale = 10u64.checked_pow(frac.len() as u32).ok_or_else(too_long)?;
-        let frac_value: u64 = if frac.is_empty() {
-            0
-        } else {
-            frac.parse().map_err(|_| too_long())?
-        };
-        let frac_ms = frac_value.checked_mul(size).ok_or_else(too_long)?;
-        if frac_ms % scale != 0 {
-            return Err(Diag::new(
-                Code::DurationPrecision,
-                format!("`{text}` is not a whole number of milliseconds"),
-            )
-            .at(source, span, "finer than a millisecond")
-            .help("durations have a resolution of 1ms; round it"));
+    Millis::parse(text).map_err(|error| match error {
+        QuantityError::TooPrecise => Diag::new(
+            Code::DurationPrecision,
+            format!("`{text}` is not a whole number of milliseconds"),
+        )
+        .at(source, span, "finer than a millisecond")
+        .help("durations have a resolution of 1ms; round it"),
+        QuantityError::TooLarge => {
+            Diag::new(Code::BadNumber, format!("`{text}` is too long a duration"))
+                .at(source, span, "out of range")
+                .help("write a duration of at most a few days")
         }
-        let whole_ms = whole
-            .parse::<u64>()
-            .ok()
-            .and_then(|w| w.checked_mul(size))
-            .ok_or_else(too_long)?;
-        total = total
-            .checked_add(whole_ms + frac_ms / scale)
-            .ok_or_else(too_long)?;
-        rest = after;
-    }
-    if total == 0 {
-        return Err(Diag::new(Code::ZeroDuration, format!("`{text}` is zero"))
+        QuantityError::Zero => Diag::new(Code::ZeroDuration, format!("`{text}` is zero"))
             .at(source, span, "zero duration")
-            .help("give a duration longer than zero, or remove the step"));
-    }
-    Ok(Millis(total))
+            .help("give a duration longer than zero, or remove the step"),
+    })
 }
 
 impl Checker {
@@ -391,7 +348,7 @@ impl Checker {
             .keys()
             .chain(scope.args.keys())
             .map(String::as_str);
-        let help = match super::closest(name, known) {
+        let help = match crate::diagnostic::closest(name, known) {
             Some(close) => {
                 format!("did you mean `{close}`? Otherwise declare it: `param {name} = …`")
             }

@@ -412,7 +412,7 @@ fn parse_duration(text: &str) -> Result<crate::plan::Millis, String> {
     if text == "0" || text == "0s" {
         return Ok(crate::plan::Millis(0));
     }
-    crate::check::value(text)
+    crate::plan::ParamValue::parse(text)
         .and_then(|v| match v {
             crate::plan::ParamValue::Duration(d) => Some(d),
             _ => None,

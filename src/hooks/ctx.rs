@@ -157,7 +157,7 @@ fn window(value: &Dynamic) -> Result<Millis, Box<EvalAltResult>> {
     } else if let Some(n) = value.clone().try_cast::<f64>() {
         n
     } else if let Some(text) = value.clone().try_cast::<rhai::ImmutableString>() {
-        match crate::check::value(&text) {
+        match ParamValue::parse(&text) {
             Some(ParamValue::Duration(d)) => d.0 as f64 / 1000.0,
             _ => return Err(error(format!("{text:?} is not a duration such as \"5m\""))),
         }

@@ -12,7 +12,6 @@ mod sandbox;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 pub use ctx::{CtxData, Request, MEMBERS};
 pub use sandbox::{compile, Limits};
@@ -145,7 +144,7 @@ pub fn check_file(path: &Path, display: &str) -> Vec<Diag> {
                 Diag::new(Code::HookMember, format!("`ctx` has no member `{member}`"))
                     .at(&source, span, "unknown member")
                     .help(
-                        match crate::check::closest(&member, MEMBERS.iter().copied()) {
+                        match crate::diagnostic::closest(&member, MEMBERS.iter().copied()) {
                             Some(close) => format!("did you mean `ctx.{close}`?"),
                             None => format!("`ctx` offers {}", MEMBERS.join(", ")),
                         },
@@ -170,6 +169,3 @@ fn offset(text: &str, line: usize, column: usize) -> usize {
             .nth(column.saturating_sub(1))
             .map_or(rest.len(), |(i, _)| i)
 }
-
-/// A hook's default deadline per call.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);

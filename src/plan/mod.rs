@@ -11,10 +11,11 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::syntax::ast::LiteralKind;
 pub use crate::syntax::ast::{BinOp, CompareOp, HookEvent, Inconclusive, Metric, Which};
 use crate::syntax::span::Span;
 pub use display::quantity;
-pub use quantity::{Millis, Percent};
+pub use quantity::{Millis, Percent, QuantityError};
 
 /// A checked playbook.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -83,6 +84,20 @@ impl ParamValue {
     }
 }
 
+impl ParamValue {
+    /// A value written outside a playbook (`--set`, a command-line option, a hook), typed as a
+    /// playbook types it: `5%`, `10m`, `12`, `"text"`; `None` when it is none of them.
+    pub fn parse(text: &str) -> Option<ParamValue> {
+        let literal = crate::syntax::parse_literal(text)?;
+        match &literal.kind {
+            LiteralKind::Percent(t) => Percent::parse(t).ok().map(ParamValue::Percent),
+            LiteralKind::Duration(t) => Millis::parse(t).ok().map(ParamValue::Duration),
+            LiteralKind::Number(t) => Some(ParamValue::Number(t.parse().unwrap_or(f64::MAX))),
+            LiteralKind::Str(s) => s.as_plain().map(ParamValue::String),
+        }
+    }
+}
+
 impl std::fmt::Display for ParamValue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -104,6 +119,11 @@ pub struct Script {
     /// How long one run may take.
     #[serde(rename = "timeout_ms")]
     pub timeout: Millis,
+}
+
+impl Script {
+    /// How long one run may take when the playbook gives no `timeout`.
+    pub const DEFAULT_TIMEOUT: Millis = Millis(5_000);
 }
 
 /// A local file named by the playbook (the zip of `update code`).
