@@ -4,8 +4,8 @@ use std::io::IsTerminal;
 
 use super::output::out;
 use super::{exit, LeaseArgs};
+use crate::cloud::lease::Marker;
 use crate::cloud::{AliasUpdate, CloudError, LambdaApi};
-use crate::engine::lease::Marker;
 
 fn code_of(error: &CloudError) -> i32 {
     match error {
@@ -48,12 +48,7 @@ pub(super) fn rollback(args: &LeaseArgs) -> i32 {
             let (user, marker) = Marker::parse(&current.description);
             let old = match &marker {
                 Some(m) => {
-                    let ours = current.version == m.old || Some(&current.version) == m.new.as_ref();
-                    let routed = current
-                        .routing
-                        .keys()
-                        .all(|v| *v == m.old || Some(v) == m.new.as_ref());
-                    if !(ours && routed) {
+                    if !m.matches(&current) {
                         eprintln!(
                             "error: {function}:{alias} serves {current}, which is not what the rollout left (old {}, new {}): someone changed it; nothing was overwritten",
                             m.old,

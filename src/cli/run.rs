@@ -73,7 +73,7 @@ async fn execute(
     for function in &plan.targets.functions {
         match aws.get_alias(function, &alias).await {
             Ok(current) => {
-                let lease = match crate::engine::lease::Marker::parse(&current.description).1 {
+                let lease = match crate::cloud::lease::Marker::parse(&current.description).1 {
                     Some(m) => format!(", held by {} at step {}/{}", m.holder, m.step, m.steps),
                     None => String::new(),
                 };

@@ -13,7 +13,7 @@ struct Status {
     serves: Alias,
     latest: FunctionInfo,
     split: bool,
-    lease: Option<crate::engine::lease::Marker>,
+    lease: Option<crate::cloud::lease::Marker>,
     note: String,
 }
 
@@ -30,7 +30,7 @@ pub(super) fn run(args: &StatusArgs) -> i32 {
             match read.await {
                 Ok((serves, latest)) => {
                     let split = serves.additional().is_some();
-                    let lease = crate::engine::lease::Marker::parse(&serves.description).1;
+                    let lease = crate::cloud::lease::Marker::parse(&serves.description).1;
                     let note = match (&lease, split) {
                         (Some(m), _) => format!(
                             "held by {} running {:?}: step {}/{} (old {}, new {}), last heartbeat at {} (Unix seconds); if it is gone: `rollout resume` or `rollout rollback`",

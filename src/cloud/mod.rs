@@ -4,6 +4,7 @@
 
 pub mod aws;
 pub mod faults;
+pub mod lease;
 pub mod retry;
 pub mod sim;
 

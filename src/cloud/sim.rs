@@ -337,7 +337,7 @@ impl LambdaApi for SimWorld {
         let lease = match update
             .description
             .as_deref()
-            .map(crate::engine::lease::Marker::parse)
+            .map(crate::cloud::lease::Marker::parse)
         {
             Some((_, Some(marker))) => format!(" lease=step{}/{}", marker.step, marker.steps),
             Some((_, None)) => " lease=released".to_string(),

@@ -4,12 +4,12 @@
 
 pub mod events;
 pub mod health;
-pub mod lease;
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::cloud::lease::{self, Marker};
 use crate::cloud::{
     Alias, AliasUpdate, Clock, CloudError, FunctionState, LambdaApi, MetricQuery, MetricsApi,
     UpdateStatus,
@@ -20,7 +20,6 @@ use crate::plan::{
 };
 use events::{Event, EventKind, EventSink};
 use health::{conclude, measure, CheckResult, Evaluation, Verdict, Versions};
-use lease::Marker;
 
 /// How long to wait for a function update before giving up.
 pub const UPDATE_DEADLINE: Millis = Millis(300_000);
@@ -762,13 +761,7 @@ impl<'a, L: LambdaApi, M: MetricsApi, C: Clock> Engine<'a, L, M, C> {
                 ),
             });
         }
-        let matches = (current.version == marker.old
-            && current
-                .routing
-                .keys()
-                .all(|v| Some(v) == marker.new.as_ref()))
-            || (Some(&current.version) == marker.new.as_ref() && current.routing.is_empty());
-        if !matches {
+        if !marker.matches(current) {
             return Err(Outcome::Conflict {
                 reason: format!(
                     "{function}:{alias} serves {current}, which is not what the rollout left (old {}, new {}): someone changed it; nothing was overwritten",

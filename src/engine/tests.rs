@@ -951,7 +951,7 @@ fn a_crashed_rollout_resumes_from_any_call_and_ends_unsplit() {
         let dead = Faulty::new(&w, crash_at, Fault::ServerError, true);
         run_with(&dead, &dead, &w, &plan);
         let left = w.alias("f", "live").unwrap();
-        if crate::engine::lease::Marker::parse(&left.description)
+        if crate::cloud::lease::Marker::parse(&left.description)
             .1
             .is_none()
         {
@@ -1009,7 +1009,7 @@ fn an_approval_from_elsewhere_releases_the_gate() {
         loop {
             w.sleep(Millis(1_000)).await;
             let alias = w.get_alias("f", "live").await.unwrap();
-            let (user, marker) = crate::engine::lease::Marker::parse(&alias.description);
+            let (user, marker) = crate::cloud::lease::Marker::parse(&alias.description);
             let Some(mut marker) = marker.filter(|m| m.gate) else {
                 continue;
             };

@@ -1,9 +1,11 @@
 //! The lease: a marker in the alias's description saying that a rollout holds the alias, who
 //! holds it, which step it reached and when it last showed signs of life.
 //!
-//! Written with RevisionId compare-and-swap like every alias write, so two runners on two
-//! machines cannot both take it; read by `status`, `approve`, `rollback` and `resume` on any
-//! machine. The user's own description is kept in front of the marker. Lambda allows 256
+//! It lives on the alias, so its format lives here, beside the alias: the engine writes it,
+//! `status`, `approve`, `rollback` and `resume` read it on any machine, and the simulated world
+//! names it in its call log. Written with RevisionId compare-and-swap like every alias write, so
+//! two runners on two machines cannot both take it. [`Marker::matches`] is the one rule for
+//! whether an alias still holds what the rollout left. The user's own description is kept in front of the marker. Lambda allows 256
 //! characters of description, so the marker is compact:
 //!
 //! ```text
@@ -15,6 +17,8 @@
 //! gate waits, `a` 1 once `rollout approve` released it.
 
 use std::fmt;
+
+use super::Alias;
 
 /// Lambda's limit on an alias description.
 pub const DESCRIPTION_LIMIT: usize = 256;
@@ -135,6 +139,17 @@ impl Marker {
         (user, Some(marker))
     }
 
+    /// Whether `alias` still holds what the rollout this marker describes left on it: `old`
+    /// alone, `old` with `new` as the additional version, or `new` alone. Anything else means
+    /// someone changed the alias since, and nothing may overwrite it.
+    pub fn matches(&self, alias: &Alias) -> bool {
+        let new = self.new.as_ref();
+        let on_old =
+            alias.version == self.old && alias.routing.keys().all(|version| Some(version) == new);
+        let on_new = Some(&alias.version) == new && alias.routing.is_empty();
+        on_old || on_new
+    }
+
     /// The description with this marker after the user's text, or `None` when it would not fit
     /// in Lambda's 256 characters.
     pub fn describe(&self, user: &str) -> Option<String> {
@@ -201,6 +216,29 @@ mod tests {
             ("just words".to_string(), None)
         );
         assert_eq!(Marker::parse("").1, None);
+    }
+
+    #[test]
+    fn an_alias_matches_the_lease_only_as_the_rollout_left_it() {
+        let alias = |version: &str, routing: &[(&str, f64)]| Alias {
+            version: version.into(),
+            routing: routing.iter().map(|(v, w)| (v.to_string(), *w)).collect(),
+            revision_id: "r".into(),
+            description: String::new(),
+        };
+        let m = marker();
+        assert!(m.matches(&alias("1", &[])), "old alone");
+        assert!(
+            m.matches(&alias("1", &[("2", 0.05)])),
+            "old with new beside it"
+        );
+        assert!(m.matches(&alias("2", &[])), "new alone: promoted");
+        assert!(!m.matches(&alias("2", &[("1", 0.5)])), "the reverse split");
+        assert!(!m.matches(&alias("1", &[("3", 0.05)])), "another version");
+        assert!(!m.matches(&alias("3", &[])), "another primary");
+        let before_publish = Marker { new: None, ..m };
+        assert!(before_publish.matches(&alias("1", &[])));
+        assert!(!before_publish.matches(&alias("1", &[("2", 0.05)])));
     }
 
     #[test]
