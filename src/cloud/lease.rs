@@ -5,8 +5,8 @@
 //! `status`, `approve`, `rollback` and `resume` read it on any machine, and the simulated world
 //! names it in its call log. Written with RevisionId compare-and-swap like every alias write, so
 //! two runners on two machines cannot both take it. [`Marker::matches`] is the one rule for
-//! whether an alias still holds what the rollout left. The user's own description is kept in front of the marker. Lambda allows 256
-//! characters of description, so the marker is compact:
+//! whether an alias still holds what the rollout left. The user's own description is kept in
+//! front of the marker. Lambda allows 256 characters of description, so the marker is compact:
 //!
 //! ```text
 //! deploys by CI [rollout h=ci@build-7:4242 p=checkout-canary s=3/4 o=1 n=2 t=1796000000 b=1796000060 g=0 a=0]
