@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use rollout::check::{check_path, check_source, Options};
 use rollout::diagnostic::source;
 use rollout::report::Discard;
-use rollout::sim::monte_carlo::run_many;
-use rollout::sim::run::{simulate, SimOptions};
+use rollout::simulation::monte_carlo::run_many;
+use rollout::simulation::{simulate, SimOptions};
 
 /// 20 steps over two hours: publish, nine shifts each followed by a 13m20s bake, promote.
 fn two_hour_plan() -> String {
@@ -82,7 +82,7 @@ fn main() {
         .expect("the canary example is valid");
     let regressed = SimOptions {
         rps: 50.0,
-        new: rollout::sim::traffic::Profile {
+        new: rollout::cloud::sim::traffic::Profile {
             error_rate: 0.02,
             median_ms: 120.0,
         },

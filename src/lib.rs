@@ -11,5 +11,5 @@ pub mod engine;
 pub mod hooks;
 pub mod plan;
 pub mod report;
-pub mod sim;
+pub mod simulation;
 pub mod syntax;

@@ -6,12 +6,12 @@ use serde::Serialize;
 
 use super::output::out;
 use super::{load, Format, SimulateArgs};
+use crate::cloud::sim::traffic::Profile;
 use crate::engine::describe;
 use crate::plan::Millis;
 use crate::report::{clock, JsonSink, TextSink};
-use crate::sim::monte_carlo::{run_many, Spread, Summary};
-use crate::sim::run::{simulate, with_default_targets, SimOptions, SimResult};
-use crate::sim::traffic::Profile;
+use crate::simulation::monte_carlo::{run_many, Spread, Summary};
+use crate::simulation::{simulate, with_default_targets, SimOptions, SimResult};
 
 pub(super) fn run(args: &SimulateArgs) -> i32 {
     let (plan, _) = match load::plan(&args.file, &args.playbook) {

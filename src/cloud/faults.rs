@@ -1,7 +1,12 @@
-//! A fault-injecting wrapper for tests: one kind of failure at one call, once or from then on.
+//! The one test double in front of any [`LambdaApi`] and [`MetricsApi`]: each call is shown to a
+//! decision function as a [`Call`], with its number, and goes through, fails with a [`Fault`],
+//! has someone else write the alias first, or lets other tasks run after it. Tests of faults,
+//! of other writers and of races all use it; it is compiled for tests only.
 
 use std::cell::Cell;
+use std::future::Future;
 
+use super::call::Call;
 use super::{
     AlarmState, Alias, AliasUpdate, CloudError, FunctionInfo, Invocation, LambdaApi, MetricQuery,
     MetricsApi,
@@ -18,29 +23,54 @@ pub enum Fault {
     Timeout,
     /// `ResourceConflictException`.
     Conflict,
-    /// An alias write with a RevisionId that is no longer current.
+    /// An alias write with a RevisionId that is no longer current (other calls: a conflict).
     StaleRevision,
 }
 
-/// Injects `fault` at call number `at` (0-based, counting every call), once or, when
-/// `persistent`, at every call from then on.
+/// What happens to one call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// It goes through.
+    Pass,
+    /// It fails so.
+    Fail(Fault),
+    /// Someone else rewrites the alias (same routing, a new RevisionId) just before it.
+    WriteFirst,
+    /// It goes through, then the caller's task lets every other task run.
+    Pause,
+}
+
+/// The decisions of a fault that strikes call number `at` (0-based, counting every call), once
+/// or, when `persistent`, at every call from then on.
+pub fn fault_at(at: usize, fault: Fault, persistent: bool) -> impl Fn(usize, &Call) -> Decision {
+    move |n, _| {
+        if n == at || persistent && n > at {
+            Decision::Fail(fault)
+        } else {
+            Decision::Pass
+        }
+    }
+}
+
+/// Every call goes through.
+pub fn pass(_: usize, _: &Call) -> Decision {
+    Decision::Pass
+}
+
+/// Wraps a back end; `decide` sees each call with its number.
 #[derive(Debug)]
-pub struct Faulty<'a, T> {
+pub struct Faulty<'a, T, D> {
     inner: &'a T,
-    at: usize,
-    fault: Fault,
-    persistent: bool,
+    decide: D,
     calls: Cell<usize>,
 }
 
-impl<'a, T> Faulty<'a, T> {
+impl<'a, T, D: Fn(usize, &Call) -> Decision> Faulty<'a, T, D> {
     /// Wraps `inner`.
-    pub fn new(inner: &'a T, at: usize, fault: Fault, persistent: bool) -> Self {
+    pub fn new(inner: &'a T, decide: D) -> Self {
         Faulty {
             inner,
-            at,
-            fault,
-            persistent,
+            decide,
             calls: Cell::new(0),
         }
     }
@@ -50,41 +80,79 @@ impl<'a, T> Faulty<'a, T> {
         self.calls.get()
     }
 
-    /// The fault to inject into this call, if any.
-    fn next(&self) -> Option<Fault> {
+    fn decision(&self, call: &Call) -> Decision {
         let n = self.calls.get();
         self.calls.set(n + 1);
-        (n == self.at || self.persistent && n > self.at).then_some(self.fault)
+        (self.decide)(n, call)
     }
 
-    async fn inject<R>(
+    async fn apply<R>(
         &self,
-        call: impl std::future::Future<Output = Result<R, CloudError>>,
+        decision: Decision,
+        call: impl Future<Output = Result<R, CloudError>>,
     ) -> Result<R, CloudError> {
-        match self.next() {
-            None => call.await,
-            Some(Fault::Throttle) => Err(CloudError::Throttled(
+        match decision {
+            Decision::Pass | Decision::WriteFirst => call.await,
+            Decision::Pause => {
+                let result = call.await;
+                tokio::task::yield_now().await;
+                result
+            }
+            Decision::Fail(Fault::Throttle) => Err(CloudError::Throttled(
                 "TooManyRequestsException: Rate exceeded".into(),
             )),
-            Some(Fault::ServerError) => Err(CloudError::Other(
+            Decision::Fail(Fault::ServerError) => Err(CloudError::Other(
                 "ServiceException: 500 internal error".into(),
             )),
-            Some(Fault::Timeout) => {
+            Decision::Fail(Fault::Timeout) => {
                 let _ = call.await;
                 Err(CloudError::Other(
                     "timed out waiting for the response".into(),
                 ))
             }
-            Some(Fault::Conflict | Fault::StaleRevision) => Err(CloudError::Conflict(
+            Decision::Fail(Fault::Conflict | Fault::StaleRevision) => Err(CloudError::Conflict(
                 "ResourceConflictException: injected".into(),
             )),
         }
     }
 }
 
-impl<T: LambdaApi> LambdaApi for Faulty<'_, T> {
+impl<T: LambdaApi, D: Fn(usize, &Call) -> Decision> Faulty<'_, T, D> {
+    /// Decides about a Lambda call, and when someone else is to write first, has them do it
+    /// through the same service: read the alias, write it back unchanged.
+    async fn lambda_decision(&self, call: &Call) -> Decision {
+        let decision = self.decision(call);
+        if let (
+            Decision::WriteFirst,
+            Call::GetAlias { function, alias }
+            | Call::UpdateAlias {
+                function, alias, ..
+            },
+        ) = (decision, call)
+        {
+            if let Ok(now) = self.inner.get_alias(function, alias).await {
+                let same = AliasUpdate {
+                    version: now.version,
+                    routing: now.routing,
+                    revision_id: now.revision_id,
+                    description: None,
+                };
+                let _ = self.inner.update_alias(function, alias, &same).await;
+            }
+        }
+        decision
+    }
+}
+
+impl<T: LambdaApi, D: Fn(usize, &Call) -> Decision> LambdaApi for Faulty<'_, T, D> {
     async fn get_alias(&self, function: &str, alias: &str) -> Result<Alias, CloudError> {
-        self.inject(self.inner.get_alias(function, alias)).await
+        let call = Call::GetAlias {
+            function: function.into(),
+            alias: alias.into(),
+        };
+        let decision = self.lambda_decision(&call).await;
+        self.apply(decision, self.inner.get_alias(function, alias))
+            .await
     }
 
     async fn update_alias(
@@ -93,20 +161,25 @@ impl<T: LambdaApi> LambdaApi for Faulty<'_, T> {
         alias: &str,
         update: &AliasUpdate,
     ) -> Result<Alias, CloudError> {
-        if self.fault == Fault::StaleRevision {
+        let call = Call::UpdateAlias {
+            function: function.into(),
+            alias: alias.into(),
+            update: update.clone(),
+        };
+        match self.lambda_decision(&call).await {
             // The service itself rejects the stale RevisionId.
-            let n = self.calls.get();
-            if n == self.at || self.persistent && n > self.at {
-                self.calls.set(n + 1);
+            Decision::Fail(Fault::StaleRevision) => {
                 let stale = AliasUpdate {
                     revision_id: "stale-revision".into(),
                     ..update.clone()
                 };
-                return self.inner.update_alias(function, alias, &stale).await;
+                self.inner.update_alias(function, alias, &stale).await
+            }
+            decision => {
+                self.apply(decision, self.inner.update_alias(function, alias, update))
+                    .await
             }
         }
-        self.inject(self.inner.update_alias(function, alias, update))
-            .await
     }
 
     async fn publish_version(
@@ -114,7 +187,12 @@ impl<T: LambdaApi> LambdaApi for Faulty<'_, T> {
         function: &str,
         description: Option<&str>,
     ) -> Result<String, CloudError> {
-        self.inject(self.inner.publish_version(function, description))
+        let call = Call::PublishVersion {
+            function: function.into(),
+            description: description.map(str::to_string),
+        };
+        let decision = self.lambda_decision(&call).await;
+        self.apply(decision, self.inner.publish_version(function, description))
             .await
     }
 
@@ -123,12 +201,22 @@ impl<T: LambdaApi> LambdaApi for Faulty<'_, T> {
         function: &str,
         qualifier: Option<&str>,
     ) -> Result<FunctionInfo, CloudError> {
-        self.inject(self.inner.get_function(function, qualifier))
+        let call = Call::GetFunction {
+            function: function.into(),
+            qualifier: qualifier.map(str::to_string),
+        };
+        let decision = self.lambda_decision(&call).await;
+        self.apply(decision, self.inner.get_function(function, qualifier))
             .await
     }
 
     async fn update_code(&self, function: &str, zip: &[u8]) -> Result<(), CloudError> {
-        self.inject(self.inner.update_code(function, zip)).await
+        let call = Call::UpdateFunctionCode {
+            function: function.into(),
+        };
+        let decision = self.lambda_decision(&call).await;
+        self.apply(decision, self.inner.update_code(function, zip))
+            .await
     }
 
     async fn invoke(
@@ -137,17 +225,28 @@ impl<T: LambdaApi> LambdaApi for Faulty<'_, T> {
         qualifier: &str,
         payload: &str,
     ) -> Result<Invocation, CloudError> {
-        self.inject(self.inner.invoke(function, qualifier, payload))
+        let call = Call::Invoke {
+            function: function.into(),
+            qualifier: qualifier.into(),
+        };
+        let decision = self.lambda_decision(&call).await;
+        self.apply(decision, self.inner.invoke(function, qualifier, payload))
             .await
     }
 }
 
-impl<T: MetricsApi> MetricsApi for Faulty<'_, T> {
+impl<T: MetricsApi, D: Fn(usize, &Call) -> Decision> MetricsApi for Faulty<'_, T, D> {
     async fn stats(&self, queries: &[MetricQuery]) -> Result<Vec<Option<f64>>, CloudError> {
-        self.inject(self.inner.stats(queries)).await
+        let call = Call::GetMetricData {
+            queries: queries.to_vec(),
+        };
+        let decision = self.decision(&call);
+        self.apply(decision, self.inner.stats(queries)).await
     }
 
     async fn alarm_state(&self, name: &str) -> Result<AlarmState, CloudError> {
-        self.inject(self.inner.alarm_state(name)).await
+        let call = Call::DescribeAlarms { name: name.into() };
+        let decision = self.decision(&call);
+        self.apply(decision, self.inner.alarm_state(name)).await
     }
 }

@@ -3,6 +3,8 @@
 //! No SDK type crosses these traits.
 
 pub mod aws;
+pub mod call;
+#[cfg(test)]
 pub mod faults;
 pub mod lease;
 pub mod retry;

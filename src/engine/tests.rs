@@ -6,10 +6,12 @@ use std::path::Path;
 
 use super::*;
 use crate::check::{check_source, Options};
+use crate::cloud::call::Call;
+use crate::cloud::faults::{fault_at, pass, Decision, Fault, Faulty};
+use crate::cloud::sim::traffic::Profile;
 use crate::cloud::sim::{SimConfig, SimWorld};
-use crate::cloud::{AlarmState, FunctionInfo, Invocation};
+use crate::cloud::AlarmState;
 use crate::diagnostic::source;
-use crate::sim::traffic::Profile;
 
 const HEALTHY: Profile = Profile {
     error_rate: 0.001,
@@ -50,31 +52,53 @@ struct Run {
     events: Vec<Event>,
 }
 
-/// The alias writes that moved traffic, without RevisionIds and lease notes; writes that only
-/// renewed the lease are left out.
-fn traffic(w: &SimWorld) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    let mut last: BTreeMap<String, String> = BTreeMap::new();
+/// What an alias serves: its primary version and the additional one with its weight.
+type Serving = (String, Vec<(String, f64)>);
+
+/// `version` with `routing`, as [`traffic`] lists it.
+fn serving(version: &str, routing: &[(&str, f64)]) -> Serving {
+    (
+        version.to_string(),
+        routing.iter().map(|(v, w)| (v.to_string(), *w)).collect(),
+    )
+}
+
+/// What each alias write of the rollout made the alias serve, in order; writes that only took
+/// or renewed the lease (the routing stayed as it was) are left out.
+fn traffic(w: &SimWorld) -> Vec<Serving> {
+    let mut out = Vec::new();
+    let mut last: BTreeMap<(String, String), Serving> = BTreeMap::new();
     for call in w.writes() {
-        let Some(rest) = call.strip_prefix("UpdateAlias ") else {
+        let Call::UpdateAlias {
+            function,
+            alias,
+            update,
+        } = call
+        else {
             continue;
         };
-        let target = rest.split(' ').next().unwrap_or_default().to_string();
-        let change = rest
-            .split(" revision=")
-            .next()
-            .unwrap_or_default()
-            .to_string();
+        let now: Serving = (
+            update.version.clone(),
+            update.routing.clone().into_iter().collect(),
+        );
         // The first write of each alias takes the lease and moves nothing.
-        let first = !last.contains_key(&target);
-        if last.get(&target) != Some(&change) {
-            last.insert(target, change.clone());
-            if !first {
-                out.push(format!("UpdateAlias {change}"));
-            }
+        match last.insert((function, alias), now.clone()) {
+            Some(before) if before != now => out.push(now),
+            _ => {}
         }
     }
     out
+}
+
+/// The step an alias write records in the lease.
+fn lease_step(update: &AliasUpdate) -> Option<usize> {
+    let description = update.description.as_deref()?;
+    Marker::parse(description).1.map(|m| m.step)
+}
+
+/// The calls made, as a call log shows them.
+fn log(calls: Vec<Call>) -> Vec<String> {
+    calls.iter().map(Call::to_string).collect()
 }
 
 fn run_in<L: LambdaApi>(lambda: &L, world: &SimWorld, plan: &Plan) -> Run {
@@ -104,13 +128,13 @@ fn a_healthy_canary_promotes_with_exactly_these_calls() {
     let r = run(&w, &plan(CANARY));
     assert_eq!(r.report.outcome, Outcome::Promoted);
     assert_eq!(r.report.outcome.exit_code(), 0);
-    let lambda_calls: Vec<String> = w
+    let lambda_calls: Vec<Call> = w
         .calls()
         .into_iter()
-        .filter(|c| !c.starts_with("GetMetricData"))
+        .filter(|c| !matches!(c, Call::GetMetricData { .. }))
         .collect();
     assert_eq!(
-        lambda_calls,
+        log(lambda_calls),
         vec![
             "GetAlias f:live",
             "UpdateAlias f:live version=1 routing={} revision=rev-1 lease=step0/4",
@@ -134,7 +158,7 @@ fn a_healthy_canary_promotes_with_exactly_these_calls() {
     let evaluations = w
         .calls()
         .iter()
-        .filter(|c| c.starts_with("GetMetricData"))
+        .filter(|c| matches!(c, Call::GetMetricData { .. }))
         .count();
     assert_eq!(evaluations, 5, "one evaluation a minute for 5m");
     assert_eq!(w.alias("f", "live").unwrap().version, "4");
@@ -154,7 +178,7 @@ fn a_failing_check_rolls_back_at_the_first_evaluation_that_sees_it() {
     }
     assert_eq!(r.report.outcome.exit_code(), 1);
     assert_eq!(
-        w.writes(),
+        log(w.writes()),
         vec![
             "UpdateAlias f:live version=1 routing={} revision=rev-1 lease=step0/4",
             "UpdateAlias f:live version=1 routing={} revision=rev-2 lease=step1/4",
@@ -234,35 +258,17 @@ fn missing_data_is_never_healthy() {
     );
 }
 
-/// Lets `world` answer, but someone else writes the alias just before the `n`-th UpdateAlias.
-struct Meddler<'a> {
-    world: &'a SimWorld,
-    before_write: usize,
-    writes: Cell<usize>,
-}
-
-impl LambdaApi for Meddler<'_> {
-    async fn get_alias(&self, f: &str, a: &str) -> Result<Alias, CloudError> {
-        self.world.get_alias(f, a).await
-    }
-    async fn update_alias(&self, f: &str, a: &str, u: &AliasUpdate) -> Result<Alias, CloudError> {
-        self.writes.set(self.writes.get() + 1);
-        if self.writes.get() == self.before_write {
-            self.world.touch_alias(f, a);
+/// Someone else writes the alias just before the `n`-th UpdateAlias (1-based).
+fn meddle_before_write(n: usize) -> impl Fn(usize, &Call) -> Decision {
+    let writes = Cell::new(0);
+    move |_, call| {
+        if let Call::UpdateAlias { .. } = call {
+            writes.set(writes.get() + 1);
+            if writes.get() == n {
+                return Decision::WriteFirst;
+            }
         }
-        self.world.update_alias(f, a, u).await
-    }
-    async fn publish_version(&self, f: &str, d: Option<&str>) -> Result<String, CloudError> {
-        self.world.publish_version(f, d).await
-    }
-    async fn get_function(&self, f: &str, q: Option<&str>) -> Result<FunctionInfo, CloudError> {
-        self.world.get_function(f, q).await
-    }
-    async fn update_code(&self, f: &str, zip: &[u8]) -> Result<(), CloudError> {
-        self.world.update_code(f, zip).await
-    }
-    async fn invoke(&self, f: &str, q: &str, p: &str) -> Result<Invocation, CloudError> {
-        self.world.invoke(f, q, p).await
+        Decision::Pass
     }
 }
 
@@ -272,11 +278,7 @@ fn a_stale_revision_stops_with_a_conflict_and_overwrites_nothing() {
     // (step mark, whose conflict surfaces at the next heartbeat) alias writes.
     for (before_write, split_left) in [(1, false), (3, false), (4, true)] {
         let w = world(&["f"], HEALTHY);
-        let meddler = Meddler {
-            world: &w,
-            before_write,
-            writes: Cell::new(0),
-        };
+        let meddler = Faulty::new(&w, meddle_before_write(before_write));
         let r = run_in(&meddler, &w, &plan(CANARY));
         assert!(
             matches!(r.report.outcome, Outcome::Conflict { .. }),
@@ -324,7 +326,7 @@ fn an_unchanged_publish_ends_with_nothing_to_roll_out() {
     assert_eq!(r.report.outcome, Outcome::NothingToRollOut);
     assert_eq!(r.report.outcome.exit_code(), 0);
     assert_eq!(
-        w.writes()[writes_before..],
+        log(w.writes())[writes_before..],
         [
             "UpdateAlias f:live version=3 routing={} revision=rev-2 lease=step0/4",
             "UpdateAlias f:live version=3 routing={} revision=rev-3 lease=step1/4",
@@ -359,10 +361,14 @@ fn several_targets_move_together_and_one_failure_rolls_all_back() {
             "{f}"
         );
     }
-    let shifts: Vec<String> = w
+    // Each alias got its 5% in step 2, before any bake.
+    let shifts: Vec<Call> = w
         .writes()
         .into_iter()
-        .filter(|c| c.contains("routing={4: 0.05}") && c.contains("lease=step2/4"))
+        .filter(|c| {
+            matches!(c, Call::UpdateAlias { update, .. }
+                if update.routing.get("4") == Some(&0.05) && lease_step(update) == Some(2))
+        })
         .collect();
     assert_eq!(shifts.len(), 2, "both shifted together: {shifts:?}");
 }
@@ -398,14 +404,16 @@ promote
     assert_eq!(
         traffic(&w),
         vec![
-            "UpdateAlias f:live version=1 routing={4: 0.1}",
-            "UpdateAlias f:live version=1 routing={4: 0.2}",
-            "UpdateAlias f:live version=1 routing={4: 0.3}",
-            "UpdateAlias f:live version=1 routing={4: 0.5}",
-            "UpdateAlias f:live version=4 routing={}",
+            serving("1", &[("4", 0.1)]),
+            serving("1", &[("4", 0.2)]),
+            serving("1", &[("4", 0.3)]),
+            serving("1", &[("4", 0.5)]),
+            serving("4", &[]),
         ]
     );
-    assert!(w.calls().contains(&"UpdateFunctionCode f".to_string()));
+    assert!(w.calls().contains(&Call::UpdateFunctionCode {
+        function: "f".into()
+    }));
     // update (3s), ramp 3×1m, wait 2m, bake 1m.
     assert_eq!(r.report.ended_ms, 3_000 + 6 * 60_000);
 }
@@ -436,10 +444,7 @@ fn use_version_and_a_planned_rollback() {
     );
     assert_eq!(
         traffic(&w),
-        vec![
-            "UpdateAlias f:live version=1 routing={2: 0.5}",
-            "UpdateAlias f:live version=1 routing={}",
-        ]
+        vec![serving("1", &[("2", 0.5)]), serving("1", &[]),]
     );
     let r = run(
         &world(&["f"], HEALTHY),
@@ -463,11 +468,7 @@ fn a_failed_code_update_fails_the_step_before_any_traffic_moves() {
         "{:?}",
         r.report.outcome
     );
-    assert!(
-        w.writes().iter().all(|c| !c.contains("routing={4")),
-        "no traffic moved: {:?}",
-        w.writes()
-    );
+    assert_eq!(traffic(&w), vec![], "no traffic moved");
 }
 
 #[test]
@@ -641,10 +642,13 @@ fn ctx_offers_the_rollout_its_metrics_and_invocations() {
         .collect();
     assert_eq!(logs[0], "checking f (1 functions) on live: 1 -> 4 at 5.0%");
     assert!(logs[1].starts_with("elapsed 60"), "{}", logs[1]);
-    assert!(
-        w.calls().contains(&"Invoke f:4".to_string())
-            && w.calls().contains(&"Invoke f:live".to_string())
-    );
+    let invoked = |qualifier: &str| {
+        w.calls().contains(&Call::Invoke {
+            function: "f".into(),
+            qualifier: qualifier.into(),
+        })
+    };
+    assert!(invoked("4") && invoked("live"));
 }
 
 #[test]
@@ -730,12 +734,11 @@ fn run_with<L: LambdaApi, M: MetricsApi>(
 
 #[test]
 fn every_fault_at_every_call_ends_in_a_known_state() {
-    use crate::cloud::faults::{Fault, Faulty};
     use crate::cloud::retry::Retrying;
 
     let plan = plan(&CANARY.replace("wait 5m until healthy", "wait 2m until healthy"));
     let clean_world = world(&["f"], HEALTHY);
-    let clean = Faulty::new(&clean_world, usize::MAX, Fault::Throttle, false);
+    let clean = Faulty::new(&clean_world, pass);
     assert_eq!(
         run_with(&clean, &clean, &clean_world, &plan).report.outcome,
         Outcome::Promoted
@@ -753,7 +756,7 @@ fn every_fault_at_every_call_ends_in_a_known_state() {
             for persistent in [false, true] {
                 tried += 1;
                 let w = world(&["f"], HEALTHY);
-                let faulty = Faulty::new(&w, at, fault, persistent);
+                let faulty = Faulty::new(&w, fault_at(at, fault, persistent));
                 let retrying = Retrying::new(&faulty, &w);
                 let r = run_with(&retrying, &retrying, &w, &plan);
                 let alias = w.alias("f", "live").unwrap();
@@ -812,29 +815,12 @@ fn settings(holder: &str) -> Settings {
     }
 }
 
-/// Yields after every read of an alias, so that two runners both read before either writes.
-struct Racer<'a>(&'a SimWorld);
-
-impl LambdaApi for Racer<'_> {
-    async fn get_alias(&self, f: &str, a: &str) -> Result<Alias, CloudError> {
-        let alias = self.0.get_alias(f, a).await;
-        tokio::task::yield_now().await;
-        alias
-    }
-    async fn update_alias(&self, f: &str, a: &str, u: &AliasUpdate) -> Result<Alias, CloudError> {
-        self.0.update_alias(f, a, u).await
-    }
-    async fn publish_version(&self, f: &str, d: Option<&str>) -> Result<String, CloudError> {
-        self.0.publish_version(f, d).await
-    }
-    async fn get_function(&self, f: &str, q: Option<&str>) -> Result<FunctionInfo, CloudError> {
-        self.0.get_function(f, q).await
-    }
-    async fn update_code(&self, f: &str, zip: &[u8]) -> Result<(), CloudError> {
-        self.0.update_code(f, zip).await
-    }
-    async fn invoke(&self, f: &str, q: &str, p: &str) -> Result<Invocation, CloudError> {
-        self.0.invoke(f, q, p).await
+/// Lets the other runner go after every read of an alias, so that two runners both read
+/// before either writes.
+fn pause_after_reads(_: usize, call: &Call) -> Decision {
+    match call {
+        Call::GetAlias { .. } => Decision::Pause,
+        _ => Decision::Pass,
     }
 }
 
@@ -873,7 +859,7 @@ fn of_two_concurrent_runs_exactly_one_proceeds() {
     }
     // Both read the alias before either writes: the RevisionId decides.
     let w = world(&["f"], HEALTHY);
-    let (a, b) = race(&Racer(&w), &w);
+    let (a, b) = race(&Faulty::new(&w, pause_after_reads), &w);
     let outcomes = [&a.outcome, &b.outcome];
     assert_eq!(
         outcomes
@@ -930,13 +916,11 @@ fn a_stale_lease_is_taken_over_only_when_asked() {
 
 #[test]
 fn a_crashed_rollout_resumes_from_any_call_and_ends_unsplit() {
-    use crate::cloud::faults::{Fault, Faulty};
-
     let text = CANARY.replace("wait 5m until healthy", "wait 3m until healthy\nwait 1m");
     let plan = plan(&text);
     let calls = {
         let w = world(&["f"], HEALTHY);
-        let counted = Faulty::new(&w, usize::MAX, Fault::Throttle, false);
+        let counted = Faulty::new(&w, pass);
         run_with(&counted, &counted, &w, &plan);
         counted.calls()
     };
@@ -948,13 +932,10 @@ fn a_crashed_rollout_resumes_from_any_call_and_ends_unsplit() {
     for crash_at in 1..calls {
         // Everything fails from this call on: the runner is as good as dead, and its lease stays.
         let w = world(&["f"], HEALTHY);
-        let dead = Faulty::new(&w, crash_at, Fault::ServerError, true);
+        let dead = Faulty::new(&w, fault_at(crash_at, Fault::ServerError, true));
         run_with(&dead, &dead, &w, &plan);
         let left = w.alias("f", "live").unwrap();
-        if crate::cloud::lease::Marker::parse(&left.description)
-            .1
-            .is_none()
-        {
+        if Marker::parse(&left.description).1.is_none() {
             continue;
         }
         let mut events = Vec::new();
@@ -1009,7 +990,7 @@ fn an_approval_from_elsewhere_releases_the_gate() {
         loop {
             w.sleep(Millis(1_000)).await;
             let alias = w.get_alias("f", "live").await.unwrap();
-            let (user, marker) = crate::cloud::lease::Marker::parse(&alias.description);
+            let (user, marker) = Marker::parse(&alias.description);
             let Some(mut marker) = marker.filter(|m| m.gate) else {
                 continue;
             };

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::run::{simulate, SimOptions, SimResult};
+use super::{simulate, SimOptions, SimResult};
 use crate::engine::Outcome;
 use crate::plan::Plan;
 use crate::report::Discard;

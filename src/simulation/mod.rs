@@ -1,11 +1,15 @@
-//! One simulated rollout: the engine in a simulated world.
+//! The engine in the simulated world: one simulated rollout here, many in [`monte_carlo`]. This
+//! drives the engine from above, as the commands do; the world itself (Lambda, CloudWatch,
+//! traffic, virtual clock) is [`crate::cloud::sim`], below the engine.
+
+pub mod monte_carlo;
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::traffic::Profile;
 use crate::cloud::retry::Retrying;
+use crate::cloud::sim::traffic::Profile;
 use crate::cloud::sim::{SimConfig, SimWorld};
 use crate::cloud::AlarmState;
 use crate::engine::events::EventSink;

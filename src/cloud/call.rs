@@ -1,0 +1,133 @@
+//! One call to Lambda or CloudWatch as data: what the simulated world logs, and what the test
+//! fault wrapper decides about. `Display` is the line a person reads in a call log.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use super::lease::Marker;
+use super::{AliasUpdate, MetricQuery};
+
+/// A call to the cloud with its arguments.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Call {
+    /// `GetAlias`.
+    GetAlias {
+        /// The function.
+        function: String,
+        /// The alias.
+        alias: String,
+    },
+    /// `UpdateAlias`.
+    UpdateAlias {
+        /// The function.
+        function: String,
+        /// The alias.
+        alias: String,
+        /// What was written, with the RevisionId passed.
+        update: AliasUpdate,
+    },
+    /// `PublishVersion`.
+    PublishVersion {
+        /// The function.
+        function: String,
+        /// The version's description.
+        description: Option<String>,
+    },
+    /// `GetFunctionConfiguration` of `$LATEST` (no qualifier) or a version.
+    GetFunction {
+        /// The function.
+        function: String,
+        /// The version asked about.
+        qualifier: Option<String>,
+    },
+    /// `UpdateFunctionCode` of `$LATEST`.
+    UpdateFunctionCode {
+        /// The function.
+        function: String,
+    },
+    /// `Invoke` of an alias or a version.
+    Invoke {
+        /// The function.
+        function: String,
+        /// The alias or version invoked.
+        qualifier: String,
+    },
+    /// `GetMetricData`.
+    GetMetricData {
+        /// The statistics asked for.
+        queries: Vec<MetricQuery>,
+    },
+    /// `DescribeAlarms` of one alarm.
+    DescribeAlarms {
+        /// The alarm.
+        name: String,
+    },
+}
+
+impl Call {
+    /// Whether the call changes something in the account.
+    pub fn is_write(&self) -> bool {
+        matches!(
+            self,
+            Call::UpdateAlias { .. }
+                | Call::PublishVersion { .. }
+                | Call::UpdateFunctionCode { .. }
+        )
+    }
+}
+
+fn routing_text(routing: &BTreeMap<String, f64>) -> String {
+    let parts: Vec<String> = routing.iter().map(|(v, w)| format!("{v}: {w}")).collect();
+    format!("{{{}}}", parts.join(", "))
+}
+
+impl fmt::Display for Call {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Call::GetAlias { function, alias } => write!(f, "GetAlias {function}:{alias}"),
+            Call::UpdateAlias {
+                function,
+                alias,
+                update,
+            } => {
+                write!(
+                    f,
+                    "UpdateAlias {function}:{alias} version={} routing={} revision={}",
+                    update.version,
+                    routing_text(&update.routing),
+                    update.revision_id
+                )?;
+                match update.description.as_deref().map(Marker::parse) {
+                    Some((_, Some(marker))) => {
+                        write!(f, " lease=step{}/{}", marker.step, marker.steps)
+                    }
+                    Some((_, None)) => f.write_str(" lease=released"),
+                    None => Ok(()),
+                }
+            }
+            Call::PublishVersion {
+                function,
+                description: Some(d),
+            } => write!(f, "PublishVersion {function} description={d:?}"),
+            Call::PublishVersion {
+                function,
+                description: None,
+            } => write!(f, "PublishVersion {function}"),
+            Call::GetFunction {
+                function,
+                qualifier: Some(q),
+            } => write!(f, "GetFunction {function}:{q}"),
+            Call::GetFunction {
+                function,
+                qualifier: None,
+            } => write!(f, "GetFunction {function}"),
+            Call::UpdateFunctionCode { function } => write!(f, "UpdateFunctionCode {function}"),
+            Call::Invoke {
+                function,
+                qualifier,
+            } => write!(f, "Invoke {function}:{qualifier}"),
+            Call::GetMetricData { queries } => write!(f, "GetMetricData ×{}", queries.len()),
+            Call::DescribeAlarms { name } => write!(f, "DescribeAlarms {name}"),
+        }
+    }
+}

@@ -1,0 +1,212 @@
+//! The simulated Lambda: versions numbered by the service, aliases with RevisionIds and routing
+//! rules, code updates that take time, and invocations served by the traffic model.
+
+use super::{fnv1a, SimWorld, Version, UPDATE_TIME};
+use crate::cloud::call::Call;
+use crate::cloud::{
+    Alias, AliasUpdate, Clock, CloudError, FunctionInfo, FunctionState, Invocation, LambdaApi,
+    UpdateStatus,
+};
+use crate::plan::Millis;
+
+impl LambdaApi for SimWorld {
+    async fn get_alias(&self, function: &str, alias: &str) -> Result<Alias, CloudError> {
+        let mut state = self.state.borrow_mut();
+        state.calls.push(Call::GetAlias {
+            function: function.to_string(),
+            alias: alias.to_string(),
+        });
+        state
+            .function(function)?
+            .aliases
+            .get(alias)
+            .cloned()
+            .ok_or_else(|| CloudError::NotFound(format!("Alias not found: {function}:{alias}")))
+    }
+
+    async fn update_alias(
+        &self,
+        function: &str,
+        alias: &str,
+        update: &AliasUpdate,
+    ) -> Result<Alias, CloudError> {
+        let now = self.clock.now();
+        let mut state = self.state.borrow_mut();
+        state.calls.push(Call::UpdateAlias {
+            function: function.to_string(),
+            alias: alias.to_string(),
+            update: update.clone(),
+        });
+        let current = state
+            .function(function)?
+            .aliases
+            .get(alias)
+            .cloned()
+            .ok_or_else(|| CloudError::NotFound(format!("Alias not found: {function}:{alias}")))?;
+        if update.version == "$LATEST" || update.routing.contains_key("$LATEST") {
+            return Err(CloudError::InvalidParameter(
+                "$LATEST is not supported for an alias pointing to more than 1 version".into(),
+            ));
+        }
+        if update.routing.len() > 1 {
+            return Err(CloudError::InvalidParameter(
+                "Only one additional version can be specified in the routing config".into(),
+            ));
+        }
+        for (version, weight) in &update.routing {
+            if !(0.0..1.0).contains(weight) {
+                return Err(CloudError::InvalidParameter(format!(
+                    "Routing weight {weight} for version {version} is outside [0.0, 1.0)"
+                )));
+            }
+            if *version == update.version {
+                return Err(CloudError::InvalidParameter(
+                    "The additional version must differ from the primary version".into(),
+                ));
+            }
+        }
+        for version in std::iter::once(&update.version).chain(update.routing.keys()) {
+            if !state.version_exists(function, version) {
+                return Err(CloudError::InvalidParameter(format!(
+                    "Version {version} of {function} does not exist"
+                )));
+            }
+        }
+        if update.revision_id != current.revision_id {
+            return Err(CloudError::Conflict(format!(
+                "The RevisionId provided ({}) does not match the latest RevisionId ({}) of {function}:{alias}",
+                update.revision_id, current.revision_id
+            )));
+        }
+        state.generate(function, now);
+        let revision_id = state.revision();
+        let function = state.functions.get_mut(function).expect("checked above");
+        let entry = function.aliases.get_mut(alias).expect("checked above");
+        entry.version = update.version.clone();
+        entry.routing = update.routing.clone();
+        entry.revision_id = revision_id;
+        if let Some(description) = &update.description {
+            entry.description = description.clone();
+        }
+        Ok(entry.clone())
+    }
+
+    async fn publish_version(
+        &self,
+        function: &str,
+        description: Option<&str>,
+    ) -> Result<String, CloudError> {
+        let now = self.clock.now();
+        let mut state = self.state.borrow_mut();
+        state.calls.push(Call::PublishVersion {
+            function: function.to_string(),
+            description: description.map(str::to_string),
+        });
+        let f = state.idle_function_mut(function, now)?;
+        if f.versions.last().is_some_and(|v| v.code == f.latest_code) {
+            return Ok(f.versions.len().to_string());
+        }
+        f.versions.push(Version {
+            code: f.latest_code.clone(),
+        });
+        Ok(f.versions.len().to_string())
+    }
+
+    async fn get_function(
+        &self,
+        function: &str,
+        qualifier: Option<&str>,
+    ) -> Result<FunctionInfo, CloudError> {
+        let now = self.clock.now();
+        let mut state = self.state.borrow_mut();
+        state.calls.push(Call::GetFunction {
+            function: function.to_string(),
+            qualifier: qualifier.map(str::to_string),
+        });
+        let f = state.function(function)?;
+        let (version, code) = match qualifier {
+            None | Some("$LATEST") => ("$LATEST".to_string(), f.latest_code.clone()),
+            Some(q) => {
+                let n: usize = q
+                    .parse()
+                    .ok()
+                    .filter(|n| *n >= 1 && *n <= f.versions.len())
+                    .ok_or_else(|| {
+                        CloudError::NotFound(format!("Function not found: {function}:{q}"))
+                    })?;
+                (q.to_string(), f.versions[n - 1].code.clone())
+            }
+        };
+        let last_update = if version != "$LATEST" {
+            UpdateStatus::Successful
+        } else if now < f.update_done_at {
+            UpdateStatus::InProgress
+        } else if let Some(reason) = &f.last_update_failed {
+            UpdateStatus::Failed(reason.clone())
+        } else {
+            UpdateStatus::Successful
+        };
+        Ok(FunctionInfo {
+            version,
+            state: FunctionState::Active,
+            last_update,
+            role: "arn:aws:iam::123456789012:role/lambda".to_string(),
+            code_sha256: code,
+        })
+    }
+
+    async fn update_code(&self, function: &str, zip: &[u8]) -> Result<(), CloudError> {
+        let now = self.clock.now();
+        let mut state = self.state.borrow_mut();
+        state.calls.push(Call::UpdateFunctionCode {
+            function: function.to_string(),
+        });
+        let f = state.idle_function_mut(function, now)?;
+        f.latest_code = format!("zip-{:016x}", fnv1a(zip));
+        f.update_done_at = Millis(now.0 + UPDATE_TIME.0);
+        f.last_update_failed = f.fail_next_update.take();
+        Ok(())
+    }
+
+    async fn invoke(
+        &self,
+        function: &str,
+        qualifier: &str,
+        _payload: &str,
+    ) -> Result<Invocation, CloudError> {
+        let mut state = self.state.borrow_mut();
+        state.calls.push(Call::Invoke {
+            function: function.to_string(),
+            qualifier: qualifier.to_string(),
+        });
+        let alias = state.function(function)?.aliases.get(qualifier).cloned();
+        let version = match alias {
+            Some(alias) => {
+                let chosen = alias.additional().map(|(v, w)| (v.to_string(), w));
+                let draw = state.traffic.uniform();
+                match chosen {
+                    Some((v, w)) if draw < w => v,
+                    _ => alias.version.clone(),
+                }
+            }
+            None if state.version_exists(function, qualifier) => qualifier.to_string(),
+            None => {
+                return Err(CloudError::NotFound(format!(
+                    "Function not found: {function}:{qualifier}"
+                )))
+            }
+        };
+        let profile = state.profile(function, &version);
+        let (failed, duration) = state.traffic.invoke(profile);
+        Ok(Invocation {
+            status: 200,
+            body: if failed {
+                r#"{"errorMessage":"simulated failure"}"#.to_string()
+            } else {
+                format!(r#"{{"ok":true,"duration_ms":{}}}"#, duration.round())
+            },
+            version,
+            error: failed.then(|| "Unhandled".to_string()),
+        })
+    }
+}

@@ -1,0 +1,361 @@
+//! The simulated world: an in-memory Lambda ([`lambda`]) and CloudWatch that enforce the rules
+//! the real services enforce, driven by the traffic model ([`traffic`]) with a seeded random
+//! source ([`rng`]) on a virtual clock ([`clock`]). It stands where the AWS back end stands, below
+//! the engine; `simulate` and the engine's tests run the engine in it. Every call is logged as a
+//! typed [`Call`].
+//!
+//! Rules (each proved by a test in `tests.rs`): versions are numbered by the service; publishing an
+//! unchanged `$LATEST` returns the last version; publishing while an update is in progress is a
+//! conflict; an alias routes to at most one additional version, with a weight in [0, 1), never
+//! `$LATEST`, never an unknown version, never its own primary; every alias write changes the
+//! RevisionId and a stale one is rejected; code updates go through `InProgress` before
+//! `Successful`.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+pub mod clock;
+mod lambda;
+pub mod rng;
+pub mod traffic;
+
+use super::call::Call;
+use super::{AlarmState, Alias, Clock, CloudError, MetricQuery, MetricsApi};
+use crate::plan::Millis;
+use clock::VirtualClock;
+use traffic::{Profile, Traffic};
+
+/// How long a simulated code update stays `InProgress`.
+pub const UPDATE_TIME: Millis = Millis(3_000);
+
+/// The simulated world's set-up.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// Functions, each with `alias` pointing at version 1 and a changed `$LATEST`.
+    pub functions: Vec<String>,
+    /// The alias.
+    pub alias: String,
+    /// Invocations per second per function.
+    pub rps: f64,
+    /// How the version the alias serves at the start behaves.
+    pub old: Profile,
+    /// How every later version behaves.
+    pub new: Profile,
+    /// Versions published before the rollout (at least 1); the alias serves version 1.
+    pub versions: u64,
+    /// Seed of every random choice.
+    pub seed: u64,
+}
+
+#[derive(Debug, Clone)]
+struct Version {
+    code: String,
+}
+
+#[derive(Debug)]
+struct Function {
+    /// Published versions; version N is at index N - 1.
+    versions: Vec<Version>,
+    latest_code: String,
+    /// `InProgress` until this time.
+    update_done_at: Millis,
+    /// Set by tests: the next code update fails with this reason.
+    fail_next_update: Option<String>,
+    last_update_failed: Option<String>,
+    aliases: BTreeMap<String, Alias>,
+    /// Traffic generated up to here.
+    generated_until: Millis,
+}
+
+#[derive(Debug)]
+struct State {
+    functions: BTreeMap<String, Function>,
+    alarms: BTreeMap<String, AlarmState>,
+    traffic: Traffic,
+    next_revision: u64,
+    calls: Vec<Call>,
+    old_versions: BTreeMap<String, String>,
+    old: Profile,
+    new: Profile,
+    /// `new` behaviour of particular functions, replacing `new`.
+    new_by_function: BTreeMap<String, Profile>,
+}
+
+/// The simulated Lambda, CloudWatch and clock.
+#[derive(Debug)]
+pub struct SimWorld {
+    clock: VirtualClock,
+    state: RefCell<State>,
+}
+
+impl SimWorld {
+    /// A world set up as `config` says.
+    pub fn new(config: &SimConfig) -> Self {
+        let mut state = State {
+            functions: BTreeMap::new(),
+            alarms: BTreeMap::new(),
+            traffic: Traffic::new(config.rps, config.seed),
+            next_revision: 1,
+            calls: Vec::new(),
+            old_versions: BTreeMap::new(),
+            old: config.old,
+            new: config.new,
+            new_by_function: BTreeMap::new(),
+        };
+        for name in &config.functions {
+            let versions = (1..=config.versions.max(1))
+                .map(|n| Version {
+                    code: format!("code-{n}"),
+                })
+                .collect();
+            let revision_id = state.revision();
+            let alias = Alias {
+                version: "1".to_string(),
+                routing: BTreeMap::new(),
+                revision_id,
+                description: String::new(),
+            };
+            state.functions.insert(
+                name.clone(),
+                Function {
+                    versions,
+                    latest_code: "code-latest".to_string(),
+                    update_done_at: Millis(0),
+                    fail_next_update: None,
+                    last_update_failed: None,
+                    aliases: BTreeMap::from([(config.alias.clone(), alias)]),
+                    generated_until: Millis(0),
+                },
+            );
+            state.old_versions.insert(name.clone(), "1".to_string());
+        }
+        SimWorld {
+            clock: VirtualClock::new(),
+            state: RefCell::new(state),
+        }
+    }
+
+    /// The virtual clock.
+    pub fn clock(&self) -> &VirtualClock {
+        &self.clock
+    }
+
+    /// Every call made so far, in order.
+    pub fn calls(&self) -> Vec<Call> {
+        self.state.borrow().calls.clone()
+    }
+
+    /// Calls that changed something (writes), in order.
+    pub fn writes(&self) -> Vec<Call> {
+        self.calls().into_iter().filter(Call::is_write).collect()
+    }
+
+    /// The alias as it is now.
+    pub fn alias(&self, function: &str, alias: &str) -> Option<Alias> {
+        let state = self.state.borrow();
+        state.functions.get(function)?.aliases.get(alias).cloned()
+    }
+
+    /// Makes `$LATEST` equal to the last published version: a publish changes nothing.
+    pub fn unchange_latest(&self, function: &str) {
+        let mut state = self.state.borrow_mut();
+        let f = state.functions.get_mut(function).expect("known function");
+        f.latest_code = f.versions.last().expect("a version").code.clone();
+    }
+
+    /// Makes the next code update of `function` fail.
+    pub fn fail_next_update(&self, function: &str, reason: &str) {
+        let mut state = self.state.borrow_mut();
+        let f = state.functions.get_mut(function).expect("known function");
+        f.fail_next_update = Some(reason.to_string());
+    }
+
+    /// Makes new versions of one function behave differently from the others.
+    pub fn set_new_profile(&self, function: &str, profile: Profile) {
+        self.state
+            .borrow_mut()
+            .new_by_function
+            .insert(function.to_string(), profile);
+    }
+
+    /// Sets an alarm's state.
+    pub fn set_alarm(&self, name: &str, alarm: AlarmState) {
+        self.state
+            .borrow_mut()
+            .alarms
+            .insert(name.to_string(), alarm);
+    }
+
+    /// Sets an alias's description as someone else would.
+    pub fn describe_alias(&self, function: &str, alias: &str, description: &str) {
+        self.write_alias_as_someone_else(function, alias, |a| {
+            a.description = description.to_string()
+        });
+    }
+
+    fn write_alias_as_someone_else(
+        &self,
+        function: &str,
+        alias: &str,
+        change: impl FnOnce(&mut Alias),
+    ) {
+        let mut state = self.state.borrow_mut();
+        let revision = state.revision();
+        let a = state
+            .functions
+            .get_mut(function)
+            .and_then(|f| f.aliases.get_mut(alias))
+            .expect("known alias");
+        change(a);
+        a.revision_id = revision;
+    }
+
+    /// Invocations and errors served by a version so far.
+    pub fn served(&self, function: &str, version: &str) -> (u64, u64) {
+        let mut state = self.state.borrow_mut();
+        state.generate_all(self.clock.now());
+        state.traffic.served(function, version)
+    }
+}
+
+impl State {
+    fn revision(&mut self) -> String {
+        let id = format!("rev-{}", self.next_revision);
+        self.next_revision += 1;
+        id
+    }
+
+    fn profile(&self, function: &str, version: &str) -> Profile {
+        if self
+            .old_versions
+            .get(function)
+            .is_some_and(|v| v == version)
+        {
+            self.old
+        } else {
+            self.new_by_function
+                .get(function)
+                .copied()
+                .unwrap_or(self.new)
+        }
+    }
+
+    /// Brings the traffic of every function up to `now` under the routing in force.
+    fn generate_all(&mut self, now: Millis) {
+        let names: Vec<String> = self.functions.keys().cloned().collect();
+        for name in names {
+            self.generate(&name, now);
+        }
+    }
+
+    fn generate(&mut self, name: &str, now: Millis) {
+        let Some(function) = self.functions.get(name) else {
+            return;
+        };
+        let from = function.generated_until;
+        if from >= now {
+            return;
+        }
+        let mut split = Vec::new();
+        for alias in function.aliases.values() {
+            let extra: f64 = alias.routing.values().sum();
+            split.push((
+                alias.version.clone(),
+                1.0 - extra,
+                self.profile(name, &alias.version),
+            ));
+            for (version, weight) in &alias.routing {
+                split.push((version.clone(), *weight, self.profile(name, version)));
+            }
+        }
+        self.traffic.generate(name, from, now, &split);
+        if let Some(function) = self.functions.get_mut(name) {
+            function.generated_until = now;
+        }
+    }
+
+    /// A function no update is in progress on, to change.
+    fn idle_function_mut(&mut self, name: &str, now: Millis) -> Result<&mut Function, CloudError> {
+        let f = self
+            .functions
+            .get_mut(name)
+            .ok_or_else(|| CloudError::NotFound(format!("Function not found: {name}")))?;
+        if now < f.update_done_at {
+            return Err(CloudError::Conflict(
+                "The operation cannot be performed at this time. An update is in progress for resource".into(),
+            ));
+        }
+        Ok(f)
+    }
+
+    fn function(&self, name: &str) -> Result<&Function, CloudError> {
+        self.functions
+            .get(name)
+            .ok_or_else(|| CloudError::NotFound(format!("Function not found: {name}")))
+    }
+
+    fn version_exists(&self, function: &str, version: &str) -> bool {
+        self.functions.get(function).is_some_and(|f| {
+            version
+                .parse::<usize>()
+                .is_ok_and(|n| n >= 1 && n <= f.versions.len())
+        })
+    }
+}
+
+impl MetricsApi for SimWorld {
+    async fn stats(&self, queries: &[MetricQuery]) -> Result<Vec<Option<f64>>, CloudError> {
+        let now = self.clock.now();
+        let mut state = self.state.borrow_mut();
+        state.calls.push(Call::GetMetricData {
+            queries: queries.to_vec(),
+        });
+        state.generate_all(now);
+        Ok(queries
+            .iter()
+            .map(|q| {
+                state
+                    .traffic
+                    .stat(&q.function, &q.version, q.stat, now, q.window)
+            })
+            .collect())
+    }
+
+    async fn alarm_state(&self, name: &str) -> Result<AlarmState, CloudError> {
+        let mut state = self.state.borrow_mut();
+        state.calls.push(Call::DescribeAlarms {
+            name: name.to_string(),
+        });
+        state
+            .alarms
+            .get(name)
+            .copied()
+            .ok_or_else(|| CloudError::NotFound(format!("Alarm not found: {name}")))
+    }
+}
+
+impl Clock for SimWorld {
+    fn now(&self) -> Millis {
+        self.clock.now()
+    }
+
+    async fn sleep(&self, duration: Millis) {
+        self.clock.sleep(duration).await;
+        // Let other tasks on the same world (a second runner, an approver) take their turn.
+        tokio::task::yield_now().await;
+    }
+
+    fn unix(&self) -> u64 {
+        self.clock.unix()
+    }
+}
+
+/// A stable hash standing in for the code's SHA-256.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod tests;
