@@ -2,7 +2,7 @@
 
 use std::io::IsTerminal;
 
-use super::output::out;
+use super::output::{ask, out};
 use super::{exit, LeaseArgs};
 use crate::cloud::lease::Marker;
 use crate::cloud::{AliasUpdate, CloudError, LambdaApi};
@@ -19,8 +19,7 @@ fn code_of(error: &CloudError) -> i32 {
 /// and the lease is cleared.
 pub(super) fn rollback(args: &LeaseArgs) -> i32 {
     let interactive = std::io::stdin().is_terminal();
-    let confirmed =
-        args.yes || interactive && crate::report::ask("Restore old on every alias named?");
+    let confirmed = args.yes || interactive && ask("Restore old on every alias named?");
     if !confirmed {
         eprintln!(
             "nothing was done{}",

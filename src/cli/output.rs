@@ -1,4 +1,5 @@
-//! How diagnostics reach the terminal: colour only on a terminal, and never with `NO_COLOR`.
+//! The terminal: diagnostics (colour only on a terminal, never with `NO_COLOR`), plain output,
+//! and yes/no questions.
 
 use std::io::{IsTerminal, Write};
 
@@ -33,6 +34,15 @@ pub(super) fn counts(diags: &[Diag]) -> String {
         (e, 0) => plural(e, "error"),
         (e, w) => format!("{}, {}", plural(e, "error"), plural(w, "warning")),
     }
+}
+
+/// Asks a yes/no question on the terminal; true only for "y" or "yes".
+pub(super) fn ask(question: &str) -> bool {
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).is_ok()
+        && matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes")
 }
 
 /// Writes to stdout; a closed pipe (`rollout plan … | head`) is not an error worth a panic.

@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 
 use serde::Serialize;
 
-use super::output::out;
+use super::output::{ask, out};
 use super::{exit, load, Format, RunArgs};
 use crate::cloud::aws::{Aws, WallClock};
 use crate::cloud::retry::Retrying;
@@ -120,7 +120,7 @@ async fn execute(
             "the version `publish` creates"
         }
     );
-    if !args.yes && !crate::report::ask("Proceed?") {
+    if !args.yes && !ask("Proceed?") {
         eprintln!("nothing was done");
         return exit::INTERRUPTED;
     }
@@ -138,7 +138,7 @@ async fn execute(
         approval: if args.auto_approve {
             Approval::Auto
         } else if interactive {
-            Approval::Prompt
+            Approval::Prompt(ask)
         } else {
             Approval::Remote
         },

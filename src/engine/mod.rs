@@ -24,13 +24,18 @@ use health::{conclude, measure, CheckResult, Evaluation, Verdict, Versions};
 /// How long to wait for a function update before giving up.
 pub const UPDATE_DEADLINE: Millis = Millis(300_000);
 
+/// Asks a person a yes/no question and waits for the answer. It blocks, so the engine runs it
+/// on a thread of its own and judges health meanwhile.
+pub type Ask = fn(&str) -> bool;
+
 /// How an `approve` gate is released.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub enum Approval {
     /// After this long (simulation), judging health meanwhile when `new` has traffic.
     After(Millis),
-    /// Ask on the terminal, judging health meanwhile; anything but yes fails the step.
-    Prompt,
+    /// Ask a person (the command line passes its terminal prompt), judging health meanwhile;
+    /// anything but yes fails the step.
+    Prompt(Ask),
     /// Pass at once (`--auto-approve`).
     Auto,
     /// Wait for `rollout approve` on the alias, from any machine, judging health meanwhile.
@@ -616,11 +621,11 @@ impl<'a, L: LambdaApi, M: MetricsApi, C: Clock> Engine<'a, L, M, C> {
                         format!("simulation, after {after}")
                     }
                     Approval::Auto => "--auto-approve".to_string(),
-                    Approval::Prompt => {
+                    Approval::Prompt(ask) => {
                         let question = message
                             .clone()
                             .unwrap_or_else(|| "Go on with the rollout?".to_string());
-                        if !self.prompt(question, health).await? {
+                        if !self.prompt(ask, question, health).await? {
                             return Err(Stop::Fail("approval refused at the terminal".into()));
                         }
                         "the terminal".to_string()
@@ -673,9 +678,14 @@ impl<'a, L: LambdaApi, M: MetricsApi, C: Clock> Engine<'a, L, M, C> {
         }
     }
 
-    /// Asks on the terminal while judging health every interval; true only for "y" or "yes".
-    async fn prompt(&mut self, question: String, health: &HealthSpec) -> Result<bool, Stop> {
-        let mut answer = tokio::task::spawn_blocking(move || crate::report::ask(&question));
+    /// Asks a person while judging health every interval; true only for a yes.
+    async fn prompt(
+        &mut self,
+        ask: Ask,
+        question: String,
+        health: &HealthSpec,
+    ) -> Result<bool, Stop> {
+        let mut answer = tokio::task::spawn_blocking(move || ask(&question));
         loop {
             let answered = tokio::select! {
                 result = &mut answer => Some(result.unwrap_or(false)),

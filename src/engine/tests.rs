@@ -1011,3 +1011,47 @@ fn an_approval_from_elsewhere_releases_the_gate() {
         .iter()
         .any(|e| matches!(&e.kind, EventKind::Approved { by } if by == "`rollout approve`")));
 }
+
+#[test]
+fn a_person_at_the_prompt_decides_the_gate() {
+    fn yes(_: &str) -> bool {
+        true
+    }
+    fn no(_: &str) -> bool {
+        false
+    }
+    let plan = plan(&CANARY.replace("promote", "approve \"ship it?\"\npromote"));
+    let hooks = Hooks::compile(&plan);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    // While the person thinks, virtual time runs and health is judged: a version without
+    // errors keeps every evaluation passing.
+    let flawless = Profile {
+        error_rate: 0.0,
+        median_ms: 100.0,
+    };
+    for (answer, promoted) in [(yes as Ask, true), (no as Ask, false)] {
+        let w = world(&["f"], flawless);
+        let mut events = Vec::new();
+        let settings = Settings {
+            approval: Approval::Prompt(answer),
+            ..settings("person@desk:4")
+        };
+        let report =
+            runtime.block_on(Engine::new(&w, &w, &w, &hooks, &mut events, settings).run(&plan));
+        if promoted {
+            assert_eq!(report.outcome, Outcome::Promoted);
+            assert!(events
+                .iter()
+                .any(|e| matches!(&e.kind, EventKind::Approved { by } if by == "the terminal")));
+        } else {
+            assert!(
+                matches!(report.outcome, Outcome::RolledBack { step: 4, .. }),
+                "{:?}",
+                report.outcome
+            );
+            assert_eq!(w.alias("f", "live").unwrap().version, "1");
+        }
+    }
+}

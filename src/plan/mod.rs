@@ -5,7 +5,6 @@
 
 mod display;
 mod quantity;
-pub mod view;
 
 use std::path::PathBuf;
 

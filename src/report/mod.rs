@@ -7,15 +7,6 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::engine::events::{Event, EventKind, EventSink};
 use crate::engine::health::Verdict;
 
-/// Asks a yes/no question on the terminal; true only for "y" or "yes".
-pub fn ask(question: &str) -> bool {
-    eprint!("{question} [y/N] ");
-    let _ = std::io::stderr().flush();
-    let mut line = String::new();
-    std::io::stdin().read_line(&mut line).is_ok()
-        && matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes")
-}
-
 /// `[hh:mm:ss]` of a time since the start.
 pub fn clock(ms: u64) -> String {
     let s = ms / 1000;

@@ -67,3 +67,25 @@ fn plan_without_targets_uses_placeholders_and_an_invalid_plan_exits_2() {
         .stderr_contains("rollout::no-new-version")
         .run();
 }
+
+#[test]
+fn a_run_step_lasts_at_most_its_own_timeout() {
+    let output = Test::temp()
+        .file("checks/smoke.rhai", "true\n")
+        .file(
+            "p.rollout",
+            "function \"a\", \"b\"\nalias \"live\"\nuse version 2\nshift 5% to new\nrun \"checks/smoke.rhai\" timeout 30s\nrun \"checks/smoke.rhai\"\npromote\n",
+        )
+        .args(["plan", "--format", "json", "p.rollout"])
+        .run();
+    let plan: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let steps = plan["steps"].as_array().unwrap();
+    assert_eq!(steps[2]["kind"], "run");
+    assert_eq!(
+        steps[2]["max_ms"],
+        2 * 30_000,
+        "30s for each of two functions"
+    );
+    assert_eq!(steps[3]["max_ms"], 2 * 5_000, "the default 5s for each");
+    assert_eq!(plan["max_duration_ms"], 2 * 30_000 + 2 * 5_000);
+}

@@ -1,10 +1,12 @@
 //! `rollout plan FILE`
 
+mod view;
+
 use super::output::out;
 use super::{load, Format, PlanArgs};
 use crate::cloud::aws::Aws;
 use crate::cloud::LambdaApi;
-use crate::plan::view::{LiveTarget, PlanView};
+use view::{LiveTarget, PlanView};
 
 pub(super) fn run(args: &PlanArgs) -> i32 {
     let (plan, source) = match load::plan(&args.file, &args.playbook) {

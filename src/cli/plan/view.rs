@@ -1,99 +1,96 @@
 //! The preview `rollout plan` prints: each step with the exact AWS calls it makes, when it can
-//! start, the traffic timeline and the total duration. A value with `Display` and `Serialize`;
-//! the engine never looks at it.
+//! start, the traffic timeline and the total duration. A value with `Display` and `Serialize`,
+//! made from the same `Plan` the engine runs; the engine never looks at it.
 
 use std::fmt;
 
 use serde::Serialize;
 
-use super::{Check, HealthSpec, Millis, Param, Percent, Plan, StepKind, Targets};
 use crate::engine::UPDATE_DEADLINE;
-
-/// Longest a hook may run (LANGUAGE.md §6: hooks are stopped by time limits).
-pub const HOOK_DEADLINE: Millis = Millis(5_000);
+use crate::plan::{Check, HealthSpec, Millis, Param, Percent, Plan, StepKind, Targets};
 
 /// The preview of a plan.
 #[derive(Debug, Clone, Serialize)]
-pub struct PlanView {
+pub(super) struct PlanView {
     /// The playbook's display name.
-    pub name: Option<String>,
+    pub(super) name: Option<String>,
     /// What it acts on.
-    pub targets: Targets,
+    pub(super) targets: Targets,
     /// Parameters in force.
-    pub params: Vec<Param>,
+    pub(super) params: Vec<Param>,
     /// How health is judged.
-    pub health: HealthSpec,
+    pub(super) health: HealthSpec,
     /// The health checks as text.
-    pub checks: Vec<String>,
+    pub(super) checks: Vec<String>,
     /// Read-only calls made before the first step.
-    pub preflight: Vec<String>,
+    pub(super) preflight: Vec<String>,
     /// The steps.
-    pub steps: Vec<StepView>,
+    pub(super) steps: Vec<StepView>,
     /// The calls that restore `old` if any step fails.
-    pub on_failure: Vec<String>,
+    pub(super) on_failure: Vec<String>,
     /// The hook run after a failure, before the rollback.
-    pub on_failure_hook: Option<String>,
+    pub(super) on_failure_hook: Option<String>,
     /// The hook run after promote.
-    pub on_success_hook: Option<String>,
+    pub(super) on_success_hook: Option<String>,
     /// Shortest total duration (no failure, instant approvals and updates).
-    pub min_duration_ms: Millis,
+    pub(super) min_duration_ms: Millis,
     /// Longest total duration without a failure; `None` when an approval gate can wait forever.
-    pub max_duration_ms: Option<Millis>,
+    pub(super) max_duration_ms: Option<Millis>,
     /// Weight of `new` over time on the shortest path: `(ms since start, percent)`.
-    pub timeline: Vec<(Millis, Percent)>,
+    pub(super) timeline: Vec<(Millis, Percent)>,
     /// With `--live`: what each target is now, read with read-only calls.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub live: Vec<LiveTarget>,
+    pub(super) live: Vec<LiveTarget>,
 }
 
 /// A target as it is now (`plan --live`).
 #[derive(Debug, Clone, Serialize)]
-pub struct LiveTarget {
+pub(super) struct LiveTarget {
     /// The function.
-    pub function: String,
+    pub(super) function: String,
     /// The alias.
-    pub alias: String,
+    pub(super) alias: String,
     /// What the alias serves: its version is `old`.
-    pub serves: Option<crate::cloud::Alias>,
+    pub(super) serves: Option<crate::cloud::Alias>,
     /// `$LATEST`.
-    pub latest: Option<crate::cloud::FunctionInfo>,
+    pub(super) latest: Option<crate::cloud::FunctionInfo>,
     /// The last published version.
-    pub last_version: Option<String>,
+    pub(super) last_version: Option<String>,
     /// What `publish` would do, in words.
-    pub publish: String,
+    pub(super) publish: String,
     /// What could not be read.
-    pub error: Option<String>,
+    pub(super) error: Option<String>,
 }
 
 /// One step of the preview.
 #[derive(Debug, Clone, Serialize)]
-pub struct StepView {
+pub(super) struct StepView {
     /// 1-based.
-    pub number: usize,
+    pub(super) number: usize,
     /// The step as a playbook line.
-    pub text: String,
+    pub(super) text: String,
     /// The step as data.
     #[serde(flatten)]
-    pub kind: StepKind,
+    pub(super) kind: StepKind,
     /// Step definitions it came from.
-    pub via: Vec<String>,
+    pub(super) via: Vec<String>,
     /// 1-based line of the playbook where it is written.
-    pub line: usize,
+    pub(super) line: usize,
     /// Weight of `new` after the step, when it sets one.
-    pub weight_after: Option<Percent>,
+    pub(super) weight_after: Option<Percent>,
     /// Earliest start, ms after the rollout begins.
-    pub earliest_ms: Millis,
+    pub(super) earliest_ms: Millis,
     /// Latest start; `None` after a gate that can wait forever.
-    pub latest_ms: Option<Millis>,
+    pub(super) latest_ms: Option<Millis>,
     /// Shortest time the step takes.
-    pub min_ms: Millis,
+    pub(super) min_ms: Millis,
     /// Longest time it takes; `None` when it can wait forever.
-    pub max_ms: Option<Millis>,
+    pub(super) max_ms: Option<Millis>,
     /// The AWS calls it makes, as `aws` command lines; `<old>`, `<new>` and `<revision>` are
     /// known only when it runs.
-    pub calls: Vec<String>,
+    pub(super) calls: Vec<String>,
     /// What judges it.
-    pub judged_by: Vec<String>,
+    pub(super) judged_by: Vec<String>,
 }
 
 const NO_FUNCTION: &str = "<function>";
@@ -101,7 +98,7 @@ const NO_ALIAS: &str = "<alias>";
 
 impl PlanView {
     /// The preview of `plan`; `source` is the playbook text, for line numbers.
-    pub fn new(plan: &Plan, source: &str) -> Self {
+    pub(super) fn new(plan: &Plan, source: &str) -> Self {
         let functions: Vec<String> = if plan.targets.functions.is_empty() {
             vec![NO_FUNCTION.to_string()]
         } else {
@@ -203,7 +200,7 @@ fn step_duration(kind: &StepKind, functions: usize) -> (Millis, Option<Millis>) 
             (d, Some(d))
         }
         StepKind::Approve { .. } => (Millis(0), None),
-        StepKind::Run { .. } => (Millis(0), per_function(HOOK_DEADLINE)),
+        StepKind::Run { script } => (Millis(0), per_function(script.timeout)),
         StepKind::UseVersion { .. }
         | StepKind::Shift { .. }
         | StepKind::Promote
