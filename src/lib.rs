@@ -8,6 +8,7 @@ pub mod cli;
 pub mod cloud;
 pub mod diagnostic;
 pub mod engine;
+pub mod exit;
 pub mod hooks;
 pub mod plan;
 pub mod report;

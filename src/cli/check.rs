@@ -3,9 +3,10 @@
 use serde::Serialize;
 
 use super::output::{counts, out, print_diags};
-use super::{exit, CheckArgs, Format};
+use super::{CheckArgs, Format};
 use crate::check::check_path;
 use crate::diagnostic::JsonDiag;
+use crate::exit;
 
 #[derive(Serialize)]
 struct JsonReport {

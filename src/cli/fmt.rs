@@ -3,8 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use super::output::{out, print_diags};
-use super::{exit, FmtArgs};
+use super::FmtArgs;
 use crate::diagnostic::{self, Code, Diag};
+use crate::exit;
 use crate::syntax::{fmt, parse};
 
 pub(super) fn run(args: &FmtArgs) -> i32 {

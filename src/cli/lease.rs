@@ -3,9 +3,10 @@
 use std::io::IsTerminal;
 
 use super::output::{ask, out};
-use super::{exit, LeaseArgs};
+use super::LeaseArgs;
 use crate::cloud::lease::Marker;
 use crate::cloud::{AliasUpdate, CloudError, LambdaApi};
+use crate::exit;
 
 fn code_of(error: &CloudError) -> i32 {
     match error {

@@ -15,7 +15,7 @@ pub(super) fn plan(file: &Path, args: &PlaybookArgs) -> Result<(Plan, String), i
         Some(plan) => Ok((plan, std::fs::read_to_string(file).unwrap_or_default())),
         None => {
             eprintln!("{}: invalid; nothing was done", file.display());
-            Err(super::exit::INVALID)
+            Err(crate::exit::INVALID)
         }
     }
 }

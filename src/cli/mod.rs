@@ -15,21 +15,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-/// Exit codes of LANGUAGE.md §8.
-pub mod exit {
-    /// Promoted, nothing to roll out, or the command succeeded.
-    pub const OK: i32 = 0;
-    /// Rolled back; for `fmt --check`, files would change.
-    pub const ROLLED_BACK: i32 = 1;
-    /// Invalid input: syntax, validation, usage, missing target.
-    pub const INVALID: i32 = 2;
-    /// Interrupted or aborted by a person.
-    pub const INTERRUPTED: i32 = 3;
-    /// Conflict: someone else changed the alias, or another rollout holds it.
-    pub const CONFLICT: i32 = 4;
-    /// AWS or infrastructure failure.
-    pub const INFRA: i32 = 5;
-}
+use crate::exit;
 
 const ABOUT: &str = "Canary deployments of AWS Lambda functions, written as short playbooks.";
 

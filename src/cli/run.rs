@@ -5,12 +5,13 @@ use std::io::IsTerminal;
 use serde::Serialize;
 
 use super::output::{ask, out};
-use super::{exit, load, Format, RunArgs};
+use super::{load, Format, RunArgs};
 use crate::cloud::aws::{Aws, WallClock};
 use crate::cloud::retry::Retrying;
 use crate::cloud::{CloudError, LambdaApi};
 use crate::engine::events::EventSink;
-use crate::engine::{describe, Approval, Engine, Settings};
+use crate::engine::{Approval, Engine, Services, Settings};
+use crate::exit;
 use crate::hooks::Hooks;
 use crate::report::{clock, Journal, JsonSink, LiveSink, Tee, TextSink};
 
@@ -143,6 +144,7 @@ async fn execute(
             Approval::Remote
         },
         take_over: args.take_over,
+        resume,
         ..Settings::default()
     };
     let stdout = std::io::stdout();
@@ -159,18 +161,14 @@ async fn execute(
     };
     let mut sink: Box<dyn EventSink> = Box::new(Tee { display, journal });
     let retrying = Retrying::new(&aws, &clock_);
-    let mut engine = Engine::new(
-        &retrying,
-        &retrying,
-        &clock_,
-        &hooks,
-        sink.as_mut(),
-        settings,
-    );
-    if resume {
-        engine = engine.resuming();
-    }
-    let report = engine.run(&plan).await;
+    let services = Services {
+        lambda: &retrying,
+        metrics: &retrying,
+        clock: &clock_,
+        hooks: &hooks,
+        events: sink.as_mut(),
+    };
+    let report = Engine::new(services, settings).run(&plan).await;
     drop(sink);
     if let Some(problem) = journal_problem {
         eprintln!("warning: {problem}");
@@ -190,7 +188,7 @@ async fn execute(
         )),
         Format::Text => out(&format!(
             "\nsummary\n  outcome:   {}\n  exit code: {code}\n  took:      {}\n  AWS calls: {}\n",
-            describe(&report.outcome),
+            report.outcome,
             clock(report.ended_ms),
             aws.calls()
         )),

@@ -7,7 +7,6 @@ use serde::Serialize;
 use super::output::out;
 use super::{load, Format, SimulateArgs};
 use crate::cloud::sim::traffic::Profile;
-use crate::engine::describe;
 use crate::plan::Millis;
 use crate::report::{clock, JsonSink, TextSink};
 use crate::simulation::monte_carlo::{run_many, Spread, Summary};
@@ -54,7 +53,7 @@ pub(super) fn run(args: &SimulateArgs) -> i32 {
                 serde_json::to_string_pretty(&summary).expect("serialises")
             )),
         }
-        return super::exit::OK;
+        return crate::exit::OK;
     }
     let stdout = std::io::stdout();
     let result = match args.format {
@@ -92,7 +91,7 @@ struct JsonSummary<'a> {
 fn summary_text(result: &SimResult) -> String {
     let report = &result.report;
     let mut out = String::from("\nsummary\n");
-    out += &format!("  outcome:        {}\n", describe(&report.outcome));
+    out += &format!("  outcome:        {}\n", report.outcome);
     out += &format!("  exit code:      {}\n", report.outcome.exit_code());
     out += &format!("  simulated time: {}\n", clock(report.ended_ms));
     if let Some(t) = report.time_to_detect() {

@@ -3,8 +3,9 @@
 use serde::Serialize;
 
 use super::output::out;
-use super::{exit, Format, StatusArgs};
+use super::{Format, StatusArgs};
 use crate::cloud::{Alias, CloudError, FunctionInfo, LambdaApi};
+use crate::exit;
 
 #[derive(Serialize)]
 struct Status {

@@ -29,6 +29,12 @@ pub struct HookVerdict {
     pub reason: String,
 }
 
+impl std::fmt::Display for HookVerdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
 /// The compiled hooks of a plan, by path. A hook that no longer compiles (its file changed since
 /// `check`) is kept with its error and fails closed when it runs.
 #[derive(Debug, Default, Clone)]

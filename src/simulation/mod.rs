@@ -13,7 +13,7 @@ use crate::cloud::sim::traffic::Profile;
 use crate::cloud::sim::{SimConfig, SimWorld};
 use crate::cloud::AlarmState;
 use crate::engine::events::EventSink;
-use crate::engine::{Approval, Engine, Report, Settings};
+use crate::engine::{Approval, Engine, Report, Services, Settings};
 use crate::hooks::Hooks;
 use crate::plan::{Check, Millis, Plan, StepKind};
 
@@ -119,8 +119,14 @@ pub fn simulate(plan: &Plan, options: &SimOptions, sink: &mut dyn EventSink) -> 
         .build()
         .expect("a current-thread runtime");
     let cloud = Retrying::new(&world, &world);
-    let report =
-        runtime.block_on(Engine::new(&cloud, &cloud, &world, &hooks, sink, settings).run(&plan));
+    let services = Services {
+        lambda: &cloud,
+        metrics: &cloud,
+        clock: &world,
+        hooks: &hooks,
+        events: sink,
+    };
+    let report = runtime.block_on(Engine::new(services, settings).run(&plan));
     let (mut new_invocations, mut new_errors) = (0, 0);
     for (function, _, new) in &report.versions {
         if let Some(new) = new {

@@ -22,7 +22,7 @@ pub(super) fn run(args: &PlanArgs) -> i32 {
             .filter(|_| !plan.targets.functions.is_empty())
         else {
             eprintln!("error: --live needs a target: name the function and alias in the playbook or with --function and --alias");
-            return super::exit::INVALID;
+            return crate::exit::INVALID;
         };
         let runtime = match super::runtime() {
             Ok(runtime) => runtime,
@@ -41,7 +41,7 @@ pub(super) fn run(args: &PlanArgs) -> i32 {
             serde_json::to_string_pretty(&view).expect("the plan serialises")
         )),
     }
-    super::exit::OK
+    crate::exit::OK
 }
 
 /// Each target as it is now, with read-only calls only.

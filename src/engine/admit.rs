@@ -1,0 +1,192 @@
+//! Admission: before any step, read every alias, decide whether this run may act on it, and take
+//! the lease on all of them. A fresh run needs an alias no rollout holds (or a stale lease and
+//! `--take-over`) that serves one version; a resumed run needs the lease it resumes, an alias
+//! that still matches it, and the same playbook.
+
+use super::events::EventKind;
+use super::outcome::Outcome;
+use super::reasons::{Conflict, Refusal, Trouble};
+use super::stop::WriteError;
+use super::{Engine, Target};
+use crate::cloud::lease::Marker;
+use crate::cloud::{Alias, Clock, CloudError, LambdaApi, MetricsApi};
+use crate::plan::{Millis, Plan};
+
+/// Where a resumed rollout picks up: the step its lease reached (1-based) and when that step
+/// began (Unix seconds).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ResumeAt {
+    pub(super) step: usize,
+    pub(super) started: u64,
+}
+
+impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
+    /// Reads and admits every target, then takes the lease on each; for a resumed run, where
+    /// to pick up.
+    pub(super) async fn admit_all(&mut self, plan: &Plan) -> Result<Option<ResumeAt>, Outcome> {
+        let alias = plan
+            .targets
+            .alias
+            .clone()
+            .ok_or(Outcome::Refused(Refusal::NoAlias))?;
+        if plan.targets.functions.is_empty() {
+            return Err(Outcome::Refused(Refusal::NoFunction));
+        }
+        self.emit(EventKind::Started {
+            name: plan.name.clone(),
+            functions: plan.targets.functions.clone(),
+            alias: alias.clone(),
+            steps: plan.steps.len(),
+        });
+        let mut resume_at = None;
+        for function in &plan.targets.functions {
+            let current = match self.services.lambda.get_alias(function, &alias).await {
+                Ok(current) => current,
+                Err(CloudError::NotFound(message)) => {
+                    return Err(Outcome::Refused(Refusal::Unreadable {
+                        function: function.clone(),
+                        alias: alias.clone(),
+                        message,
+                    }))
+                }
+                Err(error) => {
+                    return Err(Outcome::Failed(Trouble::Read {
+                        function: function.clone(),
+                        alias: alias.clone(),
+                        error,
+                    }))
+                }
+            };
+            self.emit(EventKind::AliasRead {
+                function: function.clone(),
+                alias: current.clone(),
+            });
+            let (user_description, marker) = Marker::parse(&current.description);
+            let (old, new) = self
+                .admit(
+                    function,
+                    &alias,
+                    &current,
+                    marker.as_ref(),
+                    plan.steps.len(),
+                )
+                .map_err(|refusal| refusal.into_outcome())?;
+            if let Some(marker) = marker.filter(|_| self.settings.resume) {
+                resume_at.get_or_insert(ResumeAt {
+                    step: marker.step,
+                    started: marker.step_started,
+                });
+            }
+            self.progress.targets.push(Target {
+                function: function.clone(),
+                alias: alias.clone(),
+                old,
+                new,
+                current,
+                active: true,
+                user_description,
+            });
+        }
+        self.take_lease().await?;
+        Ok(resume_at)
+    }
+
+    /// Takes the lease on every alias before anything else changes.
+    async fn take_lease(&mut self) -> Result<(), Outcome> {
+        self.lease.holding = true;
+        self.progress.step_started = self.services.clock.unix();
+        for i in 0..self.progress.targets.len() {
+            match self.hold(i).await {
+                Ok(()) => {}
+                Err(WriteError::Conflict(change)) => {
+                    return Err(Outcome::Conflict(Conflict::LeaseTaken(change)))
+                }
+                Err(other) => return Err(self.rollback_failed(other)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether this run may act on one alias, and its `old` and `new`.
+    fn admit(
+        &self,
+        function: &str,
+        alias: &str,
+        current: &Alias,
+        marker: Option<&Marker>,
+        steps: usize,
+    ) -> Result<(String, Option<String>), Denied> {
+        if let Some(marker) = marker {
+            let age = Millis(
+                self.services
+                    .clock
+                    .unix()
+                    .saturating_sub(marker.beat)
+                    .saturating_mul(1000),
+            );
+            let stale = age >= self.settings.stale_after;
+            // A resumed rollout may take over a lease that still looks alive: the person resuming
+            // says its runner is gone.
+            if !(self.settings.take_over && (stale || self.settings.resume)) {
+                return Err(Denied::Conflict(Box::new(Conflict::Held {
+                    function: function.to_string(),
+                    alias: alias.to_string(),
+                    marker: marker.clone(),
+                    age,
+                    stale_after: self.settings.stale_after,
+                })));
+            }
+        }
+        if !self.settings.resume {
+            if let Some((version, weight)) = current.additional() {
+                return Err(Denied::Refusal(Refusal::Split {
+                    function: function.to_string(),
+                    alias: alias.to_string(),
+                    version: version.to_string(),
+                    weight,
+                    by_rollout: marker.is_some(),
+                }));
+            }
+            return Ok((current.version.clone(), None));
+        }
+        let Some(marker) = marker else {
+            return Err(Denied::Refusal(Refusal::NothingToResume {
+                function: function.to_string(),
+                alias: alias.to_string(),
+            }));
+        };
+        if marker.steps != steps {
+            return Err(Denied::Refusal(Refusal::OtherPlaybook {
+                function: function.to_string(),
+                alias: alias.to_string(),
+                plan: marker.plan.clone(),
+                held_steps: marker.steps,
+                steps,
+            }));
+        }
+        if !marker.matches(current) {
+            return Err(Denied::Conflict(Box::new(Conflict::NotAsLeft {
+                function: function.to_string(),
+                alias: alias.to_string(),
+                serves: current.clone(),
+                marker: marker.clone(),
+            })));
+        }
+        Ok((marker.old.clone(), marker.new.clone()))
+    }
+}
+
+/// Why one alias was not admitted.
+enum Denied {
+    Refusal(Refusal),
+    Conflict(Box<Conflict>),
+}
+
+impl Denied {
+    fn into_outcome(self) -> Outcome {
+        match self {
+            Denied::Refusal(refusal) => Outcome::Refused(refusal),
+            Denied::Conflict(conflict) => Outcome::Conflict(*conflict),
+        }
+    }
+}

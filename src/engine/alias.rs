@@ -1,0 +1,92 @@
+//! Alias writes: every one passes the RevisionId last read, so a change made by anyone else in
+//! between stops the rollout instead of being overwritten, and carries the lease marker while
+//! the run holds it.
+
+use std::collections::BTreeMap;
+
+use super::events::EventKind;
+use super::reasons::{Change, Fault};
+use super::stop::{Stop, WriteError};
+use super::Engine;
+use crate::cloud::{AliasUpdate, Clock, CloudError, LambdaApi, MetricsApi};
+use crate::plan::Percent;
+
+impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
+    /// `shift P% to new` on every target that has a new version.
+    pub(super) async fn shift(&mut self, weight: Percent) -> Result<(), Stop> {
+        for i in 0..self.progress.targets.len() {
+            if !self.progress.targets[i].active {
+                continue;
+            }
+            let t = &self.progress.targets[i];
+            let new = t.new.clone().expect("checked: shift after a version");
+            let routing = BTreeMap::from([(new, weight.as_weight())]);
+            let old = t.old.clone();
+            self.write_alias(i, old, routing).await?;
+        }
+        self.progress.first_traffic.get_or_insert(self.now());
+        Ok(())
+    }
+
+    /// All traffic back to `old` on every alias that does not serve it alone already; the lease
+    /// goes with the same write.
+    pub(super) async fn restore_old(&mut self) -> Result<(), WriteError> {
+        self.lease.holding = false;
+        for i in 0..self.progress.targets.len() {
+            let t = &self.progress.targets[i];
+            if t.current.version == t.old && t.current.routing.is_empty() {
+                continue;
+            }
+            let old = t.old.clone();
+            self.write_alias(i, old, BTreeMap::new()).await?;
+        }
+        Ok(())
+    }
+
+    /// Writes the alias of target `i`, passing the RevisionId last read.
+    pub(super) async fn write_alias(
+        &mut self,
+        i: usize,
+        version: String,
+        routing: BTreeMap<String, f64>,
+    ) -> Result<(), WriteError> {
+        let t = &self.progress.targets[i];
+        let (function, alias, before) = (t.function.clone(), t.alias.clone(), t.current.clone());
+        let update = AliasUpdate {
+            version,
+            routing,
+            revision_id: before.revision_id.clone(),
+            description: Some(self.description(i).map_err(WriteError::Refuse)?),
+        };
+        match self
+            .services
+            .lambda
+            .update_alias(&function, &alias, &update)
+            .await
+        {
+            Ok(after) => {
+                self.progress.targets[i].current = after.clone();
+                self.emit(EventKind::AliasUpdated {
+                    function,
+                    before,
+                    after,
+                });
+                Ok(())
+            }
+            Err(CloudError::Conflict(message)) => Err(WriteError::Conflict(Change::Written {
+                function,
+                alias,
+                message,
+            })),
+            Err(other) => Err(WriteError::Cloud(Fault::Call(other))),
+        }
+    }
+
+    /// Whether any target's `new` has traffic.
+    pub(super) fn traffic_on_new(&self) -> bool {
+        self.progress.targets.iter().any(|t| {
+            t.active
+                && (t.current.additional().is_some() || t.new.as_ref() == Some(&t.current.version))
+        })
+    }
+}

@@ -1,0 +1,496 @@
+//! The reasons an outcome carries: why a rollout rolled back, was refused, met a conflict or
+//! failed, each with typed fields and one `Display` that writes the sentence people read.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use super::health::Evaluation;
+use crate::cloud::lease::{Marker, DESCRIPTION_LIMIT};
+use crate::cloud::{Alias, CloudError};
+use crate::hooks::HookVerdict;
+use crate::plan::Millis;
+
+/// Why a rollout rolled back.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cause {
+    /// An evaluation failed: a check was violated or an alarm fired.
+    Unhealthy(Evaluation),
+    /// A bake ended without a conclusive evaluation of these functions, and the health block
+    /// says `inconclusive fail`.
+    Inconclusive {
+        /// The functions never judged conclusively.
+        functions: Vec<String>,
+        /// How long the bake was.
+        duration: Millis,
+    },
+    /// A `run` step's hook said no, failed or timed out.
+    Hook {
+        /// The hook as the playbook names it.
+        script: String,
+        /// What it said.
+        verdict: HookVerdict,
+    },
+    /// The person at the terminal said no at an `approve` gate.
+    ApprovalRefused,
+    /// The zip of `update code` could not be read.
+    ZipUnreadable {
+        /// Where it was looked for.
+        path: PathBuf,
+        /// Why it could not be read.
+        error: String,
+    },
+    /// The function is in state `Failed`.
+    FunctionFailed {
+        /// The function.
+        function: String,
+    },
+    /// The last update of `$LATEST` failed.
+    UpdateFailed {
+        /// The function.
+        function: String,
+        /// The service's reason.
+        reason: String,
+    },
+    /// The playbook's own `rollback` step.
+    Planned,
+}
+
+/// Why the engine would not start, or stopped before changing anything.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Refusal {
+    /// Neither the playbook nor the command line names an alias.
+    NoAlias,
+    /// Neither the playbook nor the command line names a function.
+    NoFunction,
+    /// The function or the alias does not exist.
+    Unreadable {
+        /// The function.
+        function: String,
+        /// The alias.
+        alias: String,
+        /// The service's message.
+        message: String,
+    },
+    /// The alias already routes to two versions.
+    Split {
+        /// The function.
+        function: String,
+        /// The alias.
+        alias: String,
+        /// The additional version.
+        version: String,
+        /// Its weight in [0, 1).
+        weight: f64,
+        /// Whether an interrupted rollout (a lease) left it so, rather than someone by hand.
+        by_rollout: bool,
+    },
+    /// `resume`, but no rollout holds the alias.
+    NothingToResume {
+        /// The function.
+        function: String,
+        /// The alias.
+        alias: String,
+    },
+    /// `resume` with a playbook other than the one that started the rollout.
+    OtherPlaybook {
+        /// The function.
+        function: String,
+        /// The alias.
+        alias: String,
+        /// The name of the playbook that holds the alias, as its lease says.
+        plan: String,
+        /// The number of steps of that playbook.
+        held_steps: usize,
+        /// Steps of the playbook given.
+        steps: usize,
+    },
+    /// `use version N` names a version the function does not have.
+    NoSuchVersion {
+        /// The function.
+        function: String,
+        /// The version.
+        version: String,
+    },
+    /// `old` and `new` run as different execution roles: Lambda refuses to split between them.
+    RoleMismatch {
+        /// The function.
+        function: String,
+        /// `old`.
+        old: String,
+        /// Its role.
+        old_role: String,
+        /// `new`.
+        new: String,
+        /// Its role.
+        new_role: String,
+    },
+    /// The alias's own description leaves no room for the lease marker.
+    DescriptionTooLong {
+        /// The function.
+        function: String,
+        /// The alias.
+        alias: String,
+        /// Characters in the user's description.
+        length: usize,
+    },
+}
+
+/// Why the rollout stopped with a conflict.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Conflict {
+    /// Another rollout holds the alias.
+    Held {
+        /// The function.
+        function: String,
+        /// The alias.
+        alias: String,
+        /// Its lease.
+        marker: Marker,
+        /// How long ago its last heartbeat was.
+        age: Millis,
+        /// When a lease counts as stale.
+        stale_after: Millis,
+    },
+    /// A resumed rollout finds the alias other than its lease says it left it.
+    NotAsLeft {
+        /// The function.
+        function: String,
+        /// The alias.
+        alias: String,
+        /// What it serves.
+        serves: Alias,
+        /// The lease.
+        marker: Marker,
+    },
+    /// Another rollout wrote the alias between our read and our taking the lease.
+    LeaseTaken(Change),
+    /// The alias changed while a step ran; the rollout stopped there.
+    InStep {
+        /// What happened.
+        change: Change,
+        /// What each alias serves now.
+        aliases: Vec<Served>,
+    },
+    /// The alias changed while old was being restored; the rollback stopped there.
+    InRollback {
+        /// What happened.
+        change: Change,
+        /// What each alias serves now.
+        aliases: Vec<Served>,
+    },
+}
+
+/// A change someone else made.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// Our write met a RevisionId that had changed since we read it.
+    Written {
+        /// The function.
+        function: String,
+        /// The alias.
+        alias: String,
+        /// The service's message.
+        message: String,
+    },
+    /// The alias changed while an `approve` gate waited.
+    AtGate {
+        /// The function.
+        function: String,
+        /// The alias.
+        alias: String,
+        /// What it serves now.
+        serves: Alias,
+    },
+    /// The service reported a conflict on another call.
+    Service(String),
+}
+
+/// What failed in AWS.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fault {
+    /// A call failed beyond what retries could fix.
+    Call(CloudError),
+    /// A function update did not finish in time.
+    StillUpdating {
+        /// The function.
+        function: String,
+        /// How long it was waited for.
+        after: Millis,
+    },
+}
+
+/// Why a rollout failed for want of AWS.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Trouble {
+    /// An alias could not be read before anything changed.
+    Read {
+        /// The function.
+        function: String,
+        /// The alias.
+        alias: String,
+        /// What failed.
+        error: CloudError,
+    },
+    /// A step failed in AWS; `old` was restored.
+    RolledBack {
+        /// What failed.
+        fault: Fault,
+        /// What each alias serves now.
+        aliases: Vec<Served>,
+    },
+    /// Restoring `old` (or writing the lease) failed.
+    RollbackFailed {
+        /// What failed.
+        fault: Fault,
+        /// What each alias serves as far as the engine knows.
+        aliases: Vec<Served>,
+    },
+}
+
+/// What one alias serves, as the engine last read or wrote it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Served {
+    /// The function.
+    pub function: String,
+    /// The alias.
+    pub alias: String,
+    /// What it serves.
+    pub serves: Alias,
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Cause::Unhealthy(evaluation) => {
+                write!(f, "{}: {}", evaluation.function, evaluation.reason)
+            }
+            Cause::Inconclusive {
+                functions,
+                duration,
+            } => write!(
+                f,
+                "no conclusive evaluation of {} in {duration} (too few invocations or no data) and `inconclusive fail`",
+                functions.join(", ")
+            ),
+            Cause::Hook { script, verdict } => write!(f, "{script}: {verdict}"),
+            Cause::ApprovalRefused => f.write_str("approval refused at the terminal"),
+            Cause::ZipUnreadable { path, error } => {
+                write!(f, "cannot read {}: {error}", path.display())
+            }
+            Cause::FunctionFailed { function } => {
+                write!(f, "{function} is in state Failed and cannot be published")
+            }
+            Cause::UpdateFailed { function, reason } => {
+                write!(f, "the last update of {function} failed: {reason}")
+            }
+            Cause::Planned => f.write_str("the playbook rolls back here"),
+        }
+    }
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::NoAlias => f.write_str(
+                "no alias to act on: add `alias \"NAME\"` to the playbook or pass --alias",
+            ),
+            Refusal::NoFunction => f.write_str(
+                "no function to act on: add `function \"NAME\"` to the playbook or pass --function",
+            ),
+            Refusal::Unreadable {
+                function,
+                alias,
+                message,
+            } => write!(
+                f,
+                "{function}:{alias} cannot be read: {message}; check the function and alias names and the region"
+            ),
+            Refusal::Split {
+                function,
+                alias,
+                version,
+                weight,
+                by_rollout,
+            } => write!(
+                f,
+                "{function}:{alias} is split ({:.2}% on version {version}): {}; finish it with `rollout resume`, or restore one version with `rollout rollback --function {function} --alias {alias}`",
+                weight * 100.0,
+                if *by_rollout {
+                    "an interrupted rollout left it so"
+                } else {
+                    "someone changed it by hand"
+                }
+            ),
+            Refusal::NothingToResume { function, alias } => {
+                write!(f, "nothing to resume: no rollout holds {function}:{alias}")
+            }
+            Refusal::OtherPlaybook {
+                function,
+                alias,
+                plan,
+                held_steps,
+                steps,
+            } => write!(
+                f,
+                "{function}:{alias} is held by a rollout of {held_steps} steps ({plan:?}), and this playbook has {steps}: resume with the playbook that started it"
+            ),
+            Refusal::NoSuchVersion { function, version } => {
+                write!(f, "{function} has no version {version}; nothing was changed")
+            }
+            Refusal::RoleMismatch {
+                function,
+                old,
+                old_role,
+                new,
+                new_role,
+            } => write!(
+                f,
+                "{function}: version {old} runs as {old_role} but version {new} as {new_role}; weighted routing needs one execution role. Nothing was changed"
+            ),
+            Refusal::DescriptionTooLong {
+                function,
+                alias,
+                length,
+            } => write!(
+                f,
+                "{function}:{alias} has a description of {length} characters; with the lease marker it would pass Lambda's {DESCRIPTION_LIMIT}. Shorten the description"
+            ),
+        }
+    }
+}
+
+impl fmt::Display for Conflict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Conflict::Held {
+                function,
+                alias,
+                marker,
+                age,
+                stale_after,
+            } => {
+                write!(
+                    f,
+                    "{function}:{alias} is held by another rollout: {} running {:?}, at step {}/{} (old {}, new {}); ",
+                    marker.holder,
+                    marker.plan,
+                    marker.step,
+                    marker.steps,
+                    marker.old,
+                    marker.new.as_deref().unwrap_or("not yet chosen")
+                )?;
+                if age >= stale_after {
+                    write!(
+                        f,
+                        "its last heartbeat was {age} ago: pass --take-over to take it over"
+                    )
+                } else {
+                    write!(
+                        f,
+                        "its last heartbeat was {age} ago (stale after {stale_after}); if it is not running any more, wait, or pass --take-over"
+                    )
+                }
+            }
+            Conflict::NotAsLeft {
+                function,
+                alias,
+                serves,
+                marker,
+            } => write!(
+                f,
+                "{function}:{alias} serves {serves}, which is not what the rollout left (old {}, new {}): someone changed it; nothing was overwritten",
+                marker.old,
+                marker.new.as_deref().unwrap_or("not yet chosen")
+            ),
+            Conflict::LeaseTaken(change) => write!(
+                f,
+                "{change}: another rollout took it first; nothing was overwritten"
+            ),
+            Conflict::InStep { change, aliases } => {
+                write!(f, "{change}; nothing was overwritten. {}", Aliases(aliases))
+            }
+            Conflict::InRollback { change, aliases } => write!(
+                f,
+                "rollback stopped: {change}; nothing was overwritten. {}",
+                Aliases(aliases)
+            ),
+        }
+    }
+}
+
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Change::Written {
+                function,
+                alias,
+                message,
+            } => write!(
+                f,
+                "{function}:{alias} was changed by someone else: {message}"
+            ),
+            Change::AtGate {
+                function,
+                alias,
+                serves,
+            } => write!(
+                f,
+                "{function}:{alias} changed while waiting for approval: it serves {serves}"
+            ),
+            Change::Service(message) => f.write_str(message),
+        }
+    }
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Fault::Call(error) => error.fmt(f),
+            Fault::StillUpdating { function, after } => {
+                write!(f, "{function} was still updating after {after}")
+            }
+        }
+    }
+}
+
+impl fmt::Display for Trouble {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Trouble::Read {
+                function,
+                alias,
+                error,
+            } => write!(
+                f,
+                "reading {function}:{alias}: {error}; nothing was changed"
+            ),
+            Trouble::RolledBack { fault, aliases } => {
+                write!(f, "{fault}; rolled back: {}", Aliases(aliases))
+            }
+            Trouble::RollbackFailed { fault, aliases } => {
+                write!(f, "rollback failed: {fault}. {}", Aliases(aliases))
+            }
+        }
+    }
+}
+
+impl fmt::Display for Served {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{} serves {}", self.function, self.alias, self.serves)
+    }
+}
+
+/// Every alias's state, `; `-separated.
+pub(super) struct Aliases<'a>(pub(super) &'a [Served]);
+
+impl fmt::Display for Aliases<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, served) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            served.fmt(f)?;
+        }
+        Ok(())
+    }
+}

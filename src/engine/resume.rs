@@ -1,0 +1,67 @@
+//! The step a resumed rollout stopped in: time already spent counts, a chosen `new` is not
+//! published again, and health is judged again before any more traffic moves.
+
+use super::stop::Stop;
+use super::Engine;
+use crate::cloud::{Clock, LambdaApi, MetricsApi};
+use crate::plan::{HealthSpec, Millis, Percent, StepKind};
+
+impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
+    /// Runs the rest of `step`, which began at `started` (Unix seconds) in the run that died.
+    pub(super) async fn resume_step(
+        &mut self,
+        step: &StepKind,
+        health: &HealthSpec,
+        started: u64,
+    ) -> Result<(), Stop> {
+        let spent = Millis(self.services.clock.unix().saturating_sub(started) * 1000);
+        let chosen = self.progress.targets.iter().all(|t| t.new.is_some());
+        match step {
+            StepKind::Publish { .. }
+            | StepKind::UseVersion { .. }
+            | StepKind::UpdateCode { .. }
+                if chosen =>
+            {
+                Ok(())
+            }
+            StepKind::Wait { duration } => {
+                let left = Millis(duration.0.saturating_sub(spent.0));
+                self.wait(left.max(Millis(1))).await
+            }
+            StepKind::Bake { duration } => {
+                // At least one evaluation, whatever time has passed.
+                let left =
+                    Millis(duration.0.saturating_sub(spent.0)).max(health.every.min(*duration));
+                self.bake(left, health).await
+            }
+            StepKind::Ramp {
+                increments, every, ..
+            } => {
+                let weight = self
+                    .progress
+                    .targets
+                    .iter()
+                    .filter_map(|t| {
+                        t.current
+                            .additional()
+                            .map(|(_, w)| Percent((w * 10_000.0).round() as u32))
+                    })
+                    .max()
+                    .unwrap_or(Percent(0));
+                if weight.0 > 0 {
+                    self.bake(*every, health).await?;
+                }
+                for w in increments.iter().filter(|w| **w > weight) {
+                    self.shift(*w).await?;
+                    self.bake(*every, health).await?;
+                }
+                Ok(())
+            }
+            StepKind::Shift { .. } | StepKind::Promote if self.traffic_on_new() => {
+                self.judge_for(health.every, health, true).await?;
+                self.step(step, health).await
+            }
+            other => self.step(other, health).await,
+        }
+    }
+}

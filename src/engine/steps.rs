@@ -1,0 +1,143 @@
+//! The steps in order, and what each one does. Every step starts with its mark in the lease and
+//! ends either in the next step or in a [`Stop`] that [`Engine::settle`] turns into the outcome.
+
+use std::collections::BTreeMap;
+
+use super::events::EventKind;
+use super::outcome::Outcome;
+use super::reasons::Cause;
+use super::stop::{Stop, WriteError};
+use super::Engine;
+use crate::cloud::{Clock, LambdaApi, MetricsApi};
+use crate::plan::{HealthSpec, Millis, Plan, StepKind};
+
+impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
+    /// Admits the targets, then runs the steps (from the one a resumed rollout reached).
+    pub(super) async fn execute(&mut self, plan: &Plan) -> Outcome {
+        let resume_at = match self.admit_all(plan).await {
+            Ok(resume_at) => resume_at,
+            Err(outcome) => return outcome,
+        };
+        let from = resume_at.map_or(0, |at| at.step.max(1) - 1);
+        if let Some(at) = resume_at {
+            self.progress.first_traffic = self.traffic_on_new().then(|| self.now());
+            self.emit(EventKind::Resumed { step: at.step });
+        }
+        for (index, step) in plan.steps.iter().enumerate().skip(from) {
+            let number = index + 1;
+            self.emit(EventKind::StepStarted {
+                step: number,
+                text: step.kind.to_string(),
+            });
+            self.progress.step = number;
+            self.progress.step_started = self.services.clock.unix();
+            let result = if self.services.clock.interrupted() {
+                Err(Stop::Interrupted)
+            } else {
+                self.mark(&step.kind).await;
+                match resume_at.filter(|_| index == from) {
+                    Some(at) => self.resume_step(&step.kind, &plan.health, at.started).await,
+                    None => self.step(&step.kind, &plan.health).await,
+                }
+            };
+            let stop = match result {
+                Ok(()) if self.services.clock.interrupted() => Stop::Interrupted,
+                Ok(()) => continue,
+                Err(stop) => stop,
+            };
+            return self.settle(number, stop).await;
+        }
+        Outcome::LeftSplit
+    }
+
+    /// Does what one step says.
+    pub(super) async fn step(&mut self, step: &StepKind, health: &HealthSpec) -> Result<(), Stop> {
+        match step {
+            StepKind::UpdateCode { zip } => self.update_code(&zip.path).await,
+            StepKind::Publish { description } => self.publish(description.as_deref()).await,
+            StepKind::UseVersion { version } => self.use_version(*version).await,
+            StepKind::Shift { weight } => self.shift(*weight).await,
+            StepKind::Ramp {
+                increments, every, ..
+            } => {
+                for weight in increments {
+                    self.shift(*weight).await?;
+                    self.bake(*every, health).await?;
+                }
+                Ok(())
+            }
+            StepKind::Wait { duration } => self.wait(*duration).await,
+            StepKind::Bake { duration } => self.bake(*duration, health).await,
+            StepKind::Approve { message } => self.approve(message.as_deref(), health).await,
+            StepKind::Run { script } => {
+                for i in 0..self.progress.targets.len() {
+                    if !self.progress.targets[i].active {
+                        continue;
+                    }
+                    let verdict = self.run_hook(script, i).await;
+                    if !verdict.healthy {
+                        return Err(Stop::fail(Cause::Hook {
+                            script: script.name.clone(),
+                            verdict,
+                        }));
+                    }
+                }
+                Ok(())
+            }
+            StepKind::Promote => {
+                self.lease.holding = false;
+                for i in 0..self.progress.targets.len() {
+                    if !self.progress.targets[i].active {
+                        continue;
+                    }
+                    let new = self.progress.targets[i]
+                        .new
+                        .clone()
+                        .expect("checked: promote after a version");
+                    self.write_alias(i, new, BTreeMap::new()).await?;
+                }
+                if let Some(script) = self.playbook.on_success.clone() {
+                    // Reported, never undone: `new` already serves everything.
+                    self.run_hook(&script, 0).await;
+                }
+                Err(Stop::Promoted)
+            }
+            StepKind::Rollback => {
+                self.restore_old().await?;
+                Err(Stop::PlannedRollback)
+            }
+        }
+    }
+
+    /// `wait D`: in pieces no longer than the heartbeat, renewing the lease between them.
+    pub(super) async fn wait(&mut self, duration: Millis) -> Result<(), Stop> {
+        self.emit(EventKind::Waiting {
+            duration_ms: duration,
+            judged: false,
+        });
+        let mut left = duration.0;
+        while left > 0 {
+            let piece = left.min(self.settings.heartbeat.0.max(1));
+            self.services.clock.sleep(Millis(piece)).await;
+            if self.services.clock.interrupted() {
+                return Err(Stop::Interrupted);
+            }
+            left -= piece;
+            self.beat().await?;
+        }
+        Ok(())
+    }
+
+    /// Runs `on failure` (whose own failure never stops the rollback), then restores `old`.
+    pub(super) async fn roll_back(&mut self, reason: &str) -> Result<(), WriteError> {
+        if let Some(script) = self.playbook.on_failure.clone() {
+            if !self.progress.targets.is_empty() {
+                self.run_hook(&script, self.progress.failed_target).await;
+            }
+        }
+        self.emit(EventKind::RollingBack {
+            reason: reason.to_string(),
+        });
+        self.restore_old().await
+    }
+}

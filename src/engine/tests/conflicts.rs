@@ -1,0 +1,152 @@
+//! Someone else on the alias: a write that meets a changed RevisionId overwrites nothing, two
+//! runners never both proceed, and a lease is taken over only when stale and asked to.
+
+use std::cell::Cell;
+
+use super::*;
+use crate::cloud::faults::{Decision, Faulty};
+use crate::engine::{Change, Conflict, Outcome};
+
+/// Someone else writes the alias just before the `n`-th UpdateAlias (1-based).
+fn meddle_before_write(n: usize) -> impl Fn(usize, &Call) -> Decision {
+    let writes = Cell::new(0);
+    move |_, call| {
+        if let Call::UpdateAlias { .. } = call {
+            writes.set(writes.get() + 1);
+            if writes.get() == n {
+                return Decision::WriteFirst;
+            }
+        }
+        Decision::Pass
+    }
+}
+
+/// Lets the other runner go after every read of an alias, so that two runners both read
+/// before either writes.
+fn pause_after_reads(_: usize, call: &Call) -> Decision {
+    match call {
+        Call::GetAlias { .. } => Decision::Pause,
+        _ => Decision::Pass,
+    }
+}
+
+#[test]
+fn a_stale_revision_stops_with_a_conflict_and_overwrites_nothing() {
+    // Someone else writes the alias just before our first (lease), third (shift) and fourth
+    // (step mark, whose conflict surfaces at the next heartbeat) alias writes.
+    for (before_write, split_left) in [(1, false), (3, false), (4, true)] {
+        let w = world(&["f"], HEALTHY);
+        let meddler = Faulty::new(&w, meddle_before_write(before_write));
+        let r = run_in(&meddler, &w, &plan(CANARY));
+        let change = match &r.report.outcome {
+            Outcome::Conflict(Conflict::LeaseTaken(change)) if before_write == 1 => change,
+            Outcome::Conflict(Conflict::InStep { change, .. }) if before_write > 1 => change,
+            other => panic!("{before_write}: {other:?}"),
+        };
+        assert!(
+            matches!(change, Change::Written { function, .. } if function == "f"),
+            "{before_write}: {change:?}"
+        );
+        assert_eq!(r.report.outcome.exit_code(), 4);
+        let after = w.alias("f", "live").unwrap();
+        let touched = format!("rev-{}", before_write + 1);
+        assert_eq!(
+            after.revision_id, touched,
+            "{before_write}: nothing written after the other writer"
+        );
+        assert_eq!(
+            after.additional().is_some(),
+            split_left,
+            "{before_write}: the split stays as it was"
+        );
+    }
+}
+
+/// Two runners on one alias at once.
+fn race<L: LambdaApi>(lambda: &L, w: &SimWorld) -> (Report, Report) {
+    let plan = plan(CANARY);
+    let hooks = Hooks::compile(&plan);
+    let (mut a_events, mut b_events) = (Vec::new(), Vec::new());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let services = |events| Services {
+        lambda,
+        metrics: w,
+        clock: w,
+        hooks: &hooks,
+        events,
+    };
+    let a = Engine::new(services(&mut a_events), settings("alice@laptop:1"));
+    let b = Engine::new(services(&mut b_events), settings("bob@ci:2"));
+    runtime.block_on(async { tokio::join!(a.run(&plan), b.run(&plan)) })
+}
+
+#[test]
+fn of_two_concurrent_runs_exactly_one_proceeds() {
+    // B starts while A holds the lease.
+    let w = world(&["f"], HEALTHY);
+    let (a, b) = race(&w, &w);
+    assert_eq!(a.outcome, Outcome::Promoted);
+    match &b.outcome {
+        Outcome::Conflict(Conflict::Held { marker, .. }) => {
+            assert_eq!(marker.holder, "alice@laptop:1")
+        }
+        other => panic!("{other:?}"),
+    }
+    // Both read the alias before either writes: the RevisionId decides.
+    let w = world(&["f"], HEALTHY);
+    let (a, b) = race(&Faulty::new(&w, pause_after_reads), &w);
+    let outcomes = [&a.outcome, &b.outcome];
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| ***o == Outcome::Promoted)
+            .count(),
+        1,
+        "{outcomes:?}"
+    );
+    let loser = outcomes.iter().find(|o| ***o != Outcome::Promoted).unwrap();
+    assert!(
+        matches!(loser, Outcome::Conflict(Conflict::LeaseTaken(_))),
+        "{loser:?}"
+    );
+    assert_eq!(loser.exit_code(), 4);
+    let alias = w.alias("f", "live").unwrap();
+    assert_eq!(
+        (alias.version.as_str(), alias.description.as_str()),
+        ("4", ""),
+        "one rollout, lease released"
+    );
+}
+
+#[test]
+fn a_stale_lease_is_taken_over_only_when_asked() {
+    let stale = "[rollout h=gone@old:9 p=x s=2/4 o=1 n=- t=1795000000 b=1795000000 g=0 a=0]";
+    let w = world(&["f"], HEALTHY);
+    w.describe_alias("f", "live", &format!("owned by payments {stale}"));
+    let r = run(&w, &plan(CANARY));
+    match &r.report.outcome {
+        Outcome::Conflict(Conflict::Held {
+            marker,
+            age,
+            stale_after,
+            ..
+        }) => {
+            assert_eq!(marker.holder, "gone@old:9");
+            assert!(age >= stale_after, "{age} is stale");
+        }
+        other => panic!("{other:?}"),
+    }
+    let settings = Settings {
+        take_over: true,
+        ..settings("carol@desk:3")
+    };
+    let r = run_with(&w, &w, &w, &plan(CANARY), settings);
+    assert_eq!(r.report.outcome, Outcome::Promoted);
+    assert_eq!(
+        w.alias("f", "live").unwrap().description,
+        "owned by payments",
+        "the user's text is kept"
+    );
+}

@@ -1,0 +1,127 @@
+//! AWS failing at any call: transient faults change nothing, persistent ones end in a known
+//! state that the outcome describes, and a runner that died anywhere can be resumed.
+
+use super::*;
+use crate::cloud::faults::{fault_at, pass, Fault, Faulty};
+use crate::cloud::retry::Retrying;
+use crate::engine::{Outcome, Trouble};
+
+#[test]
+fn every_fault_at_every_call_ends_in_a_known_state() {
+    let plan = plan(&CANARY.replace("wait 5m until healthy", "wait 2m until healthy"));
+    let clean_world = world(&["f"], HEALTHY);
+    let clean = Faulty::new(&clean_world, pass);
+    assert_eq!(
+        run_with(&clean, &clean, &clean_world, &plan, Settings::default())
+            .report
+            .outcome,
+        Outcome::Promoted
+    );
+    let calls = clean.calls();
+    let mut tried = 0;
+    for at in 0..calls {
+        for fault in [
+            Fault::Throttle,
+            Fault::ServerError,
+            Fault::Timeout,
+            Fault::Conflict,
+            Fault::StaleRevision,
+        ] {
+            for persistent in [false, true] {
+                tried += 1;
+                let w = world(&["f"], HEALTHY);
+                let faulty = Faulty::new(&w, fault_at(at, fault, persistent));
+                let retrying = Retrying::new(&faulty, &w);
+                let r = run_with(&retrying, &retrying, &w, &plan, Settings::default());
+                let now = serves(&w, "f");
+                let case = format!(
+                    "{fault:?} at call {at}{}: {:?}",
+                    if persistent { " and after" } else { "" },
+                    r.report.outcome
+                );
+                match (&r.report.outcome, persistent) {
+                    // Transient faults are retried: the rollout ends as if nothing happened.
+                    (Outcome::Promoted, _) => assert_eq!(now, serving("4", &[]), "{case}"),
+                    // A conflict on an alias write: stop, overwrite nothing.
+                    (Outcome::Conflict(_), _) => assert!(
+                        matches!(fault, Fault::Conflict | Fault::StaleRevision),
+                        "{case}"
+                    ),
+                    (Outcome::Failed(trouble), true) => {
+                        assert_eq!(r.report.outcome.exit_code(), 5, "{case}");
+                        // Where old could not be restored, the outcome says what the alias
+                        // serves (a lost answer leaves the engine not knowing).
+                        let restored = now == serving("1", &[]);
+                        if let Trouble::RolledBack { aliases, .. }
+                        | Trouble::RollbackFailed { aliases, .. } = trouble
+                        {
+                            if !restored && fault != Fault::Timeout {
+                                let reported: Vec<Serving> = aliases
+                                    .iter()
+                                    .map(|a| {
+                                        (
+                                            a.serves.version.clone(),
+                                            a.serves.routing.clone().into_iter().collect(),
+                                        )
+                                    })
+                                    .collect();
+                                assert_eq!(reported, vec![now.clone()], "{case}");
+                            }
+                        } else {
+                            assert!(restored, "{case}: nothing was changed");
+                        }
+                    }
+                    _ => panic!("unexpected end: {case}"),
+                }
+                if !persistent && !matches!(fault, Fault::Conflict | Fault::StaleRevision) {
+                    assert_eq!(
+                        r.report.outcome,
+                        Outcome::Promoted,
+                        "a transient fault changes nothing: {case}"
+                    );
+                }
+            }
+        }
+    }
+    println!("tried {tried} faults at {calls} calls");
+    assert!(tried >= 100);
+}
+
+#[test]
+fn a_crashed_rollout_resumes_from_any_call_and_ends_unsplit() {
+    let text = CANARY.replace("wait 5m until healthy", "wait 3m until healthy\nwait 1m");
+    let plan = plan(&text);
+    let calls = {
+        let w = world(&["f"], HEALTHY);
+        let counted = Faulty::new(&w, pass);
+        run_with(&counted, &counted, &w, &plan, Settings::default());
+        counted.calls()
+    };
+    let mut resumed = 0;
+    for crash_at in 1..calls {
+        // Everything fails from this call on: the runner is as good as dead, and its lease stays.
+        let w = world(&["f"], HEALTHY);
+        let dead = Faulty::new(&w, fault_at(crash_at, Fault::ServerError, true));
+        run_with(&dead, &dead, &w, &plan, Settings::default());
+        let left = w.alias("f", "live").unwrap();
+        if Marker::parse(&left.description).1.is_none() {
+            continue;
+        }
+        let settings = Settings {
+            take_over: true,
+            resume: true,
+            ..settings("rescuer@ops:7")
+        };
+        let r = run_with(&w, &w, &w, &plan, settings);
+        assert_eq!(r.report.outcome, Outcome::Promoted, "crash at {crash_at}");
+        assert_eq!(serves(&w, "f"), serving("4", &[]), "crash at {crash_at}");
+        assert_eq!(
+            w.alias("f", "live").unwrap().description,
+            "",
+            "crash at {crash_at}: lease released"
+        );
+        resumed += 1;
+    }
+    println!("resumed after a crash at {resumed} of {calls} calls");
+    assert!(resumed >= 5);
+}

@@ -1,0 +1,202 @@
+//! What each step kind does to the aliases, in which order of calls, and how the plan ends.
+
+use super::*;
+use crate::cloud::AlarmState;
+use crate::engine::{Cause, Outcome, Refusal};
+
+#[test]
+fn a_healthy_canary_promotes_with_exactly_these_calls() {
+    let w = world(&["f"], HEALTHY);
+    let r = run(&w, &plan(CANARY));
+    assert_eq!(r.report.outcome, Outcome::Promoted);
+    assert_eq!(r.report.outcome.exit_code(), 0);
+    let (reads, lambda_calls): (Vec<Call>, Vec<Call>) = w
+        .calls()
+        .into_iter()
+        .partition(|c| matches!(c, Call::GetMetricData { .. }));
+    assert_eq!(
+        log(lambda_calls),
+        vec![
+            "GetAlias f:live",
+            "UpdateAlias f:live version=1 routing={} revision=rev-1 lease=step0/4",
+            "UpdateAlias f:live version=1 routing={} revision=rev-2 lease=step1/4",
+            "GetFunction f",
+            "PublishVersion f description=\"canary\"",
+            "GetFunction f:1",
+            "GetFunction f:4",
+            "UpdateAlias f:live version=1 routing={4: 0.05} revision=rev-3 lease=step2/4",
+            "UpdateAlias f:live version=1 routing={4: 0.05} revision=rev-4 lease=step3/4",
+            "UpdateAlias f:live version=1 routing={4: 0.05} revision=rev-5 lease=step3/4",
+            "UpdateAlias f:live version=1 routing={4: 0.05} revision=rev-6 lease=step3/4",
+            "UpdateAlias f:live version=4 routing={} revision=rev-7 lease=released",
+        ]
+    );
+    assert_eq!(
+        w.alias("f", "live").unwrap().description,
+        "",
+        "the lease is released"
+    );
+    assert_eq!(reads.len(), 5, "one evaluation a minute for 5m");
+    assert_eq!(serves(&w, "f"), serving("4", &[]));
+}
+
+#[test]
+fn an_unchanged_publish_ends_with_nothing_to_roll_out() {
+    let w = world(&["f"], HEALTHY);
+    w.unchange_latest("f");
+    // The alias serves the last version.
+    write(&w, "f", "3", &[]);
+    let writes_before = w.writes().len();
+    let r = run(&w, &plan(CANARY));
+    assert_eq!(r.report.outcome, Outcome::NothingToRollOut);
+    assert_eq!(r.report.outcome.exit_code(), 0);
+    assert_eq!(
+        log(w.writes())[writes_before..],
+        [
+            "UpdateAlias f:live version=3 routing={} revision=rev-2 lease=step0/4",
+            "UpdateAlias f:live version=3 routing={} revision=rev-3 lease=step1/4",
+            "PublishVersion f description=\"canary\"",
+            "UpdateAlias f:live version=3 routing={} revision=rev-4 lease=released",
+        ],
+        "the publish, and the lease taken and released"
+    );
+}
+
+#[test]
+fn several_targets_move_together_and_one_failure_rolls_all_back() {
+    let text = CANARY.replace("function \"f\"", "function \"a\", \"b\"");
+    let w = world(&["a", "b"], HEALTHY);
+    let r = run(&w, &plan(&text));
+    assert_eq!(r.report.outcome, Outcome::Promoted);
+    assert_eq!(serves(&w, "a"), serving("4", &[]));
+    assert_eq!(serves(&w, "b"), serving("4", &[]));
+
+    let w = world(&["a", "b"], HEALTHY);
+    w.set_new_profile("b", BROKEN);
+    let r = run(&w, &plan(&text));
+    match &r.report.outcome {
+        Outcome::RolledBack {
+            step: 3,
+            cause: Cause::Unhealthy(evaluation),
+        } => assert_eq!(evaluation.function, "b"),
+        other => panic!("{other:?}"),
+    }
+    for f in ["a", "b"] {
+        assert_eq!(serves(&w, f), serving("1", &[]), "{f}");
+    }
+    // Each alias got its 5% in step 2, before any bake.
+    let shifts = w
+        .writes()
+        .into_iter()
+        .filter(|c| {
+            matches!(c, Call::UpdateAlias { update, .. }
+                if update.routing.get("4") == Some(&0.05) && lease_step(update) == Some(2))
+        })
+        .count();
+    assert_eq!(shifts, 2, "both shifted together");
+}
+
+#[test]
+fn every_step_kind_runs() {
+    let text = r#"
+function "f"
+alias "live"
+health every 30s {
+  min invocations 1
+  error rate < 1%
+  alarm "f-5xx"
+}
+update code from "app.zip"
+publish
+ramp to 30% by 10% every 1m
+wait 2m
+approve "ok?"
+shift 50% to new
+wait 1m until healthy
+promote
+"#;
+    let w = world(&["f"], HEALTHY);
+    w.set_alarm("f-5xx", AlarmState::Ok);
+    let r = run(&w, &plan(text));
+    assert_eq!(
+        r.report.outcome,
+        Outcome::Promoted,
+        "{:#?}",
+        r.events.last()
+    );
+    assert_eq!(
+        traffic(&w),
+        vec![
+            serving("1", &[("4", 0.1)]),
+            serving("1", &[("4", 0.2)]),
+            serving("1", &[("4", 0.3)]),
+            serving("1", &[("4", 0.5)]),
+            serving("4", &[]),
+        ]
+    );
+    assert!(w.calls().contains(&Call::UpdateFunctionCode {
+        function: "f".into()
+    }));
+    // update (3s), ramp 3×1m, wait 2m, bake 1m.
+    assert_eq!(r.report.ended_ms, 3_000 + 6 * 60_000);
+}
+
+#[test]
+fn use_version_and_a_planned_rollback() {
+    let text =
+        "function \"f\"\nalias \"live\"\nuse version 2\nshift 50% to new\nwait 1m\nrollback\n";
+    let w = world(&["f"], HEALTHY);
+    let r = run(&w, &plan(text));
+    assert_eq!(
+        r.report.outcome,
+        Outcome::RolledBack {
+            step: 4,
+            cause: Cause::Planned
+        }
+    );
+    assert_eq!(
+        traffic(&w),
+        vec![serving("1", &[("2", 0.5)]), serving("1", &[])]
+    );
+    let r = run(
+        &world(&["f"], HEALTHY),
+        &plan(&text.replace("use version 2", "use version 9")),
+    );
+    assert_eq!(
+        r.report.outcome,
+        Outcome::Refused(Refusal::NoSuchVersion {
+            function: "f".into(),
+            version: "9".into()
+        })
+    );
+}
+
+#[test]
+fn a_failed_code_update_fails_the_step_before_any_traffic_moves() {
+    let text = "function \"f\"\nalias \"live\"\nupdate code from \"app.zip\"\npublish\nshift 5% to new\npromote\n";
+    let w = world(&["f"], HEALTHY);
+    w.fail_next_update("f", "InvalidZipFileException");
+    let r = run(&w, &plan(text));
+    assert_eq!(
+        r.report.outcome,
+        Outcome::RolledBack {
+            step: 1,
+            cause: Cause::UpdateFailed {
+                function: "f".into(),
+                reason: "InvalidZipFileException".into()
+            }
+        }
+    );
+    assert_eq!(traffic(&w), vec![], "no traffic moved");
+}
+
+#[test]
+fn a_plan_without_an_end_leaves_the_split() {
+    let w = world(&["f"], HEALTHY);
+    let r = run(
+        &w,
+        &plan("function \"f\"\nalias \"live\"\npublish\nshift 5% to new\n"),
+    );
+    assert_eq!(r.report.outcome, Outcome::LeftSplit);
+    assert_eq!(serves(&w, "f"), serving("1", &[("4", 0.05)]));
+}
