@@ -123,12 +123,12 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                     let verdict = self.run_hook(script, i).await;
                     CheckResult {
                         check: check.to_string(),
-                        verdict: if verdict.healthy {
+                        verdict: if verdict.healthy() {
                             Verdict::Pass
                         } else {
                             Verdict::Fail
                         },
-                        detail: format!("{}: {}", script.name, verdict.reason),
+                        detail: format!("{}: {verdict}", script.name),
                     }
                 }
                 (_, None) => unreachable!("only script checks are left to the engine"),

@@ -96,8 +96,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         self.emit(EventKind::Hook {
             function,
             script: script.name.clone(),
-            healthy: verdict.healthy,
-            reason: verdict.reason.clone(),
+            verdict: verdict.clone(),
         });
         verdict
     }

@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use super::health::Evaluation;
 use crate::cloud::Alias;
+use crate::hooks::HookVerdict;
 use crate::plan::Millis;
 
 /// An event, stamped with the time since the rollout began.
@@ -112,10 +113,9 @@ pub enum EventKind {
         function: String,
         /// The script.
         script: String,
-        /// Its verdict.
-        healthy: bool,
-        /// Its reason.
-        reason: String,
+        /// Its verdict, as `healthy` and `reason`.
+        #[serde(flatten)]
+        verdict: HookVerdict,
     },
     /// A line a hook logged (`ctx.log`, `print`, `debug`).
     HookLog {

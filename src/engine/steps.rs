@@ -75,7 +75,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                         continue;
                     }
                     let verdict = self.run_hook(script, i).await;
-                    if !verdict.healthy {
+                    if !verdict.healthy() {
                         return Err(Stop::fail(Cause::Hook {
                             script: script.name.clone(),
                             verdict,

@@ -8,6 +8,7 @@
 
 mod ctx;
 mod sandbox;
+mod verdict;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,25 +16,11 @@ use std::sync::Arc;
 
 pub use ctx::{CtxData, Request, MEMBERS};
 pub use sandbox::{compile, Limits};
+pub use verdict::{HookError, HookVerdict};
 
 use crate::diagnostic::{self, Code, Diag};
 use crate::plan::{Check, Plan, Script, StepKind};
 use crate::syntax::span::Span;
-
-/// The verdict of one hook run.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HookVerdict {
-    /// True only when the hook returned `true` or `#{ healthy: true }`.
-    pub healthy: bool,
-    /// What it said, or why it counts as unhealthy.
-    pub reason: String,
-}
-
-impl std::fmt::Display for HookVerdict {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.reason)
-    }
-}
 
 /// The compiled hooks of a plan, by path. A hook that no longer compiles (its file changed since
 /// `check`) is kept with its error and fails closed when it runs.
@@ -63,18 +50,12 @@ impl Hooks {
     pub fn start(&self, script: &Script, data: CtxData) -> Running {
         let (requests, receiver) = tokio::sync::mpsc::unbounded_channel();
         let ast = self.compiled.get(&script.path).cloned();
-        let timeout = script.timeout.as_std();
+        let timeout = script.timeout;
         let name = script.name.clone();
         let thread = std::thread::spawn(move || match ast {
             Some(Ok(ast)) => sandbox::run(&ast, data, timeout, requests),
-            Some(Err(reason)) => HookVerdict {
-                healthy: false,
-                reason: format!("{name} {reason}"),
-            },
-            None => HookVerdict {
-                healthy: false,
-                reason: format!("{name} was not compiled before the rollout"),
-            },
+            Some(Err(why)) => HookVerdict::Broken(HookError::NotCompiled { name, why }),
+            None => HookVerdict::Broken(HookError::Unknown(name)),
         });
         Running { receiver, thread }
     }
@@ -91,10 +72,9 @@ pub struct Running {
 impl Running {
     /// The verdict, once `receiver` has closed.
     pub fn verdict(self) -> HookVerdict {
-        self.thread.join().unwrap_or_else(|_| HookVerdict {
-            healthy: false,
-            reason: "the hook's thread crashed".to_string(),
-        })
+        self.thread
+            .join()
+            .unwrap_or(HookVerdict::Broken(HookError::Crashed))
     }
 }
 

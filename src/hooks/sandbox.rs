@@ -1,13 +1,14 @@
 //! The sandboxed rhai engine: only the packages a check needs, no modules, no `eval`, strict
 //! variables, limits on operations, depth and sizes, and a wall-clock deadline per call.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use rhai::packages::{Package, StandardPackage};
 use rhai::{Dynamic, Engine, EvalAltResult, ParseError, Scope, AST};
 
 use super::ctx::{self, CtxData, Request};
-use super::HookVerdict;
+use super::{HookError, HookVerdict};
+use crate::plan::Millis;
 
 /// The limits every hook runs under.
 #[derive(Debug, Clone, Copy)]
@@ -61,10 +62,10 @@ pub fn compile(text: &str) -> Result<AST, ParseError> {
 pub(super) fn run(
     ast: &AST,
     data: CtxData,
-    timeout: Duration,
+    timeout: Millis,
     requests: tokio::sync::mpsc::UnboundedSender<Request>,
 ) -> HookVerdict {
-    let deadline = Instant::now() + timeout;
+    let deadline = Instant::now() + timeout.as_std();
     let mut engine = engine(Some(deadline));
     let log = requests.clone();
     engine.on_print(move |text| {
@@ -78,10 +79,7 @@ pub(super) fn run(
     scope.push_constant("ctx", ctx::Ctx::new(data, requests, deadline));
     match engine.eval_ast_with_scope::<Dynamic>(&mut scope, ast) {
         Ok(value) => verdict(value),
-        Err(error) => HookVerdict {
-            healthy: false,
-            reason: describe(&error, timeout),
-        },
+        Err(error) => HookVerdict::Broken(describe(&error, timeout)),
     }
 }
 
@@ -92,7 +90,7 @@ fn verdict(value: Dynamic) -> HookVerdict {
         } else {
             "returned false"
         };
-        return HookVerdict {
+        return HookVerdict::Answered {
             healthy,
             reason: reason.to_string(),
         };
@@ -106,44 +104,32 @@ fn verdict(value: Dynamic) -> HookVerdict {
             .get("healthy")
             .and_then(|h| h.clone().try_cast::<bool>())
         {
-            Some(healthy) => HookVerdict { healthy, reason },
-            None => HookVerdict {
-                healthy: false,
-                reason: format!("returned a map without a boolean `healthy` (reason: {reason})"),
-            },
+            Some(healthy) => HookVerdict::Answered { healthy, reason },
+            None => HookVerdict::Broken(HookError::NoHealthy { reason }),
         };
     }
-    HookVerdict {
-        healthy: false,
-        reason: format!(
-            "returned {} `{value}`; a hook returns true/false or #{{ healthy: bool, reason: \"…\" }}",
-            value.type_name()
-        ),
-    }
+    HookVerdict::Broken(HookError::NotAVerdict {
+        type_name: value.type_name().to_string(),
+        value: value.to_string(),
+    })
 }
 
-/// Why a hook failed, in words.
-fn describe(error: &EvalAltResult, timeout: Duration) -> String {
+/// Why a hook failed.
+fn describe(error: &EvalAltResult, timeout: Millis) -> HookError {
     match error {
-        EvalAltResult::ErrorTerminated(..) => format!("stopped: still running after its {}s deadline", timeout.as_secs_f64()),
+        EvalAltResult::ErrorTerminated(..) => HookError::Deadline(timeout),
         EvalAltResult::ErrorTooManyOperations(_) => {
-            format!("stopped: more than {} operations (an endless loop?)", Limits::OPERATIONS)
+            HookError::TooManyOperations(Limits::OPERATIONS)
         }
-        EvalAltResult::ErrorStackOverflow(_) => {
-            format!("stopped: calls nested deeper than {} (endless recursion?)", Limits::CALL_LEVELS)
-        }
-        EvalAltResult::ErrorDataTooLarge(what, _) => format!("stopped: {what} over the sandbox's limit"),
-        EvalAltResult::ErrorRuntime(value, _) => format!("threw: {value}"),
-        EvalAltResult::ErrorModuleNotFound(name, _) => {
-            format!("tried to import `{name}`: hooks cannot import modules")
-        }
-        EvalAltResult::ErrorFunctionNotFound(name, _) => format!(
-            "calls `{name}`, which the sandbox does not offer (no files, processes or network except through ctx)"
-        ),
+        EvalAltResult::ErrorStackOverflow(_) => HookError::TooDeep(Limits::CALL_LEVELS),
+        EvalAltResult::ErrorDataTooLarge(what, _) => HookError::TooLarge(what.to_string()),
+        EvalAltResult::ErrorRuntime(value, _) => HookError::Threw(value.to_string()),
+        EvalAltResult::ErrorModuleNotFound(name, _) => HookError::Import(name.to_string()),
+        EvalAltResult::ErrorFunctionNotFound(name, _) => HookError::Unavailable(name.to_string()),
         EvalAltResult::ErrorInFunctionCall(name, _, inner, _) => {
-            format!("in {name}: {}", describe(inner, timeout))
+            HookError::InFunction(name.to_string(), Box::new(describe(inner, timeout)))
         }
-        other => format!("failed: {other}"),
+        other => HookError::Failed(other.to_string()),
     }
 }
 

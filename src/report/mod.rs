@@ -114,11 +114,10 @@ fn lines(event: &Event, steps: usize, verbose: bool) -> Vec<String> {
         EventKind::Hook {
             function,
             script,
-            healthy,
-            reason,
+            verdict,
         } => {
-            let verdict = if *healthy { "ok" } else { "FAILED" };
-            vec![format!("  {function}: hook {script} {verdict}: {reason}")]
+            let said = if verdict.healthy() { "ok" } else { "FAILED" };
+            vec![format!("  {function}: hook {script} {said}: {verdict}")]
         }
         EventKind::HookLog { script, message } => vec![format!("  {script}: {message}")],
         EventKind::StepFailed { step, reason } => vec![format!("step {step} FAILED: {reason}")],

@@ -4,6 +4,8 @@
 
 use super::*;
 use crate::engine::{Cause, Outcome};
+use crate::hooks::{HookError, HookVerdict};
+use crate::plan::Millis;
 
 /// Runs a canary whose health block has `script "checks/NAME.rhai" [timeout]`.
 fn with_health_hook(name: &str, timeout: &str) -> Run {
@@ -15,28 +17,50 @@ fn with_health_hook(name: &str, timeout: &str) -> Run {
     run(&w, &plan(&text))
 }
 
-/// The verdicts of every hook run: (healthy, reason).
-fn hook_verdicts(r: &Run) -> Vec<(bool, String)> {
+/// The verdict of every hook run.
+fn hook_verdicts(r: &Run) -> Vec<HookVerdict> {
     picked(&r.events, |e| match e {
-        EventKind::Hook {
-            healthy, reason, ..
-        } => Some((*healthy, reason.clone())),
+        EventKind::Hook { verdict, .. } => Some(verdict.clone()),
         _ => None,
     })
 }
 
+/// Why a hook gave no verdict, looking inside the functions it was in.
+fn innermost(verdict: &HookVerdict) -> Option<&HookError> {
+    let HookVerdict::Broken(error) = verdict else {
+        return None;
+    };
+    let mut error = error;
+    while let HookError::InFunction(_, inner) = error {
+        error = inner;
+    }
+    Some(error)
+}
+
 #[test]
 fn hostile_hooks_are_stopped_and_count_as_unhealthy() {
-    for (name, expected) in [
-        ("loop", "more than 1000000 operations"),
-        ("recursion", "nested deeper than 32"),
-        ("big-string", "over the sandbox's limit"),
-        ("big-array", "over the sandbox's limit"),
-        ("throws", "threw: payments queue is backed up"),
-        ("number", "returned i64 `42`"),
-        ("import", "hooks cannot import modules"),
-        ("files", "calls `open"),
-    ] {
+    type Expected = fn(&HookError) -> bool;
+    let cases: [(&str, Expected); 8] = [
+        ("loop", |e| *e == HookError::TooManyOperations(1_000_000)),
+        ("recursion", |e| *e == HookError::TooDeep(32)),
+        ("big-string", |e| matches!(e, HookError::TooLarge(_))),
+        ("big-array", |e| matches!(e, HookError::TooLarge(_))),
+        ("throws", |e| {
+            *e == HookError::Threw("payments queue is backed up".into())
+        }),
+        ("number", |e| {
+            *e == HookError::NotAVerdict {
+                type_name: "i64".into(),
+                value: "42".into(),
+            }
+        }),
+        ("import", |e| *e == HookError::Import("helpers".into())),
+        (
+            "files",
+            |e| matches!(e, HookError::Unavailable(name) if name.starts_with("open")),
+        ),
+    ];
+    for (name, expected) in cases {
         let started = std::time::Instant::now();
         let r = with_health_hook(name, "");
         assert!(
@@ -56,9 +80,9 @@ fn hostile_hooks_are_stopped_and_count_as_unhealthy() {
         );
         let verdicts = hook_verdicts(&r);
         assert_eq!(verdicts.len(), 1, "{name}: one run, then the rollback");
-        let (healthy, reason) = &verdicts[0];
-        assert!(!healthy, "{name}");
-        assert!(reason.contains(expected), "{name}: {reason}");
+        assert!(!verdicts[0].healthy(), "{name}");
+        let error = innermost(&verdicts[0]);
+        assert!(error.is_some_and(expected), "{name}: {:?}", verdicts[0]);
     }
 }
 
@@ -77,11 +101,13 @@ fn a_hook_past_its_deadline_is_stopped() {
         "{:?}",
         r.report.outcome
     );
-    let (healthy, reason) = hook_verdicts(&r).remove(0);
-    assert!(!healthy);
+    let verdict = hook_verdicts(&r).remove(0);
     assert!(
-        reason.contains("deadline") || reason.contains("operations"),
-        "{reason}"
+        matches!(
+            innermost(&verdict),
+            Some(HookError::Deadline(Millis(5)) | HookError::TooManyOperations(_))
+        ),
+        "{verdict:?}"
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
 }
@@ -107,8 +133,11 @@ fn a_hook_that_stopped_compiling_fails_closed_at_run_time() {
             cause: Cause::Hook { script, verdict },
         } => {
             assert_eq!(script, "check.rhai");
-            assert!(!verdict.healthy);
-            assert!(verdict.reason.contains("does not compile"), "{verdict}");
+            assert!(
+                matches!(verdict, HookVerdict::Broken(HookError::NotCompiled { name, why })
+                    if name == "check.rhai" && why.starts_with("does not compile")),
+                "{verdict:?}"
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -130,7 +159,16 @@ fn ctx_offers_the_rollout_its_metrics_and_invocations() {
     let w = world(&["f"], HEALTHY);
     let r = run(&w, &plan(&text));
     assert_eq!(r.report.outcome, Outcome::Promoted);
-    let reasons: Vec<String> = hook_verdicts(&r).into_iter().map(|(_, r)| r).collect();
+    let reasons: Vec<String> = hook_verdicts(&r)
+        .iter()
+        .map(|v| match v {
+            HookVerdict::Answered {
+                healthy: true,
+                reason,
+            } => reason.clone(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
     assert_eq!(reasons.len(), 2, "one run per evaluation");
     assert!(
         reasons[1].starts_with("canary 5.0%, bake 120.0s, errors "),
@@ -185,8 +223,8 @@ fn on_failure_runs_before_the_rollback_and_its_failure_never_stops_it() {
     assert_eq!(r.report.outcome, Outcome::Promoted);
     let ran = picked(&r.events, |e| match e {
         EventKind::Hook {
-            script, healthy, ..
-        } => Some((script.clone(), *healthy)),
+            script, verdict, ..
+        } => Some((script.clone(), verdict.healthy())),
         _ => None,
     });
     assert_eq!(ran, [("checks/ok.rhai".to_string(), true)]);
@@ -202,7 +240,10 @@ fn a_run_step_that_says_no_rolls_back() {
             cause: Cause::Hook { script, verdict },
         } => {
             assert_eq!(script, "checks/number.rhai");
-            assert!(!verdict.healthy);
+            assert!(
+                matches!(verdict, HookVerdict::Broken(HookError::NotAVerdict { .. })),
+                "{verdict:?}"
+            );
         }
         other => panic!("{other:?}"),
     }
