@@ -1,0 +1,297 @@
+//! The harness: a moto server's address, test functions and metrics written with the AWS SDK,
+//! and the real `rollout` executable run against it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StateValue};
+use aws_sdk_lambda::config::Credentials;
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{FunctionCode, Runtime};
+
+pub(crate) const ROLE: &str = "arn:aws:iam::123456789012:role/rollout-test";
+
+pub(crate) fn endpoint() -> String {
+    std::env::var("ROLLOUT_MOTO_ENDPOINT").unwrap_or_else(|_| {
+        panic!(
+            "the AWS end-to-end tests need a moto server: run `scripts/test`, which installs \
+             moto[server]==5.2.5 into .venv and starts it (or start `moto_server -H 127.0.0.1 -p PORT` \
+             yourself, POST {{\"lambda\":{{\"use_docker\":false}}}} to /moto-api/config, create the role \
+             rollout-test, and set ROLLOUT_MOTO_ENDPOINT=http://127.0.0.1:PORT)"
+        )
+    })
+}
+
+pub(crate) fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub(crate) fn zip(version: u32) -> Vec<u8> {
+    std::fs::read(root().join(format!("tests/fixtures/aws/v{version}.zip"))).unwrap()
+}
+
+/// A unique name per test, so tests share one server without meeting.
+pub(crate) fn unique(prefix: &str) -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// SDK clients for the moto server, to set up what tests need and check what `rollout` did.
+pub(crate) struct Aws {
+    pub(crate) lambda: aws_sdk_lambda::Client,
+    pub(crate) cloudwatch: aws_sdk_cloudwatch::Client,
+    pub(crate) runtime: tokio::runtime::Runtime,
+}
+
+impl Aws {
+    pub(crate) fn new() -> Aws {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let config = runtime.block_on(
+            aws_config::defaults(BehaviorVersion::latest())
+                .endpoint_url(endpoint())
+                .region(Region::new("us-east-1"))
+                .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+                .load(),
+        );
+        Aws {
+            lambda: aws_sdk_lambda::Client::new(&config),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
+            runtime,
+        }
+    }
+
+    /// A function whose alias `live` serves version 1 (code v1); `$LATEST` holds `latest`'s code.
+    pub(crate) fn function(&self, name: &str, latest: Option<u32>) {
+        self.runtime.block_on(async {
+            self.lambda
+                .create_function()
+                .function_name(name)
+                .runtime(Runtime::Python312)
+                .handler("index.handler")
+                .role(ROLE)
+                .code(FunctionCode::builder().zip_file(Blob::new(zip(1))).build())
+                .send()
+                .await
+                .expect("create function");
+            let v1 = self
+                .lambda
+                .publish_version()
+                .function_name(name)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(v1.version(), Some("1"));
+            self.lambda
+                .create_alias()
+                .function_name(name)
+                .name("live")
+                .function_version("1")
+                .send()
+                .await
+                .expect("create alias");
+            if let Some(code) = latest {
+                self.lambda
+                    .update_function_code()
+                    .function_name(name)
+                    .zip_file(Blob::new(zip(code)))
+                    .send()
+                    .await
+                    .expect("update code");
+            }
+        });
+    }
+
+    /// What the alias serves: (version, additional versions).
+    pub(crate) fn alias(&self, function: &str) -> (String, Vec<(String, f64)>) {
+        self.runtime.block_on(async {
+            let out = self
+                .lambda
+                .get_alias()
+                .function_name(function)
+                .name("live")
+                .send()
+                .await
+                .unwrap();
+            let routing = out
+                .routing_config()
+                .and_then(|r| r.additional_version_weights())
+                .map(|w| w.iter().map(|(k, v)| (k.clone(), *v)).collect())
+                .unwrap_or_default();
+            (
+                out.function_version().unwrap_or_default().to_string(),
+                routing,
+            )
+        })
+    }
+
+    /// Writes the per-version metrics Lambda would publish for `version` behind alias `live`.
+    pub(crate) fn metrics(&self, function: &str, version: &str, invocations: f64, errors: f64) {
+        let dims = |name: &str| {
+            MetricDatum::builder()
+                .metric_name(name)
+                .dimensions(
+                    Dimension::builder()
+                        .name("FunctionName")
+                        .value(function)
+                        .build(),
+                )
+                .dimensions(
+                    Dimension::builder()
+                        .name("Resource")
+                        .value(format!("{function}:live"))
+                        .build(),
+                )
+                .dimensions(
+                    Dimension::builder()
+                        .name("ExecutedVersion")
+                        .value(version)
+                        .build(),
+                )
+        };
+        self.runtime.block_on(async {
+            self.cloudwatch
+                .put_metric_data()
+                .namespace("AWS/Lambda")
+                .metric_data(dims("Invocations").value(invocations).build())
+                .metric_data(dims("Errors").value(errors).build())
+                .send()
+                .await
+                .expect("put metric data");
+        });
+    }
+
+    pub(crate) fn alarm(&self, name: &str, state: StateValue) {
+        self.runtime.block_on(async {
+            self.cloudwatch
+                .put_metric_alarm()
+                .alarm_name(name)
+                .namespace("AWS/Lambda")
+                .metric_name("Errors")
+                .statistic(aws_sdk_cloudwatch::types::Statistic::Sum)
+                .period(60)
+                .evaluation_periods(1)
+                .threshold(1.0)
+                .comparison_operator(
+                    aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanThreshold,
+                )
+                .send()
+                .await
+                .expect("put alarm");
+            self.cloudwatch
+                .set_alarm_state()
+                .alarm_name(name)
+                .state_value(state)
+                .state_reason("test")
+                .send()
+                .await
+                .expect("set alarm state");
+        });
+    }
+
+    pub(crate) fn code_sha(&self, function: &str, qualifier: &str) -> String {
+        self.runtime.block_on(async {
+            let out = self
+                .lambda
+                .get_function_configuration()
+                .function_name(function)
+                .qualifier(qualifier)
+                .send()
+                .await
+                .unwrap();
+            out.code_sha256().unwrap_or_default().to_string()
+        })
+    }
+}
+
+/// `rollout ARGS` against the moto server, with test credentials and no way to reach real AWS.
+pub(crate) fn command(dir: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_rollout"));
+    command
+        .args(args)
+        .arg("--endpoint-url")
+        .arg(endpoint())
+        .current_dir(dir)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE")
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null());
+    command
+}
+
+/// Runs `rollout` to the end.
+pub(crate) fn rollout(dir: &Path, args: &[&str]) -> Output {
+    command(dir, args).output().expect("run rollout")
+}
+
+/// Starts `rollout` and leaves it running.
+pub(crate) fn spawn(dir: &Path, args: &[&str]) -> std::process::Child {
+    command(dir, args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+pub(crate) fn temp(playbook: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(unique("rollout-aws"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("p.rollout"), playbook).unwrap();
+    dir
+}
+
+pub(crate) fn text(output: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+pub(crate) fn canary(functions: &[&str], extra_health: &str) -> String {
+    let names: Vec<String> = functions.iter().map(|f| format!("{f:?}")).collect();
+    format!(
+        "function {}\nalias \"live\"\nhealth every 1s {{\n  min invocations 10\n  error rate < 1%\n{extra_health}}}\npublish \"canary\"\nshift 5% to new\nwait 2s until healthy\npromote\n",
+        names.join(", ")
+    )
+}
+
+/// The lease marker on the alias, if any.
+pub(crate) fn marker(aws: &Aws, function: &str) -> Option<String> {
+    aws.runtime.block_on(async {
+        let out = aws
+            .lambda
+            .get_alias()
+            .function_name(function)
+            .name("live")
+            .send()
+            .await
+            .unwrap();
+        let description = out.description().unwrap_or_default().to_string();
+        description.contains("[rollout ").then_some(description)
+    })
+}
+
+/// Waits until `check` holds, or fails the test after 30 seconds.
+pub(crate) fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !check() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "gave up waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

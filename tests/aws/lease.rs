@@ -1,0 +1,203 @@
+//! The lease across processes: a second runner stops with exit 4, a killed runner is resumed or
+//! rolled back from another process, `approve` releases a gate, `rollback` restores old.
+
+use aws_sdk_lambda::primitives::Blob;
+
+use crate::harness::*;
+
+#[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs a moto server: `scripts/test` runs these (cargo test --features e2e)"
+)]
+fn a_second_run_on_a_held_alias_stops_with_exit_4_and_names_the_holder() {
+    let aws = Aws::new();
+    let f = unique("held");
+    aws.function(&f, Some(2));
+    aws.metrics(&f, "2", 1000.0, 0.0);
+    let dir = temp(&canary(&[&f], "").replace("wait 2s until healthy", "wait 4s until healthy"));
+    let first = spawn(&dir, &["run", "--yes", "p.rollout"]);
+    wait_for("the first run to take the lease", || {
+        marker(&aws, &f).is_some()
+    });
+    let second = rollout(&dir, &["run", "--yes", "p.rollout"]);
+    assert_eq!(second.status.code(), Some(4), "{}", text(&second));
+    assert!(
+        String::from_utf8_lossy(&second.stdout).contains("is held by another rollout"),
+        "{}",
+        text(&second)
+    );
+    let first = first.wait_with_output().unwrap();
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "the first run is undisturbed: {}",
+        text(&first)
+    );
+    assert_eq!(aws.alias(&f), ("2".to_string(), vec![]));
+    assert_eq!(marker(&aws, &f), None, "the lease is released");
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs a moto server: `scripts/test` runs these (cargo test --features e2e)"
+)]
+fn killed_at_every_step_then_resumed_or_rolled_back_never_leaves_a_split() {
+    let aws = Aws::new();
+    let playbook = |f: &str| {
+        format!(
+            "function {f:?}\nalias \"live\"\nhealth every 1s {{\n  min invocations 10\n  error rate < 1%\n}}\npublish\nwait 2s\nshift 5% to new\nwait 2s until healthy\nshift 50% to new\nwait 2s until healthy\npromote\n"
+        )
+    };
+    let mut kill_points = 0;
+    // The runner spends time in steps 2 (after publish), 4 (5% on new) and 6 (50% on new); each
+    // is killed once and recovered by resume or rollback in turn.
+    for step in [2, 4, 6, 2, 4, 6] {
+        let f = unique(&format!("kill{step}"));
+        aws.function(&f, Some(2));
+        aws.metrics(&f, "2", 1000.0, 0.0);
+        let dir = temp(&playbook(&f));
+        let mut child = spawn(&dir, &["run", "--yes", "p.rollout"]);
+        let needle = format!(" s={step}/7 ");
+        wait_for(&format!("step {step}"), || {
+            marker(&aws, &f).is_some_and(|m| m.contains(&needle))
+        });
+        child.kill().unwrap(); // SIGKILL: no chance to clean up
+        let _ = child.wait();
+        kill_points += 1;
+        assert!(marker(&aws, &f).is_some(), "the lease outlives the runner");
+        let by_rollback = kill_points % 2 == 1;
+        let recover = if by_rollback {
+            rollout(
+                &dir,
+                &["rollback", "--yes", "--function", &f, "--alias", "live"],
+            )
+        } else {
+            rollout(&dir, &["resume", "--yes", "--take-over", "p.rollout"])
+        };
+        assert_eq!(
+            recover.status.code(),
+            Some(0),
+            "step {step}: {}",
+            text(&recover)
+        );
+        let (version, routing) = aws.alias(&f);
+        assert!(
+            routing.is_empty(),
+            "step {step}: left split: {routing:?}; {}",
+            text(&recover)
+        );
+        let expected = if by_rollback { "1" } else { "2" };
+        assert_eq!(version, expected, "step {step}: {}", text(&recover));
+        assert_eq!(marker(&aws, &f), None, "step {step}: lease cleared");
+    }
+    println!("killed the runner at {kill_points} step boundaries; every alias ended on old or new");
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs a moto server: `scripts/test` runs these (cargo test --features e2e)"
+)]
+fn approve_releases_a_waiting_gate_from_another_process() {
+    let aws = Aws::new();
+    let f = unique("gate");
+    aws.function(&f, Some(2));
+    aws.metrics(&f, "2", 1000.0, 0.0);
+    let dir = temp(&canary(&[&f], "").replace("promote", "approve \"ship it?\"\npromote"));
+    let runner = spawn(&dir, &["run", "--yes", "p.rollout"]);
+    wait_for("the gate", || {
+        marker(&aws, &f).is_some_and(|m| m.contains(" g=1 "))
+    });
+    let approve = rollout(&dir, &["approve", "--function", &f, "--alias", "live"]);
+    assert_eq!(approve.status.code(), Some(0), "{}", text(&approve));
+    let runner = runner.wait_with_output().unwrap();
+    assert_eq!(runner.status.code(), Some(0), "{}", text(&runner));
+    assert!(
+        String::from_utf8_lossy(&runner.stdout).contains("approved by `rollout approve`"),
+        "{}",
+        text(&runner)
+    );
+    assert_eq!(aws.alias(&f), ("2".to_string(), vec![]));
+    let again = rollout(&dir, &["approve", "--function", &f, "--alias", "live"]);
+    assert_eq!(
+        again.status.code(),
+        Some(2),
+        "nothing waits any more: {}",
+        text(&again)
+    );
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs a moto server: `scripts/test` runs these (cargo test --features e2e)"
+)]
+fn rollback_restores_the_primary_of_a_hand_made_split_and_refuses_a_changed_alias() {
+    let aws = Aws::new();
+    let f = unique("handsplit");
+    aws.function(&f, Some(2));
+    let split = |version: &str, weights: &[(&str, f64)], description: &str| {
+        aws.runtime.block_on(async {
+            let routing = aws_sdk_lambda::types::AliasRoutingConfiguration::builder()
+                .set_additional_version_weights(Some(
+                    weights.iter().map(|(v, w)| (v.to_string(), *w)).collect(),
+                ))
+                .build();
+            aws.lambda
+                .publish_version()
+                .function_name(&f)
+                .send()
+                .await
+                .unwrap();
+            aws.lambda
+                .update_alias()
+                .function_name(&f)
+                .name("live")
+                .function_version(version)
+                .routing_config(routing)
+                .description(description)
+                .send()
+                .await
+                .unwrap();
+        })
+    };
+    split("1", &[("2", 0.3)], "by hand");
+    let dir = temp("publish; promote\n");
+    let out = rollout(
+        &dir,
+        &["rollback", "--yes", "--function", &f, "--alias", "live"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(aws.alias(&f), ("1".to_string(), vec![]));
+
+    // A lease that says old 1 / new 2, on an alias someone has since pointed at version 3.
+    aws.runtime.block_on(async {
+        aws.lambda
+            .update_function_code()
+            .function_name(&f)
+            .zip_file(Blob::new(zip(3)))
+            .send()
+            .await
+            .unwrap();
+    });
+    split(
+        "3",
+        &[],
+        "[rollout h=x@y:1 p=z s=2/4 o=1 n=2 t=1 b=1 g=0 a=0]",
+    );
+    let out = rollout(
+        &dir,
+        &["rollback", "--yes", "--function", &f, "--alias", "live"],
+    );
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    assert_eq!(aws.alias(&f).0, "3", "nothing overwritten");
+    let out = rollout(&dir, &["rollback", "--function", &f, "--alias", "live"]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "no terminal and no --yes: {}",
+        text(&out)
+    );
+}

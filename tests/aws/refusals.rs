@@ -1,0 +1,97 @@
+//! What `run` refuses before any change: missing functions or aliases, two execution roles,
+//! no terminal and no `--yes`, no target.
+
+use crate::harness::*;
+
+#[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs a moto server: `scripts/test` runs these (cargo test --features e2e)"
+)]
+fn a_missing_function_or_alias_is_refused_before_any_change() {
+    let aws = Aws::new();
+    let dir = temp(&canary(&["no-such-function"], ""));
+    let out = rollout(&dir, &["run", "--yes", "p.rollout"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no-such-function:live does not exist"),
+        "{}",
+        text(&out)
+    );
+
+    let f = unique("noalias");
+    aws.function(&f, Some(2));
+    let out = rollout(
+        &dir,
+        &[
+            "run",
+            "--yes",
+            "--function",
+            &f,
+            "--alias",
+            "prod",
+            "p.rollout",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert_eq!(aws.alias(&f), ("1".to_string(), vec![]), "live untouched");
+    let versions = aws
+        .runtime
+        .block_on(
+            aws.lambda
+                .list_versions_by_function()
+                .function_name(&f)
+                .send(),
+        )
+        .unwrap();
+    assert_eq!(
+        versions.versions().len(),
+        2,
+        "nothing published: $LATEST and 1 only"
+    );
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs a moto server: `scripts/test` runs these (cargo test --features e2e)"
+)]
+fn a_new_version_with_another_execution_role_is_refused() {
+    let aws = Aws::new();
+    let f = unique("role");
+    aws.function(&f, Some(2));
+    aws.runtime.block_on(async {
+        aws.lambda
+            .update_function_configuration()
+            .function_name(&f)
+            .role("arn:aws:iam::123456789012:role/rollout-other")
+            .send()
+            .await
+            .expect("change the role");
+    });
+    let dir = temp(&canary(&[&f], ""));
+    let out = rollout(&dir, &["run", "--yes", "p.rollout"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("weighted routing needs one execution role"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(aws.alias(&f), ("1".to_string(), vec![]), "nothing shifted");
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs a moto server: `scripts/test` runs these (cargo test --features e2e)"
+)]
+fn run_refuses_without_a_terminal_or_yes_and_without_targets() {
+    let dir = temp(&canary(&["x"], ""));
+    let out = rollout(&dir, &["run", "p.rollout"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pass --yes"));
+    let dir = temp("publish; promote\n");
+    let out = rollout(&dir, &["run", "--yes", "p.rollout"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no target"));
+}
