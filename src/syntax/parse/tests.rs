@@ -1,0 +1,397 @@
+//! The parser on valid and invalid text: the AST built for each construct, and the errors.
+
+use super::*;
+use crate::diagnostic::source;
+
+fn parse_ok(text: &str) -> File {
+    match parse(&source("t", text.to_string())) {
+        Ok(file) => file,
+        Err(diag) => panic!("{text:?} does not parse: {}", diag.message),
+    }
+}
+
+fn parse_err(text: &str) -> Diag {
+    parse(&source("t", text.to_string())).expect_err("should not parse")
+}
+
+fn steps(text: &str) -> Vec<StepKind> {
+    parse_ok(text)
+        .statements
+        .into_iter()
+        .map(|s| match s {
+            Statement::Step(step) => step.kind,
+            Statement::Header(h) => panic!("unexpected header {h:?}"),
+        })
+        .collect()
+}
+
+fn header(text: &str) -> HeaderKind {
+    match parse_ok(text).statements.remove(0) {
+        Statement::Header(h) => h.kind,
+        Statement::Step(s) => panic!("unexpected step {s:?}"),
+    }
+}
+
+fn health_items(text: &str) -> Vec<HealthItemKind> {
+    match header(text) {
+        HeaderKind::Health(block) => block.items.into_iter().map(|i| i.kind).collect(),
+        other => panic!("not health: {other:?}"),
+    }
+}
+
+fn lit(kind: LiteralKind) -> Value {
+    Value::Literal(Literal {
+        kind,
+        span: Span::default(),
+    })
+}
+
+fn pct(text: &str) -> Value {
+    lit(LiteralKind::Percent(text.into()))
+}
+
+fn dur(text: &str) -> Value {
+    lit(LiteralKind::Duration(text.into()))
+}
+
+fn ident(name: &str) -> Ident {
+    Ident {
+        name: name.into(),
+        span: Span::default(),
+    }
+}
+
+fn plain(text: &str) -> Str {
+    Str {
+        parts: vec![StrPart::Text(text.into())],
+        span: Span::default(),
+    }
+}
+
+#[test]
+fn the_one_liner_parses_as_it_is() {
+    assert_eq!(
+        steps("publish; shift 5% to new; wait 10m until healthy; promote"),
+        vec![
+            StepKind::Publish(None),
+            StepKind::Shift(pct("5")),
+            StepKind::Wait {
+                duration: dur("10m"),
+                until_healthy: true
+            },
+            StepKind::Promote,
+        ]
+    );
+}
+
+#[test]
+fn separators_comments_and_blank_lines() {
+    let text = "\n# c\npublish ; ; promote # end\n\n;\r\nrollback\n";
+    assert_eq!(
+        steps(text),
+        vec![
+            StepKind::Publish(None),
+            StepKind::Promote,
+            StepKind::Rollback
+        ]
+    );
+    assert!(parse_ok("").statements.is_empty());
+    assert!(parse_ok("# only a comment").statements.is_empty());
+}
+
+#[test]
+fn every_step() {
+    assert_eq!(
+        steps(
+            "update code from \"dist/app.zip\"\npublish \"d\"\nuse version 42\nramp to 50% by 10% every 5m\nwait 30s\napprove\napprove \"ok?\"\nrun \"s.rhai\" timeout 10s\nbake(5%, t)\n{ promote }"
+        ),
+        vec![
+            StepKind::UpdateCode(plain("dist/app.zip")),
+            StepKind::Publish(Some(plain("d"))),
+            StepKind::UseVersion(lit(LiteralKind::Number("42".into()))),
+            StepKind::Ramp {
+                to: pct("50"),
+                by: pct("10"),
+                every: dur("5m")
+            },
+            StepKind::Wait {
+                duration: dur("30s"),
+                until_healthy: false
+            },
+            StepKind::Approve(None),
+            StepKind::Approve(Some(plain("ok?"))),
+            StepKind::Run(HookRef {
+                script: plain("s.rhai"),
+                timeout: Some(dur("10s"))
+            }),
+            StepKind::Call {
+                name: ident("bake"),
+                args: vec![pct("5"), Value::Param(ident("t"))]
+            },
+            StepKind::Block(Block {
+                steps: vec![Step {
+                    kind: StepKind::Promote,
+                    span: Span::default()
+                }],
+                close: Span::default()
+            }),
+        ]
+    );
+}
+
+#[test]
+fn every_header() {
+    assert_eq!(header("rollout \"n\""), HeaderKind::Rollout(plain("n")));
+    assert_eq!(
+        header("function \"a\", \"b\",\"c\""),
+        HeaderKind::Function(vec![plain("a"), plain("b"), plain("c")])
+    );
+    assert_eq!(header("alias \"live\""), HeaderKind::Alias(plain("live")));
+    assert_eq!(
+        header("region \"eu-west-1\""),
+        HeaderKind::Region(plain("eu-west-1"))
+    );
+    assert_eq!(
+        header("import \"c.rollout\""),
+        HeaderKind::Import(plain("c.rollout"))
+    );
+    assert_eq!(
+        header("param bake = 1h30m"),
+        HeaderKind::Param {
+            name: ident("bake"),
+            value: Literal {
+                kind: LiteralKind::Duration("1h30m".into()),
+                span: Span::default()
+            }
+        }
+    );
+    assert_eq!(
+        header("on failure run \"page.rhai\""),
+        HeaderKind::OnHook {
+            event: HookEvent::Failure,
+            hook: HookRef {
+                script: plain("page.rhai"),
+                timeout: None
+            }
+        }
+    );
+    assert_eq!(
+        header("on success run \"a.rhai\" timeout 1m"),
+        HeaderKind::OnHook {
+            event: HookEvent::Success,
+            hook: HookRef {
+                script: plain("a.rhai"),
+                timeout: Some(dur("1m"))
+            }
+        }
+    );
+    match header("step bake(weight, time) {\n  shift weight to new\n}") {
+        HeaderKind::StepDef(def) => {
+            assert_eq!(def.name, ident("bake"));
+            assert_eq!(def.params, vec![ident("weight"), ident("time")]);
+            assert_eq!(def.body.steps.len(), 1);
+        }
+        other => panic!("{other:?}"),
+    }
+    match header("health every 2m {}") {
+        HeaderKind::Health(block) => {
+            assert_eq!(block.every, Some(dur("2m")));
+            assert!(block.items.is_empty());
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn literals() {
+    for (text, kind) in [
+        ("500ms", LiteralKind::Duration("500ms".into())),
+        ("1h30m", LiteralKind::Duration("1h30m".into())),
+        ("1d", LiteralKind::Duration("1d".into())),
+        ("0.5%", LiteralKind::Percent("0.5".into())),
+        ("12.5", LiteralKind::Number("12.5".into())),
+    ] {
+        assert_eq!(parse_literal(text).map(|l| l.kind), Some(kind), "{text}");
+    }
+    assert_eq!(parse_literal("10min"), None);
+    assert_eq!(parse_literal("5 %"), None);
+}
+
+#[test]
+fn strings_with_escapes_and_interpolation() {
+    let s = match header(r#"rollout "a \"b\" \\ \n\t ${name}!""#) {
+        HeaderKind::Rollout(s) => s,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        s.parts,
+        vec![
+            StrPart::Text("a \"b\" \\ \n\t ".into()),
+            StrPart::Param(ident("name")),
+            StrPart::Text("!".into()),
+        ]
+    );
+    assert_eq!(
+        parse_err("rollout \"a\\q\"").code,
+        crate::diagnostic::Code::Syntax
+    );
+    assert!(parse_err("rollout \"open").message.contains("closing `\"`"));
+}
+
+#[test]
+fn health_settings() {
+    assert_eq!(
+        health_items(
+            "health { min invocations 50; inconclusive pass; alarm \"a\"; script \"s.rhai\" }"
+        ),
+        vec![
+            HealthItemKind::MinInvocations(lit(LiteralKind::Number("50".into()))),
+            HealthItemKind::Inconclusive(Inconclusive::Pass),
+            HealthItemKind::Alarm(plain("a")),
+            HealthItemKind::Script(HookRef {
+                script: plain("s.rhai"),
+                timeout: None
+            }),
+        ]
+    );
+}
+
+fn comparison(text: &str) -> Comparison {
+    match health_items(&format!("health {{ {text} }}")).remove(0) {
+        HealthItemKind::Compare(c) => *c,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn metric(m: Metric, of: Option<Which>, over: Option<Value>) -> Expr {
+    Expr {
+        kind: ExprKind::Metric(MetricRef {
+            metric: m,
+            of,
+            over,
+        }),
+        span: Span::default(),
+    }
+}
+
+#[test]
+fn every_metric_and_operator() {
+    for (text, m) in [
+        ("invocations", Metric::Invocations),
+        ("errors", Metric::Errors),
+        ("error rate", Metric::ErrorRate),
+        ("throttles", Metric::Throttles),
+        ("p50 duration", Metric::Percentile("50".into())),
+        ("p99.9 duration", Metric::Percentile("99.9".into())),
+        ("avg duration", Metric::AvgDuration),
+        ("max duration", Metric::MaxDuration),
+        ("concurrency", Metric::Concurrency),
+    ] {
+        for op in ["<", "<=", ">", ">=", "==", "!="] {
+            let c = comparison(&format!("{text} {op} 1"));
+            assert_eq!(c.lhs, metric(m.clone(), None, None), "{text}");
+            assert_eq!(c.op.as_str(), op);
+        }
+    }
+}
+
+#[test]
+fn of_and_over() {
+    let c = comparison("p99 duration of new < 1.2 * p99 duration of old over 5m");
+    assert_eq!(
+        c.over,
+        Some(dur("5m")),
+        "a trailing over belongs to the comparison"
+    );
+    match c.rhs.kind {
+        ExprKind::Binary {
+            op: BinOp::Mul,
+            rhs,
+            ..
+        } => {
+            assert_eq!(
+                *rhs,
+                metric(Metric::Percentile("99".into()), Some(Which::Old), None)
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let c = comparison("errors over 2m < 5");
+    assert_eq!(c.lhs, metric(Metric::Errors, None, Some(dur("2m"))));
+    assert_eq!(c.over, None);
+    let c = comparison("(errors over 2m) < 5 over 10m");
+    assert_eq!(c.over, Some(dur("10m")));
+}
+
+#[test]
+fn precedence_and_parentheses() {
+    let c = comparison("errors + errors * 2 < (invocations - 1) / 3");
+    match c.lhs.kind {
+        ExprKind::Binary {
+            op: BinOp::Add,
+            rhs,
+            ..
+        } => {
+            assert!(matches!(rhs.kind, ExprKind::Binary { op: BinOp::Mul, .. }));
+        }
+        other => panic!("{other:?}"),
+    }
+    match c.rhs.kind {
+        ExprKind::Binary {
+            op: BinOp::Div,
+            lhs,
+            ..
+        } => {
+            assert!(matches!(lhs.kind, ExprKind::Paren(_)));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn keywords_are_reserved_but_prefixes_are_names() {
+    assert!(parse_err("param healthy = 5%")
+        .message
+        .contains("expected a name"));
+    assert!(parse_err("param publish = 5%")
+        .message
+        .contains("expected a name"));
+    for name in [
+        "health_max",
+        "publisher",
+        "errors_total",
+        "p99",
+        "newest",
+        "to_go",
+    ] {
+        parse_ok(&format!("param {name} = 5%"));
+    }
+}
+
+#[test]
+fn syntax_errors_say_what_was_expected_in_words() {
+    let diag = parse_err("publish\nshift 5% new");
+    assert_eq!(diag.message, "expected `to`, found `new`");
+    assert_eq!(diag.position(), Some((2, 10)));
+    let diag = parse_err("wait 10min");
+    assert_eq!(diag.message, "expected a value, found `10min`");
+    let diag = parse_err("deploy now");
+    assert_eq!(diag.message, "`deploy` is not a header or a step");
+    // A multi-byte character right before a word at the point of failure.
+    let diag = parse_err("publish\né1 x");
+    assert_eq!(diag.code, crate::diagnostic::Code::Syntax);
+    let diag = parse_err("publish\néab now");
+    assert_eq!(diag.code, crate::diagnostic::Code::Syntax);
+    assert!(!diag.help.is_empty());
+}
+
+#[test]
+fn spans_point_at_the_source() {
+    let file = parse_ok("publish\n  shift 5% to new");
+    match &file.statements[1] {
+        Statement::Step(step) => {
+            assert_eq!((step.span.start, step.span.end), (10, 25));
+        }
+        other => panic!("{other:?}"),
+    }
+}
