@@ -2,6 +2,7 @@
 
 use std::cell::Cell;
 
+use super::SimWorld;
 use crate::cloud::Clock;
 use crate::plan::Millis;
 
@@ -35,5 +36,21 @@ impl Clock for VirtualClock {
     /// A fixed epoch plus virtual time, so simulated lease markers are reproducible.
     fn unix(&self) -> u64 {
         1_796_000_000 + self.now.get() / 1000
+    }
+}
+
+impl Clock for SimWorld {
+    fn now(&self) -> Millis {
+        self.clock.now()
+    }
+
+    async fn sleep(&self, duration: Millis) {
+        self.clock.sleep(duration).await;
+        // Let other tasks on the same world (a second runner, an approver) take their turn.
+        tokio::task::yield_now().await;
+    }
+
+    fn unix(&self) -> u64 {
+        self.clock.unix()
     }
 }

@@ -1,8 +1,8 @@
-//! The simulated world: an in-memory Lambda ([`lambda`]) and CloudWatch that enforce the rules
-//! the real services enforce, driven by the traffic model ([`traffic`]) with a seeded random
-//! source ([`rng`]) on a virtual clock ([`clock`]). It stands where the AWS back end stands, below
-//! the engine; `simulate` and the engine's tests run the engine in it. Every call is logged as a
-//! typed [`Call`].
+//! The simulated world: an in-memory Lambda (`lambda.rs`) and CloudWatch (`cloudwatch.rs`) that
+//! enforce the rules the real services enforce, driven by the traffic model ([`traffic`]) with a
+//! seeded random source ([`rng`]) on a virtual clock ([`clock`]). It stands where the AWS back end
+//! stands, below the engine; `simulate` and the engine's tests run the engine in it. Every call is
+//! logged as a typed [`Call`].
 //!
 //! Rules (each proved by a test in `tests.rs`): versions are numbered by the service; publishing an
 //! unchanged `$LATEST` returns the last version; publishing while an update is in progress is a
@@ -15,12 +15,13 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 pub mod clock;
+mod cloudwatch;
 mod lambda;
 pub mod rng;
 pub mod traffic;
 
 use super::call::Call;
-use super::{AlarmState, Alias, Clock, CloudError, MetricQuery, MetricsApi};
+use super::{AlarmState, Alias, Clock, CloudError};
 use crate::plan::Millis;
 use clock::VirtualClock;
 use traffic::{Profile, Traffic};
@@ -300,53 +301,6 @@ impl State {
                 .parse::<usize>()
                 .is_ok_and(|n| n >= 1 && n <= f.versions.len())
         })
-    }
-}
-
-impl MetricsApi for SimWorld {
-    async fn stats(&self, queries: &[MetricQuery]) -> Result<Vec<Option<f64>>, CloudError> {
-        let now = self.clock.now();
-        let mut state = self.state.borrow_mut();
-        state.calls.push(Call::GetMetricData {
-            queries: queries.to_vec(),
-        });
-        state.generate_all(now);
-        Ok(queries
-            .iter()
-            .map(|q| {
-                state
-                    .traffic
-                    .stat(&q.function, &q.version, q.stat, now, q.window)
-            })
-            .collect())
-    }
-
-    async fn alarm_state(&self, name: &str) -> Result<AlarmState, CloudError> {
-        let mut state = self.state.borrow_mut();
-        state.calls.push(Call::DescribeAlarms {
-            name: name.to_string(),
-        });
-        state
-            .alarms
-            .get(name)
-            .copied()
-            .ok_or_else(|| CloudError::NotFound(format!("Alarm not found: {name}")))
-    }
-}
-
-impl Clock for SimWorld {
-    fn now(&self) -> Millis {
-        self.clock.now()
-    }
-
-    async fn sleep(&self, duration: Millis) {
-        self.clock.sleep(duration).await;
-        // Let other tasks on the same world (a second runner, an approver) take their turn.
-        tokio::task::yield_now().await;
-    }
-
-    fn unix(&self) -> u64 {
-        self.clock.unix()
     }
 }
 

@@ -1,7 +1,7 @@
 //! Each rule of the simulated Lambda and CloudWatch, proved.
 
 use super::*;
-use crate::cloud::{AliasUpdate, LambdaApi, MetricsApi, UpdateStatus};
+use crate::cloud::{AliasUpdate, LambdaApi, MetricQuery, MetricsApi, UpdateStatus};
 
 const HEALTHY: Profile = Profile {
     error_rate: 0.0,
