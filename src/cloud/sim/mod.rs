@@ -137,6 +137,7 @@ impl SimWorld {
     }
 
     /// The virtual clock.
+    #[cfg(test)]
     pub fn clock(&self) -> &VirtualClock {
         &self.clock
     }
@@ -147,6 +148,7 @@ impl SimWorld {
     }
 
     /// Calls that changed something (writes), in order.
+    #[cfg(test)]
     pub fn writes(&self) -> Vec<Call> {
         self.calls().into_iter().filter(Call::is_write).collect()
     }
@@ -158,6 +160,7 @@ impl SimWorld {
     }
 
     /// Makes `$LATEST` equal to the last published version: a publish changes nothing.
+    #[cfg(test)]
     pub fn unchange_latest(&self, function: &str) {
         let mut state = self.state.borrow_mut();
         let f = state.functions.get_mut(function).expect("known function");
@@ -165,6 +168,7 @@ impl SimWorld {
     }
 
     /// Makes the next code update of `function` fail.
+    #[cfg(test)]
     pub fn fail_next_update(&self, function: &str, reason: &str) {
         let mut state = self.state.borrow_mut();
         let f = state.functions.get_mut(function).expect("known function");
@@ -172,6 +176,7 @@ impl SimWorld {
     }
 
     /// Makes new versions of one function behave differently from the others.
+    #[cfg(test)]
     pub fn set_new_profile(&self, function: &str, profile: Profile) {
         self.state
             .borrow_mut()
@@ -188,12 +193,14 @@ impl SimWorld {
     }
 
     /// Sets an alias's description as someone else would.
+    #[cfg(test)]
     pub fn describe_alias(&self, function: &str, alias: &str, description: &str) {
         self.write_alias_as_someone_else(function, alias, |a| {
             a.description = description.to_string()
         });
     }
 
+    #[cfg(test)]
     fn write_alias_as_someone_else(
         &self,
         function: &str,
