@@ -92,6 +92,8 @@ codes! {
     DurationPrecision => "duration-precision", Error, "A duration finer than a millisecond.";
     WindowTooShort => "window-too-short", Error, "A health `every` or `over` shorter than one second.";
     RampRange => "ramp-range", Error, "A ramp whose target is not above the weight it starts from.";
+    BakeRange => "bake-range", Error, "A `wait MIN..MAX` whose bounds are not in order or that judges nothing.";
+    ConfidenceRange => "confidence-range", Error, "A health `confidence` outside 50% to 99.99%.";
     AfterEnd => "after-end", Error, "Steps after `promote` or `rollback`, which never run.";
     UnitMismatch => "unit-mismatch", Error, "A health expression mixing percent, duration and count.";
     MissingFile => "missing-file", Error, "A script or import that does not exist.";

@@ -4,7 +4,7 @@ use super::load::Def;
 use super::values::{Scope, Want};
 use super::Checker;
 use crate::diagnostic::{Code, Diag};
-use crate::plan::{Check, Expr, HealthSpec, Millis, ParamValue, Unit};
+use crate::plan::{Check, Expr, HealthSpec, Millis, ParamValue, Percent, Unit};
 use crate::syntax::ast::{self, ExprKind, HealthItemKind, Inconclusive, Metric, Which};
 use crate::syntax::span::Span;
 
@@ -25,11 +25,15 @@ impl Checker {
             every,
             min_invocations: 1,
             inconclusive: Inconclusive::Fail,
+            delay: None,
+            confidence: HealthSpec::DEFAULT_CONFIDENCE,
             checks: Vec::new(),
             defaulted: false,
         };
         let mut min_seen: Option<Span> = None;
         let mut inconclusive_seen: Option<Span> = None;
+        let mut delay_seen: Option<Span> = None;
+        let mut confidence_seen: Option<Span> = None;
         for item in &block.items {
             match &item.kind {
                 HealthItemKind::MinInvocations(value) => {
@@ -42,6 +46,18 @@ impl Checker {
                 HealthItemKind::Inconclusive(policy) => {
                     if self.once(&mut inconclusive_seen, item.span, "inconclusive", &scope) {
                         spec.inconclusive = *policy;
+                    }
+                }
+                HealthItemKind::MetricsDelay(value) => {
+                    if self.once(&mut delay_seen, item.span, "metrics delay", &scope) {
+                        spec.delay = self.want_delay(value, &scope);
+                    }
+                }
+                HealthItemKind::Confidence(value) => {
+                    if self.once(&mut confidence_seen, item.span, "confidence", &scope) {
+                        if let Some(c) = self.want_confidence(value, &scope) {
+                            spec.confidence = c;
+                        }
                     }
                 }
                 HealthItemKind::Alarm(name) => {
@@ -62,6 +78,37 @@ impl Checker {
             }
         }
         spec
+    }
+
+    /// `metrics delay D`: any duration, zero included (tests, high-resolution metrics).
+    fn want_delay(&mut self, value: &ast::Value, scope: &Scope) -> Option<Millis> {
+        if let ast::Value::Literal(ast::Literal {
+            kind: ast::LiteralKind::Duration(text),
+            ..
+        }) = value
+        {
+            if Millis::parse(text) == Err(crate::plan::QuantityError::Zero) {
+                return Some(Millis(0));
+            }
+        }
+        self.want_duration(value, "`metrics delay`", scope)
+    }
+
+    /// `confidence P`: from 50% (a coin) to 99.99%.
+    fn want_confidence(&mut self, value: &ast::Value, scope: &Scope) -> Option<Percent> {
+        let p = self.want_percent(value, "`confidence`", scope)?;
+        if (Percent(5_000)..=Percent(9_999)).contains(&p) {
+            return Some(p);
+        }
+        self.diags.push(
+            Diag::new(
+                Code::ConfidenceRange,
+                format!("a confidence of {p} cannot be reached"),
+            )
+            .at(scope.source(), value.span(), "out of range")
+            .help("write a confidence from 50% to 99.99%, such as `99%` (the default) or `95%`"),
+        );
+        None
     }
 
     /// Records a setting that may appear once; false (and a diagnostic) when seen before.

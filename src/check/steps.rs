@@ -200,14 +200,46 @@ impl Checker {
             }
             A::Wait {
                 duration,
+                longest,
                 until_healthy,
             } => {
-                let duration = self.want_duration(duration, "`wait`", scope)?;
-                if *until_healthy {
-                    self.judged(step.span, scope, flow);
-                    StepKind::Bake { duration }
-                } else {
-                    StepKind::Wait { duration }
+                let first = self.want_duration(duration, "`wait`", scope)?;
+                let longest = match longest {
+                    Some(value) => Some((value, self.want_duration(value, "`wait`", scope)?)),
+                    None => None,
+                };
+                match (longest, *until_healthy) {
+                    (None, false) => StepKind::Wait { duration: first },
+                    (None, true) => {
+                        self.judged(step.span, scope, flow);
+                        StepKind::Bake {
+                            duration: first,
+                            shortest: None,
+                        }
+                    }
+                    (Some((value, last)), judged) => {
+                        if !judged {
+                            self.diags.push(
+                                Diag::new(Code::BakeRange, format!("`wait {first}..{last}` judges nothing"))
+                                    .at(scope.source(), step.span, "a range without `until healthy`")
+                                    .help(format!("an adaptive bake ends early on evidence, so it needs health: write `wait {first}..{last} until healthy`, or `wait {first}`")),
+                            );
+                            return None;
+                        }
+                        if first >= last {
+                            self.diags.push(
+                                Diag::new(Code::BakeRange, format!("the shortest bake {first} is not shorter than the longest {last}"))
+                                    .at(scope.source(), value.span(), "not above the shortest")
+                                    .help(format!("write the shortest first, as in `wait {}..{} until healthy`, or a fixed bake `wait {first} until healthy`", first.min(last), first.max(last))),
+                            );
+                            return None;
+                        }
+                        self.judged(step.span, scope, flow);
+                        StepKind::Bake {
+                            duration: last,
+                            shortest: Some(first),
+                        }
+                    }
                 }
             }
             A::Approve(message) => {

@@ -28,7 +28,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                 let left = Millis(duration.0.saturating_sub(spent.0));
                 self.wait(left.max(Millis(1))).await
             }
-            StepKind::Bake { duration } => {
+            StepKind::Bake { duration, .. } => {
                 // At least one evaluation, whatever time has passed.
                 let left =
                     Millis(duration.0.saturating_sub(spent.0)).max(health.every.min(*duration));

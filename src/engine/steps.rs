@@ -67,7 +67,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                 Ok(())
             }
             StepKind::Wait { duration } => self.wait(*duration).await,
-            StepKind::Bake { duration } => self.bake(*duration, health).await,
+            StepKind::Bake { duration, .. } => self.bake(*duration, health).await,
             StepKind::Approve { message } => self.approve(message.as_deref(), health).await,
             StepKind::Run { script } => {
                 for i in 0..self.progress.targets.len() {

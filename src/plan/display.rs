@@ -104,7 +104,14 @@ impl fmt::Display for StepKind {
             StepKind::Shift { weight } => write!(f, "shift {weight} to new"),
             StepKind::Ramp { to, by, every, .. } => write!(f, "ramp to {to} by {by} every {every}"),
             StepKind::Wait { duration } => write!(f, "wait {duration}"),
-            StepKind::Bake { duration } => write!(f, "wait {duration} until healthy"),
+            StepKind::Bake {
+                duration,
+                shortest: None,
+            } => write!(f, "wait {duration} until healthy"),
+            StepKind::Bake {
+                duration,
+                shortest: Some(shortest),
+            } => write!(f, "wait {shortest}..{duration} until healthy"),
             StepKind::Approve { message: None } => f.write_str("approve"),
             StepKind::Approve { message: Some(m) } => write!(f, "approve {m:?}"),
             StepKind::Run { script } => write!(f, "run {:?}", script.name),

@@ -143,6 +143,11 @@ pub struct HealthSpec {
     pub min_invocations: u64,
     /// What an inconclusive evaluation counts as.
     pub inconclusive: Inconclusive,
+    /// `metrics delay`: how old a period's end must be before it is judged; `None` for the
+    /// default, which depends on the function's timeout.
+    pub delay: Option<Millis>,
+    /// `confidence`: the chance that a version meeting every check is not rolled back.
+    pub confidence: Percent,
     /// Checks that must all hold.
     pub checks: Vec<Check>,
     /// True when the file has no `health` block and these are the defaults.
@@ -150,6 +155,9 @@ pub struct HealthSpec {
 }
 
 impl HealthSpec {
+    /// `confidence` when the health block gives none: 99%.
+    pub const DEFAULT_CONFIDENCE: Percent = Percent(9_900);
+
     /// `health every 1m { min invocations 1; error rate < 1% }`: what `until healthy` uses
     /// when the file has no `health` block.
     pub fn default_spec() -> Self {
@@ -158,6 +166,8 @@ impl HealthSpec {
             every,
             min_invocations: 1,
             inconclusive: Inconclusive::Fail,
+            delay: None,
+            confidence: HealthSpec::DEFAULT_CONFIDENCE,
             checks: vec![Check::Compare {
                 lhs: Expr::Metric {
                     metric: Metric::ErrorRate,
@@ -365,10 +375,14 @@ pub enum StepKind {
         /// How long.
         duration: Millis,
     },
-    /// `wait D until healthy`
+    /// `wait D until healthy`, or `wait MIN..MAX until healthy`
     Bake {
-        /// How long.
+        /// How much traffic it judges; the longest, for an adaptive bake.
         duration: Millis,
+        /// For an adaptive bake, the shortest: after it, the bake passes as soon as every check
+        /// is confidently satisfied.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        shortest: Option<Millis>,
     },
     /// `approve`
     Approve {

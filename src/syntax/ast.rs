@@ -124,6 +124,10 @@ pub enum HealthItemKind {
     MinInvocations(Value),
     /// `inconclusive pass|fail`
     Inconclusive(Inconclusive),
+    /// `metrics delay D`
+    MetricsDelay(Value),
+    /// `confidence P`
+    Confidence(Value),
     /// `alarm "name"`
     Alarm(Str),
     /// `script "x.rhai" [timeout D]`
@@ -357,10 +361,12 @@ pub enum StepKind {
         /// Bake between increments.
         every: Value,
     },
-    /// `wait D [until healthy]`
+    /// `wait D [until healthy]`, or `wait MIN..MAX until healthy`
     Wait {
-        /// How long.
+        /// How long; the shortest bake when `longest` is given.
         duration: Value,
+        /// The longest an adaptive bake lasts.
+        longest: Option<Value>,
         /// Whether health is judged meanwhile.
         until_healthy: bool,
     },

@@ -160,8 +160,11 @@ fn words(rule: Rule) -> Option<&'static str> {
         Rule::health_every => "`every`",
         Rule::hook_timeout => "`timeout`",
         Rule::until_healthy => "`until healthy`",
+        Rule::range_to => "`..`",
         Rule::min_invocations
         | Rule::inconclusive
+        | Rule::metrics_delay
+        | Rule::confidence
         | Rule::alarm_check
         | Rule::script_check
         | Rule::comparison => "a health check",
@@ -247,5 +250,8 @@ fn words(rule: Rule) -> Option<&'static str> {
         Rule::kw_avg => "`avg`",
         Rule::kw_max => "`max`",
         Rule::kw_concurrency => "`concurrency`",
+        Rule::kw_metrics => "`metrics`",
+        Rule::kw_delay => "`delay`",
+        Rule::kw_confidence => "`confidence`",
     })
 }

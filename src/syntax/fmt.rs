@@ -190,10 +190,15 @@ impl Printer {
             ),
             StepKind::Wait {
                 duration,
+                longest,
                 until_healthy,
             } => format!(
-                "wait {}{}",
+                "wait {}{}{}",
                 value(duration),
+                longest
+                    .as_ref()
+                    .map(|l| format!("..{}", value(l)))
+                    .unwrap_or_default(),
                 if *until_healthy { " until healthy" } else { "" }
             ),
             StepKind::Approve(None) => "approve".to_string(),
@@ -313,6 +318,8 @@ fn health_item(item: &HealthItemKind) -> String {
         HealthItemKind::MinInvocations(v) => format!("min invocations {}", value(v)),
         HealthItemKind::Inconclusive(Inconclusive::Fail) => "inconclusive fail".to_string(),
         HealthItemKind::Inconclusive(Inconclusive::Pass) => "inconclusive pass".to_string(),
+        HealthItemKind::MetricsDelay(v) => format!("metrics delay {}", value(v)),
+        HealthItemKind::Confidence(v) => format!("confidence {}", value(v)),
         HealthItemKind::Alarm(s) => format!("alarm {}", string(s)),
         HealthItemKind::Script(h) => format!("script {}", hook(h)),
         HealthItemKind::Compare(cmp) => {

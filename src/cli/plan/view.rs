@@ -192,7 +192,9 @@ fn step_duration(kind: &StepKind, functions: usize) -> (Millis, Option<Millis>) 
         StepKind::UpdateCode { .. } | StepKind::Publish { .. } => {
             (Millis(0), per_function(UPDATE_DEADLINE))
         }
-        StepKind::Wait { duration } | StepKind::Bake { duration } => (*duration, Some(*duration)),
+        StepKind::Wait { duration } | StepKind::Bake { duration, .. } => {
+            (*duration, Some(*duration))
+        }
         StepKind::Ramp {
             increments, every, ..
         } => {
@@ -290,7 +292,7 @@ fn judged_by(kind: &StepKind, plan: &Plan, functions: &[String], alias: &str) ->
     let every = plan.health.every;
     let evaluations = |d: Millis| d.0.div_ceil(every.0.max(1));
     let count = match kind {
-        StepKind::Bake { duration } => evaluations(*duration),
+        StepKind::Bake { duration, .. } => evaluations(*duration),
         StepKind::Ramp {
             increments,
             every: e,

@@ -124,6 +124,8 @@ fn build_health_item(pair: Pair<'_, Rule>) -> HealthItem {
     let mut inner = pair.into_inner();
     let kind = match rule {
         Rule::min_invocations => HealthItemKind::MinInvocations(build_value(inner.nth(2).unwrap())),
+        Rule::metrics_delay => HealthItemKind::MetricsDelay(build_value(inner.nth(2).unwrap())),
+        Rule::confidence => HealthItemKind::Confidence(build_value(inner.nth(1).unwrap())),
         Rule::inconclusive => match inner.nth(1).unwrap().as_rule() {
             Rule::kw_pass => HealthItemKind::Inconclusive(Inconclusive::Pass),
             _ => HealthItemKind::Inconclusive(Inconclusive::Fail),
@@ -303,9 +305,19 @@ fn build_step(pair: Pair<'_, Rule>) -> Step {
         }
         Rule::wait_step => {
             let duration = build_value(inner.nth(1).unwrap());
+            let mut longest = None;
+            let mut until_healthy = false;
+            for pair in inner {
+                match pair.as_rule() {
+                    Rule::value => longest = Some(build_value(pair)),
+                    Rule::until_healthy => until_healthy = true,
+                    _ => {}
+                }
+            }
             StepKind::Wait {
                 duration,
-                until_healthy: inner.next().is_some(),
+                longest,
+                until_healthy,
             }
         }
         Rule::approve_step => StepKind::Approve(inner.nth(1).map(build_string)),

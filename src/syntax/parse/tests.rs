@@ -77,9 +77,35 @@ fn the_one_liner_parses_as_it_is() {
             StepKind::Shift(pct("5")),
             StepKind::Wait {
                 duration: dur("10m"),
+                longest: None,
                 until_healthy: true
             },
             StepKind::Promote,
+        ]
+    );
+}
+
+#[test]
+fn an_adaptive_bake_names_its_shortest_and_longest_duration() {
+    assert_eq!(
+        steps("wait 2m..20m until healthy\nwait short..long until healthy"),
+        vec![
+            StepKind::Wait {
+                duration: dur("2m"),
+                longest: Some(dur("20m")),
+                until_healthy: true
+            },
+            StepKind::Wait {
+                duration: Value::Param(Ident {
+                    name: "short".into(),
+                    span: Span::new(32, 37)
+                }),
+                longest: Some(Value::Param(Ident {
+                    name: "long".into(),
+                    span: Span::new(39, 43)
+                })),
+                until_healthy: true
+            },
         ]
     );
 }
@@ -116,6 +142,7 @@ fn every_step() {
             },
             StepKind::Wait {
                 duration: dur("30s"),
+                longest: None,
                 until_healthy: false
             },
             StepKind::Approve(None),
