@@ -1,6 +1,6 @@
 //! The layers point one way: a test that reads every source file and fails when a module names
 //! one above it. From the bottom: exit codes; diagnostics and syntax (which share the span and
-//! the diagnostic type); the plan; the cloud (back ends and the simulated world); hooks; the
+//! the diagnostic type); the plan; the judge (pure statistics and time); the cloud (back ends and the simulated world); hooks; the
 //! checker (which compiles hooks at check time); the engine; the event renderers; the simulation
 //! driver; the commands.
 
@@ -11,6 +11,7 @@ const LAYERS: &[&[&str]] = &[
     &["exit"],
     &["diagnostic", "syntax"],
     &["plan"],
+    &["judge"],
     &["cloud"],
     &["hooks"],
     &["check"],

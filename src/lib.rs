@@ -14,6 +14,7 @@ pub mod diagnostic;
 pub mod engine;
 pub mod exit;
 pub mod hooks;
+pub mod judge;
 pub mod plan;
 pub mod report;
 pub mod simulation;

@@ -1,0 +1,133 @@
+//! A count check's evidence in words a person can follow: what was counted, the threshold,
+//! and how far the evidence has gone towards a rollback and towards promotion.
+
+use super::form::{Family, Form};
+use super::sequential::{Assessment, Counts, State};
+use crate::plan::Millis;
+
+/// `1,496`.
+pub fn thousands(value: f64) -> String {
+    let digits = format!("{:.0}", value.max(0.0));
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A share as a percentage with two decimals: `0.20%`.
+fn percent(share: f64) -> String {
+    format!("{:.2}%", share * 100.0)
+}
+
+/// A rate per millisecond as events per `window`: `0.4 per 1m`.
+fn per_window(rate: f64, window: Millis) -> String {
+    let per = rate * window.0 as f64;
+    let text = format!("{per:.2}");
+    format!(
+        "{} per {window}",
+        text.trim_end_matches('0').trim_end_matches('.')
+    )
+}
+
+/// What one version's counts were, as a person reads them.
+fn counted(family: Family, who: &str, counts: Counts) -> String {
+    let rate = counts.rate().unwrap_or(0.0);
+    match family {
+        Family::ErrorRate => format!(
+            "{who}: {} errors in {} calls = {}",
+            thousands(counts.events),
+            thousands(counts.trials),
+            percent(rate)
+        ),
+        Family::SlowerThan(limit) => format!(
+            "{who}: {} of {} calls slower than {limit} = {}",
+            thousands(counts.events),
+            thousands(counts.trials),
+            percent(rate)
+        ),
+        Family::Events { throttles, window } => format!(
+            "{who}: {} {} in {} = {}",
+            thousands(counts.events),
+            if throttles { "throttles" } else { "errors" },
+            Millis(counts.trials as u64),
+            per_window(rate, window)
+        ),
+    }
+}
+
+/// A value of the check's kind: a share or a rate per window.
+fn value(family: Family, rate: f64) -> String {
+    match family {
+        Family::ErrorRate | Family::SlowerThan(_) => percent(rate),
+        Family::Events { window, .. } => per_window(rate, window),
+    }
+}
+
+/// `new: 3 errors in 1,496 calls = 0.20%; rollback needs evidence of > 1.00%: 12% of the way;
+/// promotion: 74% of the way`.
+pub fn describe(form: &Form, a: &Assessment) -> String {
+    let subject = form.subject.as_str();
+    let mut out = counted(form.family, subject, a.subject);
+    if let (Some((other, _)), Some(counts)) = (form.other, a.other) {
+        out += &format!(", {}", counted(form.family, other.as_str(), counts));
+    }
+    let beyond = if form.upper { ">" } else { "<" };
+    out += &format!(
+        "; rollback needs evidence of {subject} {beyond} {}: ",
+        value(form.family, a.rollback_threshold)
+    );
+    out += &match a.state {
+        State::Violated => "found".to_string(),
+        _ => format!("{:.0}% of the way", a.toward_rollback * 100.0),
+    };
+    out += &match a.state {
+        State::Satisfied => "; confidently met".to_string(),
+        _ => format!("; promotion: {:.0}% of the way", a.toward_promotion * 100.0),
+    };
+    if let Some(least) = a.detectable {
+        out += &format!(
+            "; at this traffic only {subject} {beyond} {} could be caught",
+            value(form.family, least)
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::judge::sequential::{assess, Look};
+    use crate::plan::Which;
+
+    #[test]
+    fn evidence_reads_as_numbers() {
+        assert_eq!(thousands(1_496.0), "1,496");
+        assert_eq!(thousands(28_411_000.0), "28,411,000");
+        assert_eq!(thousands(12.0), "12");
+        let form = Form {
+            family: Family::ErrorRate,
+            subject: Which::New,
+            other: None,
+            offset: 0.01,
+            upper: true,
+        };
+        let counts = Counts {
+            trials: 1_496.0,
+            events: 10.0,
+        };
+        let look = Look {
+            alpha: 0.01,
+            bounded: true,
+            last: false,
+        };
+        let text = describe(&form, &assess(&form, counts, None, look));
+        assert!(
+            text.starts_with("new: 10 errors in 1,496 calls = 0.67%; rollback needs evidence of new > 1.00%: 0% of the way; promotion: "),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,47 @@
+//! The judge: pure and synchronous. Settled counts in, a verdict with its evidence out. The
+//! engine gathers the counts; `simulate` measures the judge's quality; nothing here reads a clock
+//! or calls a service.
+//!
+//! - [`settle`]: which periods have settled, from the clock and the metric delay;
+//! - [`form`]: which checks are count checks, tested sequentially, and which are judged per window;
+//! - [`sequential`]: the tests themselves, anytime-valid, with a final exact look;
+//! - [`evidence`]: the evidence in words;
+//! - `bounds` and `special`: bounds on a proportion and the special functions behind them.
+//!
+//! `confidence` (default 99%) bounds the chance that a version which truly meets every check is
+//! rolled back: its complement is shared equally by the phases that judge health (each bake,
+//! each ramp increment, each approval gate) and, within a phase, by the count checks.
+
+mod bounds;
+pub mod evidence;
+pub mod form;
+pub mod sequential;
+pub mod settle;
+mod special;
+
+use crate::plan::{HealthSpec, Plan, StepKind};
+use form::{judged, Judged};
+
+/// How many phases of `plan` judge health: each bake, each ramp increment, each approval gate.
+pub fn phases(plan: &Plan) -> usize {
+    plan.steps
+        .iter()
+        .map(|step| match &step.kind {
+            StepKind::Bake { .. } | StepKind::Approve { .. } => 1,
+            StepKind::Ramp { increments, .. } => increments.len(),
+            _ => 0,
+        })
+        .sum::<usize>()
+        .max(1)
+}
+
+/// The share of `1 - confidence` that one count check may spend in one of `phases` phases.
+pub fn check_alpha(spec: &HealthSpec, phases: usize) -> f64 {
+    let count_checks = spec
+        .checks
+        .iter()
+        .filter(|c| matches!(judged(c), Judged::Sequential(_)))
+        .count()
+        .max(1);
+    (1.0 - spec.confidence.as_f64() / 100.0) / (phases.max(1) * count_checks) as f64
+}
