@@ -344,9 +344,19 @@ struct SimulateArgs {
     /// Median latencies of the versions, such as `old=120ms,new=180ms`
     #[arg(long, value_name = "old=D,new=D", default_value = "old=120ms,new=120ms", value_parser = parse_latencies)]
     latency: Pair<u64>,
-    /// Repeat with this many seeds and print only the summary
+    /// Repeat with this many seeds and print only the summary (with --sweep: runs per point, default 200)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     runs: Option<u32>,
+    /// The operating curve: runs at error rates of new from A to B (11 points), and for each the
+    /// share rolled back and the time to decide, such as `new=0%..5%`
+    #[arg(long, value_name = "new=A..B", value_parser = parse_sweep)]
+    sweep: Option<(f64, f64)>,
+    /// How long after an invocation ends the simulated CloudWatch makes its metrics readable
+    #[arg(long, value_name = "D", default_value = "45s", value_parser = parse_duration)]
+    ingestion_delay: crate::plan::Millis,
+    /// The simulated functions' timeout (the default metric delay covers it)
+    #[arg(long, value_name = "D", default_value = "3s", value_parser = parse_duration)]
+    timeout: crate::plan::Millis,
     /// Seed of every random choice; the same seed gives the same run
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -404,6 +414,28 @@ fn parse_duration(text: &str) -> Result<crate::plan::Millis, String> {
             _ => None,
         })
         .ok_or_else(|| format!("expected a duration such as `30s` or `10m`, not `{text}`"))
+}
+
+/// `new=0%..5%`.
+fn parse_sweep(text: &str) -> Result<(f64, f64), String> {
+    let range = text
+        .strip_prefix("new=")
+        .ok_or_else(|| format!("expected new=A%..B%, such as `new=0%..5%`, not `{text}`"))?;
+    let (a, b) = range
+        .split_once("..")
+        .ok_or_else(|| format!("expected a range A%..B%, not `{range}`"))?;
+    let percent = |v: &str| {
+        v.trim()
+            .strip_suffix('%')
+            .and_then(|n| n.parse::<f64>().ok())
+            .filter(|n| (0.0..=100.0).contains(n))
+            .ok_or_else(|| format!("`{v}` is not a percentage between 0% and 100%"))
+    };
+    let (a, b) = (percent(a)?, percent(b)?);
+    if a >= b {
+        return Err(format!("the range {a}%..{b}% must go upwards"));
+    }
+    Ok((a, b))
 }
 
 fn parse_pair<T: Copy>(

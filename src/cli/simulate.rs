@@ -9,7 +9,7 @@ use super::{load, Format, SimulateArgs};
 use crate::cloud::sim::traffic::Profile;
 use crate::plan::Millis;
 use crate::report::{clock, JsonSink, TextSink};
-use crate::simulation::monte_carlo::{run_many, Spread, Summary};
+use crate::simulation::monte_carlo::{run_many, sweep, Point, Spread, Summary};
 use crate::simulation::{simulate, with_default_targets, SimOptions, SimResult};
 
 pub(super) fn run(args: &SimulateArgs) -> i32 {
@@ -30,6 +30,8 @@ pub(super) fn run(args: &SimulateArgs) -> i32 {
         approve_after: args.approve_after,
         seed: args.seed,
         alarms: args.alarms.iter().cloned().collect(),
+        ingestion: args.ingestion_delay,
+        timeout: args.timeout,
     };
     let targets = with_default_targets(&plan).targets;
     if plan.targets.functions.is_empty() || plan.targets.alias.is_none() {
@@ -43,6 +45,24 @@ pub(super) fn run(args: &SimulateArgs) -> i32 {
             targets.functions.join(", "),
             targets.alias.as_deref().unwrap_or_default()
         );
+    }
+    if let Some(range) = args.sweep {
+        let runs = args.runs.unwrap_or(200) as usize;
+        let points = sweep(&plan, &options, range, SWEEP_POINTS, runs);
+        match args.format {
+            Format::Text => out(&sweep_text(&points, runs, &options)),
+            Format::Json => out(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&SweepJson {
+                    runs_per_point: runs,
+                    rps: options.rps,
+                    old_error_rate: options.old.error_rate * 100.0,
+                    points: &points,
+                })
+                .expect("serialises")
+            )),
+        }
+        return crate::exit::OK;
     }
     if let Some(runs) = args.runs {
         let summary = run_many(&plan, &options, runs as usize);
@@ -78,6 +98,51 @@ pub(super) fn run(args: &SimulateArgs) -> i32 {
         ),
     };
     result.report.outcome.exit_code()
+}
+
+/// Error rates of `new` an operating curve is drawn at.
+const SWEEP_POINTS: usize = 11;
+
+#[derive(Serialize)]
+struct SweepJson<'a> {
+    runs_per_point: usize,
+    rps: f64,
+    old_error_rate: f64,
+    points: &'a [Point],
+}
+
+/// The operating curve as a chart: a bar per error rate of `new` for the share rolled back.
+fn sweep_text(points: &[Point], runs: usize, options: &SimOptions) -> String {
+    const WIDTH: usize = 40;
+    let mut out = format!(
+        "operating curve: share rolled back against new's error rate ({runs} runs each at {} rps; old {:.2}% errors)\n",
+        options.rps,
+        options.old.error_rate * 100.0
+    );
+    out += &format!(
+        "  {:>8}  {:<w$}  {:>7}  time to decide (median, p95)\n",
+        "new",
+        "rolled back",
+        "",
+        w = WIDTH + 2
+    );
+    for point in points {
+        let summary = &point.summary;
+        let share =
+            (summary.rolled_back + summary.inconclusive) as f64 / summary.runs.max(1) as f64;
+        let filled = (share * WIDTH as f64).round() as usize;
+        let decide = summary.time_to_decide_ms.map_or("n/a".to_string(), |s| {
+            format!("{}, {}", Millis(s.median as u64), Millis(s.p95 as u64))
+        });
+        out += &format!(
+            "  {:>7.2}%  [{}{}]  {:>6.1}%  {decide}\n",
+            point.error_rate,
+            "#".repeat(filled),
+            " ".repeat(WIDTH - filled),
+            share * 100.0
+        );
+    }
+    out
 }
 
 #[derive(Serialize)]
@@ -149,6 +214,10 @@ fn many_text(summary: &Summary, options: &SimOptions) -> String {
     out += &format!(
         "  time to detect:  {}\n",
         spread(summary.time_to_detect_ms, &ms)
+    );
+    out += &format!(
+        "  time to promote: {}\n",
+        spread(summary.time_to_promote_ms, &ms)
     );
     out += &format!(
         "  errors from new: {}\n",

@@ -159,6 +159,7 @@ impl Aws {
                         v.last_update_status_reason(),
                     ),
                     role: v.role().unwrap_or_default().to_string(),
+                    timeout: timeout(v.timeout()),
                     code_sha256: v.code_sha256().unwrap_or_default().to_string(),
                 });
             }
@@ -228,6 +229,11 @@ fn alias_of(
         revision_id: revision.unwrap_or_default().to_string(),
         description: description.unwrap_or_default().to_string(),
     }
+}
+
+/// A function's timeout; Lambda's default of 3 seconds when none is given.
+fn timeout(seconds: Option<i32>) -> Millis {
+    Millis(u64::try_from(seconds.unwrap_or(3)).unwrap_or(3) * 1000)
 }
 
 fn state(state: Option<&State>) -> FunctionState {
@@ -340,6 +346,7 @@ impl LambdaApi for Aws {
             state: state(out.state()),
             last_update: update_status(out.last_update_status(), out.last_update_status_reason()),
             role: out.role().unwrap_or_default().to_string(),
+            timeout: timeout(out.timeout()),
             code_sha256: out.code_sha256().unwrap_or_default().to_string(),
         })
     }
@@ -394,6 +401,7 @@ fn metric_of(stat: Stat) -> (&'static str, String) {
         Stat::DurationAvg => ("Duration", "Average".into()),
         Stat::DurationMax => ("Duration", "Maximum".into()),
         Stat::ConcurrencyMax => ("ConcurrentExecutions", "Maximum".into()),
+        Stat::PercentileRank(limit) => ("Duration", format!("PR(:{})", limit.0)),
     }
 }
 
@@ -402,22 +410,23 @@ impl MetricsApi for Aws {
         if queries.is_empty() {
             return Ok(Vec::new());
         }
-        // One request per window: GetMetricData takes one time range.
+        // One request per range, each range one period: GetMetricData takes one time range.
         let mut out = vec![None; queries.len()];
-        let mut by_window: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+        let mut by_range: BTreeMap<(u64, u64), Vec<usize>> = BTreeMap::new();
         for (i, q) in queries.iter().enumerate() {
-            by_window.entry(q.window.0).or_default().push(i);
+            by_range.entry((q.start.0, q.end.0)).or_default().push(i);
         }
-        for (window, indexes) in by_window {
-            // Lambda's metrics have one-minute periods; one period spans the whole window.
-            let period = window.div_ceil(60_000).max(1) * 60;
-            let end = SystemTime::now();
-            let start = end - Duration::from_secs(period);
+        for ((start, end), indexes) in by_range {
+            let period = (end.saturating_sub(start) / 1000).max(1);
             let mut request = self
                 .cloudwatch
                 .get_metric_data()
-                .start_time(start.into())
-                .end_time(end.into());
+                .start_time(aws_sdk_cloudwatch::primitives::DateTime::from_millis(
+                    start as i64,
+                ))
+                .end_time(aws_sdk_cloudwatch::primitives::DateTime::from_millis(
+                    end as i64,
+                ));
             for &i in &indexes {
                 let q = &queries[i];
                 let (name, statistic) = metric_of(q.stat);
@@ -439,7 +448,7 @@ impl MetricsApi for Aws {
                                         .dimensions(dimension("ExecutedVersion", &q.version))
                                         .build(),
                                 )
-                                .period(period as i32)
+                                .period(i32::try_from(period).unwrap_or(i32::MAX))
                                 .stat(statistic)
                                 .build(),
                         )
@@ -461,13 +470,12 @@ impl MetricsApi for Aws {
                 if values.is_empty() || i >= out.len() {
                     continue;
                 }
+                // One period covers the range; should a service split it, sums add up and the
+                // other statistics keep their worst value.
                 out[i] = Some(match queries[i].stat {
                     Stat::Invocations | Stat::Errors | Stat::Throttles => values.iter().sum(),
-                    Stat::DurationMax | Stat::ConcurrencyMax => {
-                        values.iter().copied().fold(f64::MIN, f64::max)
-                    }
-                    // The most recent period comes first.
-                    Stat::DurationAvg | Stat::DurationPercentile(_) => values[0],
+                    Stat::PercentileRank(_) => values.iter().copied().fold(f64::MAX, f64::min),
+                    _ => values.iter().copied().fold(f64::MIN, f64::max),
                 });
             }
         }
@@ -547,10 +555,12 @@ impl Clock for WallClock {
         self.interrupted.load(Ordering::SeqCst)
     }
 
-    fn unix(&self) -> u64 {
-        SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs())
+    fn epoch(&self) -> Millis {
+        Millis(
+            SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64),
+        )
     }
 }
 

@@ -120,6 +120,8 @@ pub struct FunctionInfo {
     pub last_update: UpdateStatus,
     /// The execution role (weighted routing needs the same on both versions).
     pub role: String,
+    /// The longest an invocation may run: its metrics may arrive this late.
+    pub timeout: Millis,
     /// The code's SHA-256.
     pub code_sha256: String,
 }
@@ -192,9 +194,11 @@ pub enum Stat {
     DurationMax,
     /// `ConcurrentExecutions` Maximum.
     ConcurrencyMax,
+    /// `Duration` percentile rank `PR(:D)`: the percentage of invocations that took at most D.
+    PercentileRank(Millis),
 }
 
-/// One statistic of one version of an alias over the window ending now.
+/// One statistic of one version of an alias over one range of time, as a single period.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MetricQuery {
     /// `FunctionName`.
@@ -205,8 +209,10 @@ pub struct MetricQuery {
     pub version: String,
     /// Which statistic.
     pub stat: Stat,
-    /// How far back from now.
-    pub window: Millis,
+    /// Where the range starts, epoch milliseconds (inclusive).
+    pub start: Millis,
+    /// Where it ends, epoch milliseconds (exclusive).
+    pub end: Millis,
 }
 
 /// The state of a CloudWatch alarm.
@@ -242,6 +248,11 @@ pub trait Clock {
         false
     }
 
+    /// Wall time in epoch milliseconds: where CloudWatch's periods are aligned.
+    fn epoch(&self) -> Millis;
+
     /// Wall time in Unix seconds, for lease markers other machines read.
-    fn unix(&self) -> u64;
+    fn unix(&self) -> u64 {
+        self.epoch().0 / 1000
+    }
 }

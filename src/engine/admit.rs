@@ -77,6 +77,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                     started: marker.step_started,
                 });
             }
+            let now = self.services.clock.epoch();
             self.progress.targets.push(Target {
                 function: function.clone(),
                 alias: alias.clone(),
@@ -85,6 +86,9 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                 current,
                 active: true,
                 user_description,
+                weight_since: now,
+                timeout: None,
+                judged_until: now,
             });
         }
         self.take_lease().await?;

@@ -23,6 +23,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
             let routing = BTreeMap::from([(new, weight.as_weight())]);
             let old = t.old.clone();
             self.write_alias(i, old, routing).await?;
+            self.progress.targets[i].weight_since = self.services.clock.epoch();
         }
         self.progress.first_traffic.get_or_insert(self.now());
         Ok(())

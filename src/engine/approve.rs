@@ -24,7 +24,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
             Approval::After(after) => {
                 if after.0 > 0 {
                     if self.traffic_on_new() {
-                        self.judge_for(after, health, false).await?;
+                        self.watch(after, health).await?;
                     } else {
                         self.services.clock.sleep(after).await;
                     }
@@ -55,6 +55,8 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         question: String,
         health: &HealthSpec,
     ) -> Result<bool, Stop> {
+        let settlement = self.settlement(health).await?;
+        self.start_judging(&settlement);
         let mut answer = tokio::task::spawn_blocking(move || ask(&question));
         loop {
             let answered = tokio::select! {
@@ -68,7 +70,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                 return Err(Stop::Interrupted);
             }
             if self.traffic_on_new() {
-                self.judge_once(health).await?;
+                self.judge_open(health, &settlement).await?;
             }
         }
     }
@@ -76,6 +78,8 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
     /// Marks the gate open in the lease and waits until `rollout approve` sets `a=1` on the
     /// first alias, judging health every interval while `new` has traffic.
     async fn await_approval(&mut self, health: &HealthSpec) -> Result<(), Stop> {
+        let settlement = self.settlement(health).await?;
+        self.start_judging(&settlement);
         self.lease.gate = true;
         self.hold_all().await?;
         let poll = Millis(health.every.0.min(5_000));
@@ -114,7 +118,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
             since_evaluation = Millis(since_evaluation.0 + poll.0);
             if since_evaluation >= health.every && self.traffic_on_new() {
                 since_evaluation = Millis(0);
-                if let Err(stop) = self.judge_once(health).await {
+                if let Err(stop) = self.judge_open(health, &settlement).await {
                     self.lease.gate = false;
                     return Err(stop);
                 }

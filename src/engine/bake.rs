@@ -1,61 +1,102 @@
-//! Judging health over time: an evaluation of every target every interval, the first failing
-//! one stopping the rollout, and at the end of a bake the rule for passing (the latest
-//! conclusive evaluation of each target passed, or the inconclusive policy).
+//! Judging health over time. A bake `wait D until healthy` judges D of traffic on `new`: it lasts
+//! until the periods holding that traffic have settled, evaluating each target whenever a newer
+//! period has. Any failing evaluation stops the rollout at once; at the end the bake passes unless
+//! a check was violated, provided `min invocations` of `new` were seen and every check judged per
+//! window (alarms, scripts) passed at least once, else the inconclusive policy decides. An
+//! adaptive bake `wait MIN..MAX until healthy` passes as soon as every target's evaluation passes
+//! (count checks confidently met) once MIN of traffic has settled.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::events::EventKind;
-use super::health::{conclude, measure, CheckResult, Evaluation, Verdict, Versions};
+use super::health::{conclude, measure, CheckResult, Evaluation, Settled, Verdict, Versions};
 use super::reasons::Cause;
 use super::stop::{cloud, Stop};
 use super::Engine;
 use crate::cloud::{Clock, LambdaApi, MetricsApi};
+use crate::judge::form::{judged, Judged};
+use crate::judge::sequential::Look;
+use crate::judge::settle::Settlement;
 use crate::plan::{Check, HealthSpec, Inconclusive, Millis};
 
 impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
-    /// `wait D until healthy`.
-    pub(super) async fn bake(&mut self, duration: Millis, health: &HealthSpec) -> Result<(), Stop> {
-        self.emit(EventKind::Waiting {
-            duration_ms: duration,
-            judged: true,
-        });
-        self.judge_for(duration, health, true).await
-    }
-
-    /// Judges health every interval for `duration`. Any failing evaluation stops at once; when
-    /// `decide`, the end needs a passing latest conclusive evaluation of every target (or the
-    /// inconclusive policy).
-    pub(super) async fn judge_for(
+    /// `wait D until healthy`, or with `shortest`, `wait MIN..MAX until healthy`.
+    pub(super) async fn bake(
         &mut self,
         duration: Millis,
+        shortest: Option<Millis>,
         health: &HealthSpec,
-        decide: bool,
     ) -> Result<(), Stop> {
-        let mut waited = Millis(0);
-        let mut passed: BTreeSet<String> = BTreeSet::new();
-        while waited < duration {
-            let pause = Millis(health.every.0.min(duration.0 - waited.0));
-            self.services.clock.sleep(pause).await;
-            if self.services.clock.interrupted() {
+        let settlement = self.settlement(health).await?;
+        let clock = self.services.clock;
+        let start = clock.epoch();
+        let end = settlement.settles(Millis(start.0 + duration.0));
+        let early = shortest.map(|s| settlement.settles(Millis(start.0 + s.0)));
+        self.emit(EventKind::Waiting {
+            duration_ms: Millis(end.0 - start.0),
+            judged: true,
+            traffic_ms: Some(duration),
+            shortest_ms: shortest,
+            delay_ms: Some(settlement.delay),
+        });
+        self.start_judging(&settlement);
+        // Functions whose checks judged per window (and alarms, scripts) have all passed at
+        // least once in this bake, and the latest evaluation of each function.
+        let mut rest_passed: BTreeSet<String> = BTreeSet::new();
+        let mut latest: BTreeMap<String, Evaluation> = BTreeMap::new();
+        let mut looked = start;
+        loop {
+            // Look when a period settles, at most every `every`, and at the end.
+            let now = clock.epoch();
+            let next = settlement
+                .next_settle(Millis(looked.0 + health.every.0))
+                .min(end);
+            clock.sleep(Millis(next.0.saturating_sub(now.0))).await;
+            looked = clock.epoch();
+            if clock.interrupted() {
                 return Err(Stop::Interrupted);
             }
             self.beat().await?;
-            waited = Millis(waited.0 + pause.0);
-            passed.extend(self.judge_once(health).await?);
-        }
-        if !decide {
-            return Ok(());
+            let last = clock.epoch() >= end;
+            let look = Look {
+                alpha: self.playbook.alpha,
+                bounded: true,
+                last,
+            };
+            for evaluation in self.judge_once(health, look, &settlement, last).await? {
+                if rest_all_passed(health, &evaluation.checks) {
+                    rest_passed.insert(evaluation.function.clone());
+                }
+                latest.insert(evaluation.function.clone(), evaluation);
+            }
+            if last {
+                break;
+            }
+            let confident = self
+                .active()
+                .all(|f| latest.get(f).is_some_and(|e| e.verdict == Verdict::Pass));
+            if early.is_some_and(|e| clock.epoch() >= e) && confident {
+                let waited = Millis(clock.epoch().0 - start.0);
+                self.emit(EventKind::BakePassed {
+                    reason: format!("every check confidently met after {waited}"),
+                });
+                return Ok(());
+            }
         }
         let unjudged: Vec<String> = self
-            .progress
-            .targets
-            .iter()
-            .filter(|t| t.active && !passed.contains(&t.function))
-            .map(|t| t.function.clone())
+            .active()
+            .filter(|f| {
+                let enough = latest
+                    .get(*f)
+                    .and_then(|e| e.invocations)
+                    .is_some_and(|n| n >= health.min_invocations as f64);
+                !(enough && rest_passed.contains(*f))
+            })
+            .map(str::to_string)
             .collect();
         if unjudged.is_empty() {
             self.emit(EventKind::BakePassed {
-                reason: format!("healthy for {duration}"),
+                reason: format!("no check violated in {duration} of traffic"),
             });
             return Ok(());
         }
@@ -79,31 +120,147 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         }
     }
 
-    /// One evaluation of every active target, each an event; the first failing one fails the
-    /// step. Returns the functions that passed.
-    pub(super) async fn judge_once(&mut self, health: &HealthSpec) -> Result<Vec<String>, Stop> {
-        let mut passed = Vec::new();
+    /// Judges health every interval for `duration` while something else is awaited (an approval
+    /// after a set time): any failing evaluation stops at once, nothing else is decided.
+    pub(super) async fn watch(
+        &mut self,
+        duration: Millis,
+        health: &HealthSpec,
+    ) -> Result<(), Stop> {
+        let settlement = self.settlement(health).await?;
+        self.start_judging(&settlement);
+        let clock = self.services.clock;
+        let mut waited = Millis(0);
+        while waited < duration {
+            let pause = Millis(health.every.0.min(duration.0 - waited.0));
+            clock.sleep(pause).await;
+            if clock.interrupted() {
+                return Err(Stop::Interrupted);
+            }
+            self.beat().await?;
+            waited = Millis(waited.0 + pause.0);
+            self.judge_open(health, &settlement).await?;
+        }
+        Ok(())
+    }
+
+    /// One look in a phase without a known end (an approval gate): fails on a violation.
+    pub(super) async fn judge_open(
+        &mut self,
+        health: &HealthSpec,
+        settlement: &Settlement,
+    ) -> Result<(), Stop> {
+        let look = Look {
+            alpha: self.playbook.alpha,
+            bounded: false,
+            last: false,
+        };
+        self.judge_once(health, look, settlement, false).await?;
+        Ok(())
+    }
+
+    /// How periods settle for this rollout: the health block's `metrics delay`, or a minute of
+    /// slack plus the longest timeout of the versions judged (read once).
+    pub(super) async fn settlement(&mut self, health: &HealthSpec) -> Result<Settlement, Stop> {
+        if let Some(delay) = health.delay {
+            return Ok(Settlement::new(health.every, delay));
+        }
+        let mut longest = Millis(0);
         for i in 0..self.progress.targets.len() {
-            if !self.progress.targets[i].active {
+            let t = &self.progress.targets[i];
+            if !t.active {
                 continue;
             }
-            let evaluation = self.evaluate(health, i).await?;
-            self.emit(EventKind::HealthEvaluated(evaluation.clone()));
-            match evaluation.verdict {
-                Verdict::Fail => {
-                    self.progress.detected = Some(self.now());
-                    self.progress.failed_target = i;
-                    return Err(Stop::fail(Cause::Unhealthy(evaluation)));
+            let timeout = match t.timeout {
+                Some(timeout) => timeout,
+                None => {
+                    let (function, old, new) = (t.function.clone(), t.old.clone(), t.new.clone());
+                    let lambda = self.services.lambda;
+                    let mut timeout = lambda
+                        .get_function(&function, Some(&old))
+                        .await
+                        .map_err(cloud)?
+                        .timeout;
+                    if let Some(new) = new {
+                        let info = lambda
+                            .get_function(&function, Some(&new))
+                            .await
+                            .map_err(cloud)?;
+                        timeout = timeout.max(info.timeout);
+                    }
+                    self.progress.targets[i].timeout = Some(timeout);
+                    timeout
                 }
-                Verdict::Pass => passed.push(evaluation.function),
-                Verdict::Inconclusive => {}
-            }
+            };
+            longest = longest.max(timeout);
         }
-        Ok(passed)
+        Ok(Settlement::new(
+            health.every,
+            Settlement::default_delay(longest),
+        ))
+    }
+
+    /// Judges from here on: nothing settled so far is counted twice.
+    pub(super) fn start_judging(&mut self, settlement: &Settlement) {
+        for t in &mut self.progress.targets {
+            t.judged_until = settlement.floor(t.weight_since);
+        }
+    }
+
+    /// The active targets' function names.
+    fn active(&self) -> impl Iterator<Item = &str> {
+        self.progress
+            .targets
+            .iter()
+            .filter(|t| t.active)
+            .map(|t| t.function.as_str())
+    }
+
+    /// One evaluation of every active target with newly settled periods (all of them when
+    /// `force`), each an event; the first failing one fails the step.
+    pub(super) async fn judge_once(
+        &mut self,
+        health: &HealthSpec,
+        look: Look,
+        settlement: &Settlement,
+        force: bool,
+    ) -> Result<Vec<Evaluation>, Stop> {
+        let now = self.services.clock.epoch();
+        let mut out = Vec::new();
+        for i in 0..self.progress.targets.len() {
+            let t = &self.progress.targets[i];
+            if !t.active {
+                continue;
+            }
+            let settled = Settled {
+                since: settlement.floor(t.weight_since),
+                until: settlement.settled(now),
+                settlement: *settlement,
+            };
+            if settled.until <= t.judged_until && !force {
+                continue;
+            }
+            self.progress.targets[i].judged_until = settled.until;
+            let evaluation = self.evaluate(health, i, &settled, look).await?;
+            self.emit(EventKind::HealthEvaluated(evaluation.clone()));
+            if evaluation.verdict == Verdict::Fail {
+                self.progress.detected = Some(self.now());
+                self.progress.failed_target = i;
+                return Err(Stop::fail(Cause::Unhealthy(evaluation)));
+            }
+            out.push(evaluation);
+        }
+        Ok(out)
     }
 
     /// One health evaluation of target `i`: metrics and alarms, then script checks.
-    async fn evaluate(&mut self, health: &HealthSpec, i: usize) -> Result<Evaluation, Stop> {
+    async fn evaluate(
+        &mut self,
+        health: &HealthSpec,
+        i: usize,
+        settled: &Settled,
+        look: Look,
+    ) -> Result<Evaluation, Stop> {
         let t = self.progress.targets[i].clone();
         let new = t.new.clone().unwrap_or_default();
         let versions = Versions {
@@ -112,7 +269,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
             old: &t.old,
             new: &new,
         };
-        let measured = measure(self.services.metrics, health, &versions)
+        let measured = measure(self.services.metrics, health, &versions, settled, look)
             .await
             .map_err(cloud)?;
         let mut checks = Vec::new();
@@ -129,12 +286,29 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                             Verdict::Fail
                         },
                         detail: format!("{}: {verdict}", script.name),
+                        evidence: None,
                     }
                 }
                 (_, None) => unreachable!("only script checks are left to the engine"),
             };
             checks.push(result);
         }
-        Ok(conclude(health, &versions, measured.invocations, checks))
+        Ok(conclude(
+            health,
+            &versions,
+            settled,
+            measured.invocations,
+            checks,
+        ))
     }
+}
+
+/// Whether every check that is not a count check passed in these results.
+fn rest_all_passed(health: &HealthSpec, results: &[CheckResult]) -> bool {
+    health
+        .checks
+        .iter()
+        .zip(results)
+        .filter(|(check, _)| !matches!(judged(check), Judged::Sequential(_)))
+        .all(|(_, result)| result.verdict == Verdict::Pass)
 }

@@ -6,7 +6,7 @@ use super::events::EventKind;
 use super::Engine;
 use crate::cloud::{Clock, LambdaApi, MetricQuery, MetricsApi};
 use crate::hooks::{CtxData, HookVerdict, Request};
-use crate::plan::{Script, Which};
+use crate::plan::{Millis, Script, Which};
 
 impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
     /// What `ctx` shows a hook running for target `i`.
@@ -38,6 +38,9 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
             data.old.clone(),
             data.new.clone(),
         );
+        // A hook reads the periods that have settled, as the checks do.
+        let health = self.playbook.health.clone();
+        let settlement = self.settlement(&health).await.ok();
         let mut running = self.services.hooks.start(script, data);
         while let Some(request) = running.receiver.recv().await {
             match request {
@@ -55,12 +58,18 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                         Which::New => new.clone(),
                         Which::Old => old.clone(),
                     };
+                    // The newest settled periods covering the window, as the checks read them.
+                    let (start, end) = match &settlement {
+                        Some(s) => s.window(window, s.settled(self.services.clock.epoch())),
+                        None => (Millis(0), Millis(0)),
+                    };
                     let query = MetricQuery {
                         function: function.clone(),
                         alias: alias.clone(),
                         version,
                         stat,
-                        window,
+                        start,
+                        end,
                     };
                     // A failed read is no data: the hook decides, and no data is never healthy.
                     let value = self

@@ -85,10 +85,19 @@ pub enum EventKind {
     },
     /// A pause begins.
     Waiting {
-        /// How long.
+        /// How long at most.
         duration_ms: Millis,
         /// Whether health is judged meanwhile.
         judged: bool,
+        /// For a bake: how much traffic on `new` it judges.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        traffic_ms: Option<Millis>,
+        /// For an adaptive bake: the least traffic it judges before it may pass early.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        shortest_ms: Option<Millis>,
+        /// For a bake: how long after a period ends its metrics are read.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        delay_ms: Option<Millis>,
     },
     /// One health evaluation of one target.
     HealthEvaluated(Evaluation),

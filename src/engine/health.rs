@@ -1,23 +1,29 @@
-//! The health judge: one evaluation of one target, with the values it saw.
+//! One evaluation of one target: reads the settled metrics, asks the judge about each count
+//! check, compares the per-window checks, reads the alarms, and concludes with the values seen.
+//! Script checks are left to the engine, which runs hooks.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use crate::cloud::{AlarmState, CloudError, MetricQuery, MetricsApi, Stat};
+use crate::judge::evidence::{describe, thousands};
+use crate::judge::form::{judged, Family, Form, Judged};
+use crate::judge::sequential::{assess, Assessment, Counts, Look, State};
+use crate::judge::settle::Settlement;
 use crate::plan::{
     quantity, BinOp, Check, CompareOp, Expr, HealthSpec, Metric, Millis, Unit, Which,
 };
 
-/// Pass, fail, or not enough data to say.
+/// Pass, fail, or not enough evidence to say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
-    /// Healthy.
+    /// Healthy: every check is met (count checks confidently).
     Pass,
     /// Unhealthy.
     Fail,
-    /// Not enough data: never healthy by itself.
+    /// Not enough evidence either way: never healthy by itself.
     Inconclusive,
 }
 
@@ -30,6 +36,9 @@ pub struct CheckResult {
     pub verdict: Verdict,
     /// The measured values, such as `2.31% < 1%`, or why there are none.
     pub detail: String,
+    /// For a count check, the sequential test's evidence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Assessment>,
 }
 
 /// One evaluation of one target.
@@ -41,8 +50,13 @@ pub struct Evaluation {
     pub version: String,
     /// The verdict of the whole evaluation.
     pub verdict: Verdict,
-    /// Invocations of `new` in the health interval.
+    /// Invocations of `new` since it reached its weight, in settled periods.
     pub invocations: Option<f64>,
+    /// Where the counts begin: the start of the period in which `new` reached its weight
+    /// (epoch milliseconds).
+    pub from_ms: Millis,
+    /// The end of the newest settled period read (epoch milliseconds).
+    pub until_ms: Millis,
     /// The minimum for a conclusive evaluation.
     pub min_invocations: u64,
     /// Each check.
@@ -73,6 +87,17 @@ impl Versions<'_> {
     }
 }
 
+/// The settled time an evaluation reads.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Settled {
+    /// Where the counts of count checks begin: the period in which `new` reached its weight.
+    pub since: Millis,
+    /// The end of the newest settled period.
+    pub until: Millis,
+    /// The periods and the delay.
+    pub settlement: Settlement,
+}
+
 /// The statistics a metric needs; error rate is computed here from sums, as Lambda publishes no rate.
 fn stats_of(metric: &Metric) -> Vec<Stat> {
     match metric {
@@ -87,49 +112,83 @@ fn stats_of(metric: &Metric) -> Vec<Stat> {
     }
 }
 
-type Key = (String, String, u64);
-
-fn key(version: &str, stat: Stat, window: Millis) -> Key {
-    (version.to_string(), format!("{stat:?}"), window.0)
+/// One statistic of one version over one range.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Key {
+    version: String,
+    stat: String,
+    start: u64,
+    end: u64,
 }
 
-fn collect(expr: &Expr, versions: &Versions<'_>, out: &mut Vec<(Key, MetricQuery)>) {
+/// The queries of one evaluation, each once, and their answers.
+#[derive(Debug, Default)]
+struct Reads {
+    wanted: Vec<(Key, MetricQuery)>,
+    values: BTreeMap<Key, Option<f64>>,
+}
+
+impl Reads {
+    fn key(version: &str, stat: Stat, range: (Millis, Millis)) -> Key {
+        Key {
+            version: version.to_string(),
+            stat: format!("{stat:?}"),
+            start: range.0 .0,
+            end: range.1 .0,
+        }
+    }
+
+    fn want(&mut self, versions: &Versions<'_>, which: Which, stat: Stat, range: (Millis, Millis)) {
+        let version = versions.of(which);
+        let key = Reads::key(version, stat, range);
+        if !self.wanted.iter().any(|(k, _)| *k == key) {
+            self.wanted.push((
+                key,
+                MetricQuery {
+                    function: versions.function.to_string(),
+                    alias: versions.alias.to_string(),
+                    version: version.to_string(),
+                    stat,
+                    start: range.0,
+                    end: range.1,
+                },
+            ));
+        }
+    }
+
+    fn get(&self, version: &str, stat: Stat, range: (Millis, Millis)) -> Option<f64> {
+        self.values
+            .get(&Reads::key(version, stat, range))
+            .copied()
+            .flatten()
+    }
+}
+
+/// The window a per-window metric reads: whole settled periods covering `over`.
+fn window(settled: &Settled, over: Millis) -> (Millis, Millis) {
+    settled.settlement.window(over, settled.until)
+}
+
+fn collect(expr: &Expr, versions: &Versions<'_>, settled: &Settled, reads: &mut Reads) {
     match expr {
         Expr::Metric { metric, of, over } => {
             for stat in stats_of(metric) {
-                let version = versions.of(*of);
-                let k = key(version, stat, *over);
-                if !out.iter().any(|(existing, _)| *existing == k) {
-                    out.push((
-                        k,
-                        MetricQuery {
-                            function: versions.function.to_string(),
-                            alias: versions.alias.to_string(),
-                            version: version.to_string(),
-                            stat,
-                            window: *over,
-                        },
-                    ));
-                }
+                reads.want(versions, *of, stat, window(settled, *over));
             }
         }
         Expr::Const { .. } => {}
         Expr::Binary { lhs, rhs, .. } => {
-            collect(lhs, versions, out);
-            collect(rhs, versions, out);
+            collect(lhs, versions, settled, reads);
+            collect(rhs, versions, settled, reads);
         }
     }
 }
 
-fn value(expr: &Expr, versions: &Versions<'_>, values: &BTreeMap<Key, Option<f64>>) -> Option<f64> {
+fn value(expr: &Expr, versions: &Versions<'_>, settled: &Settled, reads: &Reads) -> Option<f64> {
     match expr {
         Expr::Metric { metric, of, over } => {
-            let get = |stat| {
-                values
-                    .get(&key(versions.of(*of), stat, *over))
-                    .copied()
-                    .flatten()
-            };
+            let range = window(settled, *over);
+            let get = |stat| reads.get(versions.of(*of), stat, range);
             match metric {
                 Metric::ErrorRate => {
                     let invocations = get(Stat::Invocations).filter(|n| *n > 0.0)?;
@@ -140,7 +199,8 @@ fn value(expr: &Expr, versions: &Versions<'_>, values: &BTreeMap<Key, Option<f64
         }
         Expr::Const { value, .. } => Some(*value),
         Expr::Binary { op, lhs, rhs } => {
-            let (a, b) = (value(lhs, versions, values)?, value(rhs, versions, values)?);
+            let a = value(lhs, versions, settled, reads)?;
+            let b = value(rhs, versions, settled, reads)?;
             match op {
                 BinOp::Add => Some(a + b),
                 BinOp::Sub => Some(a - b),
@@ -162,96 +222,119 @@ fn compare(op: CompareOp, a: f64, b: f64) -> bool {
     }
 }
 
+/// The statistics a count check's counts come from.
+fn count_stats(family: Family) -> [Stat; 2] {
+    match family {
+        Family::ErrorRate => [Stat::Invocations, Stat::Errors],
+        Family::SlowerThan(limit) => [Stat::Invocations, Stat::PercentileRank(limit)],
+        Family::Events { throttles, .. } => [
+            Stat::Invocations,
+            if throttles {
+                Stat::Throttles
+            } else {
+                Stat::Errors
+            },
+        ],
+    }
+}
+
+/// One version's counts for a count check since the evidence began; `None` without invocations.
+fn counts(family: Family, version: &str, settled: &Settled, reads: &Reads) -> Option<Counts> {
+    let range = (settled.since, settled.until);
+    let [calls, events] = count_stats(family);
+    let invocations = reads.get(version, calls, range).filter(|n| *n > 0.0)?;
+    let events = reads.get(version, events, range).unwrap_or(0.0);
+    Some(match family {
+        Family::ErrorRate => Counts {
+            trials: invocations,
+            events,
+        },
+        // PR(:D) is the percentage of invocations that took at most D.
+        Family::SlowerThan(_) => Counts {
+            trials: invocations,
+            events: invocations * (100.0 - events) / 100.0,
+        },
+        Family::Events { .. } => Counts {
+            trials: (settled.until.0 - settled.since.0) as f64,
+            events,
+        },
+    })
+}
+
 /// What the metric and alarm checks of one evaluation found.
 #[derive(Debug, Clone)]
 pub struct Measured {
-    /// Invocations of `new` in the health interval.
+    /// Invocations of `new` since the evidence began.
     pub invocations: Option<f64>,
     /// One entry per check of the spec; `None` for script checks, which the engine runs.
     pub checks: Vec<Option<CheckResult>>,
 }
 
-/// Measures every metric and alarm check of `spec` for one target, reading all metrics in one call.
+/// Measures every metric and alarm check of `spec` for one target on the settled periods,
+/// reading all metrics in one call.
 pub async fn measure<M: MetricsApi>(
     metrics: &M,
     spec: &HealthSpec,
     versions: &Versions<'_>,
+    settled: &Settled,
+    look: Look,
 ) -> Result<Measured, CloudError> {
-    let count = Expr::Metric {
-        metric: Metric::Invocations,
-        of: Which::New,
-        over: spec.every,
-    };
-    let mut wanted = Vec::new();
-    collect(&count, versions, &mut wanted);
+    let since = (settled.since, settled.until);
+    let mut reads = Reads::default();
+    reads.want(versions, Which::New, Stat::Invocations, since);
     for check in &spec.checks {
-        if let Check::Compare { lhs, rhs, .. } = check {
-            collect(lhs, versions, &mut wanted);
-            collect(rhs, versions, &mut wanted);
+        let Check::Compare { lhs, rhs, .. } = check else {
+            continue;
+        };
+        match judged(check) {
+            Judged::Sequential(form) => {
+                let whose = std::iter::once(form.subject).chain(form.other.map(|(w, _)| w));
+                for which in whose {
+                    for stat in count_stats(form.family) {
+                        reads.want(versions, which, stat, since);
+                    }
+                }
+            }
+            Judged::PerWindow => {
+                collect(lhs, versions, settled, &mut reads);
+                collect(rhs, versions, settled, &mut reads);
+            }
         }
     }
-    let queries: Vec<MetricQuery> = wanted.iter().map(|(_, q)| q.clone()).collect();
+    let queries: Vec<MetricQuery> = reads.wanted.iter().map(|(_, q)| q.clone()).collect();
     let answers = metrics.stats(&queries).await?;
-    let values: BTreeMap<Key, Option<f64>> =
-        wanted.into_iter().map(|(k, _)| k).zip(answers).collect();
-    let invocations = value(&count, versions, &values);
+    reads.values = reads
+        .wanted
+        .iter()
+        .map(|(k, _)| k.clone())
+        .zip(answers)
+        .collect();
+    let invocations = reads.get(versions.new, Stat::Invocations, since);
 
     let mut checks = Vec::new();
     for check in &spec.checks {
         let result = match check {
-            Check::Compare { lhs, op, rhs } => {
-                let (a, b) = (value(lhs, versions, &values), value(rhs, versions, &values));
-                match (a, b) {
-                    (Some(a), Some(b)) => CheckResult {
-                        check: check.to_string(),
-                        verdict: if compare(*op, a, b) {
-                            Verdict::Pass
-                        } else {
-                            Verdict::Fail
-                        },
-                        detail: match rhs {
-                            Expr::Const { .. } => format!(
-                                "{lhs} = {}, needs {} {}",
-                                quantity(a, lhs.unit()),
-                                op.as_str(),
-                                quantity(b, rhs.unit())
-                            ),
-                            _ => format!(
-                                "{lhs} = {}, needs {} {rhs} = {}",
-                                quantity(a, lhs.unit()),
-                                op.as_str(),
-                                quantity(b, rhs.unit())
-                            ),
-                        },
-                    },
-                    _ => CheckResult {
-                        check: check.to_string(),
-                        verdict: Verdict::Inconclusive,
-                        detail: format!("{check}: no data in the window"),
-                    },
+            Check::Compare { lhs, op, rhs } => match judged(check) {
+                Judged::Sequential(form) => {
+                    count_check(check, &form, versions, settled, &reads, look)
                 }
-            }
+                Judged::PerWindow => window_check(check, lhs, *op, rhs, versions, settled, &reads),
+            },
             Check::Alarm { name } => match metrics.alarm_state(name).await {
-                Ok(AlarmState::Ok) => CheckResult {
-                    check: check.to_string(),
-                    verdict: Verdict::Pass,
-                    detail: format!("alarm {name:?} is OK"),
-                },
-                Ok(AlarmState::Alarm) => CheckResult {
-                    check: check.to_string(),
-                    verdict: Verdict::Fail,
-                    detail: format!("alarm {name:?} is in ALARM"),
-                },
-                Ok(AlarmState::InsufficientData) => CheckResult {
-                    check: check.to_string(),
-                    verdict: Verdict::Inconclusive,
-                    detail: format!("alarm {name:?} has insufficient data"),
-                },
-                Err(CloudError::NotFound(_)) => CheckResult {
-                    check: check.to_string(),
-                    verdict: Verdict::Fail,
-                    detail: format!("alarm {name:?} does not exist"),
-                },
+                Ok(AlarmState::Ok) => plain(check, Verdict::Pass, format!("alarm {name:?} is OK")),
+                Ok(AlarmState::Alarm) => {
+                    plain(check, Verdict::Fail, format!("alarm {name:?} is in ALARM"))
+                }
+                Ok(AlarmState::InsufficientData) => plain(
+                    check,
+                    Verdict::Inconclusive,
+                    format!("alarm {name:?} has insufficient data"),
+                ),
+                Err(CloudError::NotFound(_)) => plain(
+                    check,
+                    Verdict::Fail,
+                    format!("alarm {name:?} does not exist"),
+                ),
                 Err(other) => return Err(other),
             },
             Check::Script { .. } => {
@@ -267,29 +350,119 @@ pub async fn measure<M: MetricsApi>(
     })
 }
 
-/// The verdict of one evaluation from its checks' results.
+fn plain(check: &Check, verdict: Verdict, detail: String) -> CheckResult {
+    CheckResult {
+        check: check.to_string(),
+        verdict,
+        detail,
+        evidence: None,
+    }
+}
+
+/// A count check, by the judge's sequential test on the counts since the evidence began.
+fn count_check(
+    check: &Check,
+    form: &Form,
+    versions: &Versions<'_>,
+    settled: &Settled,
+    reads: &Reads,
+    look: Look,
+) -> CheckResult {
+    let subject = counts(form.family, versions.of(form.subject), settled, reads);
+    let other = form
+        .other
+        .and_then(|(which, _)| counts(form.family, versions.of(which), settled, reads));
+    let Some(subject) = subject else {
+        return plain(
+            check,
+            Verdict::Inconclusive,
+            format!(
+                "{check}: no settled invocations of {} yet",
+                form.subject.as_str()
+            ),
+        );
+    };
+    let assessment = assess(form, subject, other, look);
+    CheckResult {
+        check: check.to_string(),
+        verdict: match assessment.state {
+            State::Violated => Verdict::Fail,
+            State::Satisfied => Verdict::Pass,
+            State::Undecided => Verdict::Inconclusive,
+        },
+        detail: describe(form, &assessment),
+        evidence: Some(assessment),
+    }
+}
+
+/// A per-window check: a plain comparison on the newest settled window.
+fn window_check(
+    check: &Check,
+    lhs: &Expr,
+    op: CompareOp,
+    rhs: &Expr,
+    versions: &Versions<'_>,
+    settled: &Settled,
+    reads: &Reads,
+) -> CheckResult {
+    let (a, b) = (
+        value(lhs, versions, settled, reads),
+        value(rhs, versions, settled, reads),
+    );
+    match (a, b) {
+        (Some(a), Some(b)) => CheckResult {
+            check: check.to_string(),
+            verdict: if compare(op, a, b) {
+                Verdict::Pass
+            } else {
+                Verdict::Fail
+            },
+            detail: match rhs {
+                Expr::Const { .. } => format!(
+                    "{lhs} = {}, needs {} {}",
+                    quantity(a, lhs.unit()),
+                    op.as_str(),
+                    quantity(b, rhs.unit())
+                ),
+                _ => format!(
+                    "{lhs} = {}, needs {} {rhs} = {}",
+                    quantity(a, lhs.unit()),
+                    op.as_str(),
+                    quantity(b, rhs.unit())
+                ),
+            },
+            evidence: None,
+        },
+        _ => plain(
+            check,
+            Verdict::Inconclusive,
+            format!("{check}: no data in the window"),
+        ),
+    }
+}
+
+/// The verdict of one evaluation from its checks' results: it fails on any failing check, and
+/// passes only when every check passes and `min invocations` of `new` have been seen since it
+/// reached its weight.
 pub fn conclude(
     spec: &HealthSpec,
     versions: &Versions<'_>,
+    settled: &Settled,
     invocations: Option<f64>,
     checks: Vec<CheckResult>,
 ) -> Evaluation {
     let enough = invocations.is_some_and(|n| n >= spec.min_invocations as f64);
-    let failed: Vec<&CheckResult> = checks
-        .iter()
-        .filter(|c| c.verdict == Verdict::Fail)
-        .collect();
-    let (verdict, reason) = if let Some(first) = failed.first() {
-        (Verdict::Fail, first.detail.clone())
+    let (verdict, reason) = if let Some(failed) = checks.iter().find(|c| c.verdict == Verdict::Fail)
+    {
+        (Verdict::Fail, failed.detail.clone())
     } else if !enough {
         (
             Verdict::Inconclusive,
             match invocations {
-                None => format!("no invocation data for new in the last {}", spec.every),
+                None => "no settled invocations of new yet".to_string(),
                 Some(n) => format!(
-                    "{} invocations of new in the last {}, fewer than the {} needed",
-                    quantity(n, Unit::Count),
-                    spec.every,
+                    "{} settled invocations of new, fewer than the {} needed",
+                    thousands(n),
                     spec.min_invocations
                 ),
             },
@@ -309,6 +482,8 @@ pub fn conclude(
         version: versions.new.to_string(),
         verdict,
         invocations,
+        from_ms: settled.since,
+        until_ms: settled.until,
         min_invocations: spec.min_invocations,
         checks,
         reason,

@@ -116,7 +116,7 @@ pub struct Services<'a, L, M, C> {
 }
 
 /// What the plan says beyond its steps, kept for hooks and the lease.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Playbook {
     /// The display name, or the functions joined.
     name: String,
@@ -126,11 +126,32 @@ struct Playbook {
     functions: Vec<String>,
     on_failure: Option<Script>,
     on_success: Option<Script>,
+    /// What one count check may spend of `1 - confidence` in one phase.
+    alpha: f64,
+    /// How health is judged.
+    health: crate::plan::HealthSpec,
+}
+
+impl Default for Playbook {
+    fn default() -> Self {
+        Playbook {
+            name: String::new(),
+            steps: 0,
+            params: BTreeMap::new(),
+            functions: Vec::new(),
+            on_failure: None,
+            on_success: None,
+            alpha: 0.01,
+            health: crate::plan::HealthSpec::default_spec(),
+        }
+    }
 }
 
 impl Playbook {
     fn of(plan: &Plan) -> Self {
         Playbook {
+            alpha: crate::judge::check_alpha(&plan.health, crate::judge::phases(plan)),
+            health: plan.health.clone(),
             name: plan
                 .name
                 .clone()
@@ -161,6 +182,12 @@ struct Target {
     active: bool,
     /// The alias's description without the lease marker.
     user_description: String,
+    /// When `new` reached the weight it has (epoch ms): count checks count from here.
+    weight_since: Millis,
+    /// The longest timeout of `old` and `new`, once read.
+    timeout: Option<Millis>,
+    /// The end of the newest settled period already judged.
+    judged_until: Millis,
 }
 
 /// Where the run is and what it has seen.

@@ -156,4 +156,10 @@ impl Report {
     pub fn time_to_detect(&self) -> Option<Millis> {
         Some(Millis(self.detected_ms? - self.first_traffic_ms?))
     }
+
+    /// Time from the first traffic on `new` to the promotion, when it was promoted.
+    pub fn time_to_promote(&self) -> Option<Millis> {
+        let first = self.first_traffic_ms?;
+        (self.outcome == Outcome::Promoted).then(|| Millis(self.ended_ms.saturating_sub(first)))
+    }
 }

@@ -28,11 +28,13 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                 let left = Millis(duration.0.saturating_sub(spent.0));
                 self.wait(left.max(Millis(1))).await
             }
-            StepKind::Bake { duration, .. } => {
-                // At least one evaluation, whatever time has passed.
-                let left =
-                    Millis(duration.0.saturating_sub(spent.0)).max(health.every.min(*duration));
-                self.bake(left, health).await
+            StepKind::Bake { duration, shortest } => {
+                // At least one interval of traffic judged again, whatever time has passed.
+                let floor = health.every.min(*duration);
+                let left = Millis(duration.0.saturating_sub(spent.0)).max(floor);
+                let shortest = shortest.map(|s| Millis(s.0.saturating_sub(spent.0)).max(floor));
+                let shortest = shortest.filter(|s| *s < left);
+                self.bake(left, shortest, health).await
             }
             StepKind::Ramp {
                 increments, every, ..
@@ -49,16 +51,16 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                     .max()
                     .unwrap_or(Percent(0));
                 if weight.0 > 0 {
-                    self.bake(*every, health).await?;
+                    self.bake(*every, None, health).await?;
                 }
                 for w in increments.iter().filter(|w| **w > weight) {
                     self.shift(*w).await?;
-                    self.bake(*every, health).await?;
+                    self.bake(*every, None, health).await?;
                 }
                 Ok(())
             }
             StepKind::Shift { .. } | StepKind::Promote if self.traffic_on_new() => {
-                self.judge_for(health.every, health, true).await?;
+                self.bake(health.every, None, health).await?;
                 self.step(step, health).await
             }
             other => self.step(other, health).await,

@@ -62,12 +62,12 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
             } => {
                 for weight in increments {
                     self.shift(*weight).await?;
-                    self.bake(*every, health).await?;
+                    self.bake(*every, None, health).await?;
                 }
                 Ok(())
             }
             StepKind::Wait { duration } => self.wait(*duration).await,
-            StepKind::Bake { duration, .. } => self.bake(*duration, health).await,
+            StepKind::Bake { duration, shortest } => self.bake(*duration, *shortest, health).await,
             StepKind::Approve { message } => self.approve(message.as_deref(), health).await,
             StepKind::Run { script } => {
                 for i in 0..self.progress.targets.len() {
@@ -114,6 +114,9 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         self.emit(EventKind::Waiting {
             duration_ms: duration,
             judged: false,
+            traffic_ms: None,
+            shortest_ms: None,
+            delay_ms: None,
         });
         let mut left = duration.0;
         while left > 0 {

@@ -105,6 +105,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
             }));
         }
         self.progress.targets[i].new = Some(version.clone());
+        self.progress.targets[i].timeout = Some(old_info.timeout.max(new_info.timeout));
         self.emit(EventKind::VersionsChosen {
             function,
             old,

@@ -67,27 +67,42 @@ fn value(family: Family, rate: f64) -> String {
     }
 }
 
-/// `new: 3 errors in 1,496 calls = 0.20%; rollback needs evidence of > 1.00%: 12% of the way;
-/// promotion: 74% of the way`.
+/// `new: 3 errors in 1,496 calls = 0.20%; rollback needs evidence of new > 1.00%: 12% of the
+/// way; promotion: 74% of the way`, or once decided, `…; new is confidently above 1.00%`.
 pub fn describe(form: &Form, a: &Assessment) -> String {
     let subject = form.subject.as_str();
     let mut out = counted(form.family, subject, a.subject);
     if let (Some((other, _)), Some(counts)) = (form.other, a.other) {
         out += &format!(", {}", counted(form.family, other.as_str(), counts));
     }
-    let beyond = if form.upper { ">" } else { "<" };
-    out += &format!(
-        "; rollback needs evidence of {subject} {beyond} {}: ",
-        value(form.family, a.rollback_threshold)
-    );
-    out += &match a.state {
-        State::Violated => "found".to_string(),
-        _ => format!("{:.0}% of the way", a.toward_rollback * 100.0),
+    let (beyond, within, above, below) = if form.upper {
+        (">", "<=", "above", "at or below")
+    } else {
+        ("<", ">=", "below", "at or above")
     };
-    out += &match a.state {
-        State::Satisfied => "; confidently met".to_string(),
-        _ => format!("; promotion: {:.0}% of the way", a.toward_promotion * 100.0),
-    };
+    match a.state {
+        State::Violated => {
+            out += &format!(
+                "; {subject} is confidently {above} {}",
+                value(form.family, a.rollback_threshold)
+            );
+        }
+        State::Satisfied => {
+            out += &format!(
+                "; {subject} is confidently {below} {}",
+                value(form.family, a.promotion_threshold)
+            );
+        }
+        State::Undecided => {
+            out += &format!(
+                "; rollback needs evidence of {subject} {beyond} {}: {:.0}% of the way; promotion needs {subject} {within} {}: {:.0}% of the way",
+                value(form.family, a.rollback_threshold),
+                a.toward_rollback * 100.0,
+                value(form.family, a.promotion_threshold),
+                a.toward_promotion * 100.0
+            );
+        }
+    }
     if let Some(least) = a.detectable {
         out += &format!(
             "; at this traffic only {subject} {beyond} {} could be caught",
@@ -126,7 +141,7 @@ mod tests {
         };
         let text = describe(&form, &assess(&form, counts, None, look));
         assert!(
-            text.starts_with("new: 10 errors in 1,496 calls = 0.67%; rollback needs evidence of new > 1.00%: 0% of the way; promotion: "),
+            text.starts_with("new: 10 errors in 1,496 calls = 0.67%; rollback needs evidence of new > 1.00%: 0% of the way; promotion needs new <= 1.00%: "),
             "{text}"
         );
     }

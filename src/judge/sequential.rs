@@ -80,6 +80,8 @@ pub struct Assessment {
     pub threshold: f64,
     /// The threshold the violation test used: the most favourable `old` allows.
     pub rollback_threshold: f64,
+    /// The threshold the satisfaction test used: the least favourable `old` allows.
+    pub promotion_threshold: f64,
     /// How far the evidence has gone towards a rollback, from 0 to 1.
     pub toward_rollback: f64,
     /// How far towards confident satisfaction, from 0 to 1.
@@ -181,6 +183,7 @@ pub fn assess(form: &Form, subject: Counts, other: Option<Counts>, look: Look) -
         other: relative.map(|(_, o)| o),
         threshold,
         rollback_threshold,
+        promotion_threshold,
         toward_rollback: if violated {
             1.0
         } else {

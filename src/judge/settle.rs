@@ -52,6 +52,12 @@ impl Settlement {
         Millis(until.0.div_ceil(self.period.0) * self.period.0 + self.delay.0)
     }
 
+    /// The first instant at or after `after` when a period settles: the moment to look.
+    pub fn next_settle(&self, after: Millis) -> Millis {
+        let k = after.0.saturating_sub(self.delay.0).div_ceil(self.period.0);
+        Millis(k * self.period.0 + self.delay.0)
+    }
+
     /// Whole periods covering at least `length` and ending at `end`: `(start, end)`.
     pub fn window(&self, length: Millis, end: Millis) -> (Millis, Millis) {
         let span = length.0.max(1).div_ceil(self.period.0) * self.period.0;

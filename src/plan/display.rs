@@ -79,14 +79,15 @@ impl fmt::Display for HealthSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "every {}, at least {} invocation{} of new per window, inconclusive {}",
+            "every {}, at least {} invocation{} of new per bake, inconclusive {}, confidence {}",
             self.every,
             self.min_invocations,
             if self.min_invocations == 1 { "" } else { "s" },
             match self.inconclusive {
                 super::Inconclusive::Fail => "fails",
                 super::Inconclusive::Pass => "passes",
-            }
+            },
+            self.confidence
         )
     }
 }

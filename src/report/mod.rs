@@ -77,16 +77,24 @@ fn lines(event: &Event, steps: usize, verbose: bool) -> Vec<String> {
         EventKind::Waiting {
             duration_ms,
             judged,
-        } => vec![if *judged {
-            format!("  baking {duration_ms}, judging health")
-        } else {
-            format!("  waiting {duration_ms}")
+            traffic_ms,
+            shortest_ms,
+            delay_ms,
+        } => vec![match (judged, traffic_ms, shortest_ms, delay_ms) {
+            (true, Some(traffic), Some(shortest), Some(delay)) => format!(
+                "  baking {shortest}..{traffic} of traffic on new: passes after {shortest} once every check is confidently met, ends within {duration_ms} (metric delay {delay})"
+            ),
+            (true, Some(traffic), None, Some(delay)) => format!(
+                "  baking {traffic} of traffic on new, judged as it settles: {duration_ms} at most (metric delay {delay})"
+            ),
+            (true, ..) => format!("  waiting {duration_ms}, judging health"),
+            (false, ..) => format!("  waiting {duration_ms}"),
         }],
         EventKind::HealthEvaluated(evaluation) => {
             let verdict = match evaluation.verdict {
                 Verdict::Pass => "healthy",
                 Verdict::Fail => "UNHEALTHY",
-                Verdict::Inconclusive => "inconclusive",
+                Verdict::Inconclusive => "undecided",
             };
             let mut out = vec![format!(
                 "  {} {verdict}: {}",

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::cloud::retry::Retrying;
 use crate::cloud::sim::traffic::Profile;
-use crate::cloud::sim::{SimConfig, SimWorld};
+use crate::cloud::sim::{SimConfig, SimWorld, DEFAULT_INGESTION, DEFAULT_TIMEOUT};
 use crate::cloud::AlarmState;
 use crate::engine::events::EventSink;
 use crate::engine::{Approval, Engine, Report, Services, Settings};
@@ -37,6 +37,10 @@ pub struct SimOptions {
     pub seed: u64,
     /// Alarm states; alarms the plan names and this does not are `OK`.
     pub alarms: BTreeMap<String, AlarmState>,
+    /// How long after an invocation ends its metrics become readable.
+    pub ingestion: Millis,
+    /// The functions' timeout.
+    pub timeout: Millis,
 }
 
 impl Default for SimOptions {
@@ -52,6 +56,8 @@ impl Default for SimOptions {
             approve_after: Millis(0),
             seed: 1,
             alarms: BTreeMap::new(),
+            ingestion: DEFAULT_INGESTION,
+            timeout: DEFAULT_TIMEOUT,
         }
     }
 }
@@ -65,6 +71,10 @@ pub struct SimResult {
     pub new_invocations: u64,
     /// Errors `new` served, over all functions.
     pub new_errors: u64,
+    /// Calls made to the simulated Lambda and CloudWatch.
+    pub aws_calls: usize,
+    /// Virtual time the rollout took.
+    pub simulated_ms: u64,
 }
 
 /// The plan with default targets filled in where it names none.
@@ -99,6 +109,8 @@ pub fn simulate(plan: &Plan, options: &SimOptions, sink: &mut dyn EventSink) -> 
         new: options.new,
         versions,
         seed: options.seed,
+        ingestion: options.ingestion,
+        timeout: options.timeout,
     });
     for check in &plan.health.checks {
         if let Check::Alarm { name } = check {
@@ -136,6 +148,8 @@ pub fn simulate(plan: &Plan, options: &SimOptions, sink: &mut dyn EventSink) -> 
         }
     }
     SimResult {
+        aws_calls: world.calls().len(),
+        simulated_ms: report.ended_ms,
         report,
         new_invocations,
         new_errors,

@@ -46,6 +46,10 @@ pub struct Summary {
     pub other: usize,
     /// Time to detect of the rolled-back runs, in milliseconds.
     pub time_to_detect_ms: Option<Spread>,
+    /// Time from the first traffic on `new` to the end of the promoted runs, in milliseconds.
+    pub time_to_promote_ms: Option<Spread>,
+    /// Time from the first traffic on `new` to the decision of every run, either way.
+    pub time_to_decide_ms: Option<Spread>,
     /// Errors served by `new` per run.
     pub new_errors: Option<Spread>,
     /// Invocations served by `new` per run.
@@ -82,6 +86,39 @@ pub fn run_many(plan: &Plan, options: &SimOptions, runs: usize) -> Summary {
     summarise(&results)
 }
 
+/// One point of an operating curve: the runs at one error rate of `new`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Point {
+    /// `new`'s error rate, in percent.
+    pub error_rate: f64,
+    /// What the runs did.
+    #[serde(flatten)]
+    pub summary: Summary,
+}
+
+/// The operating curve: `runs` runs at each of `points` error rates of `new`, evenly spaced from
+/// `from` to `to` percent.
+pub fn sweep(
+    plan: &Plan,
+    options: &SimOptions,
+    (from, to): (f64, f64),
+    points: usize,
+    runs: usize,
+) -> Vec<Point> {
+    let points = points.max(2);
+    (0..points)
+        .map(|i| {
+            let error_rate = from + (to - from) * i as f64 / (points - 1) as f64;
+            let mut at = options.clone();
+            at.new.error_rate = error_rate / 100.0;
+            Point {
+                error_rate,
+                summary: run_many(plan, &at, runs),
+            }
+        })
+        .collect()
+}
+
 fn summarise(results: &[SimResult]) -> Summary {
     let mut summary = Summary {
         runs: results.len(),
@@ -90,10 +127,14 @@ fn summarise(results: &[SimResult]) -> Summary {
         inconclusive: 0,
         other: 0,
         time_to_detect_ms: None,
+        time_to_promote_ms: None,
+        time_to_decide_ms: None,
         new_errors: None,
         new_invocations: None,
     };
     let mut detect = Vec::new();
+    let mut promote = Vec::new();
+    let mut decide = Vec::new();
     for result in results {
         match &result.report.outcome {
             Outcome::Promoted => summary.promoted += 1,
@@ -104,8 +145,18 @@ fn summarise(results: &[SimResult]) -> Summary {
         if let Some(t) = result.report.time_to_detect() {
             detect.push(t.0 as f64);
         }
+        if let Some(t) = result.report.time_to_promote() {
+            promote.push(t.0 as f64);
+        }
+        let report = &result.report;
+        if let Some(first) = report.first_traffic_ms {
+            let decided = report.detected_ms.unwrap_or(report.ended_ms);
+            decide.push(decided.saturating_sub(first) as f64);
+        }
     }
     summary.time_to_detect_ms = Spread::of(detect);
+    summary.time_to_promote_ms = Spread::of(promote);
+    summary.time_to_decide_ms = Spread::of(decide);
     summary.new_errors = Spread::of(results.iter().map(|r| r.new_errors as f64).collect());
     summary.new_invocations =
         Spread::of(results.iter().map(|r| r.new_invocations as f64).collect());

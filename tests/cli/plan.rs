@@ -49,8 +49,15 @@ fn json_plan_carries_steps_calls_and_totals() {
         .unwrap()
         .starts_with(r#"aws lambda update-alias --function-name orders-api --name live --function-version <old> --routing-config '{"AdditionalVersionWeights":{"<new>":0.1}}'"#));
     assert_eq!(steps[2]["kind"], "promote");
-    assert_eq!(plan["min_duration_ms"], 90 * 60_000);
-    assert_eq!(plan["max_duration_ms"], 95 * 60_000);
+    // Nine bakes of 10m of traffic, each lasting until it has settled (the metric delay is a
+    // minute plus the assumed 3s timeout), and up to a minute more for alignment; publish may
+    // wait up to 5m for an update.
+    assert_eq!(plan["metric_delay_ms"], 63_000);
+    assert_eq!(plan["min_duration_ms"], 9 * (600_000 + 63_000));
+    assert_eq!(
+        plan["max_duration_ms"],
+        9 * (600_000 + 63_000 + 60_000) + 300_000
+    );
 }
 
 #[test]

@@ -13,7 +13,7 @@ pub(super) fn run(args: &PlanArgs) -> i32 {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
-    let mut view = PlanView::new(&plan, &source);
+    let mut live_targets = Vec::new();
     if args.live {
         let Some(alias) = plan
             .targets
@@ -28,12 +28,19 @@ pub(super) fn run(args: &PlanArgs) -> i32 {
             Ok(runtime) => runtime,
             Err(code) => return code,
         };
-        view.live = runtime.block_on(live(
+        live_targets = runtime.block_on(live(
             &plan,
             &alias,
             &args.aws.options(plan.targets.region.clone()),
         ));
     }
+    // The metric delay covers the longest timeout read live; without --live it is assumed.
+    let timeout = live_targets
+        .iter()
+        .filter_map(|t| t.latest.as_ref().map(|l| l.timeout))
+        .max();
+    let mut view = PlanView::new(&plan, &source, timeout);
+    view.live = live_targets;
     match args.format {
         Format::Text => out(&view.to_string()),
         Format::Json => out(&format!(

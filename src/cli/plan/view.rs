@@ -7,7 +7,12 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::engine::UPDATE_DEADLINE;
+use crate::judge::form::{judged, Family, Judged};
+use crate::judge::settle::Settlement;
 use crate::plan::{Check, HealthSpec, Millis, Param, Percent, Plan, StepKind, Targets};
+
+/// The timeout a function is assumed to have when nothing has read it: Lambda's default.
+const ASSUMED_TIMEOUT: Millis = Millis(3_000);
 
 /// The preview of a plan.
 #[derive(Debug, Clone, Serialize)]
@@ -22,6 +27,12 @@ pub(super) struct PlanView {
     pub(super) health: HealthSpec,
     /// The health checks as text.
     pub(super) checks: Vec<String>,
+    /// How each check is judged, in the order of `checks`.
+    pub(super) judged: Vec<String>,
+    /// How long after a period ends its metrics are read.
+    pub(super) metric_delay_ms: Millis,
+    /// Where that delay comes from.
+    pub(super) metric_delay: String,
     /// Read-only calls made before the first step.
     pub(super) preflight: Vec<String>,
     /// The steps.
@@ -96,9 +107,44 @@ pub(super) struct StepView {
 const NO_FUNCTION: &str = "<function>";
 const NO_ALIAS: &str = "<alias>";
 
+/// How a check is judged, in words.
+fn judging(check: &Check) -> String {
+    match (check, judged(check)) {
+        (_, Judged::Sequential(form)) => match form.family {
+            Family::ErrorRate => "count check: a sequential test on errors among invocations since new reached its weight".to_string(),
+            Family::SlowerThan(limit) => format!(
+                "count check: a sequential test on the share of invocations slower than {limit} (CloudWatch's percentile rank)"
+            ),
+            Family::Events { window, .. } => format!(
+                "count check: a sequential test on the rate per {window} since new reached its weight"
+            ),
+        },
+        (Check::Alarm { .. }, _) => "the alarm's state at each evaluation".to_string(),
+        (Check::Script { .. }, _) => "the hook's verdict at each evaluation".to_string(),
+        (Check::Compare { .. }, Judged::PerWindow) => {
+            "per window: each evaluation compares the newest settled window".to_string()
+        }
+    }
+}
+
 impl PlanView {
-    /// The preview of `plan`; `source` is the playbook text, for line numbers.
-    pub(super) fn new(plan: &Plan, source: &str) -> Self {
+    /// The preview of `plan`; `source` is the playbook text, for line numbers; `timeout` the
+    /// longest function timeout read live, if any.
+    pub(super) fn new(plan: &Plan, source: &str, timeout: Option<Millis>) -> Self {
+        let (delay, metric_delay) = match (plan.health.delay, timeout) {
+            (Some(delay), _) => (delay, format!("`metrics delay {delay}`")),
+            (None, Some(timeout)) => (
+                Settlement::default_delay(timeout),
+                format!("a minute of slack plus the functions' {timeout} timeout"),
+            ),
+            (None, None) => (
+                Settlement::default_delay(ASSUMED_TIMEOUT),
+                format!(
+                    "a minute of slack plus the function's timeout, assumed {ASSUMED_TIMEOUT} (`plan --live` reads it)"
+                ),
+            ),
+        };
+        let settlement = Settlement::new(plan.health.every, delay);
         let functions: Vec<String> = if plan.targets.functions.is_empty() {
             vec![NO_FUNCTION.to_string()]
         } else {
@@ -116,12 +162,12 @@ impl PlanView {
         let mut weight = Percent(0);
         let mut timeline = vec![(Millis(0), Percent(0))];
         for (i, step) in plan.steps.iter().enumerate() {
-            let (min, max) = step_duration(&step.kind, functions.len());
+            let (min, max) = step_duration(&step.kind, functions.len(), &settlement);
             let mut calls = Vec::new();
             for function in &functions {
                 calls.extend(calls_of(&step.kind, function, &alias));
             }
-            let judged_by = judged_by(&step.kind, plan, &functions, &alias);
+            let judged_by = judged_by(&step.kind, plan, &functions, &alias, &settlement);
             steps.push(StepView {
                 number: i + 1,
                 text: step.kind.to_string(),
@@ -143,7 +189,7 @@ impl PlanView {
                 let mut t = earliest;
                 for w in increments {
                     timeline.push((t, *w));
-                    t = Millis(t.0 + every.0);
+                    t = Millis(t.0 + every.0 + settlement.delay.0);
                 }
             } else if let Some(w) = step.kind.weight_after() {
                 timeline.push((earliest, w));
@@ -162,7 +208,10 @@ impl PlanView {
             targets: plan.targets.clone(),
             params: plan.params.clone(),
             health: plan.health.clone(),
+            judged: plan.health.checks.iter().map(judging).collect(),
             checks,
+            metric_delay_ms: delay,
+            metric_delay,
             preflight: functions
                 .iter()
                 .map(|f| {
@@ -185,21 +234,34 @@ impl PlanView {
     }
 }
 
-/// Shortest and longest time a step takes; `None` for no bound.
-fn step_duration(kind: &StepKind, functions: usize) -> (Millis, Option<Millis>) {
+/// Shortest and longest time a step takes; `None` for no bound. A bake lasts until the traffic
+/// it judges has settled: its duration and the metric delay, and up to a period more when it
+/// starts within one.
+fn step_duration(
+    kind: &StepKind,
+    functions: usize,
+    settlement: &Settlement,
+) -> (Millis, Option<Millis>) {
     let per_function = |d: Millis| Some(Millis(d.0 * functions as u64));
+    let settled = |traffic: Millis| Millis(traffic.0 + settlement.delay.0);
+    let aligned = |traffic: Millis| Millis(traffic.0 + settlement.delay.0 + settlement.period.0);
     match kind {
         StepKind::UpdateCode { .. } | StepKind::Publish { .. } => {
             (Millis(0), per_function(UPDATE_DEADLINE))
         }
-        StepKind::Wait { duration } | StepKind::Bake { duration, .. } => {
-            (*duration, Some(*duration))
-        }
+        StepKind::Wait { duration } => (*duration, Some(*duration)),
+        StepKind::Bake { duration, shortest } => (
+            settled(shortest.unwrap_or(*duration)),
+            Some(aligned(*duration)),
+        ),
         StepKind::Ramp {
             increments, every, ..
         } => {
-            let d = Millis(every.0 * increments.len() as u64);
-            (d, Some(d))
+            let n = increments.len() as u64;
+            (
+                Millis(settled(*every).0 * n),
+                Some(Millis(aligned(*every).0 * n)),
+            )
         }
         StepKind::Approve { .. } => (Millis(0), None),
         StepKind::Run { script } => (Millis(0), per_function(script.timeout)),
@@ -288,16 +350,36 @@ fn calls_of(kind: &StepKind, function: &str, alias: &str) -> Vec<String> {
     }
 }
 
-fn judged_by(kind: &StepKind, plan: &Plan, functions: &[String], alias: &str) -> Vec<String> {
-    let every = plan.health.every;
-    let evaluations = |d: Millis| d.0.div_ceil(every.0.max(1));
-    let count = match kind {
-        StepKind::Bake { duration, .. } => evaluations(*duration),
+fn judged_by(
+    kind: &StepKind,
+    plan: &Plan,
+    functions: &[String],
+    alias: &str,
+    settlement: &Settlement,
+) -> Vec<String> {
+    let (traffic, then) = match kind {
+        StepKind::Bake {
+            duration,
+            shortest: None,
+        } => (format!("{duration} of traffic on new"), String::new()),
+        StepKind::Bake {
+            duration,
+            shortest: Some(shortest),
+        } => (
+            format!("{shortest}..{duration} of traffic on new"),
+            format!("; after {shortest} it passes as soon as every check is confidently met"),
+        ),
         StepKind::Ramp {
             increments,
             every: e,
             ..
-        } => evaluations(*e) * increments.len() as u64,
+        } => (
+            format!(
+                "{e} of traffic on new after each of the {} increments",
+                increments.len()
+            ),
+            String::new(),
+        ),
         StepKind::Run { script } => return vec![format!("hook {} must return true", script.name)],
         StepKind::Approve { .. } => {
             return vec![
@@ -307,8 +389,9 @@ fn judged_by(kind: &StepKind, plan: &Plan, functions: &[String], alias: &str) ->
         _ => return Vec::new(),
     };
     let mut out = vec![format!(
-        "{count} evaluation{} every {every}, each reading CloudWatch for {}: aws cloudwatch get-metric-data with dimensions FunctionName, Resource={}, ExecutedVersion=<new>|<old>",
-        if count == 1 { "" } else { "s" },
+        "the metrics of {traffic}, each {} period read once settled, {} after it ends{then}; from CloudWatch for {}: aws cloudwatch get-metric-data with dimensions FunctionName, Resource={}, ExecutedVersion=<new>|<old>",
+        settlement.period,
+        settlement.delay,
         functions.join(", "),
         functions
             .iter()
@@ -354,7 +437,7 @@ fn chart(timeline: &[(Millis, Percent)], total: Millis, width: usize) -> Vec<Str
             .collect();
         rows.push(format!("  {label} |{}", bar.trim_end()));
     }
-    let end = Millis(span).to_string();
+    let end = Millis(span / 1000 * 1000).to_string();
     rows.push(format!("       +{}", "-".repeat(width)));
     rows.push(format!(
         "        0s{}{end}",
@@ -399,8 +482,13 @@ impl fmt::Display for PlanView {
             ""
         };
         writeln!(f, "  health:    {}{defaults}", self.health)?;
-        for check in &self.checks {
-            writeln!(f, "    - {check}")?;
+        writeln!(
+            f,
+            "  metrics:   read {} after each period ends: {}",
+            self.metric_delay_ms, self.metric_delay
+        )?;
+        for (check, judged) in self.checks.iter().zip(&self.judged) {
+            writeln!(f, "    - {check}: {judged}")?;
         }
         if let Some(hook) = &self.on_failure_hook {
             writeln!(f, "  on failure: run {hook}, then roll back")?;

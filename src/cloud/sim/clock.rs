@@ -6,6 +6,9 @@ use super::SimWorld;
 use crate::cloud::Clock;
 use crate::plan::Millis;
 
+/// Where virtual time starts, in epoch milliseconds: a whole minute in November 2026.
+pub const VIRTUAL_EPOCH: Millis = Millis(1_796_000_040_000);
+
 /// Time that passes only when someone sleeps.
 #[derive(Debug, Default)]
 pub struct VirtualClock {
@@ -33,9 +36,10 @@ impl Clock for VirtualClock {
         self.advance(duration);
     }
 
-    /// A fixed epoch plus virtual time, so simulated lease markers are reproducible.
-    fn unix(&self) -> u64 {
-        1_796_000_000 + self.now.get() / 1000
+    /// A fixed epoch plus virtual time, so simulated lease markers are reproducible; the epoch
+    /// falls on a whole minute, as a period of CloudWatch does.
+    fn epoch(&self) -> Millis {
+        Millis(VIRTUAL_EPOCH.0 + self.now.get())
     }
 }
 
@@ -50,7 +54,7 @@ impl Clock for SimWorld {
         tokio::task::yield_now().await;
     }
 
-    fn unix(&self) -> u64 {
-        self.clock.unix()
+    fn epoch(&self) -> Millis {
+        self.clock.epoch()
     }
 }

@@ -151,6 +151,7 @@ impl LambdaApi for SimWorld {
             state: FunctionState::Active,
             last_update,
             role: "arn:aws:iam::123456789012:role/lambda".to_string(),
+            timeout: state.timeout,
             code_sha256: code,
         })
     }

@@ -46,6 +46,39 @@ pub struct SimConfig {
     pub versions: u64,
     /// Seed of every random choice.
     pub seed: u64,
+    /// How long after an invocation ends CloudWatch makes its metrics readable.
+    pub ingestion: Millis,
+    /// The functions' timeout, as `GetFunctionConfiguration` reports it.
+    pub timeout: Millis,
+}
+
+/// How long CloudWatch takes by default to make Lambda's metrics readable after an invocation
+/// ends: typically well under a minute.
+pub const DEFAULT_INGESTION: Millis = Millis(45_000);
+
+/// Lambda's default function timeout.
+pub const DEFAULT_TIMEOUT: Millis = Millis(3_000);
+
+impl Default for SimConfig {
+    /// One function `f` with alias `live` at 100 invocations a second, both versions failing
+    /// 0.1% of the time in about 120ms.
+    fn default() -> Self {
+        let healthy = Profile {
+            error_rate: 0.001,
+            median_ms: 120.0,
+        };
+        SimConfig {
+            functions: vec!["f".to_string()],
+            alias: "live".to_string(),
+            rps: 100.0,
+            old: healthy,
+            new: healthy,
+            versions: 1,
+            seed: 1,
+            ingestion: DEFAULT_INGESTION,
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -80,6 +113,8 @@ struct State {
     new: Profile,
     /// `new` behaviour of particular functions, replacing `new`.
     new_by_function: BTreeMap<String, Profile>,
+    /// The functions' timeout.
+    timeout: Millis,
 }
 
 /// The simulated Lambda, CloudWatch and clock.
@@ -95,13 +130,14 @@ impl SimWorld {
         let mut state = State {
             functions: BTreeMap::new(),
             alarms: BTreeMap::new(),
-            traffic: Traffic::new(config.rps, config.seed),
+            traffic: Traffic::new(config.rps, config.seed, config.ingestion),
             next_revision: 1,
             calls: Vec::new(),
             old_versions: BTreeMap::new(),
             old: config.old,
             new: config.new,
             new_by_function: BTreeMap::new(),
+            timeout: config.timeout,
         };
         for name in &config.functions {
             let versions = (1..=config.versions.max(1))

@@ -16,6 +16,17 @@ impl Rng {
         }
     }
 
+    /// A generator fixed by several numbers at once: the same question about the same data
+    /// always gets the same random answer, as CloudWatch gives the same statistic twice.
+    pub fn keyed(parts: &[u64]) -> Self {
+        let mut rng = Rng::new(0);
+        for part in parts {
+            rng.state ^= *part;
+            rng.next_u64();
+        }
+        rng
+    }
+
     /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
         self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -55,6 +66,38 @@ impl Rng {
         (lambda + lambda.sqrt() * self.normal()).round().max(0.0) as u64
     }
 
+    /// Gamma with this shape and scale 1 (Marsaglia and Tsang; shapes below 1 boosted).
+    pub fn gamma(&mut self, shape: f64) -> f64 {
+        if shape < 1.0 {
+            let u = self.uniform().max(f64::MIN_POSITIVE);
+            return self.gamma(shape + 1.0) * u.powf(1.0 / shape);
+        }
+        let d = shape - 1.0 / 3.0;
+        let c = 1.0 / (9.0 * d).sqrt();
+        loop {
+            let x = self.normal();
+            let v = (1.0 + c * x).powi(3);
+            if v <= 0.0 {
+                continue;
+            }
+            let u = self.uniform().max(f64::MIN_POSITIVE);
+            if u.ln() < 0.5 * x * x + d - d * v + d * v.ln() {
+                return d * v;
+            }
+        }
+    }
+
+    /// Beta(a, b).
+    pub fn beta(&mut self, a: f64, b: f64) -> f64 {
+        let x = self.gamma(a);
+        let y = self.gamma(b);
+        if x + y > 0.0 {
+            x / (x + y)
+        } else {
+            0.5
+        }
+    }
+
     /// Binomial: `n` trials of probability `p`.
     pub fn binomial(&mut self, n: u64, p: f64) -> u64 {
         if n == 0 || p <= 0.0 {
@@ -86,6 +129,14 @@ mod tests {
             assert_eq!(a.next_u64(), b.next_u64());
         }
         assert_ne!(Rng::new(1).next_u64(), Rng::new(2).next_u64());
+        assert_eq!(
+            Rng::keyed(&[1, 2, 3]).next_u64(),
+            Rng::keyed(&[1, 2, 3]).next_u64()
+        );
+        assert_ne!(
+            Rng::keyed(&[1, 2, 3]).next_u64(),
+            Rng::keyed(&[1, 3, 2]).next_u64()
+        );
     }
 
     #[test]
@@ -99,6 +150,13 @@ mod tests {
             assert!(
                 (mean - lambda).abs() < lambda * 0.03,
                 "poisson({lambda}) mean {mean}"
+            );
+        }
+        for (a, b) in [(2.0, 3.0), (0.5, 0.5), (300.0, 30.0)] {
+            let mean = (0..n).map(|_| rng.beta(a, b)).sum::<f64>() / n as f64;
+            assert!(
+                (mean - a / (a + b)).abs() < 0.01,
+                "beta({a}, {b}) mean {mean}"
             );
         }
         for (trials, p) in [(50, 0.1), (10_000, 0.02), (10_000, 0.5)] {

@@ -1,7 +1,7 @@
 //! Each rule of the simulated Lambda and CloudWatch, proved.
 
 use super::*;
-use crate::cloud::{AliasUpdate, LambdaApi, MetricQuery, MetricsApi, UpdateStatus};
+use crate::cloud::{AliasUpdate, Clock, LambdaApi, MetricQuery, MetricsApi, UpdateStatus};
 
 const HEALTHY: Profile = Profile {
     error_rate: 0.0,
@@ -17,6 +17,7 @@ fn world() -> SimWorld {
         new: HEALTHY,
         versions: 1,
         seed: 1,
+        ..SimConfig::default()
     })
 }
 
@@ -166,12 +167,14 @@ async fn metrics_follow_the_alias_weights_per_version() {
         .await
         .unwrap();
     w.clock().advance(Millis::from_minutes(10));
+    let epoch = w.clock().epoch();
     let query = |version: &str| MetricQuery {
         function: "f".into(),
         alias: "live".into(),
         version: version.into(),
         stat: crate::cloud::Stat::Invocations,
-        window: Millis::from_minutes(10),
+        start: Millis(epoch.0 - Millis::from_minutes(10).0),
+        end: Millis(epoch.0 - Millis::from_minutes(1).0),
     };
     let values = w
         .stats(&[query("1"), query("2"), query("3")])
@@ -183,4 +186,35 @@ async fn metrics_follow_the_alias_weights_per_version() {
         "old {old} new {new}"
     );
     assert_eq!(values[2], None, "a version without traffic has no data");
+}
+
+#[tokio::test]
+async fn metrics_are_readable_only_after_ingestion_and_functions_report_their_timeout() {
+    let w = SimWorld::new(&SimConfig {
+        ingestion: Millis(30_000),
+        timeout: Millis(15_000),
+        ..SimConfig::default()
+    });
+    assert_eq!(
+        w.get_function("f", Some("1")).await.unwrap().timeout,
+        Millis(15_000)
+    );
+    let start = w.clock().epoch();
+    let minute = |clock_at: Millis| MetricQuery {
+        function: "f".into(),
+        alias: "live".into(),
+        version: "1".into(),
+        stat: crate::cloud::Stat::Invocations,
+        start,
+        end: Millis(start.0 + clock_at.0),
+    };
+    w.clock().advance(Millis::from_minutes(1));
+    let now = w.stats(&[minute(Millis::from_minutes(1))]).await.unwrap()[0].unwrap();
+    assert!(now < 4_000.0, "only half a minute has arrived: {now}");
+    w.clock().advance(Millis(31_000));
+    let later = w.stats(&[minute(Millis::from_minutes(1))]).await.unwrap()[0].unwrap();
+    assert!(
+        (later / 6_000.0 - 1.0).abs() < 0.05,
+        "the whole minute: {later}"
+    );
 }

@@ -71,6 +71,7 @@ fn world(functions: &[&str], new: Profile) -> SimWorld {
         new,
         versions: 3,
         seed: 7,
+        ..SimConfig::default()
     })
 }
 

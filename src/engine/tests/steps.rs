@@ -3,6 +3,8 @@
 use super::*;
 use crate::cloud::AlarmState;
 use crate::engine::{Cause, Outcome, Refusal};
+use crate::judge::settle::Settlement;
+use crate::plan::Millis;
 
 #[test]
 fn a_healthy_canary_promotes_with_exactly_these_calls() {
@@ -28,7 +30,8 @@ fn a_healthy_canary_promotes_with_exactly_these_calls() {
             "UpdateAlias f:live version=1 routing={4: 0.05} revision=rev-4 lease=step3/4",
             "UpdateAlias f:live version=1 routing={4: 0.05} revision=rev-5 lease=step3/4",
             "UpdateAlias f:live version=1 routing={4: 0.05} revision=rev-6 lease=step3/4",
-            "UpdateAlias f:live version=4 routing={} revision=rev-7 lease=released",
+            "UpdateAlias f:live version=1 routing={4: 0.05} revision=rev-7 lease=step3/4",
+            "UpdateAlias f:live version=4 routing={} revision=rev-8 lease=released",
         ]
     );
     assert_eq!(
@@ -36,7 +39,10 @@ fn a_healthy_canary_promotes_with_exactly_these_calls() {
         "",
         "the lease is released"
     );
-    assert_eq!(reads.len(), 5, "one evaluation a minute for 5m");
+    // Five minutes of traffic, each minute judged once it has settled (a minute of slack plus
+    // the 3s timeout after it ends): the bake lasts 6m3s.
+    assert_eq!(reads.len(), 5, "one evaluation per settled minute");
+    assert_eq!(r.report.ended_ms, 6 * 60_000 + 3_000);
     assert_eq!(serves(&w, "f"), serving("4", &[]));
 }
 
@@ -137,8 +143,17 @@ promote
     assert!(w.calls().contains(&Call::UpdateFunctionCode {
         function: "f".into()
     }));
-    // update (3s), ramp 3×1m, wait 2m, bake 1m.
-    assert_eq!(r.report.ended_ms, 3_000 + 6 * 60_000);
+    // The update takes 3s; each bake judges its minute of traffic in 30s periods and lasts until
+    // they have settled, a minute and the 3s timeout after they end; the wait takes 2m.
+    let settlement = Settlement::new(Millis(30_000), Millis(63_000));
+    let bake = |from: u64| settlement.settles(Millis(from + 60_000)).0;
+    let mut t = 3_000;
+    for _ in 0..3 {
+        t = bake(t);
+    }
+    t += 120_000;
+    t = bake(t);
+    assert_eq!(r.report.ended_ms, t);
 }
 
 #[test]
