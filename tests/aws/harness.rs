@@ -133,11 +133,14 @@ impl Aws {
         })
     }
 
-    /// Writes the per-version metrics Lambda would publish for `version` behind alias `live`.
+    /// Writes the per-version metrics Lambda would publish for `version` behind alias `live`:
+    /// `invocations` and `errors` in every second from ten seconds ago to two minutes ahead, so
+    /// that whatever seconds a rollout judges hold them.
     pub(crate) fn metrics(&self, function: &str, version: &str, invocations: f64, errors: f64) {
-        let dims = |name: &str| {
+        let dims = |name: &str, at: i64| {
             MetricDatum::builder()
                 .metric_name(name)
+                .timestamp(aws_sdk_cloudwatch::primitives::DateTime::from_secs(at))
                 .dimensions(
                     Dimension::builder()
                         .name("FunctionName")
@@ -157,15 +160,18 @@ impl Aws {
                         .build(),
                 )
         };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
         self.runtime.block_on(async {
-            self.cloudwatch
-                .put_metric_data()
-                .namespace("AWS/Lambda")
-                .metric_data(dims("Invocations").value(invocations).build())
-                .metric_data(dims("Errors").value(errors).build())
-                .send()
-                .await
-                .expect("put metric data");
+            let mut request = self.cloudwatch.put_metric_data().namespace("AWS/Lambda");
+            for at in now - 10..now + 120 {
+                request = request
+                    .metric_data(dims("Invocations", at).value(invocations).build())
+                    .metric_data(dims("Errors", at).value(errors).build());
+            }
+            request.send().await.expect("put metric data");
         });
     }
 
@@ -260,10 +266,12 @@ pub(crate) fn text(output: &Output) -> String {
     )
 }
 
+/// A canary of `functions` judged by the second; moto makes metrics readable at once, so the
+/// playbook sets `metrics delay 0s`.
 pub(crate) fn canary(functions: &[&str], extra_health: &str) -> String {
     let names: Vec<String> = functions.iter().map(|f| format!("{f:?}")).collect();
     format!(
-        "function {}\nalias \"live\"\nhealth every 1s {{\n  min invocations 10\n  error rate < 1%\n{extra_health}}}\npublish \"canary\"\nshift 5% to new\nwait 2s until healthy\npromote\n",
+        "function {}\nalias \"live\"\nhealth every 1s {{\n  metrics delay 0s\n  min invocations 10\n  error rate < 1%\n{extra_health}}}\npublish \"canary\"\nshift 5% to new\nwait 2s until healthy\npromote\n",
         names.join(", ")
     )
 }

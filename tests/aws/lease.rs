@@ -47,7 +47,7 @@ fn killed_at_every_step_then_resumed_or_rolled_back_never_leaves_a_split() {
     let aws = Aws::new();
     let playbook = |f: &str| {
         format!(
-            "function {f:?}\nalias \"live\"\nhealth every 1s {{\n  min invocations 10\n  error rate < 1%\n}}\npublish\nwait 2s\nshift 5% to new\nwait 2s until healthy\nshift 50% to new\nwait 2s until healthy\npromote\n"
+            "function {f:?}\nalias \"live\"\nhealth every 1s {{\n  metrics delay 0s\n  min invocations 10\n  error rate < 1%\n}}\npublish\nwait 2s\nshift 5% to new\nwait 2s until healthy\nshift 50% to new\nwait 2s until healthy\npromote\n"
         )
     };
     let mut kill_points = 0;
