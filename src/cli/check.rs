@@ -7,6 +7,7 @@ use super::{CheckArgs, Format};
 use crate::check::check_path;
 use crate::diagnostic::JsonDiag;
 use crate::exit;
+use crate::judge::evidence::judging;
 
 #[derive(Serialize)]
 struct JsonReport {
@@ -21,6 +22,14 @@ struct JsonFile {
     valid: bool,
     errors: usize,
     warnings: usize,
+    /// Each health check of a valid file and how it is judged.
+    checks: Vec<JsonCheck>,
+}
+
+#[derive(Serialize)]
+struct JsonCheck {
+    check: String,
+    judged: String,
 }
 
 pub(super) fn run(args: &CheckArgs) -> i32 {
@@ -35,6 +44,17 @@ pub(super) fn run(args: &CheckArgs) -> i32 {
         let valid = checked.plan.is_some();
         report.valid &= valid;
         let errors = checked.diags.iter().filter(|d| d.is_error()).count();
+        // The checks of a plan that judges health at all.
+        let checks: Vec<JsonCheck> = checked
+            .plan
+            .iter()
+            .filter(|plan| plan.steps.iter().any(|s| s.kind.judges_health()))
+            .flat_map(|plan| &plan.health.checks)
+            .map(|check| JsonCheck {
+                check: check.to_string(),
+                judged: judging(check),
+            })
+            .collect();
         match args.format {
             Format::Text => {
                 print_diags(&checked.diags);
@@ -45,6 +65,9 @@ pub(super) fn run(args: &CheckArgs) -> i32 {
                         file.display(),
                         counts(&checked.diags)
                     ));
+                    for check in &checks {
+                        out(&format!("  {}: {}\n", check.check, check.judged));
+                    }
                 }
             }
             Format::Json => {
@@ -53,6 +76,7 @@ pub(super) fn run(args: &CheckArgs) -> i32 {
                     valid,
                     errors,
                     warnings: checked.diags.len() - errors,
+                    checks,
                 });
                 report
                     .diagnostics

@@ -1,9 +1,9 @@
 //! A count check's evidence in words a person can follow: what was counted, the threshold,
 //! and how far the evidence has gone towards a rollback and towards promotion.
 
-use super::form::{Family, Form};
+use super::form::{judged, Family, Form, Judged};
 use super::sequential::{Assessment, Counts, State};
-use crate::plan::Millis;
+use crate::plan::{Check, Millis};
 
 /// `1,496`.
 pub fn thousands(value: f64) -> String {
@@ -110,6 +110,26 @@ pub fn describe(form: &Form, a: &Assessment) -> String {
         );
     }
     out
+}
+
+/// How a check is judged, in words.
+pub fn judging(check: &Check) -> String {
+    match (check, judged(check)) {
+        (_, Judged::Sequential(form)) => match form.family {
+            Family::ErrorRate => "count check: a sequential test on errors among invocations since new reached its weight".to_string(),
+            Family::SlowerThan(limit) => format!(
+                "count check: a sequential test on the share of invocations slower than {limit} (CloudWatch's percentile rank)"
+            ),
+            Family::Events { window, .. } => format!(
+                "count check: a sequential test on the rate per {window} since new reached its weight"
+            ),
+        },
+        (Check::Alarm { .. }, _) => "the alarm's state at each evaluation".to_string(),
+        (Check::Script { .. }, _) => "the hook's verdict at each evaluation".to_string(),
+        (Check::Compare { .. }, Judged::PerWindow) => {
+            "per window: each evaluation compares the newest settled window".to_string()
+        }
+    }
 }
 
 #[cfg(test)]

@@ -27,8 +27,8 @@ pub fn phases(plan: &Plan) -> usize {
     plan.steps
         .iter()
         .map(|step| match &step.kind {
-            StepKind::Bake { .. } | StepKind::Approve { .. } => 1,
             StepKind::Ramp { increments, .. } => increments.len(),
+            kind if kind.judges_health() => 1,
             _ => 0,
         })
         .sum::<usize>()

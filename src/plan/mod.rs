@@ -333,6 +333,16 @@ pub struct Step {
     pub via: Vec<String>,
 }
 
+impl StepKind {
+    /// Whether health is judged during the step: bakes, ramps, and approval gates.
+    pub fn judges_health(&self) -> bool {
+        matches!(
+            self,
+            StepKind::Bake { .. } | StepKind::Ramp { .. } | StepKind::Approve { .. }
+        )
+    }
+}
+
 /// The steps of LANGUAGE.md §4, resolved.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]

@@ -10,7 +10,7 @@ fn the_one_liner_checks() {
             "publish; shift 5% to new; wait 10m until healthy; promote\n",
         )
         .args(["check", "quick.rollout"])
-        .stdout("quick.rollout: ok (1 warning)\n")
+        .stdout("quick.rollout: ok (1 warning)\n  error rate of new over 1m < 1%: count check: a sequential test on errors among invocations since new reached its weight\n")
         .stderr_contains("rollout::default-health")
         .run();
 }
@@ -153,4 +153,25 @@ fn the_language_reference_lists_every_diagnostic_code() {
             "docs/language.md lacks the row: {entry}"
         );
     }
+}
+
+#[test]
+fn check_says_how_each_health_check_is_judged() {
+    Test::new()
+        .args(["check", "examples/two-stage.rollout"])
+        .stdout_contains("  error rate of new over 5m <= error rate of old over 5m + 0.5%: count check: a sequential test")
+        .stdout_contains("  p90 duration of new over 5m < 1.2 * p90 duration of old over 5m: per window")
+        .stdout_contains("  alarm \"search-api-5xx\" not in ALARM: the alarm's state at each evaluation")
+        .run();
+    let output = Test::new()
+        .args(["check", "--format", "json", "examples/canary.rollout"])
+        .run();
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let checks = report["files"][0]["checks"].as_array().unwrap();
+    assert_eq!(checks.len(), 2);
+    assert_eq!(checks[1]["check"], "p99 duration of new over 5m < 800ms");
+    assert!(checks[1]["judged"]
+        .as_str()
+        .unwrap()
+        .contains("share of invocations slower than 800ms"));
 }

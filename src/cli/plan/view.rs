@@ -7,7 +7,7 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::engine::UPDATE_DEADLINE;
-use crate::judge::form::{judged, Family, Judged};
+use crate::judge::evidence::judging;
 use crate::judge::settle::Settlement;
 use crate::plan::{Check, HealthSpec, Millis, Param, Percent, Plan, StepKind, Targets};
 
@@ -106,26 +106,6 @@ pub(super) struct StepView {
 
 const NO_FUNCTION: &str = "<function>";
 const NO_ALIAS: &str = "<alias>";
-
-/// How a check is judged, in words.
-fn judging(check: &Check) -> String {
-    match (check, judged(check)) {
-        (_, Judged::Sequential(form)) => match form.family {
-            Family::ErrorRate => "count check: a sequential test on errors among invocations since new reached its weight".to_string(),
-            Family::SlowerThan(limit) => format!(
-                "count check: a sequential test on the share of invocations slower than {limit} (CloudWatch's percentile rank)"
-            ),
-            Family::Events { window, .. } => format!(
-                "count check: a sequential test on the rate per {window} since new reached its weight"
-            ),
-        },
-        (Check::Alarm { .. }, _) => "the alarm's state at each evaluation".to_string(),
-        (Check::Script { .. }, _) => "the hook's verdict at each evaluation".to_string(),
-        (Check::Compare { .. }, Judged::PerWindow) => {
-            "per window: each evaluation compares the newest settled window".to_string()
-        }
-    }
-}
 
 impl PlanView {
     /// The preview of `plan`; `source` is the playbook text, for line numbers; `timeout` the
