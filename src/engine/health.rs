@@ -11,9 +11,7 @@ use crate::judge::evidence::{describe, thousands};
 use crate::judge::form::{judged, Family, Form, Judged};
 use crate::judge::sequential::{assess, Assessment, Counts, Look, State};
 use crate::judge::settle::Settlement;
-use crate::plan::{
-    quantity, BinOp, Check, CompareOp, Expr, HealthSpec, Metric, Millis, Unit, Which,
-};
+use crate::plan::{quantity, BinOp, Check, CompareOp, Expr, HealthSpec, Metric, Millis, Which};
 
 /// Pass, fail, or not enough evidence to say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -471,11 +469,15 @@ pub fn conclude(
         (Verdict::Inconclusive, unsure.detail.clone())
     } else {
         let details: Vec<&str> = checks.iter().map(|c| c.detail.as_str()).collect();
-        let count = invocations.map_or("no".to_string(), |n| quantity(n, Unit::Count));
-        (
-            Verdict::Pass,
-            format!("{count} invocations of new; {}", details.join("; ")),
-        )
+        // Count checks say what they counted; otherwise say how much traffic was judged.
+        let counted = checks.iter().any(|c| c.evidence.is_some());
+        let reason = if counted {
+            details.join("; ")
+        } else {
+            let count = invocations.map_or("no".to_string(), thousands);
+            format!("{count} invocations of new; {}", details.join("; "))
+        };
+        (Verdict::Pass, reason)
     };
     Evaluation {
         function: versions.function.to_string(),

@@ -18,6 +18,16 @@ pub fn thousands(value: f64) -> String {
     out
 }
 
+/// `1 error`, `3 errors`.
+fn plural(count: f64, word: &str) -> String {
+    let n = thousands(count);
+    if n == "1" {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
 /// A share as a percentage with two decimals: `0.20%`.
 fn percent(share: f64) -> String {
     format!("{:.2}%", share * 100.0)
@@ -38,8 +48,8 @@ fn counted(family: Family, who: &str, counts: Counts) -> String {
     let rate = counts.rate().unwrap_or(0.0);
     match family {
         Family::ErrorRate => format!(
-            "{who}: {} errors in {} calls = {}",
-            thousands(counts.events),
+            "{who}: {} in {} calls = {}",
+            plural(counts.events, "error"),
             thousands(counts.trials),
             percent(rate)
         ),
@@ -50,9 +60,8 @@ fn counted(family: Family, who: &str, counts: Counts) -> String {
             percent(rate)
         ),
         Family::Events { throttles, window } => format!(
-            "{who}: {} {} in {} = {}",
-            thousands(counts.events),
-            if throttles { "throttles" } else { "errors" },
+            "{who}: {} in {} = {}",
+            plural(counts.events, if throttles { "throttle" } else { "error" }),
             Millis(counts.trials as u64),
             per_window(rate, window)
         ),
@@ -68,37 +77,36 @@ fn value(family: Family, rate: f64) -> String {
 }
 
 /// `new: 3 errors in 1,496 calls = 0.20%; rollback needs evidence of new > 1.00%: 12% of the
-/// way; promotion: 74% of the way`, or once decided, `…; new is confidently above 1.00%`.
+/// way; promotion: 74% of the way`, or once decided, `…; confidently above 1.00%`.
 pub fn describe(form: &Form, a: &Assessment) -> String {
     let subject = form.subject.as_str();
     let mut out = counted(form.family, subject, a.subject);
     if let (Some((other, _)), Some(counts)) = (form.other, a.other) {
         out += &format!(", {}", counted(form.family, other.as_str(), counts));
     }
-    let (beyond, within, above, below) = if form.upper {
-        (">", "<=", "above", "at or below")
+    let (beyond, above, below) = if form.upper {
+        (">", "above", "within")
     } else {
-        ("<", ">=", "below", "at or above")
+        ("<", "below", "within")
     };
     match a.state {
         State::Violated => {
             out += &format!(
-                "; {subject} is confidently {above} {}",
+                "; confidently {above} {}",
                 value(form.family, a.rollback_threshold)
             );
         }
         State::Satisfied => {
             out += &format!(
-                "; {subject} is confidently {below} {}",
+                "; confidently {below} {}",
                 value(form.family, a.promotion_threshold)
             );
         }
         State::Undecided => {
             out += &format!(
-                "; rollback needs evidence of {subject} {beyond} {}: {:.0}% of the way; promotion needs {subject} {within} {}: {:.0}% of the way",
+                "; rollback needs evidence of {subject} {beyond} {}: {:.0}% of the way; promotion: {:.0}% of the way",
                 value(form.family, a.rollback_threshold),
                 a.toward_rollback * 100.0,
-                value(form.family, a.promotion_threshold),
                 a.toward_promotion * 100.0
             );
         }
@@ -161,7 +169,7 @@ mod tests {
         };
         let text = describe(&form, &assess(&form, counts, None, look));
         assert!(
-            text.starts_with("new: 10 errors in 1,496 calls = 0.67%; rollback needs evidence of new > 1.00%: 0% of the way; promotion needs new <= 1.00%: "),
+            text.starts_with("new: 10 errors in 1,496 calls = 0.67%; rollback needs evidence of new > 1.00%: 0% of the way; promotion: "),
             "{text}"
         );
     }

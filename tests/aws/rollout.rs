@@ -49,7 +49,7 @@ fn a_failing_metric_rolls_back() {
         text(&out)
     );
     assert!(
-        String::from_utf8_lossy(&out.stdout).contains("= 5.00%; new is confidently above 1.00%"),
+        String::from_utf8_lossy(&out.stdout).contains("= 5.00%; confidently above 1.00%"),
         "{}",
         text(&out)
     );
