@@ -294,41 +294,30 @@ fn detectable(family: Family, counts: Counts, c: f64, alpha: f64, side: Side) ->
         Family::Events { .. } => (c * counts.trials * 20.0 + 100.0).ceil(),
         _ => n,
     };
+    // Counts on the far side of the threshold are rejected: from the least such count up
+    // (side above), or from the greatest down (side below).
+    let rejected = |k: f64| at(k) <= alpha;
     let k = match side {
-        // The least k whose upper tail is at most alpha.
-        Side::Above => {
-            if at(most) > alpha {
-                return None;
-            }
-            let (mut lo, mut hi) = (0.0f64, most);
-            while hi - lo > 1.0 {
-                let mid = ((lo + hi) / 2.0).floor();
-                if at(mid) <= alpha {
-                    hi = mid;
-                } else {
-                    lo = mid;
-                }
-            }
-            hi
-        }
-        // The greatest k whose lower tail is at most alpha.
-        Side::Below => {
-            if at(0.0) > alpha {
-                return None;
-            }
-            let (mut lo, mut hi) = (0.0f64, most);
-            while hi - lo > 1.0 {
-                let mid = ((lo + hi) / 2.0).floor();
-                if at(mid) <= alpha {
-                    lo = mid;
-                } else {
-                    hi = mid;
-                }
-            }
-            lo
-        }
+        Side::Above if rejected(0.0) => 0.0,
+        Side::Above if rejected(most) => boundary(most, 0.0, rejected),
+        Side::Below if rejected(0.0) => boundary(0.0, most, rejected),
+        _ => return None,
     };
     Some(k / counts.trials)
+}
+
+/// The whole number nearest `holds_at` where `holds` still holds, between `holds_at` (where it
+/// does) and `fails_at` (where it does not), for a predicate that changes once between them.
+fn boundary(mut holds_at: f64, mut fails_at: f64, holds: impl Fn(f64) -> bool) -> f64 {
+    while (fails_at - holds_at).abs() > 1.0 {
+        let mid = ((holds_at + fails_at) / 2.0).floor();
+        if holds(mid) {
+            holds_at = mid;
+        } else {
+            fails_at = mid;
+        }
+    }
+    holds_at
 }
 
 #[cfg(test)]

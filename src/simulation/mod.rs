@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::cloud::retry::Retrying;
 use crate::cloud::sim::traffic::Profile;
-use crate::cloud::sim::{SimConfig, SimWorld, DEFAULT_INGESTION, DEFAULT_TIMEOUT};
+use crate::cloud::sim::{SimConfig, SimWorld};
 use crate::cloud::AlarmState;
 use crate::engine::events::EventSink;
 use crate::engine::{Approval, Engine, Report, Services, Settings};
@@ -44,20 +44,18 @@ pub struct SimOptions {
 }
 
 impl Default for SimOptions {
+    /// The default simulated world's traffic and timing.
     fn default() -> Self {
-        let healthy = Profile {
-            error_rate: 0.001,
-            median_ms: 120.0,
-        };
+        let world = SimConfig::default();
         SimOptions {
-            rps: 100.0,
-            old: healthy,
-            new: healthy,
+            rps: world.rps,
+            old: world.old,
+            new: world.new,
             approve_after: Millis(0),
-            seed: 1,
+            seed: world.seed,
             alarms: BTreeMap::new(),
-            ingestion: DEFAULT_INGESTION,
-            timeout: DEFAULT_TIMEOUT,
+            ingestion: world.ingestion,
+            timeout: world.timeout,
         }
     }
 }
