@@ -241,7 +241,13 @@ fn counts(family: Family, version: &str, settled: &Settled, reads: &Reads) -> Op
     let range = (settled.since, settled.until);
     let [calls, events] = count_stats(family);
     let invocations = reads.get(version, calls, range).filter(|n| *n > 0.0)?;
-    let events = reads.get(version, events, range).unwrap_or(0.0);
+    // Lambda sends `Errors` (0 or 1) and the duration with every invocation, so either missing
+    // while invocations are there is missing data, never healthy; `Throttles` is only sent for a
+    // throttled request, so its absence means none.
+    let events = match reads.get(version, events, range) {
+        None if events == Stat::Throttles => 0.0,
+        read => read?,
+    };
     Some(match family {
         Family::ErrorRate => Counts {
             trials: invocations,
@@ -489,5 +495,51 @@ pub fn conclude(
         min_invocations: spec.min_invocations,
         checks,
         reason,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settled() -> Settled {
+        Settled {
+            since: Millis(0),
+            until: Millis(60_000),
+            settlement: Settlement::new(Millis(60_000), Millis(0)),
+        }
+    }
+
+    fn reads(values: &[(Stat, f64)]) -> Reads {
+        let mut reads = Reads::default();
+        for (stat, value) in values {
+            let key = Reads::key("2", *stat, (Millis(0), Millis(60_000)));
+            reads.values.insert(key, Some(*value));
+        }
+        reads
+    }
+
+    #[test]
+    fn a_missing_error_count_is_missing_data_but_missing_throttles_are_none() {
+        let window = Millis(60_000);
+        let errors = Family::Events {
+            throttles: false,
+            window,
+        };
+        let throttles = Family::Events {
+            throttles: true,
+            window,
+        };
+        let only_calls = reads(&[(Stat::Invocations, 100.0)]);
+        assert!(counts(Family::ErrorRate, "2", &settled(), &only_calls).is_none());
+        assert!(counts(errors, "2", &settled(), &only_calls).is_none());
+        let none = counts(throttles, "2", &settled(), &only_calls).expect("throttles counted");
+        assert_eq!(none.events, 0.0);
+
+        let with_errors = reads(&[(Stat::Invocations, 100.0), (Stat::Errors, 3.0)]);
+        let rate = counts(Family::ErrorRate, "2", &settled(), &with_errors).expect("counted");
+        assert_eq!((rate.trials, rate.events), (100.0, 3.0));
+        let no_calls = reads(&[(Stat::Invocations, 0.0), (Stat::Errors, 0.0)]);
+        assert!(counts(Family::ErrorRate, "2", &settled(), &no_calls).is_none());
     }
 }

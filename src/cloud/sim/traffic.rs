@@ -252,24 +252,27 @@ impl Traffic {
                 (n / seconds * profile.mean() / 1000.0).ceil()
             }
             Stat::PercentileRank(limit) => {
-                let fast = self.fast(&key, limit, last)?;
-                fast[first..last].iter().map(|f| f64::from(*f)).sum::<f64>() / n * 100.0
+                let fast = self.fast(&key, limit, last);
+                let fast = &fast[first.min(fast.len())..];
+                fast.iter().map(|f| f64::from(*f)).sum::<f64>() / n * 100.0
             }
         })
     }
 
-    /// How many invocations of each slice up to `last` took at most `limit`.
-    fn fast(&mut self, key: &(String, String), limit: Millis, last: usize) -> Option<&[u32]> {
+    /// How many invocations of each recorded slice before `last` took at most `limit`.
+    fn fast(&mut self, key: &(String, String), limit: Millis, last: usize) -> &[u32] {
         let seed = self.seed;
-        let stream = self.streams.get_mut(key)?;
+        let Some(stream) = self.streams.get_mut(key) else {
+            return &[];
+        };
         let share = stream.profile.cdf(limit.0 as f64);
+        let upto = last.min(stream.slices.len());
         let known = stream.fast.entry(limit.0).or_default();
-        for i in known.len()..last.min(stream.slices.len()) {
+        for i in known.len()..upto {
             let mut rng = Rng::keyed(&[seed, stream.key, i as u64, limit.0]);
             known.push(rng.binomial(u64::from(stream.slices[i].invocations), share) as u32);
         }
-        let known = stream.fast.get(&limit.0)?;
-        (known.len() >= last).then_some(known.as_slice())
+        &known[..upto]
     }
 
     /// Invocations and errors that `version` of `function` served so far.
@@ -476,5 +479,19 @@ mod tests {
         assert_eq!(n, n1 + n2);
         assert!((f - (f1 + f2)).abs() < 1e-6, "{f} vs {f1} + {f2}");
         assert!((f / n - NEW.cdf(400.0)).abs() < 0.02, "{}", f / n);
+    }
+
+    #[test]
+    fn a_range_past_the_last_traffic_reads_what_there_was() {
+        let mut traffic = Traffic::new(50.0, 4, INGESTION);
+        traffic.generate("f", Millis(0), minutes(5), &split(0.5));
+        let now = minutes(12);
+        let limit = Millis(400);
+        let mut rank = |end| {
+            traffic
+                .stat("f", "2", Stat::PercentileRank(limit), now, Millis(0), end)
+                .expect("a rank over the traffic there was")
+        };
+        assert_eq!(rank(minutes(10)), rank(minutes(5)));
     }
 }
