@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StateValue};
 use aws_sdk_lambda::config::Credentials;
+use aws_sdk_lambda::operation::get_alias::GetAliasOutput;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{FunctionCode, Runtime};
 
@@ -110,27 +111,31 @@ impl Aws {
         });
     }
 
-    /// What the alias serves: (version, additional versions).
-    pub(crate) fn alias(&self, function: &str) -> (String, Vec<(String, f64)>) {
+    /// Alias `live` of `function` as Lambda answers.
+    fn get_alias(&self, function: &str) -> GetAliasOutput {
         self.runtime.block_on(async {
-            let out = self
-                .lambda
+            self.lambda
                 .get_alias()
                 .function_name(function)
                 .name("live")
                 .send()
                 .await
-                .unwrap();
-            let routing = out
-                .routing_config()
-                .and_then(|r| r.additional_version_weights())
-                .map(|w| w.iter().map(|(k, v)| (k.clone(), *v)).collect())
-                .unwrap_or_default();
-            (
-                out.function_version().unwrap_or_default().to_string(),
-                routing,
-            )
+                .expect("get alias")
         })
+    }
+
+    /// What the alias serves: (version, additional versions).
+    pub(crate) fn alias(&self, function: &str) -> (String, Vec<(String, f64)>) {
+        let out = self.get_alias(function);
+        let routing = out
+            .routing_config()
+            .and_then(|r| r.additional_version_weights())
+            .map(|w| w.iter().map(|(k, v)| (k.clone(), *v)).collect())
+            .unwrap_or_default();
+        (
+            out.function_version().unwrap_or_default().to_string(),
+            routing,
+        )
     }
 
     /// Writes the per-version metrics Lambda would publish for `version` behind alias `live`:
@@ -278,18 +283,12 @@ pub(crate) fn canary(functions: &[&str], extra_health: &str) -> String {
 
 /// The lease marker on the alias, if any.
 pub(crate) fn marker(aws: &Aws, function: &str) -> Option<String> {
-    aws.runtime.block_on(async {
-        let out = aws
-            .lambda
-            .get_alias()
-            .function_name(function)
-            .name("live")
-            .send()
-            .await
-            .unwrap();
-        let description = out.description().unwrap_or_default().to_string();
-        description.contains("[rollout ").then_some(description)
-    })
+    let description = aws
+        .get_alias(function)
+        .description()
+        .unwrap_or_default()
+        .to_string();
+    description.contains("[rollout ").then_some(description)
 }
 
 /// Waits until `check` holds, or fails the test after 30 seconds.
