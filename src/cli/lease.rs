@@ -11,7 +11,8 @@ use crate::exit;
 fn code_of(error: &CloudError) -> i32 {
     match error {
         CloudError::NotFound(_) | CloudError::InvalidParameter(_) => exit::INVALID,
-        CloudError::Conflict(_) => exit::CONFLICT,
+        e if e.is_setup() => exit::INVALID,
+        CloudError::Stale(_) => exit::CONFLICT,
         _ => exit::INFRA,
     }
 }

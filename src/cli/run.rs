@@ -84,6 +84,10 @@ async fn execute(
                 eprintln!("error: {function}:{alias} does not exist ({message}); check the names and the region. Nothing was done");
                 return exit::INVALID;
             }
+            Err(setup) if setup.is_setup() => {
+                eprintln!("error: cannot read {function}:{alias}: {setup}. Nothing was done");
+                return exit::INVALID;
+            }
             Err(other) => {
                 eprintln!("error: cannot read {function}:{alias}: {other}. Nothing was done");
                 return exit::INFRA;

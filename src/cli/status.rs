@@ -59,7 +59,11 @@ pub(super) fn run(args: &StatusArgs) -> i32 {
                 }
                 Err(other) => {
                     eprintln!("error: cannot read {function}:{}: {other}", target.alias);
-                    return exit::INFRA;
+                    return if other.is_setup() {
+                        exit::INVALID
+                    } else {
+                        exit::INFRA
+                    };
                 }
             }
         }

@@ -11,19 +11,20 @@ use super::{
     AlarmState, Alias, AliasUpdate, CloudError, FunctionInfo, Invocation, LambdaApi, MetricQuery,
     MetricsApi,
 };
+use crate::plan::Millis;
 
 /// What goes wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
-    /// `TooManyRequestsException`.
+    /// `TooManyRequestsException`, asking to wait two seconds.
     Throttle,
-    /// A 5xx from the service.
+    /// A 5xx from the service: nothing was done.
     ServerError,
-    /// The call reaches the service and takes effect, but the answer never arrives.
-    Timeout,
-    /// `ResourceConflictException`.
-    Conflict,
-    /// An alias write with a RevisionId that is no longer current (other calls: a conflict).
+    /// The call reaches the service and takes effect, but its answer is lost.
+    LostResponse,
+    /// `ResourceConflictException`: an update is in progress.
+    Busy,
+    /// An alias write with a RevisionId that is no longer current (other calls: busy).
     StaleRevision,
 }
 
@@ -98,19 +99,20 @@ impl<'a, T, D: Fn(usize, &Call) -> Decision> Faulty<'a, T, D> {
                 tokio::task::yield_now().await;
                 result
             }
-            Decision::Fail(Fault::Throttle) => Err(CloudError::Throttled(
-                "TooManyRequestsException: Rate exceeded".into(),
-            )),
-            Decision::Fail(Fault::ServerError) => Err(CloudError::Other(
+            Decision::Fail(Fault::Throttle) => Err(CloudError::Throttled {
+                message: "TooManyRequestsException: Rate exceeded".into(),
+                retry_after: Some(Millis(2_000)),
+            }),
+            Decision::Fail(Fault::ServerError) => Err(CloudError::Transient(
                 "ServiceException: 500 internal error".into(),
             )),
-            Decision::Fail(Fault::Timeout) => {
+            Decision::Fail(Fault::LostResponse) => {
                 let _ = call.await;
-                Err(CloudError::Other(
+                Err(CloudError::Transient(
                     "timed out waiting for the response".into(),
                 ))
             }
-            Decision::Fail(Fault::Conflict | Fault::StaleRevision) => Err(CloudError::Conflict(
+            Decision::Fail(Fault::Busy | Fault::StaleRevision) => Err(CloudError::Busy(
                 "ResourceConflictException: injected".into(),
             )),
         }

@@ -17,24 +17,66 @@ use serde::Serialize;
 
 use crate::plan::Millis;
 
-/// A failed call, as the engine needs to tell failures apart.
+/// A failed call, as the engine needs to tell failures apart: what is retried, what means
+/// someone else acted, and what only a person can fix (said in the message).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CloudError {
     /// The function, alias, version or alarm does not exist.
     #[error("not found: {0}")]
     NotFound(String),
-    /// Someone else changed the resource since we read it (stale RevisionId), or it is busy.
-    #[error("conflict: {0}")]
-    Conflict(String),
-    /// Too many requests; worth retrying later.
-    #[error("throttled: {0}")]
-    Throttled(String),
+    /// `PreconditionFailedException` (412): the RevisionId passed is no longer current, so
+    /// someone changed the resource since it was read. Never retried as it is.
+    #[error("changed since it was read: {0}")]
+    Stale(String),
+    /// `ResourceConflictException` (409) and its kin: an update is in progress. Retried.
+    #[error("busy: {0}")]
+    Busy(String),
+    /// Too many requests (429). Retried, no sooner than the service asks.
+    #[error("throttled: {message}")]
+    Throttled {
+        /// The service's message.
+        message: String,
+        /// How long the service asked to wait, when it said.
+        retry_after: Option<Millis>,
+    },
     /// The service rejected the request as invalid.
     #[error("invalid request: {0}")]
     InvalidParameter(String),
-    /// Anything else: network, service failure, permissions.
+    /// The identity may not make this call. Never retried.
+    #[error("access denied: {0}; grant the identity the permissions README.md lists")]
+    Denied(String),
+    /// Credentials missing, expired or not valid. Never retried.
+    #[error("credentials: {0}; refresh them (for example `aws sso login` or a new session) and run again")]
+    Credentials(String),
+    /// The client is not set up to make the call (no region, a bad endpoint): the message
+    /// says what to set. Never retried.
+    #[error("{0}")]
+    Setup(String),
+    /// A 5xx, a time-out or a broken connection: the call may or may not have taken effect.
+    /// Retried.
+    #[error("{0}")]
+    Transient(String),
+    /// Anything else. Not retried.
     #[error("{0}")]
     Other(String),
+}
+
+impl CloudError {
+    /// Whether only a change of set-up can fix it: permissions, credentials, region, endpoint.
+    pub fn is_setup(&self) -> bool {
+        matches!(
+            self,
+            CloudError::Denied(_) | CloudError::Credentials(_) | CloudError::Setup(_)
+        )
+    }
+
+    /// Whether trying the same call again later may succeed.
+    pub fn retried(&self) -> bool {
+        matches!(
+            self,
+            CloudError::Busy(_) | CloudError::Throttled { .. } | CloudError::Transient(_)
+        )
+    }
 }
 
 /// What an alias serves.
@@ -79,10 +121,22 @@ pub struct AliasUpdate {
     pub version: String,
     /// Additional versions and weights; empty to route everything to `version`.
     pub routing: BTreeMap<String, f64>,
-    /// The RevisionId last read: the write fails with [`CloudError::Conflict`] if it changed.
+    /// The RevisionId last read: the write fails with [`CloudError::Stale`] if it changed.
     pub revision_id: String,
     /// A new description (the lease marker lives there); `None` leaves it.
     pub description: Option<String>,
+}
+
+impl AliasUpdate {
+    /// Whether `alias` holds exactly what this write writes.
+    pub fn written_in(&self, alias: &Alias) -> bool {
+        alias.version == self.version
+            && alias.routing == self.routing
+            && self
+                .description
+                .as_ref()
+                .is_none_or(|d| *d == alias.description)
+    }
 }
 
 /// `State` of a function (or version).

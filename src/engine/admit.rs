@@ -89,6 +89,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                 weight_since: now,
                 timeout: None,
                 judged_until: now,
+                unsure: None,
             });
         }
         self.take_lease().await?;

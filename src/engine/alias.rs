@@ -44,29 +44,42 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         Ok(())
     }
 
-    /// Writes the alias of target `i`, passing the RevisionId last read.
+    /// Writes the alias of target `i`, passing the RevisionId last read. When an earlier write of
+    /// ours failed without an answer and this one meets a changed RevisionId, the alias is read:
+    /// if it holds that earlier write, the change was ours, and this write goes on from there.
     pub(super) async fn write_alias(
         &mut self,
         i: usize,
         version: String,
         routing: BTreeMap<String, f64>,
     ) -> Result<(), WriteError> {
+        let description = Some(self.description(i).map_err(WriteError::Refuse)?);
         let t = &self.progress.targets[i];
         let (function, alias, before) = (t.function.clone(), t.alias.clone(), t.current.clone());
-        let update = AliasUpdate {
+        let mut update = AliasUpdate {
             version,
             routing,
             revision_id: before.revision_id.clone(),
-            description: Some(self.description(i).map_err(WriteError::Refuse)?),
+            description,
         };
-        match self
-            .services
-            .lambda
-            .update_alias(&function, &alias, &update)
-            .await
-        {
+        let lambda = self.services.lambda;
+        let mut result = lambda.update_alias(&function, &alias, &update).await;
+        if let (Err(CloudError::Stale(_)), Some(unsure)) = (&result, &t.unsure) {
+            if let Ok(now) = lambda.get_alias(&function, &alias).await {
+                if unsure.written_in(&now) {
+                    update.revision_id = now.revision_id.clone();
+                    result = lambda.update_alias(&function, &alias, &update).await;
+                }
+            }
+        }
+        let t = &mut self.progress.targets[i];
+        t.unsure = match &result {
+            Err(CloudError::Transient(_)) => Some(update),
+            _ => None,
+        };
+        match result {
             Ok(after) => {
-                self.progress.targets[i].current = after.clone();
+                t.current = after.clone();
                 self.emit(EventKind::AliasUpdated {
                     function,
                     before,
@@ -74,7 +87,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                 });
                 Ok(())
             }
-            Err(CloudError::Conflict(message)) => Err(WriteError::Conflict(Change::Written {
+            Err(CloudError::Stale(message)) => Err(WriteError::Conflict(Change::Written {
                 function,
                 alias,
                 message,

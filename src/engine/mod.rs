@@ -188,6 +188,8 @@ struct Target {
     timeout: Option<Millis>,
     /// The end of the newest settled period already judged.
     judged_until: Millis,
+    /// An alias write of ours whose answer never came: it may have gone through.
+    unsure: Option<crate::cloud::AliasUpdate>,
 }
 
 /// Where the run is and what it has seen.

@@ -67,11 +67,11 @@ impl From<WriteError> for Stop {
     }
 }
 
-/// A failed call other than an alias write: a conflict means the service is busy with someone
-/// else's change.
+/// A failed call other than an alias write: still busy after the retries means someone else's
+/// change is in progress.
 pub(super) fn cloud(error: CloudError) -> Stop {
     match error {
-        CloudError::Conflict(message) => Stop::conflict(Change::Service(message)),
+        CloudError::Busy(message) => Stop::conflict(Change::Service(message)),
         other => Stop::Cloud(Fault::Call(other)),
     }
 }

@@ -73,8 +73,8 @@ impl LambdaApi for SimWorld {
             }
         }
         if update.revision_id != current.revision_id {
-            return Err(CloudError::Conflict(format!(
-                "The RevisionId provided ({}) does not match the latest RevisionId ({}) of {function}:{alias}",
+            return Err(CloudError::Stale(format!(
+                "PreconditionFailedException: The RevisionId provided ({}) does not match the latest RevisionId ({}) of {function}:{alias}",
                 update.revision_id, current.revision_id
             )));
         }

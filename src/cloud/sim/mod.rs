@@ -325,8 +325,8 @@ impl State {
             .get_mut(name)
             .ok_or_else(|| CloudError::NotFound(format!("Function not found: {name}")))?;
         if now < f.update_done_at {
-            return Err(CloudError::Conflict(
-                "The operation cannot be performed at this time. An update is in progress for resource".into(),
+            return Err(CloudError::Busy(
+                "ResourceConflictException: The operation cannot be performed at this time. An update is in progress for resource".into(),
             ));
         }
         Ok(f)

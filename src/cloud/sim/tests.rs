@@ -59,11 +59,11 @@ async fn updates_go_through_in_progress_and_block_publishing_meanwhile() {
     assert_eq!(info.last_update, UpdateStatus::InProgress);
     assert!(matches!(
         w.publish_version("f", None).await,
-        Err(CloudError::Conflict(_))
+        Err(CloudError::Busy(_))
     ));
     assert!(matches!(
         w.update_code("f", b"zip2").await,
-        Err(CloudError::Conflict(_))
+        Err(CloudError::Busy(_))
     ));
     w.clock().advance(UPDATE_TIME);
     assert_eq!(
@@ -141,7 +141,7 @@ async fn every_write_changes_the_revision_and_a_stale_one_is_a_conflict() {
         .unwrap();
     assert_ne!(second.revision_id, first);
     let stale = w.update_alias("f", "live", &update("2", &[], &first)).await;
-    assert!(matches!(stale, Err(CloudError::Conflict(_))), "{stale:?}");
+    assert!(matches!(stale, Err(CloudError::Stale(_))), "{stale:?}");
     assert_eq!(
         w.alias("f", "live").unwrap(),
         second,

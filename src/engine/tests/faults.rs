@@ -1,8 +1,10 @@
 //! AWS failing at any call: transient faults change nothing, persistent ones end in a known
 //! state that the outcome describes, and a runner that died anywhere can be resumed.
 
+use std::cell::RefCell;
+
 use super::*;
-use crate::cloud::faults::{fault_at, pass, Fault, Faulty};
+use crate::cloud::faults::{fault_at, pass, Decision, Fault, Faulty};
 use crate::cloud::retry::Retrying;
 use crate::engine::{Outcome, Trouble};
 
@@ -23,8 +25,8 @@ fn every_fault_at_every_call_ends_in_a_known_state() {
         for fault in [
             Fault::Throttle,
             Fault::ServerError,
-            Fault::Timeout,
-            Fault::Conflict,
+            Fault::LostResponse,
+            Fault::Busy,
             Fault::StaleRevision,
         ] {
             for persistent in [false, true] {
@@ -42,9 +44,10 @@ fn every_fault_at_every_call_ends_in_a_known_state() {
                 match (&r.report.outcome, persistent) {
                     // Transient faults are retried: the rollout ends as if nothing happened.
                     (Outcome::Promoted, _) => assert_eq!(now, serving("4", &[]), "{case}"),
-                    // A conflict on an alias write: stop, overwrite nothing.
+                    // Someone else's change (a stale RevisionId, or busy beyond the retries):
+                    // stop, overwrite nothing.
                     (Outcome::Conflict(_), _) => assert!(
-                        matches!(fault, Fault::Conflict | Fault::StaleRevision),
+                        fault == Fault::StaleRevision || fault == Fault::Busy && persistent,
                         "{case}"
                     ),
                     (Outcome::Failed(trouble), true) => {
@@ -55,7 +58,7 @@ fn every_fault_at_every_call_ends_in_a_known_state() {
                         if let Trouble::RolledBack { aliases, .. }
                         | Trouble::RollbackFailed { aliases, .. } = trouble
                         {
-                            if !restored && fault != Fault::Timeout {
+                            if !restored && fault != Fault::LostResponse {
                                 let reported: Vec<Serving> = aliases
                                     .iter()
                                     .map(|a| {
@@ -73,7 +76,7 @@ fn every_fault_at_every_call_ends_in_a_known_state() {
                     }
                     _ => panic!("unexpected end: {case}"),
                 }
-                if !persistent && !matches!(fault, Fault::Conflict | Fault::StaleRevision) {
+                if !persistent && fault != Fault::StaleRevision {
                     assert_eq!(
                         r.report.outcome,
                         Outcome::Promoted,
@@ -85,6 +88,75 @@ fn every_fault_at_every_call_ends_in_a_known_state() {
     }
     println!("tried {tried} faults at {calls} calls");
     assert!(tried >= 100);
+}
+
+/// The first attempt of every write takes effect but its answer is lost; the retries pass.
+fn lose_every_first_answer() -> impl Fn(usize, &Call) -> Decision {
+    let lost = RefCell::new(None::<Call>);
+    move |_, call| {
+        if !call.is_write() {
+            return Decision::Pass;
+        }
+        let mut lost = lost.borrow_mut();
+        if lost.as_ref() == Some(call) {
+            *lost = None;
+            Decision::Pass
+        } else {
+            *lost = Some(call.clone());
+            Decision::Fail(Fault::LostResponse)
+        }
+    }
+}
+
+#[test]
+fn a_lost_answer_at_every_write_ends_as_without_it() {
+    let plan = plan(&CANARY.replace("wait 5m until healthy", "wait 2m until healthy"));
+    for new in [HEALTHY, BROKEN] {
+        let clean = world(&["f"], new);
+        let expected = run(&clean, &plan).report.outcome;
+        let w = world(&["f"], new);
+        let faulty = Faulty::new(&w, lose_every_first_answer());
+        let retrying = Retrying::new(&faulty, &w);
+        let r = run_with(&retrying, &retrying, &w, &plan, Settings::default());
+        // The same ending; the retries take a few seconds, so the traffic counted differs.
+        assert_eq!(r.report.outcome.name(), expected.name());
+        assert_eq!(r.report.outcome.exit_code(), expected.exit_code());
+        assert_eq!(serves(&w, "f"), serves(&clean, "f"));
+        assert_eq!(
+            w.alias("f", "live").unwrap().description,
+            "",
+            "lease released"
+        );
+        let lost = w.writes().len() - clean.writes().len();
+        assert!(lost >= 4, "every write was sent again: {lost} more");
+    }
+}
+
+#[test]
+fn a_write_that_never_answered_is_recognised_as_ours_when_rolling_back() {
+    let plan = plan(CANARY);
+    // The shift goes through, but none of its attempts ever answers.
+    let w = world(&["f"], HEALTHY);
+    let shift = |_: usize, call: &Call| match call {
+        Call::UpdateAlias { update, .. } if !update.routing.is_empty() => {
+            Decision::Fail(Fault::LostResponse)
+        }
+        _ => Decision::Pass,
+    };
+    let faulty = Faulty::new(&w, shift);
+    let retrying = Retrying::new(&faulty, &w);
+    let r = run_with(&retrying, &retrying, &w, &plan, Settings::default());
+    assert!(
+        matches!(
+            r.report.outcome,
+            Outcome::Failed(Trouble::RolledBack { .. })
+        ),
+        "{:?}",
+        r.report.outcome
+    );
+    assert_eq!(r.report.outcome.exit_code(), 5);
+    assert_eq!(serves(&w, "f"), serving("1", &[]), "old serves everything");
+    assert_eq!(w.alias("f", "live").unwrap().description, "");
 }
 
 #[test]
