@@ -18,7 +18,7 @@ use tokio::sync::Notify;
 
 use super::{
     AlarmState, Alias, AliasUpdate, Clock, CloudError, FunctionInfo, FunctionState, Invocation,
-    LambdaApi, MetricQuery, MetricsApi, Stat, UpdateStatus,
+    LambdaApi, Latest, MetricQuery, MetricsApi, Stat, UpdateStatus,
 };
 use crate::plan::Millis;
 
@@ -72,6 +72,26 @@ impl Limiter {
         tokio::time::sleep(pause).await;
         *state = (0.0, tokio::time::Instant::now());
     }
+}
+
+/// A [`FunctionInfo`] from a function configuration, as `GetFunctionConfiguration` and
+/// `ListVersionsByFunction` answer it (two types with the same accessors).
+macro_rules! function_info {
+    ($c:expr) => {
+        FunctionInfo {
+            version: $c.version().unwrap_or("$LATEST").to_string(),
+            state: state($c.state()),
+            last_update: update_status($c.last_update_status(), $c.last_update_status_reason()),
+            role: $c.role().unwrap_or_default().to_string(),
+            timeout: timeout($c.timeout()),
+            code_sha256: $c.code_sha256().unwrap_or_default().to_string(),
+            revision_id: $c.revision_id().unwrap_or_default().to_string(),
+            dead_letter: $c
+                .dead_letter_config()
+                .and_then(|d| d.target_arn())
+                .map(str::to_string),
+        }
+    };
 }
 
 impl Aws {
@@ -151,19 +171,7 @@ impl Aws {
                 .send()
                 .await
                 .map_err(domain)?;
-            for v in page.versions() {
-                out.push(FunctionInfo {
-                    version: v.version().unwrap_or_default().to_string(),
-                    state: state(v.state()),
-                    last_update: update_status(
-                        v.last_update_status(),
-                        v.last_update_status_reason(),
-                    ),
-                    role: v.role().unwrap_or_default().to_string(),
-                    timeout: timeout(v.timeout()),
-                    code_sha256: v.code_sha256().unwrap_or_default().to_string(),
-                });
-            }
+            out.extend(page.versions().iter().map(|v| function_info!(v)));
             marker = page.next_marker().map(str::to_string);
             if marker.is_none() {
                 return Ok(out);
@@ -359,6 +367,7 @@ impl LambdaApi for Aws {
     async fn publish_version(
         &self,
         function: &str,
+        latest: &Latest,
         description: Option<&str>,
     ) -> Result<String, CloudError> {
         self.call().await;
@@ -366,6 +375,8 @@ impl LambdaApi for Aws {
             .lambda
             .publish_version()
             .function_name(function)
+            .code_sha256(&latest.code_sha256)
+            .revision_id(&latest.revision_id)
             .set_description(description.map(str::to_string))
             .send()
             .await
@@ -387,26 +398,20 @@ impl LambdaApi for Aws {
             .send()
             .await
             .map_err(domain)?;
-        Ok(FunctionInfo {
-            version: out.version().unwrap_or("$LATEST").to_string(),
-            state: state(out.state()),
-            last_update: update_status(out.last_update_status(), out.last_update_status_reason()),
-            role: out.role().unwrap_or_default().to_string(),
-            timeout: timeout(out.timeout()),
-            code_sha256: out.code_sha256().unwrap_or_default().to_string(),
-        })
+        Ok(function_info!(out))
     }
 
-    async fn update_code(&self, function: &str, zip: &[u8]) -> Result<(), CloudError> {
+    async fn update_code(&self, function: &str, zip: &[u8]) -> Result<String, CloudError> {
         self.call().await;
-        self.lambda
+        let out = self
+            .lambda
             .update_function_code()
             .function_name(function)
             .zip_file(Blob::new(zip.to_vec()))
             .send()
             .await
             .map_err(domain)?;
-        Ok(())
+        Ok(out.code_sha256().unwrap_or_default().to_string())
     }
 
     async fn invoke(

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use super::lease::Marker;
-use super::{AliasUpdate, MetricQuery};
+use super::{AliasUpdate, Latest, MetricQuery};
 
 /// A call to the cloud with its arguments.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,6 +30,8 @@ pub enum Call {
     PublishVersion {
         /// The function.
         function: String,
+        /// The `$LATEST` it must find.
+        latest: Latest,
         /// The version's description.
         description: Option<String>,
     },
@@ -107,12 +109,19 @@ impl fmt::Display for Call {
             }
             Call::PublishVersion {
                 function,
-                description: Some(d),
-            } => write!(f, "PublishVersion {function} description={d:?}"),
-            Call::PublishVersion {
-                function,
-                description: None,
-            } => write!(f, "PublishVersion {function}"),
+                latest,
+                description,
+            } => {
+                write!(
+                    f,
+                    "PublishVersion {function} code={} revision={}",
+                    latest.code_sha256, latest.revision_id
+                )?;
+                match description {
+                    Some(d) => write!(f, " description={d:?}"),
+                    None => Ok(()),
+                }
+            }
             Call::GetFunction {
                 function,
                 qualifier: Some(q),

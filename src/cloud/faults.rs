@@ -8,8 +8,8 @@ use std::future::Future;
 
 use super::call::Call;
 use super::{
-    AlarmState, Alias, AliasUpdate, CloudError, FunctionInfo, Invocation, LambdaApi, MetricQuery,
-    MetricsApi,
+    AlarmState, Alias, AliasUpdate, CloudError, FunctionInfo, Invocation, LambdaApi, Latest,
+    MetricQuery, MetricsApi,
 };
 use crate::plan::Millis;
 
@@ -187,15 +187,20 @@ impl<T: LambdaApi, D: Fn(usize, &Call) -> Decision> LambdaApi for Faulty<'_, T, 
     async fn publish_version(
         &self,
         function: &str,
+        latest: &Latest,
         description: Option<&str>,
     ) -> Result<String, CloudError> {
         let call = Call::PublishVersion {
             function: function.into(),
+            latest: latest.clone(),
             description: description.map(str::to_string),
         };
         let decision = self.lambda_decision(&call).await;
-        self.apply(decision, self.inner.publish_version(function, description))
-            .await
+        self.apply(
+            decision,
+            self.inner.publish_version(function, latest, description),
+        )
+        .await
     }
 
     async fn get_function(
@@ -212,7 +217,7 @@ impl<T: LambdaApi, D: Fn(usize, &Call) -> Decision> LambdaApi for Faulty<'_, T, 
             .await
     }
 
-    async fn update_code(&self, function: &str, zip: &[u8]) -> Result<(), CloudError> {
+    async fn update_code(&self, function: &str, zip: &[u8]) -> Result<String, CloudError> {
         let call = Call::UpdateFunctionCode {
             function: function.into(),
         };

@@ -178,6 +178,30 @@ pub struct FunctionInfo {
     pub timeout: Millis,
     /// The code's SHA-256.
     pub code_sha256: String,
+    /// Changes with every change of code or configuration (several times during an update).
+    pub revision_id: String,
+    /// Where failed asynchronous events go (weighted routing needs the same on both versions).
+    pub dead_letter: Option<String>,
+}
+
+/// The `$LATEST` a publish must find: `PublishVersion` is refused if its code or configuration
+/// changed since it was read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Latest {
+    /// `CodeSha256`.
+    pub code_sha256: String,
+    /// `RevisionId`.
+    pub revision_id: String,
+}
+
+impl Latest {
+    /// What `info` of `$LATEST` says.
+    pub fn of(info: &FunctionInfo) -> Self {
+        Latest {
+            code_sha256: info.code_sha256.clone(),
+            revision_id: info.revision_id.clone(),
+        }
+    }
 }
 
 /// The answer of an invocation.
@@ -207,10 +231,12 @@ pub trait LambdaApi {
         alias: &str,
         update: &AliasUpdate,
     ) -> Result<Alias, CloudError>;
-    /// `PublishVersion`; returns the version number (the last one again when nothing changed).
+    /// `PublishVersion` of the `$LATEST` that was read, passing its `CodeSha256` and
+    /// `RevisionId`; returns the version number (the last one again when nothing changed).
     async fn publish_version(
         &self,
         function: &str,
+        latest: &Latest,
         description: Option<&str>,
     ) -> Result<String, CloudError>;
     /// `GetFunction` of `$LATEST` (no qualifier) or of a version.
@@ -219,8 +245,8 @@ pub trait LambdaApi {
         function: &str,
         qualifier: Option<&str>,
     ) -> Result<FunctionInfo, CloudError>;
-    /// `UpdateFunctionCode` of `$LATEST` from zip bytes.
-    async fn update_code(&self, function: &str, zip: &[u8]) -> Result<(), CloudError>;
+    /// `UpdateFunctionCode` of `$LATEST` from zip bytes; returns the new `CodeSha256`.
+    async fn update_code(&self, function: &str, zip: &[u8]) -> Result<String, CloudError>;
     /// `Invoke` the alias or a version.
     async fn invoke(
         &self,

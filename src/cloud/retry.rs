@@ -16,7 +16,7 @@ use std::cell::Cell;
 use std::future::Future;
 
 use super::{
-    AlarmState, Alias, AliasUpdate, Clock, CloudError, FunctionInfo, Invocation, LambdaApi,
+    AlarmState, Alias, AliasUpdate, Clock, CloudError, FunctionInfo, Invocation, LambdaApi, Latest,
     MetricQuery, MetricsApi,
 };
 use crate::plan::Millis;
@@ -153,9 +153,10 @@ impl<T: LambdaApi, C: Clock> LambdaApi for Retrying<'_, T, C> {
     async fn publish_version(
         &self,
         function: &str,
+        latest: &Latest,
         description: Option<&str>,
     ) -> Result<String, CloudError> {
-        self.retry(|| self.inner.publish_version(function, description))
+        self.retry(|| self.inner.publish_version(function, latest, description))
             .await
     }
 
@@ -168,7 +169,7 @@ impl<T: LambdaApi, C: Clock> LambdaApi for Retrying<'_, T, C> {
             .await
     }
 
-    async fn update_code(&self, function: &str, zip: &[u8]) -> Result<(), CloudError> {
+    async fn update_code(&self, function: &str, zip: &[u8]) -> Result<String, CloudError> {
         self.retry(|| self.inner.update_code(function, zip)).await
     }
 

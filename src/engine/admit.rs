@@ -1,5 +1,5 @@
-//! Admission: before any step, read every alias, decide whether this run may act on it, and take
-//! the lease on all of them. A fresh run needs an alias no rollout holds (or a stale lease and
+//! Admission: before any step, read every alias, decide whether this run may act on it, check
+//! what Lambda would refuse later ([`super::preflight`]), and take the lease on all of them. A fresh run needs an alias no rollout holds (or a stale lease and
 //! `--take-over`) that serves one version; a resumed run needs the lease it resumes, an alias
 //! that still matches it, and the same playbook.
 
@@ -87,11 +87,13 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                 active: true,
                 user_description,
                 weight_since: now,
-                timeout: None,
+                timeout: Millis(0),
+                latest: None,
                 judged_until: now,
                 unsure: None,
             });
         }
+        self.preflight(plan).await?;
         self.take_lease().await?;
         Ok(resume_at)
     }

@@ -55,7 +55,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         question: String,
         health: &HealthSpec,
     ) -> Result<bool, Stop> {
-        let settlement = self.settlement(health).await?;
+        let settlement = self.settlement(health);
         self.start_judging(&settlement);
         let mut answer = tokio::task::spawn_blocking(move || ask(&question));
         loop {
@@ -78,7 +78,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
     /// Marks the gate open in the lease and waits until `rollout approve` sets `a=1` on the
     /// first alias, judging health every interval while `new` has traffic.
     async fn await_approval(&mut self, health: &HealthSpec) -> Result<(), Stop> {
-        let settlement = self.settlement(health).await?;
+        let settlement = self.settlement(health);
         self.start_judging(&settlement);
         self.lease.gate = true;
         self.hold_all().await?;

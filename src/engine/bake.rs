@@ -27,7 +27,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         shortest: Option<Millis>,
         health: &HealthSpec,
     ) -> Result<(), Stop> {
-        let settlement = self.settlement(health).await?;
+        let settlement = self.settlement(health);
         let clock = self.services.clock;
         let start = clock.epoch();
         let end = settlement.settles(Millis(start.0 + duration.0));
@@ -127,7 +127,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         duration: Millis,
         health: &HealthSpec,
     ) -> Result<(), Stop> {
-        let settlement = self.settlement(health).await?;
+        let settlement = self.settlement(health);
         self.start_judging(&settlement);
         let clock = self.services.clock;
         let mut waited = Millis(0);
@@ -160,44 +160,20 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
     }
 
     /// How periods settle for this rollout: the health block's `metrics delay`, or a minute of
-    /// slack plus the longest timeout of the versions judged (read once).
-    pub(super) async fn settlement(&mut self, health: &HealthSpec) -> Result<Settlement, Stop> {
-        if let Some(delay) = health.delay {
-            return Ok(Settlement::new(health.every, delay));
-        }
-        let mut longest = Millis(0);
-        for i in 0..self.progress.targets.len() {
-            let t = &self.progress.targets[i];
-            if !t.active {
-                continue;
-            }
-            let timeout = match t.timeout {
-                Some(timeout) => timeout,
-                None => {
-                    let (function, old, new) = (t.function.clone(), t.old.clone(), t.new.clone());
-                    let lambda = self.services.lambda;
-                    let mut timeout = lambda
-                        .get_function(&function, Some(&old))
-                        .await
-                        .map_err(cloud)?
-                        .timeout;
-                    if let Some(new) = new {
-                        let info = lambda
-                            .get_function(&function, Some(&new))
-                            .await
-                            .map_err(cloud)?;
-                        timeout = timeout.max(info.timeout);
-                    }
-                    self.progress.targets[i].timeout = Some(timeout);
-                    timeout
-                }
-            };
-            longest = longest.max(timeout);
-        }
-        Ok(Settlement::new(
-            health.every,
-            Settlement::default_delay(longest),
-        ))
+    /// slack plus the longest timeout of the versions judged.
+    pub(super) fn settlement(&self, health: &HealthSpec) -> Settlement {
+        let delay = health.delay.unwrap_or_else(|| {
+            let longest = self
+                .progress
+                .targets
+                .iter()
+                .filter(|t| t.active)
+                .map(|t| t.timeout)
+                .max()
+                .unwrap_or_default();
+            Settlement::default_delay(longest)
+        });
+        Settlement::new(health.every, delay)
     }
 
     /// Judges from here on: nothing settled so far is counted twice.

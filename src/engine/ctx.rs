@@ -6,7 +6,7 @@ use super::events::EventKind;
 use super::Engine;
 use crate::cloud::{Clock, LambdaApi, MetricQuery, MetricsApi};
 use crate::hooks::{CtxData, HookVerdict, Request};
-use crate::plan::{Millis, Script, Which};
+use crate::plan::{Script, Which};
 
 impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
     /// What `ctx` shows a hook running for target `i`.
@@ -40,7 +40,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         );
         // A hook reads the periods that have settled, as the checks do.
         let health = self.playbook.health.clone();
-        let settlement = self.settlement(&health).await.ok();
+        let settlement = self.settlement(&health);
         let mut running = self.services.hooks.start(script, data);
         while let Some(request) = running.receiver.recv().await {
             match request {
@@ -59,10 +59,8 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                         Which::Old => old.clone(),
                     };
                     // The newest settled periods covering the window, as the checks read them.
-                    let (start, end) = match &settlement {
-                        Some(s) => s.window(window, s.settled(self.services.clock.epoch())),
-                        None => (Millis(0), Millis(0)),
-                    };
+                    let (start, end) =
+                        settlement.window(window, settlement.settled(self.services.clock.epoch()));
                     let query = MetricQuery {
                         function: function.clone(),
                         alias: alias.clone(),

@@ -8,6 +8,7 @@
 //! | --- | --- |
 //! | `mod.rs` | the engine's parts: the services it talks to, the run's state, the lease; `run` |
 //! | [`admit`] | reads each alias, decides whether this run may act on it, takes the lease |
+//! | [`preflight`] | what Lambda would refuse later, found by reading before the first write |
 //! | [`steps`] | runs the steps in order and does what each one says |
 //! | [`versions`] | `update code`, `publish`, `use version`: waiting for updates, choosing `new` |
 //! | [`alias`] | alias writes: shifting traffic, restoring `old`, each with the RevisionId read |
@@ -31,6 +32,7 @@ pub mod events;
 pub mod health;
 mod lease;
 pub mod outcome;
+mod preflight;
 pub mod reasons;
 mod resume;
 mod steps;
@@ -184,8 +186,10 @@ struct Target {
     user_description: String,
     /// When `new` reached the weight it has (epoch ms): count checks count from here.
     weight_since: Millis,
-    /// The longest timeout of `old` and `new`, once read.
-    timeout: Option<Millis>,
+    /// The longest timeout of `old` and `new`: their metrics may arrive this late.
+    timeout: Millis,
+    /// The `$LATEST` that `publish` freezes, once read.
+    latest: Option<crate::cloud::Latest>,
     /// The end of the newest settled period already judged.
     judged_until: Millis,
     /// An alias write of ours whose answer never came: it may have gone through.

@@ -39,9 +39,9 @@ pub enum Cause {
         /// Why it could not be read.
         error: String,
     },
-    /// The function is in state `Failed`.
+    /// The function, or a version of it, is in state `Failed`.
     FunctionFailed {
-        /// The function.
+        /// The function, with the version when it is one.
         function: String,
     },
     /// The last update of `$LATEST` failed.
@@ -50,6 +50,14 @@ pub enum Cause {
         function: String,
         /// The service's reason.
         reason: String,
+    },
+    /// `$LATEST` is not what the run read (or uploaded): someone else changed its code or
+    /// configuration, and it is not published.
+    LatestChanged {
+        /// The function.
+        function: String,
+        /// What was found, in the service's words or as the code hashes.
+        detail: String,
     },
     /// The playbook's own `rollback` step.
     Planned,
@@ -111,19 +119,16 @@ pub enum Refusal {
         /// The version.
         version: String,
     },
-    /// `old` and `new` run as different execution roles: Lambda refuses to split between them.
-    RoleMismatch {
+    /// The alias serves `$LATEST`: Lambda routes weights only between published versions.
+    OldIsLatest {
         /// The function.
         function: String,
-        /// `old`.
-        old: String,
-        /// Its role.
-        old_role: String,
-        /// `new`.
-        new: String,
-        /// Its role.
-        new_role: String,
+        /// The alias.
+        alias: String,
     },
+    /// `old` and what becomes `new` differ in a setting that Lambda requires to be the same on
+    /// both versions of a weighted alias.
+    Unlike(Box<Mismatch>),
     /// The alias's own description leaves no room for the lease marker.
     DescriptionTooLong {
         /// The function.
@@ -210,13 +215,52 @@ pub enum Change {
 pub enum Fault {
     /// A call failed beyond what retries could fix.
     Call(CloudError),
-    /// A function update did not finish in time.
+    /// A function update did not finish, or a version did not become `Active`, in time.
     StillUpdating {
-        /// The function.
+        /// The function, with the version when it was one.
         function: String,
         /// How long it was waited for.
         after: Millis,
     },
+}
+
+/// A setting in which `old` and what becomes `new` differ.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mismatch {
+    /// The function.
+    pub function: String,
+    /// The setting: the execution role or the dead-letter target.
+    pub setting: &'static str,
+    /// `old`.
+    pub old: String,
+    /// Its value.
+    pub old_value: String,
+    /// What becomes `new`: a version, or `$LATEST` that `publish` will freeze.
+    pub new: String,
+    /// Its value.
+    pub new_value: String,
+}
+
+impl fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Mismatch {
+            function,
+            setting,
+            old,
+            old_value,
+            new,
+            new_value,
+        } = self;
+        let new = if new == "$LATEST" {
+            "$LATEST (what publish makes new)".to_string()
+        } else {
+            format!("version {new}")
+        };
+        write!(
+            f,
+            "{function}: the {setting} of version {old} is {old_value} but of {new} {new_value}; Lambda splits traffic only between versions with the same {setting}. Nothing was changed"
+        )
+    }
 }
 
 /// Why a rollout failed for want of AWS.
@@ -278,11 +322,15 @@ impl fmt::Display for Cause {
                 write!(f, "cannot read {}: {error}", path.display())
             }
             Cause::FunctionFailed { function } => {
-                write!(f, "{function} is in state Failed and cannot be published")
+                write!(f, "{function} is in state Failed: Lambda cannot run it")
             }
             Cause::UpdateFailed { function, reason } => {
                 write!(f, "the last update of {function} failed: {reason}")
             }
+            Cause::LatestChanged { function, detail } => write!(
+                f,
+                "$LATEST of {function} changed since the rollout read it ({detail}): another deploy? Nothing was published"
+            ),
             Cause::Planned => f.write_str("the playbook rolls back here"),
         }
     }
@@ -337,16 +385,11 @@ impl fmt::Display for Refusal {
             Refusal::NoSuchVersion { function, version } => {
                 write!(f, "{function} has no version {version}; nothing was changed")
             }
-            Refusal::RoleMismatch {
-                function,
-                old,
-                old_role,
-                new,
-                new_role,
-            } => write!(
+            Refusal::OldIsLatest { function, alias } => write!(
                 f,
-                "{function}: version {old} runs as {old_role} but version {new} as {new_role}; weighted routing needs one execution role. Nothing was changed"
+                "{function}:{alias} serves $LATEST, and Lambda splits traffic only between published versions: point the alias at a version first. Nothing was changed"
             ),
+            Refusal::Unlike(mismatch) => mismatch.fmt(f),
             Refusal::DescriptionTooLong {
                 function,
                 alias,

@@ -1,18 +1,20 @@
 //! Choosing `new`: `update code` uploads to `$LATEST` and waits for the update, `publish` freezes
-//! `$LATEST` into a version, `use version N` takes one that exists. Each checks what Lambda would
-//! refuse later (two execution roles) before any traffic moves.
+//! exactly the `$LATEST` the rollout read (or uploaded), `use version N` takes one that exists.
+//! Traffic goes only to a version that can serve it: each `new` is waited for until `Active`.
 
 use std::path::Path;
 
 use super::events::EventKind;
-use super::reasons::{Cause, Fault, Refusal};
+use super::reasons::{Cause, Fault};
 use super::stop::{cloud, Stop};
 use super::{Engine, UPDATE_DEADLINE};
-use crate::cloud::{Clock, CloudError, FunctionState, LambdaApi, MetricsApi, UpdateStatus};
+use crate::cloud::{
+    Clock, CloudError, FunctionInfo, FunctionState, LambdaApi, Latest, MetricsApi, UpdateStatus,
+};
 use crate::plan::Millis;
 
 impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
-    /// `update code from ZIP` on every target.
+    /// `update code from ZIP` on every target: what the update made is what `publish` freezes.
     pub(super) async fn update_code(&mut self, zip: &Path) -> Result<(), Stop> {
         let bytes = std::fs::read(zip).map_err(|e| {
             Stop::fail(Cause::ZipUnreadable {
@@ -22,28 +24,63 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         })?;
         for i in 0..self.progress.targets.len() {
             let function = self.progress.targets[i].function.clone();
-            self.services
+            let code_sha256 = self
+                .services
                 .lambda
                 .update_code(&function, &bytes)
                 .await
                 .map_err(cloud)?;
-            self.wait_updated(&function).await?;
+            let info = self.wait_ready(&function, None).await?;
+            if info.code_sha256 != code_sha256 {
+                return Err(Stop::fail(Cause::LatestChanged {
+                    function,
+                    detail: format!("uploaded code {code_sha256}, found {}", info.code_sha256),
+                }));
+            }
+            self.progress.targets[i].latest = Some(Latest {
+                code_sha256,
+                revision_id: info.revision_id,
+            });
             self.emit(EventKind::CodeUpdated { function });
         }
         Ok(())
     }
 
-    /// `publish`: the version each target's `$LATEST` becomes is its `new`.
+    /// `publish`: each target's `$LATEST`, as read before the rollout began (or as `update code`
+    /// left it), becomes a version, its `new`. Lambda refuses the publish if `$LATEST` changed.
     pub(super) async fn publish(&mut self, description: Option<&str>) -> Result<(), Stop> {
         for i in 0..self.progress.targets.len() {
             let function = self.progress.targets[i].function.clone();
-            self.wait_updated(&function).await?;
-            let version = self
+            let now = self.wait_ready(&function, None).await?;
+            let expected = self.progress.targets[i]
+                .latest
+                .clone()
+                .unwrap_or_else(|| Latest::of(&now));
+            if Latest::of(&now) != expected {
+                return Err(Stop::fail(Cause::LatestChanged {
+                    function,
+                    detail: format!(
+                        "code {} revision {}, now code {} revision {}",
+                        expected.code_sha256,
+                        expected.revision_id,
+                        now.code_sha256,
+                        now.revision_id
+                    ),
+                }));
+            }
+            let version = match self
                 .services
                 .lambda
-                .publish_version(&function, description)
+                .publish_version(&function, &expected, description)
                 .await
-                .map_err(cloud)?;
+            {
+                Ok(version) => version,
+                // The only parameters are the code hash and the revision that were read.
+                Err(CloudError::Stale(detail) | CloudError::InvalidParameter(detail)) => {
+                    return Err(Stop::fail(Cause::LatestChanged { function, detail }))
+                }
+                Err(other) => return Err(cloud(other)),
+            };
             let unchanged = version == self.progress.targets[i].old;
             self.emit(EventKind::Published {
                 function: function.clone(),
@@ -55,57 +92,27 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         self.nothing_left()
     }
 
-    /// `use version N`: a published version is `new` on every target.
+    /// `use version N`: a published version (checked before the rollout began) is `new` on every
+    /// target.
     pub(super) async fn use_version(&mut self, version: u64) -> Result<(), Stop> {
         let version = version.to_string();
         for i in 0..self.progress.targets.len() {
-            let function = self.progress.targets[i].function.clone();
-            match self
-                .services
-                .lambda
-                .get_function(&function, Some(&version))
-                .await
-            {
-                Ok(_) => {}
-                Err(CloudError::NotFound(_)) => {
-                    return Err(Stop::refuse(Refusal::NoSuchVersion { function, version }))
-                }
-                Err(other) => return Err(cloud(other)),
-            }
             let unchanged = version == self.progress.targets[i].old;
             self.choose(i, version.clone(), unchanged).await?;
         }
         self.nothing_left()
     }
 
-    /// Records `new` of target `i`, refusing versions whose role differs from `old`'s.
+    /// Records `new` of target `i` once it is `Active`.
     async fn choose(&mut self, i: usize, version: String, unchanged: bool) -> Result<(), Stop> {
-        let t = &self.progress.targets[i];
-        let (function, old) = (t.function.clone(), t.old.clone());
         if unchanged {
             self.progress.targets[i].active = false;
             return Ok(());
         }
-        let lambda = self.services.lambda;
-        let old_info = lambda
-            .get_function(&function, Some(&old))
-            .await
-            .map_err(cloud)?;
-        let new_info = lambda
-            .get_function(&function, Some(&version))
-            .await
-            .map_err(cloud)?;
-        if old_info.role != new_info.role {
-            return Err(Stop::refuse(Refusal::RoleMismatch {
-                function,
-                old,
-                old_role: old_info.role,
-                new: version,
-                new_role: new_info.role,
-            }));
-        }
+        let t = &self.progress.targets[i];
+        let (function, old) = (t.function.clone(), t.old.clone());
+        self.wait_ready(&function, Some(&version)).await?;
         self.progress.targets[i].new = Some(version.clone());
-        self.progress.targets[i].timeout = Some(old_info.timeout.max(new_info.timeout));
         self.emit(EventKind::VersionsChosen {
             function,
             old,
@@ -123,10 +130,19 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         }
     }
 
-    /// Polls `$LATEST` until its last update is done.
-    async fn wait_updated(&mut self, function: &str) -> Result<(), Stop> {
+    /// Polls `$LATEST` (`None`) or a version until no update is in progress and it is not
+    /// `Pending`; returns what it then is.
+    pub(super) async fn wait_ready(
+        &mut self,
+        function: &str,
+        version: Option<&str>,
+    ) -> Result<FunctionInfo, Stop> {
         let clock = self.services.clock;
         let deadline = Millis(clock.now().0 + UPDATE_DEADLINE.0);
+        let named = || match version {
+            Some(v) => format!("{function}:{v}"),
+            None => function.to_string(),
+        };
         // Polls back off from `poll` to five times it: fast for the usual few seconds, gentle
         // on the API for a long update.
         let mut pause = self.settings.poll;
@@ -134,28 +150,26 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
             let info = self
                 .services
                 .lambda
-                .get_function(function, None)
+                .get_function(function, version)
                 .await
                 .map_err(cloud)?;
-            match (info.state, info.last_update) {
+            match (info.state, &info.last_update) {
                 (FunctionState::Failed, _) => {
-                    return Err(Stop::fail(Cause::FunctionFailed {
-                        function: function.to_string(),
-                    }))
+                    return Err(Stop::fail(Cause::FunctionFailed { function: named() }))
                 }
                 (_, UpdateStatus::Failed(reason)) => {
                     return Err(Stop::fail(Cause::UpdateFailed {
-                        function: function.to_string(),
-                        reason,
+                        function: named(),
+                        reason: reason.clone(),
                     }))
                 }
                 (FunctionState::Active | FunctionState::Inactive, UpdateStatus::Successful) => {
-                    return Ok(())
+                    return Ok(info)
                 }
                 (FunctionState::Pending, _) | (_, UpdateStatus::InProgress) => {
                     if clock.now() >= deadline {
                         return Err(Stop::Cloud(Fault::StillUpdating {
-                            function: function.to_string(),
+                            function: named(),
                             after: UPDATE_DEADLINE,
                         }));
                     }

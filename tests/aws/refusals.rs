@@ -73,11 +73,27 @@ fn a_new_version_with_another_execution_role_is_refused() {
     let out = rollout(&dir, &["run", "--yes", "p.rollout"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(
-        String::from_utf8_lossy(&out.stdout).contains("weighted routing needs one execution role"),
+        String::from_utf8_lossy(&out.stdout)
+            .contains("Lambda splits traffic only between versions with the same execution role"),
         "{}",
         text(&out)
     );
     assert_eq!(aws.alias(&f), ("1".to_string(), vec![]), "nothing shifted");
+    assert_eq!(
+        marker(&aws, &f),
+        None,
+        "no lease was taken: nothing written"
+    );
+    let versions = aws
+        .runtime
+        .block_on(
+            aws.lambda
+                .list_versions_by_function()
+                .function_name(&f)
+                .send(),
+        )
+        .unwrap();
+    assert_eq!(versions.versions().len(), 2, "nothing published");
 }
 
 #[test]

@@ -1,11 +1,11 @@
 //! The simulated Lambda: versions numbered by the service, aliases with RevisionIds and routing
 //! rules, code updates that take time, and invocations served by the traffic model.
 
-use super::{fnv1a, SimWorld, Version, UPDATE_TIME};
+use super::{fnv1a, SimWorld, Version};
 use crate::cloud::call::Call;
 use crate::cloud::{
     Alias, AliasUpdate, Clock, CloudError, FunctionInfo, FunctionState, Invocation, LambdaApi,
-    UpdateStatus,
+    Latest, UpdateStatus,
 };
 use crate::plan::Millis;
 
@@ -43,7 +43,9 @@ impl LambdaApi for SimWorld {
             .get(alias)
             .cloned()
             .ok_or_else(|| CloudError::NotFound(format!("Alias not found: {function}:{alias}")))?;
-        if update.version == "$LATEST" || update.routing.contains_key("$LATEST") {
+        // An alias may point at `$LATEST`, but never split traffic with it.
+        let latest = update.version == "$LATEST" || update.routing.contains_key("$LATEST");
+        if latest && !update.routing.is_empty() {
             return Err(CloudError::InvalidParameter(
                 "$LATEST is not supported for an alias pointing to more than 1 version".into(),
             ));
@@ -66,7 +68,7 @@ impl LambdaApi for SimWorld {
             }
         }
         for version in std::iter::once(&update.version).chain(update.routing.keys()) {
-            if !state.version_exists(function, version) {
+            if version != "$LATEST" && !state.version_exists(function, version) {
                 return Err(CloudError::InvalidParameter(format!(
                     "Version {version} of {function} does not exist"
                 )));
@@ -94,20 +96,36 @@ impl LambdaApi for SimWorld {
     async fn publish_version(
         &self,
         function: &str,
+        latest: &Latest,
         description: Option<&str>,
     ) -> Result<String, CloudError> {
         let now = self.clock.now();
         let mut state = self.state.borrow_mut();
         state.calls.push(Call::PublishVersion {
             function: function.to_string(),
+            latest: latest.clone(),
             description: description.map(str::to_string),
         });
         let f = state.idle_function_mut(function, now)?;
-        if f.versions.last().is_some_and(|v| v.code == f.latest_code) {
+        let revision = f.latest_revision(now);
+        if latest.revision_id != revision {
+            return Err(CloudError::Stale(format!(
+                "PreconditionFailedException: The Revision Id provided ({}) does not match the latest Revision Id ({revision}) of {function}",
+                latest.revision_id
+            )));
+        }
+        if latest.code_sha256 != f.latest.code {
+            return Err(CloudError::InvalidParameter(format!(
+                "InvalidParameterValueException: CodeSHA256 ({}) is different from current CodeSHA256 in $LATEST ({}). Please try again with the CodeSHA256 in $LATEST.",
+                latest.code_sha256, f.latest.code
+            )));
+        }
+        if f.versions.last().is_some_and(|v| v.config == f.latest) {
             return Ok(f.versions.len().to_string());
         }
         f.versions.push(Version {
-            code: f.latest_code.clone(),
+            config: f.latest.clone(),
+            active_at: Millis(now.0 + f.pending_for.0),
         });
         Ok(f.versions.len().to_string())
     }
@@ -124,49 +142,62 @@ impl LambdaApi for SimWorld {
             qualifier: qualifier.map(str::to_string),
         });
         let f = state.function(function)?;
-        let (version, code) = match qualifier {
-            None | Some("$LATEST") => ("$LATEST".to_string(), f.latest_code.clone()),
+        let (last_update, state_now, config, revision) = match qualifier {
+            None | Some("$LATEST") => {
+                let last_update = if now < f.update_done_at {
+                    UpdateStatus::InProgress
+                } else if let Some(reason) = &f.last_update_failed {
+                    UpdateStatus::Failed(reason.clone())
+                } else {
+                    UpdateStatus::Successful
+                };
+                (
+                    last_update,
+                    FunctionState::Active,
+                    &f.latest,
+                    f.latest_revision(now),
+                )
+            }
             Some(q) => {
-                let n: usize = q
-                    .parse()
-                    .ok()
-                    .filter(|n| *n >= 1 && *n <= f.versions.len())
-                    .ok_or_else(|| {
-                        CloudError::NotFound(format!("Function not found: {function}:{q}"))
-                    })?;
-                (q.to_string(), f.versions[n - 1].code.clone())
+                let version = f.version(q).ok_or_else(|| {
+                    CloudError::NotFound(format!("Function not found: {function}:{q}"))
+                })?;
+                let state_now = if now < version.active_at {
+                    FunctionState::Pending
+                } else {
+                    FunctionState::Active
+                };
+                (
+                    UpdateStatus::Successful,
+                    state_now,
+                    &version.config,
+                    format!("{q}-1"),
+                )
             }
         };
-        let last_update = if version != "$LATEST" {
-            UpdateStatus::Successful
-        } else if now < f.update_done_at {
-            UpdateStatus::InProgress
-        } else if let Some(reason) = &f.last_update_failed {
-            UpdateStatus::Failed(reason.clone())
-        } else {
-            UpdateStatus::Successful
-        };
         Ok(FunctionInfo {
-            version,
-            state: FunctionState::Active,
+            version: qualifier.unwrap_or("$LATEST").to_string(),
+            state: state_now,
             last_update,
-            role: "arn:aws:iam::123456789012:role/lambda".to_string(),
+            role: config.role.clone(),
             timeout: state.timeout,
-            code_sha256: code,
+            code_sha256: config.code.clone(),
+            revision_id: revision,
+            dead_letter: config.dead_letter.clone(),
         })
     }
 
-    async fn update_code(&self, function: &str, zip: &[u8]) -> Result<(), CloudError> {
+    async fn update_code(&self, function: &str, zip: &[u8]) -> Result<String, CloudError> {
         let now = self.clock.now();
         let mut state = self.state.borrow_mut();
         state.calls.push(Call::UpdateFunctionCode {
             function: function.to_string(),
         });
         let f = state.idle_function_mut(function, now)?;
-        f.latest_code = format!("zip-{:016x}", fnv1a(zip));
-        f.update_done_at = Millis(now.0 + UPDATE_TIME.0);
+        f.start_update(now);
+        f.latest.code = format!("zip-{:016x}", fnv1a(zip));
         f.last_update_failed = f.fail_next_update.take();
-        Ok(())
+        Ok(f.latest.code.clone())
     }
 
     async fn invoke(
@@ -190,7 +221,18 @@ impl LambdaApi for SimWorld {
                     _ => alias.version.clone(),
                 }
             }
-            None if state.version_exists(function, qualifier) => qualifier.to_string(),
+            None if state.version_exists(function, qualifier) => {
+                let pending = state
+                    .function(function)?
+                    .version(qualifier)
+                    .is_some_and(|v| self.clock.now() < v.active_at);
+                if pending {
+                    return Err(CloudError::Busy(
+                        "ResourceConflictException: The operation cannot be performed at this time. The function is currently in the following state: Pending".into(),
+                    ));
+                }
+                qualifier.to_string()
+            }
             None => {
                 return Err(CloudError::NotFound(format!(
                     "Function not found: {function}:{qualifier}"

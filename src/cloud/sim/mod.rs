@@ -5,11 +5,13 @@
 //! logged as a typed [`Call`].
 //!
 //! Rules (each proved by a test in `tests.rs`): versions are numbered by the service; publishing an
-//! unchanged `$LATEST` returns the last version; publishing while an update is in progress is a
-//! conflict; an alias routes to at most one additional version, with a weight in [0, 1), never
-//! `$LATEST`, never an unknown version, never its own primary; every alias write changes the
-//! RevisionId and a stale one is rejected; code updates go through `InProgress` before
-//! `Successful`.
+//! unchanged `$LATEST` returns the last version; publishing while an update is in progress is
+//! busy (409), and a publish whose RevisionId (412) or CodeSha256 (400) is not `$LATEST`'s is
+//! refused; code updates go through `InProgress` before `Successful`, changing `$LATEST`'s
+//! RevisionId at the update and again when it completes; SnapStart versions stay `Pending` for a
+//! while and cannot be invoked meanwhile; an alias routes to at most one additional version, with
+//! a weight in [0, 1), never `$LATEST` in a split, never an unknown version, never its own
+//! primary; every alias write changes the RevisionId and a stale one is rejected (412).
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -81,16 +83,44 @@ impl Default for SimConfig {
     }
 }
 
+/// The code and the configuration that weighted routing compares, of `$LATEST` or a version.
+#[derive(Debug, Clone, PartialEq)]
+struct Config {
+    code: String,
+    role: String,
+    dead_letter: Option<String>,
+}
+
+impl Config {
+    fn new(code: String) -> Self {
+        Config {
+            code,
+            role: DEFAULT_ROLE.to_string(),
+            dead_letter: None,
+        }
+    }
+}
+
+/// The execution role every simulated function runs as unless a test says otherwise.
+pub const DEFAULT_ROLE: &str = "arn:aws:iam::123456789012:role/lambda";
+
 #[derive(Debug, Clone)]
 struct Version {
-    code: String,
+    config: Config,
+    /// `Pending` until this time, as SnapStart versions are while their snapshot is made.
+    active_at: Millis,
 }
 
 #[derive(Debug)]
 struct Function {
     /// Published versions; version N is at index N - 1.
     versions: Vec<Version>,
-    latest_code: String,
+    latest: Config,
+    /// `$LATEST`'s RevisionId once the update in progress is done; it is one less meanwhile, as
+    /// the service changes it at the update and again when the update completes.
+    revision: u64,
+    /// How long a version published now stays `Pending`.
+    pending_for: Millis,
     /// `InProgress` until this time.
     update_done_at: Millis,
     /// Set by tests: the next code update fails with this reason.
@@ -142,7 +172,8 @@ impl SimWorld {
         for name in &config.functions {
             let versions = (1..=config.versions.max(1))
                 .map(|n| Version {
-                    code: format!("code-{n}"),
+                    config: Config::new(format!("code-{n}")),
+                    active_at: Millis(0),
                 })
                 .collect();
             let revision_id = state.revision();
@@ -156,7 +187,9 @@ impl SimWorld {
                 name.clone(),
                 Function {
                     versions,
-                    latest_code: "code-latest".to_string(),
+                    latest: Config::new("code-latest".to_string()),
+                    revision: 1,
+                    pending_for: Millis(0),
                     update_done_at: Millis(0),
                     fail_next_update: None,
                     last_update_failed: None,
@@ -200,7 +233,49 @@ impl SimWorld {
     pub fn unchange_latest(&self, function: &str) {
         let mut state = self.state.borrow_mut();
         let f = state.functions.get_mut(function).expect("known function");
-        f.latest_code = f.versions.last().expect("a version").code.clone();
+        f.latest = f.versions.last().expect("a version").config.clone();
+    }
+
+    /// Someone else's `UpdateFunctionCode` of `$LATEST`.
+    #[cfg(test)]
+    pub fn push_code_as_someone_else(&self, function: &str, code: &str) {
+        let now = self.clock.now();
+        let mut state = self.state.borrow_mut();
+        let f = state.functions.get_mut(function).expect("known function");
+        f.start_update(now);
+        f.latest.code = code.to_string();
+    }
+
+    /// Sets the execution role and dead-letter target of `$LATEST` (`None`) or of a version,
+    /// as the world was before the rollout.
+    #[cfg(test)]
+    pub fn configure(
+        &self,
+        function: &str,
+        version: Option<usize>,
+        role: &str,
+        dead_letter: Option<&str>,
+    ) {
+        let mut state = self.state.borrow_mut();
+        let f = state.functions.get_mut(function).expect("known function");
+        let config = match version {
+            None => &mut f.latest,
+            Some(n) => &mut f.versions[n - 1].config,
+        };
+        config.role = role.to_string();
+        config.dead_letter = dead_letter.map(str::to_string);
+    }
+
+    /// Makes the versions `function` publishes from now on stay `Pending` for `pending`, as
+    /// SnapStart versions do.
+    #[cfg(test)]
+    pub fn snap_start(&self, function: &str, pending: Millis) {
+        let mut state = self.state.borrow_mut();
+        state
+            .functions
+            .get_mut(function)
+            .expect("known function")
+            .pending_for = pending;
     }
 
     /// Makes the next code update of `function` fail.
@@ -259,6 +334,31 @@ impl SimWorld {
         let mut state = self.state.borrow_mut();
         state.generate_all(self.clock.now());
         state.traffic.served(function, version)
+    }
+}
+
+impl Function {
+    /// An update of `$LATEST` begins: it is `InProgress` for [`UPDATE_TIME`], and its RevisionId
+    /// changes now and again when it completes.
+    fn start_update(&mut self, now: Millis) {
+        self.update_done_at = Millis(now.0 + UPDATE_TIME.0);
+        self.revision += 2;
+    }
+
+    /// Published version `number` (a string, as qualifiers are).
+    fn version(&self, number: &str) -> Option<&Version> {
+        let n: usize = number.parse().ok()?;
+        self.versions.get(n.checked_sub(1)?)
+    }
+
+    /// `$LATEST`'s RevisionId at `now`.
+    fn latest_revision(&self, now: Millis) -> String {
+        let revision = if now < self.update_done_at {
+            self.revision - 1
+        } else {
+            self.revision
+        };
+        format!("latest-{revision}")
     }
 }
 
@@ -339,11 +439,9 @@ impl State {
     }
 
     fn version_exists(&self, function: &str, version: &str) -> bool {
-        self.functions.get(function).is_some_and(|f| {
-            version
-                .parse::<usize>()
-                .is_ok_and(|n| n >= 1 && n <= f.versions.len())
-        })
+        self.functions
+            .get(function)
+            .is_some_and(|f| f.version(version).is_some())
     }
 }
 

@@ -1,7 +1,9 @@
 //! Each rule of the simulated Lambda and CloudWatch, proved.
 
 use super::*;
-use crate::cloud::{AliasUpdate, Clock, LambdaApi, MetricQuery, MetricsApi, UpdateStatus};
+use crate::cloud::{
+    AliasUpdate, Clock, FunctionState, LambdaApi, Latest, MetricQuery, MetricsApi, UpdateStatus,
+};
 
 const HEALTHY: Profile = Profile {
     error_rate: 0.0,
@@ -37,28 +39,41 @@ fn invalid(result: Result<Alias, CloudError>) -> String {
     }
 }
 
+/// Publishes `$LATEST` of `f` as it is now.
+async fn publish(w: &SimWorld) -> Result<String, CloudError> {
+    let latest = Latest::of(&w.get_function("f", None).await?);
+    w.publish_version("f", &latest, None).await
+}
+
 #[tokio::test]
 async fn versions_are_numbered_by_the_service_and_an_unchanged_publish_returns_the_last() {
     let w = world();
-    assert_eq!(w.publish_version("f", None).await.unwrap(), "2");
-    assert_eq!(w.publish_version("f", Some("again")).await.unwrap(), "2");
+    assert_eq!(publish(&w).await.unwrap(), "2");
+    assert_eq!(publish(&w).await.unwrap(), "2");
     w.update_code("f", b"new zip").await.unwrap();
     w.clock().advance(UPDATE_TIME);
-    assert_eq!(w.publish_version("f", None).await.unwrap(), "3");
+    assert_eq!(publish(&w).await.unwrap(), "3");
+    let latest = Latest::of(&w.get_function("f", None).await.unwrap());
     assert!(matches!(
-        w.publish_version("nope", None).await,
+        w.publish_version("nope", &latest, None).await,
         Err(CloudError::NotFound(_))
     ));
 }
 
 #[tokio::test]
-async fn updates_go_through_in_progress_and_block_publishing_meanwhile() {
+async fn updates_go_through_in_progress_change_the_revision_twice_and_block_publishing_meanwhile() {
     let w = world();
-    w.update_code("f", b"zip").await.unwrap();
+    let before = w.get_function("f", None).await.unwrap().revision_id;
+    let code = w.update_code("f", b"zip").await.unwrap();
     let info = w.get_function("f", None).await.unwrap();
     assert_eq!(info.last_update, UpdateStatus::InProgress);
+    assert_eq!(
+        info.code_sha256, code,
+        "the update answers with the new code's hash"
+    );
+    assert_ne!(info.revision_id, before);
     assert!(matches!(
-        w.publish_version("f", None).await,
+        w.publish_version("f", &Latest::of(&info), None).await,
         Err(CloudError::Busy(_))
     ));
     assert!(matches!(
@@ -66,29 +81,79 @@ async fn updates_go_through_in_progress_and_block_publishing_meanwhile() {
         Err(CloudError::Busy(_))
     ));
     w.clock().advance(UPDATE_TIME);
-    assert_eq!(
-        w.get_function("f", None).await.unwrap().last_update,
-        UpdateStatus::Successful
+    let done = w.get_function("f", None).await.unwrap();
+    assert_eq!(done.last_update, UpdateStatus::Successful);
+    assert_ne!(
+        done.revision_id, info.revision_id,
+        "changed again when done"
     );
-    w.fail_next_update("f", "bad handler");
+    w.fail_next_update("f", "bad zip");
     w.update_code("f", b"zip3").await.unwrap();
     w.clock().advance(UPDATE_TIME);
     assert_eq!(
         w.get_function("f", None).await.unwrap().last_update,
-        UpdateStatus::Failed("bad handler".into())
+        UpdateStatus::Failed("bad zip".into())
     );
+}
+
+#[tokio::test]
+async fn a_publish_freezes_only_the_latest_that_was_read() {
+    let w = world();
+    let read = Latest::of(&w.get_function("f", None).await.unwrap());
+    w.push_code_as_someone_else("f", "their-code");
+    w.clock().advance(UPDATE_TIME);
+    let stale = w.publish_version("f", &read, None).await;
+    assert!(matches!(stale, Err(CloudError::Stale(_))), "{stale:?}");
+    let now = Latest::of(&w.get_function("f", None).await.unwrap());
+    let other_code = Latest {
+        code_sha256: read.code_sha256.clone(),
+        ..now.clone()
+    };
+    let mismatch = w.publish_version("f", &other_code, None).await;
+    assert!(
+        matches!(&mismatch, Err(CloudError::InvalidParameter(m)) if m.contains("CodeSHA256")),
+        "{mismatch:?}"
+    );
+    assert_eq!(
+        publish(&w).await.unwrap(),
+        "2",
+        "nothing was published before"
+    );
+    assert_eq!(
+        w.get_function("f", Some("2")).await.unwrap().code_sha256,
+        "their-code"
+    );
+}
+
+#[tokio::test]
+async fn snap_start_versions_are_pending_for_a_while_and_cannot_be_invoked_meanwhile() {
+    let w = world();
+    w.snap_start("f", Millis(90_000));
+    let version = publish(&w).await.unwrap();
+    let info = w.get_function("f", Some(&version)).await.unwrap();
+    assert_eq!(info.state, FunctionState::Pending);
+    assert!(matches!(
+        w.invoke("f", &version, "{}").await,
+        Err(CloudError::Busy(_))
+    ));
+    w.clock().advance(Millis(90_000));
+    assert_eq!(
+        w.get_function("f", Some(&version)).await.unwrap().state,
+        FunctionState::Active
+    );
+    assert!(w.invoke("f", &version, "{}").await.is_ok());
 }
 
 #[tokio::test]
 async fn routing_rules_are_enforced() {
     let w = world();
-    w.publish_version("f", None).await.unwrap();
+    publish(&w).await.unwrap();
     w.update_code("f", b"zip").await.unwrap();
     w.clock().advance(UPDATE_TIME);
-    w.publish_version("f", None).await.unwrap(); // versions 1, 2, 3
+    publish(&w).await.unwrap(); // versions 1, 2, 3
     let rev = w.get_alias("f", "live").await.unwrap().revision_id;
     assert!(invalid(
-        w.update_alias("f", "live", &update("$LATEST", &[], &rev))
+        w.update_alias("f", "live", &update("$LATEST", &[("1", 0.1)], &rev))
             .await
     )
     .contains("$LATEST"));
@@ -128,12 +193,21 @@ async fn routing_rules_are_enforced() {
         .await
         .unwrap();
     assert_eq!(after.additional(), Some(("2", 0.0)));
+    let on_latest = update("$LATEST", &[], &after.revision_id);
+    assert_eq!(
+        w.update_alias("f", "live", &on_latest)
+            .await
+            .unwrap()
+            .version,
+        "$LATEST",
+        "an alias may point at $LATEST alone"
+    );
 }
 
 #[tokio::test]
 async fn every_write_changes_the_revision_and_a_stale_one_is_a_conflict() {
     let w = world();
-    w.publish_version("f", None).await.unwrap();
+    publish(&w).await.unwrap();
     let first = w.get_alias("f", "live").await.unwrap().revision_id;
     let second = w
         .update_alias("f", "live", &update("1", &[("2", 0.05)], &first))
@@ -161,7 +235,7 @@ async fn every_write_changes_the_revision_and_a_stale_one_is_a_conflict() {
 #[tokio::test]
 async fn metrics_follow_the_alias_weights_per_version() {
     let w = world();
-    w.publish_version("f", None).await.unwrap();
+    publish(&w).await.unwrap();
     let rev = w.get_alias("f", "live").await.unwrap().revision_id;
     w.update_alias("f", "live", &update("1", &[("2", 0.5)], &rev))
         .await

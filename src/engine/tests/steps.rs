@@ -1,6 +1,8 @@
 //! What each step kind does to the aliases, in which order of calls, and how the plan ends.
 
 use super::*;
+use crate::cloud::faults::{Decision, Faulty};
+use crate::cloud::retry::Retrying;
 use crate::cloud::AlarmState;
 use crate::engine::{Cause, Outcome, Refusal};
 use crate::judge::settle::Settlement;
@@ -19,12 +21,15 @@ fn a_healthy_canary_promotes_with_exactly_these_calls() {
     assert_eq!(
         log(lambda_calls),
         vec![
+            // Before any write: old's and $LATEST's configuration, what Lambda would refuse.
             "GetAlias f:live",
+            "GetFunction f:1",
+            "GetFunction f",
             "UpdateAlias f:live version=1 routing={} revision=rev-1 lease=step0/4",
             "UpdateAlias f:live version=1 routing={} revision=rev-2 lease=step1/4",
+            // Exactly the $LATEST read, once no update is in progress; new once it is Active.
             "GetFunction f",
-            "PublishVersion f description=\"canary\"",
-            "GetFunction f:1",
+            "PublishVersion f code=code-latest revision=latest-1 description=\"canary\"",
             "GetFunction f:4",
             "UpdateAlias f:live version=1 routing={4: 0.05} revision=rev-3 lease=step2/4",
             "UpdateAlias f:live version=1 routing={4: 0.05} revision=rev-4 lease=step3/4",
@@ -61,7 +66,7 @@ fn an_unchanged_publish_ends_with_nothing_to_roll_out() {
         [
             "UpdateAlias f:live version=3 routing={} revision=rev-2 lease=step0/4",
             "UpdateAlias f:live version=3 routing={} revision=rev-3 lease=step1/4",
-            "PublishVersion f description=\"canary\"",
+            "PublishVersion f code=code-3 revision=latest-1 description=\"canary\"",
             "UpdateAlias f:live version=3 routing={} revision=rev-4 lease=released",
         ],
         "the publish, and the lease taken and released"
@@ -214,4 +219,73 @@ fn a_plan_without_an_end_leaves_the_split() {
     );
     assert_eq!(r.report.outcome, Outcome::LeftSplit);
     assert_eq!(serves(&w, "f"), serving("1", &[("4", 0.05)]));
+}
+
+#[test]
+fn code_pushed_by_someone_else_after_the_read_is_never_published() {
+    // Someone deploys while the rollout takes its lease, or just before it publishes.
+    for pushed_at in [
+        "before the publish read",
+        "between the read and the publish",
+    ] {
+        let w = world(&["f"], HEALTHY);
+        let latest_reads = std::cell::Cell::new(0);
+        let pushed = std::cell::Cell::new(false);
+        let push = |_: usize, call: &Call| {
+            let now = match call {
+                Call::GetFunction {
+                    qualifier: None, ..
+                } => {
+                    latest_reads.set(latest_reads.get() + 1);
+                    pushed_at.starts_with("before") && latest_reads.get() == 2
+                }
+                Call::PublishVersion { .. } => pushed_at.starts_with("between"),
+                _ => false,
+            };
+            if now && !pushed.replace(true) {
+                w.push_code_as_someone_else("f", "their-code");
+            }
+            Decision::Pass
+        };
+        let faulty = Faulty::new(&w, push);
+        let retrying = Retrying::new(&faulty, &w);
+        let r = run_with(&retrying, &retrying, &w, &plan(CANARY), Settings::default());
+        assert!(
+            matches!(
+                &r.report.outcome,
+                Outcome::RolledBack { step: 1, cause: Cause::LatestChanged { function, .. } } if function == "f"
+            ),
+            "{pushed_at}: {:?}",
+            r.report.outcome
+        );
+        assert_eq!(r.report.outcome.exit_code(), 1);
+        assert!(r
+            .report
+            .outcome
+            .to_string()
+            .contains("Nothing was published"));
+        assert_eq!(serves(&w, "f"), serving("1", &[]), "{pushed_at}");
+        assert_eq!(w.alias("f", "live").unwrap().description, "");
+        // Nothing of theirs became a version.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let four = runtime.block_on(w.get_function("f", Some("4")));
+        assert!(four.is_err(), "{pushed_at}: {four:?}");
+    }
+}
+
+#[test]
+fn traffic_waits_until_a_snap_start_version_is_active() {
+    let w = world(&["f"], HEALTHY);
+    w.snap_start("f", Millis(95_000));
+    let r = run(&w, &plan(CANARY));
+    assert_eq!(r.report.outcome, Outcome::Promoted);
+    let first = r.report.first_traffic_ms.expect("traffic moved");
+    assert!(first >= 95_000, "the shift came {first}ms in");
+    let versions: Vec<String> = picked(&r.events, |k| match k {
+        EventKind::VersionsChosen { new, .. } => Some(new.clone()),
+        _ => None,
+    });
+    assert_eq!(versions, vec!["4".to_string()]);
 }

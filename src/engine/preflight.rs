@@ -1,0 +1,116 @@
+//! Before the first write, what Lambda would refuse later, found by reading: `old` must be a
+//! published version, and `old` and what becomes `new` (`$LATEST` for `publish` and `update
+//! code`, the version `use version` names, the lease's `new` when resuming) must share the
+//! execution role and the dead-letter target. It also records the `$LATEST` that `publish` will
+//! freeze, so that code anyone else pushes meanwhile is never published as `new`, and the
+//! functions' timeouts, which set how late their metrics may arrive.
+
+use super::outcome::Outcome;
+use super::reasons::{Mismatch, Refusal, Trouble};
+use super::Engine;
+use crate::cloud::{
+    Clock, CloudError, FunctionInfo, FunctionState, LambdaApi, Latest, MetricsApi, UpdateStatus,
+};
+use crate::plan::{Plan, StepKind};
+
+/// Where `new` comes from.
+#[derive(Debug, Clone, Copy)]
+enum NewFrom {
+    /// `$LATEST`, frozen by `publish`.
+    Latest,
+    /// A published version.
+    Version(u64),
+}
+
+impl NewFrom {
+    /// The first step of `plan` that makes `new`, if any.
+    fn of(plan: &Plan) -> Option<NewFrom> {
+        plan.steps.iter().find_map(|step| match step.kind {
+            StepKind::UpdateCode { .. } | StepKind::Publish { .. } => Some(NewFrom::Latest),
+            StepKind::UseVersion { version } => Some(NewFrom::Version(version)),
+            _ => None,
+        })
+    }
+}
+
+impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
+    /// Checks every target as the module says; nothing is written.
+    pub(super) async fn preflight(&mut self, plan: &Plan) -> Result<(), Outcome> {
+        let from = NewFrom::of(plan);
+        for i in 0..self.progress.targets.len() {
+            let t = &self.progress.targets[i];
+            let (function, alias, old) = (t.function.clone(), t.alias.clone(), t.old.clone());
+            if old == "$LATEST" {
+                return Err(Outcome::Refused(Refusal::OldIsLatest { function, alias }));
+            }
+            let trouble = |error| {
+                Outcome::Failed(Trouble::Read {
+                    function: function.clone(),
+                    alias: alias.clone(),
+                    error,
+                })
+            };
+            let lambda = self.services.lambda;
+            let old_info = lambda
+                .get_function(&function, Some(&old))
+                .await
+                .map_err(trouble)?;
+            let qualifier = match (&t.new, from) {
+                (Some(new), _) => Some(new.clone()),
+                (None, Some(NewFrom::Version(n))) => Some(n.to_string()),
+                (None, Some(NewFrom::Latest)) => None,
+                (None, None) => {
+                    self.progress.targets[i].timeout = old_info.timeout;
+                    continue;
+                }
+            };
+            let new_info = match lambda.get_function(&function, qualifier.as_deref()).await {
+                Ok(info) => info,
+                Err(CloudError::NotFound(_)) if qualifier.is_some() => {
+                    return Err(Outcome::Refused(Refusal::NoSuchVersion {
+                        function,
+                        version: qualifier.unwrap_or_default(),
+                    }))
+                }
+                Err(error) => return Err(trouble(error)),
+            };
+            alike(&function, &old_info, &new_info).map_err(Outcome::Refused)?;
+            let t = &mut self.progress.targets[i];
+            t.timeout = old_info.timeout.max(new_info.timeout);
+            // An update still in progress is read again when it is done, just before publishing.
+            let settled = new_info.state == FunctionState::Active
+                && new_info.last_update == UpdateStatus::Successful;
+            if qualifier.is_none() && settled {
+                t.latest = Some(Latest::of(&new_info));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether Lambda would route weights between `old` and `new`: one execution role, one
+/// dead-letter target.
+fn alike(function: &str, old: &FunctionInfo, new: &FunctionInfo) -> Result<(), Refusal> {
+    let none = || "none".to_string();
+    let settings = [
+        ("execution role", old.role.clone(), new.role.clone()),
+        (
+            "dead-letter target",
+            old.dead_letter.clone().unwrap_or_else(none),
+            new.dead_letter.clone().unwrap_or_else(none),
+        ),
+    ];
+    for (setting, old_value, new_value) in settings {
+        if old_value != new_value {
+            return Err(Refusal::Unlike(Box::new(Mismatch {
+                function: function.to_string(),
+                setting,
+                old: old.version.clone(),
+                old_value,
+                new: new.version.clone(),
+                new_value,
+            })));
+        }
+    }
+    Ok(())
+}
