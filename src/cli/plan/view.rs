@@ -194,13 +194,7 @@ impl PlanView {
             metric_delay,
             preflight: functions
                 .iter()
-                .map(|f| {
-                    format!(
-                        "aws lambda get-alias --function-name {} --name {}",
-                        shell(f),
-                        shell(&alias)
-                    )
-                })
+                .flat_map(|f| preflight(plan, f, &alias))
                 .collect(),
             steps,
             on_failure,
@@ -290,6 +284,29 @@ fn update_alias(function: &str, alias: &str, version: &str, weight: Option<Perce
     )
 }
 
+/// The read-only calls before the first write: the alias, and the configurations Lambda compares
+/// for weighted routing: `old`'s and that of what becomes `new`.
+fn preflight(plan: &Plan, function: &str, alias: &str) -> Vec<String> {
+    let f = shell(function);
+    let configuration = |qualifier: &str| {
+        format!("aws lambda get-function-configuration --function-name {f}{qualifier}")
+    };
+    let mut calls = vec![
+        format!(
+            "aws lambda get-alias --function-name {f} --name {}",
+            shell(alias)
+        ),
+        configuration(" --qualifier <old>"),
+    ];
+    let new = plan.steps.iter().find_map(|step| match step.kind {
+        StepKind::UpdateCode { .. } | StepKind::Publish { .. } => Some(String::new()),
+        StepKind::UseVersion { version } => Some(format!(" --qualifier {version}")),
+        _ => None,
+    });
+    calls.extend(new.map(|qualifier| configuration(&qualifier)));
+    calls
+}
+
 fn calls_of(kind: &StepKind, function: &str, alias: &str) -> Vec<String> {
     let f = shell(function);
     let wait = format!("aws lambda wait function-updated-v2 --function-name {f}");
@@ -303,17 +320,17 @@ fn calls_of(kind: &StepKind, function: &str, alias: &str) -> Vec<String> {
         ],
         StepKind::Publish { description } => vec![
             wait,
-            match description {
-                Some(d) => format!(
-                    "aws lambda publish-version --function-name {f} --description {}",
-                    shell(d)
-                ),
-                None => format!("aws lambda publish-version --function-name {f}"),
-            },
+            format!(
+                "aws lambda publish-version --function-name {f} --code-sha256 '<the code read>' --revision-id '<the revision read>'{}",
+                description
+                    .as_ref()
+                    .map_or(String::new(), |d| format!(" --description {}", shell(d)))
+            ),
+            format!("aws lambda wait function-active-v2 --function-name {f} --qualifier '<new>'"),
         ],
         StepKind::UseVersion { version } => {
             vec![format!(
-                "aws lambda get-function --function-name {f} --qualifier {version}"
+                "aws lambda wait function-active-v2 --function-name {f} --qualifier {version}"
             )]
         }
         StepKind::Shift { weight } => vec![update_alias(function, alias, "<old>", Some(*weight))],
@@ -504,7 +521,7 @@ impl fmt::Display for PlanView {
         writeln!(f)?;
         writeln!(
             f,
-            "before step 1 (read-only; old = the version the alias serves):"
+            "before step 1 (read-only; old = the version the alias serves; Lambda's rules checked):"
         )?;
         for call in &self.preflight {
             writeln!(f, "  {call}")?;
