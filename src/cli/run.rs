@@ -68,8 +68,8 @@ async fn execute(
     resume: bool,
 ) -> i32 {
     let aws = Aws::connect(&args.aws.options(plan.targets.region.clone())).await;
-    // Before anything changes: each alias must exist, serve one version, and have no
-    // provisioned concurrency (Lambda refuses weighted routing then).
+    // Before anything changes: each alias must exist; what it serves and how it is provisioned
+    // is shown before the question.
     let mut before = Vec::new();
     for function in &plan.targets.functions {
         match aws.get_alias(function, &alias).await {
@@ -93,16 +93,14 @@ async fn execute(
                 return exit::INFRA;
             }
         }
-        match aws.provisioned_concurrency(function, &alias).await {
-            Ok(Some(n)) => {
-                eprintln!(
-                    "error: {function}:{alias} has provisioned concurrency ({n}), and Lambda refuses weighted routing on such an alias; remove it or roll out on another alias. Nothing was done"
-                );
-                return exit::INVALID;
-            }
+        match aws.provisioned(function, &alias).await {
+            Ok(Some(p)) => before.push(format!(
+                "    with {} provisioned environments: Lambda splits them between old and new by weight, and each move of traffic waits until they are allocated",
+                p.requested
+            )),
             Ok(None) => {}
             Err(other) => eprintln!(
-                "warning: could not check provisioned concurrency on {function}:{alias}: {other}"
+                "warning: could not read the provisioned concurrency of {function}:{alias}: {other}"
             ),
         }
     }

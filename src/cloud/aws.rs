@@ -13,12 +13,14 @@ use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, 
 use aws_sdk_lambda::config::http::HttpResponse;
 use aws_sdk_lambda::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::{AliasRoutingConfiguration, LastUpdateStatus, State};
+use aws_sdk_lambda::types::{
+    AliasRoutingConfiguration, LastUpdateStatus, ProvisionedConcurrencyStatusEnum, State,
+};
 use tokio::sync::Notify;
 
 use super::{
-    AlarmState, Alias, AliasUpdate, Clock, CloudError, FunctionInfo, FunctionState, Invocation,
-    LambdaApi, Latest, MetricQuery, MetricsApi, Stat, UpdateStatus,
+    AlarmState, Alias, AliasUpdate, Allocation, Clock, CloudError, FunctionInfo, FunctionState,
+    Invocation, LambdaApi, Latest, MetricQuery, MetricsApi, Provisioned, Stat, UpdateStatus,
 };
 use crate::plan::Millis;
 
@@ -131,30 +133,6 @@ impl Aws {
     async fn call(&self) {
         self.limiter.wait().await;
         self.calls.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Provisioned concurrency on an alias rules out weighted routing; `Ok(None)` when there is
-    /// none.
-    pub async fn provisioned_concurrency(
-        &self,
-        function: &str,
-        alias: &str,
-    ) -> Result<Option<i32>, CloudError> {
-        self.call().await;
-        match self
-            .lambda
-            .get_provisioned_concurrency_config()
-            .function_name(function)
-            .qualifier(alias)
-            .send()
-            .await
-        {
-            Ok(out) => Ok(out.requested_provisioned_concurrent_executions()),
-            Err(e) => match domain(e) {
-                CloudError::NotFound(_) => Ok(None),
-                other => Err(other),
-            },
-        }
     }
 
     /// The versions of a function, oldest first.
@@ -399,6 +377,39 @@ impl LambdaApi for Aws {
             .await
             .map_err(domain)?;
         Ok(function_info!(out))
+    }
+
+    async fn provisioned(
+        &self,
+        function: &str,
+        alias: &str,
+    ) -> Result<Option<Provisioned>, CloudError> {
+        self.call().await;
+        let count = |n: Option<i32>| n.and_then(|n| u32::try_from(n).ok()).unwrap_or(0);
+        match self
+            .lambda
+            .get_provisioned_concurrency_config()
+            .function_name(function)
+            .qualifier(alias)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(Some(Provisioned {
+                requested: count(out.requested_provisioned_concurrent_executions()),
+                allocated: count(out.allocated_provisioned_concurrent_executions()),
+                status: match out.status() {
+                    Some(ProvisionedConcurrencyStatusEnum::Ready) => Allocation::Ready,
+                    Some(ProvisionedConcurrencyStatusEnum::Failed) => Allocation::Failed(
+                        out.status_reason().unwrap_or("no reason given").to_string(),
+                    ),
+                    _ => Allocation::InProgress,
+                },
+            })),
+            Err(e) => match domain(e) {
+                CloudError::NotFound(_) => Ok(None),
+                other => Err(other),
+            },
+        }
     }
 
     async fn update_code(&self, function: &str, zip: &[u8]) -> Result<String, CloudError> {

@@ -42,6 +42,13 @@ pub enum Call {
         /// The version asked about.
         qualifier: Option<String>,
     },
+    /// `GetProvisionedConcurrencyConfig` of an alias.
+    GetProvisionedConcurrency {
+        /// The function.
+        function: String,
+        /// The alias.
+        alias: String,
+    },
     /// `UpdateFunctionCode` of `$LATEST`.
     UpdateFunctionCode {
         /// The function.
@@ -130,6 +137,9 @@ impl fmt::Display for Call {
                 function,
                 qualifier: None,
             } => write!(f, "GetFunction {function}"),
+            Call::GetProvisionedConcurrency { function, alias } => {
+                write!(f, "GetProvisionedConcurrencyConfig {function}:{alias}")
+            }
             Call::UpdateFunctionCode { function } => write!(f, "UpdateFunctionCode {function}"),
             Call::Invoke {
                 function,

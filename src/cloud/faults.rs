@@ -9,7 +9,7 @@ use std::future::Future;
 use super::call::Call;
 use super::{
     AlarmState, Alias, AliasUpdate, CloudError, FunctionInfo, Invocation, LambdaApi, Latest,
-    MetricQuery, MetricsApi,
+    MetricQuery, MetricsApi, Provisioned,
 };
 use crate::plan::Millis;
 
@@ -214,6 +214,20 @@ impl<T: LambdaApi, D: Fn(usize, &Call) -> Decision> LambdaApi for Faulty<'_, T, 
         };
         let decision = self.lambda_decision(&call).await;
         self.apply(decision, self.inner.get_function(function, qualifier))
+            .await
+    }
+
+    async fn provisioned(
+        &self,
+        function: &str,
+        alias: &str,
+    ) -> Result<Option<Provisioned>, CloudError> {
+        let call = Call::GetProvisionedConcurrency {
+            function: function.into(),
+            alias: alias.into(),
+        };
+        let decision = self.lambda_decision(&call).await;
+        self.apply(decision, self.inner.provisioned(function, alias))
             .await
     }
 

@@ -204,6 +204,29 @@ impl Latest {
     }
 }
 
+/// Provisioned concurrency on an alias. With weighted routing, Lambda splits it between the two
+/// versions by their weights, and allocates anew after every change of weights.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Provisioned {
+    /// Environments asked for.
+    pub requested: u32,
+    /// Environments allocated so far.
+    pub allocated: u32,
+    /// Where the allocation is.
+    pub status: Allocation,
+}
+
+/// `Status` of a provisioned concurrency configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Allocation {
+    /// Being allocated.
+    InProgress,
+    /// Allocated.
+    Ready,
+    /// The allocation failed, with the service's reason.
+    Failed(String),
+}
+
 /// The answer of an invocation.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Invocation {
@@ -245,6 +268,12 @@ pub trait LambdaApi {
         function: &str,
         qualifier: Option<&str>,
     ) -> Result<FunctionInfo, CloudError>;
+    /// `GetProvisionedConcurrencyConfig` of an alias; `None` without any.
+    async fn provisioned(
+        &self,
+        function: &str,
+        alias: &str,
+    ) -> Result<Option<Provisioned>, CloudError>;
     /// `UpdateFunctionCode` of `$LATEST` from zip bytes; returns the new `CodeSha256`.
     async fn update_code(&self, function: &str, zip: &[u8]) -> Result<String, CloudError>;
     /// `Invoke` the alias or a version.

@@ -17,7 +17,7 @@ use std::future::Future;
 
 use super::{
     AlarmState, Alias, AliasUpdate, Clock, CloudError, FunctionInfo, Invocation, LambdaApi, Latest,
-    MetricQuery, MetricsApi,
+    MetricQuery, MetricsApi, Provisioned,
 };
 use crate::plan::Millis;
 
@@ -167,6 +167,14 @@ impl<T: LambdaApi, C: Clock> LambdaApi for Retrying<'_, T, C> {
     ) -> Result<FunctionInfo, CloudError> {
         self.retry(|| self.inner.get_function(function, qualifier))
             .await
+    }
+
+    async fn provisioned(
+        &self,
+        function: &str,
+        alias: &str,
+    ) -> Result<Option<Provisioned>, CloudError> {
+        self.retry(|| self.inner.provisioned(function, alias)).await
     }
 
     async fn update_code(&self, function: &str, zip: &[u8]) -> Result<String, CloudError> {

@@ -89,6 +89,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                 weight_since: now,
                 timeout: Millis(0),
                 latest: None,
+                provisioned: false,
                 judged_until: now,
                 unsure: None,
             });

@@ -5,11 +5,11 @@
 use std::collections::BTreeMap;
 
 use super::events::EventKind;
-use super::reasons::{Change, Fault};
-use super::stop::{Stop, WriteError};
-use super::Engine;
-use crate::cloud::{AliasUpdate, Clock, CloudError, LambdaApi, MetricsApi};
-use crate::plan::Percent;
+use super::reasons::{Cause, Change, Fault};
+use super::stop::{cloud, Stop, WriteError};
+use super::{Engine, ALLOCATION_DEADLINE};
+use crate::cloud::{AliasUpdate, Allocation, Clock, CloudError, LambdaApi, MetricsApi};
+use crate::plan::{Millis, Percent};
 
 impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
     /// `shift P% to new` on every target that has a new version.
@@ -22,11 +22,80 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
             let new = t.new.clone().expect("checked: shift after a version");
             let routing = BTreeMap::from([(new, weight.as_weight())]);
             let old = t.old.clone();
-            self.write_alias(i, old, routing).await?;
-            self.progress.targets[i].weight_since = self.services.clock.epoch();
+            self.move_traffic(i, old, routing).await?;
         }
         self.progress.first_traffic.get_or_insert(self.now());
         Ok(())
+    }
+
+    /// Writes the alias of target `i` to move traffic, and waits until provisioned concurrency,
+    /// if any, is allocated for the new weights.
+    pub(super) async fn move_traffic(
+        &mut self,
+        i: usize,
+        version: String,
+        routing: BTreeMap<String, f64>,
+    ) -> Result<(), Stop> {
+        self.write_alias(i, version, routing).await?;
+        self.progress.targets[i].weight_since = self.services.clock.epoch();
+        if self.progress.targets[i].provisioned {
+            self.wait_allocated(i).await?;
+        }
+        Ok(())
+    }
+
+    /// Polls the provisioned concurrency of target `i`'s alias until it is allocated, renewing
+    /// the lease meanwhile.
+    async fn wait_allocated(&mut self, i: usize) -> Result<(), Stop> {
+        let t = &self.progress.targets[i];
+        let (function, alias) = (t.function.clone(), t.alias.clone());
+        let clock = self.services.clock;
+        let deadline = Millis(clock.now().0 + ALLOCATION_DEADLINE.0);
+        let mut pause = self.settings.poll;
+        loop {
+            let Some(p) = self
+                .services
+                .lambda
+                .provisioned(&function, &alias)
+                .await
+                .map_err(cloud)?
+            else {
+                return Ok(());
+            };
+            match p.status {
+                Allocation::Ready => {
+                    self.emit(EventKind::Provisioned {
+                        function,
+                        alias,
+                        requested: p.requested,
+                        allocated: p.allocated,
+                        ready: true,
+                    });
+                    return Ok(());
+                }
+                Allocation::Failed(reason) => {
+                    return Err(Stop::fail(Cause::AllocationFailed {
+                        function,
+                        alias,
+                        reason,
+                    }))
+                }
+                Allocation::InProgress if clock.now() >= deadline => {
+                    return Err(Stop::Cloud(Fault::StillUpdating {
+                        function: format!("the provisioned concurrency of {function}:{alias}"),
+                        after: ALLOCATION_DEADLINE,
+                    }))
+                }
+                Allocation::InProgress => {
+                    if clock.interrupted() {
+                        return Err(Stop::Interrupted);
+                    }
+                    clock.sleep(pause).await;
+                    pause = Millis((pause.0 * 2).min(self.settings.poll.0 * 10));
+                    self.beat().await?;
+                }
+            }
+        }
     }
 
     /// All traffic back to `old` on every alias that does not serve it alone already; the lease

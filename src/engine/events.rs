@@ -83,6 +83,20 @@ pub enum EventKind {
         /// After the write.
         after: Alias,
     },
+    /// Provisioned concurrency on an alias: noted before the first write, and allocated again
+    /// after each move of traffic, which waits for it.
+    Provisioned {
+        /// The function.
+        function: String,
+        /// The alias.
+        alias: String,
+        /// Environments asked for, split between the versions by weight.
+        requested: u32,
+        /// Environments allocated.
+        allocated: u32,
+        /// Whether the allocation is done.
+        ready: bool,
+    },
     /// A pause begins.
     Waiting {
         /// How long at most.

@@ -61,8 +61,11 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         }
     }
 
-    /// Renews the lease when the last heartbeat is older than the interval.
+    /// Renews the lease, while it is held, when the last heartbeat is older than the interval.
     pub(super) async fn beat(&mut self) -> Result<(), WriteError> {
+        if !self.lease.holding {
+            return Ok(());
+        }
         let since = self
             .services
             .clock

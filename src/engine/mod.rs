@@ -48,8 +48,11 @@ use events::{Event, EventKind, EventSink};
 pub use outcome::{Outcome, Report};
 pub use reasons::{Cause, Change, Conflict, Fault, Refusal, Served, Trouble};
 
-/// How long to wait for a function update before giving up.
+/// How long to wait for a function update, or a version to become `Active`, before giving up.
 pub const UPDATE_DEADLINE: Millis = Millis(300_000);
+
+/// How long to wait for provisioned concurrency to be allocated after a move of traffic.
+pub const ALLOCATION_DEADLINE: Millis = Millis(900_000);
 
 /// Asks a person a yes/no question and waits for the answer. It blocks, so the engine runs it
 /// on a thread of its own and judges health meanwhile.
@@ -190,6 +193,8 @@ struct Target {
     timeout: Millis,
     /// The `$LATEST` that `publish` freezes, once read.
     latest: Option<crate::cloud::Latest>,
+    /// Provisioned concurrency on the alias: each move of traffic waits for its allocation.
+    provisioned: bool,
     /// The end of the newest settled period already judged.
     judged_until: Millis,
     /// An alias write of ours whose answer never came: it may have gone through.

@@ -2,9 +2,11 @@
 //! published version, and `old` and what becomes `new` (`$LATEST` for `publish` and `update
 //! code`, the version `use version` names, the lease's `new` when resuming) must share the
 //! execution role and the dead-letter target. It also records the `$LATEST` that `publish` will
-//! freeze, so that code anyone else pushes meanwhile is never published as `new`, and the
-//! functions' timeouts, which set how late their metrics may arrive.
+//! freeze, so that code anyone else pushes meanwhile is never published as `new`, the functions'
+//! timeouts, which set how late their metrics may arrive, and whether the alias has provisioned
+//! concurrency, which Lambda splits by weight and allocates anew after each move of traffic.
 
+use super::events::EventKind;
 use super::outcome::Outcome;
 use super::reasons::{Mismatch, Refusal, Trouble};
 use super::Engine;
@@ -51,6 +53,21 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                 })
             };
             let lambda = self.services.lambda;
+            if let Some(p) = lambda
+                .provisioned(&function, &alias)
+                .await
+                .map_err(trouble)?
+            {
+                self.progress.targets[i].provisioned = true;
+                self.emit(EventKind::Provisioned {
+                    function: function.clone(),
+                    alias: alias.clone(),
+                    requested: p.requested,
+                    allocated: p.allocated,
+                    ready: false,
+                });
+            }
+            let t = &self.progress.targets[i];
             let old_info = lambda
                 .get_function(&function, Some(&old))
                 .await

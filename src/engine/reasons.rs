@@ -51,6 +51,15 @@ pub enum Cause {
         /// The service's reason.
         reason: String,
     },
+    /// Lambda could not allocate the alias's provisioned concurrency for the new weights.
+    AllocationFailed {
+        /// The function.
+        function: String,
+        /// The alias.
+        alias: String,
+        /// The service's reason.
+        reason: String,
+    },
     /// `$LATEST` is not what the run read (or uploaded): someone else changed its code or
     /// configuration, and it is not published.
     LatestChanged {
@@ -327,6 +336,14 @@ impl fmt::Display for Cause {
             Cause::UpdateFailed { function, reason } => {
                 write!(f, "the last update of {function} failed: {reason}")
             }
+            Cause::AllocationFailed {
+                function,
+                alias,
+                reason,
+            } => write!(
+                f,
+                "the provisioned concurrency of {function}:{alias} could not be allocated: {reason}"
+            ),
             Cause::LatestChanged { function, detail } => write!(
                 f,
                 "$LATEST of {function} changed since the rollout read it ({detail}): another deploy? Nothing was published"

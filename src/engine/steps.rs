@@ -94,7 +94,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                         .new
                         .clone()
                         .expect("checked: promote after a version");
-                    self.write_alias(i, new, BTreeMap::new()).await?;
+                    self.move_traffic(i, new, BTreeMap::new()).await?;
                 }
                 if let Some(script) = self.playbook.on_success.clone() {
                     // Reported, never undone: `new` already serves everything.

@@ -54,6 +54,24 @@ fn lines(event: &Event, steps: usize, verbose: bool) -> Vec<String> {
         EventKind::VersionsChosen { function, old, new } => {
             vec![format!("  {function}: old = {old}, new = {new}")]
         }
+        EventKind::Provisioned {
+            function,
+            alias,
+            requested,
+            ready: false,
+            ..
+        } => vec![format!(
+            "  {function}:{alias} has {requested} provisioned environments: Lambda splits them between old and new by weight"
+        )],
+        EventKind::Provisioned {
+            function,
+            alias,
+            requested,
+            allocated,
+            ready: true,
+        } => vec![format!(
+            "  {function}:{alias}: provisioned concurrency allocated ({allocated} of {requested})"
+        )],
         // Writes that only renew the lease are noise unless asked for.
         EventKind::AliasUpdated {
             function,

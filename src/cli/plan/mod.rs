@@ -67,16 +67,19 @@ async fn live(
             latest: None,
             last_version: None,
             publish: String::new(),
+            provisioned: None,
             error: None,
         };
         let read = async {
             let serves = aws.get_alias(function, alias).await?;
             let latest = aws.get_function(function, None).await?;
             let versions = aws.versions(function).await?;
-            Ok::<_, crate::cloud::CloudError>((serves, latest, versions))
+            let provisioned = aws.provisioned(function, alias).await?;
+            Ok::<_, crate::cloud::CloudError>((serves, latest, versions, provisioned))
         };
         match read.await {
-            Ok((serves, latest, versions)) => {
+            Ok((serves, latest, versions, provisioned)) => {
+                target.provisioned = provisioned;
                 let last = versions.iter().rev().find(|v| v.version != "$LATEST");
                 target.publish = match last {
                     Some(v) if v.code_sha256 == latest.code_sha256 && v.version == serves.version => format!(

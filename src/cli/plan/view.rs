@@ -69,6 +69,8 @@ pub(super) struct LiveTarget {
     pub(super) last_version: Option<String>,
     /// What `publish` would do, in words.
     pub(super) publish: String,
+    /// Provisioned concurrency on the alias.
+    pub(super) provisioned: Option<crate::cloud::Provisioned>,
     /// What could not be read.
     pub(super) error: Option<String>,
 }
@@ -516,6 +518,13 @@ impl fmt::Display for PlanView {
                     )?;
                 }
                 writeln!(f, "    publish: {}", t.publish)?;
+                if let Some(p) = &t.provisioned {
+                    writeln!(
+                        f,
+                        "    provisioned concurrency: {} environments; Lambda splits them between old and new by weight, and each move of traffic waits until they are allocated",
+                        p.requested
+                    )?;
+                }
             }
         }
         writeln!(f)?;

@@ -1,11 +1,11 @@
 //! The simulated Lambda: versions numbered by the service, aliases with RevisionIds and routing
 //! rules, code updates that take time, and invocations served by the traffic model.
 
-use super::{fnv1a, SimWorld, Version};
+use super::{fnv1a, SimWorld, Version, ALLOCATION_TIME};
 use crate::cloud::call::Call;
 use crate::cloud::{
-    Alias, AliasUpdate, Clock, CloudError, FunctionInfo, FunctionState, Invocation, LambdaApi,
-    Latest, UpdateStatus,
+    Alias, AliasUpdate, Allocation, Clock, CloudError, FunctionInfo, FunctionState, Invocation,
+    LambdaApi, Latest, Provisioned, UpdateStatus,
 };
 use crate::plan::Millis;
 
@@ -83,6 +83,10 @@ impl LambdaApi for SimWorld {
         state.generate(function, now);
         let revision_id = state.revision();
         let function = state.functions.get_mut(function).expect("checked above");
+        let moved = current.version != update.version || current.routing != update.routing;
+        if let Some(provision) = function.provisioned.get_mut(alias).filter(|_| moved) {
+            provision.ready_at = Millis(now.0 + ALLOCATION_TIME.0);
+        }
         let entry = function.aliases.get_mut(alias).expect("checked above");
         entry.version = update.version.clone();
         entry.routing = update.routing.clone();
@@ -185,6 +189,34 @@ impl LambdaApi for SimWorld {
             revision_id: revision,
             dead_letter: config.dead_letter.clone(),
         })
+    }
+
+    async fn provisioned(
+        &self,
+        function: &str,
+        alias: &str,
+    ) -> Result<Option<Provisioned>, CloudError> {
+        let now = self.clock.now();
+        let mut state = self.state.borrow_mut();
+        state.calls.push(Call::GetProvisionedConcurrency {
+            function: function.to_string(),
+            alias: alias.to_string(),
+        });
+        let Some(provision) = state.function(function)?.provisioned.get(alias).copied() else {
+            return Ok(None);
+        };
+        // Environments come up evenly over the allocation.
+        let left = provision.ready_at.0.saturating_sub(now.0);
+        let share = 1.0 - left as f64 / ALLOCATION_TIME.0 as f64;
+        Ok(Some(Provisioned {
+            requested: provision.requested,
+            allocated: (f64::from(provision.requested) * share).floor() as u32,
+            status: if left == 0 {
+                Allocation::Ready
+            } else {
+                Allocation::InProgress
+            },
+        }))
     }
 
     async fn update_code(&self, function: &str, zip: &[u8]) -> Result<String, CloudError> {

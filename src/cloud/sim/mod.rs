@@ -83,6 +83,18 @@ impl Default for SimConfig {
     }
 }
 
+/// Provisioned concurrency on an alias: reallocated between the versions after every change of
+/// weights, which takes [`ALLOCATION_TIME`].
+#[derive(Debug, Clone, Copy)]
+struct Provision {
+    requested: u32,
+    /// The allocation in progress is done at this time.
+    ready_at: Millis,
+}
+
+/// How long Lambda takes to allocate provisioned concurrency anew after a change of weights.
+pub const ALLOCATION_TIME: Millis = Millis(60_000);
+
 /// The code and the configuration that weighted routing compares, of `$LATEST` or a version.
 #[derive(Debug, Clone, PartialEq)]
 struct Config {
@@ -127,6 +139,8 @@ struct Function {
     fail_next_update: Option<String>,
     last_update_failed: Option<String>,
     aliases: BTreeMap<String, Alias>,
+    /// Provisioned concurrency by alias.
+    provisioned: BTreeMap<String, Provision>,
     /// Traffic generated up to here.
     generated_until: Millis,
 }
@@ -194,6 +208,7 @@ impl SimWorld {
                     fail_next_update: None,
                     last_update_failed: None,
                     aliases: BTreeMap::from([(config.alias.clone(), alias)]),
+                    provisioned: BTreeMap::new(),
                     generated_until: Millis(0),
                 },
             );
@@ -264,6 +279,22 @@ impl SimWorld {
         };
         config.role = role.to_string();
         config.dead_letter = dead_letter.map(str::to_string);
+    }
+
+    /// Gives an alias provisioned concurrency, allocated.
+    #[cfg(test)]
+    pub fn provision(&self, function: &str, alias: &str, requested: u32) {
+        let mut state = self.state.borrow_mut();
+        let provision = Provision {
+            requested,
+            ready_at: Millis(0),
+        };
+        state
+            .functions
+            .get_mut(function)
+            .expect("known function")
+            .provisioned
+            .insert(alias.to_string(), provision);
     }
 
     /// Makes the versions `function` publishes from now on stay `Pending` for `pending`, as

@@ -3,6 +3,7 @@
 use super::*;
 use crate::cloud::faults::{Decision, Faulty};
 use crate::cloud::retry::Retrying;
+use crate::cloud::sim::ALLOCATION_TIME;
 use crate::cloud::AlarmState;
 use crate::engine::{Cause, Outcome, Refusal};
 use crate::judge::settle::Settlement;
@@ -21,8 +22,9 @@ fn a_healthy_canary_promotes_with_exactly_these_calls() {
     assert_eq!(
         log(lambda_calls),
         vec![
-            // Before any write: old's and $LATEST's configuration, what Lambda would refuse.
+            // Before any write: provisioned concurrency, old's and $LATEST's configuration.
             "GetAlias f:live",
+            "GetProvisionedConcurrencyConfig f:live",
             "GetFunction f:1",
             "GetFunction f",
             "UpdateAlias f:live version=1 routing={} revision=rev-1 lease=step0/4",
@@ -288,4 +290,26 @@ fn traffic_waits_until_a_snap_start_version_is_active() {
         _ => None,
     });
     assert_eq!(versions, vec!["4".to_string()]);
+}
+
+#[test]
+fn provisioned_concurrency_is_split_by_weight_and_each_move_waits_for_its_allocation() {
+    let w = world(&["f"], HEALTHY);
+    w.provision("f", "live", 10);
+    let r = run(&w, &plan(CANARY));
+    assert_eq!(r.report.outcome, Outcome::Promoted);
+    let allocations: Vec<(u32, bool)> = picked(&r.events, |k| match k {
+        EventKind::Provisioned {
+            allocated, ready, ..
+        } => Some((*allocated, *ready)),
+        _ => None,
+    });
+    assert_eq!(
+        allocations,
+        vec![(10, false), (10, true), (10, true)],
+        "noted before the first write, then allocated after the shift and the promote"
+    );
+    // The shift waits a minute for the allocation before the bake's traffic counts.
+    let plain = run(&world(&["f"], HEALTHY), &plan(CANARY));
+    assert!(r.report.ended_ms >= plain.report.ended_ms + 2 * ALLOCATION_TIME.0);
 }
