@@ -9,7 +9,9 @@ use std::time::{Duration, Instant, SystemTime};
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::provider::error::CredentialsError;
-use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, StateValue};
+use aws_sdk_cloudwatch::types::{
+    AlarmType, Dimension, Metric, MetricDataQuery, MetricStat, StateValue,
+};
 use aws_sdk_lambda::config::http::HttpResponse;
 use aws_sdk_lambda::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_lambda::primitives::Blob;
@@ -19,8 +21,9 @@ use aws_sdk_lambda::types::{
 use tokio::sync::Notify;
 
 use super::{
-    AlarmState, Alias, AliasUpdate, Allocation, Clock, CloudError, FunctionInfo, FunctionState,
-    Invocation, LambdaApi, Latest, MetricQuery, MetricsApi, Provisioned, Stat, UpdateStatus,
+    AlarmKind, AlarmState, Alias, AliasUpdate, Allocation, Clock, CloudError, FunctionInfo,
+    FunctionState, Invocation, LambdaApi, Latest, MetricQuery, MetricsApi, Provisioned, Stat,
+    UpdateStatus,
 };
 use crate::plan::Millis;
 
@@ -544,25 +547,48 @@ impl MetricsApi for Aws {
         Ok(out)
     }
 
-    async fn alarm_state(&self, name: &str) -> Result<AlarmState, CloudError> {
-        self.call().await;
-        let out = self
-            .cloudwatch
-            .describe_alarms()
-            .alarm_names(name)
-            .send()
-            .await
-            .map_err(domain)?;
-        let value = out
-            .metric_alarms()
-            .first()
-            .and_then(|a| a.state_value())
-            .or_else(|| out.composite_alarms().first().and_then(|a| a.state_value()));
-        match value {
-            Some(StateValue::Alarm) => Ok(AlarmState::Alarm),
-            Some(StateValue::Ok) => Ok(AlarmState::Ok),
-            Some(_) => Ok(AlarmState::InsufficientData),
-            None => Err(CloudError::NotFound(format!("no alarm named {name:?}"))),
+    async fn describe_alarms(
+        &self,
+        names: &[String],
+        kinds: &[AlarmKind],
+    ) -> Result<Vec<(String, AlarmState)>, CloudError> {
+        let state = |value: Option<&StateValue>| match value {
+            Some(StateValue::Alarm) => AlarmState::Alarm,
+            Some(StateValue::Ok) => AlarmState::Ok,
+            _ => AlarmState::InsufficientData,
+        };
+        let mut found = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            self.call().await;
+            let mut request = self
+                .cloudwatch
+                .describe_alarms()
+                .set_alarm_names(Some(names.to_vec()))
+                .set_next_token(token.clone());
+            for kind in kinds {
+                request = request.alarm_types(match kind {
+                    AlarmKind::Metric => AlarmType::MetricAlarm,
+                    AlarmKind::Composite => AlarmType::CompositeAlarm,
+                });
+            }
+            let out = request.send().await.map_err(domain)?;
+            for a in out.metric_alarms() {
+                found.push((
+                    a.alarm_name().unwrap_or_default().to_string(),
+                    state(a.state_value()),
+                ));
+            }
+            for a in out.composite_alarms() {
+                found.push((
+                    a.alarm_name().unwrap_or_default().to_string(),
+                    state(a.state_value()),
+                ));
+            }
+            token = out.next_token().map(str::to_string);
+            if token.is_none() {
+                return Ok(found);
+            }
         }
     }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use super::lease::Marker;
-use super::{AliasUpdate, Latest, MetricQuery};
+use super::{AlarmKind, AliasUpdate, Latest, MetricQuery};
 
 /// A call to the cloud with its arguments.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,10 +66,12 @@ pub enum Call {
         /// The statistics asked for.
         queries: Vec<MetricQuery>,
     },
-    /// `DescribeAlarms` of one alarm.
+    /// `DescribeAlarms`.
     DescribeAlarms {
-        /// The alarm.
-        name: String,
+        /// The alarms.
+        names: Vec<String>,
+        /// Of these kinds.
+        kinds: Vec<AlarmKind>,
     },
 }
 
@@ -146,7 +148,9 @@ impl fmt::Display for Call {
                 qualifier,
             } => write!(f, "Invoke {function}:{qualifier}"),
             Call::GetMetricData { queries } => write!(f, "GetMetricData ×{}", queries.len()),
-            Call::DescribeAlarms { name } => write!(f, "DescribeAlarms {name}"),
+            Call::DescribeAlarms { names, kinds } => {
+                write!(f, "DescribeAlarms {} {kinds:?}", names.join(","))
+            }
         }
     }
 }

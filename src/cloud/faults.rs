@@ -8,8 +8,8 @@ use std::future::Future;
 
 use super::call::Call;
 use super::{
-    AlarmState, Alias, AliasUpdate, CloudError, FunctionInfo, Invocation, LambdaApi, Latest,
-    MetricQuery, MetricsApi, Provisioned,
+    AlarmKind, AlarmState, Alias, AliasUpdate, CloudError, FunctionInfo, Invocation, LambdaApi,
+    Latest, MetricQuery, MetricsApi, Provisioned,
 };
 use crate::plan::Millis;
 
@@ -265,9 +265,17 @@ impl<T: MetricsApi, D: Fn(usize, &Call) -> Decision> MetricsApi for Faulty<'_, T
         self.apply(decision, self.inner.stats(queries)).await
     }
 
-    async fn alarm_state(&self, name: &str) -> Result<AlarmState, CloudError> {
-        let call = Call::DescribeAlarms { name: name.into() };
+    async fn describe_alarms(
+        &self,
+        names: &[String],
+        kinds: &[AlarmKind],
+    ) -> Result<Vec<(String, AlarmState)>, CloudError> {
+        let call = Call::DescribeAlarms {
+            names: names.to_vec(),
+            kinds: kinds.to_vec(),
+        };
         let decision = self.decision(&call);
-        self.apply(decision, self.inner.alarm_state(name)).await
+        self.apply(decision, self.inner.describe_alarms(names, kinds))
+            .await
     }
 }

@@ -335,13 +335,48 @@ pub enum AlarmState {
     InsufficientData,
 }
 
+/// The two kinds of CloudWatch alarm. `DescribeAlarms` answers only for the kinds it is asked
+/// about, and for metric alarms alone when not told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum AlarmKind {
+    /// On a metric or a metric math expression.
+    Metric,
+    /// A rule over other alarms.
+    Composite,
+}
+
+/// The most alarm names one `DescribeAlarms` call takes.
+pub const ALARMS_PER_CALL: usize = 100;
+
 /// CloudWatch reads the health judge makes.
 #[allow(async_fn_in_trait)]
 pub trait MetricsApi {
     /// Each query's value, or `None` when there is no data for it.
     async fn stats(&self, queries: &[MetricQuery]) -> Result<Vec<Option<f64>>, CloudError>;
-    /// An alarm's state.
-    async fn alarm_state(&self, name: &str) -> Result<AlarmState, CloudError>;
+
+    /// `DescribeAlarms` of at most [`ALARMS_PER_CALL`] names, of these kinds: the state of each
+    /// alarm found; alarms not found are left out.
+    async fn describe_alarms(
+        &self,
+        names: &[String],
+        kinds: &[AlarmKind],
+    ) -> Result<Vec<(String, AlarmState)>, CloudError>;
+
+    /// The state of each alarm named, metric or composite, in as few calls as the API allows;
+    /// an alarm missing from the answer does not exist.
+    async fn alarm_states(
+        &self,
+        names: &[String],
+    ) -> Result<BTreeMap<String, AlarmState>, CloudError> {
+        let mut states = BTreeMap::new();
+        for chunk in names.chunks(ALARMS_PER_CALL) {
+            let found = self
+                .describe_alarms(chunk, &[AlarmKind::Metric, AlarmKind::Composite])
+                .await?;
+            states.extend(found);
+        }
+        Ok(states)
+    }
 }
 
 /// Time, real or virtual.

@@ -16,8 +16,8 @@ use std::cell::Cell;
 use std::future::Future;
 
 use super::{
-    AlarmState, Alias, AliasUpdate, Clock, CloudError, FunctionInfo, Invocation, LambdaApi, Latest,
-    MetricQuery, MetricsApi, Provisioned,
+    AlarmKind, AlarmState, Alias, AliasUpdate, Clock, CloudError, FunctionInfo, Invocation,
+    LambdaApi, Latest, MetricQuery, MetricsApi, Provisioned,
 };
 use crate::plan::Millis;
 
@@ -197,8 +197,13 @@ impl<T: MetricsApi, C: Clock> MetricsApi for Retrying<'_, T, C> {
         self.retry(|| self.inner.stats(queries)).await
     }
 
-    async fn alarm_state(&self, name: &str) -> Result<AlarmState, CloudError> {
-        self.retry(|| self.inner.alarm_state(name)).await
+    async fn describe_alarms(
+        &self,
+        names: &[String],
+        kinds: &[AlarmKind],
+    ) -> Result<Vec<(String, AlarmState)>, CloudError> {
+        self.retry(|| self.inner.describe_alarms(names, kinds))
+            .await
     }
 }
 

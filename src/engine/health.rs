@@ -274,8 +274,23 @@ pub struct Measured {
     pub checks: Vec<Option<CheckResult>>,
 }
 
+/// The alarms `spec` checks, each once.
+pub fn alarm_names(spec: &HealthSpec) -> Vec<String> {
+    let mut names: Vec<String> = spec
+        .checks
+        .iter()
+        .filter_map(|check| match check {
+            Check::Alarm { name } => Some(name.clone()),
+            _ => None,
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
 /// Measures every metric and alarm check of `spec` for one target on the settled periods,
-/// reading all metrics in one call.
+/// reading all metrics in one call and all alarms in another.
 pub async fn measure<M: MetricsApi>(
     metrics: &M,
     spec: &HealthSpec,
@@ -314,6 +329,7 @@ pub async fn measure<M: MetricsApi>(
         .zip(answers)
         .collect();
     let invocations = reads.get(versions.new, Stat::Invocations, since);
+    let alarms = metrics.alarm_states(&alarm_names(spec)).await?;
 
     let mut checks = Vec::new();
     for check in &spec.checks {
@@ -324,22 +340,23 @@ pub async fn measure<M: MetricsApi>(
                 }
                 Judged::PerWindow => window_check(check, lhs, *op, rhs, versions, settled, &reads),
             },
-            Check::Alarm { name } => match metrics.alarm_state(name).await {
-                Ok(AlarmState::Ok) => plain(check, Verdict::Pass, format!("alarm {name:?} is OK")),
-                Ok(AlarmState::Alarm) => {
+            Check::Alarm { name } => match alarms.get(name) {
+                Some(AlarmState::Ok) => {
+                    plain(check, Verdict::Pass, format!("alarm {name:?} is OK"))
+                }
+                Some(AlarmState::Alarm) => {
                     plain(check, Verdict::Fail, format!("alarm {name:?} is in ALARM"))
                 }
-                Ok(AlarmState::InsufficientData) => plain(
+                Some(AlarmState::InsufficientData) => plain(
                     check,
                     Verdict::Inconclusive,
                     format!("alarm {name:?} has insufficient data"),
                 ),
-                Err(CloudError::NotFound(_)) => plain(
+                None => plain(
                     check,
                     Verdict::Fail,
                     format!("alarm {name:?} does not exist"),
                 ),
-                Err(other) => return Err(other),
             },
             Check::Script { .. } => {
                 checks.push(None);

@@ -1,12 +1,14 @@
-//! Before the first write, what Lambda would refuse later, found by reading: `old` must be a
-//! published version, and `old` and what becomes `new` (`$LATEST` for `publish` and `update
-//! code`, the version `use version` names, the lease's `new` when resuming) must share the
-//! execution role and the dead-letter target. It also records the `$LATEST` that `publish` will
-//! freeze, so that code anyone else pushes meanwhile is never published as `new`, the functions'
-//! timeouts, which set how late their metrics may arrive, and whether the alias has provisioned
-//! concurrency, which Lambda splits by weight and allocates anew after each move of traffic.
+//! Before the first write, what would fail later, found by reading: the alarms the health block
+//! checks must exist; `old` must be a published version; `old` and what becomes `new` (`$LATEST`
+//! for `publish` and `update code`, the version `use version` names, the lease's `new` when
+//! resuming) must share the execution role and the dead-letter target. It also records the
+//! `$LATEST` that `publish` will freeze, so that code anyone else pushes meanwhile is never
+//! published as `new`; the functions' timeouts, which set how late their metrics may arrive; and
+//! whether the alias has provisioned concurrency, which Lambda splits by weight and allocates
+//! anew after each move of traffic.
 
 use super::events::EventKind;
+use super::health::alarm_names;
 use super::outcome::Outcome;
 use super::reasons::{Mismatch, Refusal, Trouble};
 use super::Engine;
@@ -36,8 +38,29 @@ impl NewFrom {
 }
 
 impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
-    /// Checks every target as the module says; nothing is written.
+    /// Checks the alarms and every target as the module says; nothing is written.
     pub(super) async fn preflight(&mut self, plan: &Plan) -> Result<(), Outcome> {
+        let names = alarm_names(&plan.health);
+        let found = self
+            .services
+            .metrics
+            .alarm_states(&names)
+            .await
+            .map_err(|error| {
+                let t = &self.progress.targets[0];
+                Outcome::Failed(Trouble::Read {
+                    function: t.function.clone(),
+                    alias: t.alias.clone(),
+                    error,
+                })
+            })?;
+        let missing: Vec<String> = names
+            .into_iter()
+            .filter(|n| !found.contains_key(n))
+            .collect();
+        if !missing.is_empty() {
+            return Err(Outcome::Refused(Refusal::NoSuchAlarms { names: missing }));
+        }
         let from = NewFrom::of(plan);
         for i in 0..self.progress.targets.len() {
             let t = &self.progress.targets[i];

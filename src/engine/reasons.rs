@@ -128,6 +128,11 @@ pub enum Refusal {
         /// The version.
         version: String,
     },
+    /// Alarms the health block checks do not exist.
+    NoSuchAlarms {
+        /// Their names.
+        names: Vec<String>,
+    },
     /// The alias serves `$LATEST`: Lambda routes weights only between published versions.
     OldIsLatest {
         /// The function.
@@ -402,6 +407,15 @@ impl fmt::Display for Refusal {
             Refusal::NoSuchVersion { function, version } => {
                 write!(f, "{function} has no version {version}; nothing was changed")
             }
+            Refusal::NoSuchAlarms { names } => write!(
+                f,
+                "no alarm named {}, metric or composite, in this account and region: check the names. Nothing was changed",
+                names
+                    .iter()
+                    .map(|n| format!("{n:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             Refusal::OldIsLatest { function, alias } => write!(
                 f,
                 "{function}:{alias} serves $LATEST, and Lambda splits traffic only between published versions: point the alias at a version first. Nothing was changed"

@@ -4,7 +4,9 @@
 use super::clock::VIRTUAL_EPOCH;
 use super::SimWorld;
 use crate::cloud::call::Call;
-use crate::cloud::{AlarmState, Clock, CloudError, MetricQuery, MetricsApi};
+use crate::cloud::{
+    AlarmKind, AlarmState, Clock, CloudError, MetricQuery, MetricsApi, ALARMS_PER_CALL,
+};
 use crate::plan::Millis;
 
 impl MetricsApi for SimWorld {
@@ -32,15 +34,34 @@ impl MetricsApi for SimWorld {
             .collect())
     }
 
-    async fn alarm_state(&self, name: &str) -> Result<AlarmState, CloudError> {
+    async fn describe_alarms(
+        &self,
+        names: &[String],
+        kinds: &[AlarmKind],
+    ) -> Result<Vec<(String, AlarmState)>, CloudError> {
         let mut state = self.state.borrow_mut();
         state.calls.push(Call::DescribeAlarms {
-            name: name.to_string(),
+            names: names.to_vec(),
+            kinds: kinds.to_vec(),
         });
-        state
-            .alarms
-            .get(name)
-            .copied()
-            .ok_or_else(|| CloudError::NotFound(format!("Alarm not found: {name}")))
+        if names.len() > ALARMS_PER_CALL {
+            return Err(CloudError::InvalidParameter(format!(
+                "ValidationError: AlarmNames has {} names; at most {ALARMS_PER_CALL} are allowed",
+                names.len()
+            )));
+        }
+        // Without `AlarmTypes`, CloudWatch answers for metric alarms only.
+        let kinds = if kinds.is_empty() {
+            &[AlarmKind::Metric][..]
+        } else {
+            kinds
+        };
+        Ok(names
+            .iter()
+            .filter_map(|name| {
+                let (kind, alarm) = state.alarms.get(name)?;
+                kinds.contains(kind).then(|| (name.clone(), *alarm))
+            })
+            .collect())
     }
 }

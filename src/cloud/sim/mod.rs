@@ -23,7 +23,7 @@ pub mod rng;
 pub mod traffic;
 
 use super::call::Call;
-use super::{AlarmState, Alias, Clock, CloudError};
+use super::{AlarmKind, AlarmState, Alias, Clock, CloudError};
 use crate::plan::Millis;
 use clock::VirtualClock;
 use traffic::{Profile, Traffic};
@@ -148,7 +148,7 @@ struct Function {
 #[derive(Debug)]
 struct State {
     functions: BTreeMap<String, Function>,
-    alarms: BTreeMap<String, AlarmState>,
+    alarms: BTreeMap<String, (AlarmKind, AlarmState)>,
     traffic: Traffic,
     next_revision: u64,
     calls: Vec<Call>,
@@ -326,12 +326,17 @@ impl SimWorld {
             .insert(function.to_string(), profile);
     }
 
-    /// Sets an alarm's state.
+    /// Sets a metric alarm's state.
     pub fn set_alarm(&self, name: &str, alarm: AlarmState) {
+        self.set_alarm_of(AlarmKind::Metric, name, alarm);
+    }
+
+    /// Sets the state of an alarm of this kind.
+    pub fn set_alarm_of(&self, kind: AlarmKind, name: &str, alarm: AlarmState) {
         self.state
             .borrow_mut()
             .alarms
-            .insert(name.to_string(), alarm);
+            .insert(name.to_string(), (kind, alarm));
     }
 
     /// Sets an alias's description as someone else would.

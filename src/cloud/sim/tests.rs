@@ -2,7 +2,8 @@
 
 use super::*;
 use crate::cloud::{
-    AliasUpdate, Clock, FunctionState, LambdaApi, Latest, MetricQuery, MetricsApi, UpdateStatus,
+    AlarmKind, AliasUpdate, Clock, FunctionState, LambdaApi, Latest, MetricQuery, MetricsApi,
+    UpdateStatus, ALARMS_PER_CALL,
 };
 
 const HEALTHY: Profile = Profile {
@@ -291,4 +292,34 @@ async fn metrics_are_readable_only_after_ingestion_and_functions_report_their_ti
         (later / 6_000.0 - 1.0).abs() < 0.05,
         "the whole minute: {later}"
     );
+}
+
+#[tokio::test]
+async fn describe_alarms_answers_for_the_kinds_asked_metric_alarms_when_not_told() {
+    let w = world();
+    w.set_alarm("metric", AlarmState::Ok);
+    w.set_alarm_of(AlarmKind::Composite, "composite", AlarmState::Alarm);
+    let names = vec![
+        "metric".to_string(),
+        "composite".to_string(),
+        "nope".to_string(),
+    ];
+    assert_eq!(
+        w.describe_alarms(&names, &[]).await.unwrap(),
+        vec![("metric".to_string(), AlarmState::Ok)]
+    );
+    assert_eq!(
+        w.describe_alarms(&names, &[AlarmKind::Metric, AlarmKind::Composite])
+            .await
+            .unwrap(),
+        vec![
+            ("metric".to_string(), AlarmState::Ok),
+            ("composite".to_string(), AlarmState::Alarm)
+        ]
+    );
+    let too_many: Vec<String> = (0..=ALARMS_PER_CALL).map(|n| n.to_string()).collect();
+    assert!(matches!(
+        w.describe_alarms(&too_many, &[AlarmKind::Metric]).await,
+        Err(CloudError::InvalidParameter(_))
+    ));
 }

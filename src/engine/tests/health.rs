@@ -2,9 +2,9 @@
 //! healthy, and a bake without a conclusive evaluation follows the policy.
 
 use super::*;
-use crate::cloud::{AlarmState, MetricsApi};
+use crate::cloud::{AlarmKind, AlarmState, MetricsApi};
 use crate::engine::health::Verdict;
-use crate::engine::{Cause, Outcome};
+use crate::engine::{Cause, Outcome, Refusal};
 use crate::judge::sequential::State;
 use crate::plan::Millis;
 
@@ -183,4 +183,55 @@ fn an_alarm_in_alarm_rolls_back() {
     assert_eq!(alarm.check, "alarm \"f-5xx\" not in ALARM");
     assert_eq!(alarm.verdict, Verdict::Fail);
     assert_eq!(alarm.detail, "alarm \"f-5xx\" is in ALARM");
+}
+
+#[test]
+fn composite_alarms_count_many_alarms_are_read_in_few_calls_and_missing_ones_are_refused() {
+    let names: Vec<String> = (0..150).map(|n| format!("f-{n:03}")).collect();
+    let checks: String = names.iter().map(|n| format!("  alarm {n:?}\n")).collect();
+    let text = CANARY.replace("  error rate < 1%\n", &checks);
+    // 149 metric alarms at OK, and a composite one in ALARM.
+    let w = world(&["f"], HEALTHY);
+    for name in &names[..149] {
+        w.set_alarm(name, AlarmState::Ok);
+    }
+    w.set_alarm_of(AlarmKind::Composite, &names[149], AlarmState::Alarm);
+    let r = run(&w, &plan(&text));
+    let Outcome::RolledBack {
+        cause: Cause::Unhealthy(evaluation),
+        ..
+    } = &r.report.outcome
+    else {
+        panic!("{:?}", r.report.outcome)
+    };
+    assert!(evaluation.reason.contains("alarm \"f-149\" is in ALARM"));
+    let reads: Vec<usize> = w
+        .calls()
+        .iter()
+        .filter_map(|c| match c {
+            Call::DescribeAlarms { names, kinds } => {
+                assert_eq!(kinds, &[AlarmKind::Metric, AlarmKind::Composite]);
+                Some(names.len())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        reads,
+        vec![100, 50, 100, 50],
+        "before the first write, then one evaluation: two calls each"
+    );
+
+    let w = world(&["f"], HEALTHY);
+    for name in &names[..148] {
+        w.set_alarm(name, AlarmState::Ok);
+    }
+    let r = run(&w, &plan(&text));
+    assert_eq!(
+        r.report.outcome,
+        Outcome::Refused(Refusal::NoSuchAlarms {
+            names: names[148..].to_vec()
+        })
+    );
+    assert!(w.writes().is_empty(), "nothing written");
 }
