@@ -1,7 +1,7 @@
 //! The real services, through the AWS SDK. SDK types stop here: every call returns domain types
 //! and [`CloudError`]s.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -10,7 +10,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_cloudwatch::types::{
-    AlarmType, Dimension, Metric, MetricDataQuery, MetricStat, StateValue,
+    AlarmType, Dimension, Metric, MetricDataQuery, MetricStat, StateValue, StatusCode,
 };
 use aws_sdk_lambda::config::http::HttpResponse;
 use aws_sdk_lambda::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
@@ -20,10 +20,10 @@ use aws_sdk_lambda::types::{
 };
 use tokio::sync::Notify;
 
+use super::metrics::{MetricDataPage, MetricDataRequest, MetricDataResult, ResultStatus};
 use super::{
     AlarmKind, AlarmState, Alias, AliasUpdate, Allocation, Clock, CloudError, FunctionInfo,
-    FunctionState, Invocation, LambdaApi, Latest, MetricQuery, MetricsApi, Provisioned, Stat,
-    UpdateStatus,
+    FunctionState, Invocation, LambdaApi, Latest, MetricsApi, Provisioned, Stat, UpdateStatus,
 };
 use crate::plan::Millis;
 
@@ -471,80 +471,69 @@ fn metric_of(stat: Stat) -> (&'static str, String) {
 }
 
 impl MetricsApi for Aws {
-    async fn stats(&self, queries: &[MetricQuery]) -> Result<Vec<Option<f64>>, CloudError> {
-        if queries.is_empty() {
-            return Ok(Vec::new());
-        }
-        // One request per range, each range one period: GetMetricData takes one time range.
-        let mut out = vec![None; queries.len()];
-        let mut by_range: BTreeMap<(u64, u64), Vec<usize>> = BTreeMap::new();
-        for (i, q) in queries.iter().enumerate() {
-            by_range.entry((q.start.0, q.end.0)).or_default().push(i);
-        }
-        for ((start, end), indexes) in by_range {
-            let period = (end.saturating_sub(start) / 1000).max(1);
-            let mut request = self
-                .cloudwatch
-                .get_metric_data()
-                .start_time(aws_sdk_cloudwatch::primitives::DateTime::from_millis(
-                    start as i64,
+    async fn get_metric_data(
+        &self,
+        request: &MetricDataRequest,
+    ) -> Result<MetricDataPage, CloudError> {
+        let time = |at: Millis| aws_sdk_cloudwatch::primitives::DateTime::from_millis(at.0 as i64);
+        // One period spans the range.
+        let period = (request.end.0.saturating_sub(request.start.0) / 1000).max(1);
+        let dimension = |n: &str, v: &str| Dimension::builder().name(n).value(v).build();
+        let mut call = self
+            .cloudwatch
+            .get_metric_data()
+            .start_time(time(request.start))
+            .end_time(time(request.end))
+            .set_next_token(request.next_token.clone());
+        for (i, q) in request.queries.iter().enumerate() {
+            let (name, statistic) = metric_of(q.stat);
+            let metric = Metric::builder()
+                .namespace("AWS/Lambda")
+                .metric_name(name)
+                .dimensions(dimension("FunctionName", &q.function))
+                .dimensions(dimension(
+                    "Resource",
+                    &format!("{}:{}", q.function, q.alias),
                 ))
-                .end_time(aws_sdk_cloudwatch::primitives::DateTime::from_millis(
-                    end as i64,
-                ));
-            for &i in &indexes {
-                let q = &queries[i];
-                let (name, statistic) = metric_of(q.stat);
-                let dimension = |n: &str, v: &str| Dimension::builder().name(n).value(v).build();
-                request = request.metric_data_queries(
-                    MetricDataQuery::builder()
-                        .id(format!("m{i}"))
-                        .metric_stat(
-                            MetricStat::builder()
-                                .metric(
-                                    Metric::builder()
-                                        .namespace("AWS/Lambda")
-                                        .metric_name(name)
-                                        .dimensions(dimension("FunctionName", &q.function))
-                                        .dimensions(dimension(
-                                            "Resource",
-                                            &format!("{}:{}", q.function, q.alias),
-                                        ))
-                                        .dimensions(dimension("ExecutedVersion", &q.version))
-                                        .build(),
-                                )
-                                .period(i32::try_from(period).unwrap_or(i32::MAX))
-                                .stat(statistic)
-                                .build(),
-                        )
-                        .return_data(true)
-                        .build(),
-                );
-            }
-            self.call().await;
-            let response = request.send().await.map_err(domain)?;
-            for result in response.metric_data_results() {
-                let Some(i) = result
-                    .id()
-                    .and_then(|id| id.strip_prefix('m'))
-                    .and_then(|n| n.parse::<usize>().ok())
-                else {
-                    continue;
-                };
-                let values = result.values();
-                if values.is_empty() || i >= out.len() {
-                    continue;
-                }
-                // One period covers the range; should a service split it, sums add up and the
-                // other statistics keep their worst value.
-                out[i] = Some(match queries[i].stat {
-                    Stat::Invocations | Stat::Errors | Stat::Throttles => values.iter().sum(),
-                    Stat::PercentileRank(_) => values.iter().copied().fold(f64::MAX, f64::min),
-                    _ => values.iter().copied().fold(f64::MIN, f64::max),
-                });
-            }
+                .dimensions(dimension("ExecutedVersion", &q.version))
+                .build();
+            call = call.metric_data_queries(
+                MetricDataQuery::builder()
+                    .id(format!("m{i}"))
+                    .metric_stat(
+                        MetricStat::builder()
+                            .metric(metric)
+                            .period(i32::try_from(period).unwrap_or(i32::MAX))
+                            .stat(statistic)
+                            .build(),
+                    )
+                    .return_data(true)
+                    .build(),
+            );
         }
-        Ok(out)
+        self.call().await;
+        let response = call.send().await.map_err(domain)?;
+        let results = response
+            .metric_data_results()
+            .iter()
+            .filter_map(|result| {
+                let query = result.id()?.strip_prefix('m')?.parse::<usize>().ok()?;
+                Some(MetricDataResult {
+                    query,
+                    values: result.values().to_vec(),
+                    status: match result.status_code() {
+                        Some(StatusCode::PartialData) => ResultStatus::PartialData,
+                        Some(StatusCode::InternalError) => ResultStatus::InternalError,
+                        Some(StatusCode::Forbidden) => ResultStatus::Forbidden,
+                        _ => ResultStatus::Complete,
+                    },
+                })
+            })
+            .collect();
+        Ok(MetricDataPage {
+            results,
+            next_token: response.next_token().map(str::to_string),
+        })
     }
 
     async fn describe_alarms(

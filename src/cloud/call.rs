@@ -65,6 +65,8 @@ pub enum Call {
     GetMetricData {
         /// The statistics asked for.
         queries: Vec<MetricQuery>,
+        /// The page asked for: `None` for the first.
+        next_token: Option<String>,
     },
     /// `DescribeAlarms`.
     DescribeAlarms {
@@ -147,7 +149,14 @@ impl fmt::Display for Call {
                 function,
                 qualifier,
             } => write!(f, "Invoke {function}:{qualifier}"),
-            Call::GetMetricData { queries } => write!(f, "GetMetricData ×{}", queries.len()),
+            Call::GetMetricData {
+                queries,
+                next_token: None,
+            } => write!(f, "GetMetricData ×{}", queries.len()),
+            Call::GetMetricData {
+                queries,
+                next_token: Some(token),
+            } => write!(f, "GetMetricData ×{} page {token}", queries.len()),
             Call::DescribeAlarms { names, kinds } => {
                 write!(f, "DescribeAlarms {} {kinds:?}", names.join(","))
             }

@@ -7,9 +7,10 @@ use std::cell::Cell;
 use std::future::Future;
 
 use super::call::Call;
+use super::metrics::{MetricDataPage, MetricDataRequest};
 use super::{
     AlarmKind, AlarmState, Alias, AliasUpdate, CloudError, FunctionInfo, Invocation, LambdaApi,
-    Latest, MetricQuery, MetricsApi, Provisioned,
+    Latest, MetricsApi, Provisioned,
 };
 use crate::plan::Millis;
 
@@ -257,12 +258,17 @@ impl<T: LambdaApi, D: Fn(usize, &Call) -> Decision> LambdaApi for Faulty<'_, T, 
 }
 
 impl<T: MetricsApi, D: Fn(usize, &Call) -> Decision> MetricsApi for Faulty<'_, T, D> {
-    async fn stats(&self, queries: &[MetricQuery]) -> Result<Vec<Option<f64>>, CloudError> {
+    async fn get_metric_data(
+        &self,
+        request: &MetricDataRequest,
+    ) -> Result<MetricDataPage, CloudError> {
         let call = Call::GetMetricData {
-            queries: queries.to_vec(),
+            queries: request.queries.clone(),
+            next_token: request.next_token.clone(),
         };
         let decision = self.decision(&call);
-        self.apply(decision, self.inner.stats(queries)).await
+        self.apply(decision, self.inner.get_metric_data(request))
+            .await
     }
 
     async fn describe_alarms(

@@ -7,6 +7,7 @@ pub mod call;
 #[cfg(test)]
 pub mod faults;
 pub mod lease;
+pub mod metrics;
 pub mod retry;
 pub mod sim;
 
@@ -16,6 +17,7 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::plan::Millis;
+use metrics::{MetricDataPage, MetricDataRequest};
 
 /// A failed call, as the engine needs to tell failures apart: what is retried, what means
 /// someone else acted, and what only a person can fix (said in the message).
@@ -351,8 +353,18 @@ pub const ALARMS_PER_CALL: usize = 100;
 /// CloudWatch reads the health judge makes.
 #[allow(async_fn_in_trait)]
 pub trait MetricsApi {
-    /// Each query's value, or `None` when there is no data for it.
-    async fn stats(&self, queries: &[MetricQuery]) -> Result<Vec<Option<f64>>, CloudError>;
+    /// One `GetMetricData` call: a page of the answer to at most
+    /// [`metrics::QUERIES_PER_CALL`] queries over one time range.
+    async fn get_metric_data(
+        &self,
+        request: &MetricDataRequest,
+    ) -> Result<MetricDataPage, CloudError>;
+
+    /// Each query's value, or `None` when there is no data for it, in as few calls as the API
+    /// allows, every page read.
+    async fn stats(&self, queries: &[MetricQuery]) -> Result<Vec<Option<f64>>, CloudError> {
+        metrics::stats(self, queries).await
+    }
 
     /// `DescribeAlarms` of at most [`ALARMS_PER_CALL`] names, of these kinds: the state of each
     /// alarm found; alarms not found are left out.

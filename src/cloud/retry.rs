@@ -15,9 +15,10 @@
 use std::cell::Cell;
 use std::future::Future;
 
+use super::metrics::{MetricDataPage, MetricDataRequest};
 use super::{
     AlarmKind, AlarmState, Alias, AliasUpdate, Clock, CloudError, FunctionInfo, Invocation,
-    LambdaApi, Latest, MetricQuery, MetricsApi, Provisioned,
+    LambdaApi, Latest, MetricsApi, Provisioned,
 };
 use crate::plan::Millis;
 
@@ -193,8 +194,11 @@ impl<T: LambdaApi, C: Clock> LambdaApi for Retrying<'_, T, C> {
 }
 
 impl<T: MetricsApi, C: Clock> MetricsApi for Retrying<'_, T, C> {
-    async fn stats(&self, queries: &[MetricQuery]) -> Result<Vec<Option<f64>>, CloudError> {
-        self.retry(|| self.inner.stats(queries)).await
+    async fn get_metric_data(
+        &self,
+        request: &MetricDataRequest,
+    ) -> Result<MetricDataPage, CloudError> {
+        self.retry(|| self.inner.get_metric_data(request)).await
     }
 
     async fn describe_alarms(

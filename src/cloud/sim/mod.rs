@@ -159,7 +159,12 @@ struct State {
     new_by_function: BTreeMap<String, Profile>,
     /// The functions' timeout.
     timeout: Millis,
+    /// Datapoints `GetMetricData` returns per page.
+    datapoints_per_page: usize,
 }
+
+/// Datapoints `GetMetricData` returns per call, at most.
+const DATAPOINTS_PER_PAGE: usize = 100_800;
 
 /// The simulated Lambda, CloudWatch and clock.
 #[derive(Debug)]
@@ -182,6 +187,7 @@ impl SimWorld {
             new: config.new,
             new_by_function: BTreeMap::new(),
             timeout: config.timeout,
+            datapoints_per_page: DATAPOINTS_PER_PAGE,
         };
         for name in &config.functions {
             let versions = (1..=config.versions.max(1))
@@ -279,6 +285,12 @@ impl SimWorld {
         };
         config.role = role.to_string();
         config.dead_letter = dead_letter.map(str::to_string);
+    }
+
+    /// Makes `GetMetricData` answer `datapoints` datapoints per page.
+    #[cfg(test)]
+    pub fn page_datapoints(&self, datapoints: usize) {
+        self.state.borrow_mut().datapoints_per_page = datapoints.max(1);
     }
 
     /// Gives an alias provisioned concurrency, allocated.

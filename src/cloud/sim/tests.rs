@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::cloud::{
-    AlarmKind, AliasUpdate, Clock, FunctionState, LambdaApi, Latest, MetricQuery, MetricsApi,
+    AlarmKind, AliasUpdate, Clock, FunctionState, LambdaApi, Latest, MetricQuery, MetricsApi, Stat,
     UpdateStatus, ALARMS_PER_CALL,
 };
 
@@ -322,4 +322,60 @@ async fn describe_alarms_answers_for_the_kinds_asked_metric_alarms_when_not_told
         w.describe_alarms(&too_many, &[AlarmKind::Metric]).await,
         Err(CloudError::InvalidParameter(_))
     ));
+}
+
+#[tokio::test]
+async fn statistics_are_read_in_batches_per_range_and_every_page_of_partial_data() {
+    let w = world();
+    publish(&w).await.unwrap();
+    let rev = w.get_alias("f", "live").await.unwrap().revision_id;
+    w.update_alias("f", "live", &update("1", &[("2", 0.5)], &rev))
+        .await
+        .unwrap();
+    w.clock().advance(Millis::from_minutes(30));
+    let epoch = w.clock().epoch().0;
+    // 700 one-minute queries over one range, 500 over another, a few without data.
+    let query = |n: usize, minutes: u64| MetricQuery {
+        function: "f".into(),
+        alias: "live".into(),
+        version: ["1", "2", "9"][n % 3].into(),
+        stat: [Stat::Invocations, Stat::Errors, Stat::DurationMax][n % 5 % 3],
+        start: Millis(epoch - Millis::from_minutes(minutes).0),
+        end: Millis(epoch - Millis::from_minutes(2).0),
+    };
+    let queries: Vec<MetricQuery> = (0..700)
+        .map(|n| query(n, 20))
+        .chain((0..500).map(|n| query(n, 10)))
+        .collect();
+    let one_by_one = {
+        let mut values = Vec::new();
+        for q in &queries[..30] {
+            values.push(w.stats(std::slice::from_ref(q)).await.unwrap()[0]);
+        }
+        values
+    };
+    let calls = w.calls().len();
+    let batched = w.stats(&queries).await.unwrap();
+    let sizes: Vec<usize> = w.calls()[calls..]
+        .iter()
+        .map(|c| match c {
+            Call::GetMetricData { queries, .. } => queries.len(),
+            other => panic!("{other}"),
+        })
+        .collect();
+    assert_eq!(
+        sizes,
+        vec![500, 200, 500],
+        "at most 500 a call, one range each"
+    );
+    assert_eq!(batched[..30], one_by_one[..]);
+    assert!(batched.iter().any(Option::is_none) && batched.iter().any(Option::is_some));
+
+    // A page of 7 datapoints: the rest comes as PartialData behind a NextToken.
+    w.page_datapoints(7);
+    let calls = w.calls().len();
+    let paged = w.stats(&queries[..40]).await.unwrap();
+    assert_eq!(paged, batched[..40]);
+    let with_data = batched[..40].iter().flatten().count();
+    assert_eq!(w.calls().len() - calls, with_data.div_ceil(7));
 }

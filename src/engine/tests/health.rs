@@ -235,3 +235,34 @@ fn composite_alarms_count_many_alarms_are_read_in_few_calls_and_missing_ones_are
     );
     assert!(w.writes().is_empty(), "nothing written");
 }
+
+#[test]
+fn partial_metric_data_is_read_to_its_last_page() {
+    let whole = world(&["f"], HEALTHY);
+    let expected = run(&whole, &plan(CANARY));
+    let w = world(&["f"], HEALTHY);
+    w.page_datapoints(1);
+    let r = run(&w, &plan(CANARY));
+    assert_eq!(r.report.outcome, expected.report.outcome);
+    let evaluations = |run: &Run| -> Vec<_> {
+        picked(&run.events, |k| match k {
+            EventKind::HealthEvaluated(e) => Some(e.clone()),
+            _ => None,
+        })
+    };
+    assert_eq!(evaluations(&r), evaluations(&expected), "the same numbers");
+    let pages = w
+        .calls()
+        .iter()
+        .filter(|c| {
+            matches!(
+                c,
+                Call::GetMetricData {
+                    next_token: Some(_),
+                    ..
+                }
+            )
+        })
+        .count();
+    assert!(pages >= 5, "the later pages were read: {pages}");
+}
