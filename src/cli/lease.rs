@@ -96,54 +96,74 @@ pub(super) fn rollback(args: &LeaseArgs) -> i32 {
     })
 }
 
-/// `rollout approve`: releases the `approve` gate a rollout is waiting at.
+/// How often `rollout approve` tries when the rollout's own heartbeat keeps writing in between.
+const APPROVE_ATTEMPTS: usize = 5;
+
+/// `rollout approve`: releases the `approve` gate a rollout is waiting at. The waiting rollout
+/// renews its lease meanwhile; when its heartbeat wins the race, the alias is read again and the
+/// approval written again, as long as the same rollout still waits.
 pub(super) fn approve(args: &LeaseArgs) -> i32 {
     let target = &args.target;
     super::with_aws(target, async |lambda| {
         let function = &target.functions[0];
         let alias = &target.alias;
-        let current = match lambda.get_alias(function, alias).await {
-            Ok(a) => a,
-            Err(e) => {
-                eprintln!("error: cannot read {function}:{alias}: {e}");
-                return code_of(&e);
+        let mut waiting: Option<Marker> = None;
+        for _ in 0..APPROVE_ATTEMPTS {
+            let current = match lambda.get_alias(function, alias).await {
+                Ok(a) => a,
+                Err(e) => {
+                    eprintln!("error: cannot read {function}:{alias}: {e}");
+                    return code_of(&e);
+                }
+            };
+            let (user, marker) = Marker::parse(&current.description);
+            let Some(mut marker) = marker else {
+                eprintln!("error: no rollout holds {function}:{alias}; nothing to approve");
+                return exit::INVALID;
+            };
+            if waiting.as_ref().is_some_and(|w| w.holder != marker.holder) {
+                eprintln!(
+                    "error: {function}:{alias} changed hands ({} holds it now); nothing was approved",
+                    marker.holder
+                );
+                return exit::CONFLICT;
             }
-        };
-        let (user, marker) = Marker::parse(&current.description);
-        let Some(mut marker) = marker else {
-            eprintln!("error: no rollout holds {function}:{alias}; nothing to approve");
-            return exit::INVALID;
-        };
-        if !marker.gate {
-            eprintln!(
-                "error: the rollout on {function}:{alias} ({}, step {}/{}) is not waiting for approval",
-                marker.holder, marker.step, marker.steps
-            );
-            return exit::INVALID;
+            if !marker.gate {
+                eprintln!(
+                    "error: the rollout on {function}:{alias} ({}, step {}/{}) is not waiting for approval",
+                    marker.holder, marker.step, marker.steps
+                );
+                return exit::INVALID;
+            }
+            marker.approved = true;
+            let Some(description) = marker.describe(&user) else {
+                eprintln!("error: the alias description is too long to record the approval");
+                return exit::INVALID;
+            };
+            let update = AliasUpdate {
+                version: current.version.clone(),
+                routing: current.routing.clone(),
+                revision_id: current.revision_id.clone(),
+                description: Some(description),
+            };
+            match lambda.update_alias(function, alias, &update).await {
+                Ok(_) => {
+                    out(&format!(
+                        "approved: the rollout of {} on {function}:{alias} by {} goes on from step {}/{}\n",
+                        marker.plan, marker.holder, marker.step, marker.steps
+                    ));
+                    return exit::OK;
+                }
+                Err(CloudError::Stale(_)) => waiting = Some(marker),
+                Err(e) => {
+                    eprintln!("error: the approval was not recorded: {e}");
+                    return code_of(&e);
+                }
+            }
         }
-        marker.approved = true;
-        let Some(description) = marker.describe(&user) else {
-            eprintln!("error: the alias description is too long to record the approval");
-            return exit::INVALID;
-        };
-        let update = AliasUpdate {
-            version: current.version.clone(),
-            routing: current.routing.clone(),
-            revision_id: current.revision_id.clone(),
-            description: Some(description),
-        };
-        match lambda.update_alias(function, alias, &update).await {
-            Ok(_) => {
-                out(&format!(
-                    "approved: the rollout of {} on {function}:{alias} by {} goes on from step {}/{}\n",
-                    marker.plan, marker.holder, marker.step, marker.steps
-                ));
-                exit::OK
-            }
-            Err(e) => {
-                eprintln!("error: the approval was not recorded: {e}");
-                code_of(&e)
-            }
-        }
+        eprintln!(
+            "error: the alias kept changing under the approval ({APPROVE_ATTEMPTS} tries); nothing was approved"
+        );
+        exit::CONFLICT
     })
 }

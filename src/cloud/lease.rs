@@ -68,12 +68,36 @@ fn token(text: &str, max: usize) -> String {
     }
 }
 
+/// The most characters of the holder a marker keeps.
+const HOLDER_LIMIT: usize = 48;
+
+/// `user@host:pid` as a marker keeps it: a token, and when too long, the user shortened first
+/// and then the host, so that the process id, and as much of the host as fits, stay.
+pub fn holder_token(holder: &str) -> String {
+    let whole = token(holder, usize::MAX);
+    let count = |s: &str| s.chars().count();
+    if count(&whole) <= HOLDER_LIMIT {
+        return whole;
+    }
+    let (who, pid) = match whole.rsplit_once(':') {
+        Some((who, pid)) => (who, format!(":{pid}")),
+        None => (whole.as_str(), String::new()),
+    };
+    let (user, host) = who.split_once('@').unwrap_or(("", who));
+    let room = HOLDER_LIMIT.saturating_sub(count(&pid) + 1);
+    // The user keeps at least a few characters; the host gets the rest.
+    let host_room = room.saturating_sub(count(user).min(8));
+    let host: String = host.chars().take(host_room).collect();
+    let user: String = user.chars().take(room - count(&host)).collect();
+    format!("{user}@{host}{pid}")
+}
+
 impl fmt::Display for Marker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
             "[rollout h={} p={} s={}/{} o={} n={} t={} b={} g={} a={}]",
-            token(&self.holder, 48),
+            holder_token(&self.holder),
             token(&self.plan, 32),
             self.step,
             self.steps,
@@ -139,6 +163,11 @@ impl Marker {
         (user, Some(marker))
     }
 
+    /// Whether this marker names `holder` as its holder (as far as the marker keeps it).
+    pub fn held_by(&self, holder: &str) -> bool {
+        self.holder == holder_token(holder)
+    }
+
     /// Whether `alias` still holds what the rollout this marker describes left on it: `old`
     /// alone, `old` with `new` as the additional version, or `new` alone. Anything else means
     /// someone changed the alias since, and nothing may overwrite it.
@@ -162,8 +191,8 @@ impl Marker {
     }
 }
 
-/// `user@host:pid` of this process.
-pub fn holder() -> String {
+/// `user@host` of this process.
+fn user_at_host() -> String {
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("USERNAME"))
         .unwrap_or_else(|_| "someone".into());
@@ -173,7 +202,42 @@ pub fn holder() -> String {
         .filter(|h| !h.is_empty())
         .or_else(|| std::env::var("HOSTNAME").ok())
         .unwrap_or_else(|| "localhost".into());
-    format!("{user}@{host}:{}", std::process::id())
+    format!("{user}@{host}")
+}
+
+/// `user@host:pid` of this process.
+pub fn holder() -> String {
+    format!("{}:{}", user_at_host(), std::process::id())
+}
+
+/// Whether `holder`, as a marker keeps it, was a process of this user on this machine that has
+/// ended: its lease can be taken over without waiting for it to go stale.
+pub fn gone_from_here(holder: &str) -> bool {
+    let Some(pid) = holder
+        .rsplit_once(':')
+        .and_then(|(_, pid)| pid.parse::<u32>().ok())
+    else {
+        return false;
+    };
+    holder_token(&format!("{}:{pid}", user_at_host())) == holder && !alive(pid)
+}
+
+/// Whether process `pid` runs on this machine (or might: when unsure, yes).
+#[cfg(unix)]
+fn alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return true;
+    };
+    // Signal 0 checks that the process exists; EPERM means it does, as someone else's.
+    // SAFETY: kill with signal 0 sends nothing; it only checks the process.
+    let sent = unsafe { libc::kill(pid, 0) };
+    sent == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
+/// Whether process `pid` runs on this machine (or might: when unsure, yes).
+#[cfg(not(unix))]
+fn alive(_pid: u32) -> bool {
+    true
 }
 
 #[cfg(test)]
@@ -239,6 +303,42 @@ mod tests {
         let before_publish = Marker { new: None, ..m };
         assert!(before_publish.matches(&alias("1", &[])));
         assert!(!before_publish.matches(&alias("1", &[("2", 0.05)])));
+    }
+
+    #[test]
+    fn a_long_holder_is_shortened_keeping_the_pid_and_still_recognised() {
+        let long = "release-bot-of-the-checkout-platform-team@ip-10-0-12-34.eu-west-1.compute.internal:4242";
+        let kept = holder_token(long);
+        assert!(kept.chars().count() <= HOLDER_LIMIT, "{kept}");
+        assert!(kept.ends_with(":4242"), "{kept}");
+        assert!(kept.starts_with("release-"), "{kept}");
+        let m = Marker {
+            holder: long.into(),
+            ..marker()
+        };
+        let (_, parsed) = Marker::parse(&m.describe("").unwrap());
+        let parsed = parsed.unwrap();
+        assert_eq!(parsed.holder, kept);
+        assert!(parsed.held_by(long));
+        assert!(!parsed.held_by(&long.replace("4242", "4243")));
+        assert!(
+            parsed.held_by(&parsed.holder),
+            "a short holder is kept as it is"
+        );
+        assert_eq!(holder_token("ci@build-7:1"), "ci@build-7:1");
+    }
+
+    #[test]
+    fn a_holder_of_this_machine_whose_process_ended_is_gone() {
+        let me = holder();
+        assert!(!gone_from_here(&holder_token(&me)), "this process runs");
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        let ended = format!("{}:{pid}", user_at_host());
+        assert!(gone_from_here(&holder_token(&ended)));
+        assert!(!gone_from_here("someone@elsewhere:1"), "another machine");
+        assert!(!gone_from_here("no pid at all"));
     }
 
     #[test]

@@ -62,7 +62,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                 alias: current.clone(),
             });
             let (user_description, marker) = Marker::parse(&current.description);
-            let (old, new) = self
+            let Admitted { old, new, taken } = self
                 .admit(
                     function,
                     &alias,
@@ -71,6 +71,13 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                     plan.steps.len(),
                 )
                 .map_err(|refusal| refusal.into_outcome())?;
+            if let (Some(why), Some(m)) = (taken, &marker) {
+                self.emit(EventKind::TakingOver {
+                    function: function.clone(),
+                    holder: m.holder.clone(),
+                    why: why.to_string(),
+                });
+            }
             if let Some(marker) = marker.filter(|_| self.settings.resume) {
                 resume_at.get_or_insert(ResumeAt {
                     step: marker.step,
@@ -115,7 +122,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         Ok(())
     }
 
-    /// Whether this run may act on one alias, and its `old` and `new`.
+    /// Whether this run may act on one alias, its `old` and `new`, and why it takes over a lease.
     fn admit(
         &self,
         function: &str,
@@ -123,7 +130,8 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         current: &Alias,
         marker: Option<&Marker>,
         steps: usize,
-    ) -> Result<(String, Option<String>), Denied> {
+    ) -> Result<Admitted, Denied> {
+        let mut taken = None;
         if let Some(marker) = marker {
             let age = Millis(
                 self.services
@@ -132,19 +140,27 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                     .saturating_sub(marker.beat)
                     .saturating_mul(1000),
             );
-            let stale = age >= self.settings.stale_after;
-            // A resumed rollout may take over a lease that still looks alive: the person resuming
-            // says its runner is gone.
-            if !(self.settings.take_over && (stale || self.settings.resume)) {
+            let settings = &self.settings;
+            let stale = age >= settings.stale_after;
+            taken = if settings.resume && (settings.gone)(&marker.holder) {
+                Some("its process on this machine has ended")
+            } else if settings.take_over && stale {
+                Some("its heartbeat is stale (--take-over)")
+            } else if settings.take_over && settings.resume {
+                // A resumed rollout may take over a lease that still looks alive: the person
+                // resuming says its runner is gone.
+                Some("--take-over")
+            } else {
                 return Err(Denied::Conflict(Box::new(Conflict::Held {
                     function: function.to_string(),
                     alias: alias.to_string(),
                     marker: marker.clone(),
                     age,
-                    stale_after: self.settings.stale_after,
+                    stale_after: settings.stale_after,
                 })));
-            }
+            };
         }
+        let admitted = |old: String, new: Option<String>| Admitted { old, new, taken };
         if !self.settings.resume {
             if let Some((version, weight)) = current.additional() {
                 return Err(Denied::Refusal(Refusal::Split {
@@ -155,7 +171,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                     by_rollout: marker.is_some(),
                 }));
             }
-            return Ok((current.version.clone(), None));
+            return Ok(admitted(current.version.clone(), None));
         }
         let Some(marker) = marker else {
             return Err(Denied::Refusal(Refusal::NothingToResume {
@@ -180,8 +196,16 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                 marker: marker.clone(),
             })));
         }
-        Ok((marker.old.clone(), marker.new.clone()))
+        Ok(admitted(marker.old.clone(), marker.new.clone()))
     }
+}
+
+/// What admission found for one alias.
+struct Admitted {
+    old: String,
+    new: Option<String>,
+    /// Why this run takes over the lease another runner left, if it does.
+    taken: Option<&'static str>,
 }
 
 /// Why one alias was not admitted.

@@ -4,7 +4,7 @@
 
 use super::events::EventKind;
 use super::reasons::{Cause, Change};
-use super::stop::{cloud, Stop};
+use super::stop::{cloud, Stop, WriteError};
 use super::{Approval, Ask, Engine};
 use crate::cloud::lease::Marker;
 use crate::cloud::{Clock, LambdaApi, MetricsApi};
@@ -100,7 +100,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
             let (_, marker) = Marker::parse(&now.description);
             let ours = marker
                 .as_ref()
-                .is_some_and(|m| m.holder == self.settings.holder);
+                .is_some_and(|m| m.held_by(&self.settings.holder));
             let t = &self.progress.targets[0];
             if now.version != t.current.version || now.routing != t.current.routing || !ours {
                 return Err(Stop::conflict(Change::AtGate {
@@ -123,7 +123,13 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                     return Err(stop);
                 }
             }
-            self.beat().await?;
+            match self.beat().await {
+                Ok(()) => {}
+                // `rollout approve` wrote the alias between our read and this heartbeat: read it
+                // again, and beat from its RevisionId; anyone else's change shows there too.
+                Err(WriteError::Conflict(_)) => {}
+                Err(other) => return Err(other.into()),
+            }
         }
     }
 }

@@ -39,6 +39,15 @@ pub enum EventKind {
         /// What the alias serves.
         alias: Alias,
     },
+    /// This run takes over the lease another runner left on an alias.
+    TakingOver {
+        /// The function.
+        function: String,
+        /// Who held it.
+        holder: String,
+        /// Why it may be taken.
+        why: String,
+    },
     /// A rollout interrupted earlier continues from the step its lease names.
     Resumed {
         /// The step it continues from (1-based).

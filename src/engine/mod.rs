@@ -89,6 +89,9 @@ pub struct Settings {
     pub heartbeat: Millis,
     /// Continue the rollout the lease markers describe instead of starting one.
     pub resume: bool,
+    /// Whether a lease's holder was a process of this machine that has ended: `resume` then
+    /// takes the lease over without `--take-over`.
+    pub gone: fn(&str) -> bool,
 }
 
 impl Default for Settings {
@@ -101,6 +104,7 @@ impl Default for Settings {
             stale_after: Millis::from_minutes(10),
             heartbeat: Millis::from_minutes(2),
             resume: false,
+            gone: crate::cloud::lease::gone_from_here,
         }
     }
 }

@@ -51,6 +51,13 @@ fn lines(event: &Event, steps: usize, verbose: bool) -> Vec<String> {
         } else {
             format!("  {function}: published version {version}")
         }],
+        EventKind::TakingOver {
+            function,
+            holder,
+            why,
+        } => vec![format!(
+            "  {function}: taking over the lease of {holder}: {why}"
+        )],
         EventKind::VersionsChosen { function, old, new } => {
             vec![format!("  {function}: old = {old}, new = {new}")]
         }

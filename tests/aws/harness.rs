@@ -248,11 +248,22 @@ pub(crate) fn rollout(dir: &Path, args: &[&str]) -> Output {
 
 /// Starts `rollout` and leaves it running.
 pub(crate) fn spawn(dir: &Path, args: &[&str]) -> std::process::Child {
+    spawn_as(dir, args, &whoami())
+}
+
+/// Starts `rollout` as `user` (its `USER`) and leaves it running.
+pub(crate) fn spawn_as(dir: &Path, args: &[&str], user: &str) -> std::process::Child {
     command(dir, args)
+        .env("USER", user)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap()
+}
+
+/// This test process's `USER`, as the runners it starts inherit it.
+fn whoami() -> String {
+    std::env::var("USER").unwrap_or_else(|_| "someone".to_string())
 }
 
 pub(crate) fn temp(playbook: &str) -> PathBuf {

@@ -1,5 +1,7 @@
-//! The lease across processes: a second runner stops with exit 4, a killed runner is resumed or
-//! rolled back from another process, `approve` releases a gate, `rollback` restores old.
+//! The lease across processes: a second runner stops with exit 4, a killed runner is resumed (on
+//! the same machine, without `--take-over`) or rolled back from another process, `approve`
+//! releases a gate (also of a runner whose `user@host` is too long for the marker), `rollback`
+//! restores old.
 
 use aws_sdk_lambda::primitives::Blob;
 
@@ -74,7 +76,15 @@ fn killed_at_every_step_then_resumed_or_rolled_back_never_leaves_a_split() {
                 &["rollback", "--yes", "--function", &f, "--alias", "live"],
             )
         } else {
-            rollout(&dir, &["resume", "--yes", "--take-over", "p.rollout"])
+            // The runner was of this machine and its process is gone: no --take-over needed.
+            let resumed = rollout(&dir, &["resume", "--yes", "p.rollout"]);
+            assert!(
+                String::from_utf8_lossy(&resumed.stdout)
+                    .contains("its process on this machine has ended"),
+                "step {step}: {}",
+                text(&resumed)
+            );
+            resumed
         };
         assert_eq!(
             recover.status.code(),
@@ -127,6 +137,32 @@ fn approve_releases_a_waiting_gate_from_another_process() {
         "nothing waits any more: {}",
         text(&again)
     );
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs a moto server: `scripts/test` runs these (cargo test --features e2e)"
+)]
+fn a_runner_with_a_long_user_at_host_is_released_by_approve_and_promotes() {
+    let aws = Aws::new();
+    let f = unique("long");
+    aws.function(&f, Some(2));
+    aws.metrics(&f, "2", 1000.0, 0.0);
+    let dir = temp(&canary(&[&f], "").replace("promote", "approve \"ship it?\"\npromote"));
+    let user = "release-bot-of-the-checkout-platform-team";
+    let runner = spawn_as(&dir, &["run", "--yes", "p.rollout"], user);
+    wait_for("the gate", || {
+        marker(&aws, &f).is_some_and(|m| m.contains(" g=1 "))
+    });
+    let held = marker(&aws, &f).unwrap();
+    assert!(held.contains(&format!("h={}", &user[..8])), "{held}");
+    let approve = rollout(&dir, &["approve", "--function", &f, "--alias", "live"]);
+    assert_eq!(approve.status.code(), Some(0), "{}", text(&approve));
+    let runner = runner.wait_with_output().unwrap();
+    assert_eq!(runner.status.code(), Some(0), "{}", text(&runner));
+    assert_eq!(aws.alias(&f), ("2".to_string(), vec![]));
+    assert_eq!(marker(&aws, &f), None, "lease released");
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! the caller passes in.
 
 use super::*;
+use crate::cloud::faults::{Decision, Faulty};
 use crate::engine::{Approval, Ask, Cause, Outcome};
 use crate::plan::Millis;
 
@@ -99,4 +100,51 @@ fn a_person_at_the_prompt_decides_the_gate() {
             assert_eq!(serves(&w, "f"), serving("1", &[]));
         }
     }
+}
+
+#[test]
+fn a_long_holder_is_released_by_an_approval_that_races_its_heartbeat() {
+    let text = CANARY.replace(
+        "wait 5m until healthy",
+        "wait 1m until healthy\napprove \"go?\"",
+    );
+    let plan = plan(&text);
+    let w = world(&["f"], HEALTHY);
+    // `rollout approve` writes a=1 just after the runner read the alias and just before its
+    // heartbeat: the heartbeat meets a new RevisionId.
+    let gate_writes = std::cell::Cell::new(0);
+    let approve_first = |_: usize, call: &Call| {
+        if let Call::UpdateAlias { update, .. } = call {
+            let marker = update
+                .description
+                .as_deref()
+                .and_then(|d| Marker::parse(d).1);
+            if marker.is_some_and(|m| m.gate) {
+                gate_writes.set(gate_writes.get() + 1);
+                if gate_writes.get() == 2 {
+                    let now = w.alias("f", "live").unwrap();
+                    let (user, marker) = Marker::parse(&now.description);
+                    let approved = Marker {
+                        approved: true,
+                        ..marker.expect("the runner's lease")
+                    };
+                    w.describe_alias("f", "live", &approved.describe(&user).unwrap());
+                }
+            }
+        }
+        Decision::Pass
+    };
+    let faulty = Faulty::new(&w, approve_first);
+    let settings = Settings {
+        approval: Approval::Remote,
+        ..settings("release-bot-of-the-checkout-platform-team@ip-10-0-12-34.eu-west-1.compute.internal:4242")
+    };
+    let r = run_with(&faulty, &w, &w, &plan, settings);
+    assert_eq!(r.report.outcome, Outcome::Promoted, "{:?}", r.events.last());
+    assert_eq!(
+        gate_writes.get(),
+        2,
+        "after the heartbeat lost the race, the runner read the approval"
+    );
+    assert_eq!(serves(&w, "f"), serving("4", &[]));
 }

@@ -150,3 +150,49 @@ fn a_stale_lease_is_taken_over_only_when_asked() {
         "the user's text is kept"
     );
 }
+
+#[test]
+fn resume_takes_over_without_asking_from_a_runner_of_this_machine_that_has_ended() {
+    // A fresh lease: its heartbeat is seconds old.
+    let fresh = |w: &SimWorld| {
+        let beat = crate::cloud::Clock::unix(w);
+        format!("[rollout h=me@here:9 p=f s=1/4 o=1 n=- t={beat} b={beat} g=0 a=0]")
+    };
+    fn gone(holder: &str) -> bool {
+        holder == "me@here:9"
+    }
+    fn alive(_: &str) -> bool {
+        false
+    }
+    for (gone, expected) in [(gone as fn(&str) -> bool, true), (alive, false)] {
+        let w = world(&["f"], HEALTHY);
+        w.describe_alias("f", "live", &fresh(&w));
+        let settings = Settings {
+            resume: true,
+            gone,
+            ..settings("me@here:10")
+        };
+        let r = run_with(&w, &w, &w, &plan(CANARY), settings);
+        let taken = picked(&r.events, |k| match k {
+            EventKind::TakingOver { holder, why, .. } => Some((holder.clone(), why.clone())),
+            _ => None,
+        });
+        if expected {
+            assert_eq!(r.report.outcome, Outcome::Promoted);
+            assert_eq!(
+                taken,
+                vec![(
+                    "me@here:9".to_string(),
+                    "its process on this machine has ended".to_string()
+                )]
+            );
+        } else {
+            assert!(
+                matches!(r.report.outcome, Outcome::Conflict(Conflict::Held { .. })),
+                "a live or foreign runner keeps its lease: {:?}",
+                r.report.outcome
+            );
+            assert!(taken.is_empty());
+        }
+    }
+}
