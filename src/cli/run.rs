@@ -1,6 +1,7 @@
 //! `rollout run FILE`: the plan against AWS.
 
 use std::io::IsTerminal;
+use std::time::SystemTime;
 
 use serde::Serialize;
 
@@ -13,6 +14,7 @@ use crate::engine::events::EventSink;
 use crate::engine::{Approval, Engine, Services, Settings};
 use crate::exit;
 use crate::hooks::Hooks;
+use crate::plan::Millis;
 use crate::report::{clock, Journal, JsonSink, LiveSink, Tee, TextSink};
 
 pub(super) fn run(args: &RunArgs) -> i32 {
@@ -24,7 +26,7 @@ pub(super) fn resume(args: &RunArgs) -> i32 {
 }
 
 fn start(args: &RunArgs, resume: bool) -> i32 {
-    let (plan, _) = match load::plan(&args.file, &args.playbook) {
+    let (plan, source) = match load::plan(&args.file, &args.playbook) {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
@@ -48,7 +50,30 @@ fn start(args: &RunArgs, resume: bool) -> i32 {
         Ok(runtime) => runtime,
         Err(code) => return code,
     };
-    runtime.block_on(execute(args, plan, alias, interactive, resume))
+    let duration = super::plan::duration(&plan, &source);
+    runtime.block_on(execute(args, plan, alias, interactive, resume, duration))
+}
+
+/// A warning when credentials expiring at `expiry` may not last the rollout's `duration` (at
+/// least, at most): a rollback would then fail to write.
+fn outlives(expiry: SystemTime, (least, most): (Millis, Option<Millis>)) -> Option<String> {
+    let left = Millis(
+        expiry
+            .duration_since(SystemTime::now())
+            .map_or(0, |d| d.as_millis() as u64),
+    );
+    let (takes, longest) = match most {
+        Some(most) => (format!("up to {most}"), most),
+        None => (
+            format!("at least {least} (an approve gate waits for a person)"),
+            least,
+        ),
+    };
+    (left < longest).then(|| {
+        format!(
+            "the credentials expire in {left}, and this rollout takes {takes}: if they expire first, nothing can be written, not even the rollback. Refresh them for longer (a longer session) before going on"
+        )
+    })
 }
 
 #[derive(Serialize)]
@@ -66,8 +91,20 @@ async fn execute(
     alias: String,
     interactive: bool,
     resume: bool,
+    duration: (Millis, Option<Millis>),
 ) -> i32 {
     let aws = Aws::connect(&args.aws.options(plan.targets.region.clone())).await;
+    match aws.credentials_expiry().await {
+        Ok(expiry) => {
+            if let Some(warning) = expiry.and_then(|at| outlives(at, duration)) {
+                eprintln!("warning: {warning}");
+            }
+        }
+        Err(error) => {
+            eprintln!("error: {error}. Nothing was done");
+            return exit::INVALID;
+        }
+    }
     // Before anything changes: each alias must exist; what it serves and how it is provisioned
     // is shown before the question.
     let mut before = Vec::new();
@@ -196,4 +233,26 @@ async fn execute(
         )),
     }
     code
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn credentials_that_may_expire_before_the_rollout_ends_are_warned_about() {
+        let in_minutes = |m: u64| SystemTime::now() + Duration::from_secs(m * 60);
+        let bounded = (Millis::from_minutes(16), Some(Millis::from_minutes(22)));
+        assert!(outlives(in_minutes(10), bounded).is_some_and(|w| w.contains("up to 22m")));
+        assert!(
+            outlives(in_minutes(20), bounded).is_some(),
+            "may: up to 22m"
+        );
+        assert_eq!(outlives(in_minutes(60), bounded), None);
+        let gated = (Millis::from_minutes(16), None);
+        assert!(outlives(in_minutes(10), gated).is_some_and(|w| w.contains("approve gate")));
+        assert_eq!(outlives(in_minutes(60), gated), None);
+        assert!(outlives(SystemTime::UNIX_EPOCH, bounded).is_some_and(|w| w.contains("in 0s")));
+    }
 }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::provider::error::CredentialsError;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sdk_cloudwatch::types::{
     AlarmType, Dimension, Metric, MetricDataQuery, MetricStat, StateValue, StatusCode,
 };
@@ -45,6 +46,7 @@ pub struct AwsOptions {
 pub struct Aws {
     lambda: aws_sdk_lambda::Client,
     cloudwatch: aws_sdk_cloudwatch::Client,
+    credentials: Option<SharedCredentialsProvider>,
     limiter: Arc<Limiter>,
     calls: Arc<AtomicU64>,
 }
@@ -123,9 +125,27 @@ impl Aws {
         Aws {
             lambda: aws_sdk_lambda::Client::new(&config),
             cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
+            credentials: config.credentials_provider(),
             limiter: Arc::new(Limiter::new(rate)),
             calls: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// When the credentials in use expire: `None` for long-term keys. Resolving them here finds
+    /// missing or broken credentials before any call.
+    pub async fn credentials_expiry(&self) -> Result<Option<SystemTime>, CloudError> {
+        let Some(provider) = &self.credentials else {
+            return Err(CloudError::Credentials(
+                "no credentials provider is configured".into(),
+            ));
+        };
+        let credentials = provider.provide_credentials().await.map_err(|e| {
+            CloudError::Credentials(match e {
+                CredentialsError::CredentialsNotLoaded(_) => "none found: not in the environment, a profile, a web identity, a container or the instance".to_string(),
+                other => causes(&other),
+            })
+        })?;
+        Ok(credentials.expiry())
     }
 
     /// Calls made so far.
@@ -235,6 +255,18 @@ where
         _ if status.is_some_and(|s| s >= 500) => CloudError::Transient(text),
         _ => CloudError::Other(text),
     }
+}
+
+/// An error and its causes, each in its own words.
+fn causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut next = error.source();
+    while let Some(e) = next {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        next = e.source();
+    }
+    text
 }
 
 /// Whether an error of type `T` is somewhere in `error`'s chain of causes.

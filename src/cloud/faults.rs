@@ -27,6 +27,8 @@ pub enum Fault {
     Busy,
     /// An alias write with a RevisionId that is no longer current (other calls: busy).
     StaleRevision,
+    /// The session's credentials have expired.
+    ExpiredCredentials,
 }
 
 /// What happens to one call.
@@ -113,6 +115,10 @@ impl<'a, T, D: Fn(usize, &Call) -> Decision> Faulty<'a, T, D> {
                     "timed out waiting for the response".into(),
                 ))
             }
+            Decision::Fail(Fault::ExpiredCredentials) => Err(CloudError::Credentials(
+                "ExpiredTokenException: The security token included in the request is expired"
+                    .into(),
+            )),
             Decision::Fail(Fault::Busy | Fault::StaleRevision) => Err(CloudError::Busy(
                 "ResourceConflictException: injected".into(),
             )),

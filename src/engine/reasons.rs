@@ -542,7 +542,23 @@ impl fmt::Display for Trouble {
                 write!(f, "{fault}; rolled back: {}", Aliases(aliases))
             }
             Trouble::RollbackFailed { fault, aliases } => {
-                write!(f, "rollback failed: {fault}. {}", Aliases(aliases))
+                write!(f, "rollback failed: {fault}. {}", Aliases(aliases))?;
+                let Some(first) = aliases.first() else {
+                    return Ok(());
+                };
+                let functions: String = aliases
+                    .iter()
+                    .map(|a| format!(" --function {}", a.function))
+                    .collect();
+                let when = match fault {
+                    Fault::Call(CloudError::Credentials(_)) => ", once the credentials are fresh",
+                    _ => "",
+                };
+                write!(
+                    f,
+                    ". To restore old{when}: rollout rollback{functions} --alias {}",
+                    first.alias
+                )
             }
         }
     }

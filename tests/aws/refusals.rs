@@ -111,3 +111,60 @@ fn run_refuses_without_a_terminal_or_yes_and_without_targets() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no target"));
 }
+
+#[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs a moto server: `scripts/test` runs these (cargo test --features e2e)"
+)]
+fn session_credentials_that_expire_before_the_plan_ends_are_warned_about_and_missing_ones_refused()
+{
+    // A profile whose credentials come from a process, as SSO and assumed roles do, and expire
+    // in five minutes; the playbook waits an hour on a function that does not exist.
+    let dir = temp(&canary(&["no-such-function"], "").replace("promote", "wait 1h\npromote"));
+    let expiry = std::time::SystemTime::now() + std::time::Duration::from_secs(300);
+    let expiry = aws_sdk_lambda::primitives::DateTime::from(expiry)
+        .fmt(aws_sdk_lambda::primitives::DateTimeFormat::DateTime)
+        .unwrap();
+    let session = format!(
+        r#"{{"Version":1,"AccessKeyId":"testing","SecretAccessKey":"testing","SessionToken":"session","Expiration":"{expiry}"}}"#
+    );
+    std::fs::write(dir.join("session.json"), &session).unwrap();
+    std::fs::write(
+        dir.join("config"),
+        format!(
+            "[profile session]\nregion = us-east-1\ncredential_process = cat {}\n",
+            dir.join("session.json").display()
+        ),
+    )
+    .unwrap();
+    let out = command(&dir, &["run", "--yes", "--profile", "session", "p.rollout"])
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env("AWS_CONFIG_FILE", dir.join("config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("none"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning: the credentials expire in 4m") && stderr.contains("up to 1h"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+
+    // No credentials at all: said before anything, exit 2.
+    let out = command(&dir, &["run", "--yes", "p.rollout"])
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env("AWS_CONFIG_FILE", dir.join("none"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("none"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("error: credentials:"),
+        "{}",
+        text(&out)
+    );
+}

@@ -6,6 +6,7 @@ use super::output::out;
 use super::{load, Format, PlanArgs};
 use crate::cloud::aws::Aws;
 use crate::cloud::LambdaApi;
+use crate::plan::Millis;
 use view::{LiveTarget, PlanView};
 
 pub(super) fn run(args: &PlanArgs) -> i32 {
@@ -49,6 +50,13 @@ pub(super) fn run(args: &PlanArgs) -> i32 {
         )),
     }
     crate::exit::OK
+}
+
+/// How long a rollout of `plan` takes, as the preview says: at least, and at most (`None` when
+/// an `approve` gate waits for a person).
+pub(super) fn duration(plan: &crate::plan::Plan, source: &str) -> (Millis, Option<Millis>) {
+    let view = PlanView::new(plan, source, None);
+    (view.min_duration_ms, view.max_duration_ms)
 }
 
 /// Each target as it is now, with read-only calls only.

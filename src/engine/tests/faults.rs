@@ -197,3 +197,49 @@ fn a_crashed_rollout_resumes_from_any_call_and_ends_unsplit() {
     println!("resumed after a crash at {resumed} of {calls} calls");
     assert!(resumed >= 5);
 }
+
+#[test]
+fn credentials_that_expire_mid_rollout_end_saying_what_serves_and_how_to_restore_it() {
+    let plan = plan(CANARY);
+    let w = world(&["f"], HEALTHY);
+    // Everything after the shift meets expired credentials.
+    let shifted = std::cell::Cell::new(false);
+    let expire = |_: usize, call: &Call| {
+        if shifted.get() {
+            return Decision::Fail(Fault::ExpiredCredentials);
+        }
+        if let Call::UpdateAlias { update, .. } = call {
+            shifted.set(!update.routing.is_empty());
+        }
+        Decision::Pass
+    };
+    let faulty = Faulty::new(&w, expire);
+    let retrying = Retrying::new(&faulty, &w);
+    let calls_before = w.calls().len();
+    let r = run_with(&retrying, &retrying, &w, &plan, Settings::default());
+    assert!(
+        matches!(
+            r.report.outcome,
+            Outcome::Failed(Trouble::RollbackFailed { .. })
+        ),
+        "{:?}",
+        r.report.outcome
+    );
+    assert_eq!(r.report.outcome.exit_code(), 5);
+    let said = r.report.outcome.to_string();
+    assert!(
+        said.contains("f:live serves version 1 (95.00%) + version 4 (5.00%)"),
+        "{said}"
+    );
+    assert!(
+        said.contains(
+            "To restore old, once the credentials are fresh: rollout rollback --function f --alias live"
+        ),
+        "{said}"
+    );
+    assert!(said.contains("refresh them"), "{said}");
+    assert_eq!(serves(&w, "f"), serving("1", &[("4", 0.05)]));
+    // Expired credentials are never retried: the next step's lease mark, the bake's read, the
+    // rollback's write and the lease's release each failed once.
+    assert_eq!(faulty.calls() - (w.calls().len() - calls_before), 4);
+}
