@@ -50,6 +50,8 @@ impl Outcome {
             Outcome::Refused(_) => exit::INVALID,
             Outcome::Interrupted { .. } => exit::INTERRUPTED,
             Outcome::Conflict(_) => exit::CONFLICT,
+            // Permissions, credentials or region, found reading before any change.
+            Outcome::Failed(Trouble::Read { error, .. }) if error.is_setup() => exit::INVALID,
             Outcome::Failed(_) => exit::INFRA,
         }
     }
