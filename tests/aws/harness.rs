@@ -124,6 +124,20 @@ impl Aws {
         })
     }
 
+    /// How many versions `function` has, `$LATEST` included.
+    pub(crate) fn versions(&self, function: &str) -> usize {
+        self.runtime
+            .block_on(
+                self.lambda
+                    .list_versions_by_function()
+                    .function_name(function)
+                    .send(),
+            )
+            .expect("list versions")
+            .versions()
+            .len()
+    }
+
     /// What the alias serves: (version, additional versions).
     pub(crate) fn alias(&self, function: &str) -> (String, Vec<(String, f64)>) {
         let out = self.get_alias(function);

@@ -35,20 +35,7 @@ fn a_missing_function_or_alias_is_refused_before_any_change() {
     );
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert_eq!(aws.alias(&f), ("1".to_string(), vec![]), "live untouched");
-    let versions = aws
-        .runtime
-        .block_on(
-            aws.lambda
-                .list_versions_by_function()
-                .function_name(&f)
-                .send(),
-        )
-        .unwrap();
-    assert_eq!(
-        versions.versions().len(),
-        2,
-        "nothing published: $LATEST and 1 only"
-    );
+    assert_eq!(aws.versions(&f), 2, "nothing published: $LATEST and 1 only");
 }
 
 #[test]
@@ -84,16 +71,7 @@ fn a_new_version_with_another_execution_role_is_refused() {
         None,
         "no lease was taken: nothing written"
     );
-    let versions = aws
-        .runtime
-        .block_on(
-            aws.lambda
-                .list_versions_by_function()
-                .function_name(&f)
-                .send(),
-        )
-        .unwrap();
-    assert_eq!(versions.versions().len(), 2, "nothing published");
+    assert_eq!(aws.versions(&f), 2, "nothing published");
 }
 
 #[test]

@@ -40,6 +40,17 @@ fn invalid(result: Result<Alias, CloudError>) -> String {
     }
 }
 
+/// A world where version 2 of `f` was published and gets half the traffic.
+async fn split_half() -> SimWorld {
+    let w = world();
+    publish(&w).await.unwrap();
+    let rev = w.get_alias("f", "live").await.unwrap().revision_id;
+    w.update_alias("f", "live", &update("1", &[("2", 0.5)], &rev))
+        .await
+        .unwrap();
+    w
+}
+
 /// Publishes `$LATEST` of `f` as it is now.
 async fn publish(w: &SimWorld) -> Result<String, CloudError> {
     let latest = Latest::of(&w.get_function("f", None).await?);
@@ -235,12 +246,7 @@ async fn every_write_changes_the_revision_and_a_stale_one_is_a_conflict() {
 
 #[tokio::test]
 async fn metrics_follow_the_alias_weights_per_version() {
-    let w = world();
-    publish(&w).await.unwrap();
-    let rev = w.get_alias("f", "live").await.unwrap().revision_id;
-    w.update_alias("f", "live", &update("1", &[("2", 0.5)], &rev))
-        .await
-        .unwrap();
+    let w = split_half().await;
     w.clock().advance(Millis::from_minutes(10));
     let epoch = w.clock().epoch();
     let query = |version: &str| MetricQuery {
@@ -326,12 +332,7 @@ async fn describe_alarms_answers_for_the_kinds_asked_metric_alarms_when_not_told
 
 #[tokio::test]
 async fn statistics_are_read_in_batches_per_range_and_every_page_of_partial_data() {
-    let w = world();
-    publish(&w).await.unwrap();
-    let rev = w.get_alias("f", "live").await.unwrap().revision_id;
-    w.update_alias("f", "live", &update("1", &[("2", 0.5)], &rev))
-        .await
-        .unwrap();
+    let w = split_half().await;
     w.clock().advance(Millis::from_minutes(30));
     let epoch = w.clock().epoch().0;
     // 700 one-minute queries over one range, 500 over another, a few without data.

@@ -8,6 +8,17 @@ use crate::engine::{Cause, Outcome, Refusal};
 use crate::judge::sequential::State;
 use crate::plan::Millis;
 
+/// The evaluation that rolled the run back.
+fn failed_evaluation(r: &Run) -> &crate::engine::health::Evaluation {
+    match &r.report.outcome {
+        Outcome::RolledBack {
+            cause: Cause::Unhealthy(evaluation),
+            ..
+        } => evaluation,
+        other => panic!("{other:?}"),
+    }
+}
+
 #[test]
 fn a_failing_check_rolls_back_as_soon_as_the_evidence_is_in() {
     let w = world(&["f"], BROKEN);
@@ -172,13 +183,7 @@ fn an_alarm_in_alarm_rolls_back() {
     let w = world(&["f"], HEALTHY);
     w.set_alarm("f-5xx", AlarmState::Alarm);
     let r = run(&w, &plan(&text));
-    let Outcome::RolledBack {
-        cause: Cause::Unhealthy(evaluation),
-        ..
-    } = &r.report.outcome
-    else {
-        panic!("{:?}", r.report.outcome)
-    };
+    let evaluation = failed_evaluation(&r);
     let alarm = &evaluation.checks[0];
     assert_eq!(alarm.check, "alarm \"f-5xx\" not in ALARM");
     assert_eq!(alarm.verdict, Verdict::Fail);
@@ -197,13 +202,7 @@ fn composite_alarms_count_many_alarms_are_read_in_few_calls_and_missing_ones_are
     }
     w.set_alarm_of(AlarmKind::Composite, &names[149], AlarmState::Alarm);
     let r = run(&w, &plan(&text));
-    let Outcome::RolledBack {
-        cause: Cause::Unhealthy(evaluation),
-        ..
-    } = &r.report.outcome
-    else {
-        panic!("{:?}", r.report.outcome)
-    };
+    let evaluation = failed_evaluation(&r);
     assert!(evaluation.reason.contains("alarm \"f-149\" is in ALARM"));
     let reads: Vec<usize> = w
         .calls()
