@@ -504,7 +504,15 @@ fn with_aws(
         Err(code) => return code,
     };
     runtime.block_on(async {
-        let aws = crate::cloud::aws::Aws::connect(&target.aws.options(target.region.clone())).await;
+        let aws = match crate::cloud::aws::Aws::connect(&target.aws.options(target.region.clone()))
+            .await
+        {
+            Ok(aws) => aws,
+            Err(error) => {
+                eprintln!("error: {error}. Nothing was done");
+                return exit::INVALID;
+            }
+        };
         let clock = crate::cloud::aws::WallClock::new();
         body(&crate::cloud::retry::Retrying::new(&aws, &clock)).await
     })

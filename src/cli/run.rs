@@ -1,5 +1,6 @@
 //! `rollout run FILE`: the plan against AWS.
 
+use std::cell::RefCell;
 use std::io::IsTerminal;
 use std::time::SystemTime;
 
@@ -8,14 +9,14 @@ use serde::Serialize;
 use super::output::{ask, out};
 use super::{load, Format, RunArgs};
 use crate::cloud::aws::{Aws, WallClock};
-use crate::cloud::retry::Retrying;
-use crate::cloud::{CloudError, LambdaApi};
-use crate::engine::events::EventSink;
+use crate::cloud::retry::{Retry, Retrying, ATTEMPTS};
+use crate::cloud::{Clock, CloudError, LambdaApi};
+use crate::engine::events::{Event, EventKind, EventSink};
 use crate::engine::{Approval, Engine, Services, Settings};
 use crate::exit;
 use crate::hooks::Hooks;
 use crate::plan::Millis;
-use crate::report::{clock, Journal, JsonSink, LiveSink, Tee, TextSink};
+use crate::report::{clock, Journal, JsonSink, Left, LiveSink, Tee, TextSink};
 
 pub(super) fn run(args: &RunArgs) -> i32 {
     start(args, false)
@@ -52,6 +53,82 @@ fn start(args: &RunArgs, resume: bool) -> i32 {
     };
     let duration = super::plan::duration(&plan, &source);
     runtime.block_on(execute(args, plan, alias, interactive, resume, duration))
+}
+
+/// Ctrl-C, SIGTERM (how CI cancels) and SIGHUP (a closed terminal) roll back: the clock is
+/// interrupted, every wait ends, and the engine restores `old` and clears the lease. A second
+/// signal stops at once, saying what each alias was last known to serve and how to restore it.
+async fn stop_on_signals(clock: WallClock, left: Left, alias: String) {
+    let mut signals = Signals::new();
+    let first = signals.next().await;
+    eprintln!(
+        "\n{first}: rolling back to old; a second signal stops at once, leaving the aliases as they are"
+    );
+    clock.interrupt();
+    let second = signals.next().await;
+    eprintln!("\n{second} again: stopped at once, before the rollback finished. As last known:");
+    for line in left.lines(&alias) {
+        eprintln!("  {line}");
+    }
+    let functions: String = left
+        .functions()
+        .iter()
+        .map(|f| format!(" --function {f}"))
+        .collect();
+    eprintln!("to restore old and clear the lease: rollout rollback{functions} --alias {alias}");
+    std::process::exit(exit::INTERRUPTED);
+}
+
+/// The signals that stop a run.
+struct Signals {
+    #[cfg(unix)]
+    term: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    hup: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn new() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Signals {
+                term: signal(SignalKind::terminate()).ok(),
+                hup: signal(SignalKind::hangup()).ok(),
+            }
+        }
+        #[cfg(not(unix))]
+        Signals {}
+    }
+
+    /// The next signal, by name.
+    async fn next(&mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            let term = async {
+                match &mut self.term {
+                    Some(s) => s.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            let hup = async {
+                match &mut self.hup {
+                    Some(s) => s.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => "interrupted (Ctrl-C)",
+                _ = term => "terminated (SIGTERM)",
+                _ = hup => "hung up (SIGHUP)",
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            "interrupted (Ctrl-C)"
+        }
+    }
 }
 
 /// A warning when credentials expiring at `expiry` may not last the rollout's `duration` (at
@@ -93,7 +170,13 @@ async fn execute(
     resume: bool,
     duration: (Millis, Option<Millis>),
 ) -> i32 {
-    let aws = Aws::connect(&args.aws.options(plan.targets.region.clone())).await;
+    let aws = match Aws::connect(&args.aws.options(plan.targets.region.clone())).await {
+        Ok(aws) => aws,
+        Err(error) => {
+            eprintln!("error: {error}. Nothing was done");
+            return exit::INVALID;
+        }
+    };
     match aws.credentials_expiry().await {
         Ok(expiry) => {
             if let Some(warning) = expiry.and_then(|at| outlives(at, duration)) {
@@ -166,13 +249,8 @@ async fn execute(
     }
 
     let clock_ = WallClock::new();
-    let interrupter = clock_.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("\ninterrupted: rolling back to old (Ctrl-C again stops waiting, not the rollback write)");
-            interrupter.interrupt();
-        }
-    });
+    let left = Left::default();
+    tokio::spawn(stop_on_signals(clock_.clone(), left.clone(), alias.clone()));
     let hooks = Hooks::compile(&plan);
     let settings = Settings {
         approval: if args.auto_approve {
@@ -198,14 +276,34 @@ async fn execute(
         }
         Format::Text => Box::new(TextSink::new(stdout.lock(), args.verbose)),
     };
-    let mut sink: Box<dyn EventSink> = Box::new(Tee { display, journal });
-    let retrying = Retrying::new(&aws, &clock_);
+    // The engine and the retry layer both tell the display, the journal and the tracker.
+    let sink = RefCell::new(Tee {
+        display,
+        journal,
+        left,
+    });
+    let mut shared = &sink;
+    let notify = |retry: &Retry| {
+        let mut shared = &sink;
+        shared.emit(&Event {
+            at_ms: clock_.now().0,
+            kind: EventKind::Retrying {
+                call: retry.call.clone(),
+                error: retry.error.clone(),
+                attempt: retry.attempt,
+                attempts: ATTEMPTS,
+                pause_ms: retry.pause,
+                since_ms: retry.since,
+            },
+        });
+    };
+    let retrying = Retrying::new(&aws, &clock_).notifying(&notify);
     let services = Services {
         lambda: &retrying,
         metrics: &retrying,
         clock: &clock_,
         hooks: &hooks,
-        events: sink.as_mut(),
+        events: &mut shared,
     };
     let report = Engine::new(services, settings).run(&plan).await;
     drop(sink);

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
@@ -14,7 +15,7 @@ use aws_sdk_cloudwatch::types::{
     AlarmType, Dimension, Metric, MetricDataQuery, MetricStat, StateValue, StatusCode,
 };
 use aws_sdk_lambda::config::http::HttpResponse;
-use aws_sdk_lambda::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{
     AliasRoutingConfiguration, LastUpdateStatus, ProvisionedConcurrencyStatusEnum, State,
@@ -25,6 +26,7 @@ use super::metrics::{MetricDataPage, MetricDataRequest, MetricDataResult, Result
 use super::{
     AlarmKind, AlarmState, Alias, AliasUpdate, Allocation, Clock, CloudError, FunctionInfo,
     FunctionState, Invocation, LambdaApi, Latest, MetricsApi, Provisioned, Stat, UpdateStatus,
+    ATTEMPT_TIMEOUT, CONNECT_TIMEOUT, LONG_ATTEMPT_TIMEOUT,
 };
 use crate::plan::Millis;
 
@@ -81,6 +83,50 @@ impl Limiter {
     }
 }
 
+/// Whether `region` looks like a region's name (`eu-west-1`, `us-gov-east-1`, `cn-north-1`).
+fn region_name(region: &str) -> Result<(), CloudError> {
+    let parts: Vec<&str> = region.split('-').collect();
+    let shaped = parts.len() >= 3
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
+        && parts[parts.len() - 1].chars().all(|c| c.is_ascii_digit())
+        && !parts[parts.len() - 1].is_empty();
+    if shaped {
+        Ok(())
+    } else {
+        Err(CloudError::Setup(format!(
+            "{region:?} is not a region's name (such as eu-west-1): check --region, AWS_REGION or the profile"
+        )))
+    }
+}
+
+/// Whether `url` can be an endpoint: `http://` or `https://` and a host.
+fn endpoint_url(url: &str) -> Result<(), CloudError> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    match rest {
+        Some(rest) if !rest.is_empty() && !rest.starts_with('/') && !rest.contains(char::is_whitespace) => Ok(()),
+        _ => Err(CloudError::Setup(format!(
+            "{url:?} is not an endpoint URL (such as http://127.0.0.1:5000): check --endpoint-url or AWS_ENDPOINT_URL"
+        ))),
+    }
+}
+
+/// Connecting may take [`CONNECT_TIMEOUT`]; each attempt `attempt`.
+fn timeouts(attempt: Millis) -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT.as_std())
+        .operation_attempt_timeout(attempt.as_std())
+        .build()
+}
+
+/// The Lambda client's configuration for calls that take longer: uploads and invocations.
+fn long_calls() -> aws_sdk_lambda::config::Builder {
+    aws_sdk_lambda::config::Builder::default().timeout_config(timeouts(LONG_ATTEMPT_TIMEOUT))
+}
+
 /// A [`FunctionInfo`] from a function configuration, as `GetFunctionConfiguration` and
 /// `ListVersionsByFunction` answer it (two types with the same accessors).
 macro_rules! function_info {
@@ -104,9 +150,14 @@ macro_rules! function_info {
 impl Aws {
     /// Clients from the standard configuration chain and `options`. The SDK's own retries are
     /// off: [`super::retry::Retrying`] is the one retry layer, and sees every attempt.
-    pub async fn connect(options: &AwsOptions) -> Aws {
-        let mut loader =
-            aws_config::defaults(BehaviorVersion::latest()).retry_config(RetryConfig::disabled());
+    /// Fails, saying what to set, when the region or the endpoint cannot work.
+    pub async fn connect(options: &AwsOptions) -> Result<Aws, CloudError> {
+        if let Some(url) = &options.endpoint_url {
+            endpoint_url(url)?;
+        }
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(RetryConfig::disabled())
+            .timeout_config(timeouts(ATTEMPT_TIMEOUT));
         if let Some(profile) = &options.profile {
             loader = loader.profile_name(profile);
         }
@@ -117,18 +168,32 @@ impl Aws {
             loader = loader.endpoint_url(url);
         }
         let config = loader.load().await;
+        match config.region() {
+            None => {
+                return Err(CloudError::Setup(
+                    "no region: pass --region, set AWS_REGION, or give the profile a `region`"
+                        .into(),
+                ))
+            }
+            Some(region) => region_name(region.as_ref())?,
+        }
+        if options.endpoint_url.is_none() {
+            if let Ok(url) = std::env::var("AWS_ENDPOINT_URL") {
+                endpoint_url(&url)?;
+            }
+        }
         let rate = if options.calls_per_second > 0.0 {
             options.calls_per_second
         } else {
             10.0
         };
-        Aws {
+        Ok(Aws {
             lambda: aws_sdk_lambda::Client::new(&config),
             cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
             credentials: config.credentials_provider(),
             limiter: Arc::new(Limiter::new(rate)),
             calls: Arc::new(AtomicU64::new(0)),
-        }
+        })
     }
 
     /// When the credentials in use expire: `None` for long-term keys. Resolving them here finds
@@ -187,12 +252,13 @@ fn domain<E>(error: SdkError<E, HttpResponse>) -> CloudError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    let context = DisplayErrorContext(&error).to_string();
+    let context = causes(&error);
     match &error {
         SdkError::ServiceError(_) => {}
-        SdkError::TimeoutError(_) | SdkError::ResponseError(_) => {
-            return CloudError::Transient(context)
+        SdkError::TimeoutError(_) => {
+            return CloudError::Transient(format!("no answer in time ({context})"))
         }
+        SdkError::ResponseError(_) => return CloudError::Transient(context),
         _ if caused_by::<CredentialsError>(&error) => return CloudError::Credentials(context),
         _ if context.to_lowercase().contains("region") => {
             return CloudError::Setup(format!(
@@ -454,6 +520,8 @@ impl LambdaApi for Aws {
             .update_function_code()
             .function_name(function)
             .zip_file(Blob::new(zip.to_vec()))
+            .customize()
+            .config_override(long_calls())
             .send()
             .await
             .map_err(domain)?;
@@ -473,6 +541,8 @@ impl LambdaApi for Aws {
             .function_name(function)
             .qualifier(qualifier)
             .payload(Blob::new(payload.as_bytes().to_vec()))
+            .customize()
+            .config_override(long_calls())
             .send()
             .await
             .map_err(domain)?;
@@ -664,6 +734,14 @@ impl Clock for WallClock {
         self.interrupted.load(Ordering::SeqCst)
     }
 
+    async fn within<T>(
+        &self,
+        limit: Millis,
+        work: impl std::future::Future<Output = T>,
+    ) -> Option<T> {
+        tokio::time::timeout(limit.as_std(), work).await.ok()
+    }
+
     fn epoch(&self) -> Millis {
         Millis(
             SystemTime::now()
@@ -693,6 +771,35 @@ mod tests {
                 .build(),
         );
         domain(SdkError::service_error(error, response))
+    }
+
+    #[test]
+    fn regions_and_endpoints_are_checked_before_any_call() {
+        for good in ["eu-west-1", "us-gov-east-1", "cn-north-1", "ap-southeast-3"] {
+            assert_eq!(region_name(good), Ok(()), "{good}");
+        }
+        for bad in ["us east 1", "useast1", "EU-WEST-1", "eu-west-", "-west-1"] {
+            let e = region_name(bad).unwrap_err();
+            assert!(
+                e.is_setup() && e.to_string().contains("such as eu-west-1"),
+                "{bad}"
+            );
+        }
+        for good in [
+            "http://127.0.0.1:5000",
+            "https://lambda.eu-west-1.amazonaws.com",
+        ] {
+            assert_eq!(endpoint_url(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "not a url",
+            "127.0.0.1:5000",
+            "http://",
+            "ftp://x",
+            "http:// x",
+        ] {
+            assert!(endpoint_url(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

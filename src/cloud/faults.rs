@@ -8,9 +8,10 @@ use std::future::Future;
 
 use super::call::Call;
 use super::metrics::{MetricDataPage, MetricDataRequest};
+use super::ATTEMPT_TIMEOUT;
 use super::{
-    AlarmKind, AlarmState, Alias, AliasUpdate, CloudError, FunctionInfo, Invocation, LambdaApi,
-    Latest, MetricsApi, Provisioned,
+    AlarmKind, AlarmState, Alias, AliasUpdate, Clock, CloudError, FunctionInfo, Invocation,
+    LambdaApi, Latest, MetricsApi, Provisioned,
 };
 use crate::plan::Millis;
 
@@ -29,6 +30,8 @@ pub enum Fault {
     StaleRevision,
     /// The session's credentials have expired.
     ExpiredCredentials,
+    /// Nothing answers: the attempt times out after [`ATTEMPT_TIMEOUT`] without taking effect.
+    Stall,
 }
 
 /// What happens to one call.
@@ -69,7 +72,7 @@ pub struct Faulty<'a, T, D> {
     calls: Cell<usize>,
 }
 
-impl<'a, T, D: Fn(usize, &Call) -> Decision> Faulty<'a, T, D> {
+impl<'a, T: Clock, D: Fn(usize, &Call) -> Decision> Faulty<'a, T, D> {
     /// Wraps `inner`.
     pub fn new(inner: &'a T, decide: D) -> Self {
         Faulty {
@@ -122,11 +125,17 @@ impl<'a, T, D: Fn(usize, &Call) -> Decision> Faulty<'a, T, D> {
             Decision::Fail(Fault::Busy | Fault::StaleRevision) => Err(CloudError::Busy(
                 "ResourceConflictException: injected".into(),
             )),
+            Decision::Fail(Fault::Stall) => {
+                self.inner.sleep(ATTEMPT_TIMEOUT).await;
+                Err(CloudError::Transient(format!(
+                    "no answer in time (operation attempt timeout occurred after {ATTEMPT_TIMEOUT})"
+                )))
+            }
         }
     }
 }
 
-impl<T: LambdaApi, D: Fn(usize, &Call) -> Decision> Faulty<'_, T, D> {
+impl<T: LambdaApi + Clock, D: Fn(usize, &Call) -> Decision> Faulty<'_, T, D> {
     /// Decides about a Lambda call, and when someone else is to write first, has them do it
     /// through the same service: read the alias, write it back unchanged.
     async fn lambda_decision(&self, call: &Call) -> Decision {
@@ -153,7 +162,7 @@ impl<T: LambdaApi, D: Fn(usize, &Call) -> Decision> Faulty<'_, T, D> {
     }
 }
 
-impl<T: LambdaApi, D: Fn(usize, &Call) -> Decision> LambdaApi for Faulty<'_, T, D> {
+impl<T: LambdaApi + Clock, D: Fn(usize, &Call) -> Decision> LambdaApi for Faulty<'_, T, D> {
     async fn get_alias(&self, function: &str, alias: &str) -> Result<Alias, CloudError> {
         let call = Call::GetAlias {
             function: function.into(),
@@ -263,7 +272,7 @@ impl<T: LambdaApi, D: Fn(usize, &Call) -> Decision> LambdaApi for Faulty<'_, T, 
     }
 }
 
-impl<T: MetricsApi, D: Fn(usize, &Call) -> Decision> MetricsApi for Faulty<'_, T, D> {
+impl<T: MetricsApi + Clock, D: Fn(usize, &Call) -> Decision> MetricsApi for Faulty<'_, T, D> {
     async fn get_metric_data(
         &self,
         request: &MetricDataRequest,

@@ -81,6 +81,16 @@ impl CloudError {
     }
 }
 
+/// How long one attempt at a call may go unanswered before it counts as failed (transient: it
+/// may have taken effect) and is retried. Uploading code and invoking take longer.
+pub const ATTEMPT_TIMEOUT: Millis = Millis(20_000);
+
+/// How long an `UpdateFunctionCode` upload or an `Invoke` may take.
+pub const LONG_ATTEMPT_TIMEOUT: Millis = Millis(300_000);
+
+/// How long connecting may take.
+pub const CONNECT_TIMEOUT: Millis = Millis(5_000);
+
 /// What an alias serves.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Alias {
@@ -406,6 +416,13 @@ pub trait Clock {
 
     /// Wall time in epoch milliseconds: where CloudWatch's periods are aligned.
     fn epoch(&self) -> Millis;
+
+    /// `work`'s output if it finishes within `limit`, else `None` (it is then abandoned).
+    async fn within<T>(
+        &self,
+        limit: Millis,
+        work: impl std::future::Future<Output = T>,
+    ) -> Option<T>;
 
     /// Wall time in Unix seconds, for lease markers other machines read.
     fn unix(&self) -> u64 {

@@ -4,8 +4,10 @@
 //! What [`CloudError::retried`] says may pass is retried: throttling (never sooner than the
 //! service asks), an update in progress (409), and 5xx, time-outs and broken connections. Pauses
 //! double from one second up to twenty, each with half of it at random so that runners that
-//! failed together do not retry together. Access denied, bad credentials, a missing region and
-//! invalid requests fail at once: waiting cannot fix them.
+//! failed together do not retry together, for at most [`ATTEMPTS`] attempts and [`RETRY_FOR`]
+//! from the first. Each retry is told to whoever listens ([`Retrying::notifying`]), so a stall
+//! shows within seconds. Access denied, bad credentials, a missing region and invalid requests
+//! fail at once: waiting cannot fix them.
 //!
 //! A write whose answer was lost may have taken effect. An alias write that meets a stale
 //! RevisionId after such an attempt reads the alias: if it holds exactly what was written, the
@@ -34,13 +36,42 @@ const LONGEST_PAUSE: Millis = Millis(20_000);
 /// The longest wait a throttle's retry-after is honoured for.
 const LONGEST_RETRY_AFTER: Millis = Millis(60_000);
 
+/// A call is not tried again once this long has passed since its first attempt.
+pub const RETRY_FOR: Millis = Millis(120_000);
+
+/// A failed attempt that is tried again, as a display tells it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Retry {
+    /// The call and what it is about, such as `Lambda GetAlias f:live`.
+    pub call: String,
+    /// What went wrong.
+    pub error: String,
+    /// The attempt that failed (1-based); there are at most [`ATTEMPTS`].
+    pub attempt: u32,
+    /// The pause before the next attempt.
+    pub pause: Millis,
+    /// How long since the first attempt began.
+    pub since: Millis,
+}
+
 /// Retrying wrapper; pauses sleep on `clock` (virtual in simulations and tests).
-#[derive(Debug)]
 pub struct Retrying<'a, T, C> {
     inner: &'a T,
     clock: &'a C,
     /// State of the jitter's random sequence.
     jitter: Cell<u64>,
+    /// Told of every retry.
+    notify: Option<&'a dyn Fn(&Retry)>,
+}
+
+/// The attempts at one call.
+struct Attempts<'l> {
+    /// The call, for the display.
+    what: &'l dyn Fn() -> String,
+    /// When the first attempt began.
+    started: Millis,
+    /// The attempt under way (1-based).
+    attempt: u32,
 }
 
 impl<'a, T, C: Clock> Retrying<'a, T, C> {
@@ -50,6 +81,15 @@ impl<'a, T, C: Clock> Retrying<'a, T, C> {
             inner,
             clock,
             jitter: Cell::new(clock.epoch().0),
+            notify: None,
+        }
+    }
+
+    /// Tells `notify` of every retry.
+    pub fn notifying(self, notify: &'a dyn Fn(&Retry)) -> Self {
+        Retrying {
+            notify: Some(notify),
+            ..self
         }
     }
 
@@ -77,35 +117,66 @@ impl<'a, T, C: Clock> Retrying<'a, T, C> {
         }
     }
 
-    /// Whether another attempt may follow failed attempt number `attempt`.
-    fn again(&self, attempt: u32, error: &CloudError, retried: fn(&CloudError) -> bool) -> bool {
-        attempt < ATTEMPTS && retried(error) && !self.clock.interrupted()
+    /// The attempts at a new call, described by `what`.
+    fn start<'l>(&self, what: &'l dyn Fn() -> String) -> Attempts<'l> {
+        Attempts {
+            what,
+            started: self.clock.now(),
+            attempt: 1,
+        }
     }
 
-    async fn retry<R, F, Fut>(&self, call: F) -> Result<R, CloudError>
+    /// After a failed attempt: whether to try again, having waited and told the listener.
+    async fn again(
+        &self,
+        tries: &mut Attempts<'_>,
+        error: &CloudError,
+        retried: fn(&CloudError) -> bool,
+    ) -> bool {
+        if tries.attempt >= ATTEMPTS || !retried(error) || self.clock.interrupted() {
+            return false;
+        }
+        let pause = self.pause(tries.attempt, error);
+        let since = Millis(self.clock.now().0.saturating_sub(tries.started.0));
+        if since.0 + pause.0 >= RETRY_FOR.0 {
+            return false;
+        }
+        if let Some(notify) = self.notify {
+            notify(&Retry {
+                call: (tries.what)(),
+                error: error.to_string(),
+                attempt: tries.attempt,
+                pause,
+                since,
+            });
+        }
+        self.clock.sleep(pause).await;
+        tries.attempt += 1;
+        true
+    }
+
+    async fn retry<R, F, Fut>(&self, what: &dyn Fn() -> String, call: F) -> Result<R, CloudError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<R, CloudError>>,
     {
-        self.retry_if(CloudError::retried, call).await
+        self.retry_if(CloudError::retried, what, call).await
     }
 
     async fn retry_if<R, F, Fut>(
         &self,
         retried: fn(&CloudError) -> bool,
+        what: &dyn Fn() -> String,
         mut call: F,
     ) -> Result<R, CloudError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<R, CloudError>>,
     {
-        let mut attempt = 1;
+        let mut tries = self.start(what);
         loop {
             match call().await {
-                Err(e) if self.again(attempt, &e, retried) => {
-                    self.clock.sleep(self.pause(attempt, &e)).await;
-                    attempt += 1;
-                }
+                Err(e) if self.again(&mut tries, &e, retried).await => {}
                 result => return result,
             }
         }
@@ -119,7 +190,9 @@ fn not_run(error: &CloudError) -> bool {
 
 impl<T: LambdaApi, C: Clock> LambdaApi for Retrying<'_, T, C> {
     async fn get_alias(&self, function: &str, alias: &str) -> Result<Alias, CloudError> {
-        self.retry(|| self.inner.get_alias(function, alias)).await
+        let what = || format!("Lambda GetAlias {function}:{alias}");
+        self.retry(&what, || self.inner.get_alias(function, alias))
+            .await
     }
 
     async fn update_alias(
@@ -128,23 +201,25 @@ impl<T: LambdaApi, C: Clock> LambdaApi for Retrying<'_, T, C> {
         alias: &str,
         update: &AliasUpdate,
     ) -> Result<Alias, CloudError> {
-        let mut attempt = 1;
+        let what = || format!("Lambda UpdateAlias {function}:{alias}");
+        let mut tries = self.start(&what);
         let mut ambiguous = false;
         loop {
             match self.inner.update_alias(function, alias, update).await {
                 Err(CloudError::Stale(message)) if ambiguous => {
                     // Did an attempt whose answer was lost go through after all?
-                    let now = self.retry(|| self.inner.get_alias(function, alias)).await?;
+                    let read = || format!("Lambda GetAlias {function}:{alias}");
+                    let now = self
+                        .retry(&read, || self.inner.get_alias(function, alias))
+                        .await?;
                     return if update.written_in(&now) {
                         Ok(now)
                     } else {
                         Err(CloudError::Stale(message))
                     };
                 }
-                Err(e) if self.again(attempt, &e, CloudError::retried) => {
+                Err(e) if self.again(&mut tries, &e, CloudError::retried).await => {
                     ambiguous |= matches!(e, CloudError::Transient(_));
-                    self.clock.sleep(self.pause(attempt, &e)).await;
-                    attempt += 1;
                 }
                 result => return result,
             }
@@ -157,8 +232,11 @@ impl<T: LambdaApi, C: Clock> LambdaApi for Retrying<'_, T, C> {
         latest: &Latest,
         description: Option<&str>,
     ) -> Result<String, CloudError> {
-        self.retry(|| self.inner.publish_version(function, latest, description))
-            .await
+        let what = || format!("Lambda PublishVersion {function}");
+        self.retry(&what, || {
+            self.inner.publish_version(function, latest, description)
+        })
+        .await
     }
 
     async fn get_function(
@@ -166,7 +244,8 @@ impl<T: LambdaApi, C: Clock> LambdaApi for Retrying<'_, T, C> {
         function: &str,
         qualifier: Option<&str>,
     ) -> Result<FunctionInfo, CloudError> {
-        self.retry(|| self.inner.get_function(function, qualifier))
+        let what = || format!("Lambda GetFunctionConfiguration {function}");
+        self.retry(&what, || self.inner.get_function(function, qualifier))
             .await
     }
 
@@ -175,11 +254,15 @@ impl<T: LambdaApi, C: Clock> LambdaApi for Retrying<'_, T, C> {
         function: &str,
         alias: &str,
     ) -> Result<Option<Provisioned>, CloudError> {
-        self.retry(|| self.inner.provisioned(function, alias)).await
+        let what = || format!("Lambda GetProvisionedConcurrencyConfig {function}:{alias}");
+        self.retry(&what, || self.inner.provisioned(function, alias))
+            .await
     }
 
     async fn update_code(&self, function: &str, zip: &[u8]) -> Result<String, CloudError> {
-        self.retry(|| self.inner.update_code(function, zip)).await
+        let what = || format!("Lambda UpdateFunctionCode {function}");
+        self.retry(&what, || self.inner.update_code(function, zip))
+            .await
     }
 
     async fn invoke(
@@ -188,8 +271,11 @@ impl<T: LambdaApi, C: Clock> LambdaApi for Retrying<'_, T, C> {
         qualifier: &str,
         payload: &str,
     ) -> Result<Invocation, CloudError> {
-        self.retry_if(not_run, || self.inner.invoke(function, qualifier, payload))
-            .await
+        let what = || format!("Lambda Invoke {function}:{qualifier}");
+        self.retry_if(not_run, &what, || {
+            self.inner.invoke(function, qualifier, payload)
+        })
+        .await
     }
 }
 
@@ -198,7 +284,14 @@ impl<T: MetricsApi, C: Clock> MetricsApi for Retrying<'_, T, C> {
         &self,
         request: &MetricDataRequest,
     ) -> Result<MetricDataPage, CloudError> {
-        self.retry(|| self.inner.get_metric_data(request)).await
+        let what = || {
+            format!(
+                "CloudWatch GetMetricData ({} queries)",
+                request.queries.len()
+            )
+        };
+        self.retry(&what, || self.inner.get_metric_data(request))
+            .await
     }
 
     async fn describe_alarms(
@@ -206,7 +299,8 @@ impl<T: MetricsApi, C: Clock> MetricsApi for Retrying<'_, T, C> {
         names: &[String],
         kinds: &[AlarmKind],
     ) -> Result<Vec<(String, AlarmState)>, CloudError> {
-        self.retry(|| self.inner.describe_alarms(names, kinds))
+        let what = || format!("CloudWatch DescribeAlarms ({} alarms)", names.len());
+        self.retry(&what, || self.inner.describe_alarms(names, kinds))
             .await
     }
 }
@@ -215,6 +309,35 @@ impl<T: MetricsApi, C: Clock> MetricsApi for Retrying<'_, T, C> {
 mod tests {
     use super::*;
     use crate::cloud::sim::clock::VirtualClock;
+
+    #[tokio::test]
+    async fn a_call_nothing_answers_is_retried_for_two_minutes_at_most_and_each_retry_told() {
+        use crate::cloud::faults::{fault_at, Fault, Faulty};
+        use crate::cloud::sim::{SimConfig, SimWorld};
+        use crate::cloud::{LambdaApi, ATTEMPT_TIMEOUT};
+        let w = SimWorld::new(&SimConfig::default());
+        let stalled = Faulty::new(&w, fault_at(0, Fault::Stall, true));
+        let told = std::cell::RefCell::new(Vec::new());
+        let notify = |retry: &Retry| told.borrow_mut().push(retry.clone());
+        let retrying = Retrying::new(&stalled, &w).notifying(&notify);
+        let result = retrying.get_alias("f", "live").await;
+        assert!(
+            matches!(result, Err(CloudError::Transient(_))),
+            "{result:?}"
+        );
+        let took = w.now();
+        assert!(
+            took.0 <= RETRY_FOR.0 + ATTEMPT_TIMEOUT.0,
+            "gave up after {took}"
+        );
+        let told = told.into_inner();
+        assert_eq!(told.len(), stalled.calls() - 1, "every retry told");
+        assert!(told.len() >= 3);
+        assert_eq!(told[0].call, "Lambda GetAlias f:live");
+        assert_eq!(told[0].since, ATTEMPT_TIMEOUT, "the first said after 20s");
+        assert!(told[0].error.contains("no answer in time"));
+        assert!(told.windows(2).all(|w| w[1].attempt == w[0].attempt + 1));
+    }
 
     #[test]
     fn pauses_double_with_jitter_and_honour_the_services_retry_after() {

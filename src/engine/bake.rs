@@ -9,7 +9,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::events::EventKind;
-use super::health::{conclude, measure, CheckResult, Evaluation, Settled, Verdict, Versions};
+use super::health::{
+    conclude, measure, unread, CheckResult, Evaluation, Settled, Verdict, Versions,
+};
 use super::reasons::Cause;
 use super::stop::{cloud, Stop};
 use super::Engine;
@@ -18,6 +20,10 @@ use crate::judge::form::{judged, Judged};
 use crate::judge::sequential::Look;
 use crate::judge::settle::Settlement;
 use crate::plan::{Check, HealthSpec, Inconclusive, Millis};
+
+/// How long past a bake's end its last look may take before what AWS has not answered counts
+/// as not read.
+const LOOK_GRACE: Millis = Millis(30_000);
 
 impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
     /// `wait D until healthy`, or with `shortest`, `wait MIN..MAX until healthy`.
@@ -63,13 +69,30 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                 bounded: true,
                 last,
             };
-            for evaluation in self.judge_once(health, look, &settlement, last).await? {
+            // A look may not hold the bake past its end: what AWS has not answered by then is
+            // not read.
+            let limit = Millis(end.0.saturating_sub(clock.epoch().0) + LOOK_GRACE.0);
+            let judged = clock
+                .within(limit, self.judge_once(health, look, &settlement, last))
+                .await;
+            let (evaluations, cut) = match judged {
+                Some(evaluations) => (evaluations?, false),
+                None => (
+                    self.unread_all(
+                        health,
+                        &settlement,
+                        "no answer from AWS before the bake's end",
+                    ),
+                    true,
+                ),
+            };
+            for evaluation in evaluations {
                 if rest_all_passed(health, &evaluation.checks) {
                     rest_passed.insert(evaluation.function.clone());
                 }
                 latest.insert(evaluation.function.clone(), evaluation);
             }
-            if last {
+            if last || cut {
                 break;
             }
             let confident = self
@@ -229,6 +252,35 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         Ok(out)
     }
 
+    /// An unread evaluation of every active target, each an event.
+    fn unread_all(
+        &mut self,
+        health: &HealthSpec,
+        settlement: &Settlement,
+        why: &str,
+    ) -> Vec<Evaluation> {
+        let now = self.services.clock.epoch();
+        let mut out = Vec::new();
+        for t in self.progress.targets.clone().iter().filter(|t| t.active) {
+            let new = t.new.clone().unwrap_or_default();
+            let versions = Versions {
+                function: &t.function,
+                alias: &t.alias,
+                old: &t.old,
+                new: &new,
+            };
+            let settled = Settled {
+                since: settlement.floor(t.weight_since),
+                until: settlement.settled(now),
+                settlement: *settlement,
+            };
+            let evaluation = unread(health, &versions, &settled, why);
+            self.emit(EventKind::HealthEvaluated(evaluation.clone()));
+            out.push(evaluation);
+        }
+        out
+    }
+
     /// One health evaluation of target `i`: metrics and alarms, then script checks.
     async fn evaluate(
         &mut self,
@@ -245,9 +297,16 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
             old: &t.old,
             new: &new,
         };
-        let measured = measure(self.services.metrics, health, &versions, settled, look)
-            .await
-            .map_err(cloud)?;
+        let measured = match measure(self.services.metrics, health, &versions, settled, look).await
+        {
+            Ok(measured) => measured,
+            // Only a person can fix these: stop now.
+            Err(error) if error.is_setup() => return Err(cloud(error)),
+            Err(error) => {
+                let why = format!("could not read CloudWatch: {error}");
+                return Ok(unread(health, &versions, settled, &why));
+            }
+        };
         let mut checks = Vec::new();
         for (check, result) in health.checks.iter().zip(measured.checks) {
             let result = match (check, result) {

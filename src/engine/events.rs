@@ -39,6 +39,21 @@ pub enum EventKind {
         /// What the alias serves.
         alias: Alias,
     },
+    /// A call to AWS failed and is tried again: a stall or an outage shows as it happens.
+    Retrying {
+        /// The call and what it is about.
+        call: String,
+        /// What went wrong.
+        error: String,
+        /// The attempt that failed (1-based).
+        attempt: u32,
+        /// How many attempts there may be.
+        attempts: u32,
+        /// The pause before the next one.
+        pause_ms: Millis,
+        /// How long since the first attempt began.
+        since_ms: Millis,
+    },
     /// This run takes over the lease another runner left on an alias.
     TakingOver {
         /// The function.
@@ -183,6 +198,13 @@ pub enum EventKind {
 pub trait EventSink {
     /// Receives one event.
     fn emit(&mut self, event: &Event);
+}
+
+/// A sink shared by the engine and what else reports (the retry layer): each emits in turn.
+impl<S: EventSink + ?Sized> EventSink for &std::cell::RefCell<S> {
+    fn emit(&mut self, event: &Event) {
+        self.borrow_mut().emit(event);
+    }
 }
 
 impl EventSink for Vec<Event> {

@@ -515,6 +515,37 @@ pub fn conclude(
     }
 }
 
+/// An evaluation whose metrics could not be read (AWS failing, or no answer in time): every
+/// check inconclusive, never healthy.
+pub fn unread(
+    spec: &HealthSpec,
+    versions: &Versions<'_>,
+    settled: &Settled,
+    why: &str,
+) -> Evaluation {
+    let checks = spec
+        .checks
+        .iter()
+        .map(|check| CheckResult {
+            check: check.to_string(),
+            verdict: Verdict::Inconclusive,
+            detail: "not read".to_string(),
+            evidence: None,
+        })
+        .collect();
+    Evaluation {
+        function: versions.function.to_string(),
+        version: versions.new.to_string(),
+        verdict: Verdict::Inconclusive,
+        invocations: None,
+        from_ms: settled.since,
+        until_ms: settled.until,
+        min_invocations: spec.min_invocations,
+        checks,
+        reason: why.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,7 @@ use std::io::Write;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::cloud::Alias;
 use crate::engine::events::{Event, EventKind, EventSink};
 use crate::engine::health::Verdict;
 
@@ -51,6 +52,17 @@ fn lines(event: &Event, steps: usize, verbose: bool) -> Vec<String> {
         } else {
             format!("  {function}: published version {version}")
         }],
+        EventKind::Retrying {
+            call,
+            error,
+            attempt,
+            attempts,
+            pause_ms,
+            since_ms,
+        } => vec![format!(
+            "  AWS: {call} failed ({error}) {since_ms} after its first try; attempt {} of {attempts} in {pause_ms}",
+            attempt + 1
+        )],
         EventKind::TakingOver {
             function,
             holder,
@@ -372,12 +384,56 @@ impl Journal {
     }
 }
 
-/// The display and the journal, both.
+/// What each alias served as last read or written, by function: shared with whoever must say it
+/// when the run is stopped at once.
+#[derive(Debug, Clone, Default)]
+pub struct Left(std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, Alias>>>);
+
+impl Left {
+    /// Each alias as last known, `function:alias serves …`, with its lease.
+    pub fn lines(&self, alias: &str) -> Vec<String> {
+        let known = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        known
+            .iter()
+            .map(|(function, serves)| {
+                let lease = match crate::cloud::lease::Marker::parse(&serves.description).1 {
+                    Some(m) => format!(", lease of {} at step {}/{}", m.holder, m.step, m.steps),
+                    None => String::new(),
+                };
+                format!("{function}:{alias} serves {serves}{lease}")
+            })
+            .collect()
+    }
+
+    /// The functions known.
+    pub fn functions(&self) -> Vec<String> {
+        let known = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        known.keys().cloned().collect()
+    }
+}
+
+impl EventSink for Left {
+    fn emit(&mut self, event: &Event) {
+        let (function, serves) = match &event.kind {
+            EventKind::AliasRead { function, alias } => (function, alias),
+            EventKind::AliasUpdated {
+                function, after, ..
+            } => (function, after),
+            _ => return,
+        };
+        let mut known = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        known.insert(function.clone(), serves.clone());
+    }
+}
+
+/// The display, the journal and what each alias was left serving, all three.
 pub struct Tee {
     /// What people or scripts read.
     pub display: Box<dyn EventSink>,
     /// The audit journal, when it could be opened.
     pub journal: Option<Journal>,
+    /// What each alias serves as far as the run knows.
+    pub left: Left,
 }
 
 impl EventSink for Tee {
@@ -385,6 +441,7 @@ impl EventSink for Tee {
         if let Some(journal) = &mut self.journal {
             journal.append(event);
         }
+        self.left.emit(event);
         self.display.emit(event);
     }
 }

@@ -239,11 +239,16 @@ impl Aws {
 
 /// `rollout ARGS` against the moto server, with test credentials and no way to reach real AWS.
 pub(crate) fn command(dir: &Path, args: &[&str]) -> Command {
+    command_at(dir, args, &endpoint())
+}
+
+/// `rollout` with `args`, calling AWS at `endpoint`.
+pub(crate) fn command_at(dir: &Path, args: &[&str], endpoint: &str) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_rollout"));
     command
         .args(args)
         .arg("--endpoint-url")
-        .arg(endpoint())
+        .arg(endpoint)
         .current_dir(dir)
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
@@ -326,4 +331,73 @@ pub(crate) fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
         );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
+}
+
+/// A TCP proxy in front of the moto server that can go silent: while silent it accepts
+/// connections and reads requests but forwards nothing and answers nothing, as a partitioned
+/// network or a stalled endpoint does.
+pub(crate) struct Proxy {
+    /// `http://127.0.0.1:PORT`.
+    pub(crate) url: String,
+    silent: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Proxy {
+    /// A proxy to `target` (`http://HOST:PORT`), answering.
+    pub(crate) fn start(target: &str) -> Proxy {
+        use std::io::{Read, Write};
+        use std::net::{TcpListener, TcpStream};
+        use std::sync::atomic::AtomicBool;
+        use std::sync::Arc;
+        let upstream = target.trim_start_matches("http://").to_string();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let silent = Arc::new(AtomicBool::new(false));
+        let quiet = silent.clone();
+        // Copies `from` to `to` while answering; while silent, what comes is dropped.
+        fn pipe(mut from: TcpStream, mut to: TcpStream, silent: Arc<AtomicBool>) {
+            let mut buffer = [0u8; 16 * 1024];
+            loop {
+                match from.read(&mut buffer) {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) if silent.load(Ordering::SeqCst) => {}
+                    Ok(n) => {
+                        if to.write_all(&buffer[..n]).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let Ok(server) = TcpStream::connect(&upstream) else {
+                    continue;
+                };
+                let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                let (a, b) = (quiet.clone(), quiet.clone());
+                std::thread::spawn(move || pipe(client, server, a));
+                std::thread::spawn(move || pipe(s2, c2, b));
+            }
+        });
+        Proxy { url, silent }
+    }
+
+    /// Goes silent, or answers again.
+    pub(crate) fn silence(&self, silent: bool) {
+        self.silent.store(silent, Ordering::SeqCst);
+    }
+}
+
+/// A listener that accepts connections and never answers: an endpoint that hangs.
+pub(crate) fn silent_endpoint() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for client in listener.incoming().flatten() {
+            held.push(client);
+        }
+    });
+    url
 }

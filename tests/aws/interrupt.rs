@@ -1,46 +1,94 @@
-//! Ctrl-C during a bake: old serves everything again, exit 3.
+//! Stopping a run: Ctrl-C, SIGTERM (how CI cancels) and SIGHUP (a closed terminal) during a bake
+//! restore old and clear the lease, exit 3; a second signal stops at once and says what was left.
 
-use std::process::Command;
+use std::process::{Child, Command};
 
 use crate::harness::*;
+
+/// Sends `signal` (`INT`, `TERM`, `HUP`) to `child` with the shell's own `kill`.
+fn send(signal: &str, child: &Child) {
+    let status = Command::new("sh")
+        .args(["-c", &format!("kill -{signal} {}", child.id())])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// A canary on a new function whose bake lasts a minute, started and waited for until `new`
+/// has traffic.
+fn canary_in_its_bake(aws: &Aws, name: &str) -> (String, Child) {
+    let f = unique(name);
+    aws.function(&f, Some(2));
+    aws.metrics(&f, "2", 1000.0, 0.0);
+    let dir = temp(&canary(&[&f], "").replace("wait 2s until healthy", "wait 60s until healthy"));
+    let child = spawn(&dir, &["run", "--yes", "p.rollout"]);
+    wait_for("the canary", || !aws.alias(&f).1.is_empty());
+    (f, child)
+}
 
 #[test]
 #[cfg_attr(
     not(feature = "e2e"),
     ignore = "needs a moto server: `scripts/test` runs these (cargo test --features e2e)"
 )]
-fn ctrl_c_rolls_back_and_exits_3() {
+fn ctrl_c_sigterm_and_sighup_roll_back_clear_the_lease_and_exit_3() {
     let aws = Aws::new();
-    let f = unique("interrupt");
+    for (signal, said) in [
+        ("INT", "interrupted (Ctrl-C): rolling back to old"),
+        ("TERM", "terminated (SIGTERM): rolling back to old"),
+        ("HUP", "hung up (SIGHUP): rolling back to old"),
+    ] {
+        let (f, child) = canary_in_its_bake(&aws, &format!("signal-{signal}"));
+        send(signal, &child);
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(3), "{signal}: {}", text(&out));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(said),
+            "{signal}: {}",
+            text(&out)
+        );
+        assert_eq!(
+            aws.alias(&f),
+            ("1".to_string(), vec![]),
+            "{signal}: old serves everything again"
+        );
+        assert_eq!(marker(&aws, &f), None, "{signal}: lease cleared");
+    }
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs a moto server: `scripts/test` runs these (cargo test --features e2e)"
+)]
+fn a_second_signal_stops_at_once_and_says_what_was_left() {
+    let aws = Aws::new();
+    // The rollback cannot finish: the endpoint goes silent first.
+    let proxy = Proxy::start(&endpoint());
+    let f = unique("twice");
     aws.function(&f, Some(2));
     aws.metrics(&f, "2", 1000.0, 0.0);
     let dir = temp(&canary(&[&f], "").replace("wait 2s until healthy", "wait 60s until healthy"));
-    let child = spawn(&dir, &["run", "--yes", "p.rollout"]);
-    // Wait until the canary is live, then interrupt.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while aws.alias(&f).1.is_empty() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the canary never started"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    // SIGINT, as Ctrl-C sends it; the shell's own `kill` needs no extra package.
-    let status = Command::new("sh")
-        .args(["-c", &format!("kill -INT {}", child.id())])
-        .status()
+    let child = command_at(&dir, &["run", "--yes", "p.rollout"], &proxy.url)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
-    assert!(status.success());
+    wait_for("the canary", || !aws.alias(&f).1.is_empty());
+    proxy.silence(true);
+    send("TERM", &child);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    send("TERM", &child);
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("interrupted: rolling back to old"),
+        stderr.contains("again: stopped at once")
+            && stderr.contains(&format!(
+                "{f}:live serves version 1 (95.00%) + version 2 (5.00%)"
+            ))
+            && stderr.contains(&format!("rollout rollback --function {f} --alias live")),
         "{}",
         text(&out)
-    );
-    assert_eq!(
-        aws.alias(&f),
-        ("1".to_string(), vec![]),
-        "old serves everything again"
     );
 }

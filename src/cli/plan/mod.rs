@@ -29,11 +29,17 @@ pub(super) fn run(args: &PlanArgs) -> i32 {
             Ok(runtime) => runtime,
             Err(code) => return code,
         };
-        live_targets = runtime.block_on(live(
+        live_targets = match runtime.block_on(live(
             &plan,
             &alias,
             &args.aws.options(plan.targets.region.clone()),
-        ));
+        )) {
+            Ok(targets) => targets,
+            Err(error) => {
+                eprintln!("error: {error}");
+                return crate::exit::INVALID;
+            }
+        };
     }
     // The metric delay covers the longest timeout read live; without --live it is assumed.
     let timeout = live_targets
@@ -59,13 +65,13 @@ pub(super) fn duration(plan: &crate::plan::Plan, source: &str) -> (Millis, Optio
     (view.min_duration_ms, view.max_duration_ms)
 }
 
-/// Each target as it is now, with read-only calls only.
+/// Each target as it is now, with read-only calls only; a set-up that cannot work fails.
 async fn live(
     plan: &crate::plan::Plan,
     alias: &str,
     options: &crate::cloud::aws::AwsOptions,
-) -> Vec<LiveTarget> {
-    let aws = Aws::connect(options).await;
+) -> Result<Vec<LiveTarget>, crate::cloud::CloudError> {
+    let aws = Aws::connect(options).await?;
     let mut out = Vec::new();
     for function in &plan.targets.functions {
         let mut target = LiveTarget {
@@ -111,5 +117,5 @@ async fn live(
         }
         out.push(target);
     }
-    out
+    Ok(out)
 }

@@ -6,7 +6,8 @@ use std::cell::RefCell;
 use super::*;
 use crate::cloud::faults::{fault_at, pass, Decision, Fault, Faulty};
 use crate::cloud::retry::Retrying;
-use crate::engine::{Outcome, Trouble};
+use crate::engine::{Cause, Outcome, Trouble};
+use crate::plan::Millis;
 
 #[test]
 fn every_fault_at_every_call_ends_in_a_known_state() {
@@ -242,4 +243,71 @@ fn credentials_that_expire_mid_rollout_end_saying_what_serves_and_how_to_restore
     // Expired credentials are never retried: the next step's lease mark, the bake's read, the
     // rollback's write and the lease's release each failed once.
     assert_eq!(faulty.calls() - (w.calls().len() - calls_before), 4);
+}
+
+/// Decides that CloudWatch answers nothing while the virtual clock is in `[from, until)`.
+fn cloudwatch_silent(
+    w: &SimWorld,
+    from: Millis,
+    until: Millis,
+) -> impl Fn(usize, &Call) -> Decision + '_ {
+    move |_, call| {
+        let now = crate::cloud::Clock::now(w);
+        if matches!(call, Call::GetMetricData { .. }) && from <= now && now < until {
+            Decision::Fail(Fault::Stall)
+        } else {
+            Decision::Pass
+        }
+    }
+}
+
+#[test]
+fn a_stall_mid_bake_is_not_read_and_the_bake_still_ends_on_time() {
+    let plan = plan(CANARY);
+    let clean = world(&["f"], HEALTHY);
+    let expected = run(&clean, &plan).report;
+    // Silent from 2 to 4 minutes in: the looks then are not read; later ones catch up.
+    let w = world(&["f"], HEALTHY);
+    let silent = Faulty::new(&w, cloudwatch_silent(&w, Millis(120_000), Millis(240_000)));
+    let retrying = Retrying::new(&silent, &w);
+    let r = run_with(&retrying, &retrying, &w, &plan, Settings::default());
+    assert_eq!(r.report.outcome, Outcome::Promoted);
+    assert_eq!(
+        r.report.ended_ms, expected.ended_ms,
+        "the bake ended on time"
+    );
+    let unread: Vec<String> = picked(&r.events, |k| match k {
+        EventKind::HealthEvaluated(e) if e.reason.starts_with("could not read CloudWatch") => {
+            Some(e.reason.clone())
+        }
+        _ => None,
+    });
+    assert!(
+        !unread.is_empty(),
+        "the stalled looks were shown as not read"
+    );
+
+    // Silent from 2 minutes in to the end: the last look is cut at the end, nothing is
+    // healthy, and `inconclusive fail` rolls back.
+    let w = world(&["f"], HEALTHY);
+    let silent = Faulty::new(&w, cloudwatch_silent(&w, Millis(120_000), Millis(u64::MAX)));
+    let retrying = Retrying::new(&silent, &w);
+    let r = run_with(&retrying, &retrying, &w, &plan, Settings::default());
+    assert!(
+        matches!(
+            r.report.outcome,
+            Outcome::RolledBack {
+                cause: Cause::Inconclusive { .. },
+                ..
+            }
+        ),
+        "{:?}",
+        r.report.outcome
+    );
+    assert!(
+        r.report.ended_ms <= expected.ended_ms + 30_000,
+        "ended {} after the clean run's end",
+        r.report.ended_ms - expected.ended_ms
+    );
+    assert_eq!(serves(&w, "f"), serving("1", &[]), "old serves everything");
 }
