@@ -82,6 +82,7 @@ codes! {
     UnknownStep => "unknown-step", Error, "A call to a step that is not defined.";
     StepArgs => "step-args", Error, "A step call with the wrong number of arguments.";
     RecursiveStep => "recursive-step", Error, "A step definition that calls itself.";
+    TooDeep => "too-deep", Error, "Brackets, or step calls, nested deeper than the tools follow.";
     NoNewVersion => "no-new-version", Error, "Traffic moves before `publish` or `use version`.";
     SecondVersion => "second-version", Error, "A second `publish` or `use version`.";
     UpdateAfterVersion => "update-after-version", Error, "`update code` after `new` is chosen cannot change it.";
@@ -194,11 +195,51 @@ impl Diag {
 
 /// Line and column (1-based; the column counts characters) of byte `offset` in `text`.
 pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    (line, before[line_start..].chars().count() + 1)
+    LineIndex::new(text).line_column(text, offset)
+}
+
+/// Where each line of a text starts, to find many positions in it, each in logarithmic time.
+#[derive(Debug, Clone)]
+pub struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    /// The index of `text`.
+    pub fn new(text: &str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        LineIndex { starts }
+    }
+
+    /// Line and column (1-based; the column counts characters) of byte `offset` in `text`, the
+    /// text this index was made of.
+    pub fn line_column(&self, text: &str, offset: usize) -> (usize, usize) {
+        let offset = offset.min(text.len());
+        let line = self.starts.partition_point(|&s| s <= offset);
+        let start = self.starts[line - 1];
+        (line, text[start..offset].chars().count() + 1)
+    }
+}
+
+/// Every diagnostic as `--format json` prints it, each source indexed once.
+pub fn json_diags(diags: &[Diag]) -> Vec<JsonDiag> {
+    let mut indexes: std::collections::HashMap<String, LineIndex> = Default::default();
+    diags
+        .iter()
+        .map(|diag| {
+            let position = match (&diag.source, diag.labels.first()) {
+                (Some(source), Some(label)) => {
+                    let index = indexes
+                        .entry(source.name().to_string())
+                        .or_insert_with(|| LineIndex::new(source.inner()));
+                    Some(index.line_column(source.inner(), label.span.start))
+                }
+                _ => None,
+            };
+            JsonDiag::at(diag, position)
+        })
+        .collect()
 }
 
 impl fmt::Display for Diag {
@@ -306,9 +347,9 @@ pub struct JsonDiag {
     pub help: String,
 }
 
-impl From<&Diag> for JsonDiag {
-    fn from(diag: &Diag) -> Self {
-        let position = diag.position();
+impl JsonDiag {
+    /// `diag`, whose primary label is at `position`.
+    fn at(diag: &Diag, position: Option<(usize, usize)>) -> Self {
         JsonDiag {
             file: diag.source.as_ref().map(|s| s.name().to_string()),
             line: position.map(|p| p.0),

@@ -11,6 +11,10 @@ use crate::plan::{Percent, Step, StepKind};
 use crate::syntax::ast::{self, Value};
 use crate::syntax::span::Span;
 
+/// The deepest chain of step calls expanded: far beyond any playbook, and well within what the
+/// checker follows without running out of stack.
+const MAX_CALL_DEPTH: usize = 64;
+
 /// What the steps so far have done, for the order rules.
 #[derive(Debug, Default)]
 pub(super) struct Flow {
@@ -294,6 +298,20 @@ impl Checker {
             return;
         };
         self.used_steps.insert(name.name.clone());
+        if flow.calls.len() >= MAX_CALL_DEPTH {
+            self.diags.push(
+                Diag::new(
+                    Code::TooDeep,
+                    format!(
+                        "step calls nested more than {MAX_CALL_DEPTH} deep: {} → …",
+                        flow.calls[..3.min(flow.calls.len())].join(" → ")
+                    ),
+                )
+                .at(scope.source(), span, "one call too many")
+                .help("call the steps one after another instead of each from the last"),
+            );
+            return;
+        }
         if flow.calls.contains(&name.name) {
             let mut chain = flow.calls.clone();
             chain.push(name.name.clone());

@@ -5,7 +5,7 @@ use serde::Serialize;
 use super::output::{counts, out, print_diags};
 use super::{CheckArgs, Format};
 use crate::check::check_path;
-use crate::diagnostic::JsonDiag;
+use crate::diagnostic::{json_diags, JsonDiag};
 use crate::exit;
 use crate::judge::evidence::judging;
 
@@ -78,9 +78,7 @@ pub(super) fn run(args: &CheckArgs) -> i32 {
                     warnings: checked.diags.len() - errors,
                     checks,
                 });
-                report
-                    .diagnostics
-                    .extend(checked.diags.iter().map(JsonDiag::from));
+                report.diagnostics.extend(json_diags(&checked.diags));
             }
         }
     }

@@ -8,7 +8,10 @@ use crate::diagnostic::{render, Diag, Style};
 /// Width of plain output, fixed so that logs and tests see the same text.
 const PLAIN_WIDTH: usize = 100;
 
-/// Prints diagnostics to stderr.
+/// The most diagnostics drawn for one file; the rest are counted.
+const SHOWN: usize = 50;
+
+/// Prints diagnostics to stderr, the first [`SHOWN`] drawn and the rest counted.
 pub(super) fn print_diags(diags: &[Diag]) {
     if diags.is_empty() {
         return;
@@ -20,7 +23,14 @@ pub(super) fn print_diags(diags: &[Diag]) {
     } else {
         Style::Plain
     };
-    eprint!("{}", render(diags, style, PLAIN_WIDTH));
+    let shown = &diags[..diags.len().min(SHOWN)];
+    eprint!("{}", render(shown, style, PLAIN_WIDTH));
+    if diags.len() > SHOWN {
+        eprintln!(
+            "... and {} not shown (`--format json` lists every one)",
+            counts(&diags[SHOWN..])
+        );
+    }
 }
 
 /// `N errors, M warnings`, for summaries.

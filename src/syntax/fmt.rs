@@ -224,7 +224,11 @@ impl Printer {
 
     /// Attaches comments to lines, then prints.
     fn render(mut self, text: &str, comments: Vec<Comment>) -> String {
-        let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count();
+        let newlines: Vec<usize> = text.match_indices('\n').map(|(i, _)| i).collect();
+        let line_of = |offset: usize| newlines.partition_point(|&n| n < offset);
+        // The printed lines in source order, to find each comment's line by bisection.
+        let mut by_anchor: Vec<usize> = (0..self.lines.len()).collect();
+        by_anchor.sort_by_key(|&i| self.lines[i].anchor);
         // Comments above the first statement and set off from it by a blank line head the file
         // and stay at the top, wherever the statements move.
         let first = self
@@ -252,25 +256,23 @@ impl Printer {
         }
         let mut dangling = Vec::new();
         for comment in rest {
-            if !comment.own_line {
-                let line = line_of(comment.start);
-                let target = self
-                    .lines
-                    .iter_mut()
-                    .filter(|l| line_of(l.anchor) == line && l.anchor < comment.start)
-                    .max_by_key(|l| l.anchor);
-                if let Some(target) = target {
-                    target.trailing = Some(comment.text);
+            // The first printed line whose code comes after the comment.
+            let after = by_anchor.partition_point(|&i| self.lines[i].anchor <= comment.start);
+            if !comment.own_line && after > 0 {
+                // A comment after code ends the last line before it, when on the same line.
+                let before = by_anchor[after - 1];
+                if line_of(self.lines[before].anchor) == line_of(comment.start)
+                    && self.lines[before].anchor < comment.start
+                {
+                    self.lines[before].trailing = Some(comment.text);
                     continue;
                 }
             }
-            match self
-                .lines
-                .iter_mut()
-                .filter(|l| l.anchor > comment.start)
-                .min_by_key(|l| l.anchor)
+            match by_anchor[after..]
+                .iter()
+                .find(|&&i| self.lines[i].anchor > comment.start)
             {
-                Some(target) => target.leading.push(comment),
+                Some(&i) => self.lines[i].leading.push(comment),
                 None => dangling.push(comment),
             }
         }

@@ -1,5 +1,5 @@
-//! No input panics the parser, the checker or the formatter: random bytes, and valid playbooks
-//! truncated or mutated.
+//! No input panics the parser, the checker or the formatter: random bytes, valid playbooks
+//! truncated or mutated, brackets and step calls nested at any depth, and very long files.
 
 use std::path::Path;
 
@@ -118,6 +118,47 @@ proptest! {
     #[test]
     fn random_text_from_the_language_alphabet_never_panics(text in "[a-z0-9%.;{}()\"#$ \n<>=*/+,-]{0,200}") {
         exercise(&text);
+    }
+
+    #[test]
+    fn nesting_at_any_depth_is_followed_or_refused_never_overflows(depth in 1usize..400, kind in 0usize..3) {
+        let text = match kind {
+            0 => format!("function \"f\"\nalias \"live\"\npublish\n{}promote{}\n", "{ ".repeat(depth), " }".repeat(depth)),
+            1 => format!(
+                "health {{\n  p99 duration of new < {}800ms{}\n}}\npublish\nshift 5% to new\nwait 1m until healthy\npromote\n",
+                "(".repeat(depth),
+                ")".repeat(depth)
+            ),
+            _ => {
+                let defs: String = (0..depth).map(|i| format!("step s{i}() {{ s{}() }}\n", i + 1)).collect();
+                format!("{defs}step s{depth}() {{ promote }}\npublish\ns0()\n")
+            }
+        };
+        exercise(&text);
+        let checked = check_source(source("deep", text.clone()), Path::new("."), &Options::default());
+        let refused = checked.diags.iter().any(|d| d.code.as_str() == "too-deep");
+        // Braces nest `depth` deep, parentheses one more inside the health block, and the step
+        // chain is `depth + 1` calls, the first included.
+        let too_deep = match kind {
+            0 => depth > 100,
+            1 => depth + 1 > 100,
+            _ => depth + 1 > 64,
+        };
+        prop_assert_eq!(refused, too_deep, "depth {} of kind {}", depth, kind);
+    }
+
+    #[test]
+    fn very_long_playbooks_with_comments_and_errors_never_panic(steps in 1usize..5000, every in 1usize..50) {
+        let body: String = (0..steps)
+            .map(|i| {
+                if i % every == 0 {
+                    format!("shift {}% to nwe  # typo {i}\n", 1 + i % 90)
+                } else {
+                    format!("shift {}% to new  # step {i}\n", 1 + i % 90)
+                }
+            })
+            .collect();
+        exercise(&format!("function \"f\"\nalias \"live\"\npublish\n{body}promote\n"));
     }
 
     #[test]

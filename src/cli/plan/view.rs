@@ -138,6 +138,7 @@ impl PlanView {
             .clone()
             .unwrap_or_else(|| NO_ALIAS.to_string());
         let checks: Vec<String> = plan.health.checks.iter().map(Check::to_string).collect();
+        let lines = crate::diagnostic::LineIndex::new(source);
         let mut steps = Vec::new();
         let mut earliest = Millis(0);
         let mut latest = Some(Millis(0));
@@ -155,7 +156,7 @@ impl PlanView {
                 text: step.kind.to_string(),
                 kind: step.kind.clone(),
                 via: step.via.clone(),
-                line: crate::diagnostic::line_column(source, step.span.start).0,
+                line: lines.line_column(source, step.span.start).0,
                 weight_after: step.kind.weight_after(),
                 earliest_ms: earliest,
                 latest_ms: latest,

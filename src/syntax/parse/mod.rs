@@ -22,12 +22,61 @@ mod generated {
 
 pub use generated::{Grammar, Rule};
 
+/// The deepest nesting of brackets a file may have: far beyond any playbook, and well within
+/// what the parser, the checker and the formatter follow without running out of stack.
+pub const MAX_NESTING: usize = 100;
+
 /// Parses a whole file. A syntax error stops parsing: what follows it cannot be trusted.
 pub fn parse(source: &Source) -> Result<File, Diag> {
     let text = source.inner();
+    nesting(source)?;
     let mut pairs = Grammar::parse(Rule::file, text).map_err(|e| expected::diagnose(e, source))?;
     let file = pairs.next().expect("the file rule always yields one pair");
     Ok(build_file(file))
+}
+
+/// Refuses brackets nested deeper than [`MAX_NESTING`], before anything recurses into them.
+/// Brackets inside strings and comments do not count.
+fn nesting(source: &Source) -> Result<(), Diag> {
+    let text = source.inner();
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut in_comment = false;
+    for (i, c) in text.char_indices() {
+        match c {
+            '\n' => {
+                in_comment = false;
+                in_string = false;
+            }
+            _ if in_comment => {}
+            _ if in_string => {
+                if escaped {
+                    escaped = false;
+                } else if c == '\\' {
+                    escaped = true;
+                } else if c == '"' {
+                    in_string = false;
+                }
+            }
+            '"' => in_string = true,
+            '#' => in_comment = true,
+            '(' | '{' | '[' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Err(Diag::new(
+                        crate::diagnostic::Code::TooDeep,
+                        format!("brackets nested more than {MAX_NESTING} deep"),
+                    )
+                    .at(source, Span::new(i, i + 1), "one level too many")
+                    .help("flatten the expression or the blocks; nothing needs this depth"));
+                }
+            }
+            ')' | '}' | ']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// Parses one literal on its own, as `--set NAME=VALUE` gives it.

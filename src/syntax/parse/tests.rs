@@ -422,3 +422,33 @@ fn spans_point_at_the_source() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn nesting_is_followed_to_its_limit_and_refused_past_it() {
+    let braces = |n: usize| format!("publish\n{}promote{}\n", "{ ".repeat(n), " }".repeat(n));
+    let parens = |n: usize| {
+        format!(
+            "health {{\n  error rate < {}1%{}\n}}\npublish\n",
+            "(".repeat(n),
+            ")".repeat(n)
+        )
+    };
+    parse_ok(&braces(MAX_NESTING));
+    parse_ok(&parens(MAX_NESTING - 1));
+    for text in [braces(MAX_NESTING + 1), parens(MAX_NESTING * 50)] {
+        let diag = parse_err(&text);
+        assert_eq!(
+            diag.code,
+            crate::diagnostic::Code::TooDeep,
+            "{}",
+            diag.message
+        );
+        assert!(diag.message.contains("nested more than 100 deep"));
+    }
+    // Brackets in strings and comments are text.
+    parse_ok(&format!(
+        "rollout \"{}\"\n# {}\npublish\n",
+        "(".repeat(500),
+        "{".repeat(500)
+    ));
+}
