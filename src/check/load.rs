@@ -51,11 +51,11 @@ pub(super) struct Defs {
     pub(super) steps: BTreeMap<String, Def<ast::StepDef>>,
 }
 
-/// Reads and parses a file; a problem is a diagnostic pointing at `from` when there is one.
-pub(super) fn read(path: &Path, display: String) -> Result<Rc<Loaded>, Diag> {
+/// Reads and parses a file; its problems are diagnostics.
+pub(super) fn read(path: &Path, display: String) -> Result<Rc<Loaded>, Vec<Diag>> {
     let text = std::fs::read_to_string(path).map_err(|e| {
-        Diag::new(Code::Io, format!("cannot read {display}: {e}"))
-            .help("check the path and that the file is readable UTF-8 text")
+        vec![Diag::new(Code::Io, format!("cannot read {display}: {e}"))
+            .help("check the path and that the file is readable UTF-8 text")]
     })?;
     let source = diagnostic::source(&display, text);
     let file = crate::syntax::parse(&source)?;
@@ -139,8 +139,8 @@ impl Checker {
             }
             let loaded = match read(&path, path.display().to_string()) {
                 Ok(loaded) => loaded,
-                Err(diag) => {
-                    self.diags.push(diag);
+                Err(diags) => {
+                    self.diags.extend(diags);
                     continue;
                 }
             };

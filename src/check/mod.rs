@@ -43,10 +43,7 @@ pub fn check_path(path: &Path, options: &Options) -> Checked {
     let display = path.display().to_string();
     match load::read(path, display) {
         Ok(root) => check_loaded(root, path.canonicalize().ok(), options),
-        Err(diag) => Checked {
-            plan: None,
-            diags: vec![diag],
-        },
+        Err(diags) => Checked { plan: None, diags },
     }
 }
 
@@ -62,10 +59,7 @@ pub fn check_source(source: Source, dir: &Path, options: &Options) -> Checked {
             None,
             options,
         ),
-        Err(diag) => Checked {
-            plan: None,
-            diags: vec![diag],
-        },
+        Err(diags) => Checked { plan: None, diags },
     }
 }
 

@@ -36,8 +36,8 @@ pub(super) fn run(args: &FmtArgs) -> i32 {
                     out(&format!("formatted {}\n", file.display()));
                 }
             }
-            Err(diag) => {
-                print_diags(&[diag]);
+            Err(diags) => {
+                print_diags(&diags);
                 status = exit::INVALID;
             }
         }
@@ -68,10 +68,12 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), Diag> {
 }
 
 /// The formatted text when it differs from the file.
-fn format_file(path: &Path) -> Result<Option<String>, Diag> {
+fn format_file(path: &Path) -> Result<Option<String>, Vec<Diag>> {
     let text = std::fs::read_to_string(path).map_err(|e| {
-        Diag::new(Code::Io, format!("cannot read {}: {e}", path.display()))
-            .help("check the path and that the file is readable UTF-8 text")
+        vec![
+            Diag::new(Code::Io, format!("cannot read {}: {e}", path.display()))
+                .help("check the path and that the file is readable UTF-8 text"),
+        ]
     })?;
     let source = diagnostic::source(path.display().to_string(), text);
     let file = parse(&source)?;
@@ -79,14 +81,16 @@ fn format_file(path: &Path) -> Result<Option<String>, Diag> {
     // Belt and braces: the formatted text must parse to the same statements.
     let reparsed = parse(&diagnostic::source("formatted", formatted.clone())).ok();
     if !reparsed.is_some_and(|again| fmt::same_statements(&file, &again)) {
-        return Err(Diag::new(
+        return Err(vec![Diag::new(
             Code::Io,
             format!(
                 "formatting {} would change its meaning; the file is left as it is",
                 path.display()
             ),
         )
-        .help("this is a bug in `rollout fmt`; please report it with the file"));
+        .help(
+            "this is a bug in `rollout fmt`; please report it with the file",
+        )]);
     }
     Ok((formatted != *source.inner()).then_some(formatted))
 }

@@ -62,14 +62,24 @@ fn unknown_statement(positives: &[Rule], source: &Source, at: usize) -> Option<D
         return None;
     }
     let word = &before[word_start..];
-    Some(
-        Diag::new(Code::Syntax, format!("`{word}` is not a header or a step"))
-            .at(source, Span::new(word_start, before.len()), "unknown statement")
-            .help(format!(
-                "steps are `publish`, `shift 5% to new`, `wait 10m until healthy`, `ramp`, `approve`, `run`, `promote`, `rollback`, …; to call a step definition write `{word}(…)`"
-            )),
-    )
+    let diag = Diag::new(Code::Syntax, format!("`{word}` is not a header or a step")).at(
+        source,
+        Span::new(word_start, before.len()),
+        "unknown statement",
+    );
+    Some(match crate::diagnostic::closest(word, STATEMENT_WORDS.iter().copied()) {
+        Some(close) => diag.help(format!("did you mean `{close}`?")),
+        None => diag.help(format!(
+            "steps are `publish`, `shift 5% to new`, `wait 10m until healthy`, `ramp`, `approve`, `run`, `promote`, `rollback`, …; to call a step definition write `{word}(…)`"
+        )),
+    })
 }
+
+/// The words that begin a header or a step.
+const STATEMENT_WORDS: &[&str] = &[
+    "rollout", "function", "alias", "region", "param", "import", "health", "on", "step", "update",
+    "publish", "use", "shift", "ramp", "wait", "approve", "run", "promote", "rollback",
+];
 
 fn join(words: &[&str]) -> String {
     match words {

@@ -148,6 +148,21 @@ proptest! {
     }
 
     #[test]
+    fn mutated_playbooks_never_panic(pick in any::<usize>(), edits in proptest::collection::vec(edit(), 1..4)) {
+        let corpus = corpus();
+        let mut text = corpus[pick % corpus.len()].clone();
+        for e in &edits {
+            text = apply(&text, e);
+        }
+        exercise(&text);
+    }
+}
+
+proptest! {
+    // Each case is a file of thousands of lines: fewer cases.
+    #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
+
+    #[test]
     fn very_long_playbooks_with_comments_and_errors_never_panic(steps in 1usize..5000, every in 1usize..50) {
         let body: String = (0..steps)
             .map(|i| {
@@ -159,15 +174,5 @@ proptest! {
             })
             .collect();
         exercise(&format!("function \"f\"\nalias \"live\"\npublish\n{body}promote\n"));
-    }
-
-    #[test]
-    fn mutated_playbooks_never_panic(pick in any::<usize>(), edits in proptest::collection::vec(edit(), 1..4)) {
-        let corpus = corpus();
-        let mut text = corpus[pick % corpus.len()].clone();
-        for e in &edits {
-            text = apply(&text, e);
-        }
-        exercise(&text);
     }
 }

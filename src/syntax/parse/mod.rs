@@ -3,6 +3,7 @@
 //! The grammar guarantees the shape of every pair, so the builders walk children in order;
 //! a mismatch would be a bug in this file, not in the user's input.
 
+use pest::error::InputLocation;
 use pest::iterators::Pair;
 use pest::Parser as _;
 
@@ -26,13 +27,83 @@ pub use generated::{Grammar, Rule};
 /// what the parser, the checker and the formatter follow without running out of stack.
 pub const MAX_NESTING: usize = 100;
 
-/// Parses a whole file. A syntax error stops parsing: what follows it cannot be trusted.
-pub fn parse(source: &Source) -> Result<File, Diag> {
+/// The most syntax errors reported for one file.
+pub const MAX_SYNTAX_ERRORS: usize = 50;
+
+/// Parses a whole file, or says every statement's syntax error: when the file does not parse,
+/// each statement (up to the next newline or `;` outside brackets) is parsed on its own, so each
+/// broken one is reported, up to [`MAX_SYNTAX_ERRORS`], in time linear in the file.
+pub fn parse(source: &Source) -> Result<File, Vec<Diag>> {
+    nesting(source).map_err(|diag| vec![diag])?;
     let text = source.inner();
-    nesting(source)?;
-    let mut pairs = Grammar::parse(Rule::file, text).map_err(|e| expected::diagnose(e, source))?;
-    let file = pairs.next().expect("the file rule always yields one pair");
-    Ok(build_file(file))
+    let first = match Grammar::parse(Rule::file, text) {
+        Ok(mut pairs) => {
+            let file = pairs.next().expect("the file rule always yields one pair");
+            return Ok(build_file(file));
+        }
+        Err(error) => error,
+    };
+    let mut diags = Vec::new();
+    let mut start = 0;
+    for end in statement_ends(text).into_iter().chain([text.len()]) {
+        let statement = &text[start..end];
+        if !statement.trim().is_empty() {
+            if let Err(mut error) = Grammar::parse(Rule::file, statement) {
+                error.location = match error.location {
+                    InputLocation::Pos(p) => InputLocation::Pos(p + start),
+                    InputLocation::Span((a, b)) => InputLocation::Span((a + start, b + start)),
+                };
+                diags.push(expected::diagnose(error, source));
+                if diags.len() == MAX_SYNTAX_ERRORS {
+                    break;
+                }
+            }
+        }
+        start = end + 1;
+    }
+    if diags.is_empty() {
+        // The statements parse alone but not together: say what the whole file says.
+        diags.push(expected::diagnose(first, source));
+    }
+    Err(diags)
+}
+
+/// Where statements end: byte offsets of each newline or `;` outside brackets, strings and
+/// comments.
+fn statement_ends(text: &str) -> Vec<usize> {
+    let mut ends = Vec::new();
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut in_comment = false;
+    for (i, c) in text.char_indices() {
+        match c {
+            '\n' => {
+                in_comment = false;
+                in_string = false;
+                if depth == 0 {
+                    ends.push(i);
+                }
+            }
+            _ if in_comment => {}
+            _ if in_string => {
+                if escaped {
+                    escaped = false;
+                } else if c == '\\' {
+                    escaped = true;
+                } else if c == '"' {
+                    in_string = false;
+                }
+            }
+            '"' => in_string = true,
+            '#' => in_comment = true,
+            ';' if depth == 0 => ends.push(i),
+            '(' | '{' | '[' => depth += 1,
+            ')' | '}' | ']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    ends
 }
 
 /// Refuses brackets nested deeper than [`MAX_NESTING`], before anything recurses into them.

@@ -6,11 +6,17 @@ use crate::diagnostic::source;
 fn parse_ok(text: &str) -> File {
     match parse(&source("t", text.to_string())) {
         Ok(file) => file,
-        Err(diag) => panic!("{text:?} does not parse: {}", diag.message),
+        Err(diags) => panic!("{text:?} does not parse: {}", diags[0].message),
     }
 }
 
+/// The first syntax error of `text`.
 fn parse_err(text: &str) -> Diag {
+    parse_errs(text).remove(0)
+}
+
+/// Every syntax error of `text`.
+fn parse_errs(text: &str) -> Vec<Diag> {
     parse(&source("t", text.to_string())).expect_err("should not parse")
 }
 
@@ -451,4 +457,25 @@ fn nesting_is_followed_to_its_limit_and_refused_past_it() {
         "(".repeat(500),
         "{".repeat(500)
     ));
+}
+
+#[test]
+fn every_broken_statement_is_reported_once_with_a_likely_word() {
+    let diags = parse_errs(
+        "function \"f\"\nalias \"live\"\npublsh\nshift 5% to new\nwiat 10m until healthy\nshift 50% to nwe; promote\n",
+    );
+    let said: Vec<(usize, &str, &str)> = diags
+        .iter()
+        .map(|d| (d.position().unwrap().0, d.message.as_str(), d.help.as_str()))
+        .collect();
+    assert_eq!(said.len(), 3, "{said:#?}");
+    assert_eq!(said[0].0, 3);
+    assert_eq!(said[0].2, "did you mean `publish`?");
+    assert_eq!(said[1].0, 5);
+    assert_eq!(said[1].2, "did you mean `wait`?");
+    assert_eq!(said[2].0, 6);
+    assert!(said[2].1.contains("expected `new`"), "{}", said[2].1);
+    // Many broken lines: each costs a parse, so the count stops at the cap.
+    let many: String = (0..200).map(|i| format!("shft {i}% to new\n")).collect();
+    assert_eq!(parse_errs(&many).len(), MAX_SYNTAX_ERRORS);
 }
