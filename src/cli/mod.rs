@@ -5,7 +5,7 @@ mod fmt;
 mod lease;
 mod load;
 mod output;
-mod plan;
+pub mod plan;
 mod run;
 mod simulate;
 mod status;

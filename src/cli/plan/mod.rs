@@ -1,4 +1,4 @@
-//! `rollout plan FILE`
+//! `rollout plan FILE`: the preview of a plan, its AWS calls and its traffic over time.
 
 mod view;
 
@@ -56,6 +56,11 @@ pub(super) fn run(args: &PlanArgs) -> i32 {
         )),
     }
     crate::exit::OK
+}
+
+/// The preview `rollout plan` prints for `plan`, whose playbook text is `source` (benchmarks).
+pub fn preview(plan: &crate::plan::Plan, source: &str) -> String {
+    PlanView::new(plan, source, None).to_string()
 }
 
 /// How long a rollout of `plan` takes, as the preview says: at least, and at most (`None` when
