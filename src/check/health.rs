@@ -100,13 +100,14 @@ impl Checker {
         if (Percent(5_000)..=Percent(9_999)).contains(&p) {
             return Some(p);
         }
+        let diag = Diag::new(
+            Code::ConfidenceRange,
+            format!("a confidence of {p} cannot be reached"),
+        );
         self.diags.push(
-            Diag::new(
-                Code::ConfidenceRange,
-                format!("a confidence of {p} cannot be reached"),
-            )
-            .at(scope.source(), value.span(), "out of range")
-            .help("write a confidence from 50% to 99.99%, such as `99%` (the default) or `95%`"),
+            self.located(diag, value, scope, "out of range").help(
+                "write a confidence from 50% to 99.99%, such as `99%` (the default) or `95%`",
+            ),
         );
         None
     }

@@ -82,7 +82,8 @@ struct ParamEntry {
     value: Option<ParamValue>,
     span: Span,
     source: Source,
-    overridden: bool,
+    /// Where `--set` gave its value, when it did.
+    set_at: Option<(Source, Span)>,
 }
 
 #[derive(Debug, Default)]
@@ -114,7 +115,7 @@ impl Checker {
                     value,
                     span: def.item.value.span,
                     source: def.file.source.clone(),
-                    overridden: false,
+                    set_at: None,
                 },
             );
         }
@@ -172,7 +173,7 @@ impl Checker {
                     Some(Param {
                         name: name.clone(),
                         value: entry.value.clone()?,
-                        overridden: entry.overridden,
+                        overridden: entry.set_at.is_some(),
                     })
                 })
                 .collect(),
@@ -216,8 +217,28 @@ impl Checker {
             let Some(declared) = &entry.value else {
                 continue;
             };
-            let parsed = crate::syntax::parse_literal(text)
-                .and_then(|lit| values::literal(&lit, &source).ok());
+            let parsed = match crate::syntax::parse_literal(text)
+                .map(|lit| values::literal(&lit, &source))
+            {
+                Some(Ok(value)) => Some(value),
+                // A literal of the right kind that is not valid (`0.001%`): say why.
+                Some(Err(invalid)) if !matches!(declared, ParamValue::String(_)) => {
+                    let label = invalid
+                        .labels
+                        .first()
+                        .map_or(String::new(), |l| l.text.clone());
+                    self.diags.push(
+                        Diag::new(
+                            invalid.code,
+                            format!("`--set {name}={text}`: {}", invalid.message),
+                        )
+                        .at(&source, value_span, label)
+                        .help(invalid.help),
+                    );
+                    continue;
+                }
+                _ => None,
+            };
             let value = match (declared, parsed) {
                 (ParamValue::String(_), Some(v @ ParamValue::String(_))) => Some(v),
                 (ParamValue::String(_), _) => Some(ParamValue::String(text.clone())),
@@ -230,7 +251,7 @@ impl Checker {
                 Some(value) => {
                     let entry = self.params.get_mut(name).expect("looked up above");
                     entry.value = Some(value);
-                    entry.overridden = true;
+                    entry.set_at = Some((source.clone(), value_span));
                 }
                 None => {
                     let want = match declared {

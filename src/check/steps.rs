@@ -135,14 +135,12 @@ impl Checker {
                     } else {
                         "to send all traffic back to `old`, write `rollback`"
                     };
-                    self.diags.push(
-                        Diag::new(
-                            Code::PercentRange,
-                            format!("`shift` needs more than 0% and less than 100%, not {weight}"),
-                        )
-                        .at(source, value.span(), "out of range")
-                        .help(help),
+                    let diag = Diag::new(
+                        Code::PercentRange,
+                        format!("`shift` needs more than 0% and less than 100%, not {weight}"),
                     );
+                    self.diags
+                        .push(self.located(diag, value, scope, "out of range").help(help));
                     return None;
                 }
                 flow.weight = weight;
@@ -157,32 +155,30 @@ impl Checker {
                 let mut ok = true;
                 if to_p > Percent(9_999) {
                     ok = false;
-                    self.diags.push(
-                        Diag::new(
-                            Code::PercentRange,
-                            format!("`ramp to` goes at most to 99.99%, not {to_p}"),
-                        )
-                        .at(source, to.span(), "out of range")
-                        .help(
-                            "ramp to at most 99.99%, then `promote` to send all traffic to `new`",
-                        ),
+                    let diag = Diag::new(
+                        Code::PercentRange,
+                        format!("`ramp to` goes at most to 99.99%, not {to_p}"),
                     );
+                    self.diags
+                        .push(self.located(diag, to, scope, "out of range").help(
+                            "ramp to at most 99.99%, then `promote` to send all traffic to `new`",
+                        ));
                 } else if to_p <= flow.weight {
                     ok = false;
+                    let diag = Diag::new(
+                        Code::RampRange,
+                        format!("`ramp to {to_p}` starts at {} already", flow.weight),
+                    );
                     self.diags.push(
-                        Diag::new(
-                            Code::RampRange,
-                            format!("`ramp to {to_p}` starts at {} already", flow.weight),
-                        )
-                        .at(source, to.span(), "not above the current weight")
-                        .help(format!("ramp to a weight above {}", flow.weight)),
+                        self.located(diag, to, scope, "not above the current weight")
+                            .help(format!("ramp to a weight above {}", flow.weight)),
                     );
                 }
                 if by_p.0 == 0 {
                     ok = false;
+                    let diag = Diag::new(Code::PercentRange, "`ramp by` must be more than 0%");
                     self.diags.push(
-                        Diag::new(Code::PercentRange, "`ramp by` must be more than 0%")
-                            .at(source, by.span(), "a zero increment never arrives")
+                        self.located(diag, by, scope, "a zero increment never arrives")
                             .help("ramp by a step such as `10%`"),
                     );
                 }
@@ -231,9 +227,9 @@ impl Checker {
                             return None;
                         }
                         if first >= last {
+                            let diag = Diag::new(Code::BakeRange, format!("the shortest bake {first} is not shorter than the longest {last}"));
                             self.diags.push(
-                                Diag::new(Code::BakeRange, format!("the shortest bake {first} is not shorter than the longest {last}"))
-                                    .at(scope.source(), value.span(), "not above the shortest")
+                                self.located(diag, value, scope, "not above the shortest")
                                     .help(format!("write the shortest first, as in `wait {}..{} until healthy`, or a fixed bake `wait {first} until healthy`", first.min(last), first.max(last))),
                             );
                             return None;
@@ -355,6 +351,7 @@ impl Checker {
                     value,
                     span: arg.span(),
                     source: scope.source().clone(),
+                    set_at: self.set_at(arg, scope),
                 },
             );
         }

@@ -16,6 +16,8 @@ pub(super) struct Bound {
     pub(super) value: ParamValue,
     pub(super) span: Span,
     pub(super) source: Source,
+    /// Where `--set` gave the value, when the argument is a parameter it set.
+    pub(super) set_at: Option<(Source, Span)>,
 }
 
 /// Where names are looked up: the file being read and the arguments of the step call
@@ -165,6 +167,7 @@ impl Checker {
                                 value,
                                 span: entry.span,
                                 source: entry.source.clone(),
+                                set_at: entry.set_at.clone(),
                             }),
                         ))
                     }
@@ -174,6 +177,31 @@ impl Checker {
                     }
                 }
             }
+        }
+    }
+
+    /// `diag` pointing at `value` with `label`; when the value came from `--set`, at the `--set`
+    /// that gave it, which is what to change.
+    pub(super) fn located(&self, diag: Diag, value: &Value, scope: &Scope, label: &str) -> Diag {
+        match self.set_at(value, scope) {
+            Some((source, span)) => {
+                let mut diag = diag.at(&source, span, label);
+                diag.message = format!("`--set {}`: {}", source.inner(), diag.message);
+                diag
+            }
+            None => diag.at(scope.source(), value.span(), label),
+        }
+    }
+
+    /// Where `--set` gave `value`, when it is a parameter that `--set` set, directly or through
+    /// step arguments.
+    pub(super) fn set_at(&self, value: &Value, scope: &Scope) -> Option<(Source, Span)> {
+        let Value::Param(ident) = value else {
+            return None;
+        };
+        match scope.args.get(&ident.name) {
+            Some(bound) => bound.set_at.clone(),
+            None => self.params.get(&ident.name)?.set_at.clone(),
         }
     }
 
@@ -280,13 +308,13 @@ impl Checker {
         if n.fract() == 0.0 && n >= min as f64 && n <= u32::MAX as f64 {
             return Some(n as u64);
         }
+        let diag = Diag::new(
+            Code::BadNumber,
+            format!("{purpose} needs a whole number of at least {min}, not {n}"),
+        );
         self.diags.push(
-            Diag::new(
-                Code::BadNumber,
-                format!("{purpose} needs a whole number of at least {min}, not {n}"),
-            )
-            .at(scope.source(), value.span(), "not a valid count")
-            .help(format!("write a whole number such as `{}`", min.max(1))),
+            self.located(diag, value, scope, "not a valid count")
+                .help(format!("write a whole number such as `{}`", min.max(1))),
         );
         None
     }
@@ -300,9 +328,12 @@ impl Checker {
     ) -> Option<Millis> {
         let d = self.want_duration(value, purpose, scope)?;
         if d < Millis::SECOND {
+            let diag = Diag::new(
+                Code::WindowTooShort,
+                format!("{purpose} of {d} is shorter than one second"),
+            );
             self.diags.push(
-                Diag::new(Code::WindowTooShort, format!("{purpose} of {d} is shorter than one second"))
-                    .at(scope.source(), value.span(), "too short")
+                self.located(diag, value, scope, "too short")
                     .help("CloudWatch cannot judge a window under a second; use `1s` or more (metrics have one-minute granularity, so `1m` or more is usual)"),
             );
             return None;

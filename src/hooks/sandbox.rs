@@ -1,4 +1,5 @@
-//! The sandboxed rhai engine: only the packages a check needs, no modules, no `eval`, strict
+//! The sandboxed rhai engine: only the packages a check needs, no modules (`import` is refused
+//! when the hook compiles), no `eval`, strict
 //! variables, limits on operations, depth and sizes, and a wall-clock deadline per call.
 
 use std::time::Instant;
@@ -41,7 +42,8 @@ fn engine(deadline: Option<Instant>) -> Engine {
         .set_max_array_size(Limits::ARRAY_SIZE)
         .set_max_map_size(Limits::MAP_SIZE)
         .set_strict_variables(true)
-        .disable_symbol("eval");
+        .disable_symbol("eval")
+        .disable_symbol("import");
     if let Some(deadline) = deadline {
         engine
             .on_progress(move |_| (Instant::now() >= deadline).then(|| Dynamic::from("deadline")));
@@ -137,6 +139,8 @@ fn describe(error: &EvalAltResult, timeout: Millis) -> HookError {
 pub(super) fn hint(message: &str) -> String {
     if message.contains("eval") {
         "`eval` is disabled in hooks; write the code out".to_string()
+    } else if message.contains("import") {
+        "hooks cannot import modules; write the code in the hook".to_string()
     } else if message.contains("Variable not found") || message.contains("Undefined variable") {
         "hooks use strict variables: declare each with `let` before using it; the rollout is `ctx`"
             .to_string()

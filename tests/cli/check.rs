@@ -90,11 +90,24 @@ fn set_overrides_are_type_checked() {
         .file("p.rollout", playbook)
         .args(["check", "--set", "canary=10%", "p.rollout"])
         .run();
+    // A value out of range is shown where it was given, through a step definition too.
+    let staged =
+        "param canary = 5%\nstep stage(w) { shift w to new }\npublish; stage(canary); promote\n";
+    for playbook in [playbook, staged] {
+        Test::temp()
+            .file("p.rollout", playbook)
+            .args(["check", "--set", "canary=100%", "p.rollout"])
+            .status(2)
+            .stderr_contains("rollout::percent-range")
+            .stderr_contains("`--set canary=100%`: `shift` needs more than 0%")
+            .stderr_contains("[--set:1:8]")
+            .run();
+    }
     Test::temp()
         .file("p.rollout", playbook)
-        .args(["check", "--set", "canary=100%", "p.rollout"])
+        .args(["check", "--set", "canary=0.001%", "p.rollout"])
         .status(2)
-        .stderr_contains("rollout::percent-range")
+        .stderr_contains("`--set canary=0.001%`: `0.001%` has more than two decimals")
         .run();
     Test::temp()
         .file("p.rollout", playbook)

@@ -479,3 +479,9 @@ fn every_broken_statement_is_reported_once_with_a_likely_word() {
     let many: String = (0..200).map(|i| format!("shft {i}% to new\n")).collect();
     assert_eq!(parse_errs(&many).len(), MAX_SYNTAX_ERRORS);
 }
+
+#[test]
+fn a_byte_order_mark_is_not_text() {
+    let file = parse_ok("\u{feff}function \"f\"\nalias \"live\"\npublish\npromote\n");
+    assert_eq!(file.statements.len(), 4);
+}
