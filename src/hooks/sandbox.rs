@@ -126,7 +126,6 @@ fn describe(error: &EvalAltResult, timeout: Millis) -> HookError {
         EvalAltResult::ErrorStackOverflow(_) => HookError::TooDeep(Limits::CALL_LEVELS),
         EvalAltResult::ErrorDataTooLarge(what, _) => HookError::TooLarge(what.to_string()),
         EvalAltResult::ErrorRuntime(value, _) => HookError::Threw(value.to_string()),
-        EvalAltResult::ErrorModuleNotFound(name, _) => HookError::Import(name.to_string()),
         EvalAltResult::ErrorFunctionNotFound(name, _) => HookError::Unavailable(name.to_string()),
         EvalAltResult::ErrorInFunctionCall(name, _, inner, _) => {
             HookError::InFunction(name.to_string(), Box::new(describe(inner, timeout)))

@@ -35,8 +35,6 @@ pub enum HookError {
     TooLarge(String),
     /// It threw this.
     Threw(String),
-    /// It tried to import a module.
-    Import(String),
     /// It called a function the sandbox does not offer.
     Unavailable(String),
     /// The error happened in this function of the hook.
@@ -111,9 +109,6 @@ impl fmt::Display for HookError {
             ),
             HookError::TooLarge(what) => write!(f, "stopped: {what} over the sandbox's limit"),
             HookError::Threw(value) => write!(f, "threw: {value}"),
-            HookError::Import(name) => {
-                write!(f, "tried to import `{name}`: hooks cannot import modules")
-            }
             HookError::Unavailable(name) => write!(
                 f,
                 "calls `{name}`, which the sandbox does not offer (no files, processes or network except through ctx)"
