@@ -21,16 +21,12 @@ fn code_of(error: &CloudError) -> i32 {
 /// and the lease is cleared.
 pub(super) fn rollback(args: &LeaseArgs) -> i32 {
     let interactive = std::io::stdin().is_terminal();
-    let confirmed = args.yes || interactive && ask("Restore old on every alias named?");
-    if !confirmed {
-        eprintln!(
-            "nothing was done{}",
-            if interactive {
-                ""
-            } else {
-                " (without a terminal, pass --yes)"
-            }
-        );
+    if !args.yes && !interactive {
+        eprintln!("error: `rollout rollback` changes live traffic; without a terminal to confirm on, pass --yes. Nothing was done");
+        return exit::INVALID;
+    }
+    if !args.yes && !ask("Restore old on every alias named?") {
+        eprintln!("nothing was done");
         return exit::INTERRUPTED;
     }
     let target = &args.target;

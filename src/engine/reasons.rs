@@ -381,16 +381,19 @@ impl fmt::Display for Refusal {
                 version,
                 weight,
                 by_rollout,
-            } => write!(
-                f,
-                "{function}:{alias} is split ({:.2}% on version {version}): {}; finish it with `rollout resume`, or restore one version with `rollout rollback --function {function} --alias {alias}`",
-                weight * 100.0,
-                if *by_rollout {
-                    "an interrupted rollout left it so"
+            } => {
+                let restore = format!("`rollout rollback --function {function} --alias {alias}`");
+                let what = if *by_rollout {
+                    format!("an interrupted rollout left it so; finish it with `rollout resume`, or restore one version with {restore}")
                 } else {
-                    "someone changed it by hand"
-                }
-            ),
+                    format!("someone split it by hand (no rollout holds it); restore one version with {restore}, then run again")
+                };
+                write!(
+                    f,
+                    "{function}:{alias} is split ({:.2}% on version {version}): {what}",
+                    weight * 100.0
+                )
+            }
             Refusal::NothingToResume { function, alias } => {
                 write!(f, "nothing to resume: no rollout holds {function}:{alias}")
             }

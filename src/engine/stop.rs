@@ -91,6 +91,9 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
             }
             Stop::Conflict(change) => {
                 self.step_failed(number, change.to_string());
+                // Say what the aliases serve now that someone else changed one, not what this
+                // run last wrote.
+                self.read_aliases().await;
                 return Outcome::Conflict(Conflict::InStep {
                     change: *change,
                     aliases: self.aliases(),
@@ -141,6 +144,17 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                 aliases: self.aliases(),
             }),
             WriteError::Refuse(refusal) => Outcome::Refused(refusal),
+        }
+    }
+
+    /// Reads every alias again; one that cannot be read keeps what was last known of it.
+    async fn read_aliases(&mut self) {
+        for i in 0..self.progress.targets.len() {
+            let t = &self.progress.targets[i];
+            let (function, alias) = (t.function.clone(), t.alias.clone());
+            if let Ok(now) = self.services.lambda.get_alias(&function, &alias).await {
+                self.progress.targets[i].current = now;
+            }
         }
     }
 

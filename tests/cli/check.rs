@@ -138,6 +138,12 @@ fn targets_from_the_command_line_are_accepted() {
 fn usage_errors_exit_2_and_help_exits_0() {
     Test::new().args(["check"]).status(2).run();
     Test::new().args(["frobnicate"]).status(2).run();
+    // Changing live traffic without a terminal to confirm on needs --yes: a usage error.
+    Test::new()
+        .args(["rollback", "--function", "f", "--alias", "live"])
+        .status(2)
+        .stderr_contains("pass --yes")
+        .run();
     Test::new()
         .args(["check", "--help"])
         .stdout_contains("Exit status: 0 when every file is valid, 2 otherwise.")

@@ -359,6 +359,22 @@ impl SimWorld {
         });
     }
 
+    /// Points an alias at `version` alone with `description`, as someone else would.
+    #[cfg(test)]
+    pub fn serve_as_someone_else(
+        &self,
+        function: &str,
+        alias: &str,
+        version: &str,
+        description: &str,
+    ) {
+        self.write_alias_as_someone_else(function, alias, |a| {
+            a.version = version.to_string();
+            a.routing.clear();
+            a.description = description.to_string();
+        });
+    }
+
     #[cfg(test)]
     fn write_alias_as_someone_else(
         &self,

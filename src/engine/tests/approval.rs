@@ -148,3 +148,35 @@ fn a_long_holder_is_released_by_an_approval_that_races_its_heartbeat() {
     );
     assert_eq!(serves(&w, "f"), serving("4", &[]));
 }
+
+#[test]
+fn a_rollback_from_elsewhere_during_the_gate_ends_saying_what_the_alias_serves_now() {
+    let text = CANARY.replace("wait 5m until healthy", "approve \"go?\"");
+    let plan = plan(&text);
+    let w = world(&["f"], HEALTHY);
+    // What `rollout rollback` does once the gate waits: old alone, the lease cleared.
+    let rolled_back = std::cell::Cell::new(false);
+    let rollback_first = |_: usize, call: &Call| {
+        if let Call::GetAlias { .. } = call {
+            let now = w.alias("f", "live").unwrap();
+            let waiting = Marker::parse(&now.description).1.is_some_and(|m| m.gate);
+            if waiting && !rolled_back.replace(true) {
+                w.serve_as_someone_else("f", "live", "1", "");
+            }
+        }
+        Decision::Pass
+    };
+    let faulty = Faulty::new(&w, rollback_first);
+    let settings = Settings {
+        approval: Approval::Remote,
+        ..Settings::default()
+    };
+    let r = run_with(&faulty, &w, &w, &plan, settings);
+    assert_eq!(r.report.outcome.exit_code(), 4, "{:?}", r.report.outcome);
+    let said = r.report.outcome.to_string();
+    assert!(
+        said.contains("changed while waiting for approval: it serves version 1 (100%)")
+            && said.ends_with("f:live serves version 1 (100%)"),
+        "one story: {said}"
+    );
+}

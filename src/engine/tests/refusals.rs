@@ -23,6 +23,11 @@ fn refuses_an_alias_split_by_someone_else_or_missing() {
     );
     assert_eq!(r.report.outcome.exit_code(), 2);
     assert_eq!(w.writes().len(), writes, "nothing written");
+    let said = r.report.outcome.to_string();
+    assert!(
+        said.contains("rollout rollback --function f --alias live") && !said.contains("resume"),
+        "a split by hand has nothing to resume: {said}"
+    );
 
     let r = run(&world(&["g"], HEALTHY), &plan(CANARY));
     assert!(
