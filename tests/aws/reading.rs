@@ -32,6 +32,12 @@ fn status_and_live_plan_read_without_writing() {
         stdout.contains("$LATEST differs from version 1: publish creates a new version"),
         "{stdout}"
     );
+    // What was read is written into the calls: old is version 1.
+    assert!(
+        stdout.contains("--function-version 1 --routing-config")
+            && !stdout.contains("--function-version '<old>'"),
+        "{stdout}"
+    );
     assert_eq!(aws.alias(&f), ("1".to_string(), vec![]));
 
     let out = rollout(&dir, &["status", "--function", "nope", "--alias", "live"]);

@@ -43,11 +43,13 @@ fn json_plan_carries_steps_calls_and_totals() {
     assert_eq!(steps.len(), 3);
     assert_eq!(steps[1]["kind"], "ramp");
     assert_eq!(steps[1]["increments"].as_array().unwrap().len(), 9);
-    assert_eq!(steps[1]["calls"].as_array().unwrap().len(), 9);
-    assert!(steps[1]["calls"][0]
-        .as_str()
-        .unwrap()
-        .starts_with(r#"aws lambda update-alias --function-name orders-api --name live --function-version <old> --routing-config '{"AdditionalVersionWeights":{"<new>":0.1}}'"#));
+    // One write per increment, each carrying the lease, then the heartbeat while it bakes.
+    let calls = steps[1]["calls"].as_array().unwrap();
+    assert_eq!(calls.len(), 10);
+    let first = calls[0].as_str().unwrap();
+    assert!(first.starts_with(r#"aws lambda update-alias --function-name orders-api --name live --function-version '<old>' --routing-config '{"AdditionalVersionWeights":{"<new>":0.1}}' --description '<the description> [rollout"#), "{first}");
+    assert!(first.contains(" s=2/3 "), "{first}");
+    assert!(calls[9].as_str().unwrap().contains("heartbeat"));
     assert_eq!(steps[2]["kind"], "promote");
     // Nine bakes of 10m of traffic, each lasting until it has settled (the metric delay is a
     // minute plus the assumed 3s timeout), and up to a minute more for alignment; publish may
@@ -64,7 +66,7 @@ fn json_plan_carries_steps_calls_and_totals() {
 fn plan_without_targets_uses_placeholders_and_an_invalid_plan_exits_2() {
     Test::new()
         .args(["plan", "examples/quickstart.rollout"])
-        .stdout_contains("aws lambda get-alias --function-name <function> --name <alias>")
+        .stdout_contains("aws lambda get-alias --function-name '<function>' --name '<alias>'")
         .stdout_contains("(defaults: the playbook has no health block)")
         .run();
     Test::temp()

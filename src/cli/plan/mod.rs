@@ -46,7 +46,12 @@ pub(super) fn run(args: &PlanArgs) -> i32 {
         .iter()
         .filter_map(|t| t.latest.as_ref().map(|l| l.timeout))
         .max();
-    let mut view = PlanView::new(&plan, &source, timeout);
+    // `old` of each target, once read live.
+    let olds = live_targets
+        .iter()
+        .filter_map(|t| Some((t.function.clone(), t.serves.as_ref()?.version.clone())))
+        .collect();
+    let mut view = PlanView::new(&plan, &source, timeout, &olds);
     view.live = live_targets;
     match args.format {
         Format::Text => out(&view.to_string()),
@@ -60,13 +65,13 @@ pub(super) fn run(args: &PlanArgs) -> i32 {
 
 /// The preview `rollout plan` prints for `plan`, whose playbook text is `source` (benchmarks).
 pub fn preview(plan: &crate::plan::Plan, source: &str) -> String {
-    PlanView::new(plan, source, None).to_string()
+    PlanView::new(plan, source, None, &Default::default()).to_string()
 }
 
 /// How long a rollout of `plan` takes, as the preview says: at least, and at most (`None` when
 /// an `approve` gate waits for a person).
 pub(super) fn duration(plan: &crate::plan::Plan, source: &str) -> (Millis, Option<Millis>) {
-    let view = PlanView::new(plan, source, None);
+    let view = PlanView::new(plan, source, None, &Default::default());
     (view.min_duration_ms, view.max_duration_ms)
 }
 

@@ -2,6 +2,7 @@
 //! start, the traffic timeline and the total duration. A value with `Display` and `Serialize`,
 //! made from the same `Plan` the engine runs; the engine never looks at it.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Serialize;
@@ -112,7 +113,12 @@ const NO_ALIAS: &str = "<alias>";
 impl PlanView {
     /// The preview of `plan`; `source` is the playbook text, for line numbers; `timeout` the
     /// longest function timeout read live, if any.
-    pub(super) fn new(plan: &Plan, source: &str, timeout: Option<Millis>) -> Self {
+    pub(super) fn new(
+        plan: &Plan,
+        source: &str,
+        timeout: Option<Millis>,
+        olds: &BTreeMap<String, String>,
+    ) -> Self {
         let (delay, metric_delay) = match (plan.health.delay, timeout) {
             (Some(delay), _) => (delay, format!("`metrics delay {delay}`")),
             (None, Some(timeout)) => (
@@ -144,12 +150,21 @@ impl PlanView {
         let mut latest = Some(Millis(0));
         let mut weight = Percent(0);
         let mut timeline = vec![(Millis(0), Percent(0))];
+        let targets: Vec<Calls> = functions
+            .iter()
+            .map(|function| Calls {
+                function,
+                alias: &alias,
+                old: olds.get(function).map(String::as_str),
+                steps: plan.steps.len(),
+            })
+            .collect();
         for (i, step) in plan.steps.iter().enumerate() {
             let (min, max) = step_duration(&step.kind, functions.len(), &settlement);
-            let mut calls = Vec::new();
-            for function in &functions {
-                calls.extend(calls_of(&step.kind, function, &alias));
-            }
+            let calls = targets
+                .iter()
+                .flat_map(|t| t.of(&step.kind, i + 1, weight))
+                .collect();
             let judged_by = judged_by(&step.kind, plan, &functions, &alias, &settlement);
             steps.push(StepView {
                 number: i + 1,
@@ -178,14 +193,25 @@ impl PlanView {
                 timeline.push((earliest, w));
             }
             weight = step.kind.weight_after().unwrap_or(weight);
+            let ends = !matches!(step.kind, StepKind::Promote | StepKind::Rollback);
+            if i + 1 == plan.steps.len() && ends {
+                // The plan ends with traffic as it is: the lease is given back.
+                let last = steps.last_mut().expect("pushed above");
+                last.calls.extend(
+                    targets
+                        .iter()
+                        .map(|t| t.update_alias(&t.old(), Some(weight), Lease::Released)),
+                );
+            }
             earliest = Millis(earliest.0 + min.0);
             latest = latest.zip(max).map(|(a, b)| Millis(a.0 + b.0));
         }
         timeline.push((earliest, weight));
-        let on_failure = functions
+        let on_failure = targets
             .iter()
-            .map(|f| update_alias(f, &alias, "<old>", None))
+            .map(|t| t.update_alias(&t.old(), None, Lease::Released))
             .collect();
+        let preflight = targets.iter().flat_map(|t| t.preflight(plan)).collect();
         PlanView {
             name: plan.name.clone(),
             targets: plan.targets.clone(),
@@ -195,10 +221,7 @@ impl PlanView {
             checks,
             metric_delay_ms: delay,
             metric_delay,
-            preflight: functions
-                .iter()
-                .flat_map(|f| preflight(plan, f, &alias))
-                .collect(),
+            preflight,
             steps,
             on_failure,
             on_failure_hook: plan.on_failure.as_ref().map(|s| s.name.clone()),
@@ -251,15 +274,12 @@ fn step_duration(
 
 /// A word or a single-quoted string, as a POSIX shell reads it.
 fn shell(text: &str) -> String {
+    // Placeholders such as `<old>` are quoted too: pasted unquoted, `<` is a redirection.
     if !text.is_empty()
         && text
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.:/<>=,@+".contains(c))
-        && !text.starts_with('<')
+            .all(|c| c.is_ascii_alphanumeric() || "-_.:/=,@+".contains(c))
     {
-        text.to_string()
-    } else if text.starts_with('<') && text.ends_with('>') && !text.contains(['\'', ' ']) {
-        // Placeholders stay readable; they are replaced before anything runs.
         text.to_string()
     } else {
         format!("'{}'", text.replace('\'', r"'\''"))
@@ -272,81 +292,140 @@ fn weight_text(weight: Percent) -> String {
     text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
-fn update_alias(function: &str, alias: &str, version: &str, weight: Option<Percent>) -> String {
-    let routing = match weight {
-        Some(w) => format!(
-            "{{\"AdditionalVersionWeights\":{{\"<new>\":{}}}}}",
-            weight_text(w)
-        ),
-        None => "{\"AdditionalVersionWeights\":{}}".to_string(),
-    };
-    format!(
-        "aws lambda update-alias --function-name {} --name {} --function-version {version} --routing-config '{routing}' --revision-id <revision>",
-        shell(function),
-        shell(alias)
-    )
+/// One target as its calls are written: its names, `old` once `plan --live` has read it, and the
+/// playbook's number of steps (for the lease marker).
+struct Calls<'a> {
+    function: &'a str,
+    alias: &'a str,
+    old: Option<&'a str>,
+    steps: usize,
 }
 
-/// The read-only calls before the first write: the alias, and the configurations Lambda compares
-/// for weighted routing: `old`'s and that of what becomes `new`.
-fn preflight(plan: &Plan, function: &str, alias: &str) -> Vec<String> {
-    let f = shell(function);
-    let configuration = |qualifier: &str| {
-        format!("aws lambda get-function-configuration --function-name {f}{qualifier}")
-    };
-    let mut calls = vec![
+/// What an alias write does to the lease.
+#[derive(Clone, Copy)]
+enum Lease {
+    /// Records the step reached (0: taken before the first step).
+    At(usize),
+    /// Gives it back: the user's description alone.
+    Released,
+}
+
+impl Calls<'_> {
+    /// `old`, as read live or as a placeholder.
+    fn old(&self) -> String {
+        self.old.map_or_else(|| shell("<old>"), shell)
+    }
+
+    /// An alias write: `version` alone, or with `new` at `weight`, the lease as `lease` says.
+    fn update_alias(&self, version: &str, weight: Option<Percent>, lease: Lease) -> String {
+        let routing = match weight.filter(|w| w.0 > 0) {
+            Some(w) => format!(
+                "{{\"AdditionalVersionWeights\":{{\"<new>\":{}}}}}",
+                weight_text(w)
+            ),
+            None => "{\"AdditionalVersionWeights\":{}}".to_string(),
+        };
+        let description = match lease {
+            Lease::At(step) => format!(
+                "<the description> [rollout h=<you> p=<playbook> s={step}/{} o=<old> n=<new> t=<began> b=<now> g=<gate> a=0]",
+                self.steps
+            ),
+            Lease::Released => "<the description>".to_string(),
+        };
         format!(
-            "aws lambda get-alias --function-name {f} --name {}",
-            shell(alias)
-        ),
-        configuration(" --qualifier <old>"),
-    ];
-    let new = plan.steps.iter().find_map(|step| match step.kind {
-        StepKind::UpdateCode { .. } | StepKind::Publish { .. } => Some(String::new()),
-        StepKind::UseVersion { version } => Some(format!(" --qualifier {version}")),
-        _ => None,
-    });
-    calls.extend(new.map(|qualifier| configuration(&qualifier)));
-    calls
-}
+            "aws lambda update-alias --function-name {} --name {} --function-version {version} --routing-config '{routing}' --description {} --revision-id {}",
+            shell(self.function),
+            shell(self.alias),
+            shell(&description),
+            shell("<revision>")
+        )
+    }
 
-fn calls_of(kind: &StepKind, function: &str, alias: &str) -> Vec<String> {
-    let f = shell(function);
-    let wait = format!("aws lambda wait function-updated-v2 --function-name {f}");
-    match kind {
-        StepKind::UpdateCode { zip } => vec![
+    /// The read-only calls before the first write (the alias, and the configurations Lambda
+    /// compares for weighted routing: `old`'s and that of what becomes `new`), then the lease.
+    fn preflight(&self, plan: &Plan) -> Vec<String> {
+        let f = shell(self.function);
+        let configuration = |qualifier: &str| {
+            format!("aws lambda get-function-configuration --function-name {f}{qualifier}")
+        };
+        let mut calls = vec![
             format!(
-                "aws lambda update-function-code --function-name {f} --zip-file {}",
-                shell(&format!("fileb://{}", zip.path.display()))
+                "aws lambda get-alias --function-name {f} --name {}",
+                shell(self.alias)
             ),
-            wait,
-        ],
-        StepKind::Publish { description } => vec![
-            wait,
             format!(
-                "aws lambda publish-version --function-name {f} --code-sha256 '<the code read>' --revision-id '<the revision read>'{}",
-                description
-                    .as_ref()
-                    .map_or(String::new(), |d| format!(" --description {}", shell(d)))
+                "aws lambda get-provisioned-concurrency-config --function-name {f} --qualifier {}",
+                shell(self.alias)
             ),
-            format!("aws lambda wait function-active-v2 --function-name {f} --qualifier '<new>'"),
-        ],
-        StepKind::UseVersion { version } => {
-            vec![format!(
-                "aws lambda wait function-active-v2 --function-name {f} --qualifier {version}"
-            )]
+            configuration(&format!(" --qualifier {}", self.old())),
+        ];
+        let new = plan.steps.iter().find_map(|step| match step.kind {
+            StepKind::UpdateCode { .. } | StepKind::Publish { .. } => Some(String::new()),
+            StepKind::UseVersion { version } => Some(format!(" --qualifier {version}")),
+            _ => None,
+        });
+        calls.extend(new.map(|qualifier| configuration(&qualifier)));
+        calls.push(self.update_alias(&self.old(), None, Lease::At(0)));
+        calls
+    }
+
+    /// The calls of step `number` of this kind, with `weight` on `new` when it begins.
+    fn of(&self, kind: &StepKind, number: usize, weight: Percent) -> Vec<String> {
+        let f = shell(self.function);
+        let wait = format!("aws lambda wait function-updated-v2 --function-name {f}");
+        // Steps that move no traffic record themselves in the lease with a write of their own.
+        let mark = self.update_alias(&self.old(), Some(weight), Lease::At(number));
+        let heartbeat =
+            "... and the same write every 2m while it waits (the lease's heartbeat)".to_string();
+        match kind {
+            StepKind::UpdateCode { zip } => vec![
+                mark,
+                format!(
+                    "aws lambda update-function-code --function-name {f} --zip-file {}",
+                    shell(&format!("fileb://{}", zip.path.display()))
+                ),
+                wait,
+            ],
+            StepKind::Publish { description } => vec![
+                mark,
+                wait,
+                format!(
+                    "aws lambda publish-version --function-name {f} --code-sha256 {} --revision-id {}{}",
+                    shell("<the code read>"),
+                    shell("<the revision read>"),
+                    description
+                        .as_ref()
+                        .map_or(String::new(), |d| format!(" --description {}", shell(d)))
+                ),
+                format!(
+                    "aws lambda wait function-active-v2 --function-name {f} --qualifier {}",
+                    shell("<new>")
+                ),
+            ],
+            StepKind::UseVersion { version } => vec![
+                mark,
+                format!(
+                    "aws lambda wait function-active-v2 --function-name {f} --qualifier {version}"
+                ),
+            ],
+            StepKind::Shift { weight } => {
+                vec![self.update_alias(&self.old(), Some(*weight), Lease::At(number))]
+            }
+            StepKind::Ramp { increments, .. } => {
+                let mut calls: Vec<String> = increments
+                    .iter()
+                    .map(|w| self.update_alias(&self.old(), Some(*w), Lease::At(number)))
+                    .collect();
+                calls.push(heartbeat);
+                calls
+            }
+            StepKind::Promote => vec![self.update_alias(&shell("<new>"), None, Lease::Released)],
+            StepKind::Rollback => vec![self.update_alias(&self.old(), None, Lease::Released)],
+            StepKind::Wait { .. } | StepKind::Bake { .. } | StepKind::Approve { .. } => {
+                vec![mark, heartbeat]
+            }
+            StepKind::Run { .. } => vec![mark],
         }
-        StepKind::Shift { weight } => vec![update_alias(function, alias, "<old>", Some(*weight))],
-        StepKind::Ramp { increments, .. } => increments
-            .iter()
-            .map(|w| update_alias(function, alias, "<old>", Some(*w)))
-            .collect(),
-        StepKind::Promote => vec![update_alias(function, alias, "<new>", None)],
-        StepKind::Rollback => vec![update_alias(function, alias, "<old>", None)],
-        StepKind::Wait { .. }
-        | StepKind::Bake { .. }
-        | StepKind::Approve { .. }
-        | StepKind::Run { .. } => Vec::new(),
     }
 }
 
