@@ -131,7 +131,7 @@ pub(super) fn approve(args: &LeaseArgs) -> i32 {
                 );
                 return exit::INVALID;
             }
-            marker.approved = true;
+            marker.approved = Some(crate::cloud::lease::user_at_host());
             let Some(description) = marker.describe(&user) else {
                 eprintln!("error: the alias description is too long to record the approval");
                 return exit::INVALID;

@@ -4,8 +4,10 @@ use serde::Serialize;
 
 use super::output::out;
 use super::{Format, StatusArgs};
+use crate::cloud::lease::Marker;
 use crate::cloud::{Alias, CloudError, FunctionInfo, LambdaApi};
 use crate::exit;
+use crate::plan::Millis;
 
 #[derive(Serialize)]
 struct Status {
@@ -14,8 +16,31 @@ struct Status {
     serves: Alias,
     latest: FunctionInfo,
     split: bool,
-    lease: Option<crate::cloud::lease::Marker>,
+    lease: Option<Marker>,
     note: String,
+}
+
+/// What a lease says, in words: who holds it, where it is, how long ago its runner was last
+/// heard from, and what to do.
+fn held(m: &Marker, alias: &str, function: &str) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let ago = Millis(now.saturating_sub(m.beat).saturating_mul(1000));
+    let new = m.new.as_deref().unwrap_or("not chosen yet");
+    let waiting = if let Some(by) = &m.approved {
+        format!("; approved by {by}, going on")
+    } else if m.gate {
+        format!(
+            "; waiting for approval: `rollout approve --function {function} --alias {alias}` releases it"
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "held by {} running {:?}: step {}/{} (old {}, new {new}){waiting}; last heard from {ago} ago; if it is gone: `rollout resume` or `rollout rollback`",
+        m.holder, m.plan, m.step, m.steps, m.old
+    )
 }
 
 pub(super) fn run(args: &StatusArgs) -> i32 {
@@ -31,12 +56,9 @@ pub(super) fn run(args: &StatusArgs) -> i32 {
             match read.await {
                 Ok((serves, latest)) => {
                     let split = serves.additional().is_some();
-                    let lease = crate::cloud::lease::Marker::parse(&serves.description).1;
+                    let lease = Marker::parse(&serves.description).1;
                     let note = match (&lease, split) {
-                        (Some(m), _) => format!(
-                            "held by {} running {:?}: step {}/{} (old {}, new {}), last heartbeat at {} (Unix seconds); if it is gone: `rollout resume` or `rollout rollback`",
-                            m.holder, m.plan, m.step, m.steps, m.old, m.new.as_deref().unwrap_or("-"), m.beat
-                        ),
+                        (Some(m), _) => held(m, &target.alias, function),
                         (None, true) => "traffic is split and no rollout holds the alias: someone changed it by hand; restore one version with `rollout rollback`".to_string(),
                         (None, false) => "one version serves all traffic; no rollout in progress".to_string(),
                     };

@@ -14,7 +14,7 @@
 //!
 //! `h` holder, `p` plan, `s` step reached / steps, `o` old, `n` new (`-` before it is known),
 //! `t` when step `s` began and `b` the last heartbeat (Unix seconds), `g` 1 while an `approve`
-//! gate waits, `a` 1 once `rollout approve` released it.
+//! gate waits, `a` who released it with `rollout approve` (`0` before).
 
 use std::fmt;
 
@@ -44,8 +44,8 @@ pub struct Marker {
     pub beat: u64,
     /// An `approve` gate is waiting.
     pub gate: bool,
-    /// The gate was released by `rollout approve`.
-    pub approved: bool,
+    /// Who released the gate with `rollout approve` (`user@host`), once someone did.
+    pub approved: Option<String>,
 }
 
 /// A token of the marker without spaces or brackets, at most `max` characters.
@@ -67,6 +67,9 @@ fn token(text: &str, max: usize) -> String {
         cleaned
     }
 }
+
+/// The most characters of the approver a marker keeps.
+const APPROVER_LIMIT: usize = 32;
 
 /// The most characters of the holder a marker keeps.
 const HOLDER_LIMIT: usize = 48;
@@ -108,7 +111,9 @@ impl fmt::Display for Marker {
             self.step_started,
             self.beat,
             u8::from(self.gate),
-            u8::from(self.approved)
+            self.approved
+                .as_deref()
+                .map_or("0".to_string(), |by| token(by, APPROVER_LIMIT))
         )
     }
 }
@@ -134,7 +139,7 @@ impl Marker {
             step_started: 0,
             beat: 0,
             gate: false,
-            approved: false,
+            approved: None,
         };
         for field in body.split_whitespace() {
             let Some((key, value)) = field.split_once('=') else {
@@ -153,7 +158,14 @@ impl Marker {
                 "t" => marker.step_started = value.parse().unwrap_or(0),
                 "b" => marker.beat = value.parse().unwrap_or(0),
                 "g" => marker.gate = value == "1",
-                "a" => marker.approved = value == "1",
+                // `a=1` from markers before the approver was recorded.
+                "a" => {
+                    marker.approved = match value {
+                        "0" => None,
+                        "1" => Some("someone".to_string()),
+                        who => Some(who.to_string()),
+                    }
+                }
                 _ => {}
             }
         }
@@ -192,7 +204,7 @@ impl Marker {
 }
 
 /// `user@host` of this process.
-fn user_at_host() -> String {
+pub fn user_at_host() -> String {
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("USERNAME"))
         .unwrap_or_else(|_| "someone".into());
@@ -255,7 +267,7 @@ mod tests {
             step_started: 1_796_000_000,
             beat: 1_796_000_060,
             gate: false,
-            approved: false,
+            approved: None,
         }
     }
 
@@ -275,6 +287,14 @@ mod tests {
                 ..marker()
             })
         );
+        let approved = Marker {
+            approved: Some("carol@desk".into()),
+            ..marker()
+        };
+        let (_, parsed) = Marker::parse(&approved.describe("").unwrap());
+        assert_eq!(parsed.unwrap().approved.as_deref(), Some("carol@desk"));
+        let (_, old) = Marker::parse("[rollout h=x p=y s=1/2 o=1 n=2 t=0 b=0 g=1 a=1]");
+        assert!(old.unwrap().approved.is_some(), "a=1 of earlier markers");
         assert_eq!(
             Marker::parse("just words"),
             ("just words".to_string(), None)

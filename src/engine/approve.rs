@@ -40,8 +40,8 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                 "the terminal".to_string()
             }
             Approval::Remote => {
-                self.await_approval(health).await?;
-                "`rollout approve`".to_string()
+                let who = self.await_approval(health).await?;
+                format!("{who} (`rollout approve`)")
             }
         };
         self.emit(EventKind::Approved { by });
@@ -75,9 +75,9 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         }
     }
 
-    /// Marks the gate open in the lease and waits until `rollout approve` sets `a=1` on the
-    /// first alias, judging health every interval while `new` has traffic.
-    async fn await_approval(&mut self, health: &HealthSpec) -> Result<(), Stop> {
+    /// Marks the gate open in the lease and waits until `rollout approve` records who approved
+    /// on the first alias, judging health every interval while `new` has traffic; returns who.
+    async fn await_approval(&mut self, health: &HealthSpec) -> Result<String, Stop> {
         let settlement = self.settlement(health);
         self.start_judging(&settlement);
         self.lease.gate = true;
@@ -111,9 +111,9 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
             }
             // `rollout approve` wrote the marker: carry on from its RevisionId.
             self.progress.targets[0].current = now;
-            if marker.is_some_and(|m| m.approved) {
+            if let Some(by) = marker.and_then(|m| m.approved) {
                 self.lease.gate = false;
-                return Ok(());
+                return Ok(by);
             }
             since_evaluation = Millis(since_evaluation.0 + poll.0);
             if since_evaluation >= health.every && self.traffic_on_new() {

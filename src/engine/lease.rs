@@ -26,7 +26,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
             step_started: self.progress.step_started,
             beat: self.services.clock.unix(),
             gate: self.lease.gate,
-            approved: false,
+            approved: None,
         };
         marker
             .describe(&t.user_description)

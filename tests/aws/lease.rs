@@ -120,13 +120,27 @@ fn approve_releases_a_waiting_gate_from_another_process() {
     wait_for("the gate", || {
         marker(&aws, &f).is_some_and(|m| m.contains(" g=1 "))
     });
-    let approve = rollout(&dir, &["approve", "--function", &f, "--alias", "live"]);
+    let status = rollout(&dir, &["status", "--function", &f, "--alias", "live"]);
+    let said = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        said.contains(&format!(
+            "waiting for approval: `rollout approve --function {f} --alias live` releases it"
+        )) && said.contains("last heard from")
+            && !said.contains("Unix seconds"),
+        "{}",
+        text(&status)
+    );
+    let approve = command(&dir, &["approve", "--function", &f, "--alias", "live"])
+        .env("USER", "carol")
+        .output()
+        .unwrap();
     assert_eq!(approve.status.code(), Some(0), "{}", text(&approve));
     let runner = runner.wait_with_output().unwrap();
     assert_eq!(runner.status.code(), Some(0), "{}", text(&runner));
+    let said = String::from_utf8_lossy(&runner.stdout);
     assert!(
-        String::from_utf8_lossy(&runner.stdout).contains("approved by `rollout approve`"),
-        "{}",
+        said.contains("approved by carol@") && said.contains(" (`rollout approve`)"),
+        "who approved: {}",
         text(&runner)
     );
     assert_eq!(aws.alias(&f), ("2".to_string(), vec![]));

@@ -40,7 +40,7 @@ fn an_approval_from_elsewhere_releases_the_gate() {
             let Some(mut marker) = marker.filter(|m| m.gate) else {
                 continue;
             };
-            marker.approved = true;
+            marker.approved = Some("carol@desk".into());
             let update = AliasUpdate {
                 version: alias.version.clone(),
                 routing: alias.routing.clone(),
@@ -57,7 +57,11 @@ fn an_approval_from_elsewhere_releases_the_gate() {
         EventKind::Approved { by } => Some(by.clone()),
         _ => None,
     });
-    assert_eq!(by, ["`rollout approve`"]);
+    assert_eq!(
+        by,
+        ["carol@desk (`rollout approve`)"],
+        "who approved, in the journal too"
+    );
 }
 
 #[test]
@@ -125,7 +129,7 @@ fn a_long_holder_is_released_by_an_approval_that_races_its_heartbeat() {
                     let now = w.alias("f", "live").unwrap();
                     let (user, marker) = Marker::parse(&now.description);
                     let approved = Marker {
-                        approved: true,
+                        approved: Some("release-manager@ops".into()),
                         ..marker.expect("the runner's lease")
                     };
                     w.describe_alias("f", "live", &approved.describe(&user).unwrap());
