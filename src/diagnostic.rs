@@ -104,6 +104,7 @@ codes! {
     ImportContent => "import-content", Error, "An imported file holding more than params, health and steps.";
     ImportConflict => "import-conflict", Error, "Two imports define the same name.";
     EndsSplit => "ends-split", Warning, "The plan ends with traffic still split.";
+    NoSteps => "no-steps", Warning, "The playbook has no steps.";
     DefaultHealth => "default-health", Warning, "`until healthy` without a `health` block.";
     NoTraffic => "no-traffic", Warning, "Health is judged while `new` gets no traffic.";
     UnusedStep => "unused-step", Warning, "A step definition that is never called.";

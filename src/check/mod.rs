@@ -136,6 +136,23 @@ impl Checker {
             })
             .collect();
         let flow = self.steps(&steps, &scope);
+        // A file of definitions only is a library for others to import; anything else without
+        // steps does nothing.
+        let library = root.file.statements.iter().any(|s| {
+            matches!(s, Statement::Header(h) if matches!(
+                h.kind,
+                ast::HeaderKind::Param { .. }
+                    | ast::HeaderKind::Import(_)
+                    | ast::HeaderKind::Health(_)
+                    | ast::HeaderKind::StepDef(_)
+            ))
+        });
+        if steps.is_empty() && !library {
+            self.diags.push(
+                Diag::new(Code::NoSteps, "the playbook has no steps: running it changes nothing")
+                    .help("write the rollout's steps, such as `publish; shift 5% to new; wait 10m until healthy; promote`"),
+            );
+        }
         if let Some(last) = steps.last() {
             if !flow.ended() {
                 self.diags.push(
