@@ -448,12 +448,18 @@ fn parse_pair<T: Copy>(
         old: default,
         new: default,
     };
+    let mut given: Vec<&str> = Vec::new();
     for part in text.split(',') {
         let (side, v) = part
             .split_once('=')
             .ok_or_else(|| format!("expected old=…,new=…, not `{part}`"))?;
         let v = value(v.trim()).ok_or_else(|| format!("`{v}` is not {what}"))?;
-        match side.trim() {
+        let side = side.trim();
+        if given.contains(&side) {
+            return Err(format!("`{side}` is given twice in `{text}`"));
+        }
+        given.push(side);
+        match side {
             "old" => pair.old = v,
             "new" => pair.new = v,
             other => return Err(format!("expected `old` or `new`, not `{other}`")),

@@ -1,6 +1,9 @@
 //! `rollout simulate FILE`
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use indicatif::{ProgressBar, ProgressStyle};
 
 use serde::Serialize;
 
@@ -9,14 +12,94 @@ use super::{load, Format, SimulateArgs};
 use crate::cloud::sim::traffic::Profile;
 use crate::plan::Millis;
 use crate::report::{clock, JsonSink, TextSink};
-use crate::simulation::monte_carlo::{run_many, sweep, Point, Spread, Summary};
+use crate::simulation::monte_carlo::{run_counting, sweep, Point, Spread, Summary};
 use crate::simulation::{simulate, with_default_targets, SimOptions, SimResult};
+
+/// Runs `work`, which counts its runs out of `total` in the counter it is given, showing its
+/// progress on stderr: a bar on a terminal, else a line every tenth of a long job.
+fn with_progress<T: Send>(total: usize, work: impl FnOnce(&AtomicUsize) -> T + Send) -> T {
+    let done = AtomicUsize::new(0);
+    let finished = AtomicBool::new(false);
+    let terminal = std::io::stderr().is_terminal();
+    std::thread::scope(|scope| {
+        let shown = scope.spawn(|| {
+            let bar = terminal.then(|| {
+                ProgressBar::new(total as u64).with_style(
+                    ProgressStyle::with_template("{bar:40} {pos}/{len} runs, {eta} left")
+                        .expect("a valid template"),
+                )
+            });
+            let mut tenth = 0;
+            while !finished.load(Ordering::Relaxed) {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                let now = done.load(Ordering::Relaxed);
+                match &bar {
+                    Some(bar) => bar.set_position(now as u64),
+                    None if total >= LONG_JOB && now * 10 / total > tenth => {
+                        tenth = now * 10 / total;
+                        eprintln!("simulated {now} of {total} runs");
+                    }
+                    None => {}
+                }
+            }
+            if let Some(bar) = bar {
+                bar.finish_and_clear();
+            }
+        });
+        let out = work(&done);
+        finished.store(true, Ordering::Relaxed);
+        let _ = shown.join();
+        out
+    })
+}
+
+/// Runs above which progress is shown off a terminal too.
+const LONG_JOB: usize = 10_000;
+
+/// Whether each `--alarm` names, once, an alarm the playbook checks.
+fn alarms_named(
+    plan: &crate::plan::Plan,
+    alarms: &[(String, crate::cloud::AlarmState)],
+) -> Result<(), String> {
+    let checked: Vec<&str> = plan
+        .health
+        .checks
+        .iter()
+        .filter_map(|c| match c {
+            crate::plan::Check::Alarm { name } => Some(name.as_str()),
+            _ => None,
+        })
+        .collect();
+    for (i, (name, _)) in alarms.iter().enumerate() {
+        if alarms[..i].iter().any(|(n, _)| n == name) {
+            return Err(format!("--alarm {name} is given twice"));
+        }
+        if !checked.contains(&name.as_str()) {
+            let names = if checked.is_empty() {
+                "it checks no alarm".to_string()
+            } else {
+                match crate::diagnostic::closest(name, checked.iter().copied()) {
+                    Some(close) => format!("did you mean `{close}`?"),
+                    None => format!("it checks {}", checked.join(", ")),
+                }
+            };
+            return Err(format!(
+                "--alarm {name}: the playbook checks no alarm of that name; {names}"
+            ));
+        }
+    }
+    Ok(())
+}
 
 pub(super) fn run(args: &SimulateArgs) -> i32 {
     let (plan, _) = match load::plan(&args.file, &args.playbook) {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
+    if let Err(problem) = alarms_named(&plan, &args.alarms) {
+        eprintln!("error: {problem}");
+        return crate::exit::INVALID;
+    }
     let options = SimOptions {
         rps: args.rps,
         old: Profile {
@@ -48,7 +131,9 @@ pub(super) fn run(args: &SimulateArgs) -> i32 {
     }
     if let Some(range) = args.sweep {
         let runs = args.runs.unwrap_or(200) as usize;
-        let points = sweep(&plan, &options, range, SWEEP_POINTS, runs);
+        let points = with_progress(SWEEP_POINTS * runs, |done| {
+            sweep(&plan, &options, range, SWEEP_POINTS, runs, done)
+        });
         match args.format {
             Format::Text => out(&sweep_text(&points, runs, &options)),
             Format::Json => out(&format!(
@@ -65,7 +150,8 @@ pub(super) fn run(args: &SimulateArgs) -> i32 {
         return crate::exit::OK;
     }
     if let Some(runs) = args.runs {
-        let summary = run_many(&plan, &options, runs as usize);
+        let runs = runs as usize;
+        let summary = with_progress(runs, |done| run_counting(&plan, &options, runs, done));
         match args.format {
             Format::Text => out(&many_text(&summary, &options)),
             Format::Json => out(&format!(

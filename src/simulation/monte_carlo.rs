@@ -2,6 +2,7 @@
 //! fast, and how many errors users see first.
 
 use serde::Serialize;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::{simulate, SimOptions, SimResult};
 use crate::engine::Outcome;
@@ -58,6 +59,11 @@ pub struct Summary {
 
 /// Runs the plan `runs` times with seeds `options.seed`, `options.seed + 1`, …, on every core.
 pub fn run_many(plan: &Plan, options: &SimOptions, runs: usize) -> Summary {
+    run_counting(plan, options, runs, &AtomicUsize::new(0))
+}
+
+/// [`run_many`], adding one to `done` as each run ends (for a progress display).
+pub fn run_counting(plan: &Plan, options: &SimOptions, runs: usize, done: &AtomicUsize) -> Summary {
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(runs.max(1));
@@ -73,7 +79,9 @@ pub fn run_many(plan: &Plan, options: &SimOptions, runs: usize) -> Summary {
                                 seed: options.seed + i as u64,
                                 ..options.clone()
                             };
-                            simulate(plan, &options, &mut Discard)
+                            let result = simulate(plan, &options, &mut Discard);
+                            done.fetch_add(1, Ordering::Relaxed);
+                            result
                         })
                         .collect::<Vec<_>>()
                 })
@@ -104,6 +112,7 @@ pub fn sweep(
     (from, to): (f64, f64),
     points: usize,
     runs: usize,
+    done: &AtomicUsize,
 ) -> Vec<Point> {
     let points = points.max(2);
     (0..points)
@@ -113,7 +122,7 @@ pub fn sweep(
             at.new.error_rate = error_rate / 100.0;
             Point {
                 error_rate,
-                summary: run_many(plan, &at, runs),
+                summary: run_counting(plan, &at, runs, done),
             }
         })
         .collect()
@@ -161,4 +170,29 @@ fn summarise(results: &[SimResult]) -> Summary {
     summary.new_invocations =
         Spread::of(results.iter().map(|r| r.new_invocations as f64).collect());
     summary
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::{check_source, Options};
+    use crate::diagnostic::source;
+
+    #[test]
+    fn runs_are_counted_as_they_end_for_the_progress_display() {
+        let text = "function \"f\"\nalias \"live\"\npublish\nshift 5% to new\nwait 1m\npromote\n";
+        let plan = check_source(
+            source("p.rollout", text.to_string()),
+            std::path::Path::new("."),
+            &Options::default(),
+        )
+        .plan
+        .expect("a valid playbook");
+        let done = AtomicUsize::new(0);
+        let summary = run_counting(&plan, &SimOptions::default(), 12, &done);
+        assert_eq!((summary.runs, done.load(Ordering::Relaxed)), (12, 12));
+        let points = sweep(&plan, &SimOptions::default(), (0.0, 1.0), 3, 4, &done);
+        assert_eq!(points.len(), 3);
+        assert_eq!(done.load(Ordering::Relaxed), 12 + 3 * 4);
+    }
 }

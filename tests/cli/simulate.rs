@@ -211,11 +211,23 @@ fn options_are_validated() {
         vec!["--sweep", "new=5%..1%"],
         vec!["--sweep", "old=0%..1%"],
         vec!["--ingestion-delay", "later"],
+        vec!["--error-rate", "new=2%,new=3%"],
+        vec!["--alarm", "nosuch=alarm"],
     ] {
         let mut args = vec!["simulate", "examples/canary.rollout"];
         args.extend(bad);
         Test::new().args(args).status(2).run();
     }
+    Test::new()
+        .args([
+            "simulate",
+            "examples/two-stage.rollout",
+            "--alarm",
+            "search-api-5x=alarm",
+        ])
+        .status(2)
+        .stderr_contains("did you mean `search-api-5xx`?")
+        .run();
 }
 
 #[test]
