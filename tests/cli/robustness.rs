@@ -1,4 +1,4 @@
-//! No input panics the parser, the checker or the formatter: random bytes, valid playbooks
+//! No input panics the parser, the checker, the planner or the formatter: random bytes, valid playbooks
 //! truncated or mutated, brackets and step calls nested at any depth, and very long files.
 
 use std::path::Path;
@@ -20,8 +20,8 @@ fn corpus() -> Vec<String> {
     texts
 }
 
-/// Everything a user could run on the text: check, and fmt when it parses (which must then be
-/// idempotent and keep the statements).
+/// Everything a user could run on the text: check, plan when it is valid, and fmt when it parses
+/// (which must then be idempotent and keep the statements).
 fn exercise(text: &str) {
     let dir = root().join("tests/fixtures/ok");
     let options = Options {
@@ -33,6 +33,9 @@ fn exercise(text: &str) {
         checked.plan.is_some(),
         !checked.diags.iter().any(|d| d.is_error())
     );
+    if let Some(plan) = &checked.plan {
+        assert!(rollout::cli::plan::preview(plan, text).contains("duration"));
+    }
     if let Ok(file) = parse(&source("fuzz", text.to_string())) {
         let once = fmt::format(&file, text);
         let reparsed = parse(&source("once", once.clone())).expect("formatted text parses");
