@@ -246,8 +246,10 @@ fn rollback_restores_the_primary_of_a_hand_made_split_and_refuses_a_changed_alia
     let out = rollout(&dir, &["rollback", "--function", &f, "--alias", "live"]);
     assert_eq!(
         out.status.code(),
-        Some(3),
-        "no terminal and no --yes: {}",
+        Some(2),
+        "no terminal and no --yes is a usage error, as for run: {}",
         text(&out)
     );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pass --yes"));
+    assert_eq!(aws.alias(&f).0, "3", "nothing done");
 }
