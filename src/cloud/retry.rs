@@ -310,7 +310,7 @@ mod tests {
     use super::*;
     use crate::cloud::sim::clock::VirtualClock;
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_call_nothing_answers_is_retried_for_two_minutes_at_most_and_each_retry_told() {
         use crate::cloud::faults::{fault_at, Fault, Faulty};
         use crate::cloud::sim::{SimConfig, SimWorld};

@@ -99,7 +99,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                 }
             }
         }
-        let verdict = running.verdict();
+        let verdict = running.verdict().await;
         self.emit(EventKind::Hook {
             function,
             script: script.name.clone(),

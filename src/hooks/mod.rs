@@ -45,14 +45,14 @@ impl Hooks {
         Hooks { compiled }
     }
 
-    /// Runs `script` on its own thread; its requests arrive on the returned channel, and the
-    /// verdict when the thread ends.
+    /// Runs `script` on a blocking thread of the runtime (so that a paused clock does not move
+    /// while it runs); its requests arrive on the returned channel, and the verdict when it ends.
     pub fn start(&self, script: &Script, data: CtxData) -> Running {
         let (requests, receiver) = tokio::sync::mpsc::unbounded_channel();
         let ast = self.compiled.get(&script.path).cloned();
         let timeout = script.timeout;
         let name = script.name.clone();
-        let thread = std::thread::spawn(move || match ast {
+        let thread = tokio::task::spawn_blocking(move || match ast {
             Some(Ok(ast)) => sandbox::run(&ast, data, timeout, requests),
             Some(Err(why)) => HookVerdict::Broken(HookError::NotCompiled { name, why }),
             None => HookVerdict::Broken(HookError::Unknown(name)),
@@ -66,14 +66,14 @@ impl Hooks {
 pub struct Running {
     /// What the hook asks for; closed when the hook ends.
     pub receiver: tokio::sync::mpsc::UnboundedReceiver<Request>,
-    thread: std::thread::JoinHandle<HookVerdict>,
+    thread: tokio::task::JoinHandle<HookVerdict>,
 }
 
 impl Running {
     /// The verdict, once `receiver` has closed.
-    pub fn verdict(self) -> HookVerdict {
+    pub async fn verdict(self) -> HookVerdict {
         self.thread
-            .join()
+            .await
             .unwrap_or(HookVerdict::Broken(HookError::Crashed))
     }
 }

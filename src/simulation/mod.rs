@@ -125,9 +125,7 @@ pub fn simulate(plan: &Plan, options: &SimOptions, sink: &mut dyn EventSink) -> 
         ..Settings::default()
     };
     let hooks = Hooks::compile(&plan);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("a current-thread runtime");
+    let runtime = crate::cloud::sim::clock::runtime();
     let cloud = Retrying::new(&world, &world);
     let services = Services {
         lambda: &cloud,

@@ -1,9 +1,10 @@
-//! The virtual clock: `sleep` moves time forward at once, so `wait 10m` takes no real time.
+//! The virtual clock: tokio's paused time, so `wait 10m` takes no real time and work that runs
+//! concurrently (a fleet's alias writes, a second runner, an approver) shares one timeline.
 //!
-//! Time limits are kept cooperatively: within [`Clock::within`], time stops at the limit, every
-//! sleep past it returns at once, and what the work did after is thrown away, as a timed-out
-//! future is dropped on a real clock. Nothing in the simulated world waits without sleeping, so
-//! the work always finishes.
+//! The runtime the simulated world runs on must start paused ([`runtime`]): tokio then moves
+//! time to the next timer whenever every task waits, exactly as a discrete-event simulation
+//! does. Time limits are tokio's own: a limit that expires first drops the work, as on a real
+//! clock.
 
 use std::cell::Cell;
 
@@ -14,14 +15,24 @@ use crate::plan::Millis;
 /// Where virtual time starts, in epoch milliseconds: a whole minute in November 2026.
 pub const VIRTUAL_EPOCH: Millis = Millis(1_796_000_040_000);
 
-/// Time that passes only when someone sleeps.
+/// A current-thread runtime with time paused: what the simulated world runs on.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .expect("a current-thread runtime")
+}
+
+/// Time that passes only when every task waits for it.
 #[derive(Debug, Default)]
 pub struct VirtualClock {
-    now: Cell<u64>,
-    /// Where time stops within a limit.
-    limit: Cell<Option<u64>>,
-    /// Whether a sleep met the limit.
-    cut: Cell<bool>,
+    /// Tokio's time at the last reading inside a runtime.
+    seen: Cell<Option<tokio::time::Instant>>,
+    /// Milliseconds of tokio's time passed up to that reading.
+    passed: Cell<u64>,
+    /// Time moved forward by hand.
+    advanced: Cell<u64>,
 }
 
 impl VirtualClock {
@@ -32,30 +43,45 @@ impl VirtualClock {
 
     /// Moves time forward without anyone sleeping (tests: "meanwhile, ten minutes pass").
     pub fn advance(&self, by: Millis) {
-        self.now.set(self.now.get() + by.0);
+        self.advanced.set(self.advanced.get() + by.0);
+    }
+
+    /// Milliseconds of tokio's time passed while this clock was read. Outside a runtime, time
+    /// stands still; a later runtime (whose paused time starts elsewhere) carries on from the
+    /// last reading.
+    fn passed(&self) -> u64 {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            let now = tokio::time::Instant::now();
+            if let Some(seen) = self.seen.get() {
+                let since = now.saturating_duration_since(seen).as_millis() as u64;
+                self.passed.set(self.passed.get() + since);
+            }
+            // Whole milliseconds only, so that what is left over is counted next time.
+            let rest = now
+                .saturating_duration_since(self.seen.get().unwrap_or(now))
+                .as_nanos()
+                % 1_000_000;
+            self.seen
+                .set(Some(now - std::time::Duration::from_nanos(rest as u64)));
+        }
+        self.passed.get()
     }
 }
 
 impl Clock for VirtualClock {
     fn now(&self) -> Millis {
-        Millis(self.now.get())
+        Millis(self.advanced.get() + self.passed())
     }
 
     async fn sleep(&self, duration: Millis) {
-        let until = self.now.get() + duration.0;
-        match self.limit.get() {
-            Some(limit) if until > limit => {
-                self.now.set(self.now.get().max(limit));
-                self.cut.set(true);
-            }
-            _ => self.now.set(until),
-        }
+        self.passed();
+        tokio::time::sleep(std::time::Duration::from_millis(duration.0)).await;
     }
 
     /// A fixed epoch plus virtual time, so simulated lease markers are reproducible; the epoch
     /// falls on a whole minute, as a period of CloudWatch does.
     fn epoch(&self) -> Millis {
-        Millis(VIRTUAL_EPOCH.0 + self.now.get())
+        Millis(VIRTUAL_EPOCH.0 + self.now().0)
     }
 
     async fn within<T>(
@@ -63,17 +89,10 @@ impl Clock for VirtualClock {
         limit: Millis,
         work: impl std::future::Future<Output = T>,
     ) -> Option<T> {
-        let here = self.now.get() + limit.0;
-        let outer = self.limit.get();
-        let was_cut = self.cut.replace(false);
-        self.limit.set(Some(outer.map_or(here, |o| o.min(here))));
-        let out = work.await;
-        let cut = self.cut.get();
-        self.limit.set(outer);
-        // A cut of an outer limit is the outer limit's to report too.
-        self.cut
-            .set(was_cut || cut && outer.is_some_and(|o| o <= here));
-        (!cut).then_some(out)
+        self.passed();
+        tokio::time::timeout(std::time::Duration::from_millis(limit.0), work)
+            .await
+            .ok()
     }
 }
 
@@ -84,8 +103,6 @@ impl Clock for SimWorld {
 
     async fn sleep(&self, duration: Millis) {
         self.clock.sleep(duration).await;
-        // Let other tasks on the same world (a second runner, an approver) take their turn.
-        tokio::task::yield_now().await;
     }
 
     fn epoch(&self) -> Millis {
@@ -105,7 +122,7 @@ impl Clock for SimWorld {
 mod tests {
     use super::*;
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn within_a_limit_time_stops_there_and_the_work_is_abandoned() {
         let clock = VirtualClock::new();
         let quick = clock

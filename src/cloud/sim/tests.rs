@@ -57,7 +57,7 @@ async fn publish(w: &SimWorld) -> Result<String, CloudError> {
     w.publish_version("f", &latest, None).await
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn versions_are_numbered_by_the_service_and_an_unchanged_publish_returns_the_last() {
     let w = world();
     assert_eq!(publish(&w).await.unwrap(), "2");
@@ -72,7 +72,7 @@ async fn versions_are_numbered_by_the_service_and_an_unchanged_publish_returns_t
     ));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn updates_go_through_in_progress_change_the_revision_twice_and_block_publishing_meanwhile() {
     let w = world();
     let before = w.get_function("f", None).await.unwrap().revision_id;
@@ -108,7 +108,7 @@ async fn updates_go_through_in_progress_change_the_revision_twice_and_block_publ
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_publish_freezes_only_the_latest_that_was_read() {
     let w = world();
     let read = Latest::of(&w.get_function("f", None).await.unwrap());
@@ -137,7 +137,7 @@ async fn a_publish_freezes_only_the_latest_that_was_read() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn snap_start_versions_are_pending_for_a_while_and_cannot_be_invoked_meanwhile() {
     let w = world();
     w.snap_start("f", Millis(90_000));
@@ -156,7 +156,7 @@ async fn snap_start_versions_are_pending_for_a_while_and_cannot_be_invoked_meanw
     assert!(w.invoke("f", &version, "{}").await.is_ok());
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn routing_rules_are_enforced() {
     let w = world();
     publish(&w).await.unwrap();
@@ -216,7 +216,7 @@ async fn routing_rules_are_enforced() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn every_write_changes_the_revision_and_a_stale_one_is_a_conflict() {
     let w = world();
     publish(&w).await.unwrap();
@@ -244,7 +244,7 @@ async fn every_write_changes_the_revision_and_a_stale_one_is_a_conflict() {
     ));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn metrics_follow_the_alias_weights_per_version() {
     let w = split_half().await;
     w.clock().advance(Millis::from_minutes(10));
@@ -269,7 +269,7 @@ async fn metrics_follow_the_alias_weights_per_version() {
     assert_eq!(values[2], None, "a version without traffic has no data");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn metrics_are_readable_only_after_ingestion_and_functions_report_their_timeout() {
     let w = SimWorld::new(&SimConfig {
         ingestion: Millis(30_000),
@@ -300,7 +300,7 @@ async fn metrics_are_readable_only_after_ingestion_and_functions_report_their_ti
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn describe_alarms_answers_for_the_kinds_asked_metric_alarms_when_not_told() {
     let w = world();
     w.set_alarm("metric", AlarmState::Ok);
@@ -330,7 +330,7 @@ async fn describe_alarms_answers_for_the_kinds_asked_metric_alarms_when_not_told
     ));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn statistics_are_read_in_batches_per_range_and_every_page_of_partial_data() {
     let w = split_half().await;
     w.clock().advance(Millis::from_minutes(30));

@@ -20,9 +20,7 @@ fn an_approval_from_elsewhere_releases_the_gate() {
         approval: Approval::Remote,
         ..settings("runner@ci:5")
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
+    let runtime = crate::cloud::sim::clock::runtime();
     let services = Services {
         lambda: &w,
         metrics: &w,

@@ -67,9 +67,7 @@ fn race<L: LambdaApi>(lambda: &L, w: &SimWorld) -> (Report, Report) {
     let plan = plan(CANARY);
     let hooks = Hooks::compile(&plan);
     let (mut a_events, mut b_events) = (Vec::new(), Vec::new());
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
+    let runtime = crate::cloud::sim::clock::runtime();
     let services = |events| Services {
         lambda,
         metrics: w,

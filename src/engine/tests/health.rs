@@ -91,9 +91,7 @@ fn judging_unsettled_minutes_undercounts_what_a_settled_judge_sees() {
         // Ask the world later, once everything has arrived, what those ranges really held.
         w.clock().advance(Millis::from_minutes(5));
         for evaluation in &evaluations {
-            let truth = tokio::runtime::Builder::new_current_thread()
-                .build()
-                .unwrap()
+            let truth = crate::cloud::sim::clock::runtime()
                 .block_on(w.stats(&[crate::cloud::MetricQuery {
                     function: "f".into(),
                     alias: "live".into(),

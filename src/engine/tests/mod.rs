@@ -99,9 +99,7 @@ fn run_with<L: LambdaApi, M: MetricsApi>(
 ) -> Run {
     let mut events = Vec::new();
     let hooks = Hooks::compile(plan);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
+    let runtime = crate::cloud::sim::clock::runtime();
     let services = Services {
         lambda,
         metrics,
@@ -126,9 +124,7 @@ fn run(world: &SimWorld, plan: &Plan) -> Run {
 /// Writes an alias of `world` as someone else would, before a run.
 fn write(world: &SimWorld, function: &str, version: &str, routing: &[(&str, f64)]) {
     let revision_id = world.alias(function, "live").unwrap().revision_id;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
+    let runtime = crate::cloud::sim::clock::runtime();
     let update = AliasUpdate {
         version: version.into(),
         routing: routing.iter().map(|(v, w)| (v.to_string(), *w)).collect(),

@@ -269,9 +269,7 @@ fn code_pushed_by_someone_else_after_the_read_is_never_published() {
         assert_eq!(serves(&w, "f"), serving("1", &[]), "{pushed_at}");
         assert_eq!(w.alias("f", "live").unwrap().description, "");
         // Nothing of theirs became a version.
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
+        let runtime = crate::cloud::sim::clock::runtime();
         let four = runtime.block_on(w.get_function("f", Some("4")));
         assert!(four.is_err(), "{pushed_at}: {four:?}");
     }
