@@ -39,8 +39,16 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
             steps: plan.steps.len(),
         });
         let mut resume_at = None;
-        for function in &plan.targets.functions {
-            let current = match self.services.lambda.get_alias(function, &alias).await {
+        let lambda = self.services.lambda;
+        let reads = super::concurrently(
+            plan.targets
+                .functions
+                .iter()
+                .map(|function| lambda.get_alias(function, &alias)),
+        )
+        .await;
+        for (function, read) in plan.targets.functions.iter().zip(reads) {
+            let current = match read {
                 Ok(current) => current,
                 Err(CloudError::NotFound(message)) => {
                     return Err(Outcome::Refused(Refusal::Unreadable {
@@ -106,20 +114,21 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         Ok(resume_at)
     }
 
-    /// Takes the lease on every alias before anything else changes.
+    /// Takes the lease on every alias before anything else changes. When another runner got
+    /// there first on one of them, the markers this run did write are cleared again.
     async fn take_lease(&mut self) -> Result<(), Outcome> {
         self.lease.holding = true;
         self.progress.step_started = self.services.clock.unix();
-        for i in 0..self.progress.targets.len() {
-            match self.hold(i).await {
-                Ok(()) => {}
-                Err(WriteError::Conflict(change)) => {
-                    return Err(Outcome::Conflict(Conflict::LeaseTaken(change)))
-                }
-                Err(other) => return Err(self.rollback_failed(other)),
+        match self.hold_all().await {
+            Ok(()) => Ok(()),
+            Err(WriteError::Conflict(change)) => {
+                // A write on the changed alias passes the RevisionId read before, so it is
+                // refused again and overwrites nothing.
+                let _ = self.release().await;
+                Err(Outcome::Conflict(Conflict::LeaseTaken(change)))
             }
+            Err(other) => Err(self.rollback_failed(other)),
         }
-        Ok(())
     }
 
     /// Whether this run may act on one alias, its `old` and `new`, and why it takes over a lease.

@@ -1,129 +1,154 @@
 //! Alias writes: every one passes the RevisionId last read, so a change made by anyone else in
 //! between stops the rollout instead of being overwritten, and carries the lease marker while
-//! the run holds it.
+//! the run holds it. A step writes the aliases of all its targets at once ([`Engine::each`]),
+//! at the pace the rate limiter below allows.
 
 use std::collections::BTreeMap;
 
 use super::events::EventKind;
 use super::reasons::{Cause, Change, Fault};
-use super::stop::{cloud, Stop, WriteError};
-use super::{Engine, ALLOCATION_DEADLINE};
+use super::stop::{cloud_on, Stop, WriteError};
+use super::{concurrently, first_error, Engine, Target, ALLOCATION_DEADLINE};
 use crate::cloud::{AliasUpdate, Allocation, Clock, CloudError, LambdaApi, MetricsApi};
 use crate::plan::{Millis, Percent};
 
 impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
     /// `shift P% to new` on every target that has a new version.
     pub(super) async fn shift(&mut self, weight: Percent) -> Result<(), Stop> {
-        for i in 0..self.progress.targets.len() {
-            if !self.progress.targets[i].active {
-                continue;
-            }
-            let t = &self.progress.targets[i];
+        self.move_traffic(|t| {
             let new = t.new.clone().expect("checked: shift after a version");
-            let routing = BTreeMap::from([(new, weight.as_weight())]);
-            let old = t.old.clone();
-            self.move_traffic(i, old, routing).await?;
-        }
+            (t.old.clone(), BTreeMap::from([(new, weight.as_weight())]))
+        })
+        .await?;
         self.progress.first_traffic.get_or_insert(self.now());
         Ok(())
     }
 
-    /// Writes the alias of target `i` to move traffic, and waits until provisioned concurrency,
-    /// if any, is allocated for the new weights.
+    /// Writes the alias of every active target to what `routing` says of it (its primary and
+    /// additional versions), then waits until provisioned concurrency, where there is any, is
+    /// allocated for the new weights.
     pub(super) async fn move_traffic(
         &mut self,
-        i: usize,
-        version: String,
-        routing: BTreeMap<String, f64>,
+        routing: impl Fn(&Target) -> (String, BTreeMap<String, f64>),
     ) -> Result<(), Stop> {
-        self.write_alias(i, version, routing).await?;
-        self.progress.targets[i].weight_since = self.services.clock.epoch();
-        if self.progress.targets[i].provisioned {
-            self.wait_allocated(i).await?;
-        }
-        Ok(())
+        let results = self
+            .each(async |engine, t| {
+                if !t.active {
+                    return Ok::<(), WriteError>(());
+                }
+                let (version, routing) = routing(t);
+                engine.write(t, version, routing).await?;
+                t.weight_since = engine.services.clock.epoch();
+                Ok(())
+            })
+            .await;
+        first_error(results).map_err(Stop::from)?;
+        self.wait_allocated().await
     }
 
-    /// Polls the provisioned concurrency of target `i`'s alias until it is allocated, renewing
-    /// the lease meanwhile.
-    async fn wait_allocated(&mut self, i: usize) -> Result<(), Stop> {
-        let t = &self.progress.targets[i];
-        let (function, alias) = (t.function.clone(), t.alias.clone());
+    /// Runs `work` on every target at once, each with the engine and its own target, and gives
+    /// each one's output in target order.
+    pub(super) async fn each<T>(&mut self, work: impl AsyncFn(&Self, &mut Target) -> T) -> Vec<T> {
+        let mut targets = std::mem::take(&mut self.progress.targets);
+        // While they are out, the engine is only read: `work` has each target to itself.
+        let engine: &Self = self;
+        let out = concurrently(targets.iter_mut().map(|t| work(engine, t))).await;
+        self.progress.targets = targets;
+        out
+    }
+
+    /// Polls the provisioned concurrency of every active target's alias that has some until it
+    /// is allocated, renewing the lease meanwhile.
+    async fn wait_allocated(&mut self) -> Result<(), Stop> {
         let clock = self.services.clock;
         let deadline = Millis(clock.now().0 + ALLOCATION_DEADLINE.0);
         let mut pause = self.settings.poll;
-        loop {
-            let Some(p) = self
-                .services
-                .lambda
-                .provisioned(&function, &alias)
-                .await
-                .map_err(cloud)?
-            else {
-                return Ok(());
-            };
-            match p.status {
-                Allocation::Ready => {
-                    self.emit(EventKind::Provisioned {
+        let mut waiting: Vec<usize> = (0..self.progress.targets.len())
+            .filter(|&i| self.progress.targets[i].active && self.progress.targets[i].provisioned)
+            .collect();
+        while !waiting.is_empty() {
+            let (targets, lambda) = (&self.progress.targets, self.services.lambda);
+            let polls = concurrently(waiting.iter().map(|&i| {
+                let t = &targets[i];
+                async move {
+                    lambda
+                        .provisioned(&t.function, &t.alias)
+                        .await
+                        .map_err(|error| cloud_on(&t.function, error))
+                }
+            }))
+            .await;
+            let mut still = Vec::new();
+            for (i, poll) in waiting.into_iter().zip(polls) {
+                let t = &self.progress.targets[i];
+                let (function, alias) = (t.function.clone(), t.alias.clone());
+                let Some(p) = poll? else {
+                    continue;
+                };
+                match p.status {
+                    Allocation::Ready => self.emit(EventKind::Provisioned {
                         function,
                         alias,
                         requested: p.requested,
                         allocated: p.allocated,
                         ready: true,
-                    });
-                    return Ok(());
-                }
-                Allocation::Failed(reason) => {
-                    return Err(Stop::fail(Cause::AllocationFailed {
-                        function,
-                        alias,
-                        reason,
-                    }))
-                }
-                Allocation::InProgress if clock.now() >= deadline => {
-                    return Err(Stop::Cloud(Fault::StillUpdating {
-                        function: format!("the provisioned concurrency of {function}:{alias}"),
-                        after: ALLOCATION_DEADLINE,
-                    }))
-                }
-                Allocation::InProgress => {
-                    if clock.interrupted() {
-                        return Err(Stop::Interrupted);
+                    }),
+                    Allocation::Failed(reason) => {
+                        return Err(Stop::fail(Cause::AllocationFailed {
+                            function,
+                            alias,
+                            reason,
+                        }))
                     }
-                    clock.sleep(pause).await;
-                    pause = Millis((pause.0 * 2).min(self.settings.poll.0 * 10));
-                    self.beat().await?;
+                    Allocation::InProgress if clock.now() >= deadline => {
+                        return Err(Stop::Cloud(Fault::StillUpdating {
+                            function: format!("the provisioned concurrency of {function}:{alias}"),
+                            after: ALLOCATION_DEADLINE,
+                        }))
+                    }
+                    Allocation::InProgress => still.push(i),
                 }
             }
+            waiting = still;
+            if waiting.is_empty() {
+                break;
+            }
+            if clock.interrupted() {
+                return Err(Stop::Interrupted);
+            }
+            clock.sleep(pause).await;
+            pause = Millis((pause.0 * 2).min(self.settings.poll.0 * 10));
+            self.beat().await?;
         }
+        Ok(())
     }
 
     /// All traffic back to `old` on every alias that does not serve it alone already; the lease
     /// goes with the same write.
     pub(super) async fn restore_old(&mut self) -> Result<(), WriteError> {
         self.lease.holding = false;
-        for i in 0..self.progress.targets.len() {
-            let t = &self.progress.targets[i];
-            if t.current.version == t.old && t.current.routing.is_empty() {
-                continue;
-            }
-            let old = t.old.clone();
-            self.write_alias(i, old, BTreeMap::new()).await?;
-        }
-        Ok(())
+        let results = self
+            .each(async |engine, t| {
+                if t.current.version == t.old && t.current.routing.is_empty() {
+                    return Ok(());
+                }
+                let old = t.old.clone();
+                engine.write(t, old, BTreeMap::new()).await
+            })
+            .await;
+        first_error(results)
     }
 
-    /// Writes the alias of target `i`, passing the RevisionId last read. When an earlier write of
+    /// Writes the alias of `t`, passing the RevisionId last read. When an earlier write of
     /// ours failed without an answer and this one meets a changed RevisionId, the alias is read:
     /// if it holds that earlier write, the change was ours, and this write goes on from there.
-    pub(super) async fn write_alias(
-        &mut self,
-        i: usize,
+    pub(super) async fn write(
+        &self,
+        t: &mut Target,
         version: String,
         routing: BTreeMap<String, f64>,
     ) -> Result<(), WriteError> {
-        let description = Some(self.description(i).map_err(WriteError::Refuse)?);
-        let t = &self.progress.targets[i];
+        let description = Some(self.description(t).map_err(WriteError::Refuse)?);
         let (function, alias, before) = (t.function.clone(), t.alias.clone(), t.current.clone());
         let mut update = AliasUpdate {
             version,
@@ -141,7 +166,6 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                 }
             }
         }
-        let t = &mut self.progress.targets[i];
         t.unsure = match &result {
             Err(CloudError::Transient(_)) => Some(update),
             _ => None,
@@ -161,7 +185,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                 alias,
                 message,
             })),
-            Err(other) => Err(WriteError::Cloud(Fault::Call(other))),
+            Err(error) => Err(WriteError::Cloud(Fault::On { function, error })),
         }
     }
 

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::events::EventKind;
 use super::health::{
-    conclude, measure, unread, CheckResult, Evaluation, Settled, Verdict, Versions,
+    conclude, measure_all, unread, CheckResult, Evaluation, Measured, Settled, Verdict, Versions,
 };
 use super::reasons::Cause;
 use super::stop::{cloud, Stop};
@@ -216,7 +216,8 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
     }
 
     /// One evaluation of every active target with newly settled periods (all of them when
-    /// `force`), each an event; the first failing one fails the step.
+    /// `force`), each an event; the first failing one fails the step. The metrics of all of
+    /// them are read together.
     pub(super) async fn judge_once(
         &mut self,
         health: &HealthSpec,
@@ -225,26 +226,63 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         force: bool,
     ) -> Result<Vec<Evaluation>, Stop> {
         let now = self.services.clock.epoch();
-        let mut out = Vec::new();
-        for i in 0..self.progress.targets.len() {
-            let t = &self.progress.targets[i];
-            if !t.active {
-                continue;
-            }
+        let mut due = Vec::new();
+        for (i, t) in self.progress.targets.iter_mut().enumerate() {
             let settled = Settled {
                 since: settlement.floor(t.weight_since),
                 until: settlement.settled(now),
                 settlement: *settlement,
             };
-            if settled.until <= t.judged_until && !force {
+            if !t.active || (settled.until <= t.judged_until && !force) {
                 continue;
             }
-            self.progress.targets[i].judged_until = settled.until;
-            let evaluation = self.evaluate(health, i, &settled, look).await?;
+            t.judged_until = settled.until;
+            due.push((i, t.clone(), settled));
+        }
+        if due.is_empty() {
+            return Ok(Vec::new());
+        }
+        let news: Vec<String> = due
+            .iter()
+            .map(|(_, t, _)| t.new.clone().unwrap_or_default())
+            .collect();
+        let targets: Vec<(Versions<'_>, Settled)> = due
+            .iter()
+            .zip(&news)
+            .map(|((_, t, settled), new)| {
+                let versions = Versions {
+                    function: &t.function,
+                    alias: &t.alias,
+                    old: &t.old,
+                    new,
+                };
+                (versions, *settled)
+            })
+            .collect();
+        let measured = match measure_all(self.services.metrics, health, &targets, look).await {
+            Ok(measured) => measured,
+            // Only a person can fix these: stop now.
+            Err(error) if error.is_setup() => return Err(cloud(error)),
+            Err(error) => {
+                let why = format!("could not read CloudWatch: {error}");
+                let unread = targets
+                    .iter()
+                    .map(|(versions, settled)| unread(health, versions, settled, &why));
+                for evaluation in unread.clone() {
+                    self.emit(EventKind::HealthEvaluated(evaluation));
+                }
+                return Ok(unread.collect());
+            }
+        };
+        let mut out = Vec::new();
+        for (((i, _, _), (versions, settled)), measured) in due.iter().zip(&targets).zip(measured) {
+            let evaluation = self
+                .conclude_target(health, *i, versions, settled, measured)
+                .await;
             self.emit(EventKind::HealthEvaluated(evaluation.clone()));
             if evaluation.verdict == Verdict::Fail {
                 self.progress.detected = Some(self.now());
-                self.progress.failed_target = i;
+                self.progress.failed_target = *i;
                 return Err(Stop::fail(Cause::Unhealthy(evaluation)));
             }
             out.push(evaluation);
@@ -281,32 +319,15 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         out
     }
 
-    /// One health evaluation of target `i`: metrics and alarms, then script checks.
-    async fn evaluate(
+    /// Target `i`'s evaluation from its measured checks, running its script checks.
+    async fn conclude_target(
         &mut self,
         health: &HealthSpec,
         i: usize,
+        versions: &Versions<'_>,
         settled: &Settled,
-        look: Look,
-    ) -> Result<Evaluation, Stop> {
-        let t = self.progress.targets[i].clone();
-        let new = t.new.clone().unwrap_or_default();
-        let versions = Versions {
-            function: &t.function,
-            alias: &t.alias,
-            old: &t.old,
-            new: &new,
-        };
-        let measured = match measure(self.services.metrics, health, &versions, settled, look).await
-        {
-            Ok(measured) => measured,
-            // Only a person can fix these: stop now.
-            Err(error) if error.is_setup() => return Err(cloud(error)),
-            Err(error) => {
-                let why = format!("could not read CloudWatch: {error}");
-                return Ok(unread(health, &versions, settled, &why));
-            }
-        };
+        measured: Measured,
+    ) -> Evaluation {
         let mut checks = Vec::new();
         for (check, result) in health.checks.iter().zip(measured.checks) {
             let result = match (check, result) {
@@ -328,13 +349,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
             };
             checks.push(result);
         }
-        Ok(conclude(
-            health,
-            &versions,
-            settled,
-            measured.invocations,
-            checks,
-        ))
+        conclude(health, versions, settled, measured.invocations, checks)
     }
 }
 

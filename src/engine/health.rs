@@ -289,15 +289,43 @@ pub fn alarm_names(spec: &HealthSpec) -> Vec<String> {
     names
 }
 
-/// Measures every metric and alarm check of `spec` for one target on the settled periods,
-/// reading all metrics in one call and all alarms in another.
-pub async fn measure<M: MetricsApi>(
+/// Measures every metric and alarm check of `spec` for each target on its settled periods,
+/// reading the metrics of all of them in as few `GetMetricData` calls as the API allows and the
+/// alarms once.
+pub async fn measure_all<M: MetricsApi>(
     metrics: &M,
     spec: &HealthSpec,
-    versions: &Versions<'_>,
-    settled: &Settled,
+    targets: &[(Versions<'_>, Settled)],
     look: Look,
-) -> Result<Measured, CloudError> {
+) -> Result<Vec<Measured>, CloudError> {
+    let mut all: Vec<Reads> = targets
+        .iter()
+        .map(|(versions, settled)| wanted(spec, versions, settled))
+        .collect();
+    let queries: Vec<MetricQuery> = all
+        .iter()
+        .flat_map(|reads| reads.wanted.iter().map(|(_, q)| q.clone()))
+        .collect();
+    let mut answers = metrics.stats(&queries).await?.into_iter();
+    for reads in &mut all {
+        reads.values = reads
+            .wanted
+            .iter()
+            .map(|(k, _)| (k.clone(), answers.next().flatten()))
+            .collect();
+    }
+    let alarms = metrics.alarm_states(&alarm_names(spec)).await?;
+    Ok(targets
+        .iter()
+        .zip(&all)
+        .map(|((versions, settled), reads)| {
+            judge_reads(spec, versions, settled, reads, &alarms, look)
+        })
+        .collect())
+}
+
+/// What one target's evaluation reads.
+fn wanted(spec: &HealthSpec, versions: &Versions<'_>, settled: &Settled) -> Reads {
     let since = (settled.since, settled.until);
     let mut reads = Reads::default();
     reads.want(versions, Which::New, Stat::Invocations, since);
@@ -320,25 +348,28 @@ pub async fn measure<M: MetricsApi>(
             }
         }
     }
-    let queries: Vec<MetricQuery> = reads.wanted.iter().map(|(_, q)| q.clone()).collect();
-    let answers = metrics.stats(&queries).await?;
-    reads.values = reads
-        .wanted
-        .iter()
-        .map(|(k, _)| k.clone())
-        .zip(answers)
-        .collect();
-    let invocations = reads.get(versions.new, Stat::Invocations, since);
-    let alarms = metrics.alarm_states(&alarm_names(spec)).await?;
+    reads
+}
 
+/// Every metric and alarm check of one target, from what was read.
+fn judge_reads(
+    spec: &HealthSpec,
+    versions: &Versions<'_>,
+    settled: &Settled,
+    reads: &Reads,
+    alarms: &BTreeMap<String, AlarmState>,
+    look: Look,
+) -> Measured {
+    let since = (settled.since, settled.until);
+    let invocations = reads.get(versions.new, Stat::Invocations, since);
     let mut checks = Vec::new();
     for check in &spec.checks {
         let result = match check {
             Check::Compare { lhs, op, rhs } => match judged(check) {
                 Judged::Sequential(form) => {
-                    count_check(check, &form, versions, settled, &reads, look)
+                    count_check(check, &form, versions, settled, reads, look)
                 }
-                Judged::PerWindow => window_check(check, lhs, *op, rhs, versions, settled, &reads),
+                Judged::PerWindow => window_check(check, lhs, *op, rhs, versions, settled, reads),
             },
             Check::Alarm { name } => match alarms.get(name) {
                 Some(AlarmState::Ok) => {
@@ -365,10 +396,10 @@ pub async fn measure<M: MetricsApi>(
         };
         checks.push(Some(result));
     }
-    Ok(Measured {
+    Measured {
         invocations,
         checks,
-    })
+    }
 }
 
 fn plain(check: &Check, verdict: Verdict, detail: String) -> CheckResult {

@@ -4,15 +4,15 @@
 
 use super::reasons::Refusal;
 use super::stop::WriteError;
-use super::Engine;
+use super::{first_error, Engine, Target};
 use crate::cloud::lease::Marker;
 use crate::cloud::{Clock, LambdaApi, MetricsApi};
 use crate::plan::StepKind;
 
 impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
-    /// The alias description to write: the user's text, with the lease marker while holding.
-    pub(super) fn description(&self, i: usize) -> Result<String, Refusal> {
-        let t = &self.progress.targets[i];
+    /// The alias description to write for `t`: the user's text, with the lease marker while
+    /// holding.
+    pub(super) fn description(&self, t: &Target) -> Result<String, Refusal> {
         if !self.lease.holding {
             return Ok(t.user_description.clone());
         }
@@ -37,13 +37,10 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
             })
     }
 
-    /// Rewrites the lease marker of target `i`, leaving its routing as it is.
-    pub(super) async fn hold(&mut self, i: usize) -> Result<(), WriteError> {
-        let current = &self.progress.targets[i].current;
-        let (version, routing) = (current.version.clone(), current.routing.clone());
-        self.write_alias(i, version, routing).await?;
-        self.lease.last_beat = self.services.clock.unix();
-        Ok(())
+    /// Rewrites the lease marker of `t`, leaving its routing as it is.
+    async fn hold(&self, t: &mut Target) -> Result<(), WriteError> {
+        let (version, routing) = (t.current.version.clone(), t.current.routing.clone());
+        self.write(t, version, routing).await
     }
 
     /// Records the step in the lease before it runs, unless the step's own alias write will.
@@ -56,9 +53,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         }
         // A failed mark is not a reason to stop: the next write carries the marker again, and
         // a conflict surfaces at that write.
-        for i in 0..self.progress.targets.len() {
-            let _ = self.hold(i).await;
-        }
+        let _ = self.hold_all().await;
     }
 
     /// Renews the lease, while it is held, when the last heartbeat is older than the interval.
@@ -77,23 +72,25 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         self.hold_all().await
     }
 
-    /// Rewrites the marker of every alias.
+    /// Rewrites the marker of every alias, all at once; every one is tried, and the first
+    /// failure is the answer.
     pub(super) async fn hold_all(&mut self) -> Result<(), WriteError> {
-        for i in 0..self.progress.targets.len() {
-            self.hold(i).await?;
-        }
-        Ok(())
+        let results = self.each(async |engine, t| engine.hold(t).await).await;
+        self.lease.last_beat = self.services.clock.unix();
+        first_error(results)
     }
 
     /// Clears the lease marker from every alias that still carries it.
     pub(super) async fn release(&mut self) -> Result<(), WriteError> {
         self.lease.holding = false;
-        for i in 0..self.progress.targets.len() {
-            let t = &self.progress.targets[i];
-            if t.current.description != t.user_description {
-                self.hold(i).await?;
-            }
-        }
-        Ok(())
+        let results = self
+            .each(async |engine, t| {
+                if t.current.description == t.user_description {
+                    return Ok(());
+                }
+                engine.hold(t).await
+            })
+            .await;
+        first_error(results)
     }
 }

@@ -39,7 +39,11 @@ mod steps;
 mod stop;
 mod versions;
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::future::Future;
+
+use futures_util::StreamExt;
 
 use crate::cloud::{Alias, Clock, LambdaApi, MetricsApi};
 use crate::hooks::Hooks;
@@ -53,6 +57,10 @@ pub const UPDATE_DEADLINE: Millis = Millis(300_000);
 
 /// How long to wait for provisioned concurrency to be allocated after a move of traffic.
 pub const ALLOCATION_DEADLINE: Millis = Millis(900_000);
+
+/// How many targets a step works on at once. The pace of calls is the rate limiter's to set
+/// (below the engine); this only bounds what is held in memory meanwhile.
+pub const FAN_OUT: usize = 64;
 
 /// Asks a person a yes/no question and waits for the answer. It blocks, so the engine runs it
 /// on a thread of its own and judges health meanwhile.
@@ -122,6 +130,15 @@ pub struct Services<'a, L, M, C> {
     pub hooks: &'a Hooks,
     /// Where events go.
     pub events: &'a mut dyn EventSink,
+}
+
+/// The services without the event sink, which the engine keeps apart so that work on many
+/// targets at once can report as it goes.
+struct Ports<'a, L, M, C> {
+    lambda: &'a L,
+    metrics: &'a M,
+    clock: &'a C,
+    hooks: &'a Hooks,
 }
 
 /// What the plan says beyond its steps, kept for hooks and the lease.
@@ -235,7 +252,8 @@ struct Lease {
 
 /// Runs a plan.
 pub struct Engine<'a, L, M, C> {
-    services: Services<'a, L, M, C>,
+    services: Ports<'a, L, M, C>,
+    sink: RefCell<&'a mut dyn EventSink>,
     settings: Settings,
     playbook: Playbook,
     progress: Progress,
@@ -245,8 +263,21 @@ pub struct Engine<'a, L, M, C> {
 impl<'a, L: LambdaApi, M: MetricsApi, C: Clock> Engine<'a, L, M, C> {
     /// An engine over these services.
     pub fn new(services: Services<'a, L, M, C>, settings: Settings) -> Self {
+        let Services {
+            lambda,
+            metrics,
+            clock,
+            hooks,
+            events,
+        } = services;
         Engine {
-            services,
+            services: Ports {
+                lambda,
+                metrics,
+                clock,
+                hooks,
+            },
+            sink: RefCell::new(events),
             settings,
             playbook: Playbook::default(),
             progress: Progress::default(),
@@ -293,10 +324,24 @@ impl<'a, L: LambdaApi, M: MetricsApi, C: Clock> Engine<'a, L, M, C> {
         self.now().0.saturating_sub(self.progress.start.0)
     }
 
-    fn emit(&mut self, kind: EventKind) {
+    fn emit(&self, kind: EventKind) {
         let at_ms = self.elapsed();
-        self.services.events.emit(&Event { at_ms, kind });
+        self.sink.borrow_mut().emit(&Event { at_ms, kind });
     }
+}
+
+/// Runs `work` (one future per target), at most [`FAN_OUT`] at once, and gives each one's
+/// output in the order given.
+async fn concurrently<F: Future>(work: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+    futures_util::stream::iter(work)
+        .buffered(FAN_OUT)
+        .collect()
+        .await
+}
+
+/// The first error of `results`, in target order, once all are done.
+fn first_error<E>(results: Vec<Result<(), E>>) -> Result<(), E> {
+    results.into_iter().collect()
 }
 
 #[cfg(test)]

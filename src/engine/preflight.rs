@@ -11,7 +11,7 @@ use super::events::EventKind;
 use super::health::alarm_names;
 use super::outcome::Outcome;
 use super::reasons::{Mismatch, Refusal, Trouble};
-use super::Engine;
+use super::{first_error, Engine, Target};
 use crate::cloud::{
     Clock, CloudError, FunctionInfo, FunctionState, LambdaApi, Latest, MetricsApi, UpdateStatus,
 };
@@ -62,67 +62,70 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
             return Err(Outcome::Refused(Refusal::NoSuchAlarms { names: missing }));
         }
         let from = NewFrom::of(plan);
-        for i in 0..self.progress.targets.len() {
-            let t = &self.progress.targets[i];
-            let (function, alias, old) = (t.function.clone(), t.alias.clone(), t.old.clone());
-            if old == "$LATEST" {
-                return Err(Outcome::Refused(Refusal::OldIsLatest { function, alias }));
+        let results = self
+            .each(async |engine, t| engine.check_target(t, from).await)
+            .await;
+        first_error(results)
+    }
+
+    /// Checks one target, all at once for a fleet; records what later steps need of it.
+    async fn check_target(&self, t: &mut Target, from: Option<NewFrom>) -> Result<(), Outcome> {
+        let (function, alias, old) = (t.function.clone(), t.alias.clone(), t.old.clone());
+        if old == "$LATEST" {
+            return Err(Outcome::Refused(Refusal::OldIsLatest { function, alias }));
+        }
+        let trouble = |error| {
+            Outcome::Failed(Trouble::Read {
+                function: function.clone(),
+                alias: alias.clone(),
+                error,
+            })
+        };
+        let lambda = self.services.lambda;
+        if let Some(p) = lambda
+            .provisioned(&function, &alias)
+            .await
+            .map_err(trouble)?
+        {
+            t.provisioned = true;
+            self.emit(EventKind::Provisioned {
+                function: function.clone(),
+                alias: alias.clone(),
+                requested: p.requested,
+                allocated: p.allocated,
+                ready: false,
+            });
+        }
+        let old_info = lambda
+            .get_function(&function, Some(&old))
+            .await
+            .map_err(trouble)?;
+        let qualifier = match (&t.new, from) {
+            (Some(new), _) => Some(new.clone()),
+            (None, Some(NewFrom::Version(n))) => Some(n.to_string()),
+            (None, Some(NewFrom::Latest)) => None,
+            (None, None) => {
+                t.timeout = old_info.timeout;
+                return Ok(());
             }
-            let trouble = |error| {
-                Outcome::Failed(Trouble::Read {
-                    function: function.clone(),
-                    alias: alias.clone(),
-                    error,
-                })
-            };
-            let lambda = self.services.lambda;
-            if let Some(p) = lambda
-                .provisioned(&function, &alias)
-                .await
-                .map_err(trouble)?
-            {
-                self.progress.targets[i].provisioned = true;
-                self.emit(EventKind::Provisioned {
-                    function: function.clone(),
-                    alias: alias.clone(),
-                    requested: p.requested,
-                    allocated: p.allocated,
-                    ready: false,
-                });
+        };
+        let new_info = match lambda.get_function(&function, qualifier.as_deref()).await {
+            Ok(info) => info,
+            Err(CloudError::NotFound(_)) if qualifier.is_some() => {
+                return Err(Outcome::Refused(Refusal::NoSuchVersion {
+                    function,
+                    version: qualifier.unwrap_or_default(),
+                }))
             }
-            let t = &self.progress.targets[i];
-            let old_info = lambda
-                .get_function(&function, Some(&old))
-                .await
-                .map_err(trouble)?;
-            let qualifier = match (&t.new, from) {
-                (Some(new), _) => Some(new.clone()),
-                (None, Some(NewFrom::Version(n))) => Some(n.to_string()),
-                (None, Some(NewFrom::Latest)) => None,
-                (None, None) => {
-                    self.progress.targets[i].timeout = old_info.timeout;
-                    continue;
-                }
-            };
-            let new_info = match lambda.get_function(&function, qualifier.as_deref()).await {
-                Ok(info) => info,
-                Err(CloudError::NotFound(_)) if qualifier.is_some() => {
-                    return Err(Outcome::Refused(Refusal::NoSuchVersion {
-                        function,
-                        version: qualifier.unwrap_or_default(),
-                    }))
-                }
-                Err(error) => return Err(trouble(error)),
-            };
-            alike(&function, &old_info, &new_info).map_err(Outcome::Refused)?;
-            let t = &mut self.progress.targets[i];
-            t.timeout = old_info.timeout.max(new_info.timeout);
-            // An update still in progress is read again when it is done, just before publishing.
-            let settled = new_info.state == FunctionState::Active
-                && new_info.last_update == UpdateStatus::Successful;
-            if qualifier.is_none() && settled {
-                t.latest = Some(Latest::of(&new_info));
-            }
+            Err(error) => return Err(trouble(error)),
+        };
+        alike(&function, &old_info, &new_info).map_err(Outcome::Refused)?;
+        t.timeout = old_info.timeout.max(new_info.timeout);
+        // An update still in progress is read again when it is done, just before publishing.
+        let settled = new_info.state == FunctionState::Active
+            && new_info.last_update == UpdateStatus::Successful;
+        if qualifier.is_none() && settled {
+            t.latest = Some(Latest::of(&new_info));
         }
         Ok(())
     }

@@ -229,6 +229,13 @@ pub enum Change {
 pub enum Fault {
     /// A call failed beyond what retries could fix.
     Call(CloudError),
+    /// A call about one target failed beyond what retries could fix.
+    On {
+        /// The target's function.
+        function: String,
+        /// What failed.
+        error: CloudError,
+    },
     /// A function update did not finish, or a version did not become `Active`, in time.
     StillUpdating {
         /// The function, with the version when it was one.
@@ -523,6 +530,7 @@ impl fmt::Display for Fault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Fault::Call(error) => error.fmt(f),
+            Fault::On { function, error } => write!(f, "{function}: {error}"),
             Fault::StillUpdating { function, after } => {
                 write!(f, "{function} was still updating after {after}")
             }
@@ -554,7 +562,11 @@ impl fmt::Display for Trouble {
                     .map(|a| format!(" --function {}", a.function))
                     .collect();
                 let when = match fault {
-                    Fault::Call(CloudError::Credentials(_)) => ", once the credentials are fresh",
+                    Fault::Call(CloudError::Credentials(_))
+                    | Fault::On {
+                        error: CloudError::Credentials(_),
+                        ..
+                    } => ", once the credentials are fresh",
                     _ => "",
                 };
                 write!(

@@ -86,16 +86,11 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
             }
             StepKind::Promote => {
                 self.lease.holding = false;
-                for i in 0..self.progress.targets.len() {
-                    if !self.progress.targets[i].active {
-                        continue;
-                    }
-                    let new = self.progress.targets[i]
-                        .new
-                        .clone()
-                        .expect("checked: promote after a version");
-                    self.move_traffic(i, new, BTreeMap::new()).await?;
-                }
+                self.move_traffic(|t| {
+                    let new = t.new.clone().expect("checked: promote after a version");
+                    (new, BTreeMap::new())
+                })
+                .await?;
                 if let Some(script) = self.playbook.on_success.clone() {
                     // Reported, never undone: `new` already serves everything.
                     self.run_hook(&script, 0).await;

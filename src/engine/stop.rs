@@ -76,6 +76,19 @@ pub(super) fn cloud(error: CloudError) -> Stop {
     }
 }
 
+/// [`cloud`], for a call about one target's `function`.
+pub(super) fn cloud_on(function: &str, error: CloudError) -> Stop {
+    match error {
+        CloudError::Busy(message) => {
+            Stop::conflict(Change::Service(format!("{function}: {message}")))
+        }
+        error => Stop::Cloud(Fault::On {
+            function: function.to_string(),
+            error,
+        }),
+    }
+}
+
 impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
     /// Ends the rollout at step `number` as `stop` says, rolling back where it must.
     pub(super) async fn settle(&mut self, number: usize, stop: Stop) -> Outcome {
@@ -128,7 +141,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         }
     }
 
-    fn step_failed(&mut self, step: usize, reason: String) {
+    fn step_failed(&self, step: usize, reason: String) {
         self.emit(EventKind::StepFailed { step, reason });
     }
 
@@ -149,13 +162,17 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
 
     /// Reads every alias again; one that cannot be read keeps what was last known of it.
     async fn read_aliases(&mut self) {
-        for i in 0..self.progress.targets.len() {
-            let t = &self.progress.targets[i];
-            let (function, alias) = (t.function.clone(), t.alias.clone());
-            if let Ok(now) = self.services.lambda.get_alias(&function, &alias).await {
-                self.progress.targets[i].current = now;
+        self.each(async |engine, t| {
+            if let Ok(now) = engine
+                .services
+                .lambda
+                .get_alias(&t.function, &t.alias)
+                .await
+            {
+                t.current = now;
             }
-        }
+        })
+        .await;
     }
 
     /// What every alias serves as far as the engine knows.

@@ -6,15 +6,16 @@ use std::path::Path;
 
 use super::events::EventKind;
 use super::reasons::{Cause, Fault};
-use super::stop::{cloud, Stop};
-use super::{Engine, UPDATE_DEADLINE};
+use super::stop::{cloud_on, Stop};
+use super::{first_error, Engine, Target, UPDATE_DEADLINE};
 use crate::cloud::{
     Clock, CloudError, FunctionInfo, FunctionState, LambdaApi, Latest, MetricsApi, UpdateStatus,
 };
 use crate::plan::Millis;
 
 impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
-    /// `update code from ZIP` on every target: what the update made is what `publish` freezes.
+    /// `update code from ZIP` on every target at once: what the update made is what `publish`
+    /// freezes.
     pub(super) async fn update_code(&mut self, zip: &Path) -> Result<(), Stop> {
         let bytes = std::fs::read(zip).map_err(|e| {
             Stop::fail(Cause::ZipUnreadable {
@@ -22,100 +23,106 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                 error: e.to_string(),
             })
         })?;
-        for i in 0..self.progress.targets.len() {
-            let function = self.progress.targets[i].function.clone();
-            let code_sha256 = self
-                .services
-                .lambda
-                .update_code(&function, &bytes)
-                .await
-                .map_err(cloud)?;
-            let info = self.wait_ready(&function, None).await?;
-            if info.code_sha256 != code_sha256 {
-                return Err(Stop::fail(Cause::LatestChanged {
-                    function,
-                    detail: format!("uploaded code {code_sha256}, found {}", info.code_sha256),
-                }));
-            }
-            self.progress.targets[i].latest = Some(Latest {
-                code_sha256,
-                revision_id: info.revision_id,
-            });
-            self.emit(EventKind::CodeUpdated { function });
-        }
-        Ok(())
+        let bytes = &bytes;
+        let results = self
+            .each(async |engine, t| {
+                let function = t.function.clone();
+                let code_sha256 = engine
+                    .services
+                    .lambda
+                    .update_code(&function, bytes)
+                    .await
+                    .map_err(|error| cloud_on(&function, error))?;
+                let info = engine.wait_ready(&function, None).await?;
+                if info.code_sha256 != code_sha256 {
+                    return Err(Stop::fail(Cause::LatestChanged {
+                        function,
+                        detail: format!("uploaded code {code_sha256}, found {}", info.code_sha256),
+                    }));
+                }
+                t.latest = Some(Latest {
+                    code_sha256,
+                    revision_id: info.revision_id,
+                });
+                engine.emit(EventKind::CodeUpdated { function });
+                Ok(())
+            })
+            .await;
+        first_error(results)
     }
 
     /// `publish`: each target's `$LATEST`, as read before the rollout began (or as `update code`
-    /// left it), becomes a version, its `new`. Lambda refuses the publish if `$LATEST` changed.
+    /// left it), becomes a version, its `new`, all targets at once. Lambda refuses the publish
+    /// if `$LATEST` changed.
     pub(super) async fn publish(&mut self, description: Option<&str>) -> Result<(), Stop> {
-        for i in 0..self.progress.targets.len() {
-            let function = self.progress.targets[i].function.clone();
-            let now = self.wait_ready(&function, None).await?;
-            let expected = self.progress.targets[i]
-                .latest
-                .clone()
-                .unwrap_or_else(|| Latest::of(&now));
-            if Latest::of(&now) != expected {
-                return Err(Stop::fail(Cause::LatestChanged {
-                    function,
-                    detail: format!(
-                        "code {} revision {}, now code {} revision {}",
-                        expected.code_sha256,
-                        expected.revision_id,
-                        now.code_sha256,
-                        now.revision_id
-                    ),
-                }));
-            }
-            let version = match self
-                .services
-                .lambda
-                .publish_version(&function, &expected, description)
-                .await
-            {
-                Ok(version) => version,
-                // The only parameters are the code hash and the revision that were read.
-                Err(CloudError::Stale(detail) | CloudError::InvalidParameter(detail)) => {
-                    return Err(Stop::fail(Cause::LatestChanged { function, detail }))
-                }
-                Err(other) => return Err(cloud(other)),
-            };
-            let unchanged = version == self.progress.targets[i].old;
-            self.emit(EventKind::Published {
-                function: function.clone(),
-                version: version.clone(),
-                unchanged,
-            });
-            self.choose(i, version, unchanged).await?;
-        }
+        let results = self
+            .each(async |engine, t| engine.publish_one(t, description).await)
+            .await;
+        first_error(results)?;
         self.nothing_left()
+    }
+
+    /// `publish` on one target.
+    async fn publish_one(&self, t: &mut Target, description: Option<&str>) -> Result<(), Stop> {
+        let function = t.function.clone();
+        let now = self.wait_ready(&function, None).await?;
+        let expected = t.latest.clone().unwrap_or_else(|| Latest::of(&now));
+        if Latest::of(&now) != expected {
+            return Err(Stop::fail(Cause::LatestChanged {
+                function,
+                detail: format!(
+                    "code {} revision {}, now code {} revision {}",
+                    expected.code_sha256, expected.revision_id, now.code_sha256, now.revision_id
+                ),
+            }));
+        }
+        let version = match self
+            .services
+            .lambda
+            .publish_version(&function, &expected, description)
+            .await
+        {
+            Ok(version) => version,
+            // The only parameters are the code hash and the revision that were read.
+            Err(CloudError::Stale(detail) | CloudError::InvalidParameter(detail)) => {
+                return Err(Stop::fail(Cause::LatestChanged { function, detail }))
+            }
+            Err(other) => return Err(cloud_on(&function, other)),
+        };
+        let unchanged = version == t.old;
+        self.emit(EventKind::Published {
+            function,
+            version: version.clone(),
+            unchanged,
+        });
+        self.choose(t, version, unchanged).await
     }
 
     /// `use version N`: a published version (checked before the rollout began) is `new` on every
     /// target.
     pub(super) async fn use_version(&mut self, version: u64) -> Result<(), Stop> {
         let version = version.to_string();
-        for i in 0..self.progress.targets.len() {
-            let unchanged = version == self.progress.targets[i].old;
-            self.choose(i, version.clone(), unchanged).await?;
-        }
+        let results = self
+            .each(async |engine, t| {
+                let unchanged = version == t.old;
+                engine.choose(t, version.clone(), unchanged).await
+            })
+            .await;
+        first_error(results)?;
         self.nothing_left()
     }
 
-    /// Records `new` of target `i` once it is `Active`.
-    async fn choose(&mut self, i: usize, version: String, unchanged: bool) -> Result<(), Stop> {
+    /// Records `new` of `t` once it is `Active`.
+    async fn choose(&self, t: &mut Target, version: String, unchanged: bool) -> Result<(), Stop> {
         if unchanged {
-            self.progress.targets[i].active = false;
+            t.active = false;
             return Ok(());
         }
-        let t = &self.progress.targets[i];
-        let (function, old) = (t.function.clone(), t.old.clone());
-        self.wait_ready(&function, Some(&version)).await?;
-        self.progress.targets[i].new = Some(version.clone());
+        self.wait_ready(&t.function, Some(&version)).await?;
+        t.new = Some(version.clone());
         self.emit(EventKind::VersionsChosen {
-            function,
-            old,
+            function: t.function.clone(),
+            old: t.old.clone(),
             new: version,
         });
         Ok(())
@@ -133,7 +140,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
     /// Polls `$LATEST` (`None`) or a version until no update is in progress and it is not
     /// `Pending`; returns what it then is.
     pub(super) async fn wait_ready(
-        &mut self,
+        &self,
         function: &str,
         version: Option<&str>,
     ) -> Result<FunctionInfo, Stop> {
@@ -152,7 +159,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                 .lambda
                 .get_function(function, version)
                 .await
-                .map_err(cloud)?;
+                .map_err(|error| cloud_on(function, error))?;
             match (info.state, &info.last_update) {
                 (FunctionState::Failed, _) => {
                     return Err(Stop::fail(Cause::FunctionFailed { function: named() }))
