@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use crate::diagnostic::{self, Code, Diag, Source};
-use crate::plan::{LocalFile, Param, ParamValue, Plan, Script, Targets};
+use crate::plan::{LocalFile, Param, ParamValue, Plan, Script, Selection, Targets};
 use crate::syntax::ast::{self, HeaderKind, HookEvent, Statement};
 use crate::syntax::span::Span;
 use load::{Def, Loaded};
@@ -170,16 +170,28 @@ impl Checker {
         }
         self.unused_steps(root);
 
-        let mut functions = if options.functions.is_empty() {
-            headers.functions
+        let (mut functions, mut select) = if options.functions.is_empty() {
+            (headers.functions, headers.select)
         } else {
-            options.functions.clone()
+            let (patterns, names): (Vec<&String>, Vec<&String>) = options
+                .functions
+                .iter()
+                .partition(|f| Selection::pattern(f).is_some());
+            (
+                names.into_iter().cloned().collect(),
+                patterns
+                    .into_iter()
+                    .filter_map(|p| Selection::pattern(p))
+                    .collect(),
+            )
         };
         functions.dedup();
+        select.dedup();
         Plan {
             name: headers.name,
             targets: Targets {
                 functions,
+                select,
                 alias: options.alias.clone().or(headers.alias),
                 region: options.region.clone().or(headers.region),
             },
@@ -328,8 +340,30 @@ impl Checker {
             }
             match &header.kind {
                 HeaderKind::Rollout(name) => out.name = self.string(name, scope),
-                HeaderKind::Function(names) => {
-                    out.functions = names.iter().filter_map(|n| self.string(n, scope)).collect();
+                HeaderKind::Function(selectors) => {
+                    for selector in selectors {
+                        let Some(text) = self.string(&selector.text, scope) else {
+                            continue;
+                        };
+                        if !selector.tagged {
+                            match Selection::pattern(&text) {
+                                Some(pattern) => out.select.push(pattern),
+                                None => out.functions.push(text),
+                            }
+                            continue;
+                        }
+                        match Selection::tagged(&text) {
+                            Some(tagged) => out.select.push(tagged),
+                            None => self.diags.push(
+                                Diag::new(
+                                    Code::BadTag,
+                                    format!("`tagged {text:?}` names no tag: it must be `key=value`"),
+                                )
+                                .at(scope.source(), selector.text.span, "not `key=value`")
+                                .help("write the tag as `tagged \"team=checkout\"`: the key, `=`, and the value"),
+                            ),
+                        }
+                    }
                 }
                 HeaderKind::Alias(name) => out.alias = self.string(name, scope),
                 HeaderKind::Region(name) => out.region = self.string(name, scope),
@@ -419,6 +453,7 @@ impl Checker {
 struct RootHeaders {
     name: Option<String>,
     functions: Vec<String>,
+    select: Vec<Selection>,
     alias: Option<String>,
     region: Option<String>,
     on_failure: Option<Script>,

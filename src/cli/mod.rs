@@ -229,10 +229,28 @@ struct AwsArgs {
     /// Send AWS calls to this endpoint instead (a test server); AWS_ENDPOINT_URL works too
     #[arg(long, value_name = "URL")]
     endpoint_url: Option<String>,
-    /// Client-side limit of AWS calls per second (Lambda allows 15 control-plane calls per second)
-    #[arg(long, value_name = "N", default_value_t = 10.0)]
+    /// Lambda control-plane calls per second, evenly spaced, for all targets together. Lambda's
+    /// quota is 15 per second per region, shared with everything else in the account
+    #[arg(long, value_name = "N", default_value_t = crate::cloud::limit::DEFAULT_CALLS_PER_SECOND, value_parser = calls_per_second)]
     calls_per_second: f64,
 }
+
+/// A pace of calls: a positive number.
+fn calls_per_second(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(n) if n > 0.0 && n.is_finite() => Ok(n),
+        _ => Err(format!(
+            "expected a positive number of calls per second, such as 10, not `{text}`"
+        )),
+    }
+}
+
+/// The AWS clients as every command uses them: paced, then retried.
+type Cloud<'a> = crate::cloud::retry::Retrying<
+    'a,
+    crate::cloud::limit::Limited<'a, crate::cloud::aws::Aws, crate::cloud::aws::WallClock>,
+    crate::cloud::aws::WallClock,
+>;
 
 impl AwsArgs {
     fn options(&self, region: Option<String>) -> crate::cloud::aws::AwsOptions {
@@ -240,7 +258,6 @@ impl AwsArgs {
             profile: self.profile.clone(),
             region,
             endpoint_url: self.endpoint_url.clone(),
-            calls_per_second: self.calls_per_second,
         }
     }
 }
@@ -366,12 +383,34 @@ struct SimulateArgs {
     /// State of a CloudWatch alarm the playbook names: NAME=ok|alarm|insufficient (others are ok)
     #[arg(long = "alarm", value_name = "NAME=STATE", value_parser = parse_alarm)]
     alarms: Vec<(String, crate::cloud::AlarmState)>,
+    /// The simulated account's limit of Lambda control-plane calls per second (429 beyond it),
+    /// which the rollout keeps to as `run --calls-per-second` does [default: the account allows
+    /// 15, the rollout makes 10]
+    #[arg(long, value_name = "N", value_parser = calls_per_second)]
+    calls_per_second: Option<f64>,
+    /// How long each simulated control-plane call takes to answer
+    #[arg(long, value_name = "D", default_value = "60ms", value_parser = parse_duration)]
+    call_latency: crate::plan::Millis,
+    /// How many functions each `function "pattern-*"` or `function tagged "k=v"` finds in the
+    /// simulated region
+    #[arg(long, value_name = "N", default_value_t = crate::simulation::DEFAULT_FLEET, value_parser = parse_fleet)]
+    fleet: usize,
     /// Output format: timestamped lines, or one JSON object per event line
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
     /// Show every check of every health evaluation
     #[arg(short, long)]
     verbose: bool,
+}
+
+/// A fleet size: 1 to 100,000 functions.
+fn parse_fleet(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if (1..=100_000).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "expected a number of functions from 1 to 100000, not `{text}`"
+        )),
+    }
 }
 
 /// A value for `old` and one for `new`.
@@ -499,12 +538,7 @@ enum Format {
 }
 
 /// Runs `body` with retrying AWS clients for `target`, returning its exit code.
-fn with_aws(
-    target: &AliasTarget,
-    body: impl AsyncFnOnce(
-        &crate::cloud::retry::Retrying<'_, crate::cloud::aws::Aws, crate::cloud::aws::WallClock>,
-    ) -> i32,
-) -> i32 {
+fn with_aws(target: &AliasTarget, body: impl AsyncFnOnce(&Cloud<'_>) -> i32) -> i32 {
     let runtime = match runtime() {
         Ok(runtime) => runtime,
         Err(code) => return code,
@@ -520,8 +554,40 @@ fn with_aws(
             }
         };
         let clock = crate::cloud::aws::WallClock::new();
-        body(&crate::cloud::retry::Retrying::new(&aws, &clock)).await
+        let paced = crate::cloud::limit::Limited::new(&aws, &clock, target.aws.calls_per_second);
+        body(&crate::cloud::retry::Retrying::new(&paced, &clock)).await
     })
+}
+
+/// The functions `targets` names, and those its selections find in the region (read-only),
+/// each selection said with its count; or the exit code after saying why not.
+async fn select<L: crate::cloud::LambdaApi>(
+    lambda: &L,
+    targets: &crate::plan::Targets,
+) -> Result<Vec<String>, i32> {
+    use crate::cloud::select::{fleet, resolve, SelectError};
+    match resolve(lambda, &targets.select).await {
+        Ok(found) => {
+            for f in &found {
+                eprintln!("{} selects {} functions", f.selection, f.functions.len());
+            }
+            Ok(fleet(&targets.functions, &found))
+        }
+        Err(SelectError::Cloud(error)) => {
+            eprintln!("error: listing the region's functions: {error}. Nothing was done");
+            Err(if error.is_setup() {
+                exit::INVALID
+            } else {
+                exit::INFRA
+            })
+        }
+        Err(none) => {
+            eprintln!(
+                "error: {none}: check the pattern or tag, and the region (`region` or --region). Nothing was done"
+            );
+            Err(exit::INVALID)
+        }
+    }
 }
 
 /// A runtime for the commands that talk to AWS, or the exit code after saying why not.

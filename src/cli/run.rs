@@ -8,7 +8,10 @@ use serde::Serialize;
 
 use super::output::{ask, out};
 use super::{load, Format, RunArgs};
+use futures_util::StreamExt;
+
 use crate::cloud::aws::{Aws, WallClock};
+use crate::cloud::limit::Limited;
 use crate::cloud::retry::{Retry, Retrying, ATTEMPTS};
 use crate::cloud::{Clock, CloudError, LambdaApi};
 use crate::engine::events::{Event, EventKind, EventSink};
@@ -35,7 +38,7 @@ fn start(args: &RunArgs, resume: bool) -> i32 {
         .targets
         .alias
         .clone()
-        .filter(|_| !plan.targets.functions.is_empty())
+        .filter(|_| !plan.targets.functions.is_empty() || !plan.targets.select.is_empty())
     else {
         eprintln!(
             "error: no target: name the function and alias in the playbook (`function \"NAME\"`, `alias \"NAME\"`) or with --function and --alias; nothing was done"
@@ -51,9 +54,12 @@ fn start(args: &RunArgs, resume: bool) -> i32 {
         Ok(runtime) => runtime,
         Err(code) => return code,
     };
-    let duration = super::plan::duration(&plan, &source);
+    let duration = super::plan::duration(&plan, &source, args.aws.calls_per_second);
     runtime.block_on(execute(args, plan, alias, interactive, resume, duration))
 }
+
+/// Lines of aliases shown before the question; a fleet's others are counted.
+const SHOWN: usize = 10;
 
 /// Ctrl-C, SIGTERM (how CI cancels) and SIGHUP (a closed terminal) roll back: the clock is
 /// interrupted, every wait ends, and the engine restores `old` and clears the lease. A second
@@ -164,7 +170,7 @@ struct Summary<'a> {
 
 async fn execute(
     args: &RunArgs,
-    plan: crate::plan::Plan,
+    mut plan: crate::plan::Plan,
     alias: String,
     interactive: bool,
     resume: bool,
@@ -188,14 +194,37 @@ async fn execute(
             return exit::INVALID;
         }
     }
-    // Before anything changes: each alias must exist; what it serves and how it is provisioned
-    // is shown before the question.
+    let clock_ = WallClock::new();
+    let paced = Limited::new(&aws, &clock_, args.aws.calls_per_second);
+    // Before anything changes: the selections are resolved, each alias must exist, and what it
+    // serves and how it is provisioned is shown before the question.
+    let reading = Retrying::new(&paced, &clock_);
+    match super::select(&reading, &plan.targets).await {
+        Ok(functions) => {
+            plan.targets.functions = functions;
+            plan.targets.select.clear();
+        }
+        Err(code) => return code,
+    }
+    let reads = futures_util::stream::iter(plan.targets.functions.iter().map(|f| async {
+        (
+            reading.get_alias(f, &alias).await,
+            reading.provisioned(f, &alias).await,
+        )
+    }))
+    .buffered(crate::engine::FAN_OUT)
+    .collect::<Vec<_>>()
+    .await;
     let mut before = Vec::new();
-    for function in &plan.targets.functions {
-        match aws.get_alias(function, &alias).await {
+    let (mut held, mut provisioned) = (0, 0);
+    for (function, (current, allocation)) in plan.targets.functions.iter().zip(reads) {
+        match current {
             Ok(current) => {
                 let lease = match crate::cloud::lease::Marker::parse(&current.description).1 {
-                    Some(m) => format!(", held by {} at step {}/{}", m.holder, m.step, m.steps),
+                    Some(m) => {
+                        held += 1;
+                        format!(", held by {} at step {}/{}", m.holder, m.step, m.steps)
+                    }
                     None => String::new(),
                 };
                 before.push(format!("  {function}:{alias} serves {current}{lease}"));
@@ -213,20 +242,32 @@ async fn execute(
                 return exit::INFRA;
             }
         }
-        match aws.provisioned(function, &alias).await {
-            Ok(Some(p)) => before.push(format!(
-                "    with {} provisioned environments: Lambda splits them between old and new by weight, and each move of traffic waits until they are allocated",
-                p.requested
-            )),
+        match allocation {
+            Ok(Some(p)) => {
+                provisioned += 1;
+                before.push(format!(
+                    "    with {} provisioned environments: Lambda splits them between old and new by weight, and each move of traffic waits until they are allocated",
+                    p.requested
+                ));
+            }
             Ok(None) => {}
             Err(other) => eprintln!(
                 "warning: could not read the provisioned concurrency of {function}:{alias}: {other}"
             ),
         }
     }
+    let count = plan.targets.functions.len();
+    if count > SHOWN {
+        before.truncate(SHOWN);
+        before.push(format!(
+            "  … and {} more; {held} held by a lease, {provisioned} with provisioned concurrency",
+            count - SHOWN
+        ));
+    }
     eprintln!(
-        "rollout will {} on:",
-        if resume { "resume the rollout" } else { "act" }
+        "rollout will {} on {count} function{}:",
+        if resume { "resume the rollout" } else { "act" },
+        if count == 1 { "" } else { "s" }
     );
     for line in &before {
         eprintln!("{line}");
@@ -248,7 +289,6 @@ async fn execute(
         return exit::INTERRUPTED;
     }
 
-    let clock_ = WallClock::new();
     let left = Left::default();
     tokio::spawn(stop_on_signals(clock_.clone(), left.clone(), alias.clone()));
     let hooks = Hooks::compile(&plan);
@@ -297,7 +337,7 @@ async fn execute(
             },
         });
     };
-    let retrying = Retrying::new(&aws, &clock_).notifying(&notify);
+    let retrying = Retrying::new(&paced, &clock_).notifying(&notify);
     let services = Services {
         lambda: &retrying,
         metrics: &retrying,

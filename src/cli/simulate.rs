@@ -115,16 +115,21 @@ pub(super) fn run(args: &SimulateArgs) -> i32 {
         alarms: args.alarms.iter().cloned().collect(),
         ingestion: args.ingestion_delay,
         timeout: args.timeout,
+        call_latency: args.call_latency,
+        calls_per_second: args
+            .calls_per_second
+            .unwrap_or(crate::cloud::limit::DEFAULT_CALLS_PER_SECOND),
+        account_limit: args
+            .calls_per_second
+            .unwrap_or(crate::simulation::ACCOUNT_LIMIT),
+        fleet: args.fleet,
     };
     let targets = with_default_targets(&plan).targets;
-    if plan.targets.functions.is_empty() || plan.targets.alias.is_none() {
+    let no_function = plan.targets.functions.is_empty() && plan.targets.select.is_empty();
+    if no_function || plan.targets.alias.is_none() {
         eprintln!(
             "note: the playbook names no {}; simulating {} on alias {}",
-            if plan.targets.functions.is_empty() {
-                "function"
-            } else {
-                "alias"
-            },
+            if no_function { "function" } else { "alias" },
             targets.functions.join(", "),
             targets.alias.as_deref().unwrap_or_default()
         );

@@ -1,10 +1,10 @@
 //! The real services, through the AWS SDK. SDK types stop here: every call returns domain types
 //! and [`CloudError`]s.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -25,8 +25,8 @@ use tokio::sync::Notify;
 use super::metrics::{MetricDataPage, MetricDataRequest, MetricDataResult, ResultStatus};
 use super::{
     AlarmKind, AlarmState, Alias, AliasUpdate, Allocation, Clock, CloudError, FunctionInfo,
-    FunctionState, Invocation, LambdaApi, Latest, MetricsApi, Provisioned, Stat, UpdateStatus,
-    ATTEMPT_TIMEOUT, CONNECT_TIMEOUT, LONG_ATTEMPT_TIMEOUT,
+    FunctionPage, FunctionState, Invocation, LambdaApi, Latest, Listed, MetricsApi, Provisioned,
+    Stat, UpdateStatus, ATTEMPT_TIMEOUT, CONNECT_TIMEOUT, LONG_ATTEMPT_TIMEOUT,
 };
 use crate::plan::Millis;
 
@@ -39,48 +39,16 @@ pub struct AwsOptions {
     pub region: Option<String>,
     /// Another endpoint (a moto server, a VPC endpoint); `AWS_ENDPOINT_URL` works too.
     pub endpoint_url: Option<String>,
-    /// Control-plane calls per second (bursts of as many), below Lambda's 15 per second per region.
-    pub calls_per_second: f64,
 }
 
-/// Lambda and CloudWatch clients with a client-side rate limit and a call counter.
+/// Lambda and CloudWatch clients with a call counter. Their pace is [`super::limit::Limited`]'s to
+/// set.
 #[derive(Debug, Clone)]
 pub struct Aws {
     lambda: aws_sdk_lambda::Client,
     cloudwatch: aws_sdk_cloudwatch::Client,
     credentials: Option<SharedCredentialsProvider>,
-    limiter: Arc<Limiter>,
     calls: Arc<AtomicU64>,
-}
-
-/// A token bucket: bursts of up to one second's worth of calls, then `rate` calls per second.
-#[derive(Debug)]
-struct Limiter {
-    rate: f64,
-    state: tokio::sync::Mutex<(f64, tokio::time::Instant)>,
-}
-
-impl Limiter {
-    fn new(rate: f64) -> Self {
-        Limiter {
-            rate,
-            state: tokio::sync::Mutex::new((rate, tokio::time::Instant::now())),
-        }
-    }
-
-    async fn wait(&self) {
-        let mut state = self.state.lock().await;
-        let (tokens, last) = *state;
-        let now = tokio::time::Instant::now();
-        let tokens = (tokens + now.duration_since(last).as_secs_f64() * self.rate).min(self.rate);
-        if tokens >= 1.0 {
-            *state = (tokens - 1.0, now);
-            return;
-        }
-        let pause = Duration::from_secs_f64((1.0 - tokens) / self.rate);
-        tokio::time::sleep(pause).await;
-        *state = (0.0, tokio::time::Instant::now());
-    }
 }
 
 /// Whether `region` looks like a region's name (`eu-west-1`, `us-gov-east-1`, `cn-north-1`).
@@ -182,16 +150,10 @@ impl Aws {
                 endpoint_url(&url)?;
             }
         }
-        let rate = if options.calls_per_second > 0.0 {
-            options.calls_per_second
-        } else {
-            10.0
-        };
         Ok(Aws {
             lambda: aws_sdk_lambda::Client::new(&config),
             cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
             credentials: config.credentials_provider(),
-            limiter: Arc::new(Limiter::new(rate)),
             calls: Arc::new(AtomicU64::new(0)),
         })
     }
@@ -219,7 +181,6 @@ impl Aws {
     }
 
     async fn call(&self) {
-        self.limiter.wait().await;
         self.calls.fetch_add(1, Ordering::Relaxed);
     }
 
@@ -556,6 +517,43 @@ impl LambdaApi for Aws {
             error: out.function_error().map(str::to_string),
         })
     }
+
+    async fn list_functions(&self, marker: Option<&str>) -> Result<FunctionPage, CloudError> {
+        self.call().await;
+        let out = self
+            .lambda
+            .list_functions()
+            .set_marker(marker.map(str::to_string))
+            .send()
+            .await
+            .map_err(domain)?;
+        Ok(FunctionPage {
+            functions: out
+                .functions()
+                .iter()
+                .map(|f| Listed {
+                    name: f.function_name().unwrap_or_default().to_string(),
+                    arn: f.function_arn().unwrap_or_default().to_string(),
+                })
+                .collect(),
+            next: out.next_marker().map(str::to_string),
+        })
+    }
+
+    async fn tags(&self, arn: &str) -> Result<BTreeMap<String, String>, CloudError> {
+        self.call().await;
+        let out = self
+            .lambda
+            .list_tags()
+            .resource(arn)
+            .send()
+            .await
+            .map_err(domain)?;
+        Ok(out
+            .tags()
+            .map(|tags| tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default())
+    }
 }
 
 /// CloudWatch's name and statistic for a [`Stat`].
@@ -830,26 +828,5 @@ mod tests {
         assert!(matches!(failing, CloudError::Transient(_)) && failing.retried());
         let unknown = classify(400, "SomethingNew", &[]);
         assert!(matches!(unknown, CloudError::Other(_)) && !unknown.retried());
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn the_limiter_allows_a_burst_then_the_rate() {
-        let limiter = Limiter::new(10.0);
-        let start = tokio::time::Instant::now();
-        for _ in 0..10 {
-            limiter.wait().await;
-        }
-        assert!(
-            start.elapsed() < Duration::from_millis(1),
-            "the first second's calls go at once"
-        );
-        for _ in 0..10 {
-            limiter.wait().await;
-        }
-        let spent = start.elapsed();
-        assert!(
-            spent >= Duration::from_millis(900) && spent <= Duration::from_millis(1100),
-            "{spent:?}"
-        );
     }
 }

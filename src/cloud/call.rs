@@ -61,6 +61,16 @@ pub enum Call {
         /// The alias or version invoked.
         qualifier: String,
     },
+    /// `ListFunctions`.
+    ListFunctions {
+        /// The page asked for: `None` for the first.
+        marker: Option<String>,
+    },
+    /// `ListTags` of a function.
+    ListTags {
+        /// The function's ARN.
+        arn: String,
+    },
     /// `GetMetricData`.
     GetMetricData {
         /// The statistics asked for.
@@ -149,6 +159,11 @@ impl fmt::Display for Call {
                 function,
                 qualifier,
             } => write!(f, "Invoke {function}:{qualifier}"),
+            Call::ListFunctions { marker: None } => f.write_str("ListFunctions"),
+            Call::ListFunctions {
+                marker: Some(marker),
+            } => write!(f, "ListFunctions page {marker}"),
+            Call::ListTags { arn } => write!(f, "ListTags {arn}"),
             Call::GetMetricData {
                 queries,
                 next_token: None,

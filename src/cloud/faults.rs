@@ -4,14 +4,15 @@
 //! of other writers and of races all use it; it is compiled for tests only.
 
 use std::cell::Cell;
+use std::collections::BTreeMap;
 use std::future::Future;
 
 use super::call::Call;
 use super::metrics::{MetricDataPage, MetricDataRequest};
 use super::ATTEMPT_TIMEOUT;
 use super::{
-    AlarmKind, AlarmState, Alias, AliasUpdate, Clock, CloudError, FunctionInfo, Invocation,
-    LambdaApi, Latest, MetricsApi, Provisioned,
+    AlarmKind, AlarmState, Alias, AliasUpdate, Clock, CloudError, FunctionInfo, FunctionPage,
+    Invocation, LambdaApi, Latest, MetricsApi, Provisioned,
 };
 use crate::plan::Millis;
 
@@ -269,6 +270,21 @@ impl<T: LambdaApi + Clock, D: Fn(usize, &Call) -> Decision> LambdaApi for Faulty
         let decision = self.lambda_decision(&call).await;
         self.apply(decision, self.inner.invoke(function, qualifier, payload))
             .await
+    }
+
+    async fn list_functions(&self, marker: Option<&str>) -> Result<FunctionPage, CloudError> {
+        let call = Call::ListFunctions {
+            marker: marker.map(str::to_string),
+        };
+        let decision = self.lambda_decision(&call).await;
+        self.apply(decision, self.inner.list_functions(marker))
+            .await
+    }
+
+    async fn tags(&self, arn: &str) -> Result<BTreeMap<String, String>, CloudError> {
+        let call = Call::ListTags { arn: arn.into() };
+        let decision = self.lambda_decision(&call).await;
+        self.apply(decision, self.inner.tags(arn)).await
     }
 }
 

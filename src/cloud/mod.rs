@@ -7,8 +7,10 @@ pub mod call;
 #[cfg(test)]
 pub mod faults;
 pub mod lease;
+pub mod limit;
 pub mod metrics;
 pub mod retry;
+pub mod select;
 pub mod sim;
 
 use std::collections::BTreeMap;
@@ -252,6 +254,24 @@ pub struct Invocation {
     pub error: Option<String>,
 }
 
+/// One function as `ListFunctions` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Listed {
+    /// `FunctionName`.
+    pub name: String,
+    /// `FunctionArn`: what `ListTags` takes.
+    pub arn: String,
+}
+
+/// A page of `ListFunctions`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FunctionPage {
+    /// The functions on this page.
+    pub functions: Vec<Listed>,
+    /// The marker of the next page; `None` on the last.
+    pub next: Option<String>,
+}
+
 /// Lambda control-plane and data-plane calls the engine makes.
 // The engine runs on one task and is generic over this trait, so `async fn` without `Send`
 // bounds is what we want.
@@ -295,6 +315,10 @@ pub trait LambdaApi {
         qualifier: &str,
         payload: &str,
     ) -> Result<Invocation, CloudError>;
+    /// `ListFunctions`: the page after `marker` (the first without one).
+    async fn list_functions(&self, marker: Option<&str>) -> Result<FunctionPage, CloudError>;
+    /// `ListTags` of a function, by its ARN.
+    async fn tags(&self, arn: &str) -> Result<BTreeMap<String, String>, CloudError>;
 }
 
 /// The statistics the health judge asks CloudWatch for.

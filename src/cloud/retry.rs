@@ -15,12 +15,13 @@
 //! version it already is); an invocation is retried only when it certainly did not run.
 
 use std::cell::Cell;
+use std::collections::BTreeMap;
 use std::future::Future;
 
 use super::metrics::{MetricDataPage, MetricDataRequest};
 use super::{
-    AlarmKind, AlarmState, Alias, AliasUpdate, Clock, CloudError, FunctionInfo, Invocation,
-    LambdaApi, Latest, MetricsApi, Provisioned,
+    AlarmKind, AlarmState, Alias, AliasUpdate, Clock, CloudError, FunctionInfo, FunctionPage,
+    Invocation, LambdaApi, Latest, MetricsApi, Provisioned,
 };
 use crate::plan::Millis;
 
@@ -276,6 +277,17 @@ impl<T: LambdaApi, C: Clock> LambdaApi for Retrying<'_, T, C> {
             self.inner.invoke(function, qualifier, payload)
         })
         .await
+    }
+
+    async fn list_functions(&self, marker: Option<&str>) -> Result<FunctionPage, CloudError> {
+        let what = || "Lambda ListFunctions".to_string();
+        self.retry(&what, || self.inner.list_functions(marker))
+            .await
+    }
+
+    async fn tags(&self, arn: &str) -> Result<BTreeMap<String, String>, CloudError> {
+        let what = || format!("Lambda ListTags {arn}");
+        self.retry(&what, || self.inner.tags(arn)).await
     }
 }
 

@@ -9,6 +9,7 @@ use super::reasons::{Conflict, Refusal, Trouble};
 use super::stop::WriteError;
 use super::{Engine, Target};
 use crate::cloud::lease::Marker;
+use crate::cloud::select::{fleet, resolve, SelectError};
 use crate::cloud::{Alias, Clock, CloudError, LambdaApi, MetricsApi};
 use crate::plan::{Millis, Plan};
 
@@ -29,25 +30,26 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
             .alias
             .clone()
             .ok_or(Outcome::Refused(Refusal::NoAlias))?;
-        if plan.targets.functions.is_empty() {
+        let functions = self.select(plan).await?;
+        if functions.is_empty() {
             return Err(Outcome::Refused(Refusal::NoFunction));
         }
+        self.playbook.functions = functions.clone();
         self.emit(EventKind::Started {
             name: plan.name.clone(),
-            functions: plan.targets.functions.clone(),
+            functions: functions.clone(),
             alias: alias.clone(),
             steps: plan.steps.len(),
         });
         let mut resume_at = None;
         let lambda = self.services.lambda;
         let reads = super::concurrently(
-            plan.targets
-                .functions
+            functions
                 .iter()
                 .map(|function| lambda.get_alias(function, &alias)),
         )
         .await;
-        for (function, read) in plan.targets.functions.iter().zip(reads) {
+        for (function, read) in functions.iter().zip(reads) {
             let current = match read {
                 Ok(current) => current,
                 Err(CloudError::NotFound(message)) => {
@@ -112,6 +114,24 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         self.preflight(plan).await?;
         self.take_lease().await?;
         Ok(resume_at)
+    }
+
+    /// The functions the plan names, and those its selections find in the region (read-only),
+    /// each selection told with its count.
+    async fn select(&mut self, plan: &Plan) -> Result<Vec<String>, Outcome> {
+        let found = resolve(self.services.lambda, &plan.targets.select)
+            .await
+            .map_err(|error| match error {
+                SelectError::Cloud(error) => Outcome::Failed(Trouble::Listing(error)),
+                no_match => Outcome::Refused(Refusal::NoMatch(no_match.to_string())),
+            })?;
+        for f in &found {
+            self.emit(EventKind::Selected {
+                selection: f.selection.to_string(),
+                functions: f.functions.len(),
+            });
+        }
+        Ok(fleet(&plan.targets.functions, &found))
     }
 
     /// Takes the lease on every alias before anything else changes. When another runner got

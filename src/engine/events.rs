@@ -21,6 +21,13 @@ pub struct Event {
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum EventKind {
+    /// A pattern or tag selection of the playbook, resolved against the region's functions.
+    Selected {
+        /// The selection, as written.
+        selection: String,
+        /// How many functions it selects.
+        functions: usize,
+    },
     /// The rollout begins.
     Started {
         /// The playbook's display name.

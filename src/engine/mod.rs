@@ -178,10 +178,17 @@ impl Playbook {
         Playbook {
             alpha: crate::judge::check_alpha(&plan.health, crate::judge::phases(plan)),
             health: plan.health.clone(),
-            name: plan
-                .name
-                .clone()
-                .unwrap_or_else(|| plan.targets.functions.join("+")),
+            name: plan.name.clone().unwrap_or_else(|| {
+                let selections = plan.targets.select.iter().map(ToString::to_string);
+                let names: Vec<String> = plan
+                    .targets
+                    .functions
+                    .iter()
+                    .cloned()
+                    .chain(selections)
+                    .collect();
+                names.join("+")
+            }),
             steps: plan.steps.len(),
             params: plan
                 .params

@@ -79,6 +79,8 @@ pub enum Refusal {
     NoAlias,
     /// Neither the playbook nor the command line names a function.
     NoFunction,
+    /// A pattern or tag selection matches no function of the region.
+    NoMatch(String),
     /// The function or the alias does not exist.
     Unreadable {
         /// The function.
@@ -287,6 +289,8 @@ impl fmt::Display for Mismatch {
 /// Why a rollout failed for want of AWS.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Trouble {
+    /// The region's functions could not be listed to resolve a selection; nothing changed.
+    Listing(CloudError),
     /// An alias could not be read before anything changed.
     Read {
         /// The function.
@@ -373,6 +377,10 @@ impl fmt::Display for Refusal {
             ),
             Refusal::NoFunction => f.write_str(
                 "no function to act on: add `function \"NAME\"` to the playbook or pass --function",
+            ),
+            Refusal::NoMatch(why) => write!(
+                f,
+                "{why}: check the pattern or tag, and the region (`region` or --region)"
             ),
             Refusal::Unreadable {
                 function,
@@ -541,6 +549,10 @@ impl fmt::Display for Fault {
 impl fmt::Display for Trouble {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Trouble::Listing(error) => write!(
+                f,
+                "listing the region's functions: {error}; nothing was changed"
+            ),
             Trouble::Read {
                 function,
                 alias,

@@ -6,6 +6,8 @@
 mod display;
 mod quantity;
 
+use std::collections::BTreeMap;
+use std::fmt;
 use std::path::PathBuf;
 
 use serde::Serialize;
@@ -40,10 +42,94 @@ pub struct Plan {
 pub struct Targets {
     /// Function names; empty when neither the file nor the command line names one.
     pub functions: Vec<String>,
+    /// Selections resolved against the region's functions at the start of a run (their
+    /// matches join `functions` then).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub select: Vec<Selection>,
     /// The alias whose traffic moves.
     pub alias: Option<String>,
     /// The AWS region, when named.
     pub region: Option<String>,
+}
+
+/// Functions chosen by what they are called or carry, rather than by name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Selection {
+    /// A glob over function names: `*` any run of characters, `?` any one.
+    Pattern(String),
+    /// Functions with this tag.
+    Tagged {
+        /// The tag's key.
+        key: String,
+        /// Its value.
+        value: String,
+    },
+}
+
+impl Selection {
+    /// A name from a playbook or the command line: a pattern when it has `*` or `?`, else
+    /// `None` (a plain name).
+    pub fn pattern(text: &str) -> Option<Selection> {
+        text.contains(['*', '?'])
+            .then(|| Selection::Pattern(text.to_string()))
+    }
+
+    /// `key=value` of `tagged "key=value"`, or `None` when it is not that shape.
+    pub fn tagged(text: &str) -> Option<Selection> {
+        let (key, value) = text.split_once('=')?;
+        (!key.trim().is_empty()).then(|| Selection::Tagged {
+            key: key.trim().to_string(),
+            value: value.trim().to_string(),
+        })
+    }
+
+    /// Whether `name`, with `tags`, is selected.
+    pub fn selects(&self, name: &str, tags: &BTreeMap<String, String>) -> bool {
+        match self {
+            Selection::Pattern(pattern) => glob(pattern, name),
+            Selection::Tagged { key, value } => tags.get(key) == Some(value),
+        }
+    }
+}
+
+impl fmt::Display for Selection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Selection::Pattern(pattern) => write!(f, "{pattern:?}"),
+            Selection::Tagged { key, value } => write!(f, "tagged \"{key}={value}\""),
+        }
+    }
+}
+
+/// Whether `text` matches the glob `pattern` (`*` any run of characters, `?` any one), in time
+/// linear in their lengths times the number of `*`.
+pub fn glob(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut i, mut j) = (0, 0);
+    // Where the last `*` was, and where in `text` it began to match.
+    let mut star: Option<(usize, usize)> = None;
+    while j < t.len() {
+        match p.get(i) {
+            Some('*') => {
+                star = Some((i, j));
+                i += 1;
+            }
+            Some(&c) if c == '?' || c == t[j] => {
+                i += 1;
+                j += 1;
+            }
+            _ => match star {
+                Some((si, sj)) => {
+                    i = si + 1;
+                    j = sj + 1;
+                    star = Some((si, sj + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    p[i..].iter().all(|&c| c == '*')
 }
 
 /// A parameter and the value in force.

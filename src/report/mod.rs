@@ -1,8 +1,12 @@
 //! Showing events: plain timestamped lines for people, JSON lines for scripts. No decisions here.
 
+mod fleet;
+
 use std::io::Write;
 
 use indicatif::{ProgressBar, ProgressStyle};
+
+use fleet::{Tally, FLEET};
 
 use crate::cloud::Alias;
 use crate::engine::events::{Event, EventKind, EventSink};
@@ -27,11 +31,24 @@ fn lines(event: &Event, steps: usize, verbose: bool) -> Vec<String> {
                 .as_deref()
                 .map(|n| format!("{n:?}: "))
                 .unwrap_or_default();
-            vec![format!(
-                "rollout {name}{} on alias {alias}, {steps} steps",
+            let targets = if functions.len() > FLEET {
+                format!(
+                    "{} functions ({}, … {})",
+                    functions.len(),
+                    functions[..3].join(", "),
+                    functions[functions.len() - 1]
+                )
+            } else {
                 functions.join(", ")
+            };
+            vec![format!(
+                "rollout {name}{targets} on alias {alias}, {steps} steps"
             )]
         }
+        EventKind::Selected {
+            selection,
+            functions,
+        } => vec![format!("{selection} selects {functions} functions")],
         EventKind::AliasRead { function, alias } => {
             vec![format!(
                 "  {function} serves {alias} (revision {})",
@@ -180,6 +197,7 @@ pub struct TextSink<W: Write> {
     out: W,
     steps: usize,
     verbose: bool,
+    tally: Tally,
 }
 
 impl<W: Write> TextSink<W> {
@@ -189,6 +207,7 @@ impl<W: Write> TextSink<W> {
             out,
             steps: 0,
             verbose,
+            tally: Tally::default(),
         }
     }
 }
@@ -198,7 +217,13 @@ impl<W: Write> EventSink for TextSink<W> {
         if let EventKind::Started { steps, .. } = &event.kind {
             self.steps = *steps;
         }
-        for line in lines(event, self.steps, self.verbose) {
+        let (before, counted) = self.tally.absorb(event);
+        let own = if counted {
+            Vec::new()
+        } else {
+            lines(event, self.steps, self.verbose)
+        };
+        for line in before.into_iter().chain(own) {
             // A closed pipe is no reason to stop a rollout.
             let _ = writeln!(self.out, "[{}] {line}", clock(event.at_ms));
         }
@@ -213,6 +238,7 @@ pub struct LiveSink {
     status: std::sync::Arc<std::sync::Mutex<Status>>,
     steps: usize,
     verbose: bool,
+    tally: Tally,
 }
 
 /// What the status line shows.
@@ -223,6 +249,8 @@ struct Status {
     /// When the current wait began and how long it lasts.
     wait: Option<(std::time::Instant, u64)>,
     verdict: String,
+    /// A fleet step's progress.
+    progress: Option<String>,
     done: bool,
 }
 
@@ -240,8 +268,13 @@ impl Status {
                 )
             })
             .unwrap_or_default();
+        let progress = self
+            .progress
+            .as_deref()
+            .map(|p| format!(" | {p}"))
+            .unwrap_or_default();
         format!(
-            "{} | new {bar} {:.2}%{wait} | {}",
+            "{}{progress} | new {bar} {:.2}%{wait} | {}",
             self.step, self.weight, self.verdict
         )
     }
@@ -268,12 +301,14 @@ impl LiveSink {
             status,
             steps: 0,
             verbose,
+            tally: Tally::default(),
         }
     }
 }
 
 impl EventSink for LiveSink {
     fn emit(&mut self, event: &Event) {
+        let (before, counted) = self.tally.absorb(event);
         if let Ok(mut status) = self.status.lock() {
             match &event.kind {
                 EventKind::Started { steps, .. } => self.steps = *steps,
@@ -292,7 +327,9 @@ impl EventSink for LiveSink {
                     status.wait = Some((std::time::Instant::now(), duration_ms.0))
                 }
                 EventKind::HealthEvaluated(evaluation) => {
-                    status.verdict = format!("{}: {:?}", evaluation.function, evaluation.verdict);
+                    status.verdict = self.tally.verdicts().unwrap_or_else(|| {
+                        format!("{}: {:?}", evaluation.function, evaluation.verdict)
+                    });
                 }
                 EventKind::Finished { .. } => {
                     status.done = true;
@@ -300,11 +337,17 @@ impl EventSink for LiveSink {
                 }
                 _ => {}
             }
+            status.progress = self.tally.progress(event.at_ms);
             if !status.done {
                 self.bar.set_message(status.line());
             }
         }
-        for line in lines(event, self.steps, self.verbose) {
+        let own = if counted {
+            Vec::new()
+        } else {
+            lines(event, self.steps, self.verbose)
+        };
+        for line in before.into_iter().chain(own) {
             self.bar.println(format!("[{}] {line}", clock(event.at_ms)));
         }
     }

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::cloud::limit::Limited;
 use crate::cloud::retry::Retrying;
 use crate::cloud::sim::traffic::Profile;
 use crate::cloud::sim::{SimConfig, SimWorld};
@@ -15,7 +16,7 @@ use crate::cloud::AlarmState;
 use crate::engine::events::EventSink;
 use crate::engine::{Approval, Engine, Report, Services, Settings};
 use crate::hooks::Hooks;
-use crate::plan::{Check, Millis, Plan, StepKind};
+use crate::plan::{Check, Millis, Plan, Selection, StepKind};
 
 /// Function and alias used when the playbook and the command line name none.
 pub const DEFAULT_FUNCTION: &str = "my-function";
@@ -41,7 +42,27 @@ pub struct SimOptions {
     pub ingestion: Millis,
     /// The functions' timeout.
     pub timeout: Millis,
+    /// How long each control-plane call takes to answer.
+    pub call_latency: Millis,
+    /// The pace of control-plane calls the engine keeps, as `run --calls-per-second` sets it.
+    pub calls_per_second: f64,
+    /// The simulated account's limit of control-plane calls per second: 429 beyond it.
+    pub account_limit: f64,
+    /// How many functions each pattern or tag selection of the playbook finds in the simulated
+    /// region.
+    pub fleet: usize,
 }
+
+/// How long a simulated control-plane call takes by default: what a call within a region
+/// typically takes.
+pub const DEFAULT_CALL_LATENCY: Millis = Millis(60);
+
+/// The simulated account's limit when the command line sets none: Lambda's documented 15
+/// control-plane calls per second. The engine keeps its default pace below it.
+pub const ACCOUNT_LIMIT: f64 = 15.0;
+
+/// Functions a selection finds in the simulated region when the command line does not say.
+pub const DEFAULT_FLEET: usize = 3;
 
 impl Default for SimOptions {
     /// The default simulated world's traffic and timing.
@@ -56,6 +77,10 @@ impl Default for SimOptions {
             alarms: BTreeMap::new(),
             ingestion: world.ingestion,
             timeout: world.timeout,
+            call_latency: DEFAULT_CALL_LATENCY,
+            calls_per_second: crate::cloud::limit::DEFAULT_CALLS_PER_SECOND,
+            account_limit: ACCOUNT_LIMIT,
+            fleet: DEFAULT_FLEET,
         }
     }
 }
@@ -78,13 +103,37 @@ pub struct SimResult {
 /// The plan with default targets filled in where it names none.
 pub fn with_default_targets(plan: &Plan) -> Plan {
     let mut plan = plan.clone();
-    if plan.targets.functions.is_empty() {
+    if plan.targets.functions.is_empty() && plan.targets.select.is_empty() {
         plan.targets.functions = vec![DEFAULT_FUNCTION.to_string()];
     }
     if plan.targets.alias.is_none() {
         plan.targets.alias = Some(DEFAULT_ALIAS.to_string());
     }
     plan
+}
+
+/// The simulated region's functions and their tags: those the plan names, and `fleet` more
+/// for each of its selections, named to match its pattern or carrying its tag.
+fn region(plan: &Plan, fleet: usize) -> (Vec<String>, BTreeMap<String, BTreeMap<String, String>>) {
+    let mut functions = plan.targets.functions.clone();
+    let mut tags = BTreeMap::new();
+    for (s, selection) in plan.targets.select.iter().enumerate() {
+        for n in 1..=fleet {
+            let name = match selection {
+                Selection::Pattern(pattern) => {
+                    pattern.replace('*', &format!("{n:04}")).replace('?', "x")
+                }
+                Selection::Tagged { key, value } => {
+                    let name = format!("tagged-{s}-{n:04}");
+                    tags.insert(name.clone(), BTreeMap::from([(key.clone(), value.clone())]));
+                    name
+                }
+            };
+            functions.push(name);
+        }
+    }
+    functions.dedup();
+    (functions, tags)
 }
 
 /// Runs `plan` once in a fresh simulated world.
@@ -99,8 +148,12 @@ pub fn simulate(plan: &Plan, options: &SimOptions, sink: &mut dyn EventSink) -> 
         })
         .max()
         .unwrap_or(1);
+    let (functions, tags) = region(&plan, options.fleet);
     let world = SimWorld::new(&SimConfig {
-        functions: plan.targets.functions.clone(),
+        functions,
+        tags,
+        call_latency: options.call_latency,
+        calls_per_second: Some(options.account_limit),
         alias: plan.targets.alias.clone().unwrap_or_default(),
         rps: options.rps,
         old: options.old,
@@ -126,7 +179,8 @@ pub fn simulate(plan: &Plan, options: &SimOptions, sink: &mut dyn EventSink) -> 
     };
     let hooks = Hooks::compile(&plan);
     let runtime = crate::cloud::sim::clock::runtime();
-    let cloud = Retrying::new(&world, &world);
+    let paced = Limited::new(&world, &world, options.calls_per_second);
+    let cloud = Retrying::new(&paced, &world);
     let services = Services {
         lambda: &cloud,
         metrics: &cloud,

@@ -35,8 +35,8 @@ pub struct Header {
 pub enum HeaderKind {
     /// `rollout "name"`
     Rollout(Str),
-    /// `function "a", "b"`
-    Function(Vec<Str>),
+    /// `function "a", "b-*", tagged "k=v"`
+    Function(Vec<Selector>),
     /// `alias "live"`
     Alias(Str),
     /// `region "eu-west-1"`
@@ -475,6 +475,15 @@ pub struct Str {
     pub parts: Vec<StrPart>,
     /// Where, quotes included.
     pub span: Span,
+}
+
+/// One selection of functions in a `function` header.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Selector {
+    /// `tagged "key=value"` rather than a name or pattern.
+    pub tagged: bool,
+    /// The name, pattern or `key=value`.
+    pub text: Str,
 }
 
 /// A piece of a string.

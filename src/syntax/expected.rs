@@ -263,5 +263,10 @@ fn words(rule: Rule) -> Option<&'static str> {
         Rule::kw_metrics => "`metrics`",
         Rule::kw_delay => "`delay`",
         Rule::kw_confidence => "`confidence`",
+        Rule::kw_tagged => "`tagged`",
+        Rule::selector => {
+            "a function name, a pattern such as \"checkout-*\", or `tagged \"key=value\"`"
+        }
+        Rule::tagged => "`tagged \"key=value\"`",
     })
 }

@@ -130,9 +130,15 @@ impl Printer {
         let at = header.span.start;
         match &header.kind {
             HeaderKind::Rollout(s) => self.line(0, format!("rollout {}", string(s)), at),
-            HeaderKind::Function(names) => {
-                let names: Vec<String> = names.iter().map(string).collect();
-                self.line(0, format!("function {}", names.join(", ")), at);
+            HeaderKind::Function(selectors) => {
+                let selectors: Vec<String> = selectors
+                    .iter()
+                    .map(|s| match s.tagged {
+                        true => format!("tagged {}", string(&s.text)),
+                        false => string(&s.text),
+                    })
+                    .collect();
+                self.line(0, format!("function {}", selectors.join(", ")), at);
             }
             HeaderKind::Alias(s) => self.line(0, format!("alias {}", string(s)), at),
             HeaderKind::Region(s) => self.line(0, format!("region {}", string(s)), at),

@@ -24,15 +24,21 @@ fn an_error_regression_is_rolled_back_once_its_first_minute_has_settled() {
         .stdout_contains("rolling back: old gets all traffic again")
         .run();
     let text = String::from_utf8(output.stdout).unwrap();
-    // The first minute of traffic settles a minute and the 3s timeout after it ends, at 2m3s;
-    // its errors are already evidence enough of a rate above 1%.
+    // The calls before the shift (each answered in 60ms, ten a second) put the first traffic at
+    // 0.96s. The first minute then holds 59s of traffic and settles a minute and the 3s timeout
+    // after it ends, at 2m3s: not yet evidence enough; the second minute is, at 3m3s.
     assert!(
-        text.contains("time to detect: 2m3s after new first got traffic"),
+        text.contains("[00:02:03]   checkout-api undecided"),
         "{text}"
     );
     assert!(
+        text.contains("time to detect: 3m2s40ms after new first got traffic"),
+        "{text}"
+    );
+    // Fifteen minutes of traffic from 0.96s end in the minute ending at 16m, settled at 17m3s.
+    assert!(
         text.contains(
-            "baking 15m of traffic on new, judged as it settles: 16m3s at most (metric delay 1m3s)"
+            "baking 15m of traffic on new, judged as it settles: 17m1s940ms at most (metric delay 1m3s)"
         ),
         "{text}"
     );
@@ -78,8 +84,17 @@ fn json_events_one_per_line_and_a_summary() {
     let last = events.last().unwrap();
     assert_eq!(last["event"], "summary");
     assert_eq!(last["report"]["outcome"]["outcome"], "rolled_back");
-    assert_eq!(last["time_to_detect_ms"], 123_000);
-    assert_eq!(last["simulated_ms"], 123_000);
+    // The calls before the shift (answered in 60ms, ten a second) put the first traffic at
+    // 0.96s; the first minute settles at 2m3s, and its errors are evidence enough.
+    let report = &last["report"];
+    assert_eq!(report["first_traffic_ms"], 960);
+    let detected = report["detected_ms"].as_u64().unwrap();
+    assert!((123_000..124_000).contains(&detected), "{report}");
+    assert_eq!(last["time_to_detect_ms"], detected - 960);
+    assert!(
+        last["simulated_ms"].as_u64().unwrap() > detected,
+        "then the rollback's write"
+    );
     let calls = last["aws_calls"].as_u64().unwrap();
     assert!(calls > 5 && calls < 20, "{calls} calls");
 }
@@ -144,10 +159,11 @@ fn monte_carlo_runs_report_shares_and_spreads() {
         .run();
     let healthy: serde_json::Value = serde_json::from_slice(&healthy.stdout).unwrap();
     assert_eq!(healthy["promoted"], 100, "{healthy}");
-    // A fixed 15m bake lasts until its traffic has settled: 16m3s after the shift.
+    // A fixed 15m bake lasts until its traffic has settled: traffic from 0.96s fills the
+    // minutes up to 16m, settled at 17m3s; the promotion's write answers 60ms later.
     assert_eq!(
         healthy["time_to_promote_ms"]["median"],
-        16.0 * 60_000.0 + 3_000.0
+        17.0 * 60_000.0 + 3_000.0 + 60.0 - 960.0
     );
     Test::new()
         .args(["simulate", "examples/canary.rollout", "--runs", "50"])

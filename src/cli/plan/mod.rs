@@ -4,13 +4,15 @@ mod view;
 
 use super::output::out;
 use super::{load, Format, PlanArgs};
-use crate::cloud::aws::Aws;
+use crate::cloud::aws::{Aws, WallClock};
+use crate::cloud::limit::{Limited, DEFAULT_CALLS_PER_SECOND};
+use crate::cloud::retry::Retrying;
 use crate::cloud::LambdaApi;
 use crate::plan::Millis;
 use view::{LiveTarget, PlanView};
 
 pub(super) fn run(args: &PlanArgs) -> i32 {
-    let (plan, source) = match load::plan(&args.file, &args.playbook) {
+    let (mut plan, source) = match load::plan(&args.file, &args.playbook) {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
@@ -20,7 +22,7 @@ pub(super) fn run(args: &PlanArgs) -> i32 {
             .targets
             .alias
             .clone()
-            .filter(|_| !plan.targets.functions.is_empty())
+            .filter(|_| !plan.targets.functions.is_empty() || !plan.targets.select.is_empty())
         else {
             eprintln!("error: --live needs a target: name the function and alias in the playbook or with --function and --alias");
             return crate::exit::INVALID;
@@ -29,17 +31,25 @@ pub(super) fn run(args: &PlanArgs) -> i32 {
             Ok(runtime) => runtime,
             Err(code) => return code,
         };
-        live_targets = match runtime.block_on(live(
-            &plan,
-            &alias,
-            &args.aws.options(plan.targets.region.clone()),
-        )) {
-            Ok(targets) => targets,
-            Err(error) => {
-                eprintln!("error: {error}");
-                return crate::exit::INVALID;
-            }
+        let read = runtime.block_on(async {
+            let aws = match Aws::connect(&args.aws.options(plan.targets.region.clone())).await {
+                Ok(aws) => aws,
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    return Err(crate::exit::INVALID);
+                }
+            };
+            let clock = WallClock::new();
+            let paced = Limited::new(&aws, &clock, args.aws.calls_per_second);
+            let cloud = Retrying::new(&paced, &clock);
+            let functions = super::select(&cloud, &plan.targets).await?;
+            Ok((live(&aws, &cloud, &functions, &alias).await, functions))
+        });
+        (live_targets, plan.targets.functions) = match read {
+            Ok(read) => read,
+            Err(code) => return code,
         };
+        plan.targets.select.clear();
     }
     // The metric delay covers the longest timeout read live; without --live it is assumed.
     let timeout = live_targets
@@ -51,7 +61,7 @@ pub(super) fn run(args: &PlanArgs) -> i32 {
         .iter()
         .filter_map(|t| Some((t.function.clone(), t.serves.as_ref()?.version.clone())))
         .collect();
-    let mut view = PlanView::new(&plan, &source, timeout, &olds);
+    let mut view = PlanView::new(&plan, &source, timeout, &olds, args.aws.calls_per_second);
     view.live = live_targets;
     match args.format {
         Format::Text => out(&view.to_string()),
@@ -65,25 +75,36 @@ pub(super) fn run(args: &PlanArgs) -> i32 {
 
 /// The preview `rollout plan` prints for `plan`, whose playbook text is `source` (benchmarks).
 pub fn preview(plan: &crate::plan::Plan, source: &str) -> String {
-    PlanView::new(plan, source, None, &Default::default()).to_string()
+    PlanView::new(
+        plan,
+        source,
+        None,
+        &Default::default(),
+        DEFAULT_CALLS_PER_SECOND,
+    )
+    .to_string()
 }
 
-/// How long a rollout of `plan` takes, as the preview says: at least, and at most (`None` when
-/// an `approve` gate waits for a person).
-pub(super) fn duration(plan: &crate::plan::Plan, source: &str) -> (Millis, Option<Millis>) {
-    let view = PlanView::new(plan, source, None, &Default::default());
+/// How long a rollout of `plan` takes at `calls_per_second`, as the preview says: at least, and
+/// at most (`None` when an `approve` gate waits for a person).
+pub(super) fn duration(
+    plan: &crate::plan::Plan,
+    source: &str,
+    calls_per_second: f64,
+) -> (Millis, Option<Millis>) {
+    let view = PlanView::new(plan, source, None, &Default::default(), calls_per_second);
     (view.min_duration_ms, view.max_duration_ms)
 }
 
-/// Each target as it is now, with read-only calls only; a set-up that cannot work fails.
+/// Each target as it is now, with read-only calls only.
 async fn live(
-    plan: &crate::plan::Plan,
+    aws: &Aws,
+    cloud: &impl LambdaApi,
+    functions: &[String],
     alias: &str,
-    options: &crate::cloud::aws::AwsOptions,
-) -> Result<Vec<LiveTarget>, crate::cloud::CloudError> {
-    let aws = Aws::connect(options).await?;
+) -> Vec<LiveTarget> {
     let mut out = Vec::new();
-    for function in &plan.targets.functions {
+    for function in functions {
         let mut target = LiveTarget {
             function: function.clone(),
             alias: alias.to_string(),
@@ -95,10 +116,10 @@ async fn live(
             error: None,
         };
         let read = async {
-            let serves = aws.get_alias(function, alias).await?;
-            let latest = aws.get_function(function, None).await?;
+            let serves = cloud.get_alias(function, alias).await?;
+            let latest = cloud.get_function(function, None).await?;
             let versions = aws.versions(function).await?;
-            let provisioned = aws.provisioned(function, alias).await?;
+            let provisioned = cloud.provisioned(function, alias).await?;
             Ok::<_, crate::cloud::CloudError>((serves, latest, versions, provisioned))
         };
         match read.await {
@@ -127,5 +148,5 @@ async fn live(
         }
         out.push(target);
     }
-    Ok(out)
+    out
 }

@@ -108,6 +108,12 @@ pub(super) struct StepView {
 }
 
 const NO_FUNCTION: &str = "<function>";
+
+/// Function names the preview's header lists; a fleet's are counted.
+const SHOWN_NAMES: usize = 10;
+
+/// Targets whose calls the preview spells out; a fleet's others do the same.
+const SHOWN_TARGETS: usize = 3;
 const NO_ALIAS: &str = "<alias>";
 
 impl PlanView {
@@ -118,6 +124,7 @@ impl PlanView {
         source: &str,
         timeout: Option<Millis>,
         olds: &BTreeMap<String, String>,
+        calls_per_second: f64,
     ) -> Self {
         let (delay, metric_delay) = match (plan.health.delay, timeout) {
             (Some(delay), _) => (delay, format!("`metrics delay {delay}`")),
@@ -133,11 +140,17 @@ impl PlanView {
             ),
         };
         let settlement = Settlement::new(plan.health.every, delay);
-        let functions: Vec<String> = if plan.targets.functions.is_empty() {
-            vec![NO_FUNCTION.to_string()]
-        } else {
-            plan.targets.functions.clone()
-        };
+        // A selection stands for the functions it will find, until `plan --live` resolves it.
+        let mut functions: Vec<String> = plan.targets.functions.clone();
+        functions.extend(plan.targets.select.iter().map(|s| format!("<each of {s}>")));
+        if functions.is_empty() {
+            functions.push(NO_FUNCTION.to_string());
+        }
+        let count = functions.len();
+        // Each target's calls are the same but for its names: a fleet shows a few.
+        functions.truncate(SHOWN_TARGETS);
+        let others = count - functions.len();
+        let pace = Millis((1_000.0 * count as f64 / calls_per_second).ceil() as u64);
         let alias = plan
             .targets
             .alias
@@ -160,12 +173,15 @@ impl PlanView {
             })
             .collect();
         for (i, step) in plan.steps.iter().enumerate() {
-            let (min, max) = step_duration(&step.kind, functions.len(), &settlement);
-            let calls = targets
+            let (min, max) = step_duration(&step.kind, count, pace, &settlement);
+            let mut calls: Vec<String> = targets
                 .iter()
                 .flat_map(|t| t.of(&step.kind, i + 1, weight))
                 .collect();
-            let judged_by = judged_by(&step.kind, plan, &functions, &alias, &settlement);
+            if others > 0 {
+                calls.push(format!("… the same for the other {others} functions"));
+            }
+            let judged_by = judged_by(&step.kind, plan, &functions, others, &alias, &settlement);
             steps.push(StepView {
                 number: i + 1,
                 text: step.kind.to_string(),
@@ -211,7 +227,22 @@ impl PlanView {
             .iter()
             .map(|t| t.update_alias(&t.old(), None, Lease::Released))
             .collect();
-        let preflight = targets.iter().flat_map(|t| t.preflight(plan)).collect();
+        let mut preflight: Vec<String> = Vec::new();
+        if !plan.targets.select.is_empty() {
+            preflight.push("aws lambda list-functions (every page: the region's functions, for the selections)".to_string());
+        }
+        if plan
+            .targets
+            .select
+            .iter()
+            .any(|s| matches!(s, crate::plan::Selection::Tagged { .. }))
+        {
+            preflight.push(
+                "aws lambda list-tags --resource '<each function's ARN>' (for `tagged`)"
+                    .to_string(),
+            );
+        }
+        preflight.extend(targets.iter().flat_map(|t| t.preflight(plan)));
         PlanView {
             name: plan.name.clone(),
             targets: plan.targets.clone(),
@@ -236,18 +267,24 @@ impl PlanView {
 
 /// Shortest and longest time a step takes; `None` for no bound. A bake lasts until the traffic
 /// it judges has settled: its duration and the metric delay, and up to a period more when it
-/// starts within one.
+/// starts within one. Steps act on all targets at once, at the pace of calls: `pace` is the
+/// time one call per target takes at that pace. Hooks run one target after another.
 fn step_duration(
     kind: &StepKind,
     functions: usize,
+    pace: Millis,
     settlement: &Settlement,
 ) -> (Millis, Option<Millis>) {
     let per_function = |d: Millis| Some(Millis(d.0 * functions as u64));
+    // Calls per target: `publish` reads `$LATEST`, publishes and reads the new version, and
+    // marks the lease; `update code` uploads, reads, and marks. Whole seconds: what a few
+    // functions' calls take is lost in the rest.
+    let paced = |calls: u64| Millis(pace.0 * calls / 1000 * 1000);
     let settled = |traffic: Millis| Millis(traffic.0 + settlement.delay.0);
     let aligned = |traffic: Millis| Millis(traffic.0 + settlement.delay.0 + settlement.period.0);
     match kind {
         StepKind::UpdateCode { .. } | StepKind::Publish { .. } => {
-            (Millis(0), per_function(UPDATE_DEADLINE))
+            (paced(3), Some(Millis(paced(4).0 + UPDATE_DEADLINE.0)))
         }
         StepKind::Wait { duration } => (*duration, Some(*duration)),
         StepKind::Bake { duration, shortest } => (
@@ -268,7 +305,7 @@ fn step_duration(
         StepKind::UseVersion { .. }
         | StepKind::Shift { .. }
         | StepKind::Promote
-        | StepKind::Rollback => (Millis(0), Some(Millis(0))),
+        | StepKind::Rollback => (paced(1), Some(paced(2))),
     }
 }
 
@@ -433,6 +470,7 @@ fn judged_by(
     kind: &StepKind,
     plan: &Plan,
     functions: &[String],
+    others: usize,
     alias: &str,
     settlement: &Settlement,
 ) -> Vec<String> {
@@ -468,10 +506,15 @@ fn judged_by(
         _ => return Vec::new(),
     };
     let mut out = vec![format!(
-        "the metrics of {traffic}, each {} period read once settled, {} after it ends{then}; from CloudWatch for {}: aws cloudwatch get-metric-data with dimensions FunctionName, Resource={}, ExecutedVersion=<new>|<old>",
+        "the metrics of {traffic}, each {} period read once settled, {} after it ends{then}; from CloudWatch for {}{}: aws cloudwatch get-metric-data with dimensions FunctionName, Resource={}, ExecutedVersion=<new>|<old>",
         settlement.period,
         settlement.delay,
         functions.join(", "),
+        if others > 0 {
+            format!(" and {others} more, all in as few calls as the API allows")
+        } else {
+            String::new()
+        },
         functions
             .iter()
             .map(|f| format!("{f}:{alias}"))
@@ -533,10 +576,27 @@ impl fmt::Display for PlanView {
             .map(|n| format!(" {n:?}"))
             .unwrap_or_default();
         writeln!(f, "plan{name}")?;
-        let functions = if self.targets.functions.is_empty() {
+        let names = &self.targets.functions;
+        let mut shown: Vec<String> = if names.len() > SHOWN_NAMES {
+            vec![format!(
+                "{} functions: {}, … {}",
+                names.len(),
+                names[..SHOWN_NAMES - 1].join(", "),
+                names[names.len() - 1]
+            )]
+        } else {
+            names.clone()
+        };
+        shown.extend(
+            self.targets
+                .select
+                .iter()
+                .map(|s| format!("{s} (resolved when the run starts; `plan --live` lists them)")),
+        );
+        let functions = if shown.is_empty() {
             "no function named (pass --function)".to_string()
         } else {
-            self.targets.functions.join(", ")
+            shown.join(", ")
         };
         let alias = self
             .targets

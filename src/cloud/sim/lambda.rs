@@ -1,21 +1,61 @@
 //! The simulated Lambda: versions numbered by the service, aliases with RevisionIds and routing
 //! rules, code updates that take time, and invocations served by the traffic model.
 
+use std::collections::BTreeMap;
+
 use super::{fnv1a, SimWorld, Version, ALLOCATION_TIME};
 use crate::cloud::call::Call;
 use crate::cloud::{
-    Alias, AliasUpdate, Allocation, Clock, CloudError, FunctionInfo, FunctionState, Invocation,
-    LambdaApi, Latest, Provisioned, UpdateStatus,
+    Alias, AliasUpdate, Allocation, Clock, CloudError, FunctionInfo, FunctionPage, FunctionState,
+    Invocation, LambdaApi, Latest, Listed, Provisioned, UpdateStatus,
 };
 use crate::plan::Millis;
 
+/// Functions per page of `ListFunctions`.
+const LIST_PAGE: usize = 50;
+
+/// A simulated function's ARN.
+pub(super) fn arn(name: &str) -> String {
+    format!("arn:aws:lambda:us-east-1:123456789012:function:{name}")
+}
+
+impl SimWorld {
+    /// A control-plane call reaching the service: it takes the world's latency, is logged, and
+    /// is throttled (429) when the account has had its limit of calls in the last second.
+    async fn arrive(&self, call: Call) -> Result<(), CloudError> {
+        let latency = self.state.borrow().call_latency;
+        if latency > Millis(0) {
+            self.clock.sleep(latency).await;
+        }
+        let now = self.clock.now();
+        let mut state = self.state.borrow_mut();
+        state.calls.push(call);
+        let Some(limit) = state.calls_per_second else {
+            return Ok(());
+        };
+        while state.recent.front().is_some_and(|t| t.0 + 1_000 <= now.0) {
+            state.recent.pop_front();
+        }
+        if state.recent.len() as f64 >= limit {
+            state.throttled += 1;
+            return Err(CloudError::Throttled {
+                message: "TooManyRequestsException: Rate exceeded".into(),
+                retry_after: None,
+            });
+        }
+        state.recent.push_back(now);
+        Ok(())
+    }
+}
+
 impl LambdaApi for SimWorld {
     async fn get_alias(&self, function: &str, alias: &str) -> Result<Alias, CloudError> {
-        let mut state = self.state.borrow_mut();
-        state.calls.push(Call::GetAlias {
+        self.arrive(Call::GetAlias {
             function: function.to_string(),
             alias: alias.to_string(),
-        });
+        })
+        .await?;
+        let state = self.state.borrow();
         state
             .function(function)?
             .aliases
@@ -30,13 +70,14 @@ impl LambdaApi for SimWorld {
         alias: &str,
         update: &AliasUpdate,
     ) -> Result<Alias, CloudError> {
-        let now = self.clock.now();
-        let mut state = self.state.borrow_mut();
-        state.calls.push(Call::UpdateAlias {
+        self.arrive(Call::UpdateAlias {
             function: function.to_string(),
             alias: alias.to_string(),
             update: update.clone(),
-        });
+        })
+        .await?;
+        let now = self.clock.now();
+        let mut state = self.state.borrow_mut();
         let current = state
             .function(function)?
             .aliases
@@ -103,13 +144,14 @@ impl LambdaApi for SimWorld {
         latest: &Latest,
         description: Option<&str>,
     ) -> Result<String, CloudError> {
-        let now = self.clock.now();
-        let mut state = self.state.borrow_mut();
-        state.calls.push(Call::PublishVersion {
+        self.arrive(Call::PublishVersion {
             function: function.to_string(),
             latest: latest.clone(),
             description: description.map(str::to_string),
-        });
+        })
+        .await?;
+        let now = self.clock.now();
+        let mut state = self.state.borrow_mut();
         let f = state.idle_function_mut(function, now)?;
         let revision = f.latest_revision(now);
         if latest.revision_id != revision {
@@ -139,12 +181,13 @@ impl LambdaApi for SimWorld {
         function: &str,
         qualifier: Option<&str>,
     ) -> Result<FunctionInfo, CloudError> {
-        let now = self.clock.now();
-        let mut state = self.state.borrow_mut();
-        state.calls.push(Call::GetFunction {
+        self.arrive(Call::GetFunction {
             function: function.to_string(),
             qualifier: qualifier.map(str::to_string),
-        });
+        })
+        .await?;
+        let now = self.clock.now();
+        let state = self.state.borrow();
         let f = state.function(function)?;
         let (last_update, state_now, config, revision) = match qualifier {
             None | Some("$LATEST") => {
@@ -196,12 +239,13 @@ impl LambdaApi for SimWorld {
         function: &str,
         alias: &str,
     ) -> Result<Option<Provisioned>, CloudError> {
-        let now = self.clock.now();
-        let mut state = self.state.borrow_mut();
-        state.calls.push(Call::GetProvisionedConcurrency {
+        self.arrive(Call::GetProvisionedConcurrency {
             function: function.to_string(),
             alias: alias.to_string(),
-        });
+        })
+        .await?;
+        let now = self.clock.now();
+        let state = self.state.borrow();
         let Some(provision) = state.function(function)?.provisioned.get(alias).copied() else {
             return Ok(None);
         };
@@ -220,16 +264,51 @@ impl LambdaApi for SimWorld {
     }
 
     async fn update_code(&self, function: &str, zip: &[u8]) -> Result<String, CloudError> {
+        self.arrive(Call::UpdateFunctionCode {
+            function: function.to_string(),
+        })
+        .await?;
         let now = self.clock.now();
         let mut state = self.state.borrow_mut();
-        state.calls.push(Call::UpdateFunctionCode {
-            function: function.to_string(),
-        });
         let f = state.idle_function_mut(function, now)?;
         f.start_update(now);
         f.latest.code = format!("zip-{:016x}", fnv1a(zip));
         f.last_update_failed = f.fail_next_update.take();
         Ok(f.latest.code.clone())
+    }
+
+    async fn list_functions(&self, marker: Option<&str>) -> Result<FunctionPage, CloudError> {
+        self.arrive(Call::ListFunctions {
+            marker: marker.map(str::to_string),
+        })
+        .await?;
+        let state = self.state.borrow();
+        // Pages of 50, as the service returns by default, in name order after the marker.
+        let after = marker.unwrap_or("");
+        let mut names = state
+            .functions
+            .keys()
+            .filter(|name| marker.is_none() || name.as_str() > after);
+        let functions: Vec<Listed> = names
+            .by_ref()
+            .take(LIST_PAGE)
+            .map(|name| Listed {
+                name: name.clone(),
+                arn: arn(name),
+            })
+            .collect();
+        let next = match names.next() {
+            Some(_) => functions.last().map(|f| f.name.clone()),
+            None => None,
+        };
+        Ok(FunctionPage { functions, next })
+    }
+
+    async fn tags(&self, arn_: &str) -> Result<BTreeMap<String, String>, CloudError> {
+        self.arrive(Call::ListTags { arn: arn_.into() }).await?;
+        let state = self.state.borrow();
+        let name = arn_.rsplit(':').next().unwrap_or_default();
+        Ok(state.function(name)?.tags.clone())
     }
 
     async fn invoke(

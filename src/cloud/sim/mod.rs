@@ -14,7 +14,7 @@
 //! primary; every alias write changes the RevisionId and a stale one is rejected (412).
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 pub mod clock;
 mod cloudwatch;
@@ -52,6 +52,13 @@ pub struct SimConfig {
     pub ingestion: Millis,
     /// The functions' timeout, as `GetFunctionConfiguration` reports it.
     pub timeout: Millis,
+    /// How long each control-plane call takes to answer.
+    pub call_latency: Millis,
+    /// The account's limit of control-plane calls per second: beyond it, calls are throttled
+    /// (429). `None`: no limit.
+    pub calls_per_second: Option<f64>,
+    /// Tags of functions, by function.
+    pub tags: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 /// How long CloudWatch takes by default to make Lambda's metrics readable after an invocation
@@ -79,6 +86,9 @@ impl Default for SimConfig {
             seed: 1,
             ingestion: DEFAULT_INGESTION,
             timeout: DEFAULT_TIMEOUT,
+            call_latency: Millis(0),
+            calls_per_second: None,
+            tags: BTreeMap::new(),
         }
     }
 }
@@ -143,6 +153,8 @@ struct Function {
     provisioned: BTreeMap<String, Provision>,
     /// Traffic generated up to here.
     generated_until: Millis,
+    /// Its tags.
+    tags: BTreeMap<String, String>,
 }
 
 #[derive(Debug)]
@@ -161,6 +173,14 @@ struct State {
     timeout: Millis,
     /// Datapoints `GetMetricData` returns per page.
     datapoints_per_page: usize,
+    /// How long each control-plane call takes.
+    call_latency: Millis,
+    /// The account's limit of control-plane calls per second.
+    calls_per_second: Option<f64>,
+    /// When the control-plane calls of the last second arrived.
+    recent: VecDeque<Millis>,
+    /// Calls refused for the limit.
+    throttled: usize,
 }
 
 /// Datapoints `GetMetricData` returns per call, at most.
@@ -188,6 +208,10 @@ impl SimWorld {
             new_by_function: BTreeMap::new(),
             timeout: config.timeout,
             datapoints_per_page: DATAPOINTS_PER_PAGE,
+            call_latency: config.call_latency,
+            calls_per_second: config.calls_per_second,
+            recent: VecDeque::new(),
+            throttled: 0,
         };
         for name in &config.functions {
             let versions = (1..=config.versions.max(1))
@@ -216,6 +240,7 @@ impl SimWorld {
                     aliases: BTreeMap::from([(config.alias.clone(), alias)]),
                     provisioned: BTreeMap::new(),
                     generated_until: Millis(0),
+                    tags: config.tags.get(name).cloned().unwrap_or_default(),
                 },
             );
             state.old_versions.insert(name.clone(), "1".to_string());

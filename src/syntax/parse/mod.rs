@@ -177,6 +177,20 @@ fn build_file(pair: Pair<'_, Rule>) -> File {
     File { statements }
 }
 
+fn build_selector(pair: Pair<'_, Rule>) -> Selector {
+    let inner = pair.into_inner().next().unwrap();
+    match inner.as_rule() {
+        Rule::tagged => Selector {
+            tagged: true,
+            text: build_string(inner.into_inner().nth(1).unwrap()),
+        },
+        _ => Selector {
+            tagged: false,
+            text: build_string(inner),
+        },
+    }
+}
+
 fn build_header(pair: Pair<'_, Rule>) -> Header {
     let span = Span::from(pair.as_span());
     let rule = pair.as_rule();
@@ -186,8 +200,8 @@ fn build_header(pair: Pair<'_, Rule>) -> Header {
         Rule::rollout_header => HeaderKind::Rollout(build_string(inner.next().unwrap())),
         Rule::function_header => HeaderKind::Function(
             inner
-                .filter(|p| p.as_rule() == Rule::string)
-                .map(build_string)
+                .filter(|p| p.as_rule() == Rule::selector)
+                .map(build_selector)
                 .collect(),
         ),
         Rule::alias_header => HeaderKind::Alias(build_string(inner.next().unwrap())),

@@ -175,9 +175,23 @@ fn every_step() {
 #[test]
 fn every_header() {
     assert_eq!(header("rollout \"n\""), HeaderKind::Rollout(plain("n")));
+    let name = |text: &str| Selector {
+        tagged: false,
+        text: plain(text),
+    };
     assert_eq!(
         header("function \"a\", \"b\",\"c\""),
-        HeaderKind::Function(vec![plain("a"), plain("b"), plain("c")])
+        HeaderKind::Function(vec![name("a"), name("b"), name("c")])
+    );
+    assert_eq!(
+        header("function \"checkout-*\", tagged \"team=checkout\""),
+        HeaderKind::Function(vec![
+            name("checkout-*"),
+            Selector {
+                tagged: true,
+                text: plain("team=checkout"),
+            }
+        ])
     );
     assert_eq!(header("alias \"live\""), HeaderKind::Alias(plain("live")));
     assert_eq!(
