@@ -30,9 +30,9 @@ pub(super) fn rollback(args: &LeaseArgs) -> i32 {
         return exit::INTERRUPTED;
     }
     let target = &args.target;
-    super::with_aws(target, async |lambda| {
+    super::with_aws(target, async |lambda, functions| {
         let mut status = exit::OK;
-        for function in &target.functions {
+        for function in functions {
             let alias = &target.alias;
             let current = match lambda.get_alias(function, alias).await {
                 Ok(a) => a,
@@ -100,8 +100,9 @@ const APPROVE_ATTEMPTS: usize = 5;
 /// approval written again, as long as the same rollout still waits.
 pub(super) fn approve(args: &LeaseArgs) -> i32 {
     let target = &args.target;
-    super::with_aws(target, async |lambda| {
-        let function = &target.functions[0];
+    super::with_aws(target, async |lambda, functions| {
+        // The rollout waits for approval on its first alias.
+        let function = &functions[0];
         let alias = &target.alias;
         let mut waiting: Option<Marker> = None;
         for _ in 0..APPROVE_ATTEMPTS {

@@ -252,6 +252,32 @@ type Cloud<'a> = crate::cloud::retry::Retrying<
     crate::cloud::aws::WallClock,
 >;
 
+/// `--tagged KEY=VALUE`.
+fn parse_tag(text: &str) -> Result<crate::plan::Selection, String> {
+    crate::plan::Selection::tagged(text)
+        .ok_or_else(|| format!("expected KEY=VALUE, such as `team=checkout`, not `{text}`"))
+}
+
+impl AliasTarget {
+    /// The functions named, and the selections to resolve.
+    fn targets(&self) -> crate::plan::Targets {
+        let (patterns, names): (Vec<&String>, Vec<&String>) = self
+            .functions
+            .iter()
+            .partition(|f| crate::plan::Selection::pattern(f).is_some());
+        crate::plan::Targets {
+            functions: names.into_iter().cloned().collect(),
+            select: patterns
+                .into_iter()
+                .filter_map(|p| crate::plan::Selection::pattern(p))
+                .chain(self.tagged.iter().cloned())
+                .collect(),
+            alias: Some(self.alias.clone()),
+            region: self.region.clone(),
+        }
+    }
+}
+
 impl AwsArgs {
     fn options(&self, region: Option<String>) -> crate::cloud::aws::AwsOptions {
         crate::cloud::aws::AwsOptions {
@@ -297,9 +323,17 @@ struct RunArgs {
 /// The aliases a command reads or writes without a playbook.
 #[derive(Debug, Args)]
 struct AliasTarget {
-    /// The function (repeat for several)
-    #[arg(long = "function", value_name = "NAME", required = true)]
+    /// The function (repeat for several); a pattern such as "checkout-*" (quoted) selects the
+    /// region's functions whose names match
+    #[arg(
+        long = "function",
+        value_name = "NAME",
+        required_unless_present = "tagged"
+    )]
     functions: Vec<String>,
+    /// Every function of the region with this tag (repeat for several)
+    #[arg(long, value_name = "KEY=VALUE", value_parser = parse_tag)]
+    tagged: Vec<crate::plan::Selection>,
     /// The alias
     #[arg(long, value_name = "NAME")]
     alias: String,
@@ -537,8 +571,9 @@ enum Format {
     Json,
 }
 
-/// Runs `body` with retrying AWS clients for `target`, returning its exit code.
-fn with_aws(target: &AliasTarget, body: impl AsyncFnOnce(&Cloud<'_>) -> i32) -> i32 {
+/// Runs `body` with paced, retrying AWS clients and the functions `target` names or selects,
+/// returning its exit code.
+fn with_aws(target: &AliasTarget, body: impl AsyncFnOnce(&Cloud<'_>, &[String]) -> i32) -> i32 {
     let runtime = match runtime() {
         Ok(runtime) => runtime,
         Err(code) => return code,
@@ -555,7 +590,11 @@ fn with_aws(target: &AliasTarget, body: impl AsyncFnOnce(&Cloud<'_>) -> i32) -> 
         };
         let clock = crate::cloud::aws::WallClock::new();
         let paced = crate::cloud::limit::Limited::new(&aws, &clock, target.aws.calls_per_second);
-        body(&crate::cloud::retry::Retrying::new(&paced, &clock)).await
+        let cloud = crate::cloud::retry::Retrying::new(&paced, &clock);
+        match select(&cloud, &target.targets()).await {
+            Ok(functions) => body(&cloud, &functions).await,
+            Err(code) => code,
+        }
     })
 }
 

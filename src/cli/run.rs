@@ -197,9 +197,10 @@ async fn execute(
     let clock_ = WallClock::new();
     let paced = Limited::new(&aws, &clock_, args.aws.calls_per_second);
     // Before anything changes: the selections are resolved, each alias must exist, and what it
-    // serves and how it is provisioned is shown before the question.
-    let reading = Retrying::new(&paced, &clock_);
-    match super::select(&reading, &plan.targets).await {
+    // serves and how it is provisioned is shown before the question. Nothing is retried here:
+    // with nothing changed yet, an AWS that does not answer ends the run at once.
+    let reading = &paced;
+    match super::select(reading, &plan.targets).await {
         Ok(functions) => {
             plan.targets.functions = functions;
             plan.targets.select.clear();

@@ -45,9 +45,9 @@ fn held(m: &Marker, alias: &str, function: &str) -> String {
 
 pub(super) fn run(args: &StatusArgs) -> i32 {
     let target = &args.target;
-    super::with_aws(target, async |aws| {
+    super::with_aws(target, async |aws, functions| {
         let mut statuses = Vec::new();
-        for function in &target.functions {
+        for function in functions {
             let read = async {
                 let serves = aws.get_alias(function, &target.alias).await?;
                 let latest = aws.get_function(function, None).await?;
@@ -94,6 +94,15 @@ pub(super) fn run(args: &StatusArgs) -> i32 {
                 "{}\n",
                 serde_json::to_string_pretty(&statuses).expect("serialises")
             )),
+            // Several aliases: one line each.
+            Format::Text if statuses.len() > 1 => {
+                for s in &statuses {
+                    out(&format!(
+                        "{}:{} serves {}: {}\n",
+                        s.function, s.alias, s.serves, s.note
+                    ));
+                }
+            }
             Format::Text => {
                 for s in &statuses {
                     out(&format!(

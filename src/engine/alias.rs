@@ -26,7 +26,9 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
 
     /// Writes the alias of every active target to what `routing` says of it (its primary and
     /// additional versions), then waits until provisioned concurrency, where there is any, is
-    /// allocated for the new weights.
+    /// allocated for the new weights. The fleet has its new weight once the last write is done:
+    /// counts begin there for every target, so that one evaluation reads them all over the same
+    /// time range (one `GetMetricData` request has one range).
     pub(super) async fn move_traffic(
         &mut self,
         routing: impl Fn(&Target) -> (String, BTreeMap<String, f64>),
@@ -37,12 +39,14 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                     return Ok::<(), WriteError>(());
                 }
                 let (version, routing) = routing(t);
-                engine.write(t, version, routing).await?;
-                t.weight_since = engine.services.clock.epoch();
-                Ok(())
+                engine.write(t, version, routing).await
             })
             .await;
         first_error(results).map_err(Stop::from)?;
+        let now = self.services.clock.epoch();
+        for t in self.progress.targets.iter_mut().filter(|t| t.active) {
+            t.weight_since = now;
+        }
         self.wait_allocated().await
     }
 

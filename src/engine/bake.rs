@@ -62,7 +62,6 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
             if clock.interrupted() {
                 return Err(Stop::Interrupted);
             }
-            self.beat().await?;
             let last = clock.epoch() >= end;
             let look = Look {
                 alpha: self.playbook.alpha,
@@ -105,6 +104,8 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                 });
                 return Ok(());
             }
+            // After the look, so that renewing a fleet's lease never delays a verdict.
+            self.beat().await?;
         }
         let unjudged: Vec<String> = self
             .active()

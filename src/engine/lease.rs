@@ -7,7 +7,7 @@ use super::stop::WriteError;
 use super::{first_error, Engine, Target};
 use crate::cloud::lease::Marker;
 use crate::cloud::{Clock, LambdaApi, MetricsApi};
-use crate::plan::StepKind;
+use crate::plan::{Millis, StepKind};
 
 impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
     /// The alias description to write for `t`: the user's text, with the lease marker while
@@ -57,6 +57,8 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
     }
 
     /// Renews the lease, while it is held, when the last heartbeat is older than the interval.
+    /// A fleet's heartbeat (one write per alias, at the pace of calls) comes less often, so that
+    /// it takes at most a quarter of the calls, but always well within `stale_after`.
     pub(super) async fn beat(&mut self) -> Result<(), WriteError> {
         if !self.lease.holding {
             return Ok(());
@@ -66,7 +68,10 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
             .clock
             .unix()
             .saturating_sub(self.lease.last_beat);
-        if since * 1000 < self.settings.heartbeat.0 {
+        let interval = (self.lease.sweep.0 * 4)
+            .min(self.settings.stale_after.0 / 2)
+            .max(self.settings.heartbeat.0);
+        if since * 1000 < interval {
             return Ok(());
         }
         self.hold_all().await
@@ -75,7 +80,9 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
     /// Rewrites the marker of every alias, all at once; every one is tried, and the first
     /// failure is the answer.
     pub(super) async fn hold_all(&mut self) -> Result<(), WriteError> {
+        let began = self.services.clock.now();
         let results = self.each(async |engine, t| engine.hold(t).await).await;
+        self.lease.sweep = Millis(self.services.clock.now().0.saturating_sub(began.0));
         self.lease.last_beat = self.services.clock.unix();
         first_error(results)
     }

@@ -255,6 +255,8 @@ struct Lease {
     last_beat: u64,
     /// Whether an `approve` gate is waiting.
     gate: bool,
+    /// How long the last rewrite of every alias took: a fleet's heartbeat comes less often.
+    sweep: Millis,
 }
 
 /// Runs a plan.

@@ -19,10 +19,13 @@ impl MetricsApi for SimWorld {
     ) -> Result<MetricDataPage, CloudError> {
         let now = self.clock.now();
         let mut state = self.state.borrow_mut();
-        state.calls.push(Call::GetMetricData {
-            queries: request.queries.clone(),
-            next_token: request.next_token.clone(),
-        });
+        state.calls.push((
+            self.clock.now(),
+            Call::GetMetricData {
+                queries: request.queries.clone(),
+                next_token: request.next_token.clone(),
+            },
+        ));
         if request.queries.len() > QUERIES_PER_CALL {
             return Err(CloudError::InvalidParameter(format!(
                 "ValidationError: {} MetricDataQueries; at most {QUERIES_PER_CALL} are allowed",
@@ -93,10 +96,13 @@ impl MetricsApi for SimWorld {
         kinds: &[AlarmKind],
     ) -> Result<Vec<(String, AlarmState)>, CloudError> {
         let mut state = self.state.borrow_mut();
-        state.calls.push(Call::DescribeAlarms {
-            names: names.to_vec(),
-            kinds: kinds.to_vec(),
-        });
+        state.calls.push((
+            self.clock.now(),
+            Call::DescribeAlarms {
+                names: names.to_vec(),
+                kinds: kinds.to_vec(),
+            },
+        ));
         if names.len() > ALARMS_PER_CALL {
             return Err(CloudError::InvalidParameter(format!(
                 "ValidationError: AlarmNames has {} names; at most {ALARMS_PER_CALL} are allowed",

@@ -29,7 +29,7 @@ impl SimWorld {
         }
         let now = self.clock.now();
         let mut state = self.state.borrow_mut();
-        state.calls.push(call);
+        state.calls.push((now, call));
         let Some(limit) = state.calls_per_second else {
             return Ok(());
         };
@@ -318,10 +318,13 @@ impl LambdaApi for SimWorld {
         _payload: &str,
     ) -> Result<Invocation, CloudError> {
         let mut state = self.state.borrow_mut();
-        state.calls.push(Call::Invoke {
-            function: function.to_string(),
-            qualifier: qualifier.to_string(),
-        });
+        state.calls.push((
+            self.clock.now(),
+            Call::Invoke {
+                function: function.to_string(),
+                qualifier: qualifier.to_string(),
+            },
+        ));
         let alias = state.function(function)?.aliases.get(qualifier).cloned();
         let version = match alias {
             Some(alias) => {

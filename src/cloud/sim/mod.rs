@@ -163,7 +163,8 @@ struct State {
     alarms: BTreeMap<String, (AlarmKind, AlarmState)>,
     traffic: Traffic,
     next_revision: u64,
-    calls: Vec<Call>,
+    /// Every call and when it was answered.
+    calls: Vec<(Millis, Call)>,
     old_versions: BTreeMap<String, String>,
     old: Profile,
     new: Profile,
@@ -259,7 +260,22 @@ impl SimWorld {
 
     /// Every call made so far, in order.
     pub fn calls(&self) -> Vec<Call> {
+        self.state
+            .borrow()
+            .calls
+            .iter()
+            .map(|(_, c)| c.clone())
+            .collect()
+    }
+
+    /// Every call made so far, with the virtual time it was answered at.
+    pub fn timed_calls(&self) -> Vec<(Millis, Call)> {
         self.state.borrow().calls.clone()
+    }
+
+    /// Control-plane calls refused for the account's limit (429).
+    pub fn throttled(&self) -> usize {
+        self.state.borrow().throttled
     }
 
     /// Calls that changed something (writes), in order.

@@ -4,6 +4,7 @@
 mod approval;
 mod conflicts;
 mod faults;
+mod fleet;
 mod health;
 mod hooks;
 mod refusals;

@@ -36,9 +36,9 @@ fn a_healthy_canary_promotes_with_exactly_these_calls() {
             "UpdateAlias f:live version=1 routing={4: 0.05} revision=rev-3 lease=step2/4",
             "UpdateAlias f:live version=1 routing={4: 0.05} revision=rev-4 lease=step3/4",
             "UpdateAlias f:live version=1 routing={4: 0.05} revision=rev-5 lease=step3/4",
+            // Heartbeats every two minutes, after the looks; none once the bake has ended.
             "UpdateAlias f:live version=1 routing={4: 0.05} revision=rev-6 lease=step3/4",
-            "UpdateAlias f:live version=1 routing={4: 0.05} revision=rev-7 lease=step3/4",
-            "UpdateAlias f:live version=4 routing={} revision=rev-8 lease=released",
+            "UpdateAlias f:live version=4 routing={} revision=rev-7 lease=released",
         ]
     );
     assert_eq!(

@@ -1,0 +1,170 @@
+//! Fleets against moto: fifty functions selected by a pattern move together and are promoted;
+//! with one of them unhealthy, all fifty end on `old`, unsplit, lease cleared; `plan --live` and
+//! `status` resolve the same selection, and a pattern that matches nothing is refused.
+
+use crate::harness::*;
+
+const FLEET: usize = 50;
+
+/// `FLEET` functions named `<prefix>-00` …, each with `live` on version 1 and changed code
+/// whose version 2 has these metrics (the one at `bad`, if any, fails half its calls).
+fn fleet(aws: &Aws, prefix: &str, bad: Option<usize>) -> Vec<String> {
+    let names: Vec<String> = (0..FLEET).map(|n| format!("{prefix}-{n:02}")).collect();
+    for (n, name) in names.iter().enumerate() {
+        aws.function(name, Some(2));
+        let errors = if Some(n) == bad { 500.0 } else { 1.0 };
+        aws.metrics(name, "2", 1000.0, errors);
+    }
+    names
+}
+
+/// The canary on every function the pattern selects.
+fn playbook(prefix: &str) -> String {
+    canary(&[], "").replace("function \n", &format!("function \"{prefix}-*\"\n"))
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs a moto server: `scripts/test` runs these (cargo test --features e2e)"
+)]
+fn fifty_functions_selected_by_a_pattern_are_promoted_together() {
+    let aws = Aws::new();
+    let prefix = unique("fleet");
+    let names = fleet(&aws, &prefix, None);
+    let dir = temp(&playbook(&prefix));
+    let out = rollout(
+        &dir,
+        &["run", "--yes", "--calls-per-second", "100", "p.rollout"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("\"{prefix}-*\" selects {FLEET} functions")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("rollout will act on {FLEET} functions")),
+        "{stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("{FLEET} shifted of {FLEET} targets")),
+        "the display counts a fleet: {stdout}"
+    );
+    for name in &names {
+        assert_eq!(aws.alias(name), ("2".to_string(), vec![]), "{name}");
+        assert_eq!(marker(&aws, name), None, "{name}: lease cleared");
+    }
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs a moto server: `scripts/test` runs these (cargo test --features e2e)"
+)]
+fn one_unhealthy_function_rolls_the_whole_fleet_back() {
+    let aws = Aws::new();
+    let prefix = unique("fleetbad");
+    let names = fleet(&aws, &prefix, Some(17));
+    let dir = temp(&playbook(&prefix));
+    let out = rollout(
+        &dir,
+        &[
+            "run",
+            "--yes",
+            "--calls-per-second",
+            "100",
+            "--format",
+            "json",
+            "p.rollout",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    for name in &names {
+        assert_eq!(
+            aws.alias(name),
+            ("1".to_string(), vec![]),
+            "{name}: old serves everything"
+        );
+        assert_eq!(marker(&aws, name), None, "{name}: lease cleared");
+    }
+    let events: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // JSON keeps one event per target action.
+    let shifted = events
+        .iter()
+        .filter(|e| {
+            let split = |alias: &serde_json::Value| {
+                alias["routing"].as_object().is_some_and(|r| !r.is_empty())
+            };
+            e["event"] == "alias_updated" && !split(&e["before"]) && split(&e["after"])
+        })
+        .count();
+    assert_eq!(shifted, FLEET, "{}", text(&out));
+    let summary = events.last().unwrap();
+    let reason = summary["outcome"]["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.starts_with(&format!("{prefix}-17: ")) && reason.contains("confidently above 1.00%"),
+        "the summary names the failing target and why: {summary}"
+    );
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs a moto server: `scripts/test` runs these (cargo test --features e2e)"
+)]
+fn plan_live_and_status_resolve_a_pattern_and_one_matching_nothing_is_refused() {
+    let aws = Aws::new();
+    let prefix = unique("fleetplan");
+    for n in 0..3 {
+        aws.function(&format!("{prefix}-{n}"), Some(2));
+    }
+    let dir = temp(&playbook(&prefix));
+    let out = rollout(&dir, &["plan", "--live", "p.rollout"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for n in 0..3 {
+        assert!(
+            stdout.contains(&format!(
+                "{prefix}-{n}:live serves version 1 (100%): old = 1"
+            )),
+            "{stdout}"
+        );
+    }
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("selects 3 functions"),
+        "{}",
+        text(&out)
+    );
+
+    let pattern = format!("{prefix}-*");
+    let out = rollout(&dir, &["status", "--function", &pattern, "--alias", "live"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(String::from)
+        .collect();
+    assert_eq!(lines.len(), 3, "one line per alias: {lines:?}");
+    assert!(lines[0].starts_with(&format!("{prefix}-0:live serves version 1 (100%)")));
+
+    let none = temp(&playbook(&format!("{prefix}-nothing")));
+    let out = rollout(&none, &["plan", "--live", "p.rollout"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("-nothing-*\" matches none of the region's"),
+        "{}",
+        text(&out)
+    );
+    let out = rollout(&none, &["run", "--yes", "p.rollout"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    for n in 0..3 {
+        assert_eq!(
+            aws.alias(&format!("{prefix}-{n}")),
+            ("1".to_string(), vec![])
+        );
+    }
+}
