@@ -288,3 +288,85 @@ fn alarms_can_be_set_for_the_simulation() {
         .stdout_contains("alarm \"search-api-5xx\" is in ALARM")
         .run();
 }
+
+#[test]
+fn a_fleet_is_selected_counted_and_timed_at_the_accounts_pace() {
+    // Two selections of 10 functions each, at 5 calls a second.
+    let output = Test::new()
+        .args([
+            "simulate",
+            "examples/fleet.rollout",
+            "--fleet",
+            "10",
+            "--calls-per-second",
+            "5",
+        ])
+        .stdout_contains("\"checkout-*\" selects 10 functions")
+        .stdout_contains("tagged \"team=checkout\" selects 10 functions")
+        .stdout_contains("rollout \"checkout fleet\": 20 functions (checkout-0001, checkout-0002, checkout-0003, … tagged-1-0010)")
+        .stdout_contains("  20 shifted of 20 targets")
+        .stdout_contains("  evaluated: 20 healthy")
+        .run();
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        !text.contains("checkout-0004: version 1"),
+        "a fleet's routine writes are counted, not listed: {text}"
+    );
+    // The shift's 20 writes at 5 a second take 4 seconds.
+    let at = |line: &str| {
+        let start = text.find(line).unwrap_or_else(|| panic!("{line}: {text}"));
+        text[..start]
+            .rfind('[')
+            .map(|i| text[i + 1..i + 9].to_string())
+            .unwrap()
+    };
+    let (shift, shifted) = (
+        at("step 2/4  shift 5% to new"),
+        at("20 shifted of 20 targets"),
+    );
+    let secs = |t: &str| {
+        let p: Vec<u64> = t.split(':').map(|x| x.parse().unwrap()).collect();
+        p[0] * 3600 + p[1] * 60 + p[2]
+    };
+    assert!(
+        (4..=5).contains(&(secs(&shifted) - secs(&shift))),
+        "{shift} to {shifted}"
+    );
+
+    // JSON keeps one event per target action, and the summary counts the calls and the time.
+    let output = Test::new()
+        .args([
+            "simulate",
+            "examples/fleet.rollout",
+            "--fleet",
+            "10",
+            "--format",
+            "json",
+        ])
+        .run();
+    let events: Vec<serde_json::Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let published = events.iter().filter(|e| e["event"] == "published").count();
+    assert_eq!(published, 20);
+    let summary = events.last().unwrap();
+    assert_eq!(summary["event"], "summary");
+    assert!(summary["aws_calls"].as_u64().unwrap() > 20 * 6, "{summary}");
+    assert!(summary["simulated_ms"].as_u64().unwrap() > 10 * 60_000);
+}
+
+#[test]
+fn a_bad_fleet_size_or_pace_is_a_usage_error() {
+    for args in [
+        ["--fleet", "0"],
+        ["--calls-per-second", "0"],
+        ["--calls-per-second", "x"],
+    ] {
+        Test::new()
+            .args(["simulate", "examples/fleet.rollout", args[0], args[1]])
+            .status(2)
+            .run();
+    }
+}
