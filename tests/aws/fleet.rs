@@ -168,3 +168,63 @@ fn plan_live_and_status_resolve_a_pattern_and_one_matching_nothing_is_refused() 
         );
     }
 }
+
+#[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs a moto server: `scripts/test` runs these (cargo test --features e2e)"
+)]
+fn functions_selected_by_tag_are_found_with_list_tags() {
+    let aws = Aws::new();
+    let prefix = unique("tagged");
+    let team = format!("team-{prefix}");
+    for n in 0..3 {
+        let name = format!("{prefix}-{n}");
+        aws.function(&name, Some(2));
+        if n != 1 {
+            aws.runtime.block_on(async {
+                let arn = aws
+                    .lambda
+                    .get_function_configuration()
+                    .function_name(&name)
+                    .send()
+                    .await
+                    .unwrap()
+                    .function_arn()
+                    .unwrap()
+                    .to_string();
+                aws.lambda
+                    .tag_resource()
+                    .resource(arn)
+                    .tags("team", &team)
+                    .send()
+                    .await
+                    .expect("tag resource");
+            });
+        }
+    }
+    let dir = temp(
+        &canary(&[], "").replace("function \n", &format!("function tagged \"team={team}\"\n")),
+    );
+    let out = rollout(&dir, &["plan", "--live", "p.rollout"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("{prefix}-0:live serves")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("{prefix}-2:live serves")),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains(&format!("{prefix}-1:live")),
+        "untagged: {stdout}"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains(&format!("tagged \"team={team}\" selects 2 functions")),
+        "{}",
+        text(&out)
+    );
+}
