@@ -13,6 +13,7 @@ pub mod cloud;
 pub mod diagnostic;
 pub mod engine;
 pub mod exit;
+pub mod export;
 pub mod hooks;
 pub mod judge;
 pub mod plan;

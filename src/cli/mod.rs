@@ -1,6 +1,7 @@
 //! The command line: clap arguments, validated into what each command needs.
 
 mod check;
+mod export;
 mod fmt;
 mod lease;
 mod load;
@@ -80,6 +81,28 @@ Examples:
   rollout plan examples/canary.rollout
   rollout plan --set canary=2% --format json examples/params.rollout")]
     Plan(PlanArgs),
+    /// Compile a rollout into an AWS Step Functions state machine that runs it inside AWS
+    #[command(long_about = "\
+Compile the checked plan into an Amazon States Language state machine that performs it inside AWS
+Step Functions, calling Lambda and CloudWatch directly: it reads and leases every alias (the same
+lease marker `run` writes), publishes exactly the $LATEST it read, shifts with the RevisionId of
+its last write, creates one CloudWatch alarm per metric check (metric math on the new version's
+ExecutedVersion dimensions) and looks at them and the playbook's alarms during each bake, waits at
+`approve` for `rollout approve`, and on any failure restores old on every alias. Its alarms are
+deleted when it ends, whatever the outcome.
+
+What cannot run server-side is refused with the playbook line (rhai hooks, `update code from`, a
+selection by pattern or tag); what is approximated is warned about on stderr (count checks are
+judged one period at a time by alarms, not by the sequential tests `run` uses).
+
+Output: the definition (JSON) on stdout, the same bytes for the same input; with --format
+cloudformation, a template with the state machine and an IAM role limited to the functions,
+alarms and parameter it touches.
+
+Examples:
+  rollout export examples/canary.rollout --to step-functions > canary.asl.json
+  rollout export examples/canary.rollout --to step-functions --format cloudformation > canary.template.json")]
+    Export(ExportArgs),
     /// Run a rollout against a simulated Lambda and CloudWatch on a virtual clock
     #[command(long_about = "\
 Run a rollout against a built-in simulated Lambda and CloudWatch on a virtual clock: hours of
@@ -380,6 +403,37 @@ struct PlanArgs {
 }
 
 #[derive(Debug, Args)]
+struct ExportArgs {
+    /// The playbook
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    #[command(flatten)]
+    playbook: PlaybookArgs,
+    /// What to compile to
+    #[arg(long, value_enum)]
+    to: ExportTarget,
+    /// The state machine's definition, or a CloudFormation template with it and its role
+    #[arg(long, value_enum, default_value_t = ExportFormat::Asl)]
+    format: ExportFormat,
+}
+
+/// Where `export` compiles to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ExportTarget {
+    /// AWS Step Functions (Amazon States Language)
+    StepFunctions,
+}
+
+/// What `export` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ExportFormat {
+    /// The Amazon States Language definition
+    Asl,
+    /// A CloudFormation template: the state machine and its IAM role
+    Cloudformation,
+}
+
+#[derive(Debug, Args)]
 struct SimulateArgs {
     /// The playbook
     #[arg(value_name = "FILE")]
@@ -666,6 +720,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::Check(args) => check::run(&args),
         Command::Fmt(args) => fmt::run(&args),
         Command::Plan(args) => plan::run(&args),
+        Command::Export(args) => export::run(&args),
         Command::Simulate(args) => simulate::run(&args),
         Command::Run(args) => run::run(&args),
         Command::Status(args) => status::run(&args),

@@ -203,6 +203,44 @@ impl Marker {
     }
 }
 
+/// How the holder of a lease written by a Step Functions execution begins (`sfn:` and the
+/// execution's name). Such a lease has no heartbeat: it is live for as long as the execution
+/// runs, and no local run takes it over.
+pub const SERVER_HOLDER: &str = "sfn:";
+
+impl Marker {
+    /// Whether a Step Functions execution holds the lease.
+    pub fn server_side(&self) -> bool {
+        self.holder.starts_with(SERVER_HOLDER)
+    }
+
+    /// The marker a Step Functions execution writes, as a `States.Format` template: `{}`
+    /// stands for the execution's name, then `old`, then (once chosen) `new`.
+    pub fn server_template(plan: &str, step: usize, steps: usize, new: bool, gate: bool) -> String {
+        let safe: String = plan
+            .chars()
+            .map(|c| if "{}'\\".contains(c) { '-' } else { c })
+            .collect();
+        let marker = Marker {
+            holder: format!("{SERVER_HOLDER}@H@"),
+            plan: safe,
+            step,
+            steps,
+            old: "@O@".into(),
+            new: new.then(|| "@N@".into()),
+            step_started: 0,
+            beat: 0,
+            gate,
+            approved: None,
+        };
+        marker
+            .to_string()
+            .replace("@H@", "{}")
+            .replace("@O@", "{}")
+            .replace("@N@", "{}")
+    }
+}
+
 /// `user@host` of this process.
 pub fn user_at_host() -> String {
     let user = std::env::var("USER")

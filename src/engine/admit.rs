@@ -170,12 +170,13 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                     .saturating_mul(1000),
             );
             let settings = &self.settings;
-            let stale = age >= settings.stale_after;
+            // A Step Functions execution has no heartbeat: it holds the lease while it runs.
+            let stale = age >= settings.stale_after && !marker.server_side();
             taken = if settings.resume && (settings.gone)(&marker.holder) {
                 Some("its process on this machine has ended")
             } else if settings.take_over && stale {
                 Some("its heartbeat is stale (--take-over)")
-            } else if settings.take_over && settings.resume {
+            } else if settings.take_over && settings.resume && !marker.server_side() {
                 // A resumed rollout may take over a lease that still looks alive: the person
                 // resuming says its runner is gone.
                 Some("--take-over")

@@ -2,6 +2,7 @@
 
 mod check;
 mod examples;
+mod export;
 mod fixtures;
 mod fmt;
 mod plan;

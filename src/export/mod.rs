@@ -1,0 +1,440 @@
+//! `rollout export`: the checked plan as an Amazon States Language state machine that performs
+//! it inside AWS Step Functions, calling Lambda and CloudWatch directly (`aws-sdk:` tasks). A
+//! view of the plan, like `plan`: nothing here runs anything.
+//!
+//! What the state machine does, in order:
+//!
+//! - reads every alias and refuses (nothing written) one that another rollout holds, that is
+//!   split, or that serves `$LATEST`, and checks that the alarms the health block names exist;
+//! - takes the lease: the same marker `run` writes, held by `sfn:` and the execution's name,
+//!   written with the alias's RevisionId like every later write;
+//! - runs the steps: `publish` waits for updates and publishes the `CodeSha256` (and, when
+//!   Lambda reports it, the `RevisionId`) it read, then waits until the version is `Active`;
+//!   shifts pass the RevisionId of the last write; right after `new` is chosen it creates one
+//!   CloudWatch alarm per metric check and target ([`health`]); bakes look at those and the
+//!   playbook's alarms every period, failing on `ALARM`; an `approve` gate waits for a task
+//!   token that `rollout approve` sends;
+//! - on any failure (a `Catch` on every task) restores `old` on every alias, deletes its alarms
+//!   and fails the execution; at the end it deletes its alarms whatever the outcome.
+//!
+//! What cannot run there is refused, with the playbook line: rhai hooks, `update code from` (a
+//! local file), selections by pattern or tag (unresolved). What is approximated is warned about.
+
+mod health;
+mod steps;
+pub mod template;
+
+use serde_json::{json, Map, Value};
+
+use crate::cloud::lease::Marker;
+use crate::judge::settle::Settlement;
+use crate::plan::{Check, Inconclusive, Millis, Percent, Plan, StepKind};
+
+/// The function timeout the default metric delay assumes: the export cannot read it.
+const ASSUMED_TIMEOUT: Millis = Millis(3_000);
+
+/// How often the state machine polls a function that is updating, or a version that is
+/// `Pending`.
+const POLL_SECONDS: u64 = 5;
+
+/// How long an `approve` gate waits for `rollout approve` before the rollout fails.
+const APPROVAL_TIMEOUT_SECONDS: u64 = 7 * 24 * 3600;
+
+/// The most alarms one `DescribeAlarms` call names.
+const ALARMS_PER_LOOK: usize = 100;
+
+/// Something the state machine cannot do, with the playbook line it comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// 1-based line in the playbook, when the problem has one.
+    pub line: Option<usize>,
+    /// What cannot be exported.
+    pub message: String,
+    /// What to do instead.
+    pub help: String,
+}
+
+/// The exported state machine, with what it approximates.
+#[derive(Debug, Clone)]
+pub struct Export {
+    /// The Amazon States Language definition.
+    pub definition: Value,
+    /// How the exported run differs from `run`, each with its playbook line when it has one.
+    pub warnings: Vec<(Option<usize>, String)>,
+    /// The functions and the alias it acts on.
+    pub functions: Vec<String>,
+    /// The alias.
+    pub alias: String,
+    /// The playbook's alarms it reads.
+    pub alarms: Vec<String>,
+    /// How many alarms it creates per execution.
+    pub created_alarms: usize,
+    /// Whether it has an `approve` gate (it then writes the approval's task token to SSM).
+    pub approval: bool,
+}
+
+/// The SSM parameter where an `approve` gate of the execution on `function`:`alias` leaves its
+/// task token for `rollout approve`.
+pub fn approval_parameter(function: &str, alias: &str) -> String {
+    format!("/rollout/{function}/{alias}/approval")
+}
+
+/// The state machine's name for a plan: its display name (or its first function) and alias,
+/// as Step Functions allows names.
+pub fn machine_name(plan: &Plan) -> String {
+    let base = plan
+        .name
+        .clone()
+        .or_else(|| plan.targets.functions.first().cloned())
+        .unwrap_or_else(|| "rollout".into());
+    let alias = plan.targets.alias.clone().unwrap_or_default();
+    let name: String = format!("rollout-{base}-{alias}")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(80)
+        .collect();
+    name
+}
+
+/// Compiles `plan`; `line` gives the playbook line of a step's span start, `find` the line where
+/// a text (a hook's quoted name) is first written, if it is.
+pub fn compile(
+    plan: &Plan,
+    line: &dyn Fn(usize) -> usize,
+    find: &dyn Fn(&str) -> Option<usize>,
+) -> Result<Export, Vec<Problem>> {
+    let mut problems = Vec::new();
+    if !plan.targets.select.is_empty() {
+        problems.push(Problem {
+            line: None,
+            message: "a state machine acts on functions it names: selections by pattern or tag are resolved only when a run starts".into(),
+            help: "name the functions with --function (`rollout plan --live` lists what a selection finds)".into(),
+        });
+    }
+    if plan.targets.functions.is_empty() && plan.targets.select.is_empty() {
+        problems.push(Problem {
+            line: None,
+            message: "no function to act on".into(),
+            help: "add `function \"NAME\"` to the playbook or pass --function".into(),
+        });
+    }
+    if plan.targets.alias.is_none() {
+        problems.push(Problem {
+            line: None,
+            message: "no alias to act on".into(),
+            help: "add `alias \"NAME\"` to the playbook or pass --alias".into(),
+        });
+    }
+    for step in &plan.steps {
+        let at = Some(line(step.span.start));
+        match &step.kind {
+            StepKind::UpdateCode { zip } => problems.push(Problem {
+                line: at,
+                message: format!("`update code from {:?}` uploads a local file, which a state machine cannot read", zip.name),
+                help: "upload the code before the execution starts (for example in CI), then export a playbook that starts with `publish`".into(),
+            }),
+            StepKind::Run { script } => problems.push(Problem {
+                line: at,
+                message: format!("`run {:?}`: rhai hooks cannot run in Step Functions", script.name),
+                help: "run this playbook locally with `rollout run`, or replace the hook with a CloudWatch alarm (`alarm \"NAME\"` in the health block)".into(),
+            }),
+            _ => {}
+        }
+    }
+    for check in &plan.health.checks {
+        if let Check::Script { script } = check {
+            problems.push(Problem {
+                line: find(&format!("script {:?}", script.name)),
+                message: format!("the health check `script {:?}`: rhai hooks cannot run in Step Functions", script.name),
+                help: "judge it with a CloudWatch alarm instead (`alarm \"NAME\"`), or run this playbook locally with `rollout run`".into(),
+            });
+        }
+    }
+    for (hook, what) in [(&plan.on_failure, "failure"), (&plan.on_success, "success")] {
+        if let Some(script) = hook {
+            problems.push(Problem {
+                line: find(&format!("on {what}")),
+                message: format!("`on {what} run {:?}`: rhai hooks cannot run in Step Functions", script.name),
+                help: "remove the hook from the exported playbook, or run it locally with `rollout run`".into(),
+            });
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let mut builder = Builder::new(plan);
+    let warnings = builder.warnings(line);
+    if builder.look_names().len() > ALARMS_PER_LOOK {
+        return Err(vec![Problem {
+            line: None,
+            message: format!(
+                "a look at the health would read {} alarms, more than one DescribeAlarms call takes ({ALARMS_PER_LOOK})",
+                builder.look_names().len()
+            ),
+            help: "export fewer functions at once, or fewer metric checks".into(),
+        }]);
+    }
+    builder.build();
+    Ok(Export {
+        definition: builder.definition(),
+        warnings,
+        functions: plan.targets.functions.clone(),
+        alias: builder.alias.clone(),
+        alarms: builder.user_alarms.clone(),
+        created_alarms: builder.created().len(),
+        approval: builder.approval,
+    })
+}
+
+/// The names of the states, and the state machine as it is built.
+struct Builder<'p> {
+    plan: &'p Plan,
+    functions: Vec<String>,
+    alias: String,
+    plan_name: String,
+    states: Map<String, Value>,
+    /// The state whose `Next` the next state fills.
+    open: Option<String>,
+    user_alarms: Vec<String>,
+    /// Per metric check: its line of the playbook as written.
+    metric_checks: Vec<(
+        String,
+        crate::plan::Expr,
+        crate::plan::CompareOp,
+        crate::plan::Expr,
+    )>,
+    settlement: Settlement,
+    approval: bool,
+    /// Whether `new` is chosen at the point being built.
+    chosen: bool,
+    /// The weight on `new` at the point being built; `None` before the first shift.
+    weight: Option<Percent>,
+}
+
+/// Where a failure goes once aliases may have been written.
+const RESTORE: &str = "Restore old";
+/// Where a failure goes before anything was written.
+const REFUSED: &str = "Refused";
+
+impl<'p> Builder<'p> {
+    fn new(plan: &'p Plan) -> Self {
+        let delay = plan
+            .health
+            .delay
+            .unwrap_or_else(|| Settlement::default_delay(ASSUMED_TIMEOUT));
+        let mut user_alarms: Vec<String> = plan
+            .health
+            .checks
+            .iter()
+            .filter_map(|c| match c {
+                Check::Alarm { name } => Some(name.clone()),
+                _ => None,
+            })
+            .collect();
+        user_alarms.sort();
+        user_alarms.dedup();
+        let metric_checks = plan
+            .health
+            .checks
+            .iter()
+            .filter_map(|c| match c {
+                Check::Compare { lhs, op, rhs } => {
+                    Some((c.to_string(), lhs.clone(), *op, rhs.clone()))
+                }
+                _ => None,
+            })
+            .collect();
+        Builder {
+            plan,
+            functions: plan.targets.functions.clone(),
+            alias: plan.targets.alias.clone().unwrap_or_default(),
+            plan_name: plan
+                .name
+                .clone()
+                .unwrap_or_else(|| plan.targets.functions.join("+")),
+            states: Map::new(),
+            open: None,
+            user_alarms,
+            metric_checks,
+            settlement: Settlement::new(plan.health.every, delay),
+            approval: false,
+            chosen: false,
+            weight: None,
+        }
+    }
+
+    /// How the exported judgment differs from `run`'s.
+    fn warnings(&self, line: &dyn Fn(usize) -> usize) -> Vec<(Option<usize>, String)> {
+        let mut out = Vec::new();
+        for (text, ..) in &self.metric_checks {
+            out.push((None, format!(
+                "`{text}` is judged by a CloudWatch alarm one period at a time (in ALARM when a period violates it), not by the sequential test `run` uses on everything counted so far: on noisy traffic it rolls back healthy versions more often, and on little traffic it may miss a regression"
+            )));
+        }
+        if !self.metric_checks.is_empty() && self.plan.health.min_invocations > 0 {
+            out.push((None, format!(
+                "`min invocations {}` is not checked: a period without invocations leaves the alarms without data (INSUFFICIENT_DATA), which the bake's end treats as `inconclusive {}`",
+                self.plan.health.min_invocations,
+                match self.plan.health.inconclusive { Inconclusive::Fail => "fail", Inconclusive::Pass => "pass" }
+            )));
+        }
+        for step in &self.plan.steps {
+            if let StepKind::Bake {
+                shortest: Some(shortest),
+                duration,
+            } = &step.kind
+            {
+                out.push((Some(line(step.span.start)), format!(
+                    "`wait {shortest}..{duration} until healthy` bakes the longest, {duration}: an alarm cannot be confidently satisfied early"
+                )));
+            }
+        }
+        if self.plan.health.delay.is_none() {
+            out.push((None, format!(
+                "the metric delay assumes the functions' timeout is {ASSUMED_TIMEOUT}, as `plan` does without --live; set `metrics delay` in the health block to be exact"
+            )));
+        }
+        out
+    }
+
+    /// The alarms a look at the health reads: the playbook's, then those the execution creates.
+    fn look_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .user_alarms
+            .iter()
+            .map(|n| format!("'{}'", escape(n)))
+            .collect();
+        names.extend(
+            self.created()
+                .into_iter()
+                .map(|n| format!("States.Format('{n}', $$.Execution.Name)")),
+        );
+        names
+    }
+
+    /// `States.Format` templates of the alarms the execution creates, per target and check.
+    fn created(&self) -> Vec<String> {
+        (0..self.functions.len())
+            .flat_map(|t| {
+                (0..self.metric_checks.len()).map(move |c| format!("rollout-{{}}-f{t}-c{c}"))
+            })
+            .collect()
+    }
+
+    fn definition(&self) -> Value {
+        json!({
+            "Comment": format!(
+                "rollout {:?} on {}:{}, exported by rollout {}: the playbook's steps against Lambda and CloudWatch",
+                self.plan_name,
+                self.functions.join(","),
+                self.alias,
+                env!("CARGO_PKG_VERSION"),
+            ),
+            "StartAt": "Read f0",
+            "States": Value::Object(self.states.clone()),
+        })
+    }
+
+    /// Adds a state after the open one; it is open next unless `ends`.
+    fn then(&mut self, name: &str, mut state: Value, ends: bool) {
+        if let Some(open) = self.open.take() {
+            if let Some(prev) = self.states.get_mut(&open) {
+                prev["Next"] = json!(name);
+            }
+        }
+        if ends {
+            if let Value::Object(map) = &mut state {
+                map.remove("Next");
+            }
+        }
+        self.states.insert(name.to_string(), state);
+        self.open = (!ends).then(|| name.to_string());
+    }
+
+    /// A task calling `service:action` with `parameters`, its result at `result` (`None`:
+    /// discarded), failures going to `catch`.
+    fn task(
+        &mut self,
+        name: &str,
+        action: &str,
+        parameters: Value,
+        result: Option<&str>,
+        catch: &str,
+    ) {
+        let mut state = json!({
+            "Type": "Task",
+            "Resource": format!("arn:aws:states:::aws-sdk:{action}"),
+            "Parameters": parameters,
+            "ResultPath": result,
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": catch}],
+        });
+        if result.is_none() {
+            state["ResultPath"] = Value::Null;
+        }
+        self.then(name, state, false);
+    }
+
+    /// The description to write on target `t`: the user's text and the marker of `step`.
+    fn marker(&self, t: usize, step: usize, gate: bool) -> Value {
+        let steps = self.plan.steps.len();
+        let template = Marker::server_template(&self.plan_name, step, steps, self.chosen, gate);
+        let new = if self.chosen {
+            format!(", $.f{t}.new")
+        } else {
+            String::new()
+        };
+        json!(format!(
+            "States.Format('{{}}{template}', $.f{t}.prefix, $$.Execution.Name, $.f{t}.old{new})"
+        ))
+    }
+
+    /// An `UpdateAlias` of target `t` to `version` (a JSONPath) with the additional version's
+    /// weight, if any, and the description `description`.
+    fn update_alias(
+        &self,
+        t: usize,
+        version: &str,
+        weight: Option<Percent>,
+        description: Value,
+    ) -> Value {
+        let routing = match weight {
+            Some(w) => json!({"AdditionalVersionWeights.$": format!(
+                "States.StringToJson(States.Format('{{}}{{}}{{}}', '{{\"', $.f{t}.new, '\":{}}}'))",
+                weight_text(w)
+            )}),
+            None => json!({"AdditionalVersionWeights": {}}),
+        };
+        json!({
+            "FunctionName": self.functions[t],
+            "Name": self.alias,
+            "FunctionVersion.$": version,
+            "RoutingConfig": routing,
+            "RevisionId.$": format!("$.f{t}.alias.RevisionId"),
+            "Description.$": description,
+        })
+    }
+}
+
+/// A `'…'` literal of an intrinsic function: quotes, braces and backslashes escaped.
+fn escape(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if "'{}\\".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `0.05` for 5%.
+fn weight_text(weight: Percent) -> String {
+    let text = format!("{:.4}", weight.as_weight());
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}

@@ -1,0 +1,84 @@
+//! `rollout export --format cloudformation`: the state machine in a CloudFormation template, with
+//! an IAM role that may do exactly what it does, on exactly the functions, alarms and parameter
+//! it touches.
+
+use serde_json::{json, Value};
+
+use super::{approval_parameter, Export};
+
+/// The template for `export`, whose state machine is called `name`.
+pub fn cloudformation(export: &Export, name: &str) -> Value {
+    let arn = |service: &str, resource: &str| json!({"Fn::Sub": format!("arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{resource}")});
+    let functions: Vec<Value> = export
+        .functions
+        .iter()
+        .flat_map(|f| {
+            [
+                arn("lambda", &format!("function:{f}")),
+                arn("lambda", &format!("function:{f}:*")),
+            ]
+        })
+        .collect();
+    let mut statements = vec![json!({
+        "Sid": "RolloutLambda",
+        "Effect": "Allow",
+        "Action": ["lambda:GetAlias", "lambda:UpdateAlias", "lambda:PublishVersion", "lambda:GetFunctionConfiguration"],
+        "Resource": functions,
+    })];
+    if export.created_alarms > 0 || !export.alarms.is_empty() {
+        // DescribeAlarms takes no resource-level permissions.
+        statements.push(json!({
+            "Sid": "RolloutReadAlarms",
+            "Effect": "Allow",
+            "Action": ["cloudwatch:DescribeAlarms"],
+            "Resource": "*",
+        }));
+    }
+    if export.created_alarms > 0 {
+        statements.push(json!({
+            "Sid": "RolloutOwnAlarms",
+            "Effect": "Allow",
+            "Action": ["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms"],
+            "Resource": arn("cloudwatch", "alarm:rollout-*"),
+        }));
+    }
+    if export.approval {
+        let parameter = approval_parameter(&export.functions[0], &export.alias);
+        statements.push(json!({
+            "Sid": "RolloutApproval",
+            "Effect": "Allow",
+            "Action": ["ssm:PutParameter"],
+            "Resource": arn("ssm", &format!("parameter{parameter}")),
+        }));
+    }
+    json!({
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": format!("rollout: the state machine {name} and the role it runs as, exported by rollout {}", env!("CARGO_PKG_VERSION")),
+        "Resources": {
+            "Role": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {
+                    "AssumeRolePolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": [{"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+                    },
+                    "Policies": [{
+                        "PolicyName": "rollout",
+                        "PolicyDocument": {"Version": "2012-10-17", "Statement": statements},
+                    }],
+                },
+            },
+            "StateMachine": {
+                "Type": "AWS::StepFunctions::StateMachine",
+                "Properties": {
+                    "StateMachineName": name,
+                    "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]},
+                    "Definition": export.definition,
+                },
+            },
+        },
+        "Outputs": {
+            "StateMachineArn": {"Value": {"Ref": "StateMachine"}},
+        },
+    })
+}

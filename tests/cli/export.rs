@@ -1,0 +1,124 @@
+//! `rollout export --to step-functions`: every example either exports, to the stored bytes, or is
+//! refused with the line and the reason; the output is the same for the same input.
+
+use crate::test::{golden, root, Test};
+
+/// Each example, with the targets the command line gives it when the playbook names none.
+fn examples() -> Vec<(String, Vec<&'static str>)> {
+    let mut out: Vec<(String, Vec<&'static str>)> = std::fs::read_dir(root().join("examples"))
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            name.strip_suffix(".rollout")
+                .map(|n| (n.to_string(), Vec::new()))
+        })
+        .collect();
+    out.sort();
+    for (name, args) in &mut out {
+        if name == "quickstart" {
+            *args = vec!["--function", "my-fn", "--alias", "live"];
+        }
+    }
+    out
+}
+
+#[test]
+fn every_example_exports_to_its_stored_definition_or_says_why_not() {
+    let mut exported = 0;
+    for (name, extra) in examples() {
+        let file = format!("examples/{name}.rollout");
+        let mut args = vec!["export", file.as_str(), "--to", "step-functions"];
+        args.extend(&extra);
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_rollout"))
+            .current_dir(root())
+            .args(&args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        match output.status.code() {
+            Some(0) => {
+                exported += 1;
+                golden(
+                    &format!("export/{name}.asl.json"),
+                    &String::from_utf8(output.stdout).unwrap(),
+                );
+            }
+            Some(2) => {
+                assert!(
+                    stderr.contains(&format!("{file}: cannot run on Step Functions"))
+                        && stderr.contains("error: ")
+                        && stderr.contains("  help: "),
+                    "{name}: {stderr}"
+                );
+                assert!(output.stdout.is_empty(), "{name}: nothing exported");
+            }
+            other => panic!("{name}: exit {other:?}: {stderr}"),
+        }
+    }
+    assert!(exported >= 4, "most examples export");
+}
+
+#[test]
+fn the_same_input_gives_the_same_bytes_and_a_template_wraps_them_with_a_narrow_role() {
+    let run = |format: &str| {
+        Test::new()
+            .args([
+                "export",
+                "examples/canary.rollout",
+                "--to",
+                "step-functions",
+                "--format",
+                format,
+            ])
+            .run()
+            .stdout
+    };
+    assert_eq!(run("asl"), run("asl"));
+    let template = run("cloudformation");
+    golden(
+        "export/canary.template.json",
+        &String::from_utf8(template.clone()).unwrap(),
+    );
+    let template: serde_json::Value = serde_json::from_slice(&template).unwrap();
+    let definition: serde_json::Value = serde_json::from_slice(&run("asl")).unwrap();
+    assert_eq!(
+        template["Resources"]["StateMachine"]["Properties"]["Definition"],
+        definition
+    );
+    let policy = &template["Resources"]["Role"]["Properties"]["Policies"][0]["PolicyDocument"];
+    let lambda = &policy["Statement"][0];
+    assert_eq!(
+        lambda["Resource"][0]["Fn::Sub"],
+        "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:checkout-api"
+    );
+    assert!(!policy.to_string().contains("\"lambda:*\""), "{policy}");
+}
+
+#[test]
+fn hooks_and_local_files_are_refused_with_their_lines() {
+    Test::new()
+        .args(["export", "examples/approval.rollout", "--to", "step-functions"])
+        .status(2)
+        .stderr_contains("error: examples/approval.rollout:15: the health check `script \"checks/smoke.rhai\"`: rhai hooks cannot run in Step Functions")
+        .stderr_contains("error: examples/approval.rollout:18: `on failure run")
+        .run();
+    Test::new()
+        .args([
+            "export",
+            "examples/multi-function.rollout",
+            "--to",
+            "step-functions",
+        ])
+        .status(2)
+        .stderr_contains("examples/multi-function.rollout:17: `update code from")
+        .run();
+    Test::new()
+        .args([
+            "export",
+            "examples/canary.rollout",
+            "--to",
+            "step-functions",
+        ])
+        .stderr_contains("is judged by a CloudWatch alarm one period at a time")
+        .run();
+}
