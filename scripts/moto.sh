@@ -1,6 +1,7 @@
 # Sourced by scripts/test and scripts/bench-aws: installs moto[server]==5.2.5 (plus any extra
 # packages named in $ROLLOUT_EXTRA_PIP) into .venv, starts it on a free loopback port, switches
-# Lambda to its no-Docker backend, creates the test roles, and exports ROLLOUT_MOTO_ENDPOINT.
+# Lambda to its no-Docker backend and Step Functions to executing state machines, creates the test
+# roles, and exports ROLLOUT_MOTO_ENDPOINT.
 # The server stops when the sourcing script exits.
 
 venv="${ROLLOUT_VENV:-.venv}"
@@ -18,7 +19,8 @@ fi
 
 port="$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 mkdir -p target
-"$venv/bin/moto_server" -H 127.0.0.1 -p "$port" > target/moto.log 2>&1 &
+# MOTO_PORT: the Step Functions interpreter calls moto's own Lambda and CloudWatch on this port.
+MOTO_PORT="$port" "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" > target/moto.log 2>&1 &
 moto_pid=$!
 trap 'kill "$moto_pid" 2>/dev/null || true' EXIT
 
@@ -39,6 +41,14 @@ else:
 request = urllib.request.Request(
     endpoint + "/moto-api/config",
     data=json.dumps({"lambda": {"use_docker": False}}).encode(),
+    headers={"Content-Type": "application/json"},
+    method="POST",
+)
+urllib.request.urlopen(request, timeout=5)
+# Step Functions executions run their states (aws-sdk tasks against this server, waits, choices).
+request = urllib.request.Request(
+    endpoint + "/moto-api/config",
+    data=json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode(),
     headers={"Content-Type": "application/json"},
     method="POST",
 )

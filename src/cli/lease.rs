@@ -30,7 +30,7 @@ pub(super) fn rollback(args: &LeaseArgs) -> i32 {
         return exit::INTERRUPTED;
     }
     let target = &args.target;
-    super::with_aws(target, async |lambda, functions| {
+    super::with_aws(target, async |lambda, functions, _| {
         let mut status = exit::OK;
         for function in functions {
             let alias = &target.alias;
@@ -95,12 +95,51 @@ pub(super) fn rollback(args: &LeaseArgs) -> i32 {
 /// How often `rollout approve` tries when the rollout's own heartbeat keeps writing in between.
 const APPROVE_ATTEMPTS: usize = 5;
 
+/// Releases the `approve` gate of a Step Functions execution: its task token waits in an SSM
+/// parameter named after the alias.
+async fn release_server_gate(
+    aws: &crate::cloud::aws::Aws,
+    function: &str,
+    alias: &str,
+    marker: &Marker,
+) -> i32 {
+    let parameter = crate::export::approval_parameter(function, alias);
+    let token = match aws.approval_token(&parameter).await {
+        Ok(Some(token)) => token,
+        Ok(None) => {
+            eprintln!("error: the execution {} on {function}:{alias} has not reached its gate yet (no {parameter}); try again in a few seconds", marker.holder);
+            return exit::INVALID;
+        }
+        Err(e) => {
+            eprintln!("error: cannot read {parameter}: {e}");
+            return code_of(&e);
+        }
+    };
+    let by = crate::cloud::lease::user_at_host();
+    let output = serde_json::json!({ "by": by }).to_string();
+    match aws.release_gate(&token, &output, &parameter).await {
+        Ok(()) => {
+            out(&format!(
+                "approved: the Step Functions execution {} on {function}:{alias} goes on from step {}/{}\n",
+                marker.holder.trim_start_matches(crate::cloud::lease::SERVER_HOLDER),
+                marker.step,
+                marker.steps
+            ));
+            exit::OK
+        }
+        Err(e) => {
+            eprintln!("error: the execution was not released: {e}");
+            code_of(&e)
+        }
+    }
+}
+
 /// `rollout approve`: releases the `approve` gate a rollout is waiting at. The waiting rollout
 /// renews its lease meanwhile; when its heartbeat wins the race, the alias is read again and the
 /// approval written again, as long as the same rollout still waits.
 pub(super) fn approve(args: &LeaseArgs) -> i32 {
     let target = &args.target;
-    super::with_aws(target, async |lambda, functions| {
+    super::with_aws(target, async |lambda, functions, aws| {
         // The rollout waits for approval on its first alias.
         let function = &functions[0];
         let alias = &target.alias;
@@ -131,6 +170,9 @@ pub(super) fn approve(args: &LeaseArgs) -> i32 {
                     marker.holder, marker.step, marker.steps
                 );
                 return exit::INVALID;
+            }
+            if marker.server_side() {
+                return release_server_gate(aws, function, alias, &marker).await;
             }
             marker.approved = Some(crate::cloud::lease::user_at_host());
             let Some(description) = marker.describe(&user) else {

@@ -627,7 +627,10 @@ enum Format {
 
 /// Runs `body` with paced, retrying AWS clients and the functions `target` names or selects,
 /// returning its exit code.
-fn with_aws(target: &AliasTarget, body: impl AsyncFnOnce(&Cloud<'_>, &[String]) -> i32) -> i32 {
+fn with_aws(
+    target: &AliasTarget,
+    body: impl AsyncFnOnce(&Cloud<'_>, &[String], &crate::cloud::aws::Aws) -> i32,
+) -> i32 {
     let runtime = match runtime() {
         Ok(runtime) => runtime,
         Err(code) => return code,
@@ -646,7 +649,7 @@ fn with_aws(target: &AliasTarget, body: impl AsyncFnOnce(&Cloud<'_>, &[String]) 
         let paced = crate::cloud::limit::Limited::new(&aws, &clock, target.aws.calls_per_second);
         let cloud = crate::cloud::retry::Retrying::new(&paced, &clock);
         match select(&cloud, &target.targets()).await {
-            Ok(functions) => body(&cloud, &functions).await,
+            Ok(functions) => body(&cloud, &functions, &aws).await,
             Err(code) => code,
         }
     })

@@ -45,7 +45,7 @@ fn held(m: &Marker, alias: &str, function: &str) -> String {
 
 pub(super) fn run(args: &StatusArgs) -> i32 {
     let target = &args.target;
-    super::with_aws(target, async |aws, functions| {
+    super::with_aws(target, async |aws, functions, _| {
         let mut statuses = Vec::new();
         for function in functions {
             let read = async {

@@ -47,6 +47,8 @@ pub struct AwsOptions {
 pub struct Aws {
     lambda: aws_sdk_lambda::Client,
     cloudwatch: aws_sdk_cloudwatch::Client,
+    sfn: aws_sdk_sfn::Client,
+    ssm: aws_sdk_ssm::Client,
     credentials: Option<SharedCredentialsProvider>,
     calls: Arc<AtomicU64>,
 }
@@ -153,6 +155,8 @@ impl Aws {
         Ok(Aws {
             lambda: aws_sdk_lambda::Client::new(&config),
             cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
+            sfn: aws_sdk_sfn::Client::new(&config),
+            ssm: aws_sdk_ssm::Client::new(&config),
             credentials: config.credentials_provider(),
             calls: Arc::new(AtomicU64::new(0)),
         })
@@ -182,6 +186,41 @@ impl Aws {
 
     async fn call(&self) {
         self.calls.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The task token a Step Functions execution's `approve` gate left in SSM parameter `name`;
+    /// `None` when there is none (no execution waits there).
+    pub async fn approval_token(&self, name: &str) -> Result<Option<String>, CloudError> {
+        self.call().await;
+        match self.ssm.get_parameter().name(name).send().await {
+            Ok(out) => Ok(out.parameter().and_then(|p| p.value()).map(str::to_string)),
+            Err(e) => match domain(e) {
+                CloudError::NotFound(_) => Ok(None),
+                other => Err(other),
+            },
+        }
+    }
+
+    /// Releases the execution waiting on `token` (`SendTaskSuccess`) with `output`, then
+    /// removes the SSM parameter `name` that held the token.
+    pub async fn release_gate(
+        &self,
+        token: &str,
+        output: &str,
+        name: &str,
+    ) -> Result<(), CloudError> {
+        self.call().await;
+        self.sfn
+            .send_task_success()
+            .task_token(token)
+            .output(output)
+            .send()
+            .await
+            .map_err(domain)?;
+        self.call().await;
+        // The gate is released: a parameter left behind only misleads the next `approve`.
+        let _ = self.ssm.delete_parameter().name(name).send().await;
+        Ok(())
     }
 
     /// The versions of a function, oldest first.

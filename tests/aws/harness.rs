@@ -47,6 +47,7 @@ pub(crate) fn unique(prefix: &str) -> String {
 pub(crate) struct Aws {
     pub(crate) lambda: aws_sdk_lambda::Client,
     pub(crate) cloudwatch: aws_sdk_cloudwatch::Client,
+    pub(crate) sfn: aws_sdk_sfn::Client,
     pub(crate) runtime: tokio::runtime::Runtime,
 }
 
@@ -66,6 +67,7 @@ impl Aws {
         Aws {
             lambda: aws_sdk_lambda::Client::new(&config),
             cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
+            sfn: aws_sdk_sfn::Client::new(&config),
             runtime,
         }
     }

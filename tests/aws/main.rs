@@ -15,3 +15,4 @@ mod lease;
 mod reading;
 mod refusals;
 mod rollout;
+mod server;

@@ -1,0 +1,202 @@
+//! Server-side rollouts: the state machine `rollout export` writes, run by moto's Step Functions
+//! interpreter against moto's Lambda and CloudWatch. A healthy canary ends on the new version,
+//! unsplit, its alarms deleted; an alarm in ALARM mid-bake puts the old version back; an approve
+//! gate waits for `rollout approve`; a local run on an alias an execution holds stops with exit 4.
+
+use std::time::Duration;
+
+use aws_sdk_cloudwatch::types::StateValue;
+
+use crate::harness::*;
+
+/// A canary on `function` whose health is the alarm `alarm` and the error rate, judged every
+/// second for `bake` seconds, with `extra` steps before the promotion.
+fn playbook(function: &str, alarm: &str, bake: u32, extra: &str) -> String {
+    format!(
+        "function \"{function}\"\nalias \"live\"\nhealth every 1s {{\n  metrics delay 0s\n  error rate < 1%\n  alarm \"{alarm}\"\n}}\npublish \"canary\"\nshift 5% to new\nwait {bake}s until healthy\n{extra}promote\n"
+    )
+}
+
+/// Exports `dir/p.rollout`, creates its state machine and starts an execution; its ARN.
+fn start(aws: &Aws, dir: &std::path::Path, name: &str) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rollout"))
+        .current_dir(dir)
+        .args(["export", "p.rollout", "--to", "step-functions"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let definition = String::from_utf8(out.stdout).unwrap();
+    aws.runtime.block_on(async {
+        let machine = aws
+            .sfn
+            .create_state_machine()
+            .name(name)
+            .definition(definition)
+            .role_arn("arn:aws:iam::123456789012:role/rollout-test")
+            .send()
+            .await
+            .expect("create state machine");
+        aws.sfn
+            .start_execution()
+            .state_machine_arn(machine.state_machine_arn())
+            .name(format!("{name}-1"))
+            .input("{}")
+            .send()
+            .await
+            .expect("start execution")
+            .execution_arn()
+            .to_string()
+    })
+}
+
+/// How the execution ended: its status and error.
+fn finish(aws: &Aws, execution: &str) -> (String, Option<String>) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let out = aws
+            .runtime
+            .block_on(aws.sfn.describe_execution().execution_arn(execution).send())
+            .expect("describe execution");
+        let status = out.status().as_str().to_string();
+        if status != "RUNNING" {
+            return (status, out.error().map(str::to_string));
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the execution still runs"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The alarms whose names begin with `prefix`.
+fn alarms(aws: &Aws, prefix: &str) -> Vec<String> {
+    aws.runtime
+        .block_on(
+            aws.cloudwatch
+                .describe_alarms()
+                .alarm_name_prefix(prefix)
+                .send(),
+        )
+        .expect("describe alarms")
+        .metric_alarms()
+        .iter()
+        .filter_map(|a| a.alarm_name().map(str::to_string))
+        .collect()
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs a moto server: `scripts/test` runs these (cargo test --features e2e)"
+)]
+fn a_healthy_canary_on_step_functions_ends_on_new_unsplit_with_its_alarms_deleted() {
+    let aws = Aws::new();
+    let f = unique("sfn-ok");
+    aws.function(&f, Some(2));
+    let alarm = format!("{f}-errors");
+    aws.alarm(&alarm, StateValue::Ok);
+    let dir = temp(&playbook(&f, &alarm, 3, ""));
+    let name = unique("machine");
+    let execution = start(&aws, &dir, &name);
+    let (status, error) = finish(&aws, &execution);
+    assert_eq!(status, "SUCCEEDED", "{error:?}");
+    assert_eq!(aws.alias(&f), ("2".to_string(), vec![]));
+    assert_eq!(marker(&aws, &f), None, "lease cleared");
+    assert_eq!(
+        alarms(&aws, &format!("rollout-{name}")),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs a moto server: `scripts/test` runs these (cargo test --features e2e)"
+)]
+fn an_alarm_in_alarm_mid_bake_puts_old_back_and_deletes_the_alarms() {
+    let aws = Aws::new();
+    let f = unique("sfn-alarm");
+    aws.function(&f, Some(2));
+    let alarm = format!("{f}-errors");
+    aws.alarm(&alarm, StateValue::Ok);
+    let dir = temp(&playbook(&f, &alarm, 20, ""));
+    let name = unique("machine");
+    let execution = start(&aws, &dir, &name);
+    wait_for("the canary", || !aws.alias(&f).1.is_empty());
+    assert!(
+        marker(&aws, &f).is_some_and(|m| m.contains("h=sfn:")),
+        "{:?}",
+        marker(&aws, &f)
+    );
+    aws.alarm(&alarm, StateValue::Alarm);
+    let (status, error) = finish(&aws, &execution);
+    assert_eq!(
+        (status.as_str(), error.as_deref()),
+        ("FAILED", Some("RolledBack"))
+    );
+    assert_eq!(
+        aws.alias(&f),
+        ("1".to_string(), vec![]),
+        "old serves everything"
+    );
+    assert_eq!(marker(&aws, &f), None, "lease cleared");
+    assert_eq!(
+        alarms(&aws, &format!("rollout-{name}")),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs a moto server: `scripts/test` runs these (cargo test --features e2e)"
+)]
+fn an_approve_gate_waits_for_rollout_approve_and_a_local_run_meanwhile_stops_with_exit_4() {
+    let aws = Aws::new();
+    let f = unique("sfn-gate");
+    aws.function(&f, Some(2));
+    let alarm = format!("{f}-errors");
+    aws.alarm(&alarm, StateValue::Ok);
+    let dir = temp(&playbook(&f, &alarm, 1, "approve \"go?\"\n"));
+    let execution = start(&aws, &dir, &unique("machine"));
+    wait_for("the gate", || {
+        marker(&aws, &f).is_some_and(|m| m.contains("g=1"))
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    let (status, _) = finish_now(&aws, &execution);
+    assert_eq!(status, "RUNNING", "the execution waits at the gate");
+
+    // A local run on the alias the execution holds changes nothing.
+    let local = temp(&canary(&[&f], ""));
+    let out = rollout(&local, &["run", "--yes", "--take-over", "p.rollout"]);
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("sfn:"),
+        "{}",
+        text(&out)
+    );
+
+    let out = rollout(&dir, &["approve", "--function", &f, "--alias", "live"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("approved: the Step Functions execution"),
+        "{}",
+        text(&out)
+    );
+    let (status, error) = finish(&aws, &execution);
+    assert_eq!(status, "SUCCEEDED", "{error:?}");
+    assert_eq!(aws.alias(&f), ("2".to_string(), vec![]));
+}
+
+/// The execution's status now.
+fn finish_now(aws: &Aws, execution: &str) -> (String, Option<String>) {
+    let out = aws
+        .runtime
+        .block_on(aws.sfn.describe_execution().execution_arn(execution).send())
+        .expect("describe execution");
+    (
+        out.status().as_str().to_string(),
+        out.error().map(str::to_string),
+    )
+}
