@@ -30,11 +30,11 @@ pub(super) fn rollback(args: &LeaseArgs) -> i32 {
         return exit::INTERRUPTED;
     }
     let target = &args.target;
-    super::with_aws(target, async |lambda, functions, _| {
+    super::with_aws(target, async |lambda, functions, aws| {
         let mut status = exit::OK;
         for function in functions {
             let alias = &target.alias;
-            let current = match lambda.get_alias(function, alias).await {
+            let mut current = match lambda.get_alias(function, alias).await {
                 Ok(a) => a,
                 Err(e) => {
                     eprintln!("error: cannot read {function}:{alias}: {e}");
@@ -42,6 +42,25 @@ pub(super) fn rollback(args: &LeaseArgs) -> i32 {
                     continue;
                 }
             };
+            let server = Marker::parse(&current.description)
+                .1
+                .filter(Marker::server_side);
+            if let Some(m) = &server {
+                // A Step Functions execution holds the alias: stop it first, so that it writes
+                // nothing more, then read what it left.
+                if let Err(code) = stop_server_rollout(aws, function, alias, m).await {
+                    status = status.max(code);
+                    continue;
+                }
+                match lambda.get_alias(function, alias).await {
+                    Ok(a) => current = a,
+                    Err(e) => {
+                        eprintln!("error: cannot read {function}:{alias}: {e}");
+                        status = status.max(code_of(&e));
+                        continue;
+                    }
+                }
+            }
             let (user, marker) = Marker::parse(&current.description);
             let old = match &marker {
                 Some(m) => {
@@ -92,6 +111,52 @@ pub(super) fn rollback(args: &LeaseArgs) -> i32 {
     })
 }
 
+/// Stops the Step Functions execution that holds `function`:`alias` (when it still runs) and
+/// deletes the alarms it created; the exit code after saying why not.
+async fn stop_server_rollout(
+    aws: &crate::cloud::aws::Aws,
+    function: &str,
+    alias: &str,
+    marker: &Marker,
+) -> Result<(), i32> {
+    let name = marker
+        .holder
+        .trim_start_matches(crate::cloud::lease::SERVER_HOLDER);
+    let parameter = crate::export::execution_parameter(function, alias);
+    let execution = match aws.parameter(&parameter).await {
+        Ok(found) => found,
+        Err(e) => {
+            eprintln!("error: cannot read {parameter}: {e}");
+            return Err(code_of(&e));
+        }
+    };
+    if let Some(arn) = execution.filter(|arn| arn.ends_with(&format!(":{name}"))) {
+        let running = aws
+            .execution(&arn)
+            .await
+            .is_ok_and(|e| e.status == "RUNNING");
+        if running {
+            let cause = format!(
+                "rollout rollback by {}",
+                crate::cloud::lease::user_at_host()
+            );
+            if let Err(e) = aws.stop_execution(&arn, &cause).await {
+                eprintln!("error: cannot stop the execution {arn}: {e}; nothing was changed");
+                return Err(code_of(&e));
+            }
+            out(&format!("stopped the Step Functions execution {arn}\n"));
+        }
+    }
+    match aws.delete_alarms_named(&format!("rollout-{name}-")).await {
+        Ok(0) => {}
+        Ok(n) => out(&format!("deleted the {n} alarms it created\n")),
+        Err(e) => {
+            eprintln!("warning: the alarms rollout-{name}-… it created were not deleted: {e}")
+        }
+    }
+    Ok(())
+}
+
 /// How often `rollout approve` tries when the rollout's own heartbeat keeps writing in between.
 const APPROVE_ATTEMPTS: usize = 5;
 
@@ -104,7 +169,7 @@ async fn release_server_gate(
     marker: &Marker,
 ) -> i32 {
     let parameter = crate::export::approval_parameter(function, alias);
-    let token = match aws.approval_token(&parameter).await {
+    let token = match aws.parameter(&parameter).await {
         Ok(Some(token)) => token,
         Ok(None) => {
             eprintln!("error: the execution {} on {function}:{alias} has not reached its gate yet (no {parameter}); try again in a few seconds", marker.holder);

@@ -8,6 +8,7 @@ mod load;
 mod output;
 pub mod plan;
 mod run;
+mod server;
 mod simulate;
 mod status;
 
@@ -341,6 +342,18 @@ struct RunArgs {
     /// Show every check of every health evaluation
     #[arg(short, long)]
     verbose: bool,
+    /// Where the rollout runs: here (default), or inside AWS Step Functions as the state machine
+    /// `rollout export` writes, created or updated, then started and followed
+    #[arg(long, value_enum, value_name = "WHERE")]
+    on: Option<ExportTarget>,
+    /// With --on step-functions: the IAM role the state machine runs as (`export --format
+    /// cloudformation` makes one with exactly the permissions it needs)
+    #[arg(long, value_name = "ARN", required_if_eq("on", "step-functions"))]
+    role: Option<String>,
+    /// With --on step-functions: print the execution's ARN and return at once instead of
+    /// following it
+    #[arg(long, requires = "on")]
+    detach: bool,
 }
 
 /// The aliases a command reads or writes without a playbook.

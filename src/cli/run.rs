@@ -54,6 +54,9 @@ fn start(args: &RunArgs, resume: bool) -> i32 {
         Ok(runtime) => runtime,
         Err(code) => return code,
     };
+    if args.on.is_some() {
+        return runtime.block_on(super::server::run(args, plan, &source, alias));
+    }
     let duration = super::plan::duration(&plan, &source, args.aws.calls_per_second);
     runtime.block_on(execute(args, plan, alias, interactive, resume, duration))
 }

@@ -23,6 +23,22 @@ struct Status {
 /// What a lease says, in words: who holds it, where it is, how long ago its runner was last
 /// heard from, and what to do.
 fn held(m: &Marker, alias: &str, function: &str) -> String {
+    if m.server_side() {
+        let gate = if m.gate {
+            format!("; waiting for approval: `rollout approve --function {function} --alias {alias}` releases it")
+        } else {
+            String::new()
+        };
+        return format!(
+            "held by the Step Functions execution {} running {:?}: step {}/{} (old {}, new {}){gate}; `rollout rollback` stops it and restores old",
+            m.holder.trim_start_matches(crate::cloud::lease::SERVER_HOLDER),
+            m.plan,
+            m.step,
+            m.steps,
+            m.old,
+            m.new.as_deref().unwrap_or("not chosen yet")
+        );
+    }
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());

@@ -46,9 +46,9 @@ pub struct AwsOptions {
 #[derive(Debug, Clone)]
 pub struct Aws {
     lambda: aws_sdk_lambda::Client,
-    cloudwatch: aws_sdk_cloudwatch::Client,
-    sfn: aws_sdk_sfn::Client,
-    ssm: aws_sdk_ssm::Client,
+    pub(super) cloudwatch: aws_sdk_cloudwatch::Client,
+    pub(super) sfn: aws_sdk_sfn::Client,
+    pub(super) ssm: aws_sdk_ssm::Client,
     credentials: Option<SharedCredentialsProvider>,
     calls: Arc<AtomicU64>,
 }
@@ -184,43 +184,8 @@ impl Aws {
         self.calls.load(Ordering::Relaxed)
     }
 
-    async fn call(&self) {
+    pub(super) async fn call(&self) {
         self.calls.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// The task token a Step Functions execution's `approve` gate left in SSM parameter `name`;
-    /// `None` when there is none (no execution waits there).
-    pub async fn approval_token(&self, name: &str) -> Result<Option<String>, CloudError> {
-        self.call().await;
-        match self.ssm.get_parameter().name(name).send().await {
-            Ok(out) => Ok(out.parameter().and_then(|p| p.value()).map(str::to_string)),
-            Err(e) => match domain(e) {
-                CloudError::NotFound(_) => Ok(None),
-                other => Err(other),
-            },
-        }
-    }
-
-    /// Releases the execution waiting on `token` (`SendTaskSuccess`) with `output`, then
-    /// removes the SSM parameter `name` that held the token.
-    pub async fn release_gate(
-        &self,
-        token: &str,
-        output: &str,
-        name: &str,
-    ) -> Result<(), CloudError> {
-        self.call().await;
-        self.sfn
-            .send_task_success()
-            .task_token(token)
-            .output(output)
-            .send()
-            .await
-            .map_err(domain)?;
-        self.call().await;
-        // The gate is released: a parameter left behind only misleads the next `approve`.
-        let _ = self.ssm.delete_parameter().name(name).send().await;
-        Ok(())
     }
 
     /// The versions of a function, oldest first.
@@ -248,7 +213,7 @@ impl Aws {
 
 /// An SDK error as the engine needs it, keeping the service's message and saying what to do
 /// where only a person can fix it.
-fn domain<E>(error: SdkError<E, HttpResponse>) -> CloudError
+pub(super) fn domain<E>(error: SdkError<E, HttpResponse>) -> CloudError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {

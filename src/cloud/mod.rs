@@ -4,6 +4,7 @@
 
 pub mod aws;
 pub mod call;
+pub mod executions;
 #[cfg(test)]
 pub mod faults;
 pub mod lease;

@@ -79,6 +79,11 @@ pub fn approval_parameter(function: &str, alias: &str) -> String {
     format!("/rollout/{function}/{alias}/approval")
 }
 
+/// The SSM parameter where the execution holding `function`:`alias` records its ARN.
+pub fn execution_parameter(function: &str, alias: &str) -> String {
+    format!("/rollout/{function}/{alias}/execution")
+}
+
 /// The state machine's name for a plan: its display name (or its first function) and alias,
 /// as Step Functions allows names.
 pub fn machine_name(plan: &Plan) -> String {

@@ -4,7 +4,8 @@
 use serde_json::{json, Value};
 
 use super::{
-    approval_parameter, health, Builder, APPROVAL_TIMEOUT_SECONDS, POLL_SECONDS, REFUSED, RESTORE,
+    approval_parameter, execution_parameter, health, Builder, APPROVAL_TIMEOUT_SECONDS,
+    POLL_SECONDS, REFUSED, RESTORE,
 };
 use crate::plan::{Inconclusive, Millis, Percent, StepKind};
 
@@ -170,6 +171,19 @@ impl Builder<'_> {
                 "lambda:updateAlias",
                 params,
                 Some(&format!("$.f{t}.alias")),
+                RESTORE,
+            );
+            // Where `rollout status`, `approve` and `rollback` find this execution.
+            self.task(
+                &format!("Record f{t}"),
+                "ssm:putParameter",
+                json!({
+                    "Name": execution_parameter(&self.functions[t], &self.alias),
+                    "Type": "String",
+                    "Overwrite": true,
+                    "Value.$": "$$.Execution.Id",
+                }),
+                None,
                 RESTORE,
             );
         }

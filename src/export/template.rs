@@ -1,10 +1,10 @@
 //! `rollout export --format cloudformation`: the state machine in a CloudFormation template, with
-//! an IAM role that may do exactly what it does, on exactly the functions, alarms and parameter
+//! an IAM role that may do exactly what it does, on exactly the functions, alarms and parameters
 //! it touches.
 
 use serde_json::{json, Value};
 
-use super::{approval_parameter, Export};
+use super::{approval_parameter, execution_parameter, Export};
 
 /// The template for `export`, whose state machine is called `name`.
 pub fn cloudformation(export: &Export, name: &str) -> Value {
@@ -42,15 +42,26 @@ pub fn cloudformation(export: &Export, name: &str) -> Value {
             "Resource": arn("cloudwatch", "alarm:rollout-*"),
         }));
     }
+    let mut parameters: Vec<Value> = export
+        .functions
+        .iter()
+        .map(|f| {
+            arn(
+                "ssm",
+                &format!("parameter{}", execution_parameter(f, &export.alias)),
+            )
+        })
+        .collect();
     if export.approval {
         let parameter = approval_parameter(&export.functions[0], &export.alias);
-        statements.push(json!({
-            "Sid": "RolloutApproval",
-            "Effect": "Allow",
-            "Action": ["ssm:PutParameter"],
-            "Resource": arn("ssm", &format!("parameter{parameter}")),
-        }));
+        parameters.push(arn("ssm", &format!("parameter{parameter}")));
     }
+    statements.push(json!({
+        "Sid": "RolloutParameters",
+        "Effect": "Allow",
+        "Action": ["ssm:PutParameter"],
+        "Resource": parameters,
+    }));
     json!({
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": format!("rollout: the state machine {name} and the role it runs as, exported by rollout {}", env!("CARGO_PKG_VERSION")),

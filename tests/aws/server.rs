@@ -200,3 +200,103 @@ fn finish_now(aws: &Aws, execution: &str) -> (String, Option<String>) {
         out.error().map(str::to_string),
     )
 }
+
+#[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs a moto server: `scripts/test` runs these (cargo test --features e2e)"
+)]
+fn run_on_step_functions_follows_the_execution_to_its_end() {
+    let aws = Aws::new();
+    let f = unique("sfn-run");
+    aws.function(&f, Some(2));
+    let alarm = format!("{f}-errors");
+    aws.alarm(&alarm, StateValue::Ok);
+    let dir = temp(&playbook(&f, &alarm, 2, ""));
+    let role = "arn:aws:iam::123456789012:role/rollout-test";
+    let out = rollout(
+        &dir,
+        &[
+            "run",
+            "--yes",
+            "--on",
+            "step-functions",
+            "--role",
+            role,
+            "p.rollout",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("step 2/4  shift 5% to new"), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "{f}: version 1 (100%) -> version 1 (95.00%) + version 2 (5.00%)"
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("promoted: new serves all traffic (exit 0)"),
+        "{stdout}"
+    );
+    assert_eq!(aws.alias(&f), ("2".to_string(), vec![]));
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs a moto server: `scripts/test` runs these (cargo test --features e2e)"
+)]
+fn a_detached_execution_shows_in_status_and_rollback_stops_it_and_restores_old() {
+    let aws = Aws::new();
+    let f = unique("sfn-stop");
+    aws.function(&f, Some(2));
+    let alarm = format!("{f}-errors");
+    aws.alarm(&alarm, StateValue::Ok);
+    let dir = temp(&playbook(&f, &alarm, 60, ""));
+    let role = "arn:aws:iam::123456789012:role/rollout-test";
+    let out = rollout(
+        &dir,
+        &[
+            "run",
+            "--yes",
+            "--on",
+            "step-functions",
+            "--role",
+            role,
+            "--detach",
+            "p.rollout",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let execution = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_string();
+    wait_for("the canary", || !aws.alias(&f).1.is_empty());
+    let out = rollout(&dir, &["status", "--function", &f, "--alias", "live"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("held by the Step Functions execution"),
+        "{}",
+        text(&out)
+    );
+    let out = rollout(
+        &dir,
+        &["rollback", "--yes", "--function", &f, "--alias", "live"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("stopped the Step Functions execution"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(finish_now(&aws, &execution).0, "ABORTED");
+    assert_eq!(aws.alias(&f), ("1".to_string(), vec![]));
+    assert_eq!(marker(&aws, &f), None);
+    let name = execution.rsplit(':').next().unwrap();
+    assert_eq!(
+        alarms(&aws, &format!("rollout-{name}")),
+        Vec::<String>::new()
+    );
+}

@@ -1,0 +1,328 @@
+//! `rollout run FILE --on step-functions --role ARN`: the rollout inside AWS Step Functions. The
+//! state machine `rollout export` writes is created (or updated), an execution started, and its
+//! history followed and told as the events of a local run; `--detach` returns with the
+//! execution's ARN at once. The execution goes on without this process: interrupting the
+//! follower stops nothing, and `rollout status`, `approve` and `rollback` find the execution from
+//! the alias's lease from any machine.
+
+use std::collections::BTreeMap;
+
+use super::output::{ask, out};
+use super::{Format, RunArgs};
+use crate::cloud::aws::{Aws, WallClock};
+use crate::cloud::executions::Happened;
+use crate::cloud::limit::Limited;
+use crate::cloud::{Alias, Clock};
+use crate::engine::events::{Event, EventKind, EventSink};
+use crate::exit;
+use crate::export::machine_name;
+use crate::plan::{Millis, Plan};
+use crate::report::{JsonSink, TextSink};
+
+/// How often the follower reads the execution's history.
+const FOLLOW_EVERY: Millis = Millis(1_000);
+
+pub(super) async fn run(args: &RunArgs, mut plan: Plan, source: &str, alias: String) -> i32 {
+    let aws = match Aws::connect(&args.aws.options(plan.targets.region.clone())).await {
+        Ok(aws) => aws,
+        Err(error) => {
+            eprintln!("error: {error}. Nothing was done");
+            return exit::INVALID;
+        }
+    };
+    let clock = WallClock::new();
+    let paced = Limited::new(&aws, &clock, args.aws.calls_per_second);
+    match super::select(&paced, &plan.targets).await {
+        Ok(functions) => {
+            plan.targets.functions = functions;
+            plan.targets.select.clear();
+        }
+        Err(code) => return code,
+    }
+    let Some(export) = super::export::compiled(&plan, source, &args.file, "nothing was started")
+    else {
+        return exit::INVALID;
+    };
+    let role = args.role.clone().unwrap_or_default();
+    let machine = machine_name(&plan);
+    eprintln!(
+        "rollout will run on AWS Step Functions, as the state machine {machine} (role {role}), on {} of alias {alias}",
+        export.functions.join(", ")
+    );
+    // Without a terminal, `--yes` was checked before.
+    if !args.yes && !ask("Proceed?") {
+        eprintln!("nothing was done");
+        return exit::INTERRUPTED;
+    }
+    let definition = serde_json::to_string(&export.definition).expect("JSON serialises");
+    let machine_arn = match aws.put_state_machine(&machine, &definition, &role).await {
+        Ok(arn) => arn,
+        Err(error) => {
+            eprintln!(
+                "error: cannot create the state machine {machine}: {error}. Nothing was done"
+            );
+            return if error.is_setup() {
+                exit::INVALID
+            } else {
+                exit::INFRA
+            };
+        }
+    };
+    let name = format!("r{}-{}", clock.unix(), std::process::id());
+    let execution = match aws.start_execution(&machine_arn, &name).await {
+        Ok(arn) => arn,
+        Err(error) => {
+            eprintln!(
+                "error: cannot start an execution of {machine_arn}: {error}. Nothing was done"
+            );
+            return if error.is_setup() {
+                exit::INVALID
+            } else {
+                exit::INFRA
+            };
+        }
+    };
+    if args.detach {
+        match args.format {
+            Format::Json => out(&format!(
+                "{}\n",
+                serde_json::json!({"event": "execution_started", "execution_arn": execution, "state_machine_arn": machine_arn})
+            )),
+            Format::Text => out(&format!(
+                "started {execution}\n  follow it: aws stepfunctions describe-execution --execution-arn {execution}\n  `rollout status --function {} --alias {alias}` shows it; `rollout approve` and `rollout rollback` act on it\n",
+                export.functions[0]
+            )),
+        }
+        return exit::OK;
+    }
+    eprintln!("started {execution}; following it (interrupting this stops nothing: the execution goes on)");
+    let stdout = std::io::stdout();
+    let mut sink: Box<dyn EventSink> = match args.format {
+        Format::Json => Box::new(JsonSink::new(stdout.lock())),
+        Format::Text => Box::new(TextSink::new(stdout.lock(), args.verbose)),
+    };
+    let mut follow = Follow {
+        plan: &plan,
+        functions: &export.functions,
+        started: clock.now(),
+        aliases: BTreeMap::new(),
+        step: 0,
+        last_state: String::new(),
+    };
+    follow.emit(
+        sink.as_mut(),
+        &clock,
+        EventKind::Started {
+            name: plan.name.clone(),
+            functions: export.functions.clone(),
+            alias: alias.clone(),
+            steps: plan.steps.len(),
+        },
+    );
+    let mut after = 0;
+    loop {
+        let events = match aws.history(&execution, after).await {
+            Ok(events) => events,
+            Err(error) => {
+                eprintln!("warning: reading the execution's history: {error}; trying again");
+                clock.sleep(FOLLOW_EVERY).await;
+                continue;
+            }
+        };
+        for event in &events {
+            after = after.max(event.id);
+            if let Some(code) = follow.take(sink.as_mut(), &clock, event) {
+                return code;
+            }
+        }
+        clock.sleep(FOLLOW_EVERY).await;
+    }
+}
+
+/// What the follower knows of the execution so far.
+struct Follow<'a> {
+    plan: &'a Plan,
+    functions: &'a [String],
+    started: Millis,
+    /// Each alias as the execution last read or wrote it.
+    aliases: BTreeMap<String, Alias>,
+    /// The step the execution is in.
+    step: usize,
+    /// The state it entered last.
+    last_state: String,
+}
+
+impl Follow<'_> {
+    fn emit(&self, sink: &mut dyn EventSink, clock: &WallClock, kind: EventKind) {
+        let at_ms = clock.now().0.saturating_sub(self.started.0);
+        sink.emit(&Event { at_ms, kind });
+    }
+
+    /// The target a state's name ends with (`… f3`).
+    fn target(&self, state: &str) -> Option<&String> {
+        let index = state.rsplit_once(" f")?.1.parse::<usize>().ok()?;
+        self.functions.get(index)
+    }
+
+    /// Tells one event of the history; the exit code once the execution has ended.
+    fn take(
+        &mut self,
+        sink: &mut dyn EventSink,
+        clock: &WallClock,
+        event: &Happened,
+    ) -> Option<i32> {
+        if let Some(state) = &event.state {
+            self.last_state = state.clone();
+            let step = state
+                .strip_prefix('S')
+                .and_then(|s| s.split(|c: char| !c.is_ascii_digit()).next())
+                .and_then(|n| n.parse::<usize>().ok());
+            if let Some(step) = step.filter(|&s| s > self.step && s <= self.plan.steps.len()) {
+                self.step = step;
+                let text = self.plan.steps[step - 1].kind.to_string();
+                self.emit(sink, clock, EventKind::StepStarted { step, text });
+            }
+            if state == "Unhealthy" || state == "Inconclusive" {
+                let reason = if state == "Unhealthy" {
+                    "an alarm of the health block is in ALARM"
+                } else {
+                    "the bake ended without data for a check (inconclusive fail)"
+                };
+                self.emit(
+                    sink,
+                    clock,
+                    EventKind::StepFailed {
+                        step: self.step,
+                        reason: reason.into(),
+                    },
+                );
+            }
+            if state == "Restore old" {
+                self.emit(
+                    sink,
+                    clock,
+                    EventKind::RollingBack {
+                        reason: "a step failed".into(),
+                    },
+                );
+            }
+        }
+        if event.kind == "TaskSucceeded" {
+            self.succeeded(sink, clock, event.output.as_deref().unwrap_or("{}"));
+        }
+        let (outcome, code, message) = match event.kind.as_str() {
+            "ExecutionSucceeded" => match self.last_state.as_str() {
+                "Nothing new" => (
+                    "nothing_to_roll_out",
+                    exit::OK,
+                    "nothing to roll out: every function's $LATEST is the version its alias serves"
+                        .to_string(),
+                ),
+                "Promoted" => (
+                    "promoted",
+                    exit::OK,
+                    "promoted: new serves all traffic".to_string(),
+                ),
+                _ => (
+                    "left_split",
+                    exit::OK,
+                    "the plan ended as written; the lease is cleared".to_string(),
+                ),
+            },
+            "ExecutionFailed" => {
+                let (error, cause) = event.error.clone().unwrap_or_default();
+                match error.as_str() {
+                    "RolledBack" => (
+                        "rolled_back",
+                        exit::ROLLED_BACK,
+                        format!("rolled back at step {}: {cause}", self.step),
+                    ),
+                    "Refused" => ("refused", exit::INVALID, cause),
+                    _ => (
+                        "failed",
+                        exit::INFRA,
+                        format!("the execution failed: {error}: {cause}"),
+                    ),
+                }
+            }
+            "ExecutionAborted" => (
+                "interrupted",
+                exit::INTERRUPTED,
+                "the execution was stopped (`rollout rollback` restores old if it has not)"
+                    .to_string(),
+            ),
+            "ExecutionTimedOut" => ("failed", exit::INFRA, "the execution timed out".to_string()),
+            _ => return None,
+        };
+        self.emit(
+            sink,
+            clock,
+            EventKind::Finished {
+                outcome: outcome.into(),
+                exit_code: code,
+                message,
+            },
+        );
+        Some(code)
+    }
+
+    /// A task's result: an alias read or written, a version published.
+    fn succeeded(&mut self, sink: &mut dyn EventSink, clock: &WallClock, output: &str) {
+        let Ok(value) = serde_json::from_str::<serde_json::Value>(output) else {
+            return;
+        };
+        let Some(function) = self.target(&self.last_state).cloned() else {
+            return;
+        };
+        if let Some(version) = value["Version"]
+            .as_str()
+            .filter(|_| self.last_state.contains("publish"))
+        {
+            let unchanged = self
+                .aliases
+                .get(&function)
+                .is_some_and(|a| a.version == version);
+            self.emit(
+                sink,
+                clock,
+                EventKind::Published {
+                    function,
+                    version: version.to_string(),
+                    unchanged,
+                },
+            );
+            return;
+        }
+        let Some(version) = value["FunctionVersion"].as_str() else {
+            return;
+        };
+        let alias = Alias {
+            version: version.to_string(),
+            routing: value["RoutingConfig"]["AdditionalVersionWeights"]
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .filter_map(|(k, v)| Some((k.clone(), v.as_f64()?)))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            revision_id: value["RevisionId"].as_str().unwrap_or_default().to_string(),
+            description: value["Description"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        };
+        match self.aliases.insert(function.clone(), alias.clone()) {
+            None => self.emit(sink, clock, EventKind::AliasRead { function, alias }),
+            Some(before) => self.emit(
+                sink,
+                clock,
+                EventKind::AliasUpdated {
+                    function,
+                    before,
+                    after: alias,
+                },
+            ),
+        }
+    }
+}
