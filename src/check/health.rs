@@ -29,6 +29,7 @@ impl Checker {
             confidence: HealthSpec::DEFAULT_CONFIDENCE,
             checks: Vec::new(),
             defaulted: false,
+            per_period: false,
         };
         let mut min_seen: Option<Span> = None;
         let mut inconclusive_seen: Option<Span> = None;

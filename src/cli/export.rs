@@ -4,9 +4,13 @@
 
 use super::output::out;
 use super::{load, ExportArgs, ExportFormat};
+use crate::cloud::sim::traffic::Profile;
 use crate::diagnostic::LineIndex;
 use crate::exit;
-use crate::export::{compile, machine_name, template};
+use crate::export::{as_exported, compile, machine_name, template};
+use crate::plan::{Check, CompareOp, Expr, Metric, Plan};
+use crate::simulation::monte_carlo::{run_many, Summary};
+use crate::simulation::{with_default_targets, SimOptions};
 
 /// `plan` compiled for Step Functions, its warnings said on stderr; `None` after saying on
 /// stderr, with the playbook lines, why it cannot run there (and `then`, what did not happen).
@@ -29,6 +33,9 @@ pub(super) fn compiled(
             for (line, warning) in &export.warnings {
                 eprintln!("warning: {}: {warning}", at(*line));
             }
+            if let Some(comparison) = compare(plan) {
+                eprintln!("{comparison}");
+            }
             Some(export)
         }
         Err(problems) => {
@@ -44,6 +51,63 @@ pub(super) fn compiled(
             None
         }
     }
+}
+
+/// Runs simulated per comparison.
+const COMPARED_RUNS: usize = 100;
+
+/// How the exported judgment differs from `run`'s, from `simulate`: false rollbacks of a
+/// healthy `new` and the catch rate of a regressed one, each judged both ways. `None` when the
+/// plan has no metric check to differ on.
+fn compare(plan: &Plan) -> Option<String> {
+    let threshold = plan.health.checks.iter().find_map(|c| match c {
+        Check::Compare {
+            lhs:
+                Expr::Metric {
+                    metric: Metric::ErrorRate,
+                    ..
+                },
+            op: CompareOp::Lt | CompareOp::Le,
+            rhs: Expr::Const { value, .. },
+        } => Some(*value),
+        _ => None,
+    });
+    if !plan
+        .health
+        .checks
+        .iter()
+        .any(|c| matches!(c, Check::Compare { .. }))
+    {
+        return None;
+    }
+    let plan = with_default_targets(plan);
+    let exported = as_exported(&plan);
+    let base = SimOptions {
+        rps: 50.0,
+        ..SimOptions::default()
+    };
+    let regressed = (threshold.unwrap_or(2.5) * 2.0).min(50.0);
+    let healthy = base.clone();
+    let bad = SimOptions {
+        new: Profile {
+            error_rate: regressed / 100.0,
+            ..base.new
+        },
+        ..base.clone()
+    };
+    let share = |summary: &Summary| {
+        100.0 * (summary.rolled_back + summary.inconclusive) as f64 / summary.runs as f64
+    };
+    let runs = |plan: &Plan, options: &SimOptions| share(&run_many(plan, options, COMPARED_RUNS));
+    Some(format!(
+        "judgment compared in simulate ({COMPARED_RUNS} runs each at {} rps, old at {:.2}% errors): a healthy new is rolled back in {:.0}% of runs locally, {:.0}% as exported; new at {regressed:.2}% errors is caught in {:.0}% locally, {:.0}% as exported",
+        base.rps,
+        base.old.error_rate * 100.0,
+        runs(&plan, &healthy),
+        runs(&exported, &healthy),
+        runs(&plan, &bad),
+        runs(&exported, &bad),
+    ))
 }
 
 pub(super) fn run(args: &ExportArgs) -> i32 {

@@ -16,7 +16,7 @@ use super::reasons::Cause;
 use super::stop::{cloud, Stop};
 use super::Engine;
 use crate::cloud::{Clock, LambdaApi, MetricsApi};
-use crate::judge::form::{judged, Judged};
+use crate::judge::form::{judged_under, Judged};
 use crate::judge::sequential::Look;
 use crate::judge::settle::Settlement;
 use crate::plan::{Check, HealthSpec, Inconclusive, Millis};
@@ -360,6 +360,6 @@ fn rest_all_passed(health: &HealthSpec, results: &[CheckResult]) -> bool {
         .checks
         .iter()
         .zip(results)
-        .filter(|(check, _)| !matches!(judged(check), Judged::Sequential(_)))
+        .filter(|(check, _)| !matches!(judged_under(health, check), Judged::Sequential(_)))
         .all(|(_, result)| result.verdict == Verdict::Pass)
 }

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::cloud::{AlarmState, CloudError, MetricQuery, MetricsApi, Stat};
 use crate::judge::evidence::{describe, thousands};
-use crate::judge::form::{judged, Family, Form, Judged};
+use crate::judge::form::{judged_under, Family, Form, Judged};
 use crate::judge::sequential::{assess, Assessment, Counts, Look, State};
 use crate::judge::settle::Settlement;
 use crate::plan::{quantity, BinOp, Check, CompareOp, Expr, HealthSpec, Metric, Millis, Which};
@@ -333,7 +333,7 @@ fn wanted(spec: &HealthSpec, versions: &Versions<'_>, settled: &Settled) -> Read
         let Check::Compare { lhs, rhs, .. } = check else {
             continue;
         };
-        match judged(check) {
+        match judged_under(spec, check) {
             Judged::Sequential(form) => {
                 let whose = std::iter::once(form.subject).chain(form.other.map(|(w, _)| w));
                 for which in whose {
@@ -365,7 +365,7 @@ fn judge_reads(
     let mut checks = Vec::new();
     for check in &spec.checks {
         let result = match check {
-            Check::Compare { lhs, op, rhs } => match judged(check) {
+            Check::Compare { lhs, op, rhs } => match judged_under(spec, check) {
                 Judged::Sequential(form) => {
                     count_check(check, &form, versions, settled, reads, look)
                 }

@@ -84,6 +84,20 @@ pub fn execution_parameter(function: &str, alias: &str) -> String {
     format!("/rollout/{function}/{alias}/execution")
 }
 
+/// `plan` as the exported state machine judges it: every check one period at a time (as its
+/// alarms do), an adaptive bake as long as its longest. Simulating it shows how the exported
+/// judgment differs from `run`'s.
+pub fn as_exported(plan: &Plan) -> Plan {
+    let mut exported = plan.clone();
+    exported.health.per_period = true;
+    for step in &mut exported.steps {
+        if let StepKind::Bake { shortest, .. } = &mut step.kind {
+            *shortest = None;
+        }
+    }
+    exported
+}
+
 /// The state machine's name for a plan: its display name (or its first function) and alias,
 /// as Step Functions allows names.
 pub fn machine_name(plan: &Plan) -> String {

@@ -238,6 +238,10 @@ pub struct HealthSpec {
     pub checks: Vec<Check>,
     /// True when the file has no `health` block and these are the defaults.
     pub defaulted: bool,
+    /// Every check judged one period at a time, as the CloudWatch alarms of an exported state
+    /// machine judge them (`export` compares its judgment with `run`'s); never set by a playbook.
+    #[serde(skip)]
+    pub per_period: bool,
 }
 
 impl HealthSpec {
@@ -254,6 +258,7 @@ impl HealthSpec {
             inconclusive: Inconclusive::Fail,
             delay: None,
             confidence: HealthSpec::DEFAULT_CONFIDENCE,
+            per_period: false,
             checks: vec![Check::Compare {
                 lhs: Expr::Metric {
                     metric: Metric::ErrorRate,
