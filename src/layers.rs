@@ -16,7 +16,7 @@ const LAYERS: &[&[&str]] = &[
     &["hooks"],
     &["check"],
     &["engine"],
-    &["report", "export"],
+    &["report", "export", "lsp"],
     &["simulation"],
     &["cli"],
 ];

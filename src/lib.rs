@@ -16,6 +16,7 @@ pub mod exit;
 pub mod export;
 pub mod hooks;
 pub mod judge;
+pub mod lsp;
 pub mod plan;
 pub mod report;
 pub mod simulation;

@@ -186,6 +186,28 @@ Examples:
   rollout rollback --function checkout-api --alias live
   rollout rollback --yes --function a --function b --alias live")]
     Rollback(LeaseArgs),
+    /// Serve the Language Server Protocol over stdin and stdout, for editors
+    #[command(long_about = "\
+A Language Server Protocol server over stdin and stdout: editors start it to show the checker's
+diagnostics as a playbook changes (in imported files and rhai hooks too), format it, hover over
+keywords, metrics, units, parameters and steps, complete them, and jump to where a parameter, a
+step or an imported file is defined. README.md shows how to use it from VS Code, Neovim and Helix.")]
+    Lsp,
+    /// Print a shell completion script: bash, zsh, fish or powershell
+    #[command(long_about = "\
+Print the completion script of a shell. For example:
+
+  bash:        source <(rollout completions bash)         (or save it in ~/.local/share/bash-completion/completions/rollout)
+  zsh:         rollout completions zsh > ~/.zfunc/_rollout  (with ~/.zfunc in $fpath)
+  fish:        rollout completions fish > ~/.config/fish/completions/rollout.fish
+  powershell:  rollout completions powershell | Out-String | Invoke-Expression")]
+    Completions {
+        /// The shell
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `rollout man > rollout.1; man ./rollout.1`
+    Man,
 }
 
 /// Options of commands that read a playbook.
@@ -743,5 +765,25 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::Resume(args) => run::resume(&args),
         Command::Approve(args) => lease::approve(&args),
         Command::Rollback(args) => lease::rollback(&args),
+        Command::Lsp => crate::lsp::serve(),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "rollout", &mut std::io::stdout());
+            exit::OK
+        }
+        Command::Man => {
+            let command = <Cli as clap::CommandFactory>::command();
+            let mut page = Vec::new();
+            match clap_mangen::Man::new(command).render(&mut page) {
+                Ok(()) => {
+                    output::out(&String::from_utf8_lossy(&page));
+                    exit::OK
+                }
+                Err(e) => {
+                    eprintln!("error: cannot render the manual page: {e}");
+                    exit::INFRA
+                }
+            }
+        }
     }
 }

@@ -5,6 +5,7 @@ mod examples;
 mod export;
 mod fixtures;
 mod fmt;
+mod lsp;
 mod plan;
 mod robustness;
 mod simulate;
