@@ -16,7 +16,7 @@ const LAYERS: &[&[&str]] = &[
     &["hooks"],
     &["check"],
     &["engine"],
-    &["report", "export", "lsp"],
+    &["report", "export", "lsp", "replay"],
     &["simulation"],
     &["cli"],
 ];

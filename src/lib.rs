@@ -18,6 +18,7 @@ pub mod hooks;
 pub mod judge;
 pub mod lsp;
 pub mod plan;
+pub mod replay;
 pub mod report;
 pub mod simulation;
 pub mod syntax;

@@ -7,6 +7,7 @@ mod lease;
 mod load;
 mod output;
 pub mod plan;
+mod replay;
 mod run;
 mod server;
 mod simulate;
@@ -186,6 +187,25 @@ Examples:
   rollout rollback --function checkout-api --alias live
   rollout rollback --yes --function a --function b --alias live")]
     Rollback(LeaseArgs),
+    /// Judge the health block on a past CloudWatch window, as `run` would have; read-only
+    #[command(long_about = "\
+Judge the playbook's health block on a past CloudWatch window, period by period, exactly as a bake
+of `run` would have judged new against old (settled periods, the same sequential tests, the same
+end), and say when it would have rolled back or promoted, and on what evidence. Alarms and hook
+scripts are not judged (their states then cannot be read now), and the output says so. It calls
+nothing but CloudWatch's GetMetricData.
+
+--from and --to are RFC 3339 times (2026-11-26T14:00:00Z); the window should start when new got
+its weight. Exit status: what `run` would have ended with: 0 promoted, 1 rolled back, 2 invalid
+input (with --sweep-threshold: 0 once the sweep completed).
+
+With --sweep-threshold A..B the first check with a constant threshold is judged at eleven
+thresholds from A to B: which would have fired, and when. Calibration from real history.
+
+Examples:
+  rollout replay examples/canary.rollout --old 41 --new 42 --from 2026-11-26T14:00:00Z --to 2026-11-26T14:30:00Z
+  rollout replay examples/canary.rollout --old 41 --new 42 --from 2026-11-26T14:00:00Z --to 2026-11-26T16:00:00Z --sweep-threshold 0.5%..5%")]
+    Replay(ReplayArgs),
     /// Serve the Language Server Protocol over stdin and stdout, for editors
     #[command(long_about = "\
 A Language Server Protocol server over stdin and stdout: editors start it to show the checker's
@@ -435,6 +455,69 @@ struct PlanArgs {
     /// Output format: a readable preview, or one JSON document
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+}
+
+#[derive(Debug, Args)]
+struct ReplayArgs {
+    /// The playbook
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    #[command(flatten)]
+    playbook: PlaybookArgs,
+    /// The version the alias served: `old`
+    #[arg(long, value_name = "VERSION")]
+    old: String,
+    /// The version rolled out: `new`
+    #[arg(long, value_name = "VERSION")]
+    new: String,
+    /// Where the window starts (RFC 3339), when new got its weight
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    from: crate::plan::Millis,
+    /// Where the window ends (RFC 3339)
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    to: crate::plan::Millis,
+    /// Judge the first thresholded check at eleven thresholds from A to B (A..B, in its unit)
+    #[arg(long, value_name = "A..B", value_parser = parse_threshold_range)]
+    sweep_threshold: Option<(f64, f64)>,
+    #[command(flatten)]
+    aws: AwsArgs,
+    /// Output format: lines, or one JSON document
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+/// An RFC 3339 time, as epoch milliseconds.
+fn parse_time(text: &str) -> Result<crate::plan::Millis, String> {
+    use aws_sdk_lambda::primitives::{DateTime, DateTimeFormat};
+    DateTime::from_str(text, DateTimeFormat::DateTime)
+        .ok()
+        .and_then(|t| t.to_millis().ok())
+        .and_then(|ms| u64::try_from(ms).ok())
+        .map(crate::plan::Millis)
+        .ok_or_else(|| {
+            format!("expected an RFC 3339 time such as 2026-11-26T14:00:00Z, not `{text}`")
+        })
+}
+
+/// `A..B` of numbers, each with an optional unit (`0.5%..5%`, `200ms..800ms`), upwards.
+fn parse_threshold_range(text: &str) -> Result<(f64, f64), String> {
+    let (a, b) = text
+        .split_once("..")
+        .ok_or_else(|| format!("expected a range A..B such as `0.5%..5%`, not `{text}`"))?;
+    let number = |v: &str| {
+        let v = v.trim();
+        let digits = v.trim_end_matches(|c: char| c.is_alphabetic() || c == '%');
+        digits
+            .parse::<f64>()
+            .ok()
+            .filter(|n| n.is_finite() && *n >= 0.0)
+            .ok_or_else(|| format!("`{v}` is not a threshold"))
+    };
+    let (a, b) = (number(a)?, number(b)?);
+    if a >= b {
+        return Err(format!("the range {a}..{b} must go upwards"));
+    }
+    Ok((a, b))
 }
 
 #[derive(Debug, Args)]
@@ -765,6 +848,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::Resume(args) => run::resume(&args),
         Command::Approve(args) => lease::approve(&args),
         Command::Rollback(args) => lease::rollback(&args),
+        Command::Replay(args) => replay::run(&args),
         Command::Lsp => crate::lsp::serve(),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();

@@ -16,7 +16,6 @@ use super::reasons::Cause;
 use super::stop::{cloud, Stop};
 use super::Engine;
 use crate::cloud::{Clock, LambdaApi, MetricsApi};
-use crate::judge::form::{judged_under, Judged};
 use crate::judge::sequential::Look;
 use crate::judge::settle::Settlement;
 use crate::plan::{Check, HealthSpec, Inconclusive, Millis};
@@ -86,7 +85,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                 ),
             };
             for evaluation in evaluations {
-                if rest_all_passed(health, &evaluation.checks) {
+                if super::health::rest_all_passed(health, &evaluation.checks) {
                     rest_passed.insert(evaluation.function.clone());
                 }
                 latest.insert(evaluation.function.clone(), evaluation);
@@ -352,14 +351,4 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         }
         conclude(health, versions, settled, measured.invocations, checks)
     }
-}
-
-/// Whether every check that is not a count check passed in these results.
-fn rest_all_passed(health: &HealthSpec, results: &[CheckResult]) -> bool {
-    health
-        .checks
-        .iter()
-        .zip(results)
-        .filter(|(check, _)| !matches!(judged_under(health, check), Judged::Sequential(_)))
-        .all(|(_, result)| result.verdict == Verdict::Pass)
 }

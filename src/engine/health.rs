@@ -622,3 +622,13 @@ mod tests {
         assert!(counts(Family::ErrorRate, "2", &settled(), &no_calls).is_none());
     }
 }
+
+/// Whether every check that is not a count check passed in these results.
+pub fn rest_all_passed(health: &HealthSpec, results: &[CheckResult]) -> bool {
+    health
+        .checks
+        .iter()
+        .zip(results)
+        .filter(|(check, _)| !matches!(judged_under(health, check), Judged::Sequential(_)))
+        .all(|(_, result)| result.verdict == Verdict::Pass)
+}

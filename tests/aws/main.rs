@@ -14,5 +14,6 @@ mod journal;
 mod lease;
 mod reading;
 mod refusals;
+mod replay;
 mod rollout;
 mod server;

@@ -1,0 +1,142 @@
+//! `rollout replay` against moto: two hours of backdated per-version metrics, a regression
+//! planted in the second hour; replay finds the minute it would have been caught, and promotes a
+//! clean window.
+
+use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
+
+use crate::harness::*;
+
+/// Per-minute `Invocations` and `Errors` of `function`:live for versions 1 and 2 over the two
+/// hours after `start` (epoch seconds, a whole minute): 600 calls a minute each, 0.1% errors,
+/// and from minute `regression` on, 5% errors on version 2.
+fn history(aws: &Aws, function: &str, start: i64, regression: i64) {
+    let datum = |name: &str, version: &str, at: i64, value: f64| {
+        MetricDatum::builder()
+            .metric_name(name)
+            .timestamp(aws_sdk_cloudwatch::primitives::DateTime::from_secs(at))
+            .dimensions(
+                Dimension::builder()
+                    .name("FunctionName")
+                    .value(function)
+                    .build(),
+            )
+            .dimensions(
+                Dimension::builder()
+                    .name("Resource")
+                    .value(format!("{function}:live"))
+                    .build(),
+            )
+            .dimensions(
+                Dimension::builder()
+                    .name("ExecutedVersion")
+                    .value(version)
+                    .build(),
+            )
+            .value(value)
+            .build()
+    };
+    aws.runtime.block_on(async {
+        let mut request = aws.cloudwatch.put_metric_data().namespace("AWS/Lambda");
+        for minute in 0..120 {
+            let at = start + minute * 60 + 30;
+            for version in ["1", "2"] {
+                let errors = if version == "2" && minute >= regression {
+                    30.0
+                } else {
+                    0.6
+                };
+                request = request
+                    .metric_data(datum("Invocations", version, at, 600.0))
+                    .metric_data(datum("Errors", version, at, errors));
+            }
+        }
+        request.send().await.expect("put metric data");
+    });
+}
+
+fn rfc3339(secs: i64) -> String {
+    aws_sdk_cloudwatch::primitives::DateTime::from_secs(secs)
+        .fmt(aws_sdk_cloudwatch::primitives::DateTimeFormat::DateTime)
+        .unwrap()
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs a moto server: `scripts/test` runs these (cargo test --features e2e)"
+)]
+fn replay_finds_the_minute_a_planted_regression_is_caught_and_promotes_a_clean_window() {
+    let aws = Aws::new();
+    let f = unique("replay");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let start = (now - 3 * 3600) / 60 * 60;
+    history(&aws, &f, start, 60);
+    let dir = temp(&format!(
+        "function \"{f}\"\nalias \"live\"\nhealth every 1m {{\n  min invocations 100\n  error rate < 1%\n}}\npublish\nshift 10% to new\nwait 30m until healthy\npromote\n"
+    ));
+    let args = |from: i64, to: i64| {
+        vec![
+            "replay".to_string(),
+            "p.rollout".into(),
+            "--old".into(),
+            "1".into(),
+            "--new".into(),
+            "2".into(),
+            "--from".into(),
+            rfc3339(from),
+            "--to".into(),
+            rfc3339(to),
+        ]
+    };
+    // The window whose second hour regressed: caught within minutes of minute 60.
+    let window: Vec<String> = args(start + 3600, start + 7200);
+    let window: Vec<&str> = window.iter().map(String::as_str).collect();
+    let out = rollout(&dir, &window);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let caught = rfc3339(start + 3600 + 60);
+    let soon = rfc3339(start + 3600 + 4 * 60);
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("would have rolled back once the period ending"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let at = line
+        .trim_start_matches("would have rolled back once the period ending ")
+        .split(' ')
+        .next()
+        .unwrap();
+    assert!(at >= caught.as_str() && at <= soon.as_str(), "{line}");
+    assert!(line.contains("confidently above 1.00%"), "{line}");
+
+    // A clean hour promotes.
+    let clean: Vec<String> = args(start, start + 55 * 60);
+    let clean: Vec<&str> = clean.iter().map(String::as_str).collect();
+    let out = rollout(&dir, &clean);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("would have promoted at the window's end"),
+        "{}",
+        text(&out)
+    );
+
+    // Thresholds from 1% to 10%: the low ones fire, the high ones do not.
+    let mut sweep = args(start + 3600, start + 7200);
+    sweep.extend(["--sweep-threshold".to_string(), "1%..10%".to_string()]);
+    let sweep: Vec<&str> = sweep.iter().map(String::as_str).collect();
+    let out = rollout(&dir, &sweep);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("error rate of new over 1m < 1%")
+            && stdout.contains("would have rolled back at"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("error rate of new over 1m < 10%")
+            && stdout.contains("would have promoted"),
+        "{stdout}"
+    );
+}
