@@ -577,6 +577,16 @@ pub fn unread(
     }
 }
 
+/// Whether every check that is not a count check passed in these results.
+pub fn rest_all_passed(health: &HealthSpec, results: &[CheckResult]) -> bool {
+    health
+        .checks
+        .iter()
+        .zip(results)
+        .filter(|(check, _)| !matches!(judged_under(health, check), Judged::Sequential(_)))
+        .all(|(_, result)| result.verdict == Verdict::Pass)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -621,14 +631,4 @@ mod tests {
         let no_calls = reads(&[(Stat::Invocations, 0.0), (Stat::Errors, 0.0)]);
         assert!(counts(Family::ErrorRate, "2", &settled(), &no_calls).is_none());
     }
-}
-
-/// Whether every check that is not a count check passed in these results.
-pub fn rest_all_passed(health: &HealthSpec, results: &[CheckResult]) -> bool {
-    health
-        .checks
-        .iter()
-        .zip(results)
-        .filter(|(check, _)| !matches!(judged_under(health, check), Judged::Sequential(_)))
-        .all(|(_, result)| result.verdict == Verdict::Pass)
 }
