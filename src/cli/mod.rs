@@ -396,6 +396,9 @@ struct RunArgs {
     /// following it
     #[arg(long, requires = "on")]
     detach: bool,
+    /// Also write a self-contained HTML report of the rollout here (charts inline, no network)
+    #[arg(long, value_name = "FILE.html")]
+    report: Option<PathBuf>,
 }
 
 /// The aliases a command reads or writes without a playbook.
@@ -597,6 +600,10 @@ struct SimulateArgs {
     /// How long each simulated control-plane call takes to answer
     #[arg(long, value_name = "D", default_value = "60ms", value_parser = parse_duration)]
     call_latency: crate::plan::Millis,
+    /// Also write a self-contained HTML report here: the rollout's charts, or with --runs the
+    /// histogram of time to decide, or with --sweep the operating curve
+    #[arg(long, value_name = "FILE.html")]
+    report: Option<PathBuf>,
     /// How many functions each `function "pattern-*"` or `function tagged "k=v"` finds in the
     /// simulated region
     #[arg(long, value_name = "N", default_value_t = crate::simulation::DEFAULT_FLEET, value_parser = parse_fleet)]

@@ -19,6 +19,7 @@ use crate::engine::{Approval, Engine, Services, Settings};
 use crate::exit;
 use crate::hooks::Hooks;
 use crate::plan::Millis;
+use crate::report::html::Recorder;
 use crate::report::{clock, Journal, JsonSink, Left, LiveSink, Tee, TextSink};
 
 pub(super) fn run(args: &RunArgs) -> i32 {
@@ -325,6 +326,7 @@ async fn execute(
         display,
         journal,
         left,
+        recorder: args.report.as_ref().map(|_| Recorder::default()),
     });
     let mut shared = &sink;
     let notify = |retry: &Retry| {
@@ -350,7 +352,24 @@ async fn execute(
         events: &mut shared,
     };
     let report = Engine::new(services, settings).run(&plan).await;
-    drop(sink);
+    let recorded = sink.into_inner().recorder;
+    if let (Some(path), Some(recorded)) = (&args.report, recorded) {
+        let title = format!(
+            "rollout {}",
+            plan.name
+                .clone()
+                .unwrap_or_else(|| plan.targets.functions.join(", "))
+        );
+        let facts = [("AWS calls".to_string(), aws.calls().to_string())];
+        let source = std::fs::read_to_string(&args.file).unwrap_or_default();
+        let page = crate::report::html::rollout(&title, &source, &recorded.0, &facts);
+        if let Err(e) = std::fs::write(path, page) {
+            eprintln!(
+                "warning: the report was not written to {}: {e}",
+                path.display()
+            );
+        }
+    }
     if let Some(problem) = journal_problem {
         eprintln!("warning: {problem}");
     }

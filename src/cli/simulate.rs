@@ -11,7 +11,8 @@ use super::output::out;
 use super::{load, Format, SimulateArgs};
 use crate::cloud::sim::traffic::Profile;
 use crate::plan::Millis;
-use crate::report::{clock, JsonSink, TextSink};
+use crate::report::html::{self, CurvePoint, Recorder, Runs};
+use crate::report::{clock, JsonSink, Pair, TextSink};
 use crate::simulation::monte_carlo::{run_counting, sweep, Point, Spread, Summary};
 use crate::simulation::{simulate, with_default_targets, SimOptions, SimResult};
 
@@ -53,6 +54,25 @@ fn with_progress<T: Send>(total: usize, work: impl FnOnce(&AtomicUsize) -> T + S
     })
 }
 
+/// The report's title: the playbook's name and what the report shows.
+fn title(plan: &crate::plan::Plan, what: &str) -> String {
+    let name = plan
+        .name
+        .clone()
+        .unwrap_or_else(|| plan.targets.functions.join(", "));
+    format!("rollout {name}: {what}")
+}
+
+/// Writes a report, or says why not.
+fn write_report(path: &std::path::Path, page: &str) {
+    if let Err(e) = std::fs::write(path, page) {
+        eprintln!(
+            "warning: the report was not written to {}: {e}",
+            path.display()
+        );
+    }
+}
+
 /// Runs above which progress is shown off a terminal too.
 const LONG_JOB: usize = 10_000;
 
@@ -92,7 +112,7 @@ fn alarms_named(
 }
 
 pub(super) fn run(args: &SimulateArgs) -> i32 {
-    let (plan, _) = match load::plan(&args.file, &args.playbook) {
+    let (plan, source) = match load::plan(&args.file, &args.playbook) {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
@@ -139,6 +159,21 @@ pub(super) fn run(args: &SimulateArgs) -> i32 {
         let points = with_progress(SWEEP_POINTS * runs, |done| {
             sweep(&plan, &options, range, SWEEP_POINTS, runs, done)
         });
+        if let Some(path) = &args.report {
+            let curve: Vec<CurvePoint> = points
+                .iter()
+                .map(|p| CurvePoint {
+                    error_rate: p.error_rate,
+                    rolled_back: p.summary.rolled_back + p.summary.inconclusive,
+                    runs: p.summary.runs,
+                    median_decide_ms: p.summary.time_to_decide_ms.as_ref().map(|s| s.median),
+                })
+                .collect();
+            write_report(
+                path,
+                &html::sweep(&title(&plan, "operating curve"), &source, &curve),
+            );
+        }
         match args.format {
             Format::Text => out(&sweep_text(&points, runs, &options)),
             Format::Json => out(&format!(
@@ -157,6 +192,23 @@ pub(super) fn run(args: &SimulateArgs) -> i32 {
     if let Some(runs) = args.runs {
         let runs = runs as usize;
         let summary = with_progress(runs, |done| run_counting(&plan, &options, runs, done));
+        if let Some(path) = &args.report {
+            let data = Runs {
+                runs: summary.runs,
+                promoted: summary.promoted,
+                rolled_back: summary.rolled_back,
+                inconclusive: summary.inconclusive,
+                decide_ms: &summary.decide_ms,
+            };
+            write_report(
+                path,
+                &html::runs(
+                    &title(&plan, &format!("{runs} simulated runs")),
+                    &source,
+                    &data,
+                ),
+            );
+        }
         match args.format {
             Format::Text => out(&many_text(&summary, &options)),
             Format::Json => out(&format!(
@@ -167,13 +219,34 @@ pub(super) fn run(args: &SimulateArgs) -> i32 {
         return crate::exit::OK;
     }
     let stdout = std::io::stdout();
+    let mut recorder = Recorder::default();
     let result = match args.format {
         Format::Text => {
             let mut sink = TextSink::new(stdout.lock(), args.verbose);
-            simulate(&plan, &options, &mut sink)
+            simulate(&plan, &options, &mut Pair(&mut sink, &mut recorder))
         }
-        Format::Json => simulate(&plan, &options, &mut JsonSink::new(stdout.lock())),
+        Format::Json => {
+            let mut sink = JsonSink::new(stdout.lock());
+            simulate(&plan, &options, &mut Pair(&mut sink, &mut recorder))
+        }
     };
+    if let Some(path) = &args.report {
+        let facts = [
+            ("simulated time".to_string(), clock(result.simulated_ms)),
+            ("AWS calls".to_string(), result.aws_calls.to_string()),
+            (
+                "new served".to_string(),
+                format!(
+                    "{} invocations, {} errors",
+                    result.new_invocations, result.new_errors
+                ),
+            ),
+        ];
+        write_report(
+            path,
+            &html::rollout(&title(&plan, "simulated"), &source, &recorder.0, &facts),
+        );
+    }
     let mut out = stdout.lock();
     let _ = match args.format {
         Format::Text => write!(out, "{}", summary_text(&result)),

@@ -1,6 +1,7 @@
 //! Showing events: plain timestamped lines for people, JSON lines for scripts. No decisions here.
 
 mod fleet;
+pub mod html;
 
 use std::io::Write;
 
@@ -477,6 +478,8 @@ pub struct Tee {
     pub journal: Option<Journal>,
     /// What each alias serves as far as the run knows.
     pub left: Left,
+    /// Every event, for `--report`.
+    pub recorder: Option<html::Recorder>,
 }
 
 impl EventSink for Tee {
@@ -485,6 +488,19 @@ impl EventSink for Tee {
             journal.append(event);
         }
         self.left.emit(event);
+        if let Some(recorder) = &mut self.recorder {
+            recorder.emit(event);
+        }
         self.display.emit(event);
+    }
+}
+
+/// Two sinks, each told every event.
+pub struct Pair<'a>(pub &'a mut dyn EventSink, pub &'a mut dyn EventSink);
+
+impl EventSink for Pair<'_> {
+    fn emit(&mut self, event: &Event) {
+        self.0.emit(event);
+        self.1.emit(event);
     }
 }

@@ -55,6 +55,9 @@ pub struct Summary {
     pub new_errors: Option<Spread>,
     /// Invocations served by `new` per run.
     pub new_invocations: Option<Spread>,
+    /// Every run's time to decide, in milliseconds (the report's histogram).
+    #[serde(skip)]
+    pub decide_ms: Vec<u64>,
 }
 
 /// Runs the plan `runs` times with seeds `options.seed`, `options.seed + 1`, …, on every core.
@@ -140,6 +143,7 @@ fn summarise(results: &[SimResult]) -> Summary {
         time_to_decide_ms: None,
         new_errors: None,
         new_invocations: None,
+        decide_ms: Vec::new(),
     };
     let mut detect = Vec::new();
     let mut promote = Vec::new();
@@ -165,6 +169,7 @@ fn summarise(results: &[SimResult]) -> Summary {
     }
     summary.time_to_detect_ms = Spread::of(detect);
     summary.time_to_promote_ms = Spread::of(promote);
+    summary.decide_ms = decide.iter().map(|&d| d as u64).collect();
     summary.time_to_decide_ms = Spread::of(decide);
     summary.new_errors = Spread::of(results.iter().map(|r| r.new_errors as f64).collect());
     summary.new_invocations =
