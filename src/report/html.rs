@@ -145,6 +145,17 @@ fn minutes(ms: f64) -> String {
     Millis(ms as u64).to_string()
 }
 
+/// One count check over a rollout: `new`'s and `old`'s measured rates, the threshold, and the
+/// judge's evidence each way, each as (ms, value) points.
+#[derive(Debug, Default)]
+struct Measured {
+    new: Vec<(f64, f64)>,
+    old: Vec<(f64, f64)>,
+    threshold: Vec<(f64, f64)>,
+    rollback: Vec<(f64, f64)>,
+    promotion: Vec<(f64, f64)>,
+}
+
 /// The report of one rollout from its events: `playbook` is its text, `facts` lines such as
 /// the AWS calls made.
 pub fn rollout(
@@ -159,16 +170,7 @@ pub fn rollout(
     let mut targets = Vec::new();
     let mut steps = Vec::new();
     let mut weight: Vec<(f64, f64)> = vec![(0.0, 0.0)];
-    let mut checks: std::collections::BTreeMap<
-        String,
-        (
-            Vec<(f64, f64)>,
-            Vec<(f64, f64)>,
-            Vec<(f64, f64)>,
-            Vec<(f64, f64)>,
-            Vec<(f64, f64)>,
-        ),
-    > = Default::default();
+    let mut checks: std::collections::BTreeMap<String, Measured> = Default::default();
     let mut others = Vec::new();
     for event in events {
         let at = event.at_ms as f64;
@@ -195,14 +197,14 @@ pub fn rollout(
                     let entry = checks.entry(c.check.clone()).or_default();
                     if let Some(a) = &c.evidence {
                         if let Some(rate) = a.subject.rate() {
-                            entry.0.push((at, rate * 100.0));
+                            entry.new.push((at, rate * 100.0));
                         }
                         if let Some(rate) = a.other.and_then(|o| o.rate()) {
-                            entry.1.push((at, rate * 100.0));
+                            entry.old.push((at, rate * 100.0));
                         }
-                        entry.2.push((at, a.threshold * 100.0));
-                        entry.3.push((at, a.toward_rollback));
-                        entry.4.push((at, a.toward_promotion));
+                        entry.threshold.push((at, a.threshold * 100.0));
+                        entry.rollback.push((at, a.toward_rollback));
+                        entry.promotion.push((at, a.toward_promotion));
                     }
                 }
             }
@@ -277,7 +279,14 @@ pub fn rollout(
     if checks.is_empty() {
         body.push_str("<p class=\"muted\">no count check was evaluated</p>");
     }
-    for (check, (new, old, limit, rollback, promotion)) in checks {
+    for (check, m) in checks {
+        let Measured {
+            new,
+            old,
+            threshold: limit,
+            rollback,
+            promotion,
+        } = m;
         let top = new
             .iter()
             .chain(&old)

@@ -377,25 +377,54 @@ fn reports_of_a_promoted_run_a_rolled_back_run_runs_and_a_sweep_are_self_contain
     std::fs::create_dir_all(&dir).unwrap();
     let cases: [(&str, Vec<&str>, &str); 4] = [
         ("promoted", vec![], "promoted: new serves all traffic"),
-        ("rolled-back", vec!["--error-rate", "new=2%"], "rolled back at step 3"),
-        ("runs", vec!["--runs", "20", "--error-rate", "new=2%"], "20 runs: promoted"),
-        ("sweep", vec!["--sweep", "new=0%..4%", "--runs", "10"], "operating curve over 11 error rates"),
+        (
+            "rolled-back",
+            vec!["--error-rate", "new=2%"],
+            "rolled back at step 3",
+        ),
+        (
+            "runs",
+            vec!["--runs", "20", "--error-rate", "new=2%"],
+            "20 runs: promoted",
+        ),
+        (
+            "sweep",
+            vec!["--sweep", "new=0%..4%", "--runs", "10"],
+            "operating curve over 11 error rates",
+        ),
     ];
     for (name, extra, outcome) in cases {
         let path = dir.join(format!("{name}.html"));
         let path_text = path.display().to_string();
-        let mut args = vec!["simulate", "examples/canary.rollout", "--report", path_text.as_str()];
+        let mut args = vec![
+            "simulate",
+            "examples/canary.rollout",
+            "--report",
+            path_text.as_str(),
+        ];
         args.extend(extra);
-        let _ = Test::new().args(args).status(if name == "rolled-back" { 1 } else { 0 }).run();
+        let _ = Test::new()
+            .args(args)
+            .status(if name == "rolled-back" { 1 } else { 0 })
+            .run();
         let page = std::fs::read_to_string(&path).unwrap();
         assert!(page.starts_with("<!DOCTYPE html>"), "{name}");
         assert!(page.contains(outcome), "{name}: {page}");
         assert!(page.matches("<svg class=\"chart\"").count() >= 1, "{name}");
-        assert!(page.contains("width=\"900\" height=\""), "{name}: charts are sized");
+        assert!(
+            page.contains("width=\"900\" height=\""),
+            "{name}: charts are sized"
+        );
         for external in ["http://", "https://", "<link", " src="] {
-            assert!(!page.contains(external), "{name}: nothing from the network ({external})");
+            assert!(
+                !page.contains(external),
+                "{name}: nothing from the network ({external})"
+            );
         }
-        assert!(page.contains("prefers-color-scheme: dark") && page.contains("@media print"), "{name}");
+        assert!(
+            page.contains("prefers-color-scheme: dark") && page.contains("@media print"),
+            "{name}"
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
