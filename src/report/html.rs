@@ -105,10 +105,15 @@ fn chart(
     }
     for i in 0..=4 {
         let v = x_max * i as f64 / 4.0;
+        let anchor = match i {
+            0 => "start",
+            4 => "end",
+            _ => "middle",
+        };
         let _ = write!(
             svg,
-            "<text x=\"{:.1}\" y=\"{}\">{}</text>",
-            x(v) - 12.0,
+            "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"{anchor}\">{}</text>",
+            x(v),
             h - 8.0,
             escape(&x_label(v))
         );
@@ -141,8 +146,9 @@ fn chart(
     )
 }
 
+/// A time on an axis, to the second.
 fn minutes(ms: f64) -> String {
-    Millis(ms as u64).to_string()
+    Millis(ms as u64 / 1000 * 1000).to_string()
 }
 
 /// One count check over a rollout: `new`'s and `old`'s measured rates, the threshold, and the

@@ -7,6 +7,7 @@ mod fixtures;
 mod fmt;
 mod lsp;
 mod plan;
+mod report;
 mod robustness;
 mod simulate;
 mod test;
