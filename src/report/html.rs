@@ -178,6 +178,7 @@ pub fn rollout(
     let mut weight: Vec<(f64, f64)> = vec![(0.0, 0.0)];
     let mut checks: std::collections::BTreeMap<String, Measured> = Default::default();
     let mut others = Vec::new();
+    let mut latest: std::collections::BTreeMap<String, (u64, String, String)> = Default::default();
     for event in events {
         let at = event.at_ms as f64;
         match &event.kind {
@@ -200,6 +201,14 @@ pub fn rollout(
             }
             EventKind::HealthEvaluated(e) => {
                 for c in &e.checks {
+                    if c.evidence.is_none() {
+                        // Alarms, hooks and per-window checks: their latest word.
+                        latest.insert(
+                            c.check.clone(),
+                            (event.at_ms, format!("{:?}", c.verdict), c.detail.clone()),
+                        );
+                        continue;
+                    }
                     let entry = checks.entry(c.check.clone()).or_default();
                     if let Some(a) = &c.evidence {
                         if let Some(rate) = a.subject.rate() {
@@ -344,6 +353,20 @@ pub fn rollout(
             end,
             1.0,
         ));
+    }
+    if !latest.is_empty() {
+        body.push_str("<h2>Alarms and other checks (latest evaluation)</h2><table><tr><th>check</th><th>at</th><th>verdict</th><th>detail</th></tr>");
+        for (check, (at, verdict, detail)) in &latest {
+            let _ = write!(
+                body,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(check),
+                Millis(*at),
+                escape(verdict),
+                escape(detail)
+            );
+        }
+        body.push_str("</table>");
     }
     if !others.is_empty() {
         body.push_str("<h2>Hooks</h2><ul>");
