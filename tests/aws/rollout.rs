@@ -16,9 +16,17 @@ fn a_healthy_canary_promotes() {
     aws.function(&f, Some(2));
     aws.metrics(&f, "2", 1000.0, 2.0);
     let dir = temp(&canary(&[&f], ""));
-    let out = rollout(&dir, &["run", "--yes", "p.rollout"]);
+    let out = rollout(
+        &dir,
+        &["run", "--yes", "--report", "report.html", "p.rollout"],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(aws.alias(&f), ("2".to_string(), vec![]), "{}", text(&out));
+    let report = std::fs::read_to_string(dir.join("report.html")).expect("a report");
+    assert!(
+        report.contains("promoted: new serves all traffic")
+            && report.contains("<svg class=\"chart\"")
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains(&format!(
