@@ -188,6 +188,7 @@ const WORDS: &[(&str, &str)] = &[
     ("success", "`on success run`: runs after the promotion"),
     ("run", "`run \"x.rhai\"`: a rhai hook that must return true"),
     ("step", "`step NAME(PARAMS) { … }`: a step definition, called as `NAME(…)`"),
+    ("timeout", "`run \"x.rhai\" timeout D`, `script \"x.rhai\" timeout D`: how long a hook may take (a hook that takes longer fails)"),
     ("update", "`update code from \"x.zip\"`: UpdateFunctionCode on $LATEST, then wait until it is Successful"),
     ("code", "`update code from \"x.zip\"`"),
     ("from", "`update code from \"x.zip\"`"),
@@ -593,5 +594,24 @@ mod tests {
             metrics.iter().any(|c| c.label == "error rate"),
             "{metrics:?}"
         );
+    }
+}
+
+#[cfg(test)]
+mod words {
+    use super::WORDS;
+
+    #[test]
+    fn every_keyword_of_the_grammar_has_a_meaning_to_hover() {
+        let grammar = include_str!("../../grammar/rollout.pest");
+        let start = grammar.find("keyword = _{").expect("the keyword rule");
+        let end = start + grammar[start..].find("\n}").expect("its end");
+        let missing: Vec<&str> = grammar[start..end]
+            .split('"')
+            .skip(1)
+            .step_by(2)
+            .filter(|k| !WORDS.iter().any(|(w, _)| w == k))
+            .collect();
+        assert!(missing.is_empty(), "no hover for {missing:?}");
     }
 }
