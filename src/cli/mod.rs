@@ -482,6 +482,9 @@ struct ReplayArgs {
     /// Judge the first thresholded check at eleven thresholds from A to B (A..B, in its unit)
     #[arg(long, value_name = "A..B", value_parser = parse_threshold_range)]
     sweep_threshold: Option<(f64, f64)>,
+    /// Also write a self-contained HTML report of the replay here
+    #[arg(long, value_name = "FILE.html")]
+    report: Option<PathBuf>,
     #[command(flatten)]
     aws: AwsArgs,
     /// Output format: lines, or one JSON document

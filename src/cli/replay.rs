@@ -98,8 +98,78 @@ pub(super) fn run(args: &ReplayArgs) -> i32 {
                 };
             }
         };
+        if let Some(path) = &args.report {
+            let source = std::fs::read_to_string(&args.file).unwrap_or_default();
+            let page = report(&versions, args, &replayed, &source);
+            if let Err(e) = std::fs::write(path, page) {
+                eprintln!(
+                    "warning: the report was not written to {}: {e}",
+                    path.display()
+                );
+            }
+        }
         show(args, &versions, &replayed)
     })
+}
+
+/// The replay as a report: its evaluations as the events of a bake over the window.
+fn report(versions: &Versions<'_>, args: &ReplayArgs, replayed: &Replayed, source: &str) -> String {
+    use crate::engine::events::{Event, EventKind};
+    let at = |t: Millis| t.0.saturating_sub(args.from.0);
+    let mut events = vec![Event {
+        at_ms: 0,
+        kind: EventKind::Started {
+            name: None,
+            functions: vec![versions.function.to_string()],
+            alias: versions.alias.to_string(),
+            steps: 1,
+        },
+    }];
+    events.extend(replayed.evaluations.iter().map(|e| Event {
+        at_ms: at(e.until_ms),
+        kind: EventKind::HealthEvaluated(e.clone()),
+    }));
+    let (outcome, message) = match &replayed.ending {
+        Ending::RolledBack { at, evaluation } => (
+            "rolled_back",
+            format!(
+                "would have rolled back once the period ending {} settled: {}",
+                time(*at),
+                evaluation.reason
+            ),
+        ),
+        Ending::Inconclusive => (
+            "rolled_back",
+            "would have rolled back at the window's end: no conclusive evaluation".to_string(),
+        ),
+        Ending::Promoted => (
+            "promoted",
+            "would have promoted at the window's end".to_string(),
+        ),
+    };
+    events.push(Event {
+        at_ms: at(args.to),
+        kind: EventKind::Finished {
+            outcome: outcome.into(),
+            exit_code: replayed.ending.exit_code(),
+            message,
+        },
+    });
+    let title = format!(
+        "replay of {}:{} (new {}, old {}) from {} to {}",
+        versions.function,
+        versions.alias,
+        versions.new,
+        versions.old,
+        time(args.from),
+        time(args.to)
+    );
+    let facts: Vec<(String, String)> = replayed
+        .skipped
+        .iter()
+        .map(|s| ("not judged".to_string(), s.clone()))
+        .collect();
+    crate::report::html::rollout(&title, source, &events, &facts)
 }
 
 /// Prints the replay; its exit code.

@@ -111,6 +111,16 @@ fn replay_finds_the_minute_a_planted_regression_is_caught_and_promotes_a_clean_w
     assert!(at >= caught.as_str() && at <= soon.as_str(), "{line}");
     assert!(line.contains("confidently above 1.00%"), "{line}");
 
+    let mut reported = window.clone();
+    reported.extend(["--report", "replay.html"]);
+    let out = rollout(&dir, &reported);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let page = std::fs::read_to_string(dir.join("replay.html")).expect("a report");
+    assert!(
+        page.contains("would have rolled back once the period ending")
+            && page.contains("<svg class=\"chart\"")
+    );
+
     // A clean hour promotes.
     let clean: Vec<String> = args(start, start + 55 * 60);
     let clean: Vec<&str> = clean.iter().map(String::as_str).collect();
