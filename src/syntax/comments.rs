@@ -16,26 +16,10 @@ pub(super) struct Comment {
 /// Every comment in `text`. `#` inside a string is not a comment.
 pub(super) fn scan(text: &str) -> Vec<Comment> {
     let mut comments = Vec::new();
-    let mut in_string = false;
-    let mut escaped = false;
     let mut line_start = 0;
-    let mut chars = text.char_indices();
-    while let Some((i, c)) = chars.next() {
+    for (i, c) in super::lex::outside(text) {
         match c {
-            '\n' => {
-                line_start = i + 1;
-                in_string = false;
-            }
-            _ if in_string => {
-                if escaped {
-                    escaped = false;
-                } else if c == '\\' {
-                    escaped = true;
-                } else if c == '"' {
-                    in_string = false;
-                }
-            }
-            '"' => in_string = true,
+            '\n' => line_start = i + 1,
             '#' => {
                 let end = text[i..].find('\n').map_or(text.len(), |n| i + n);
                 let after = &text[end..];
@@ -48,13 +32,6 @@ pub(super) fn scan(text: &str) -> Vec<Comment> {
                     own_line: text[line_start..i].trim().is_empty(),
                     blank_after: after[..next_code].matches('\n').count() >= 2,
                 });
-                // Skip to the newline, which the loop handles.
-                while let Some((j, _)) = chars.clone().next() {
-                    if j >= end {
-                        break;
-                    }
-                    chars.next();
-                }
             }
             _ => {}
         }

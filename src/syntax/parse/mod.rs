@@ -73,31 +73,9 @@ pub fn parse(source: &Source) -> Result<File, Vec<Diag>> {
 fn statement_ends(text: &str) -> Vec<usize> {
     let mut ends = Vec::new();
     let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    let mut in_comment = false;
-    for (i, c) in text.char_indices() {
+    for (i, c) in super::lex::outside(text) {
         match c {
-            '\n' => {
-                in_comment = false;
-                in_string = false;
-                if depth == 0 {
-                    ends.push(i);
-                }
-            }
-            _ if in_comment => {}
-            _ if in_string => {
-                if escaped {
-                    escaped = false;
-                } else if c == '\\' {
-                    escaped = true;
-                } else if c == '"' {
-                    in_string = false;
-                }
-            }
-            '"' => in_string = true,
-            '#' => in_comment = true,
-            ';' if depth == 0 => ends.push(i),
+            '\n' | ';' if depth == 0 => ends.push(i),
             '(' | '{' | '[' => depth += 1,
             ')' | '}' | ']' => depth = depth.saturating_sub(1),
             _ => {}
@@ -109,29 +87,9 @@ fn statement_ends(text: &str) -> Vec<usize> {
 /// Refuses brackets nested deeper than [`MAX_NESTING`], before anything recurses into them.
 /// Brackets inside strings and comments do not count.
 fn nesting(source: &Source) -> Result<(), Diag> {
-    let text = source.inner();
     let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    let mut in_comment = false;
-    for (i, c) in text.char_indices() {
+    for (i, c) in super::lex::outside(source.inner()) {
         match c {
-            '\n' => {
-                in_comment = false;
-                in_string = false;
-            }
-            _ if in_comment => {}
-            _ if in_string => {
-                if escaped {
-                    escaped = false;
-                } else if c == '\\' {
-                    escaped = true;
-                } else if c == '"' {
-                    in_string = false;
-                }
-            }
-            '"' => in_string = true,
-            '#' => in_comment = true,
             '(' | '{' | '[' => {
                 depth += 1;
                 if depth > MAX_NESTING {
