@@ -91,11 +91,7 @@ pub(super) fn run(args: &ReplayArgs) -> i32 {
             Ok(replayed) => replayed,
             Err(error) => {
                 eprintln!("error: reading CloudWatch: {error}");
-                return if error.is_setup() {
-                    exit::INVALID
-                } else {
-                    exit::INFRA
-                };
+                return super::aws::failed(&error);
             }
         };
         if let Some(path) = &args.report {
@@ -295,11 +291,7 @@ async fn sweep(
             Ok(replayed) => rows.push((check, replayed.ending)),
             Err(error) => {
                 eprintln!("error: reading CloudWatch: {error}");
-                return if error.is_setup() {
-                    exit::INVALID
-                } else {
-                    exit::INFRA
-                };
+                return super::aws::failed(&error);
             }
         }
     }

@@ -61,11 +61,7 @@ pub(super) async fn run(args: &RunArgs, mut plan: Plan, source: &str, alias: Str
             eprintln!(
                 "error: cannot create the state machine {machine}: {error}. Nothing was done"
             );
-            return if error.is_setup() {
-                exit::INVALID
-            } else {
-                exit::INFRA
-            };
+            return super::aws::failed(&error);
         }
     };
     let name = format!("r{}-{}", clock.unix(), std::process::id());
@@ -75,11 +71,7 @@ pub(super) async fn run(args: &RunArgs, mut plan: Plan, source: &str, alias: Str
             eprintln!(
                 "error: cannot start an execution of {machine_arn}: {error}. Nothing was done"
             );
-            return if error.is_setup() {
-                exit::INVALID
-            } else {
-                exit::INFRA
-            };
+            return super::aws::failed(&error);
         }
     };
     if args.detach {

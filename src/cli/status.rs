@@ -97,11 +97,7 @@ pub(super) fn run(args: &StatusArgs) -> i32 {
                 }
                 Err(other) => {
                     eprintln!("error: cannot read {function}:{}: {other}", target.alias);
-                    return if other.is_setup() {
-                        exit::INVALID
-                    } else {
-                        exit::INFRA
-                    };
+                    return super::aws::failed(&other);
                 }
             }
         }
