@@ -43,6 +43,21 @@ pub(crate) fn unique(prefix: &str) -> String {
     )
 }
 
+/// One `AWS/Lambda` datapoint of `name` for `version` behind `function`:live, at `at` (epoch
+/// seconds), as Lambda publishes it.
+pub(crate) fn datum(function: &str, version: &str, name: &str, at: i64, value: f64) -> MetricDatum {
+    let dimension =
+        |name: &str, value: String| Dimension::builder().name(name).value(value).build();
+    MetricDatum::builder()
+        .metric_name(name)
+        .timestamp(aws_sdk_cloudwatch::primitives::DateTime::from_secs(at))
+        .dimensions(dimension("FunctionName", function.to_string()))
+        .dimensions(dimension("Resource", format!("{function}:live")))
+        .dimensions(dimension("ExecutedVersion", version.to_string()))
+        .value(value)
+        .build()
+}
+
 /// SDK clients for the moto server, to set up what tests need and check what `rollout` did.
 pub(crate) struct Aws {
     pub(crate) lambda: aws_sdk_lambda::Client,
@@ -158,29 +173,6 @@ impl Aws {
     /// `invocations` and `errors` in every second from ten seconds ago to two minutes ahead, so
     /// that whatever seconds a rollout judges hold them.
     pub(crate) fn metrics(&self, function: &str, version: &str, invocations: f64, errors: f64) {
-        let dims = |name: &str, at: i64| {
-            MetricDatum::builder()
-                .metric_name(name)
-                .timestamp(aws_sdk_cloudwatch::primitives::DateTime::from_secs(at))
-                .dimensions(
-                    Dimension::builder()
-                        .name("FunctionName")
-                        .value(function)
-                        .build(),
-                )
-                .dimensions(
-                    Dimension::builder()
-                        .name("Resource")
-                        .value(format!("{function}:live"))
-                        .build(),
-                )
-                .dimensions(
-                    Dimension::builder()
-                        .name("ExecutedVersion")
-                        .value(version)
-                        .build(),
-                )
-        };
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
@@ -189,8 +181,8 @@ impl Aws {
             let mut request = self.cloudwatch.put_metric_data().namespace("AWS/Lambda");
             for at in now - 10..now + 120 {
                 request = request
-                    .metric_data(dims("Invocations", at).value(invocations).build())
-                    .metric_data(dims("Errors", at).value(errors).build());
+                    .metric_data(datum(function, version, "Invocations", at, invocations))
+                    .metric_data(datum(function, version, "Errors", at, errors));
             }
             request.send().await.expect("put metric data");
         });

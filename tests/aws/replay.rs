@@ -2,39 +2,12 @@
 //! planted in the second hour; replay finds the minute it would have been caught, and promotes a
 //! clean window.
 
-use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
-
 use crate::harness::*;
 
 /// Per-minute `Invocations` and `Errors` of `function`:live for versions 1 and 2 over the two
 /// hours after `start` (epoch seconds, a whole minute): 600 calls a minute each, 0.1% errors,
 /// and from minute `regression` on, 5% errors on version 2.
 fn history(aws: &Aws, function: &str, start: i64, regression: i64) {
-    let datum = |name: &str, version: &str, at: i64, value: f64| {
-        MetricDatum::builder()
-            .metric_name(name)
-            .timestamp(aws_sdk_cloudwatch::primitives::DateTime::from_secs(at))
-            .dimensions(
-                Dimension::builder()
-                    .name("FunctionName")
-                    .value(function)
-                    .build(),
-            )
-            .dimensions(
-                Dimension::builder()
-                    .name("Resource")
-                    .value(format!("{function}:live"))
-                    .build(),
-            )
-            .dimensions(
-                Dimension::builder()
-                    .name("ExecutedVersion")
-                    .value(version)
-                    .build(),
-            )
-            .value(value)
-            .build()
-    };
     aws.runtime.block_on(async {
         let mut request = aws.cloudwatch.put_metric_data().namespace("AWS/Lambda");
         for minute in 0..120 {
@@ -46,8 +19,8 @@ fn history(aws: &Aws, function: &str, start: i64, regression: i64) {
                     0.6
                 };
                 request = request
-                    .metric_data(datum("Invocations", version, at, 600.0))
-                    .metric_data(datum("Errors", version, at, errors));
+                    .metric_data(datum(function, version, "Invocations", at, 600.0))
+                    .metric_data(datum(function, version, "Errors", at, errors));
             }
         }
         request.send().await.expect("put metric data");

@@ -17,6 +17,22 @@ fn playbook(function: &str, alarm: &str, bake: u32, extra: &str) -> String {
     )
 }
 
+/// A function whose `$LATEST` changed, its alarm in OK, and a directory with the canary
+/// [`playbook`] on them: the function's name, the alarm's, the directory.
+fn canary_with_alarm(
+    aws: &Aws,
+    prefix: &str,
+    bake: u32,
+    extra: &str,
+) -> (String, String, std::path::PathBuf) {
+    let f = unique(prefix);
+    aws.function(&f, Some(2));
+    let alarm = format!("{f}-errors");
+    aws.alarm(&alarm, StateValue::Ok);
+    let dir = temp(&playbook(&f, &alarm, bake, extra));
+    (f, alarm, dir)
+}
+
 /// Exports `dir/p.rollout`, creates its state machine and starts an execution; its ARN.
 fn start(aws: &Aws, dir: &std::path::Path, name: &str) -> String {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_rollout"))
@@ -92,11 +108,7 @@ fn alarms(aws: &Aws, prefix: &str) -> Vec<String> {
 )]
 fn a_healthy_canary_on_step_functions_ends_on_new_unsplit_with_its_alarms_deleted() {
     let aws = Aws::new();
-    let f = unique("sfn-ok");
-    aws.function(&f, Some(2));
-    let alarm = format!("{f}-errors");
-    aws.alarm(&alarm, StateValue::Ok);
-    let dir = temp(&playbook(&f, &alarm, 3, ""));
+    let (f, _, dir) = canary_with_alarm(&aws, "sfn-ok", 3, "");
     let name = unique("machine");
     let execution = start(&aws, &dir, &name);
     let (status, error) = finish(&aws, &execution);
@@ -105,7 +117,8 @@ fn a_healthy_canary_on_step_functions_ends_on_new_unsplit_with_its_alarms_delete
     assert_eq!(marker(&aws, &f), None, "lease cleared");
     assert_eq!(
         alarms(&aws, &format!("rollout-{name}")),
-        Vec::<String>::new()
+        Vec::<String>::new(),
+        "alarms deleted"
     );
 }
 
@@ -116,11 +129,7 @@ fn a_healthy_canary_on_step_functions_ends_on_new_unsplit_with_its_alarms_delete
 )]
 fn an_alarm_in_alarm_mid_bake_puts_old_back_and_deletes_the_alarms() {
     let aws = Aws::new();
-    let f = unique("sfn-alarm");
-    aws.function(&f, Some(2));
-    let alarm = format!("{f}-errors");
-    aws.alarm(&alarm, StateValue::Ok);
-    let dir = temp(&playbook(&f, &alarm, 20, ""));
+    let (f, alarm, dir) = canary_with_alarm(&aws, "sfn-alarm", 20, "");
     let name = unique("machine");
     let execution = start(&aws, &dir, &name);
     wait_for("the canary", || !aws.alias(&f).1.is_empty());
@@ -143,7 +152,8 @@ fn an_alarm_in_alarm_mid_bake_puts_old_back_and_deletes_the_alarms() {
     assert_eq!(marker(&aws, &f), None, "lease cleared");
     assert_eq!(
         alarms(&aws, &format!("rollout-{name}")),
-        Vec::<String>::new()
+        Vec::<String>::new(),
+        "alarms deleted"
     );
 }
 
@@ -154,11 +164,7 @@ fn an_alarm_in_alarm_mid_bake_puts_old_back_and_deletes_the_alarms() {
 )]
 fn an_approve_gate_waits_for_rollout_approve_and_a_local_run_meanwhile_stops_with_exit_4() {
     let aws = Aws::new();
-    let f = unique("sfn-gate");
-    aws.function(&f, Some(2));
-    let alarm = format!("{f}-errors");
-    aws.alarm(&alarm, StateValue::Ok);
-    let dir = temp(&playbook(&f, &alarm, 1, "approve \"go?\"\n"));
+    let (f, _, dir) = canary_with_alarm(&aws, "sfn-gate", 1, "approve \"go?\"\n");
     let execution = start(&aws, &dir, &unique("machine"));
     wait_for("the gate", || {
         marker(&aws, &f).is_some_and(|m| m.contains("g=1"))
@@ -208,11 +214,7 @@ fn finish_now(aws: &Aws, execution: &str) -> (String, Option<String>) {
 )]
 fn run_on_step_functions_follows_the_execution_to_its_end() {
     let aws = Aws::new();
-    let f = unique("sfn-run");
-    aws.function(&f, Some(2));
-    let alarm = format!("{f}-errors");
-    aws.alarm(&alarm, StateValue::Ok);
-    let dir = temp(&playbook(&f, &alarm, 2, ""));
+    let (f, _, dir) = canary_with_alarm(&aws, "sfn-run", 2, "");
     let role = "arn:aws:iam::123456789012:role/rollout-test";
     let out = rollout(
         &dir,
@@ -249,11 +251,7 @@ fn run_on_step_functions_follows_the_execution_to_its_end() {
 )]
 fn a_detached_execution_shows_in_status_and_rollback_stops_it_and_restores_old() {
     let aws = Aws::new();
-    let f = unique("sfn-stop");
-    aws.function(&f, Some(2));
-    let alarm = format!("{f}-errors");
-    aws.alarm(&alarm, StateValue::Ok);
-    let dir = temp(&playbook(&f, &alarm, 60, ""));
+    let (f, _, dir) = canary_with_alarm(&aws, "sfn-stop", 60, "");
     let role = "arn:aws:iam::123456789012:role/rollout-test";
     let out = rollout(
         &dir,
