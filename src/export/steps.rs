@@ -9,6 +9,9 @@ use super::{
 };
 use crate::plan::{Inconclusive, Millis, Percent, StepKind};
 
+/// Where an unchanged `new` leads.
+const NOTHING: &str = "Nothing to roll out";
+
 /// The last state of the restore chain: the execution fails, `old` serving all traffic.
 const ROLLED_BACK: &str = "Rolled back";
 
@@ -22,23 +25,12 @@ impl Builder<'_> {
         }
         if !matches!(steps.last(), Some(StepKind::Promote | StepKind::Rollback)) {
             // The plan ends with traffic as it is: the lease is given back.
-            for t in 0..self.functions.len() {
-                let params = self.update_alias(
-                    t,
-                    &format!("$.f{t}.old"),
-                    self.weight,
-                    json!(format!("$.f{t}.user")),
-                );
-                self.task(
-                    &format!("Release f{t}"),
-                    "lambda:updateAlias",
-                    params,
-                    Some(&format!("$.f{t}.alias")),
-                    RESTORE,
-                );
-            }
+            self.clear_lease(&|t| format!("Release f{t}"), "old", self.weight);
             self.delete_alarms("Delete alarms", "Done");
             self.then("Done", json!({"Type": "Succeed"}), true);
+        }
+        if self.chosen {
+            self.nothing_chain();
         }
         self.restore_chain();
         self.states.insert(
@@ -133,9 +125,7 @@ impl Builder<'_> {
                     "Default": done,
                 }),
             );
-            self.open = None;
-            self.states.insert(done.clone(), json!({"Type": "Pass"}));
-            self.open = Some(done);
+            self.join(&done);
         }
         if !self.user_alarms.is_empty() {
             let names = self.user_alarms.clone();
@@ -160,7 +150,6 @@ impl Builder<'_> {
                 json!({"Type": "Choice", "Choices": [{"Variable": "$.found.n", "NumericEquals": count, "Next": "Lease f0"}], "Default": REFUSED}),
                 true,
             );
-            self.open = None;
         }
         for t in 0..self.functions.len() {
             let params =
@@ -273,40 +262,12 @@ impl Builder<'_> {
                 self.mark(n, false);
             }
             StepKind::Promote => {
-                for t in 0..self.functions.len() {
-                    let params = self.update_alias(
-                        t,
-                        &format!("$.f{t}.new"),
-                        None,
-                        json!(format!("$.f{t}.user")),
-                    );
-                    self.task(
-                        &format!("S{n} promote f{t}"),
-                        "lambda:updateAlias",
-                        params,
-                        Some(&format!("$.f{t}.alias")),
-                        RESTORE,
-                    );
-                }
+                self.clear_lease(&|t| format!("S{n} promote f{t}"), "new", None);
                 self.delete_alarms("Delete alarms", "Promoted");
                 self.then("Promoted", json!({"Type": "Succeed"}), true);
             }
             StepKind::Rollback => {
-                for t in 0..self.functions.len() {
-                    let params = self.update_alias(
-                        t,
-                        &format!("$.f{t}.old"),
-                        None,
-                        json!(format!("$.f{t}.user")),
-                    );
-                    self.task(
-                        &format!("S{n} rollback f{t}"),
-                        "lambda:updateAlias",
-                        params,
-                        Some(&format!("$.f{t}.alias")),
-                        RESTORE,
-                    );
-                }
+                self.clear_lease(&|t| format!("S{n} rollback f{t}"), "old", None);
                 self.delete_alarms("Delete alarms after the rollback", "Rolled back as planned");
                 self.then(
                     "Rolled back as planned",
@@ -391,7 +352,6 @@ impl Builder<'_> {
                 }),
             );
         }
-        self.open = None;
         self.then(
             &chosen,
             json!({"Type": "Pass", "InputPath": format!("$.f{t}.published.version"), "ResultPath": format!("$.f{t}.new")}),
@@ -409,35 +369,54 @@ impl Builder<'_> {
             &format!("S{n} unchanged f{t}"),
             json!({
                 "Type": "Choice",
-                "Choices": [{"Variable": format!("$.f{t}.new"), "StringEqualsPath": format!("$.f{t}.old"), "Next": "Nothing to roll out"}],
+                "Choices": [{"Variable": format!("$.f{t}.new"), "StringEqualsPath": format!("$.f{t}.old"), "Next": NOTHING}],
                 "Default": next,
             }),
             true,
         );
-        self.states.insert(next.clone(), json!({"Type": "Pass"}));
-        self.open = Some(next);
-        if !self.states.contains_key("Nothing to roll out") {
-            let open = self.open.take();
-            self.states
-                .insert("Nothing to roll out".into(), json!({"Type": "Pass"}));
-            self.open = Some("Nothing to roll out".into());
-            for f in 0..self.functions.len() {
-                let params = self.update_alias(
-                    f,
-                    &format!("$.f{f}.old"),
-                    None,
-                    json!(format!("$.f{f}.user")),
-                );
-                self.task(
-                    &format!("Unchanged f{f}"),
-                    "lambda:updateAlias",
-                    params,
-                    Some(&format!("$.f{f}.alias")),
-                    RESTORE,
-                );
-            }
-            self.then("Nothing new", json!({"Type": "Succeed", "Comment": "publish found nothing new: every lease given back"}), true);
-            self.open = open;
+        self.join(&next);
+    }
+
+    /// Where an unchanged `new` leads: every lease given back, and success.
+    fn nothing_chain(&mut self) {
+        self.join(NOTHING);
+        self.clear_lease(&|t| format!("Unchanged f{t}"), "old", None);
+        self.then(
+            "Nothing new",
+            json!({"Type": "Succeed", "Comment": "publish found nothing new: every lease given back"}),
+            true,
+        );
+    }
+
+    /// A `Pass` state where branches meet, open for what follows.
+    fn join(&mut self, name: &str) {
+        self.states
+            .insert(name.to_string(), json!({"Type": "Pass"}));
+        self.open = Some(name.to_string());
+    }
+
+    /// Every alias written to `version` (`old` or `new`) with `weight` on `new`, and the user's
+    /// description: the lease cleared.
+    fn clear_lease(
+        &mut self,
+        name: &dyn Fn(usize) -> String,
+        version: &str,
+        weight: Option<Percent>,
+    ) {
+        for t in 0..self.functions.len() {
+            let params = self.update_alias(
+                t,
+                &format!("$.f{t}.{version}"),
+                weight,
+                json!(format!("$.f{t}.user")),
+            );
+            self.task(
+                &name(t),
+                "lambda:updateAlias",
+                params,
+                Some(&format!("$.f{t}.alias")),
+                RESTORE,
+            );
         }
     }
 
@@ -471,8 +450,7 @@ impl Builder<'_> {
             pending,
             json!({"Type": "Wait", "Seconds": POLL_SECONDS, "Next": read}),
         );
-        self.states.insert(next.clone(), json!({"Type": "Pass"}));
-        self.open = Some(next);
+        self.join(&next);
     }
 
     /// One alarm per metric check and target, on the versions now chosen.
@@ -574,8 +552,7 @@ impl Builder<'_> {
             json!({"Type": "Choice", "Choices": choices, "Default": done}),
             true,
         );
-        self.states.insert(done.clone(), json!({"Type": "Pass"}));
-        self.open = Some(done);
+        self.join(&done);
         for (name, why) in [
             ("Unhealthy", "an alarm of the health block is in ALARM"),
             (
@@ -613,9 +590,7 @@ impl Builder<'_> {
     /// write with the RevisionId of this execution's last write, so nobody else's change is
     /// overwritten), the alarms deleted, the execution failed.
     fn restore_chain(&mut self) {
-        self.open = None;
-        self.states.insert(RESTORE.into(), json!({"Type": "Pass"}));
-        self.open = Some(RESTORE.into());
+        self.join(RESTORE);
         let count = self.functions.len();
         for t in 0..count {
             let next = if t + 1 < count {
