@@ -553,6 +553,11 @@ struct SimulateArgs {
     /// How long each simulated control-plane call takes to answer
     #[arg(long, value_name = "D", default_value = "60ms", value_parser = parse_duration)]
     call_latency: crate::plan::Millis,
+    /// A world file: how the simulated traffic departs from stationary (errors that vary from
+    /// minute to minute, shared outages, drift, bursts, cold starts, retries, a late regression,
+    /// latency shocks); docs/language.md lists its knobs
+    #[arg(long, value_name = "FILE")]
+    world: Option<PathBuf>,
     /// Also write a self-contained HTML report here: the rollout's charts, or with --runs the
     /// histogram of time to decide, or with --sweep the operating curve
     #[arg(long, value_name = "FILE.html")]

@@ -111,6 +111,20 @@ fn alarms_named(
     Ok(())
 }
 
+/// The conditions of a world file, or what is wrong with it.
+fn world(path: &std::path::Path) -> Result<crate::cloud::sim::conditions::Conditions, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the world file {}: {e}", path.display()))?;
+    crate::simulation::world::parse(&text).map_err(|e| {
+        format!(
+            "{}:{}: {}; the knobs are listed in docs/language.md (\"simulate --world\")",
+            path.display(),
+            e.line,
+            e.message
+        )
+    })
+}
+
 pub(super) fn run(args: &SimulateArgs) -> i32 {
     let (plan, source) = match load::plan(&args.file, &args.playbook) {
         Ok(loaded) => loaded,
@@ -120,6 +134,16 @@ pub(super) fn run(args: &SimulateArgs) -> i32 {
         eprintln!("error: {problem}");
         return crate::exit::INVALID;
     }
+    let conditions = match &args.world {
+        None => Default::default(),
+        Some(path) => match world(path) {
+            Ok(conditions) => conditions,
+            Err(problem) => {
+                eprintln!("error: {problem}");
+                return crate::exit::INVALID;
+            }
+        },
+    };
     let options = SimOptions {
         rps: args.rps,
         old: Profile {
@@ -143,6 +167,7 @@ pub(super) fn run(args: &SimulateArgs) -> i32 {
             .calls_per_second
             .unwrap_or(crate::simulation::ACCOUNT_LIMIT),
         fleet: args.fleet,
+        conditions,
     };
     let targets = with_default_targets(&plan).targets;
     let no_function = plan.targets.functions.is_empty() && plan.targets.select.is_empty();

@@ -3,6 +3,7 @@
 //! traffic, virtual clock) is [`crate::cloud::sim`], below the engine.
 
 pub mod monte_carlo;
+pub mod world;
 
 use std::collections::BTreeMap;
 
@@ -10,6 +11,7 @@ use serde::Serialize;
 
 use crate::cloud::limit::Limited;
 use crate::cloud::retry::Retrying;
+use crate::cloud::sim::conditions::Conditions;
 use crate::cloud::sim::traffic::Profile;
 use crate::cloud::sim::{SimConfig, SimWorld};
 use crate::cloud::AlarmState;
@@ -51,6 +53,8 @@ pub struct SimOptions {
     /// How many functions each pattern or tag selection of the playbook finds in the simulated
     /// region.
     pub fleet: usize,
+    /// How far the world departs from stationary traffic (`--world`).
+    pub conditions: Conditions,
 }
 
 /// How long a simulated control-plane call takes by default: what a call within a region
@@ -81,6 +85,7 @@ impl Default for SimOptions {
             calls_per_second: crate::cloud::limit::DEFAULT_CALLS_PER_SECOND,
             account_limit: ACCOUNT_LIMIT,
             fleet: DEFAULT_FLEET,
+            conditions: Conditions::default(),
         }
     }
 }
@@ -162,6 +167,7 @@ pub fn simulate(plan: &Plan, options: &SimOptions, sink: &mut dyn EventSink) -> 
         seed: options.seed,
         ingestion: options.ingestion,
         timeout: options.timeout,
+        conditions: options.conditions.clone(),
     });
     for check in &plan.health.checks {
         if let Check::Alarm { name } = check {

@@ -4,7 +4,7 @@
 //! test or `simulate --alarm` sets, answered for the kinds asked about.
 
 use super::clock::VIRTUAL_EPOCH;
-use super::SimWorld;
+use super::{SimWorld, HISTORY};
 use crate::cloud::call::Call;
 use crate::cloud::metrics::{
     MetricDataPage, MetricDataRequest, MetricDataResult, ResultStatus, QUERIES_PER_CALL,
@@ -39,8 +39,10 @@ impl MetricsApi for SimWorld {
                 .map_err(|_| CloudError::InvalidParameter(format!("InvalidNextToken: {token}")))?,
         };
         state.generate_all(now);
-        // Queries name epoch times; the world's traffic is kept in its own time.
-        let world = |at: Millis| Millis(at.0.saturating_sub(VIRTUAL_EPOCH.0));
+        // Queries name epoch times; the world's traffic is kept in its own time, which starts
+        // its history before the run.
+        let world = |at: Millis| Millis((at.0 + HISTORY.0).saturating_sub(VIRTUAL_EPOCH.0));
+        let now = world(Millis(VIRTUAL_EPOCH.0 + now.0));
         let values: Vec<Option<f64>> = request
             .queries
             .iter()

@@ -18,7 +18,9 @@ use std::collections::{BTreeMap, VecDeque};
 
 pub mod clock;
 mod cloudwatch;
+pub mod conditions;
 mod lambda;
+mod profile;
 pub mod rng;
 pub mod traffic;
 
@@ -26,7 +28,8 @@ use super::call::Call;
 use super::{AlarmKind, AlarmState, Alias, Clock, CloudError};
 use crate::plan::Millis;
 use clock::VirtualClock;
-use traffic::{Profile, Traffic};
+use conditions::Conditions;
+use traffic::{Profile, Share, Traffic};
 
 /// How long a simulated code update stays `InProgress`.
 pub const UPDATE_TIME: Millis = Millis(3_000);
@@ -59,7 +62,13 @@ pub struct SimConfig {
     pub calls_per_second: Option<f64>,
     /// Tags of functions, by function.
     pub tags: BTreeMap<String, BTreeMap<String, String>>,
+    /// How far the world departs from stationary traffic.
+    pub conditions: Conditions,
 }
+
+/// How much traffic the world served before the run, the alias on its first version alone:
+/// `old`'s recent past, which a rollout may read.
+pub const HISTORY: Millis = Millis(3_600_000);
 
 /// How long CloudWatch takes by default to make Lambda's metrics readable after an invocation
 /// ends: typically well under a minute.
@@ -89,6 +98,7 @@ impl Default for SimConfig {
             call_latency: Millis(0),
             calls_per_second: None,
             tags: BTreeMap::new(),
+            conditions: Conditions::default(),
         }
     }
 }
@@ -200,7 +210,13 @@ impl SimWorld {
         let mut state = State {
             functions: BTreeMap::new(),
             alarms: BTreeMap::new(),
-            traffic: Traffic::new(config.rps, config.seed, config.ingestion),
+            traffic: Traffic::new(
+                config.rps,
+                config.seed,
+                config.ingestion,
+                HISTORY,
+                config.conditions.clone(),
+            ),
             next_revision: 1,
             calls: Vec::new(),
             old_versions: BTreeMap::new(),
@@ -497,7 +513,10 @@ impl State {
         }
     }
 
+    /// Brings `name`'s traffic up to `now` (run time) under the routing in force: the first
+    /// time, with the world's history before the run.
     fn generate(&mut self, name: &str, now: Millis) {
+        let now = Millis(now.0 + HISTORY.0);
         let Some(function) = self.functions.get(name) else {
             return;
         };
@@ -505,16 +524,19 @@ impl State {
         if from >= now {
             return;
         }
+        let old = self.old_versions.get(name);
+        let share = |version: &String, weight: f64| Share {
+            version: version.clone(),
+            weight,
+            profile: self.profile(name, version),
+            new: old != Some(version),
+        };
         let mut split = Vec::new();
         for alias in function.aliases.values() {
             let extra: f64 = alias.routing.values().sum();
-            split.push((
-                alias.version.clone(),
-                1.0 - extra,
-                self.profile(name, &alias.version),
-            ));
+            split.push(share(&alias.version, 1.0 - extra));
             for (version, weight) in &alias.routing {
-                split.push((version.clone(), *weight, self.profile(name, version)));
+                split.push(share(version, *weight));
             }
         }
         self.traffic.generate(name, from, now, &split);

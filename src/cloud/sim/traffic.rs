@@ -1,114 +1,71 @@
 //! The traffic model: Poisson arrivals split by the alias weights, each version with its own
-//! error rate and latency distribution, recorded per second of the world, and read the way
-//! CloudWatch reads Lambda's metrics: per function and executed version, stamped with the second
-//! the invocation started, readable only once it has ended and ingestion has passed (so the
-//! newest periods fill while they are read), and with the sampling noise of the number of calls
-//! a range really holds: a percentile of 600 calls is an order statistic of 600 draws, not the
-//! distribution's own value.
+//! error rate and latency distribution, under the world's [`Conditions`], recorded per second of
+//! the world, and read the way CloudWatch reads Lambda's metrics: per function and executed
+//! version, stamped with the second the invocation started, readable only once it has ended and
+//! ingestion has passed (so the newest periods fill while they are read), and with the sampling
+//! noise of the number of calls a range really holds: a percentile of 600 calls is an order
+//! statistic of 600 draws, not the distribution's own value.
+//!
+//! The world's time starts an hour (its history) before the run: the alias served `old` alone
+//! then, as it did before any rollout, so a rollout can read `old`'s recent past.
 
 use std::collections::BTreeMap;
 
+use super::conditions::{Conditions, Stream as Kind};
+use super::profile::{Mixture, BODY_SIGMA, TAIL_FACTOR, TAIL_SHARE};
 use super::rng::Rng;
 use crate::cloud::Stat;
 use crate::plan::Millis;
 
+pub use super::profile::Profile;
+
 /// How finely traffic is recorded: CloudWatch's smallest period.
 pub const SLICE: Millis = Millis(1_000);
 
-/// How a version behaves.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Profile {
-    /// Share of invocations that fail, in [0, 1].
-    pub error_rate: f64,
-    /// Median duration in milliseconds.
-    pub median_ms: f64,
-}
-
-/// Latency spread: the body of the distribution is log-normal with this sigma…
-const SIGMA: f64 = 0.3;
-/// …and this share of invocations is slow (cold starts, retries downstream)…
-const TAIL_SHARE: f64 = 0.005;
-/// …by this median factor, with this extra sigma.
-const TAIL_FACTOR: f64 = 3.0;
-const TAIL_SIGMA: f64 = 0.5;
-
-impl Profile {
-    /// Share of invocations that take at most `ms`.
-    fn cdf(&self, ms: f64) -> f64 {
-        if ms <= 0.0 {
-            return 0.0;
-        }
-        let body = normal_cdf((ms / self.median_ms).ln() / SIGMA);
-        let tail_sigma = (SIGMA * SIGMA + TAIL_SIGMA * TAIL_SIGMA).sqrt();
-        let tail = normal_cdf((ms / (self.median_ms * TAIL_FACTOR)).ln() / tail_sigma);
-        (1.0 - TAIL_SHARE) * body + TAIL_SHARE * tail
-    }
-
-    /// Mean duration in milliseconds.
-    fn mean(&self) -> f64 {
-        let tail_var = SIGMA * SIGMA + TAIL_SIGMA * TAIL_SIGMA;
-        (1.0 - TAIL_SHARE) * self.median_ms * (SIGMA * SIGMA / 2.0).exp()
-            + TAIL_SHARE * self.median_ms * TAIL_FACTOR * (tail_var / 2.0).exp()
-    }
-
-    /// Variance of the duration in milliseconds squared.
-    fn variance(&self) -> f64 {
-        let tail_var = SIGMA * SIGMA + TAIL_SIGMA * TAIL_SIGMA;
-        let second = (1.0 - TAIL_SHARE) * self.median_ms.powi(2) * (2.0 * SIGMA * SIGMA).exp()
-            + TAIL_SHARE * (self.median_ms * TAIL_FACTOR).powi(2) * (2.0 * tail_var).exp();
-        second - self.mean().powi(2)
-    }
-
-    /// The duration below which a share `q` of invocations end.
-    fn quantile(&self, q: f64) -> f64 {
-        // Bisection in log space between a microsecond and a day.
-        let (mut lo, mut hi) = (1e-3f64.ln(), 8.64e7f64.ln());
-        for _ in 0..60 {
-            let mid = (lo + hi) / 2.0;
-            if self.cdf(mid.exp()) < q {
-                lo = mid;
-            } else {
-                hi = mid;
-            }
-        }
-        hi.exp()
-    }
-}
-
-/// Standard normal CDF (Abramowitz and Stegun 7.1.26; error below 1e-7).
-fn normal_cdf(z: f64) -> f64 {
-    let x = z.abs() / std::f64::consts::SQRT_2;
-    let t = 1.0 / (1.0 + 0.327_591_1 * x);
-    let poly = t
-        * (0.254_829_592
-            + t * (-0.284_496_736
-                + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
-    let erf = 1.0 - poly * (-x * x).exp();
-    if z >= 0.0 {
-        0.5 * (1.0 + erf)
-    } else {
-        0.5 * (1.0 - erf)
-    }
+/// One version's share of a function's traffic while the routing holds.
+#[derive(Debug, Clone)]
+pub struct Share {
+    /// The version.
+    pub version: String,
+    /// Its weight in [0, 1].
+    pub weight: f64,
+    /// How it behaves.
+    pub profile: Profile,
+    /// Whether it was published for the rollout (cold starts and late regressions are its).
+    pub new: bool,
 }
 
 /// The invocations that started in one second, and how many of them failed.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 struct Slice {
     invocations: u32,
     errors: u32,
+    /// The factor durations were stretched by in this second.
+    slower: f32,
+}
+
+impl Default for Slice {
+    fn default() -> Self {
+        Slice {
+            invocations: 0,
+            errors: 0,
+            slower: 1.0,
+        }
+    }
 }
 
 /// The traffic one version of one function served.
 #[derive(Debug)]
 struct Stream {
     profile: Profile,
+    kind: Kind,
     /// Slice `i` holds the invocations that started in second `i` of the world.
     slices: Vec<Slice>,
+    /// Retries of failed events still to come, by the slice they come in.
+    retries: BTreeMap<usize, u32>,
     /// Per duration limit (ms): how many invocations of each slice took at most that long,
     /// drawn when first asked for.
     fast: BTreeMap<u64, Vec<u32>>,
-    /// Distinguishes this stream's random answers from every other's.
-    key: u64,
 }
 
 impl Stream {
@@ -116,6 +73,16 @@ impl Stream {
     fn slices(&self, first: usize, last: usize) -> &[Slice] {
         let last = last.min(self.slices.len());
         &self.slices[first.min(last)..last]
+    }
+
+    /// The durations of these slices.
+    fn mixture(&self, slices: &[Slice]) -> Mixture {
+        Mixture::new(
+            self.profile,
+            slices
+                .iter()
+                .map(|s| (f64::from(s.slower), f64::from(s.invocations))),
+        )
     }
 }
 
@@ -127,64 +94,90 @@ pub struct Traffic {
     rng: Rng,
     /// How long after an invocation ends its metrics become readable.
     ingestion: Millis,
+    /// How much of the world's time lies before the run.
+    history: Millis,
+    conditions: Conditions,
     streams: BTreeMap<(String, String), Stream>,
 }
 
 impl Traffic {
     /// Traffic at `rps` invocations per second per function, seeded, whose metrics are readable
-    /// `ingestion` after each invocation ends.
-    pub fn new(rps: f64, seed: u64, ingestion: Millis) -> Self {
+    /// `ingestion` after each invocation ends, under `conditions`, in a world whose time starts
+    /// `history` before the run. Times given to it are the world's.
+    pub fn new(
+        rps: f64,
+        seed: u64,
+        ingestion: Millis,
+        history: Millis,
+        conditions: Conditions,
+    ) -> Self {
         Traffic {
             rps,
             seed,
             rng: Rng::new(seed),
             ingestion,
+            history,
+            conditions,
             streams: BTreeMap::new(),
         }
     }
 
-    /// Generates the invocations of `function` during `[from, to)` under a fixed split:
-    /// `(version, weight, profile)` with weights summing to 1.
-    pub fn generate(
-        &mut self,
-        function: &str,
-        from: Millis,
-        to: Millis,
-        split: &[(String, f64, Profile)],
-    ) {
+    /// Generates the invocations of `function` during `[from, to)` under a fixed split, with
+    /// weights summing to 1.
+    pub fn generate(&mut self, function: &str, from: Millis, to: Millis, split: &[Share]) {
         let mut start = from.0;
         while start < to.0 {
             let slice = start / SLICE.0;
             let end = ((slice + 1) * SLICE.0).min(to.0);
             let seconds = (end - start) as f64 / 1000.0;
-            for (version, weight, profile) in split {
-                let count = self.rng.poisson(self.rps * seconds * weight);
-                let errors = self.rng.binomial(count, profile.error_rate);
+            // Run-relative time of this second.
+            let t = (slice * SLICE.0) as i64 - self.history.0 as i64;
+            let load = self.conditions.traffic(self.seed, t);
+            for share in split {
                 let next_key = self.streams.len() as u64 + 1;
                 let stream = self
                     .streams
-                    .entry((function.to_string(), version.clone()))
+                    .entry((function.to_string(), share.version.clone()))
                     .or_insert_with(|| Stream {
-                        profile: *profile,
+                        profile: share.profile,
+                        kind: Kind {
+                            key: next_key,
+                            new: share.new,
+                            first: None,
+                        },
                         slices: Vec::new(),
+                        retries: BTreeMap::new(),
                         fast: BTreeMap::new(),
-                        key: next_key,
                     });
+                let count = self.rng.poisson(self.rps * seconds * share.weight * load);
+                if count > 0 && stream.kind.first.is_none() {
+                    stream.kind.first = Some(t);
+                }
+                let p =
+                    self.conditions
+                        .failing(self.seed, stream.kind, share.profile.error_rate, t);
+                let failed = self.rng.binomial(count, p);
                 let i = slice as usize;
                 if stream.slices.len() <= i {
                     stream.slices.resize(i + 1, Slice::default());
                 }
-                stream.slices[i].invocations += count as u32;
-                stream.slices[i].errors += errors as u32;
+                let retried = stream.retries.remove(&i).unwrap_or(0);
+                for after in self.conditions.retries_after() {
+                    *stream.retries.entry(i + after).or_default() += failed as u32;
+                }
+                let s = &mut stream.slices[i];
+                s.invocations += count as u32 + retried;
+                s.errors += failed as u32 + retried;
+                s.slower = self.conditions.slower(stream.kind, t) as f32;
             }
             start = end;
         }
     }
 
     fn duration(&mut self, profile: Profile) -> f64 {
-        let body = profile.median_ms * (SIGMA * self.rng.normal()).exp();
+        let body = profile.median_ms * (BODY_SIGMA * self.rng.normal()).exp();
         if self.rng.uniform() < TAIL_SHARE {
-            body * TAIL_FACTOR * (TAIL_SIGMA * self.rng.normal()).exp()
+            body * TAIL_FACTOR * (super::profile::TAIL_SIGMA * self.rng.normal()).exp()
         } else {
             body
         }
@@ -228,10 +221,10 @@ impl Traffic {
         if n == 0.0 {
             return None;
         }
-        let profile = stream.profile;
+        let durations = stream.mixture(slices);
         let mut answer = Rng::keyed(&[
             self.seed,
-            stream.key,
+            stream.kind.key,
             first as u64,
             last as u64,
             stat_key(stat),
@@ -240,16 +233,18 @@ impl Traffic {
             Stat::Invocations => n,
             Stat::Errors => slices.iter().map(|s| f64::from(s.errors)).sum(),
             Stat::Throttles => 0.0,
-            Stat::DurationAvg => profile.mean() + (profile.variance() / n).sqrt() * answer.normal(),
+            Stat::DurationAvg => {
+                durations.mean() + (durations.variance() / n).sqrt() * answer.normal()
+            }
             // The largest of n draws: the n-th order statistic.
-            Stat::DurationMax => profile.quantile(answer.uniform().powf(1.0 / n)),
+            Stat::DurationMax => durations.quantile(answer.uniform().powf(1.0 / n)),
             Stat::DurationPercentile(q) => {
                 let k = (q / 100.0 * n).ceil().clamp(1.0, n);
-                profile.quantile(answer.beta(k, n - k + 1.0))
+                durations.quantile(answer.beta(k, n - k + 1.0))
             }
             Stat::ConcurrencyMax => {
                 let seconds = (last - first) as f64;
-                (n / seconds * profile.mean() / 1000.0).ceil()
+                (n / seconds * durations.mean() / 1000.0).ceil()
             }
             Stat::PercentileRank(limit) => {
                 let fast = self.fast(&key, limit, last);
@@ -265,12 +260,13 @@ impl Traffic {
         let Some(stream) = self.streams.get_mut(key) else {
             return &[];
         };
-        let share = stream.profile.cdf(limit.0 as f64);
         let upto = last.min(stream.slices.len());
         let known = stream.fast.entry(limit.0).or_default();
         for i in known.len()..upto {
-            let mut rng = Rng::keyed(&[seed, stream.key, i as u64, limit.0]);
-            known.push(rng.binomial(u64::from(stream.slices[i].invocations), share) as u32);
+            let slice = stream.slices[i];
+            let share = stream.profile.cdf(limit.0 as f64 / f64::from(slice.slower));
+            let mut rng = Rng::keyed(&[seed, stream.kind.key, i as u64, limit.0]);
+            known.push(rng.binomial(u64::from(slice.invocations), share) as u32);
         }
         &known[..upto]
     }
@@ -307,6 +303,7 @@ fn stat_key(stat: Stat) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cloud::sim::conditions::Conditions;
 
     const OLD: Profile = Profile {
         error_rate: 0.001,
@@ -318,8 +315,21 @@ mod tests {
     };
     const INGESTION: Millis = Millis(30_000);
 
-    fn split(weight: f64) -> Vec<(String, f64, Profile)> {
-        vec![("1".into(), 1.0 - weight, OLD), ("2".into(), weight, NEW)]
+    fn split(weight: f64) -> Vec<Share> {
+        let share = |version: &str, weight, profile, new| Share {
+            version: version.into(),
+            weight,
+            profile,
+            new,
+        };
+        vec![
+            share("1", 1.0 - weight, OLD, false),
+            share("2", weight, NEW, true),
+        ]
+    }
+
+    fn traffic(rps: f64, seed: u64) -> Traffic {
+        Traffic::new(rps, seed, INGESTION, Millis(0), Conditions::default())
     }
 
     fn minutes(n: u64) -> Millis {
@@ -328,7 +338,7 @@ mod tests {
 
     #[test]
     fn arrivals_split_by_weight_and_errors_by_rate() {
-        let mut traffic = Traffic::new(100.0, 1, INGESTION);
+        let mut traffic = traffic(100.0, 1);
         traffic.generate("f", Millis(0), minutes(11), &split(0.2));
         let mut read = |version, stat| {
             traffic
@@ -356,7 +366,7 @@ mod tests {
 
     #[test]
     fn metrics_arrive_after_ingestion_so_the_newest_period_fills_while_it_is_read() {
-        let mut traffic = Traffic::new(100.0, 3, INGESTION);
+        let mut traffic = traffic(100.0, 3);
         traffic.generate("f", Millis(0), minutes(3), &split(0.5));
         let mut read =
             |now: Millis| traffic.stat("f", "2", Stat::Invocations, now, Millis(0), minutes(1));
@@ -386,17 +396,9 @@ mod tests {
     }
 
     #[test]
-    fn the_latency_distribution_is_what_the_profile_says() {
+    fn one_invocation_draws_from_the_profile() {
         let p = NEW;
-        assert!(
-            (p.cdf(200.0) - 0.5).abs() < 0.01,
-            "the median is the median: {}",
-            p.cdf(200.0)
-        );
-        assert!(p.cdf(1e6) > 0.999_999 && p.cdf(1.0) < 1e-6);
-        assert!((p.quantile(p.cdf(300.0)) - 300.0).abs() < 0.01);
-        assert!((normal_cdf(1.96) - 0.975).abs() < 1e-4);
-        let mut rng_traffic = Traffic::new(1.0, 9, INGESTION);
+        let mut rng_traffic = traffic(1.0, 9);
         let below = (0..20_000)
             .filter(|_| rng_traffic.invoke(p).1 <= 300.0)
             .count() as f64
@@ -410,7 +412,7 @@ mod tests {
 
     #[test]
     fn percentiles_carry_the_noise_of_their_sample() {
-        let mut traffic = Traffic::new(10.0, 2, INGESTION);
+        let mut traffic = traffic(10.0, 2);
         traffic.generate("f", Millis(0), minutes(61), &split(0.5));
         let now = minutes(61);
         let mut p99s = Vec::new();
@@ -460,7 +462,7 @@ mod tests {
 
     #[test]
     fn percentile_ranks_add_up_across_ranges() {
-        let mut traffic = Traffic::new(50.0, 4, INGESTION);
+        let mut traffic = traffic(50.0, 4);
         traffic.generate("f", Millis(0), minutes(12), &split(0.5));
         let now = minutes(12);
         let limit = Millis(400);
@@ -483,7 +485,7 @@ mod tests {
 
     #[test]
     fn a_range_past_the_last_traffic_reads_what_there_was() {
-        let mut traffic = Traffic::new(50.0, 4, INGESTION);
+        let mut traffic = traffic(50.0, 4);
         traffic.generate("f", Millis(0), minutes(5), &split(0.5));
         let now = minutes(12);
         let limit = Millis(400);
@@ -493,5 +495,58 @@ mod tests {
                 .expect("a rank over the traffic there was")
         };
         assert_eq!(rank(minutes(10)), rank(minutes(5)));
+    }
+
+    #[test]
+    fn retries_come_back_failing_a_minute_and_three_minutes_later() {
+        let conditions = Conditions {
+            retries: 2,
+            ..Conditions::default()
+        };
+        let mut traffic = Traffic::new(100.0, 5, INGESTION, Millis(0), conditions);
+        traffic.generate("f", Millis(0), minutes(30), &split(0.5));
+        let now = minutes(31);
+        let mut read = |stat, from: u64, to: u64| {
+            traffic
+                .stat("f", "2", stat, now, minutes(from), minutes(to))
+                .unwrap()
+        };
+        // Errors among invocations, retries included, as CloudWatch shows them: 5%.
+        let (calls, errors) = (read(Stat::Invocations, 5, 30), read(Stat::Errors, 5, 30));
+        assert!((errors / calls - 0.05).abs() < 0.005, "{}", errors / calls);
+        // Failed events of the first minute come back in the second and the fourth.
+        let first = read(Stat::Errors, 0, 1);
+        let later = read(Stat::Errors, 3, 4);
+        assert!(later > first, "{first} errors then {later}");
+    }
+
+    #[test]
+    fn a_cold_new_version_is_slower_at_first() {
+        let conditions = Conditions {
+            cold_start: Some(super::super::conditions::ColdStart {
+                length: minutes(2),
+                slower: 3.0,
+                fails: 0.0,
+            }),
+            ..Conditions::default()
+        };
+        let mut traffic = Traffic::new(100.0, 6, INGESTION, Millis(0), conditions);
+        traffic.generate("f", Millis(0), minutes(6), &split(0.5));
+        let now = minutes(6);
+        let mut p50 = |version, from: u64| {
+            traffic
+                .stat(
+                    "f",
+                    version,
+                    Stat::DurationPercentile(50.0),
+                    now,
+                    minutes(from),
+                    minutes(from + 1),
+                )
+                .unwrap()
+        };
+        assert!((p50("2", 0) / 600.0 - 1.0).abs() < 0.1, "{}", p50("2", 0));
+        assert!((p50("2", 3) / 200.0 - 1.0).abs() < 0.1, "{}", p50("2", 3));
+        assert!((p50("1", 0) / 100.0 - 1.0).abs() < 0.1, "old is warm");
     }
 }
