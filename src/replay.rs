@@ -1,19 +1,21 @@
 //! `rollout replay`: the judge over a past CloudWatch window. The health block judges `new`
 //! against `old` on the metrics they really had, period by period, exactly as a bake of `run`
-//! would have (settled periods, the same sequential tests and the same end), and says when it
-//! would have rolled back or promoted, and on what evidence. It reads CloudWatch and nothing
-//! else.
+//! would have (settled periods, `old`'s past hour, the same sequential tests, holds and end),
+//! and says when it would have rolled back or promoted, and on what evidence. It reads
+//! CloudWatch and nothing else: the count checks' periods of the whole window at once.
 //!
 //! What the past cannot tell is not judged, and said so: alarms (their states now are not their
 //! states then) and hook scripts (they act now).
 
 use crate::cloud::{CloudError, MetricsApi};
 use crate::engine::health::{
-    conclude, measure_all, rest_all_passed, CheckResult, Evaluation, Settled, Verdict, Versions,
+    conclude, rest_all_passed, CheckResult, Evaluation, Settled, Verdict, Versions,
 };
+use crate::engine::measure::{held_periods, judge, read_all, Judging};
+use crate::engine::series::{Series, Warm};
 use crate::judge::sequential::Look;
 use crate::judge::settle::Settlement;
-use crate::plan::{Check, Inconclusive, Millis, Plan};
+use crate::plan::{Check, Inconclusive, Millis, Plan, SharedFailure};
 
 /// How the window would have ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,17 +27,24 @@ pub enum Ending {
         /// The failing evaluation.
         evaluation: Box<Evaluation>,
     },
-    /// Rolled back at the window's end for want of conclusive evidence (`inconclusive fail`).
+    /// Rolled back at the window's end for want of conclusive evidence (`inconclusive fail`),
+    /// or held longer than the health block allows.
     Inconclusive,
     /// Promoted at the window's end.
     Promoted,
+    /// The window ends during a hold: `old` failed as much as a check allows, so the bake
+    /// would still have been waiting, and nothing would have been rolled back.
+    Held {
+        /// How long the window was held, in all.
+        held: Millis,
+    },
 }
 
 impl Ending {
     /// The exit code `run` would have ended with.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Ending::Promoted => crate::exit::OK,
+            Ending::Promoted | Ending::Held { .. } => crate::exit::OK,
             Ending::RolledBack { .. } | Ending::Inconclusive => crate::exit::ROLLED_BACK,
         }
     }
@@ -76,28 +85,52 @@ pub async fn replay<M: MetricsApi>(
     // As a bake counts from the period in which `new` reached its weight.
     let since = settlement.floor(from);
     let alpha = crate::judge::check_alpha(&plan.health, crate::judge::phases(plan));
+    let planned = (to.0.saturating_sub(since.0) / period.0).max(1) as usize;
+    let warm = Warm::of(spec.warm_up, from);
+    let mut series = Series::default();
     let mut evaluations = Vec::new();
     let mut rest_passed = false;
     let mut until = Millis(since.0 + period.0);
+    let mut held = Millis(0);
+    // Every period of the window, read at once.
+    let whole = Settled {
+        since,
+        until: settlement.floor(to),
+        settlement,
+    };
+    let mut target = [Judging {
+        versions: versions.clone(),
+        settled: whole,
+        series: &mut series,
+        warm,
+    }];
+    read_all(metrics, &spec, &mut target).await?;
     while until <= to {
-        let last = until.0 + period.0 > to.0;
         let settled = Settled {
             since,
             until,
             settlement,
         };
+        target[0].settled = settled;
+        let readings = read_all(metrics, &spec, &mut target).await?;
+        let holds = held_periods(&spec, &target[0]);
+        held = Millis(holds.len() as u64 * period.0);
+        let newest_held = holds.contains(&Millis(until.0 - period.0));
         let look = Look {
             alpha,
             bounded: true,
-            last,
+            last: until.0 + period.0 > to.0 && !newest_held,
+            planned,
         };
-        let measured = measure_all(metrics, &spec, &[(versions.clone(), settled)], look)
-            .await?
-            .remove(0);
-        let checks: Vec<CheckResult> = measured.checks.into_iter().flatten().collect();
-        let evaluation = conclude(&spec, versions, &settled, measured.invocations, checks);
+        let mut measured = judge(&spec, &target[0], &readings, 0, look, 1.0);
+        let checks: Vec<CheckResult> = std::mem::take(&mut measured.checks)
+            .into_iter()
+            .flatten()
+            .collect();
+        let evaluation = conclude(&spec, versions, &settled, measured, checks);
         rest_passed |= rest_all_passed(&spec, &evaluation.checks);
-        let failed = evaluation.verdict == Verdict::Fail;
+        let failed = evaluation.verdict == Verdict::Fail
+            || (evaluation.holding.is_some() && spec.shared_failure == SharedFailure::Rollback);
         evaluations.push(evaluation);
         if failed {
             let evaluation = Box::new(evaluations.last().cloned().expect("pushed"));
@@ -110,13 +143,38 @@ pub async fn replay<M: MetricsApi>(
                 skipped,
             });
         }
+        if let SharedFailure::Hold { at_most } = spec.shared_failure {
+            if held > at_most {
+                return Ok(Replayed {
+                    evaluations,
+                    ending: Ending::Inconclusive,
+                    skipped,
+                });
+            }
+        }
         until = Millis(until.0 + period.0);
     }
-    let enough = evaluations
-        .last()
+    let last = evaluations.last();
+    if last.is_some_and(|e| e.holding.is_some()) {
+        // The window ends during a hold: a bake would still be waiting for it to pass.
+        return Ok(Replayed {
+            evaluations,
+            ending: Ending::Held { held },
+            skipped,
+        });
+    }
+    let enough = last
         .and_then(|e| e.invocations)
         .is_some_and(|n| n >= spec.min_invocations as f64);
-    let ending = if (enough && rest_passed) || spec.inconclusive == Inconclusive::Pass {
+    let counted = last.is_some_and(|e| {
+        e.checks.iter().zip(&spec.checks).all(|(result, check)| {
+            !matches!(
+                crate::judge::form::judged_under(&spec, check),
+                crate::judge::form::Judged::Sequential(_)
+            ) || result.evidence.is_some()
+        })
+    });
+    let ending = if (enough && counted && rest_passed) || spec.inconclusive == Inconclusive::Pass {
         Ending::Promoted
     } else {
         Ending::Inconclusive

@@ -4,7 +4,9 @@ use super::load::Def;
 use super::values::{Scope, Want};
 use super::Checker;
 use crate::diagnostic::{Code, Diag};
-use crate::plan::{Check, Expr, HealthSpec, Millis, ParamValue, Percent, Unit};
+use crate::plan::{
+    Check, Expr, HealthSpec, Millis, ParamValue, Percent, SharedFailure, Unit, WarmUp,
+};
 use crate::syntax::ast::{self, ExprKind, HealthItemKind, Inconclusive, Metric, Which};
 use crate::syntax::span::Span;
 
@@ -30,11 +32,17 @@ impl Checker {
             checks: Vec::new(),
             defaulted: false,
             per_period: false,
+            shared_failure: HealthSpec::DEFAULT_SHARED_FAILURE,
+            warm_up: Some(HealthSpec::DEFAULT_WARM_UP),
+            asynchronous: false,
         };
         let mut min_seen: Option<Span> = None;
         let mut inconclusive_seen: Option<Span> = None;
         let mut delay_seen: Option<Span> = None;
         let mut confidence_seen: Option<Span> = None;
+        let mut shared_seen: Option<Span> = None;
+        let mut warm_seen: Option<Span> = None;
+        let mut async_seen: Option<Span> = None;
         for item in &block.items {
             match &item.kind {
                 HealthItemKind::MinInvocations(value) => {
@@ -51,7 +59,7 @@ impl Checker {
                 }
                 HealthItemKind::MetricsDelay(value) => {
                     if self.once(&mut delay_seen, item.span, "metrics delay", &scope) {
-                        spec.delay = self.want_delay(value, &scope);
+                        spec.delay = self.want_delay(value, "`metrics delay`", &scope);
                     }
                 }
                 HealthItemKind::Confidence(value) => {
@@ -59,6 +67,36 @@ impl Checker {
                         if let Some(c) = self.want_confidence(value, &scope) {
                             spec.confidence = c;
                         }
+                    }
+                }
+                HealthItemKind::SharedFailure(hold) => {
+                    if self.once(&mut shared_seen, item.span, "shared failure", &scope) {
+                        spec.shared_failure = match hold {
+                            None => SharedFailure::Rollback,
+                            Some(None) => HealthSpec::DEFAULT_SHARED_FAILURE,
+                            Some(Some(v)) => SharedFailure::Hold {
+                                at_most: self
+                                    .want_window(v, "`shared failure hold up to`", &scope)
+                                    .unwrap_or(Millis(0)),
+                            },
+                        };
+                    }
+                }
+                HealthItemKind::WarmUp { length, errors } => {
+                    if self.once(&mut warm_seen, item.span, "warm up", &scope) {
+                        // `warm up 0s`: no warm-up.
+                        spec.warm_up = self
+                            .want_delay(length, "`warm up`", &scope)
+                            .filter(|length| length.0 > 0)
+                            .map(|length| WarmUp {
+                                length,
+                                errors: *errors,
+                            });
+                    }
+                }
+                HealthItemKind::Async => {
+                    if self.once(&mut async_seen, item.span, "async", &scope) {
+                        spec.asynchronous = true;
                     }
                 }
                 HealthItemKind::Alarm(name) => {
@@ -81,8 +119,8 @@ impl Checker {
         spec
     }
 
-    /// `metrics delay D`: any duration, zero included (tests, high-resolution metrics).
-    fn want_delay(&mut self, value: &ast::Value, scope: &Scope) -> Option<Millis> {
+    /// `metrics delay D`, `warm up D`: any duration, zero included.
+    fn want_delay(&mut self, value: &ast::Value, purpose: &str, scope: &Scope) -> Option<Millis> {
         if let ast::Value::Literal(ast::Literal {
             kind: ast::LiteralKind::Duration(text),
             ..
@@ -92,7 +130,7 @@ impl Checker {
                 return Some(Millis(0));
             }
         }
-        self.want_duration(value, "`metrics delay`", scope)
+        self.want_duration(value, purpose, scope)
     }
 
     /// `confidence P`: from 50% (a coin) to 99.99%.

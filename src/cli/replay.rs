@@ -142,6 +142,10 @@ fn report(versions: &Versions<'_>, args: &ReplayArgs, replayed: &Replayed, sourc
             "promoted",
             "would have promoted at the window's end".to_string(),
         ),
+        Ending::Held { held } => (
+            "held",
+            format!("held at the window's end ({held} held in all): old failed as much as new, so nothing would have been rolled back yet"),
+        ),
     };
     events.push(Event {
         at_ms: at(args.to),
@@ -183,6 +187,13 @@ fn show(args: &ReplayArgs, versions: &Versions<'_>, replayed: &Replayed) -> i32 
             "promoted",
             None,
             "no check violated in the window".to_string(),
+        ),
+        Ending::Held { held } => (
+            "held",
+            None,
+            format!(
+                "the window ends during a hold ({held} held in all): old failed as much as new, so the bake would still be waiting and nothing would have been rolled back"
+            ),
         ),
     };
     let code = replayed.ending.exit_code();
@@ -243,6 +254,7 @@ fn show(args: &ReplayArgs, versions: &Versions<'_>, replayed: &Replayed) -> i32 
                 Ending::Promoted => {
                     format!("would have promoted at the window's end: {reason} (exit 0)\n")
                 }
+                Ending::Held { .. } => format!("held: {reason} (exit 0)\n"),
             });
             out(&text);
         }
@@ -303,7 +315,7 @@ async fn sweep(
                     let (fired, at) = match ending {
                         Ending::RolledBack { at, .. } => (true, Some(time(*at))),
                         Ending::Inconclusive => (true, None),
-                        Ending::Promoted => (false, None),
+                        Ending::Promoted | Ending::Held { .. } => (false, None),
                     };
                     serde_json::json!({"check": check, "would_roll_back": fired, "at": at})
                 })
@@ -332,6 +344,7 @@ async fn sweep(
                         "would have rolled back at the end (inconclusive)".to_string()
                     }
                     Ending::Promoted => "would have promoted".to_string(),
+                    Ending::Held { .. } => "held at the end (nothing rolled back)".to_string(),
                 };
                 text.push_str(&format!("  {check:<50} {said}\n"));
             }

@@ -115,7 +115,7 @@ fn alarms_named(
 fn world(path: &std::path::Path) -> Result<crate::cloud::sim::conditions::Conditions, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read the world file {}: {e}", path.display()))?;
-    crate::simulation::world::parse(&text).map_err(|e| {
+    crate::cloud::sim::world::parse(&text).map_err(|e| {
         format!(
             "{}:{}: {}; the knobs are listed in docs/language.md (\"simulate --world\")",
             path.display(),
@@ -351,6 +351,12 @@ fn summary_text(result: &SimResult) -> String {
     if let Some(t) = report.time_to_detect() {
         out += &format!("  time to detect: {t} after new first got traffic\n");
     }
+    if report.held_ms > 0 {
+        out += &format!(
+            "  held:           {} while old failed as much as new\n",
+            Millis(report.held_ms)
+        );
+    }
     out += &format!(
         "  new served:     {} invocations, {} errors\n",
         result.new_invocations, result.new_errors
@@ -408,6 +414,12 @@ fn many_text(summary: &Summary, options: &SimOptions) -> String {
         "  time to promote: {}\n",
         spread(summary.time_to_promote_ms, &ms)
     );
+    if summary.held_ms.is_some_and(|s| s.p95 > 0.0) {
+        out += &format!(
+            "  held:            {} (old failing as much as new)\n",
+            spread(summary.held_ms, &ms)
+        );
+    }
     out += &format!(
         "  errors from new: {}\n",
         spread(summary.new_errors, &count)

@@ -445,6 +445,27 @@ impl LambdaApi for Aws {
         Ok(function_info!(out))
     }
 
+    async fn event_retries(&self, function: &str, alias: &str) -> Result<u32, CloudError> {
+        self.call().await;
+        match self
+            .lambda
+            .get_function_event_invoke_config()
+            .function_name(function)
+            .qualifier(alias)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out
+                .maximum_retry_attempts()
+                .and_then(|n| u32::try_from(n).ok())
+                .unwrap_or(DEFAULT_EVENT_RETRIES)),
+            Err(e) => match domain(e) {
+                CloudError::NotFound(_) => Ok(DEFAULT_EVENT_RETRIES),
+                other => Err(other),
+            },
+        }
+    }
+
     async fn provisioned(
         &self,
         function: &str,
@@ -560,6 +581,10 @@ impl LambdaApi for Aws {
     }
 }
 
+/// How often Lambda retries a failed asynchronous event when the function has no event invoke
+/// config.
+const DEFAULT_EVENT_RETRIES: u32 = 2;
+
 /// CloudWatch's name and statistic for a [`Stat`].
 fn metric_of(stat: Stat) -> (&'static str, String) {
     match stat {
@@ -580,8 +605,7 @@ impl MetricsApi for Aws {
         request: &MetricDataRequest,
     ) -> Result<MetricDataPage, CloudError> {
         let time = |at: Millis| aws_sdk_cloudwatch::primitives::DateTime::from_millis(at.0 as i64);
-        // One period spans the range.
-        let period = (request.end.0.saturating_sub(request.start.0) / 1000).max(1);
+        let period = (request.period.0 / 1000).max(1);
         let dimension = |n: &str, v: &str| Dimension::builder().name(n).value(v).build();
         let mut call = self
             .cloudwatch
@@ -625,6 +649,16 @@ impl MetricsApi for Aws {
                 Some(MetricDataResult {
                     query,
                     values: result.values().to_vec(),
+                    timestamps: result
+                        .timestamps()
+                        .iter()
+                        .map(|t| {
+                            Millis(
+                                (t.secs() * 1000 + i64::from(t.subsec_nanos() / 1_000_000)).max(0)
+                                    as u64,
+                            )
+                        })
+                        .collect(),
                     status: match result.status_code() {
                         Some(StatusCode::PartialData) => ResultStatus::PartialData,
                         Some(StatusCode::InternalError) => ResultStatus::InternalError,

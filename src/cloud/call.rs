@@ -49,6 +49,13 @@ pub enum Call {
         /// The alias.
         alias: String,
     },
+    /// `GetFunctionEventInvokeConfig` of an alias.
+    GetEventInvokeConfig {
+        /// The function.
+        function: String,
+        /// The alias.
+        alias: String,
+    },
     /// `UpdateFunctionCode` of `$LATEST`.
     UpdateFunctionCode {
         /// The function.
@@ -153,6 +160,9 @@ impl fmt::Display for Call {
             } => write!(f, "GetFunction {function}"),
             Call::GetProvisionedConcurrency { function, alias } => {
                 write!(f, "GetProvisionedConcurrencyConfig {function}:{alias}")
+            }
+            Call::GetEventInvokeConfig { function, alias } => {
+                write!(f, "GetFunctionEventInvokeConfig {function}:{alias}")
             }
             Call::UpdateFunctionCode { function } => write!(f, "UpdateFunctionCode {function}"),
             Call::Invoke {

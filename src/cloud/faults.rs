@@ -248,6 +248,16 @@ impl<T: LambdaApi + Clock, D: Fn(usize, &Call) -> Decision> LambdaApi for Faulty
             .await
     }
 
+    async fn event_retries(&self, function: &str, alias: &str) -> Result<u32, CloudError> {
+        let call = Call::GetEventInvokeConfig {
+            function: function.into(),
+            alias: alias.into(),
+        };
+        let decision = self.lambda_decision(&call).await;
+        self.apply(decision, self.inner.event_retries(function, alias))
+            .await
+    }
+
     async fn update_code(&self, function: &str, zip: &[u8]) -> Result<String, CloudError> {
         let call = Call::UpdateFunctionCode {
             function: function.into(),

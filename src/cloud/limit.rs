@@ -98,6 +98,11 @@ impl<T: LambdaApi, C: Clock> LambdaApi for Limited<'_, T, C> {
         self.inner.provisioned(function, alias).await
     }
 
+    async fn event_retries(&self, function: &str, alias: &str) -> Result<u32, CloudError> {
+        self.turn().await;
+        self.inner.event_retries(function, alias).await
+    }
+
     async fn update_code(&self, function: &str, zip: &[u8]) -> Result<String, CloudError> {
         self.turn().await;
         self.inner.update_code(function, zip).await

@@ -1,7 +1,8 @@
-//! Reading statistics with `GetMetricData` as the API allows: one time range per request (each
-//! query one period spanning its range), at most [`QUERIES_PER_CALL`] queries per request, and
-//! every page of the answer: a result marked `PartialData` goes on in the page the `NextToken`
-//! names. Both back ends answer page by page; the batching and the paging are here, once.
+//! Reading statistics with `GetMetricData` as the API allows: one time range and period per
+//! request (a statistic over a whole range is one period spanning it; a series is one datapoint
+//! per period), at most [`QUERIES_PER_CALL`] queries per request, and every page of the
+//! answer: a result marked `PartialData` goes on in the page the `NextToken` names. Both back
+//! ends answer page by page; the batching and the paging are here, once.
 
 use std::collections::BTreeMap;
 
@@ -21,6 +22,8 @@ pub struct MetricDataRequest {
     pub start: Millis,
     /// Where it ends, epoch milliseconds.
     pub end: Millis,
+    /// The period of each datapoint.
+    pub period: Millis,
     /// The queries; results name them by their index here.
     pub queries: Vec<MetricQuery>,
     /// The page to read: `None` for the first.
@@ -47,6 +50,8 @@ pub struct MetricDataResult {
     pub query: usize,
     /// Its values on this page.
     pub values: Vec<f64>,
+    /// Where the period of each value starts (epoch milliseconds).
+    pub timestamps: Vec<Millis>,
     /// Whether more follow.
     pub status: ResultStatus,
 }
@@ -66,7 +71,44 @@ pub(super) async fn stats<M: MetricsApi + ?Sized>(
     metrics: &M,
     queries: &[MetricQuery],
 ) -> Result<Vec<Option<f64>>, CloudError> {
-    let mut values: Vec<Vec<f64>> = vec![Vec::new(); queries.len()];
+    let read = read(metrics, queries, None).await?;
+    Ok(queries
+        .iter()
+        .zip(read)
+        .map(|(q, points)| {
+            let values: Vec<f64> = points?.into_iter().map(|(_, v)| v).collect();
+            (!values.is_empty()).then(|| combine(q.stat, &values))
+        })
+        .collect())
+}
+
+/// Each query's datapoints, one per `period` of its range that has data, in time order:
+/// queries grouped by range, [`QUERIES_PER_CALL`] to a call, every page read. A query
+/// CloudWatch could not compute has none.
+pub(super) async fn series<M: MetricsApi + ?Sized>(
+    metrics: &M,
+    queries: &[MetricQuery],
+    period: Millis,
+) -> Result<Vec<Vec<(Millis, f64)>>, CloudError> {
+    let read = read(metrics, queries, Some(period)).await?;
+    Ok(read
+        .into_iter()
+        .map(|points| {
+            let mut points = points.unwrap_or_default();
+            points.sort_by_key(|(at, _)| *at);
+            points
+        })
+        .collect())
+}
+
+/// Each query's datapoints, or `None` when CloudWatch could not compute it; one period spans
+/// each range unless `period` says.
+async fn read<M: MetricsApi + ?Sized>(
+    metrics: &M,
+    queries: &[MetricQuery],
+    period: Option<Millis>,
+) -> Result<Vec<Option<Vec<(Millis, f64)>>>, CloudError> {
+    let mut points: Vec<Vec<(Millis, f64)>> = vec![Vec::new(); queries.len()];
     let mut failed = vec![false; queries.len()];
     let mut by_range: BTreeMap<(Millis, Millis), Vec<usize>> = BTreeMap::new();
     for (i, q) in queries.iter().enumerate() {
@@ -77,6 +119,7 @@ pub(super) async fn stats<M: MetricsApi + ?Sized>(
             let mut request = MetricDataRequest {
                 start,
                 end,
+                period: period.unwrap_or(Millis(end.0.saturating_sub(start.0))),
                 queries: batch.iter().map(|&i| queries[i].clone()).collect(),
                 next_token: None,
             };
@@ -96,7 +139,13 @@ pub(super) async fn stats<M: MetricsApi + ?Sized>(
                         ResultStatus::InternalError => failed[i] = true,
                         ResultStatus::Complete | ResultStatus::PartialData => {}
                     }
-                    values[i].extend(result.values);
+                    // A range read as one period has one datapoint, whatever its stamp.
+                    let stamps = result
+                        .timestamps
+                        .iter()
+                        .copied()
+                        .chain(std::iter::repeat(start));
+                    points[i].extend(stamps.zip(result.values));
                 }
                 match answer.next_token {
                     None => break,
@@ -110,13 +159,10 @@ pub(super) async fn stats<M: MetricsApi + ?Sized>(
             }
         }
     }
-    Ok(queries
-        .iter()
-        .zip(values)
+    Ok(points
+        .into_iter()
         .zip(failed)
-        .map(|((q, values), failed)| {
-            (!failed && !values.is_empty()).then(|| combine(q.stat, &values))
-        })
+        .map(|(points, failed)| (!failed).then_some(points))
         .collect())
 }
 

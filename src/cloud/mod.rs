@@ -307,6 +307,9 @@ pub trait LambdaApi {
         function: &str,
         alias: &str,
     ) -> Result<Option<Provisioned>, CloudError>;
+    /// `GetFunctionEventInvokeConfig` of an alias: how many times Lambda retries a failed
+    /// asynchronous event (`MaximumRetryAttempts`; 2, Lambda's default, without a config).
+    async fn event_retries(&self, function: &str, alias: &str) -> Result<u32, CloudError>;
     /// `UpdateFunctionCode` of `$LATEST` from zip bytes; returns the new `CodeSha256`.
     async fn update_code(&self, function: &str, zip: &[u8]) -> Result<String, CloudError>;
     /// `Invoke` the alias or a version.
@@ -399,6 +402,16 @@ pub trait MetricsApi {
     /// allows, every page read.
     async fn stats(&self, queries: &[MetricQuery]) -> Result<Vec<Option<f64>>, CloudError> {
         metrics::stats(self, queries).await
+    }
+
+    /// Each query's datapoints, one per `period` of its range that has data, in time order, in
+    /// as few calls as the API allows, every page read.
+    async fn series(
+        &self,
+        queries: &[MetricQuery],
+        period: Millis,
+    ) -> Result<Vec<Vec<(Millis, f64)>>, CloudError> {
+        metrics::series(self, queries, period).await
     }
 
     /// `DescribeAlarms` of at most [`ALARMS_PER_CALL`] names, of these kinds: the state of each

@@ -260,6 +260,12 @@ impl<T: LambdaApi, C: Clock> LambdaApi for Retrying<'_, T, C> {
             .await
     }
 
+    async fn event_retries(&self, function: &str, alias: &str) -> Result<u32, CloudError> {
+        let what = || format!("Lambda GetFunctionEventInvokeConfig {function}:{alias}");
+        self.retry(&what, || self.inner.event_retries(function, alias))
+            .await
+    }
+
     async fn update_code(&self, function: &str, zip: &[u8]) -> Result<String, CloudError> {
         let what = || format!("Lambda UpdateFunctionCode {function}");
         self.retry(&what, || self.inner.update_code(function, zip))

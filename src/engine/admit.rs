@@ -109,6 +109,10 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                 provisioned: false,
                 judged_until: now,
                 unsure: None,
+                first_weight: None,
+                series: Default::default(),
+                holding: false,
+                retries: 0,
             });
         }
         self.preflight(plan).await?;

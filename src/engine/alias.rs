@@ -46,6 +46,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         let now = self.services.clock.epoch();
         for t in self.progress.targets.iter_mut().filter(|t| t.active) {
             t.weight_since = now;
+            t.first_weight.get_or_insert(now);
         }
         self.wait_allocated().await
     }

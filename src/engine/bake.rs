@@ -1,24 +1,32 @@
 //! Judging health over time. A bake `wait D until healthy` judges D of traffic on `new`: it lasts
 //! until the periods holding that traffic have settled, evaluating each target whenever a newer
 //! period has. Any failing evaluation stops the rollout at once; at the end the bake passes unless
-//! a check was violated, provided `min invocations` of `new` were seen and every check judged per
-//! window (alarms, scripts) passed at least once, else the inconclusive policy decides. An
-//! adaptive bake `wait MIN..MAX until healthy` passes as soon as every target's evaluation passes
-//! (count checks confidently met) once MIN of traffic has settled.
+//! a check was violated, provided `min invocations` of `new` were seen, every count check had
+//! data and every check judged per window (alarms, scripts) passed at least once, else the
+//! inconclusive policy decides. An adaptive bake `wait MIN..MAX until healthy` passes as soon as
+//! every target's evaluation passes (count checks confidently met) once MIN of traffic has
+//! settled.
+//!
+//! **Holds.** A period in which `old` failed as much as a check allows `new` (an outage both
+//! share) is held: traffic stays, the bake's clock stops (the bake lasts that much longer), and
+//! judging goes on; a failure `old` does not share still rolls back. `shared failure rollback`
+//! rolls back instead, and a hold longer than `shared failure hold up to D` ends the bake
+//! inconclusive.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::events::EventKind;
-use super::health::{
-    conclude, measure_all, unread, CheckResult, Evaluation, Measured, Settled, Verdict, Versions,
-};
+use super::health::{conclude, unread, CheckResult, Evaluation, Settled, Verdict, Versions};
+use super::measure::{held_periods, judge, read_all, Judging, Measured};
 use super::reasons::Cause;
+use super::series::Warm;
 use super::stop::{cloud, Stop};
 use super::Engine;
 use crate::cloud::{Clock, LambdaApi, MetricsApi};
+use crate::judge::form::{judged_under, Judged};
 use crate::judge::sequential::Look;
 use crate::judge::settle::Settlement;
-use crate::plan::{Check, HealthSpec, Inconclusive, Millis};
+use crate::plan::{Check, HealthSpec, Inconclusive, Millis, SharedFailure};
 
 /// How long past a bake's end its last look may take before what AWS has not answered counts
 /// as not read.
@@ -35,10 +43,15 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         let settlement = self.settlement(health);
         let clock = self.services.clock;
         let start = clock.epoch();
-        let end = settlement.settles(Millis(start.0 + duration.0));
+        // The bake's end, once `held` of its periods were held.
+        let end = |held: Millis| settlement.settles(Millis(start.0 + duration.0 + held.0));
         let early = shortest.map(|s| settlement.settles(Millis(start.0 + s.0)));
+        let first = self.active_weight_since().unwrap_or(start);
+        let planned = ((start.0 + duration.0).saturating_sub(settlement.floor(first).0))
+            .div_ceil(settlement.period.0)
+            .max(1) as usize;
         self.emit(EventKind::Waiting {
-            duration_ms: Millis(end.0 - start.0),
+            duration_ms: Millis(end(Millis(0)).0 - start.0),
             judged: true,
             traffic_ms: Some(duration),
             shortest_ms: shortest,
@@ -49,29 +62,33 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         // least once in this bake, and the latest evaluation of each function.
         let mut rest_passed: BTreeSet<String> = BTreeSet::new();
         let mut latest: BTreeMap<String, Evaluation> = BTreeMap::new();
+        let mut held = Millis(0);
         let mut looked = start;
         loop {
             // Look when a period settles, at most every `every`, and at the end.
             let now = clock.epoch();
             let next = settlement
                 .next_settle(Millis(looked.0 + health.every.0))
-                .min(end);
+                .min(end(held));
             clock.sleep(Millis(next.0.saturating_sub(now.0))).await;
             looked = clock.epoch();
             if clock.interrupted() {
                 return Err(Stop::Interrupted);
             }
-            let last = clock.epoch() >= end;
-            let look = Look {
-                alpha: self.playbook.alpha,
+            let alpha = self.playbook.alpha;
+            let at = clock.epoch();
+            // The last look is the one at the end, with the holds it knows of.
+            let look_at = move |longest: Millis| Look {
+                alpha,
                 bounded: true,
-                last,
+                last: at >= end(longest),
+                planned,
             };
             // A look may not hold the bake past its end: what AWS has not answered by then is
             // not read.
-            let limit = Millis(end.0.saturating_sub(clock.epoch().0) + LOOK_GRACE.0);
+            let limit = Millis(end(held).0.saturating_sub(at.0) + LOOK_GRACE.0);
             let judged = clock
-                .within(limit, self.judge_once(health, look, &settlement, last))
+                .within(limit, self.judge_once(health, &settlement, false, look_at))
                 .await;
             let (evaluations, cut) = match judged {
                 Some(evaluations) => (evaluations?, false),
@@ -88,16 +105,20 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                 if super::health::rest_all_passed(health, &evaluation.checks) {
                     rest_passed.insert(evaluation.function.clone());
                 }
+                let of_it = Millis(evaluation.held_periods as u64 * settlement.period.0);
+                held = held.max(of_it);
                 latest.insert(evaluation.function.clone(), evaluation);
             }
-            if last || cut {
+            self.hold_policy(health, held, &latest)?;
+            if clock.epoch() >= end(held) || cut {
                 break;
             }
             let confident = self
                 .active()
                 .all(|f| latest.get(f).is_some_and(|e| e.verdict == Verdict::Pass));
-            if early.is_some_and(|e| clock.epoch() >= e) && confident {
+            if early.is_some_and(|e| clock.epoch() >= Millis(e.0 + held.0)) && confident {
                 let waited = Millis(clock.epoch().0 - start.0);
+                self.progress.held = Millis(self.progress.held.0 + held.0);
                 self.emit(EventKind::BakePassed {
                     reason: format!("every check confidently met after {waited}"),
                 });
@@ -106,29 +127,32 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
             // After the look, so that renewing a fleet's lease never delays a verdict.
             self.beat().await?;
         }
-        let unjudged: Vec<String> = self
+        self.progress.held = Millis(self.progress.held.0 + held.0);
+        let unjudged: Vec<(String, String)> = self
             .active()
-            .filter(|f| {
-                let enough = latest
-                    .get(*f)
-                    .and_then(|e| e.invocations)
-                    .is_some_and(|n| n >= health.min_invocations as f64);
-                !(enough && rest_passed.contains(*f))
+            .filter_map(|f| {
+                let why = unjudged(health, latest.get(f), rest_passed.contains(f))?;
+                Some((f.to_string(), why))
             })
-            .map(str::to_string)
             .collect();
         if unjudged.is_empty() {
+            let during = if held.0 > 0 {
+                format!(" ({held} more while held)")
+            } else {
+                String::new()
+            };
             self.emit(EventKind::BakePassed {
-                reason: format!("no check violated in {duration} of traffic"),
+                reason: format!("no check violated in {duration} of traffic{during}"),
             });
             return Ok(());
         }
+        let functions: Vec<String> = unjudged.iter().map(|(f, _)| f.clone()).collect();
         match health.inconclusive {
             Inconclusive::Pass => {
                 self.emit(EventKind::BakePassed {
                     reason: format!(
                         "no conclusive evaluation of {} and `inconclusive pass`",
-                        unjudged.join(", ")
+                        functions.join(", ")
                     ),
                 });
                 Ok(())
@@ -136,11 +160,50 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
             Inconclusive::Fail => {
                 self.progress.detected = Some(self.now());
                 Err(Stop::fail(Cause::Inconclusive {
-                    functions: unjudged,
+                    functions,
                     duration,
+                    why: unjudged
+                        .into_iter()
+                        .map(|(f, why)| format!("{f}: {why}"))
+                        .collect(),
                 }))
             }
         }
+    }
+
+    /// What the health block says of holds so far: `shared failure rollback` fails at the first
+    /// held period, and a hold longer than `shared failure hold up to D` ends the bake.
+    fn hold_policy(
+        &mut self,
+        health: &HealthSpec,
+        held: Millis,
+        latest: &BTreeMap<String, Evaluation>,
+    ) -> Result<(), Stop> {
+        match health.shared_failure {
+            SharedFailure::Rollback => {
+                if let Some(e) = latest.values().find(|e| e.holding.is_some()) {
+                    self.progress.detected = Some(self.now());
+                    return Err(Stop::fail(Cause::SharedFailure(e.clone())));
+                }
+            }
+            SharedFailure::Hold { at_most } if held > at_most => {
+                self.progress.detected = Some(self.now());
+                self.progress.held = Millis(self.progress.held.0 + held.0);
+                return Err(Stop::fail(Cause::HeldTooLong { held, at_most }));
+            }
+            SharedFailure::Hold { .. } => {}
+        }
+        Ok(())
+    }
+
+    /// When the active targets' `new` reached its weight: the earliest.
+    fn active_weight_since(&self) -> Option<Millis> {
+        self.progress
+            .targets
+            .iter()
+            .filter(|t| t.active)
+            .map(|t| t.weight_since)
+            .min()
     }
 
     /// Judges health every interval for `duration` while something else is awaited (an approval
@@ -173,12 +236,14 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         health: &HealthSpec,
         settlement: &Settlement,
     ) -> Result<(), Stop> {
-        let look = Look {
-            alpha: self.playbook.alpha,
+        let alpha = self.playbook.alpha;
+        let look = move |_| Look {
+            alpha,
             bounded: false,
             last: false,
+            planned: 0,
         };
-        self.judge_once(health, look, settlement, false).await?;
+        self.judge_once(health, settlement, false, look).await?;
         Ok(())
     }
 
@@ -217,69 +282,117 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
 
     /// One evaluation of every active target with newly settled periods (all of them when
     /// `force`), each an event; the first failing one fails the step. The metrics of all of
-    /// them are read together.
+    /// them are read together, then judged at the look `look_at` gives for the longest hold
+    /// any of them had.
     pub(super) async fn judge_once(
         &mut self,
         health: &HealthSpec,
-        look: Look,
         settlement: &Settlement,
         force: bool,
+        look_at: impl Fn(Millis) -> Look,
     ) -> Result<Vec<Evaluation>, Stop> {
         let now = self.services.clock.epoch();
-        let mut due = Vec::new();
+        let until = settlement.settled(now);
+        let warm_up = health.warm_up;
+        let mut due: Vec<(usize, [String; 4], Settled, Warm)> = Vec::new();
         for (i, t) in self.progress.targets.iter_mut().enumerate() {
             let settled = Settled {
                 since: settlement.floor(t.weight_since),
-                until: settlement.settled(now),
+                until,
                 settlement: *settlement,
             };
             if !t.active || (settled.until <= t.judged_until && !force) {
                 continue;
             }
             t.judged_until = settled.until;
-            due.push((i, t.clone(), settled));
+            // Latency periods before the end of new's warm-up are left out.
+            let warm = Warm::of(warm_up, t.first_weight.unwrap_or(t.weight_since));
+            let names = [
+                t.function.clone(),
+                t.alias.clone(),
+                t.old.clone(),
+                t.new.clone().unwrap_or_default(),
+            ];
+            due.push((i, names, settled, warm));
         }
         if due.is_empty() {
             return Ok(Vec::new());
         }
-        let news: Vec<String> = due
-            .iter()
-            .map(|(_, t, _)| t.new.clone().unwrap_or_default())
-            .collect();
-        let targets: Vec<(Versions<'_>, Settled)> = due
-            .iter()
-            .zip(&news)
-            .map(|((_, t, settled), new)| {
-                let versions = Versions {
-                    function: &t.function,
-                    alias: &t.alias,
-                    old: &t.old,
-                    new,
-                };
-                (versions, *settled)
-            })
-            .collect();
-        let measured = match measure_all(self.services.metrics, health, &targets, look).await {
+        let cluster = self.cluster(health);
+        let metrics = self.services.metrics;
+        let measured: Result<Vec<Measured>, _> = {
+            let mut series: BTreeMap<usize, &mut super::series::Series> = self
+                .progress
+                .targets
+                .iter_mut()
+                .enumerate()
+                .map(|(i, t)| (i, &mut t.series))
+                .collect();
+            let mut judging: Vec<Judging<'_>> = Vec::new();
+            for (i, [function, alias, old, new], settled, warm) in &due {
+                judging.push(Judging {
+                    versions: Versions {
+                        function,
+                        alias,
+                        old,
+                        new,
+                    },
+                    settled: *settled,
+                    series: series.remove(i).expect("each target once"),
+                    warm: *warm,
+                });
+            }
+            match read_all(metrics, health, &mut judging).await {
+                Ok(readings) => {
+                    let longest = judging
+                        .iter()
+                        .map(|j| held_periods(health, j).len())
+                        .max()
+                        .unwrap_or(0);
+                    let look = look_at(Millis(longest as u64 * settlement.period.0));
+                    Ok(judging
+                        .iter()
+                        .enumerate()
+                        .map(|(k, j)| judge(health, j, &readings, k, look, cluster))
+                        .collect())
+                }
+                Err(error) => Err(error),
+            }
+        };
+        let measured = match measured {
             Ok(measured) => measured,
             // Only a person can fix these: stop now.
             Err(error) if error.is_setup() => return Err(cloud(error)),
             Err(error) => {
                 let why = format!("could not read CloudWatch: {error}");
-                let unread = targets
-                    .iter()
-                    .map(|(versions, settled)| unread(health, versions, settled, &why));
-                for evaluation in unread.clone() {
-                    self.emit(EventKind::HealthEvaluated(evaluation));
+                let mut out = Vec::new();
+                for (_, [function, alias, old, new], settled, _) in &due {
+                    let versions = Versions {
+                        function,
+                        alias,
+                        old,
+                        new,
+                    };
+                    let evaluation = unread(health, &versions, settled, &why);
+                    self.emit(EventKind::HealthEvaluated(evaluation.clone()));
+                    out.push(evaluation);
                 }
-                return Ok(unread.collect());
+                return Ok(out);
             }
         };
         let mut out = Vec::new();
-        for (((i, _, _), (versions, settled)), measured) in due.iter().zip(&targets).zip(measured) {
+        for ((i, [function, alias, old, new], settled, _), measured) in due.iter().zip(measured) {
+            let versions = Versions {
+                function,
+                alias,
+                old,
+                new,
+            };
             let evaluation = self
-                .conclude_target(health, *i, versions, settled, measured)
+                .conclude_target(health, *i, &versions, settled, measured)
                 .await;
             self.emit(EventKind::HealthEvaluated(evaluation.clone()));
+            self.note_hold(*i, &evaluation, settlement);
             if evaluation.verdict == Verdict::Fail {
                 self.progress.detected = Some(self.now());
                 self.progress.failed_target = *i;
@@ -288,6 +401,42 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
             out.push(evaluation);
         }
         Ok(out)
+    }
+
+    /// Tells when a target's hold begins and ends.
+    fn note_hold(&mut self, i: usize, evaluation: &Evaluation, settlement: &Settlement) {
+        let t = &mut self.progress.targets[i];
+        match (&evaluation.holding, t.holding) {
+            (Some(hold), false) => {
+                t.holding = true;
+                let function = t.function.clone();
+                self.emit(EventKind::Held {
+                    function,
+                    reason: hold.to_string(),
+                });
+            }
+            (None, true) => {
+                t.holding = false;
+                let function = t.function.clone();
+                let held_ms = Millis(evaluation.held_periods as u64 * settlement.period.0);
+                self.emit(EventKind::HoldEnded { function, held_ms });
+            }
+            _ => {}
+        }
+    }
+
+    /// How many times in all a failed event comes back: once, or for `async` the function's
+    /// retries plus one.
+    fn cluster(&self, health: &HealthSpec) -> f64 {
+        if !health.asynchronous {
+            return 1.0;
+        }
+        self.progress
+            .targets
+            .iter()
+            .filter(|t| t.active)
+            .map(|t| f64::from(t.retries) + 1.0)
+            .fold(1.0, f64::max)
     }
 
     /// An unread evaluation of every active target, each an event.
@@ -326,10 +475,11 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         i: usize,
         versions: &Versions<'_>,
         settled: &Settled,
-        measured: Measured,
+        mut measured: Measured,
     ) -> Evaluation {
         let mut checks = Vec::new();
-        for (check, result) in health.checks.iter().zip(measured.checks) {
+        let raw = std::mem::take(&mut measured.checks);
+        for (check, result) in health.checks.iter().zip(raw) {
             let result = match (check, result) {
                 (_, Some(result)) => result,
                 (Check::Script { script }, None) => {
@@ -349,6 +499,33 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
             };
             checks.push(result);
         }
-        conclude(health, versions, settled, measured.invocations, checks)
+        conclude(health, versions, settled, measured, checks)
     }
+}
+
+/// Why a target's bake ended without a conclusive judgment, if it did: too few invocations of
+/// `new`, a count check CloudWatch never gave data for, or a check judged per window that never
+/// passed.
+fn unjudged(health: &HealthSpec, latest: Option<&Evaluation>, rest_passed: bool) -> Option<String> {
+    let Some(latest) = latest else {
+        return Some("never evaluated".to_string());
+    };
+    let enough = latest
+        .invocations
+        .is_some_and(|n| n >= health.min_invocations as f64);
+    if !enough {
+        return Some(latest.reason.clone());
+    }
+    let no_data = health
+        .checks
+        .iter()
+        .zip(&latest.checks)
+        .find(|(check, result)| {
+            matches!(judged_under(health, check), Judged::Sequential(_))
+                && result.evidence.is_none()
+        });
+    if let Some((_, result)) = no_data {
+        return Some(result.detail.clone());
+    }
+    (!rest_passed).then(|| "a check judged per window never passed".to_string())
 }

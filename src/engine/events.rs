@@ -146,6 +146,21 @@ pub enum EventKind {
     },
     /// One health evaluation of one target.
     HealthEvaluated(Evaluation),
+    /// A target's bake is held: `old` fails as much as a check allows `new` (a shared failure),
+    /// so traffic stays where it is and the bake's clock stops; health is still judged.
+    Held {
+        /// The function.
+        function: String,
+        /// Why, with the rates seen.
+        reason: String,
+    },
+    /// A target's hold is over: its bake's clock runs again.
+    HoldEnded {
+        /// The function.
+        function: String,
+        /// How long its bake has been held so far.
+        held_ms: Millis,
+    },
     /// A bake ended well.
     BakePassed {
         /// Why, in words.

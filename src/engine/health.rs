@@ -1,17 +1,13 @@
-//! One evaluation of one target: reads the settled metrics, asks the judge about each count
-//! check, compares the per-window checks, reads the alarms, and concludes with the values seen.
-//! Script checks are left to the engine, which runs hooks.
-
-use std::collections::BTreeMap;
+//! One evaluation of one target: what each check found, the verdict with its evidence, and
+//! whether the rollout is held. [`super::measure`] reads and judges; this concludes.
 
 use serde::Serialize;
 
-use crate::cloud::{AlarmState, CloudError, MetricQuery, MetricsApi, Stat};
-use crate::judge::evidence::{describe, thousands};
-use crate::judge::form::{judged_under, Family, Form, Judged};
-use crate::judge::sequential::{assess, Assessment, Counts, Look, State};
+use crate::judge::evidence::thousands;
+use crate::judge::form::{judged_under, Judged};
+use crate::judge::sequential::Assessment;
 use crate::judge::settle::Settlement;
-use crate::plan::{quantity, BinOp, Check, CompareOp, Expr, HealthSpec, Metric, Millis, Which};
+use crate::plan::{HealthSpec, Millis, Which};
 
 /// Pass, fail, or not enough evidence to say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -61,6 +57,35 @@ pub struct Evaluation {
     pub checks: Vec<CheckResult>,
     /// In words.
     pub reason: String,
+    /// Periods of this phase held because `old` failed as much as a check allows: the bake's
+    /// clock stood still in them.
+    pub held_periods: usize,
+    /// Why the newest period is held, when it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub holding: Option<Hold>,
+}
+
+/// A period in which `old` failed as much as a check allows `new`: not the release's doing.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Hold {
+    /// The check that holds it.
+    pub check: String,
+    /// `old`'s share in the period.
+    pub old_rate: f64,
+    /// `new`'s share in the period, when it had data.
+    pub new_rate: Option<f64>,
+    /// The share the check allows at `old`'s usual rate.
+    pub allowed: f64,
+}
+
+impl std::fmt::Display for Hold {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "held: old fails as much, {:.2}%", self.old_rate * 100.0)?;
+        if let Some(new) = self.new_rate {
+            write!(f, " vs new's {:.2}%", new * 100.0)?;
+        }
+        write!(f, " (`{}` allows {:.2}%)", self.check, self.allowed * 100.0)
+    }
 }
 
 /// The versions of one target.
@@ -77,7 +102,8 @@ pub struct Versions<'a> {
 }
 
 impl Versions<'_> {
-    fn of(&self, which: Which) -> &str {
+    /// The version `which` names.
+    pub fn of(&self, which: Which) -> &str {
         match which {
             Which::New => self.new,
             Which::Old => self.old,
@@ -96,403 +122,6 @@ pub struct Settled {
     pub settlement: Settlement,
 }
 
-/// The statistics a metric needs; error rate is computed here from sums, as Lambda publishes no rate.
-fn stats_of(metric: &Metric) -> Vec<Stat> {
-    match metric {
-        Metric::Invocations => vec![Stat::Invocations],
-        Metric::Errors => vec![Stat::Errors],
-        Metric::ErrorRate => vec![Stat::Errors, Stat::Invocations],
-        Metric::Throttles => vec![Stat::Throttles],
-        Metric::Percentile(p) => vec![Stat::DurationPercentile(p.parse().unwrap_or(99.0))],
-        Metric::AvgDuration => vec![Stat::DurationAvg],
-        Metric::MaxDuration => vec![Stat::DurationMax],
-        Metric::Concurrency => vec![Stat::ConcurrencyMax],
-    }
-}
-
-/// One statistic of one version over one range.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct Key {
-    version: String,
-    stat: String,
-    start: u64,
-    end: u64,
-}
-
-/// The queries of one evaluation, each once, and their answers.
-#[derive(Debug, Default)]
-struct Reads {
-    wanted: Vec<(Key, MetricQuery)>,
-    values: BTreeMap<Key, Option<f64>>,
-}
-
-impl Reads {
-    fn key(version: &str, stat: Stat, range: (Millis, Millis)) -> Key {
-        Key {
-            version: version.to_string(),
-            stat: format!("{stat:?}"),
-            start: range.0 .0,
-            end: range.1 .0,
-        }
-    }
-
-    fn want(&mut self, versions: &Versions<'_>, which: Which, stat: Stat, range: (Millis, Millis)) {
-        let version = versions.of(which);
-        let key = Reads::key(version, stat, range);
-        if !self.wanted.iter().any(|(k, _)| *k == key) {
-            self.wanted.push((
-                key,
-                MetricQuery {
-                    function: versions.function.to_string(),
-                    alias: versions.alias.to_string(),
-                    version: version.to_string(),
-                    stat,
-                    start: range.0,
-                    end: range.1,
-                },
-            ));
-        }
-    }
-
-    fn get(&self, version: &str, stat: Stat, range: (Millis, Millis)) -> Option<f64> {
-        self.values
-            .get(&Reads::key(version, stat, range))
-            .copied()
-            .flatten()
-    }
-}
-
-/// The window a per-window metric reads: whole settled periods covering `over`.
-fn window(settled: &Settled, over: Millis) -> (Millis, Millis) {
-    settled.settlement.window(over, settled.until)
-}
-
-fn collect(expr: &Expr, versions: &Versions<'_>, settled: &Settled, reads: &mut Reads) {
-    match expr {
-        Expr::Metric { metric, of, over } => {
-            for stat in stats_of(metric) {
-                reads.want(versions, *of, stat, window(settled, *over));
-            }
-        }
-        Expr::Const { .. } => {}
-        Expr::Binary { lhs, rhs, .. } => {
-            collect(lhs, versions, settled, reads);
-            collect(rhs, versions, settled, reads);
-        }
-    }
-}
-
-fn value(expr: &Expr, versions: &Versions<'_>, settled: &Settled, reads: &Reads) -> Option<f64> {
-    match expr {
-        Expr::Metric { metric, of, over } => {
-            let range = window(settled, *over);
-            let get = |stat| reads.get(versions.of(*of), stat, range);
-            match metric {
-                Metric::ErrorRate => {
-                    let invocations = get(Stat::Invocations).filter(|n| *n > 0.0)?;
-                    Some(get(Stat::Errors)? / invocations * 100.0)
-                }
-                other => get(stats_of(other)[0]),
-            }
-        }
-        Expr::Const { value, .. } => Some(*value),
-        Expr::Binary { op, lhs, rhs } => {
-            let a = value(lhs, versions, settled, reads)?;
-            let b = value(rhs, versions, settled, reads)?;
-            match op {
-                BinOp::Add => Some(a + b),
-                BinOp::Sub => Some(a - b),
-                BinOp::Mul => Some(a * b),
-                BinOp::Div => (b != 0.0).then(|| a / b),
-            }
-        }
-    }
-}
-
-fn compare(op: CompareOp, a: f64, b: f64) -> bool {
-    match op {
-        CompareOp::Lt => a < b,
-        CompareOp::Le => a <= b,
-        CompareOp::Gt => a > b,
-        CompareOp::Ge => a >= b,
-        CompareOp::Eq => (a - b).abs() < 1e-9,
-        CompareOp::Ne => (a - b).abs() >= 1e-9,
-    }
-}
-
-/// The statistics a count check's counts come from.
-fn count_stats(family: Family) -> [Stat; 2] {
-    match family {
-        Family::ErrorRate => [Stat::Invocations, Stat::Errors],
-        Family::SlowerThan(limit) => [Stat::Invocations, Stat::PercentileRank(limit)],
-        Family::Events { throttles, .. } => [
-            Stat::Invocations,
-            if throttles {
-                Stat::Throttles
-            } else {
-                Stat::Errors
-            },
-        ],
-    }
-}
-
-/// One version's counts for a count check since the evidence began; `None` without invocations.
-fn counts(family: Family, version: &str, settled: &Settled, reads: &Reads) -> Option<Counts> {
-    let range = (settled.since, settled.until);
-    let [calls, events] = count_stats(family);
-    let invocations = reads.get(version, calls, range).filter(|n| *n > 0.0)?;
-    // Lambda sends `Errors` (0 or 1) and the duration with every invocation, so either missing
-    // while invocations are there is missing data, never healthy; `Throttles` is only sent for a
-    // throttled request, so its absence means none.
-    let events = match reads.get(version, events, range) {
-        None if events == Stat::Throttles => 0.0,
-        read => read?,
-    };
-    Some(match family {
-        Family::ErrorRate => Counts {
-            trials: invocations,
-            events,
-        },
-        // PR(:D) is the percentage of invocations that took at most D.
-        Family::SlowerThan(_) => Counts {
-            trials: invocations,
-            events: invocations * (100.0 - events) / 100.0,
-        },
-        Family::Events { .. } => Counts {
-            trials: (settled.until.0 - settled.since.0) as f64,
-            events,
-        },
-    })
-}
-
-/// What the metric and alarm checks of one evaluation found.
-#[derive(Debug, Clone)]
-pub struct Measured {
-    /// Invocations of `new` since the evidence began.
-    pub invocations: Option<f64>,
-    /// One entry per check of the spec; `None` for script checks, which the engine runs.
-    pub checks: Vec<Option<CheckResult>>,
-}
-
-/// The alarms `spec` checks, each once.
-pub fn alarm_names(spec: &HealthSpec) -> Vec<String> {
-    let mut names: Vec<String> = spec
-        .checks
-        .iter()
-        .filter_map(|check| match check {
-            Check::Alarm { name } => Some(name.clone()),
-            _ => None,
-        })
-        .collect();
-    names.sort();
-    names.dedup();
-    names
-}
-
-/// Measures every metric and alarm check of `spec` for each target on its settled periods,
-/// reading the metrics of all of them in as few `GetMetricData` calls as the API allows and the
-/// alarms once.
-pub async fn measure_all<M: MetricsApi>(
-    metrics: &M,
-    spec: &HealthSpec,
-    targets: &[(Versions<'_>, Settled)],
-    look: Look,
-) -> Result<Vec<Measured>, CloudError> {
-    let mut all: Vec<Reads> = targets
-        .iter()
-        .map(|(versions, settled)| wanted(spec, versions, settled))
-        .collect();
-    let queries: Vec<MetricQuery> = all
-        .iter()
-        .flat_map(|reads| reads.wanted.iter().map(|(_, q)| q.clone()))
-        .collect();
-    let mut answers = metrics.stats(&queries).await?.into_iter();
-    for reads in &mut all {
-        reads.values = reads
-            .wanted
-            .iter()
-            .map(|(k, _)| (k.clone(), answers.next().flatten()))
-            .collect();
-    }
-    let alarms = metrics.alarm_states(&alarm_names(spec)).await?;
-    Ok(targets
-        .iter()
-        .zip(&all)
-        .map(|((versions, settled), reads)| {
-            judge_reads(spec, versions, settled, reads, &alarms, look)
-        })
-        .collect())
-}
-
-/// What one target's evaluation reads.
-fn wanted(spec: &HealthSpec, versions: &Versions<'_>, settled: &Settled) -> Reads {
-    let since = (settled.since, settled.until);
-    let mut reads = Reads::default();
-    reads.want(versions, Which::New, Stat::Invocations, since);
-    for check in &spec.checks {
-        let Check::Compare { lhs, rhs, .. } = check else {
-            continue;
-        };
-        match judged_under(spec, check) {
-            Judged::Sequential(form) => {
-                let whose = std::iter::once(form.subject).chain(form.other.map(|(w, _)| w));
-                for which in whose {
-                    for stat in count_stats(form.family) {
-                        reads.want(versions, which, stat, since);
-                    }
-                }
-            }
-            Judged::PerWindow => {
-                collect(lhs, versions, settled, &mut reads);
-                collect(rhs, versions, settled, &mut reads);
-            }
-        }
-    }
-    reads
-}
-
-/// Every metric and alarm check of one target, from what was read.
-fn judge_reads(
-    spec: &HealthSpec,
-    versions: &Versions<'_>,
-    settled: &Settled,
-    reads: &Reads,
-    alarms: &BTreeMap<String, AlarmState>,
-    look: Look,
-) -> Measured {
-    let since = (settled.since, settled.until);
-    let invocations = reads.get(versions.new, Stat::Invocations, since);
-    let mut checks = Vec::new();
-    for check in &spec.checks {
-        let result = match check {
-            Check::Compare { lhs, op, rhs } => match judged_under(spec, check) {
-                Judged::Sequential(form) => {
-                    count_check(check, &form, versions, settled, reads, look)
-                }
-                Judged::PerWindow => window_check(check, lhs, *op, rhs, versions, settled, reads),
-            },
-            Check::Alarm { name } => match alarms.get(name) {
-                Some(AlarmState::Ok) => {
-                    plain(check, Verdict::Pass, format!("alarm {name:?} is OK"))
-                }
-                Some(AlarmState::Alarm) => {
-                    plain(check, Verdict::Fail, format!("alarm {name:?} is in ALARM"))
-                }
-                Some(AlarmState::InsufficientData) => plain(
-                    check,
-                    Verdict::Inconclusive,
-                    format!("alarm {name:?} has insufficient data"),
-                ),
-                None => plain(
-                    check,
-                    Verdict::Fail,
-                    format!("alarm {name:?} does not exist"),
-                ),
-            },
-            Check::Script { .. } => {
-                checks.push(None);
-                continue;
-            }
-        };
-        checks.push(Some(result));
-    }
-    Measured {
-        invocations,
-        checks,
-    }
-}
-
-fn plain(check: &Check, verdict: Verdict, detail: String) -> CheckResult {
-    CheckResult {
-        check: check.to_string(),
-        verdict,
-        detail,
-        evidence: None,
-    }
-}
-
-/// A count check, by the judge's sequential test on the counts since the evidence began.
-fn count_check(
-    check: &Check,
-    form: &Form,
-    versions: &Versions<'_>,
-    settled: &Settled,
-    reads: &Reads,
-    look: Look,
-) -> CheckResult {
-    let subject = counts(form.family, versions.of(form.subject), settled, reads);
-    let other = form
-        .other
-        .and_then(|(which, _)| counts(form.family, versions.of(which), settled, reads));
-    let Some(subject) = subject else {
-        return plain(
-            check,
-            Verdict::Inconclusive,
-            format!(
-                "{check}: no settled invocations of {} yet",
-                form.subject.as_str()
-            ),
-        );
-    };
-    let assessment = assess(form, subject, other, look);
-    CheckResult {
-        check: check.to_string(),
-        verdict: match assessment.state {
-            State::Violated => Verdict::Fail,
-            State::Satisfied => Verdict::Pass,
-            State::Undecided => Verdict::Inconclusive,
-        },
-        detail: describe(form, &assessment),
-        evidence: Some(assessment),
-    }
-}
-
-/// A per-window check: a plain comparison on the newest settled window.
-fn window_check(
-    check: &Check,
-    lhs: &Expr,
-    op: CompareOp,
-    rhs: &Expr,
-    versions: &Versions<'_>,
-    settled: &Settled,
-    reads: &Reads,
-) -> CheckResult {
-    let (a, b) = (
-        value(lhs, versions, settled, reads),
-        value(rhs, versions, settled, reads),
-    );
-    match (a, b) {
-        (Some(a), Some(b)) => CheckResult {
-            check: check.to_string(),
-            verdict: if compare(op, a, b) {
-                Verdict::Pass
-            } else {
-                Verdict::Fail
-            },
-            detail: match rhs {
-                Expr::Const { .. } => format!(
-                    "{lhs} = {}, needs {} {}",
-                    quantity(a, lhs.unit()),
-                    op.as_str(),
-                    quantity(b, rhs.unit())
-                ),
-                _ => format!(
-                    "{lhs} = {}, needs {} {rhs} = {}",
-                    quantity(a, lhs.unit()),
-                    op.as_str(),
-                    quantity(b, rhs.unit())
-                ),
-            },
-            evidence: None,
-        },
-        _ => plain(
-            check,
-            Verdict::Inconclusive,
-            format!("{check}: no data in the window"),
-        ),
-    }
-}
-
 /// The verdict of one evaluation from its checks' results: it fails on any failing check, and
 /// passes only when every check passes and `min invocations` of `new` have been seen since it
 /// reached its weight.
@@ -500,9 +129,10 @@ pub fn conclude(
     spec: &HealthSpec,
     versions: &Versions<'_>,
     settled: &Settled,
-    invocations: Option<f64>,
+    measured: super::measure::Measured,
     checks: Vec<CheckResult>,
 ) -> Evaluation {
+    let invocations = measured.invocations;
     let enough = invocations.is_some_and(|n| n >= spec.min_invocations as f64);
     let (verdict, reason) = if let Some(failed) = checks.iter().find(|c| c.verdict == Verdict::Fail)
     {
@@ -543,6 +173,8 @@ pub fn conclude(
         min_invocations: spec.min_invocations,
         checks,
         reason,
+        held_periods: measured.held_periods,
+        holding: measured.holding,
     }
 }
 
@@ -574,6 +206,8 @@ pub fn unread(
         min_invocations: spec.min_invocations,
         checks,
         reason: why.to_string(),
+        held_periods: 0,
+        holding: None,
     }
 }
 
@@ -585,50 +219,4 @@ pub fn rest_all_passed(health: &HealthSpec, results: &[CheckResult]) -> bool {
         .zip(results)
         .filter(|(check, _)| !matches!(judged_under(health, check), Judged::Sequential(_)))
         .all(|(_, result)| result.verdict == Verdict::Pass)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn settled() -> Settled {
-        Settled {
-            since: Millis(0),
-            until: Millis(60_000),
-            settlement: Settlement::new(Millis(60_000), Millis(0)),
-        }
-    }
-
-    fn reads(values: &[(Stat, f64)]) -> Reads {
-        let mut reads = Reads::default();
-        for (stat, value) in values {
-            let key = Reads::key("2", *stat, (Millis(0), Millis(60_000)));
-            reads.values.insert(key, Some(*value));
-        }
-        reads
-    }
-
-    #[test]
-    fn a_missing_error_count_is_missing_data_but_missing_throttles_are_none() {
-        let window = Millis(60_000);
-        let errors = Family::Events {
-            throttles: false,
-            window,
-        };
-        let throttles = Family::Events {
-            throttles: true,
-            window,
-        };
-        let only_calls = reads(&[(Stat::Invocations, 100.0)]);
-        assert!(counts(Family::ErrorRate, "2", &settled(), &only_calls).is_none());
-        assert!(counts(errors, "2", &settled(), &only_calls).is_none());
-        let none = counts(throttles, "2", &settled(), &only_calls).expect("throttles counted");
-        assert_eq!(none.events, 0.0);
-
-        let with_errors = reads(&[(Stat::Invocations, 100.0), (Stat::Errors, 3.0)]);
-        let rate = counts(Family::ErrorRate, "2", &settled(), &with_errors).expect("counted");
-        assert_eq!((rate.trials, rate.events), (100.0, 3.0));
-        let no_calls = reads(&[(Stat::Invocations, 0.0), (Stat::Errors, 0.0)]);
-        assert!(counts(Family::ErrorRate, "2", &settled(), &no_calls).is_none());
-    }
 }

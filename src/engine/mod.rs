@@ -14,13 +14,16 @@
 //! | [`alias`] | alias writes: shifting traffic, restoring `old`, each with the RevisionId read |
 //! | [`lease`] | the lease marker written with every alias write; heartbeats; release |
 //! | [`bake`] | judging health over time: evaluations every interval, the end of a bake |
-//! | [`health`] | one evaluation of one target: metrics, alarms, the verdict and its evidence |
+//! | [`measure`] | one evaluation's reads: windows, newly settled periods, alarms; each check judged |
+//! | [`series`] | a target's settled periods of its count checks, kept between looks; `old`'s past |
+//! | [`health`] | one evaluation of one target: the verdict, its evidence, and any hold |
 //! | [`ctx`] | hooks: what `ctx` shows them, answering what they ask |
 //! | [`approve`] | `approve` gates: a terminal prompt, `rollout approve`, or none |
 //! | [`resume`] | continuing an interrupted rollout at the step its lease names |
 //! | [`stop`] | why a step stopped the rollout, and how each stop ends it |
 //! | [`outcome`] | how the rollout ended, with one `Display` and its exit code |
-//! | [`reasons`] | why: each cause, refusal, conflict and fault as typed fields |
+//! | [`reasons`] | why: each cause, conflict and fault as typed fields |
+//! | `refusal` | why the engine would not start, or stopped before changing anything |
 //! | [`events`] | what the engine tells the world, each decision with its evidence |
 
 mod admit;
@@ -31,10 +34,13 @@ mod ctx;
 pub mod events;
 pub mod health;
 mod lease;
+pub mod measure;
 pub mod outcome;
 mod preflight;
 pub mod reasons;
+mod refusal;
 mod resume;
+pub mod series;
 mod steps;
 mod stop;
 mod versions;
@@ -227,6 +233,14 @@ struct Target {
     judged_until: Millis,
     /// An alias write of ours whose answer never came: it may have gone through.
     unsure: Option<crate::cloud::AliasUpdate>,
+    /// When `new` first got traffic in this run (epoch ms): its warm-up counts from here.
+    first_weight: Option<Millis>,
+    /// The settled periods of the count checks, kept between looks.
+    series: series::Series,
+    /// Whether the newest period judged was held.
+    holding: bool,
+    /// How often Lambda retries a failed asynchronous event of this function.
+    retries: u32,
 }
 
 /// Where the run is and what it has seen.
@@ -239,6 +253,8 @@ struct Progress {
     first_traffic: Option<Millis>,
     /// When the failing evaluation happened.
     detected: Option<Millis>,
+    /// How long bakes were held, in all.
+    held: Millis,
     /// The target whose failure stopped the rollout, for the `on failure` hook.
     failed_target: usize,
     /// The step being run (1-based; 0 before the first) and when it began (Unix seconds).
@@ -316,6 +332,7 @@ impl<'a, L: LambdaApi, M: MetricsApi, C: Clock> Engine<'a, L, M, C> {
             first_traffic_ms: self.progress.first_traffic.map(since_start),
             detected_ms: self.progress.detected.map(since_start),
             ended_ms: self.elapsed(),
+            held_ms: self.progress.held.0,
             versions: self
                 .progress
                 .targets

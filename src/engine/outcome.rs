@@ -75,7 +75,7 @@ impl Outcome {
         matches!(
             self,
             Outcome::RolledBack {
-                cause: Cause::Inconclusive { .. },
+                cause: Cause::Inconclusive { .. } | Cause::HeldTooLong { .. },
                 ..
             }
         )
@@ -151,6 +151,8 @@ pub struct Report {
     pub inconclusive: bool,
     /// `(function, old, new)` of each target, as far as known.
     pub versions: Vec<(String, String, Option<String>)>,
+    /// How long bakes were held while `old` failed as much as `new` (ms).
+    pub held_ms: u64,
 }
 
 impl Report {

@@ -5,10 +5,11 @@
 //! `$LATEST` that `publish` will freeze, so that code anyone else pushes meanwhile is never
 //! published as `new`; the functions' timeouts, which set how late their metrics may arrive; and
 //! whether the alias has provisioned concurrency, which Lambda splits by weight and allocates
-//! anew after each move of traffic.
+//! anew after each move of traffic; and for an `async` function, how often Lambda retries a
+//! failed event, so that errors are counted in clusters.
 
 use super::events::EventKind;
-use super::health::alarm_names;
+use super::measure::alarm_names;
 use super::outcome::Outcome;
 use super::reasons::{Mismatch, Refusal, Trouble};
 use super::{first_error, Engine, Target};
@@ -62,14 +63,21 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
             return Err(Outcome::Refused(Refusal::NoSuchAlarms { names: missing }));
         }
         let from = NewFrom::of(plan);
+        let asynchronous = plan.health.asynchronous;
         let results = self
-            .each(async |engine, t| engine.check_target(t, from).await)
+            .each(async |engine, t| engine.check_target(t, from, asynchronous).await)
             .await;
         first_error(results)
     }
 
-    /// Checks one target, all at once for a fleet; records what later steps need of it.
-    async fn check_target(&self, t: &mut Target, from: Option<NewFrom>) -> Result<(), Outcome> {
+    /// Checks one target, all at once for a fleet; records what later steps need of it, and
+    /// for an `async` function how often Lambda retries a failed event.
+    async fn check_target(
+        &self,
+        t: &mut Target,
+        from: Option<NewFrom>,
+        asynchronous: bool,
+    ) -> Result<(), Outcome> {
         let (function, alias, old) = (t.function.clone(), t.alias.clone(), t.old.clone());
         if old == "$LATEST" {
             return Err(Outcome::Refused(Refusal::OldIsLatest { function, alias }));
@@ -82,6 +90,12 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
             })
         };
         let lambda = self.services.lambda;
+        if asynchronous {
+            t.retries = lambda
+                .event_retries(&function, &alias)
+                .await
+                .map_err(trouble)?;
+        }
         if let Some(p) = lambda
             .provisioned(&function, &alias)
             .await

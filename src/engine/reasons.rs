@@ -5,7 +5,8 @@ use std::fmt;
 use std::path::PathBuf;
 
 use super::health::Evaluation;
-use crate::cloud::lease::{Marker, DESCRIPTION_LIMIT};
+pub use super::refusal::{Mismatch, Refusal};
+use crate::cloud::lease::Marker;
 use crate::cloud::{Alias, CloudError};
 use crate::hooks::HookVerdict;
 use crate::plan::Millis;
@@ -22,6 +23,19 @@ pub enum Cause {
         functions: Vec<String>,
         /// How long the bake was.
         duration: Millis,
+        /// Why each function was not judged, in words.
+        why: Vec<String>,
+    },
+    /// A period was held (`old` failing as much as a check allows) and the health block says
+    /// `shared failure rollback`.
+    SharedFailure(Evaluation),
+    /// A bake was held longer than `shared failure hold up to D` allows: `old` failed as much
+    /// as `new` for so long that the release could not be judged.
+    HeldTooLong {
+        /// How long it was held.
+        held: Millis,
+        /// The longest hold allowed.
+        at_most: Millis,
     },
     /// A `run` step's hook said no, failed or timed out.
     Hook {
@@ -70,90 +84,6 @@ pub enum Cause {
     },
     /// The playbook's own `rollback` step.
     Planned,
-}
-
-/// Why the engine would not start, or stopped before changing anything.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Refusal {
-    /// Neither the playbook nor the command line names an alias.
-    NoAlias,
-    /// Neither the playbook nor the command line names a function.
-    NoFunction,
-    /// A pattern or tag selection matches no function of the region.
-    NoMatch(String),
-    /// The function or the alias does not exist.
-    Unreadable {
-        /// The function.
-        function: String,
-        /// The alias.
-        alias: String,
-        /// The service's message.
-        message: String,
-    },
-    /// The alias already routes to two versions.
-    Split {
-        /// The function.
-        function: String,
-        /// The alias.
-        alias: String,
-        /// The additional version.
-        version: String,
-        /// Its weight in [0, 1).
-        weight: f64,
-        /// Whether an interrupted rollout (a lease) left it so, rather than someone by hand.
-        by_rollout: bool,
-    },
-    /// `resume`, but no rollout holds the alias.
-    NothingToResume {
-        /// The function.
-        function: String,
-        /// The alias.
-        alias: String,
-    },
-    /// `resume` with a playbook other than the one that started the rollout.
-    OtherPlaybook {
-        /// The function.
-        function: String,
-        /// The alias.
-        alias: String,
-        /// The name of the playbook that holds the alias, as its lease says.
-        plan: String,
-        /// The number of steps of that playbook.
-        held_steps: usize,
-        /// Steps of the playbook given.
-        steps: usize,
-    },
-    /// `use version N` names a version the function does not have.
-    NoSuchVersion {
-        /// The function.
-        function: String,
-        /// The version.
-        version: String,
-    },
-    /// Alarms the health block checks do not exist.
-    NoSuchAlarms {
-        /// Their names.
-        names: Vec<String>,
-    },
-    /// The alias serves `$LATEST`: Lambda routes weights only between published versions.
-    OldIsLatest {
-        /// The function.
-        function: String,
-        /// The alias.
-        alias: String,
-    },
-    /// `old` and what becomes `new` differ in a setting that Lambda requires to be the same on
-    /// both versions of a weighted alias.
-    Unlike(Box<Mismatch>),
-    /// The alias's own description leaves no room for the lease marker.
-    DescriptionTooLong {
-        /// The function.
-        function: String,
-        /// The alias.
-        alias: String,
-        /// Characters in the user's description.
-        length: usize,
-    },
 }
 
 /// Why the rollout stopped with a conflict.
@@ -247,45 +177,6 @@ pub enum Fault {
     },
 }
 
-/// A setting in which `old` and what becomes `new` differ.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Mismatch {
-    /// The function.
-    pub function: String,
-    /// The setting: the execution role or the dead-letter target.
-    pub setting: &'static str,
-    /// `old`.
-    pub old: String,
-    /// Its value.
-    pub old_value: String,
-    /// What becomes `new`: a version, or `$LATEST` that `publish` will freeze.
-    pub new: String,
-    /// Its value.
-    pub new_value: String,
-}
-
-impl fmt::Display for Mismatch {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let Mismatch {
-            function,
-            setting,
-            old,
-            old_value,
-            new,
-            new_value,
-        } = self;
-        let new = if new == "$LATEST" {
-            "$LATEST (what publish makes new)".to_string()
-        } else {
-            format!("version {new}")
-        };
-        write!(
-            f,
-            "{function}: the {setting} of version {old} is {old_value} but of {new} {new_value}; Lambda splits traffic only between versions with the same {setting}. Nothing was changed"
-        )
-    }
-}
-
 /// Why a rollout failed for want of AWS.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Trouble {
@@ -336,10 +227,25 @@ impl fmt::Display for Cause {
             Cause::Inconclusive {
                 functions,
                 duration,
+                why,
             } => write!(
                 f,
-                "no conclusive evaluation of {} in {duration} (too few invocations or no data) and `inconclusive fail`",
-                functions.join(", ")
+                "no conclusive evaluation of {} in {duration} ({}) and `inconclusive fail`",
+                functions.join(", "),
+                why.join("; ")
+            ),
+            Cause::SharedFailure(evaluation) => write!(
+                f,
+                "{}: {} and `shared failure rollback`",
+                evaluation.function,
+                evaluation
+                    .holding
+                    .as_ref()
+                    .map_or_else(|| "held".to_string(), ToString::to_string)
+            ),
+            Cause::HeldTooLong { held, at_most } => write!(
+                f,
+                "held {held} while old failed as much as new, longer than the {at_most} `shared failure hold up to` allows: the release could not be judged"
             ),
             Cause::Hook { script, verdict } => write!(f, "{script}: {verdict}"),
             Cause::ApprovalRefused => f.write_str("approval refused at the terminal"),
@@ -365,88 +271,6 @@ impl fmt::Display for Cause {
                 "$LATEST of {function} changed since the rollout read it ({detail}): another deploy? Nothing was published"
             ),
             Cause::Planned => f.write_str("the playbook rolls back here"),
-        }
-    }
-}
-
-impl fmt::Display for Refusal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Refusal::NoAlias => f.write_str(
-                "no alias to act on: add `alias \"NAME\"` to the playbook or pass --alias",
-            ),
-            Refusal::NoFunction => f.write_str(
-                "no function to act on: add `function \"NAME\"` to the playbook or pass --function",
-            ),
-            Refusal::NoMatch(why) => write!(
-                f,
-                "{why}: check the pattern or tag, and the region (`region` or --region)"
-            ),
-            Refusal::Unreadable {
-                function,
-                alias,
-                message,
-            } => write!(
-                f,
-                "{function}:{alias} cannot be read: {message}; check the function and alias names and the region"
-            ),
-            Refusal::Split {
-                function,
-                alias,
-                version,
-                weight,
-                by_rollout,
-            } => {
-                let restore = format!("`rollout rollback --function {function} --alias {alias}`");
-                let what = if *by_rollout {
-                    format!("an interrupted rollout left it so; finish it with `rollout resume`, or restore one version with {restore}")
-                } else {
-                    format!("someone split it by hand (no rollout holds it); restore one version with {restore}, then run again")
-                };
-                write!(
-                    f,
-                    "{function}:{alias} is split ({:.2}% on version {version}): {what}",
-                    weight * 100.0
-                )
-            }
-            Refusal::NothingToResume { function, alias } => {
-                write!(f, "nothing to resume: no rollout holds {function}:{alias}")
-            }
-            Refusal::OtherPlaybook {
-                function,
-                alias,
-                plan,
-                held_steps,
-                steps,
-            } => write!(
-                f,
-                "{function}:{alias} is held by a rollout of {held_steps} steps ({plan:?}), and this playbook has {steps}: resume with the playbook that started it"
-            ),
-            Refusal::NoSuchVersion { function, version } => {
-                write!(f, "{function} has no version {version}; nothing was changed")
-            }
-            Refusal::NoSuchAlarms { names } => write!(
-                f,
-                "no alarm named {}, metric or composite, in this account and region: check the names. Nothing was changed",
-                names
-                    .iter()
-                    .map(|n| format!("{n:?}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            Refusal::OldIsLatest { function, alias } => write!(
-                f,
-                "{function}:{alias} serves $LATEST, and Lambda splits traffic only between published versions: point the alias at a version first. Nothing was changed"
-            ),
-            Refusal::Unlike(mismatch) => mismatch.fmt(f),
-            Refusal::DescriptionTooLong {
-                function,
-                alias,
-                length,
-            } => write!(
-                f,
-                "{function}:{alias} has a description of {length} characters; with the lease marker it would pass Lambda's {DESCRIPTION_LIMIT}. Shorten the description"
-            ),
         }
     }
 }

@@ -120,22 +120,40 @@ pub fn describe(form: &Form, a: &Assessment) -> String {
     out
 }
 
-/// How a check is judged, in words.
+/// How a check is judged, in words: the test, and the rule that protects it from what both
+/// versions share.
 pub fn judging(check: &Check) -> String {
     match (check, judged(check)) {
-        (_, Judged::Sequential(form)) => match form.family {
-            Family::ErrorRate => "count check: a sequential test on errors among invocations since new reached its weight".to_string(),
-            Family::SlowerThan(limit) => format!(
-                "count check: a sequential test on the share of invocations slower than {limit} (CloudWatch's percentile rank)"
-            ),
-            Family::Events { window, .. } => format!(
-                "count check: a sequential test on the rate per {window} since new reached its weight"
-            ),
-        },
-        (Check::Alarm { .. }, _) => "the alarm's state at each evaluation".to_string(),
-        (Check::Script { .. }, _) => "the hook's verdict at each evaluation".to_string(),
+        (_, Judged::Sequential(form)) => {
+            let counted = match form.family {
+                Family::ErrorRate => "errors among invocations".to_string(),
+                Family::SlowerThan(limit) => {
+                    format!("invocations slower than {limit} (CloudWatch's percentile rank)")
+                }
+                Family::Events { window, .. } => format!("events per {window}"),
+            };
+            let guard = match (form.other, form.family) {
+                (_, Family::Events { .. }) => "",
+                (Some(_), _) => "; new against old within each minute, so what both share cancels; a minute old fails in holds the bake",
+                (None, _) => "; a minute in which old fails as much holds the bake instead of rolling back",
+            };
+            let warm = if matches!(form.family, Family::SlowerThan(_)) {
+                "; new's warm-up left out"
+            } else {
+                ""
+            };
+            format!(
+                "count check: {counted}, tested minute by minute since new reached its weight, recent minutes too{guard}{warm}"
+            )
+        }
+        (Check::Alarm { .. }, _) => {
+            "the alarm's state at each evaluation (outside the confidence budget)".to_string()
+        }
+        (Check::Script { .. }, _) => {
+            "the hook's verdict at each evaluation (outside the confidence budget)".to_string()
+        }
         (Check::Compare { .. }, Judged::PerWindow) => {
-            "per window: each evaluation compares the newest settled window".to_string()
+            "per window: each evaluation compares the newest settled window (outside the confidence budget)".to_string()
         }
     }
 }
@@ -143,7 +161,7 @@ pub fn judging(check: &Check) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::judge::sequential::{assess, Look};
+    use crate::judge::sequential::{assess, Background, Look, Period};
     use crate::plan::Which;
 
     #[test]
@@ -166,8 +184,16 @@ mod tests {
             alpha: 0.01,
             bounded: true,
             last: false,
+            planned: 10,
         };
-        let text = describe(&form, &assess(&form, counts, None, look));
+        let period = Period {
+            start: crate::plan::Millis(0),
+            subject: Some(counts),
+            other: None,
+            held: false,
+        };
+        let assessed = assess(&form, &[period], &Background::default(), look).expect("data");
+        let text = describe(&form, &assessed);
         assert!(
             text.starts_with("new: 10 errors in 1,496 calls = 0.67%; rollback needs evidence of new > 1.00%: 0% of the way; promotion: "),
             "{text}"

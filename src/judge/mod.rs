@@ -4,17 +4,21 @@
 //!
 //! - [`settle`]: which periods have settled, from the clock and the metric delay;
 //! - [`form`]: which checks are count checks, tested sequentially, and which are judged per window;
-//! - [`sequential`]: the tests themselves, anytime-valid, with a final exact look;
+//! - [`sequential`]: the tests themselves, period by period, anytime-valid, with a final exact
+//!   look (`last`); `evalue` is one period's evidence and [`dispersion`] how much `old` varies;
 //! - [`evidence`]: the evidence in words;
-//! - `bounds` and `special`: bounds on a proportion and the special functions behind them.
+//! - `bounds` and `special`: exact bounds on a proportion and the special functions behind them.
 //!
 //! `confidence` (default 99%) bounds the chance that a version which truly meets every check is
 //! rolled back: its complement is shared equally by the phases that judge health (each bake,
 //! each ramp increment, each approval gate) and, within a phase, by the count checks.
 
 mod bounds;
+pub mod dispersion;
+mod evalue;
 pub mod evidence;
 pub mod form;
+mod last;
 pub mod sequential;
 pub mod settle;
 mod special;

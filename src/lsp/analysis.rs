@@ -227,6 +227,12 @@ const WORDS: &[(&str, &str)] = &[
     ("metrics", "`metrics delay D`: a period is judged once its end is D old"),
     ("delay", "`metrics delay D`"),
     ("confidence", "`confidence P%`: the chance a version meeting every check is not rolled back"),
+    ("shared", "`shared failure hold up to D` or `shared failure rollback`: what a bake does when old fails as much as a check allows new"),
+    ("hold", "`shared failure hold up to D`: traffic stays, the bake's clock stops while old fails as much as new (default, up to 30m)"),
+    ("up", "`shared failure hold up to D`, `warm up D`"),
+    ("warm", "`warm up D [including errors]`: new's first D of traffic is left out of latency (and error) checks"),
+    ("including", "`warm up D including errors`: error checks leave the warm-up out too"),
+    ("async", "`async`: the function is invoked asynchronously; each failed event may be retried, so errors are counted in clusters"),
 ];
 
 /// What hovering at `at` shows, as Markdown.
@@ -386,6 +392,10 @@ const HEALTH: &[&str] = &[
     "script",
     "metrics delay",
     "confidence",
+    "shared failure hold up to",
+    "shared failure rollback",
+    "warm up",
+    "async",
     "of new",
     "of old",
     "over",

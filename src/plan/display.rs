@@ -88,7 +88,22 @@ impl fmt::Display for HealthSpec {
                 super::Inconclusive::Pass => "passes",
             },
             self.confidence
-        )
+        )?;
+        match self.shared_failure {
+            super::SharedFailure::Hold { at_most } => {
+                write!(f, ", shared failures hold up to {at_most}")?
+            }
+            super::SharedFailure::Rollback => f.write_str(", shared failures roll back")?,
+        }
+        match self.warm_up {
+            Some(w) if w.errors => write!(f, ", warm-up {} (latency and errors)", w.length)?,
+            Some(w) => write!(f, ", warm-up {} (latency)", w.length)?,
+            None => f.write_str(", no warm-up")?,
+        }
+        if self.asynchronous {
+            f.write_str(", async (errors counted in clusters of retries)")?;
+        }
+        Ok(())
     }
 }
 

@@ -242,11 +242,56 @@ pub struct HealthSpec {
     /// machine judge them (`export` compares its judgment with `run`'s); never set by a playbook.
     #[serde(skip)]
     pub per_period: bool,
+    /// What a bake does when `old` fails as much as a check allows `new`.
+    pub shared_failure: SharedFailure,
+    /// `new`'s first traffic that latency (and optionally error) checks leave out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warm_up: Option<WarmUp>,
+    /// `async`: the function is invoked asynchronously, so each failed event may be retried
+    /// (its event invoke config says how often) and errors come in clusters.
+    pub asynchronous: bool,
+}
+
+/// What a bake does in a period when `old` fails as much as a check allows `new`: a shared
+/// failure (an outage of a dependency), not the release's doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SharedFailure {
+    /// Hold: traffic stays, the bake's clock stops, health is still judged; for at most this
+    /// long in all, after which the bake ends inconclusive.
+    Hold {
+        /// The longest hold.
+        at_most: Millis,
+    },
+    /// Roll back, as for any failure.
+    Rollback,
+}
+
+/// `warm up D [including errors]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct WarmUp {
+    /// How long after `new` first gets traffic its periods are left out.
+    pub length: Millis,
+    /// Whether error checks leave them out too (latency checks always do).
+    pub errors: bool,
 }
 
 impl HealthSpec {
     /// `confidence` when the health block gives none: 99%.
     pub const DEFAULT_CONFIDENCE: Percent = Percent(9_900);
+
+    /// The warm-up when the health block says nothing: `warm up 2m`. A new version's first
+    /// environments start cold; two minutes covers the cold starts measured in the benchmark's
+    /// worlds, at the cost of catching a latency regression two minutes later.
+    pub const DEFAULT_WARM_UP: WarmUp = WarmUp {
+        length: Millis(120_000),
+        errors: false,
+    };
+
+    /// The longest hold when the health block says nothing: `shared failure hold up to 30m`.
+    pub const DEFAULT_SHARED_FAILURE: SharedFailure = SharedFailure::Hold {
+        at_most: Millis(1_800_000),
+    };
 
     /// `health every 1m { min invocations 1; error rate < 1% }`: what `until healthy` uses
     /// when the file has no `health` block.
@@ -259,6 +304,9 @@ impl HealthSpec {
             delay: None,
             confidence: HealthSpec::DEFAULT_CONFIDENCE,
             per_period: false,
+            shared_failure: HealthSpec::DEFAULT_SHARED_FAILURE,
+            warm_up: Some(HealthSpec::DEFAULT_WARM_UP),
+            asynchronous: false,
             checks: vec![Check::Compare {
                 lhs: Expr::Metric {
                     metric: Metric::ErrorRate,

@@ -178,6 +178,7 @@ pub fn rollout(
     let mut weight: Vec<(f64, f64)> = vec![(0.0, 0.0)];
     let mut checks: std::collections::BTreeMap<String, Measured> = Default::default();
     let mut others = Vec::new();
+    let mut holds: Vec<(u64, String, String)> = Vec::new();
     let mut latest: std::collections::BTreeMap<String, (u64, String, String)> = Default::default();
     for event in events {
         let at = event.at_ms as f64;
@@ -223,6 +224,14 @@ pub fn rollout(
                     }
                 }
             }
+            EventKind::Held { function, reason } => {
+                holds.push((event.at_ms, function.clone(), reason.clone()))
+            }
+            EventKind::HoldEnded { function, held_ms } => holds.push((
+                event.at_ms,
+                function.clone(),
+                format!("hold over: held {held_ms} so far, the bake's clock runs again"),
+            )),
             EventKind::Hook {
                 function,
                 script,
@@ -364,6 +373,19 @@ pub fn rollout(
                 Millis(*at),
                 escape(verdict),
                 escape(detail)
+            );
+        }
+        body.push_str("</table>");
+    }
+    if !holds.is_empty() {
+        body.push_str("<h2 id=\"holds\">Holds</h2><p class=\"muted\">While old failed as much as a check allows new, traffic stayed where it was and the bake's clock stood still; health was still judged.</p><table><tr><th>at</th><th>function</th><th>what</th></tr>");
+        for (at, function, what) in &holds {
+            let _ = write!(
+                body,
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                Millis(*at),
+                escape(function),
+                escape(what)
             );
         }
         body.push_str("</table>");

@@ -166,6 +166,12 @@ fn lines(event: &Event, steps: usize, verbose: bool) -> Vec<String> {
             out
         }
         EventKind::BakePassed { reason } => vec![format!("  bake passed: {reason}")],
+        EventKind::Held { function, reason } => {
+            vec![format!("  {function} {reason}; the bake's clock stops")]
+        }
+        EventKind::HoldEnded { function, held_ms } => vec![format!(
+            "  {function}: hold over after {held_ms}; the bake's clock runs again"
+        )],
         EventKind::ApprovalRequested { message } => vec![format!(
             "  approval needed{}",
             message

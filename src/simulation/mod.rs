@@ -3,7 +3,6 @@
 //! traffic, virtual clock) is [`crate::cloud::sim`], below the engine.
 
 pub mod monte_carlo;
-pub mod world;
 
 use std::collections::BTreeMap;
 

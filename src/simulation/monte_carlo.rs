@@ -55,6 +55,8 @@ pub struct Summary {
     pub new_errors: Option<Spread>,
     /// Invocations served by `new` per run.
     pub new_invocations: Option<Spread>,
+    /// How long each run was held while `old` failed as much as `new`, in milliseconds.
+    pub held_ms: Option<Spread>,
     /// Every run's time to decide, in milliseconds (the report's histogram).
     #[serde(skip)]
     pub decide_ms: Vec<u64>,
@@ -143,6 +145,7 @@ fn summarise(results: &[SimResult]) -> Summary {
         time_to_decide_ms: None,
         new_errors: None,
         new_invocations: None,
+        held_ms: None,
         decide_ms: Vec::new(),
     };
     let mut detect = Vec::new();
@@ -174,6 +177,7 @@ fn summarise(results: &[SimResult]) -> Summary {
     summary.new_errors = Spread::of(results.iter().map(|r| r.new_errors as f64).collect());
     summary.new_invocations =
         Spread::of(results.iter().map(|r| r.new_invocations as f64).collect());
+    summary.held_ms = Spread::of(results.iter().map(|r| r.report.held_ms as f64).collect());
     summary
 }
 

@@ -128,6 +128,17 @@ pub enum HealthItemKind {
     MetricsDelay(Value),
     /// `confidence P`
     Confidence(Value),
+    /// `shared failure hold [up to D]` (`Some`) or `shared failure rollback` (`None`)
+    SharedFailure(Option<Option<Value>>),
+    /// `warm up D [including errors]`
+    WarmUp {
+        /// How long.
+        length: Value,
+        /// Whether error checks leave it out too.
+        errors: bool,
+    },
+    /// `async`
+    Async,
     /// `alarm "name"`
     Alarm(Str),
     /// `script "x.rhai" [timeout D]`
@@ -328,6 +339,14 @@ impl Which {
         match self {
             Which::New => "new",
             Which::Old => "old",
+        }
+    }
+
+    /// The other version.
+    pub fn other(self) -> Which {
+        match self {
+            Which::New => Which::Old,
+            Which::Old => Which::New,
         }
     }
 }

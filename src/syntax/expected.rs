@@ -175,6 +175,9 @@ fn words(rule: Rule) -> Option<&'static str> {
         | Rule::inconclusive
         | Rule::metrics_delay
         | Rule::confidence
+        | Rule::shared_failure
+        | Rule::warm_up
+        | Rule::asynchronous
         | Rule::alarm_check
         | Rule::script_check
         | Rule::comparison => "a health check",
@@ -263,6 +266,12 @@ fn words(rule: Rule) -> Option<&'static str> {
         Rule::kw_metrics => "`metrics`",
         Rule::kw_delay => "`delay`",
         Rule::kw_confidence => "`confidence`",
+        Rule::kw_shared => "`shared`",
+        Rule::kw_hold => "`hold`",
+        Rule::kw_up => "`up`",
+        Rule::kw_warm => "`warm`",
+        Rule::kw_including => "`including`",
+        Rule::kw_async => "`async`",
         Rule::kw_tagged => "`tagged`",
         Rule::selector => {
             "a function name, a pattern such as \"checkout-*\", or `tagged \"key=value\"`"

@@ -328,6 +328,17 @@ fn health_item(item: &HealthItemKind) -> String {
         HealthItemKind::Inconclusive(Inconclusive::Pass) => "inconclusive pass".to_string(),
         HealthItemKind::MetricsDelay(v) => format!("metrics delay {}", value(v)),
         HealthItemKind::Confidence(v) => format!("confidence {}", value(v)),
+        HealthItemKind::SharedFailure(None) => "shared failure rollback".to_string(),
+        HealthItemKind::SharedFailure(Some(None)) => "shared failure hold".to_string(),
+        HealthItemKind::SharedFailure(Some(Some(v))) => {
+            format!("shared failure hold up to {}", value(v))
+        }
+        HealthItemKind::WarmUp { length, errors } => format!(
+            "warm up {}{}",
+            value(length),
+            if *errors { " including errors" } else { "" }
+        ),
+        HealthItemKind::Async => "async".to_string(),
         HealthItemKind::Alarm(s) => format!("alarm {}", string(s)),
         HealthItemKind::Script(h) => format!("script {}", hook(h)),
         HealthItemKind::Compare(cmp) => {

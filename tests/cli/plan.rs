@@ -52,13 +52,14 @@ fn json_plan_carries_steps_calls_and_totals() {
     assert!(calls[9].as_str().unwrap().contains("heartbeat"));
     assert_eq!(steps[2]["kind"], "promote");
     // Nine bakes of 10m of traffic, each lasting until it has settled (the metric delay is a
-    // minute plus the assumed 3s timeout), and up to a minute more for alignment; publish may
-    // wait up to 5m for an update.
+    // minute plus the assumed 3s timeout), and up to a minute more for alignment and 30m more
+    // held while old fails as much as new (the default `shared failure hold up to 30m`);
+    // publish may wait up to 5m for an update.
     assert_eq!(plan["metric_delay_ms"], 63_000);
     assert_eq!(plan["min_duration_ms"], 9 * (600_000 + 63_000));
     assert_eq!(
         plan["max_duration_ms"],
-        9 * (600_000 + 63_000 + 60_000) + 300_000
+        9 * (600_000 + 63_000 + 60_000 + 1_800_000) + 300_000
     );
 }
 

@@ -26,13 +26,14 @@ fn an_error_regression_is_rolled_back_once_its_first_minute_has_settled() {
     let text = String::from_utf8(output.stdout).unwrap();
     // The calls before the shift (each answered in 60ms, ten a second) put the first traffic at
     // 0.96s. The first minute then holds 59s of traffic and settles a minute and the 3s timeout
-    // after it ends, at 2m3s: not yet evidence enough; the second minute is, at 3m3s.
+    // after it ends, at 2m3s: not yet evidence enough, nor the second at 3m3s; the third is, at
+    // 4m3s (half of the evidence's weight is kept for regressions that start later).
     assert!(
         text.contains("[00:02:03]   checkout-api undecided"),
         "{text}"
     );
     assert!(
-        text.contains("time to detect: 3m2s40ms after new first got traffic"),
+        text.contains("time to detect: 4m2s40ms after new first got traffic"),
         "{text}"
     );
     // Fifteen minutes of traffic from 0.96s end in the minute ending at 16m, settled at 17m3s.

@@ -10,7 +10,9 @@ use serde::Serialize;
 use crate::engine::UPDATE_DEADLINE;
 use crate::judge::evidence::judging;
 use crate::judge::settle::Settlement;
-use crate::plan::{Check, HealthSpec, Millis, Param, Percent, Plan, StepKind, Targets};
+use crate::plan::{
+    Check, HealthSpec, Millis, Param, Percent, Plan, SharedFailure, StepKind, Targets,
+};
 
 /// The timeout a function is assumed to have when nothing has read it: Lambda's default.
 const ASSUMED_TIMEOUT: Millis = Millis(3_000);
@@ -173,7 +175,11 @@ impl PlanView {
             })
             .collect();
         for (i, step) in plan.steps.iter().enumerate() {
-            let (min, max) = step_duration(&step.kind, count, pace, &settlement);
+            let hold = match plan.health.shared_failure {
+                SharedFailure::Hold { at_most } => at_most,
+                SharedFailure::Rollback => Millis(0),
+            };
+            let (min, max) = step_duration(&step.kind, count, pace, &settlement, hold);
             let mut calls: Vec<String> = targets
                 .iter()
                 .flat_map(|t| t.of(&step.kind, i + 1, weight))
@@ -268,12 +274,14 @@ impl PlanView {
 /// Shortest and longest time a step takes; `None` for no bound. A bake lasts until the traffic
 /// it judges has settled: its duration and the metric delay, and up to a period more when it
 /// starts within one. Steps act on all targets at once, at the pace of calls: `pace` is the
-/// time one call per target takes at that pace. Hooks run one target after another.
+/// time one call per target takes at that pace. Hooks run one target after another. A bake
+/// held while `old` fails as much as `new` lasts up to `hold` longer.
 fn step_duration(
     kind: &StepKind,
     functions: usize,
     pace: Millis,
     settlement: &Settlement,
+    hold: Millis,
 ) -> (Millis, Option<Millis>) {
     let per_function = |d: Millis| Some(Millis(d.0 * functions as u64));
     // Calls per target: `publish` reads `$LATEST`, publishes and reads the new version, and
@@ -281,7 +289,8 @@ fn step_duration(
     // functions' calls take is lost in the rest.
     let paced = |calls: u64| Millis(pace.0 * calls / 1000 * 1000);
     let settled = |traffic: Millis| Millis(traffic.0 + settlement.delay.0);
-    let aligned = |traffic: Millis| Millis(traffic.0 + settlement.delay.0 + settlement.period.0);
+    let aligned =
+        |traffic: Millis| Millis(traffic.0 + settlement.delay.0 + settlement.period.0 + hold.0);
     match kind {
         StepKind::UpdateCode { .. } | StepKind::Publish { .. } => {
             (paced(3), Some(Millis(paced(4).0 + UPDATE_DEADLINE.0)))
@@ -505,8 +514,14 @@ fn judged_by(
         }
         _ => return Vec::new(),
     };
+    let held = match plan.health.shared_failure {
+        SharedFailure::Hold { at_most } => format!(
+            "; a period in which old fails as much as a check allows stops the clock (at most {at_most})"
+        ),
+        SharedFailure::Rollback => "; a period in which old fails as much rolls back".to_string(),
+    };
     let mut out = vec![format!(
-        "the metrics of {traffic}, each {} period read once settled, {} after it ends{then}; from CloudWatch for {}{}: aws cloudwatch get-metric-data with dimensions FunctionName, Resource={}, ExecutedVersion=<new>|<old>",
+        "the metrics of {traffic}, each {} period read once settled, {} after it ends{then}{held}; from CloudWatch for {}{}, old's last hour once before the first look, then each period as it settles: aws cloudwatch get-metric-data --period {} with dimensions FunctionName, Resource={}, ExecutedVersion=<new>|<old>",
         settlement.period,
         settlement.delay,
         functions.join(", "),
@@ -515,6 +530,7 @@ fn judged_by(
         } else {
             String::new()
         },
+        settlement.period.0 / 1000,
         functions
             .iter()
             .map(|f| format!("{f}:{alias}"))

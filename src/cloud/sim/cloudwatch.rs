@@ -43,48 +43,55 @@ impl MetricsApi for SimWorld {
         // its history before the run.
         let world = |at: Millis| Millis((at.0 + HISTORY.0).saturating_sub(VIRTUAL_EPOCH.0));
         let now = world(Millis(VIRTUAL_EPOCH.0 + now.0));
-        let values: Vec<Option<f64>> = request
-            .queries
-            .iter()
-            .map(|q| {
-                let (start, end) = (world(request.start), world(request.end));
-                state
-                    .traffic
-                    .stat(&q.function, &q.version, q.stat, now, start, end)
-            })
-            .collect();
-        // Each query with data has one datapoint; a page holds so many, the rest is partial.
-        let limit = state.datapoints_per_page;
-        let mut results = Vec::new();
-        let mut datapoint = 0;
-        let mut more = false;
-        for (query, value) in values.into_iter().enumerate() {
-            let Some(value) = value else {
-                if first == 0 {
-                    results.push(MetricDataResult {
-                        query,
-                        values: Vec::new(),
-                        status: ResultStatus::Complete,
-                    });
+        let period = request.period.0.max(1);
+        // Every datapoint of every query, in order: one per period with data.
+        let mut points: Vec<(usize, Millis, f64)> = Vec::new();
+        for (query, q) in request.queries.iter().enumerate() {
+            let mut at = request.start.0;
+            while at < request.end.0 {
+                let end = (at + period).min(request.end.0);
+                if let Some(value) = state.traffic.stat(
+                    &q.function,
+                    &q.version,
+                    q.stat,
+                    now,
+                    world(Millis(at)),
+                    world(Millis(end)),
+                ) {
+                    points.push((query, Millis(at), value));
                 }
-                continue;
-            };
-            let on_page = (first..first + limit).contains(&datapoint);
-            if on_page {
-                results.push(MetricDataResult {
-                    query,
-                    values: vec![value],
-                    status: ResultStatus::Complete,
-                });
-            } else if datapoint >= first + limit {
-                more = true;
-                results.push(MetricDataResult {
-                    query,
-                    values: Vec::new(),
-                    status: ResultStatus::PartialData,
-                });
+                at = end;
             }
-            datapoint += 1;
+        }
+        // A page holds so many datapoints; a query with more after it is partial.
+        let limit = state.datapoints_per_page;
+        let page = first..(first + limit).min(points.len().max(first));
+        let more = points.len() > first + limit;
+        let mut results: Vec<MetricDataResult> = Vec::new();
+        let mut next = 0;
+        for query in 0..request.queries.len() {
+            // Points are in query order: this query's are the next run of them.
+            let from = next;
+            while next < points.len() && points[next].0 == query {
+                next += 1;
+            }
+            let mine = from..next;
+            let shown = mine.start.max(page.start)..mine.end.min(page.end);
+            let after = mine.end > page.end;
+            if shown.is_empty() && !after && !(first == 0 && mine.is_empty()) {
+                continue;
+            }
+            let on_page = &points[shown.start..shown.end.max(shown.start)];
+            results.push(MetricDataResult {
+                query,
+                values: on_page.iter().map(|p| p.2).collect(),
+                timestamps: on_page.iter().map(|p| p.1).collect(),
+                status: if after {
+                    ResultStatus::PartialData
+                } else {
+                    ResultStatus::Complete
+                },
+            });
         }
         Ok(MetricDataPage {
             results,

@@ -2,7 +2,8 @@
 //! minute to minute (each version's own, and a part both share), outages of a dependency both
 //! versions share, traffic that drifts or comes in bursts (with errors that follow the load),
 //! cold starts of a version that just got traffic, asynchronous retries that repeat each failed
-//! event, a regression that starts late, and latency shocks both versions share. Each is a knob
+//! event, a regression that starts late, latency shocks both versions share, and a statistic
+//! CloudWatch does not answer. Each is a knob
 //! of `simulate --world FILE`; with none set, the world is the stationary one.
 //!
 //! Times (`at`) are counted from the start of the run; the hour of history before it sees the
@@ -85,6 +86,8 @@ pub struct Conditions {
     pub onset: Option<Onset>,
     /// Latency shocks both versions share.
     pub latency_shocks: Vec<Spell>,
+    /// CloudWatch answers no percentile rank (`PR(:D)`) of `Duration`: missing data.
+    pub no_percentile_ranks: bool,
 }
 
 /// What the world knows of a version's traffic, for its conditions.

@@ -234,6 +234,17 @@ impl LambdaApi for SimWorld {
         })
     }
 
+    async fn event_retries(&self, function: &str, alias: &str) -> Result<u32, CloudError> {
+        self.arrive(Call::GetEventInvokeConfig {
+            function: function.to_string(),
+            alias: alias.to_string(),
+        })
+        .await?;
+        let state = self.state.borrow();
+        state.function(function)?;
+        Ok(state.retries)
+    }
+
     async fn provisioned(
         &self,
         function: &str,

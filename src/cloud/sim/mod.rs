@@ -23,6 +23,7 @@ mod lambda;
 mod profile;
 pub mod rng;
 pub mod traffic;
+pub mod world;
 
 use super::call::Call;
 use super::{AlarmKind, AlarmState, Alias, Clock, CloudError};
@@ -192,6 +193,8 @@ struct State {
     recent: VecDeque<Millis>,
     /// Calls refused for the limit.
     throttled: usize,
+    /// How often a failed asynchronous event is retried, as the event invoke config says.
+    retries: u32,
 }
 
 /// Datapoints `GetMetricData` returns per call, at most.
@@ -229,6 +232,7 @@ impl SimWorld {
             calls_per_second: config.calls_per_second,
             recent: VecDeque::new(),
             throttled: 0,
+            retries: config.conditions.retries,
         };
         for name in &config.functions {
             let versions = (1..=config.versions.max(1))

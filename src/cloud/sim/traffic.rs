@@ -205,6 +205,9 @@ impl Traffic {
         start: Millis,
         end: Millis,
     ) -> Option<f64> {
+        if matches!(stat, Stat::PercentileRank(_)) && self.conditions.no_percentile_ranks {
+            return None;
+        }
         let key = (function.to_string(), version.to_string());
         let stream = self.streams.get(&key)?;
         // A slice is readable once its invocations have ended and ingestion has passed.

@@ -123,7 +123,8 @@ fn inconclusive_bakes_follow_the_policy() {
             step: 3,
             cause: Cause::Inconclusive {
                 functions: vec!["f".into()],
-                duration: Millis::from_minutes(5)
+                duration: Millis::from_minutes(5),
+                why: vec!["f: 713 settled invocations of new, fewer than the 100000 needed".into()]
             }
         }
     );
@@ -238,7 +239,8 @@ fn partial_metric_data_is_read_to_its_last_page() {
     let whole = world(&["f"], HEALTHY);
     let expected = run(&whole, &plan(CANARY));
     let w = world(&["f"], HEALTHY);
-    w.page_datapoints(1);
+    // Old's hour of history is 120 datapoints: 40 pages of it.
+    w.page_datapoints(3);
     let r = run(&w, &plan(CANARY));
     assert_eq!(r.report.outcome, expected.report.outcome);
     let evaluations = |run: &Run| -> Vec<_> {

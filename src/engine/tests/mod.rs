@@ -9,6 +9,7 @@ mod health;
 mod hooks;
 mod refusals;
 mod steps;
+mod worlds;
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -218,6 +218,15 @@ fn build_health_item(pair: Pair<'_, Rule>) -> HealthItem {
         Rule::min_invocations => HealthItemKind::MinInvocations(build_value(inner.nth(2).unwrap())),
         Rule::metrics_delay => HealthItemKind::MetricsDelay(build_value(inner.nth(2).unwrap())),
         Rule::confidence => HealthItemKind::Confidence(build_value(inner.nth(1).unwrap())),
+        Rule::shared_failure => match inner.nth(2).unwrap().as_rule() {
+            Rule::kw_rollback => HealthItemKind::SharedFailure(None),
+            _ => HealthItemKind::SharedFailure(Some(inner.nth(2).map(build_value))),
+        },
+        Rule::warm_up => HealthItemKind::WarmUp {
+            length: build_value(inner.nth(2).unwrap()),
+            errors: inner.next().is_some(),
+        },
+        Rule::asynchronous => HealthItemKind::Async,
         Rule::inconclusive => match inner.nth(1).unwrap().as_rule() {
             Rule::kw_pass => HealthItemKind::Inconclusive(Inconclusive::Pass),
             _ => HealthItemKind::Inconclusive(Inconclusive::Fail),

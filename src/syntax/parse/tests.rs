@@ -301,6 +301,26 @@ fn health_settings() {
             }),
         ]
     );
+    let minutes = |n: &str| lit(LiteralKind::Duration(n.into()));
+    assert_eq!(
+        health_items(
+            "health { shared failure hold up to 45m; shared failure hold; shared failure rollback; warm up 2m; warm up 1m including errors; async }"
+        ),
+        vec![
+            HealthItemKind::SharedFailure(Some(Some(minutes("45m")))),
+            HealthItemKind::SharedFailure(Some(None)),
+            HealthItemKind::SharedFailure(None),
+            HealthItemKind::WarmUp {
+                length: minutes("2m"),
+                errors: false
+            },
+            HealthItemKind::WarmUp {
+                length: minutes("1m"),
+                errors: true
+            },
+            HealthItemKind::Async,
+        ]
+    );
 }
 
 fn comparison(text: &str) -> Comparison {

@@ -12,11 +12,12 @@
 //! retries 2                              # asynchronous: each failed event retried twice
 //! new fails 3% from 9m                   # a regression that starts late
 //! latency shock at 4m for 2m slower 2x   # both versions (repeatable)
+//! no percentile ranks                    # CloudWatch answers no PR(:D) of Duration
 //! ```
 //!
 //! Times are counted from the start of the run; `#` starts a comment.
 
-use crate::cloud::sim::conditions::{ColdStart, Conditions, Drift, Onset, Spell};
+use super::conditions::{ColdStart, Conditions, Drift, Onset, Spell};
 use crate::plan::{Millis, Percent};
 
 /// A line of a world file that says nothing this page knows.
@@ -138,9 +139,14 @@ fn knob(words: &[&str], c: &mut Conditions) -> Result<&'static str, String> {
             c.latency_shocks.push(Spell { at, length, amount });
             "latency shock"
         }
+        ["no", "percentile", "ranks", ..] => {
+            w.skip(3);
+            c.no_percentile_ranks = true;
+            "no percentile ranks"
+        }
         _ => {
             return Err(format!(
-                "`{}` is not a knob of the world; expected one of: errors vary, shared errors vary, outage, traffic drifts, errors follow load, traffic bursts, cold start, retries, new fails, latency shock",
+                "`{}` is not a knob of the world; expected one of: errors vary, shared errors vary, outage, traffic drifts, errors follow load, traffic bursts, cold start, retries, new fails, latency shock, no percentile ranks",
                 words.join(" ")
             ))
         }
@@ -248,7 +254,8 @@ mod tests {
             cold start 2m slower 3x fails 1%\n\
             retries 2\n\
             new fails 3% from 9m\n\
-            latency shock at 0s for 2m slower 2x\n";
+            latency shock at 0s for 2m slower 2x\n\
+            no percentile ranks\n";
         let c = parse(text).expect("a valid world");
         assert_eq!(c.errors_vary, 1.0);
         assert_eq!(c.shared_errors_vary, 0.5);
@@ -281,6 +288,7 @@ mod tests {
             })
         );
         assert_eq!(c.latency_shocks[0].at, Millis(0));
+        assert!(c.no_percentile_ranks);
         assert!(parse("").expect("empty").is_stationary());
     }
 
