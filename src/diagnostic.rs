@@ -68,6 +68,7 @@ macro_rules! codes {
 
 codes! {
     Io => "io", Error, "A file could not be read.";
+    TooLarge => "too-large", Error, "A file larger than the tools read, or steps that expand past the limit.";
     Syntax => "syntax", Error, "The text does not follow the grammar.";
     HeaderAfterStep => "header-after-step", Error, "A header comes after the first step.";
     DuplicateHeader => "duplicate-header", Error, "A header that may appear once appears twice.";
@@ -104,6 +105,7 @@ codes! {
     ImportCycle => "import-cycle", Error, "Files that import each other.";
     ImportContent => "import-content", Error, "An imported file holding more than params, health and steps.";
     ImportConflict => "import-conflict", Error, "Two imports define the same name.";
+    OutputIsInput => "output-is-input", Error, "`--report` or `--journal` names a file the playbook reads.";
     EndsSplit => "ends-split", Warning, "The plan ends with traffic still split.";
     NoSteps => "no-steps", Warning, "The playbook has no steps.";
     DefaultHealth => "default-health", Warning, "`until healthy` without a `health` block.";
@@ -167,6 +169,23 @@ impl Diag {
             span,
             text: text.into(),
         });
+        self
+    }
+
+    /// The file `display` could not be read, for `error`.
+    pub fn unreadable(display: &str, error: &crate::input::ReadError) -> Self {
+        let code = match error {
+            crate::input::ReadError::TooLarge { .. } => Code::TooLarge,
+            _ => Code::Io,
+        };
+        Diag::new(code, format!("cannot read {display}: {error}"))
+            .help(error.hint())
+            .in_file(display)
+    }
+
+    /// About the file `name` as a whole (one that could not be read): named, with no place in it.
+    pub fn in_file(mut self, name: &str) -> Self {
+        self.source = Some(source(name, String::new()));
         self
     }
 

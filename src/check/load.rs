@@ -53,10 +53,7 @@ pub(super) struct Defs {
 
 /// Reads and parses a file; its problems are diagnostics.
 pub(super) fn read(path: &Path, display: String) -> Result<Rc<Loaded>, Vec<Diag>> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        vec![Diag::new(Code::Io, format!("cannot read {display}: {e}"))
-            .help("check the path and that the file is readable UTF-8 text")]
-    })?;
+    let text = crate::input::read_text(path).map_err(|e| vec![Diag::unreadable(&display, &e)])?;
     let source = diagnostic::source(&display, text);
     let file = crate::syntax::parse(&source)?;
     let dir = path
@@ -137,10 +134,18 @@ impl Checker {
                 );
                 continue;
             }
+            self.inputs.push(path.clone());
             let loaded = match read(&path, path.display().to_string()) {
                 Ok(loaded) => loaded,
                 Err(diags) => {
-                    self.diags.extend(diags);
+                    // A file that cannot be read is pointed at where it is imported.
+                    self.diags.extend(diags.into_iter().map(|diag| {
+                        if diag.labels.is_empty() {
+                            diag.at(&file.source, name.span, "cannot be read")
+                        } else {
+                            diag
+                        }
+                    }));
                     continue;
                 }
             };

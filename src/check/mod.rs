@@ -36,15 +36,24 @@ pub struct Checked {
     pub plan: Option<Plan>,
     /// Errors and warnings, sorted by position.
     pub diags: Vec<Diag>,
+    /// Every file the playbook reads or names: itself, imports, hooks, zips. Nothing a command
+    /// writes may be one of them.
+    pub inputs: Vec<PathBuf>,
 }
 
 /// Checks the playbook at `path`, reading its imports and scripts relative to it.
 pub fn check_path(path: &Path, options: &Options) -> Checked {
     let display = path.display().to_string();
-    match load::read(path, display) {
+    let mut checked = match load::read(path, display) {
         Ok(root) => check_loaded(root, path.canonicalize().ok(), options),
-        Err(diags) => Checked { plan: None, diags },
-    }
+        Err(diags) => Checked {
+            plan: None,
+            diags,
+            inputs: Vec::new(),
+        },
+    };
+    checked.inputs.insert(0, path.to_path_buf());
+    checked
 }
 
 /// Checks playbook text as if it were a file in `dir` (tests and benchmarks).
@@ -59,19 +68,24 @@ pub fn check_source(source: Source, dir: &Path, options: &Options) -> Checked {
             None,
             options,
         ),
-        Err(diags) => Checked { plan: None, diags },
+        Err(diags) => Checked {
+            plan: None,
+            diags,
+            inputs: Vec::new(),
+        },
     }
 }
 
 fn check_loaded(root: Rc<Loaded>, canonical: Option<PathBuf>, options: &Options) -> Checked {
     let mut checker = Checker::default();
     let plan = checker.plan(&root, canonical, options);
-    let mut diags = checker.diags;
+    let mut diags = std::mem::take(&mut checker.diags);
     diagnostic::tidy(&mut diags);
     let failed = diags.iter().any(Diag::is_error);
     Checked {
         plan: if failed { None } else { Some(plan) },
         diags,
+        inputs: checker.inputs,
     }
 }
 
@@ -95,6 +109,8 @@ struct Checker {
     health_defaulted: bool,
     /// Hook files already compiled, so each is reported once.
     checked_hooks: HashSet<PathBuf>,
+    /// The files read or named besides the playbook: imports, hooks, zips.
+    inputs: Vec<PathBuf>,
 }
 
 impl Checker {
@@ -392,6 +408,15 @@ impl Checker {
         let name = &hook.script;
         let written = self.string(name, scope)?;
         let path = load::relative(&scope.file.dir, &written);
+        self.inputs.push(path.clone());
+        if path.exists() && !path.is_file() {
+            self.diags.push(
+                Diag::new(Code::Io, format!("`{written}` is not a regular file"))
+                    .at(scope.source(), name.span, "not a file")
+                    .help("name a rhai file: rollout reads no directories, devices or pipes"),
+            );
+            return None;
+        }
         if !path.is_file() {
             self.diags.push(
                 Diag::new(Code::MissingFile, format!("`{written}` does not exist"))
@@ -418,6 +443,7 @@ impl Checker {
     fn zip(&mut self, name: &ast::Str, scope: &Scope) -> Option<LocalFile> {
         let written = self.string(name, scope)?;
         let path = load::relative(&scope.file.dir, &written);
+        self.inputs.push(path.clone());
         if !path.is_file() {
             self.diags.push(
                 Diag::new(Code::MissingZip, format!("`{written}` does not exist yet"))

@@ -69,12 +69,8 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), Diag> {
 
 /// The formatted text when it differs from the file.
 fn format_file(path: &Path) -> Result<Option<String>, Vec<Diag>> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        vec![
-            Diag::new(Code::Io, format!("cannot read {}: {e}", path.display()))
-                .help("check the path and that the file is readable UTF-8 text"),
-        ]
-    })?;
+    let text = crate::input::read_text(path)
+        .map_err(|e| vec![Diag::unreadable(&path.display().to_string(), &e)])?;
     let source = diagnostic::source(path.display().to_string(), text);
     let file = parse(&source)?;
     let formatted = fmt::format(&file, source.inner());

@@ -252,6 +252,10 @@ struct PlaybookArgs {
     /// AWS region, replacing the file's `region`
     #[arg(long, value_name = "REGION")]
     region: Option<String>,
+    /// The files the command writes (`--report`, `--journal`), from its own options: none may be
+    /// a file the playbook reads.
+    #[arg(skip)]
+    outputs: Vec<(&'static str, PathBuf)>,
 }
 
 impl PlaybookArgs {
@@ -580,7 +584,7 @@ enum Format {
 
 /// Runs the command line `args` and returns the process exit code.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
-    let cli = match Cli::try_parse_from(args) {
+    let mut cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(error) => {
             let _ = error.print();
@@ -591,6 +595,21 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
             };
         }
     };
+    let written = |outputs: &[(&'static str, &Option<PathBuf>)]| {
+        outputs
+            .iter()
+            .filter_map(|(option, path)| Some((*option, path.as_ref()?.clone())))
+            .collect()
+    };
+    match &mut cli.command {
+        Command::Run(args) | Command::Resume(args) => {
+            args.playbook.outputs =
+                written(&[("--report", &args.report), ("--journal", &args.journal)]);
+        }
+        Command::Simulate(args) => args.playbook.outputs = written(&[("--report", &args.report)]),
+        Command::Replay(args) => args.playbook.outputs = written(&[("--report", &args.report)]),
+        _ => {}
+    }
     match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Fmt(args) => fmt::run(&args),

@@ -95,7 +95,7 @@ pub(super) fn run(args: &ReplayArgs) -> i32 {
             }
         };
         if let Some(path) = &args.report {
-            let source = std::fs::read_to_string(&args.file).unwrap_or_default();
+            let source = crate::input::read_text(&args.file).unwrap_or_default();
             let page = report(&versions, args, &replayed, &source);
             if let Err(e) = std::fs::write(path, page) {
                 eprintln!(

@@ -361,7 +361,7 @@ async fn execute(
                 .unwrap_or_else(|| plan.targets.functions.join(", "))
         );
         let facts = [("AWS calls".to_string(), aws.calls().to_string())];
-        let source = std::fs::read_to_string(&args.file).unwrap_or_default();
+        let source = crate::input::read_text(&args.file).unwrap_or_default();
         let page = crate::report::html::rollout(&title, &source, &recorded.0, &facts);
         if let Err(e) = std::fs::write(path, page) {
             eprintln!(

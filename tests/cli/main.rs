@@ -6,6 +6,7 @@ mod export;
 mod fixtures;
 mod fmt;
 mod lsp;
+mod outputs;
 mod plan;
 mod report;
 mod robustness;
