@@ -87,8 +87,10 @@ pub struct Settings {
     pub approval: Approval,
     /// Pause between polls of a function's update status.
     pub poll: Millis,
-    /// Who this rollout is, in the lease marker.
+    /// Who this rollout is, in the lease marker: `user@host:pid`.
     pub holder: String,
+    /// Its identity, which tells it apart from any other runner ([`crate::cloud::lease::Identity`]).
+    pub id: String,
     /// Take over a lease whose heartbeat is older than `stale_after`.
     pub take_over: bool,
     /// A lease without a heartbeat for this long may be taken over.
@@ -99,7 +101,7 @@ pub struct Settings {
     pub resume: bool,
     /// Whether a lease's holder was a process of this machine that has ended: `resume` then
     /// takes the lease over without `--take-over`.
-    pub gone: fn(&str) -> bool,
+    pub gone: fn(&crate::cloud::lease::Marker) -> bool,
 }
 
 impl Default for Settings {
@@ -108,6 +110,7 @@ impl Default for Settings {
             approval: Approval::After(Millis(0)),
             poll: Millis(1_000),
             holder: crate::cloud::lease::holder(),
+            id: crate::cloud::lease::Identity::current().token(),
             take_over: false,
             stale_after: Millis::from_minutes(10),
             heartbeat: Millis::from_minutes(2),
@@ -148,6 +151,8 @@ struct Playbook {
     name: String,
     /// Number of steps.
     steps: usize,
+    /// What the plan does, as a digest ([`Plan::fingerprint`]).
+    fingerprint: String,
     params: BTreeMap<String, ParamValue>,
     functions: Vec<String>,
     on_failure: Option<Script>,
@@ -163,6 +168,7 @@ impl Default for Playbook {
         Playbook {
             name: String::new(),
             steps: 0,
+            fingerprint: String::new(),
             params: BTreeMap::new(),
             functions: Vec::new(),
             on_failure: None,
@@ -190,6 +196,7 @@ impl Playbook {
                 names.join("+")
             }),
             steps: plan.steps.len(),
+            fingerprint: plan.fingerprint(),
             params: plan
                 .params
                 .iter()

@@ -123,6 +123,19 @@ pub enum Refusal {
         /// Steps of the playbook given.
         steps: usize,
     },
+    /// The lease names a playbook whose steps or health checks differ from this one's.
+    ChangedPlaybook {
+        /// The function.
+        function: String,
+        /// The alias.
+        alias: String,
+        /// The name of the playbook that holds the alias, as its lease says.
+        plan: String,
+        /// The fingerprint of that playbook.
+        held: String,
+        /// The fingerprint of the playbook given.
+        given: String,
+    },
     /// `use version N` names a version the function does not have.
     NoSuchVersion {
         /// The function.
@@ -171,6 +184,8 @@ pub enum Conflict {
         age: Millis,
         /// When a lease counts as stale.
         stale_after: Millis,
+        /// Whether `--take-over` was given (to `run`, which takes only a stale lease).
+        take_over: bool,
     },
     /// A resumed rollout finds the alias other than its lease says it left it.
     NotAsLeft {
@@ -422,6 +437,16 @@ impl fmt::Display for Refusal {
                 f,
                 "{function}:{alias} is held by a rollout of {held_steps} steps ({plan:?}), and this playbook has {steps}: resume with the playbook that started it"
             ),
+            Refusal::ChangedPlaybook {
+                function,
+                alias,
+                plan,
+                held,
+                given,
+            } => write!(
+                f,
+                "{function}:{alias} is held by a rollout of {plan:?} whose steps and health checks differ from this playbook's (fingerprint {held}, this one {given}): continuing it could move traffic on evidence it never judged. Resume with the playbook and --set values that started it, or restore old with `rollout rollback --function {function} --alias {alias}`. Nothing was changed"
+            ),
             Refusal::NoSuchVersion { function, version } => {
                 write!(f, "{function} has no version {version}; nothing was changed")
             }
@@ -460,6 +485,7 @@ impl fmt::Display for Conflict {
                 marker,
                 age,
                 stale_after,
+                take_over,
             } => {
                 write!(
                     f,
@@ -471,10 +497,20 @@ impl fmt::Display for Conflict {
                     marker.old,
                     marker.new.as_deref().unwrap_or("not yet chosen")
                 )?;
-                if age >= stale_after {
+                if marker.server_side() {
+                    write!(
+                        f,
+                        "a Step Functions execution holds it while it runs; `rollout rollback --function {function} --alias {alias}` stops it and restores old"
+                    )
+                } else if age >= stale_after {
                     write!(
                         f,
                         "its last heartbeat was {age} ago: pass --take-over to take it over"
+                    )
+                } else if *take_over {
+                    write!(
+                        f,
+                        "its last heartbeat was {age} ago, and `run --take-over` takes only a lease without a heartbeat for {stale_after}. If its runner is gone, `rollout resume FILE --take-over` continues its rollout, or `rollout rollback --function {function} --alias {alias}` restores old"
                     )
                 } else {
                     write!(
