@@ -96,8 +96,11 @@ codes! {
     WindowTooShort => "window-too-short", Error, "A health `every` or `over` shorter than one second.";
     RampRange => "ramp-range", Error, "A ramp whose target is not above the weight it starts from.";
     BakeRange => "bake-range", Error, "A `wait MIN..MAX` whose bounds are not in order or that judges nothing.";
+    DelayRange => "delay-range", Error, "A `metrics delay` longer than a day.";
+    BakeTooShort => "bake-too-short", Error, "A bake shorter than one period of metrics, which can judge almost nothing.";
     ConfidenceRange => "confidence-range", Error, "A health `confidence` outside 50% to 99.99%.";
     AfterEnd => "after-end", Error, "Steps after `promote` or `rollback`, which never run.";
+    VacuousCheck => "vacuous-check", Error, "A health check that can never fail, or never pass.";
     UnitMismatch => "unit-mismatch", Error, "A health expression mixing percent, duration and count.";
     MissingFile => "missing-file", Error, "A script or import that does not exist.";
     HookSyntax => "hook-syntax", Error, "A rhai hook that does not compile.";

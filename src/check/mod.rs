@@ -2,6 +2,7 @@
 
 mod health;
 mod load;
+mod reach;
 mod steps;
 mod values;
 
@@ -10,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use crate::diagnostic::{self, Code, Diag, Source};
-use crate::plan::{LocalFile, Param, ParamValue, Plan, Script, Selection, Targets};
+use crate::plan::{LocalFile, Millis, Param, ParamValue, Plan, Script, Selection, Targets};
 use crate::syntax::ast::{self, HeaderKind, HookEvent, Statement};
 use crate::syntax::span::Span;
 use load::{Def, Loaded};
@@ -105,12 +106,14 @@ struct Checker {
     diags: Vec<Diag>,
     params: BTreeMap<String, ParamEntry>,
     step_defs: BTreeMap<String, Def<ast::StepDef>>,
-    used_steps: HashSet<String>,
     health_defaulted: bool,
     /// Hook files already compiled, so each is reported once.
     checked_hooks: HashSet<PathBuf>,
     /// The files read or named besides the playbook: imports, hooks, zips.
     inputs: Vec<PathBuf>,
+    /// The period the health block judges (one minute, or `every` when shorter): the least
+    /// traffic a bake must judge.
+    period: Millis,
 }
 
 impl Checker {
@@ -139,6 +142,7 @@ impl Checker {
         self.step_defs = defs.steps;
         self.health_defaulted = defs.health.is_none();
         let health = self.health(defs.health.as_ref());
+        self.period = health.every.min(Millis::from_minutes(1));
 
         let scope = Scope::top(root.clone());
         let headers = self.root_headers(&scope);
@@ -170,7 +174,7 @@ impl Checker {
             );
         }
         if let Some(last) = steps.last() {
-            if !flow.ended() {
+            if !flow.ended() && !flow.overflowed() {
                 self.diags.push(
                     Diag::new(
                         Code::EndsSplit,
@@ -460,9 +464,35 @@ impl Checker {
         })
     }
 
+    /// Step definitions of the playbook itself that no step reaches, directly or through other
+    /// definitions: found on the definitions as written, so a chain that is refused as too deep
+    /// or too large is not reported as unused too.
     fn unused_steps(&mut self, root: &Rc<Loaded>) {
+        let mut used: HashSet<&str> = HashSet::new();
+        let mut reached: Vec<&ast::Step> = root
+            .file
+            .statements
+            .iter()
+            .filter_map(|s| match s {
+                Statement::Step(step) => Some(step),
+                Statement::Header(_) => None,
+            })
+            .collect();
+        while let Some(step) = reached.pop() {
+            match &step.kind {
+                ast::StepKind::Block(block) => reached.extend(&block.steps),
+                ast::StepKind::Call { name, .. } => {
+                    if let Some(def) = self.step_defs.get(&name.name) {
+                        if used.insert(&name.name) {
+                            reached.extend(&def.item.body.steps);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
         for (name, def) in &self.step_defs {
-            if !self.used_steps.contains(name) && def.file.source.name() == root.source.name() {
+            if !used.contains(name.as_str()) && def.file.source.name() == root.source.name() {
                 self.diags.push(
                     Diag::new(Code::UnusedStep, format!("step `{name}` is never called"))
                         .at(&root.source, def.item.name.span, "defined but not used")

@@ -307,6 +307,7 @@ async fn execute(
         },
         take_over: args.take_over,
         resume,
+        id: Some(crate::cloud::lease::Identity::current().token()),
         ..Settings::default()
     };
     let stdout = std::io::stdout();

@@ -203,8 +203,8 @@ impl Marker {
 
     /// Whether this marker names `holder` with the identity `id` as its holder (as far as the
     /// marker keeps them).
-    pub fn held_by(&self, holder: &str, id: &str) -> bool {
-        self.holder == holder_token(holder) && self.id.as_deref() == Some(&token(id, ID_LIMIT))
+    pub fn held_by(&self, holder: &str, id: Option<&str>) -> bool {
+        self.holder == holder_token(holder) && self.id == id.map(|id| token(id, ID_LIMIT))
     }
 
     /// Whether `alias` still holds what the rollout this marker describes left on it: `old`
@@ -515,21 +515,22 @@ mod tests {
         let (_, parsed) = Marker::parse(&m.describe("").unwrap());
         let parsed = parsed.unwrap();
         assert_eq!(parsed.holder, kept);
-        assert!(!parsed.held_by(long, "m.r"), "no identity: not ours");
+        assert!(!parsed.held_by(long, Some("m.r")), "no identity: not ours");
         let m = Marker {
             id: Some("m.r".into()),
             ..m
         };
         let (_, parsed) = Marker::parse(&m.describe("").unwrap());
         let parsed = parsed.unwrap();
-        assert!(parsed.held_by(long, "m.r"));
+        assert!(parsed.held_by(long, Some("m.r")));
         assert!(
-            !parsed.held_by(long, "m.other"),
+            !parsed.held_by(long, Some("m.other")),
             "the same name, another run"
         );
-        assert!(!parsed.held_by(&long.replace("4242", "4243"), "m.r"));
+        assert!(!parsed.held_by(long, None));
+        assert!(!parsed.held_by(&long.replace("4242", "4243"), Some("m.r")));
         assert!(
-            parsed.held_by(&parsed.holder, "m.r"),
+            parsed.held_by(&parsed.holder, Some("m.r")),
             "a short holder is kept as it is"
         );
         assert_eq!(holder_token("ci@build-7:1"), "ci@build-7:1");

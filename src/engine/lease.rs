@@ -18,7 +18,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         }
         let marker = Marker {
             holder: self.settings.holder.clone(),
-            id: Some(self.settings.id.clone()),
+            id: self.settings.id.clone(),
             plan: self.playbook.name.clone(),
             fingerprint: Some(self.playbook.fingerprint.clone()),
             step: self.progress.step,

@@ -89,8 +89,10 @@ pub struct Settings {
     pub poll: Millis,
     /// Who this rollout is, in the lease marker: `user@host:pid`.
     pub holder: String,
-    /// Its identity, which tells it apart from any other runner ([`crate::cloud::lease::Identity`]).
-    pub id: String,
+    /// Its identity, which tells it apart from any other runner
+    /// ([`crate::cloud::lease::Identity`]); `None` in the simulated world, whose runs must be
+    /// the same for the same seed.
+    pub id: Option<String>,
     /// Take over a lease whose heartbeat is older than `stale_after`.
     pub take_over: bool,
     /// A lease without a heartbeat for this long may be taken over.
@@ -110,7 +112,7 @@ impl Default for Settings {
             approval: Approval::After(Millis(0)),
             poll: Millis(1_000),
             holder: crate::cloud::lease::holder(),
-            id: crate::cloud::lease::Identity::current().token(),
+            id: None,
             take_over: false,
             stale_after: Millis::from_minutes(10),
             heartbeat: Millis::from_minutes(2),

@@ -8,6 +8,7 @@ mod fmt;
 mod lsp;
 mod outputs;
 mod plan;
+mod replay;
 mod report;
 mod robustness;
 mod simulate;
