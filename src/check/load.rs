@@ -63,6 +63,17 @@ pub(super) fn read(path: &Path, display: String) -> Result<Rc<Loaded>, Vec<Diag>
     Ok(Rc::new(Loaded { source, dir, file }))
 }
 
+/// A file named by a text that is not on disk: it has no directory to be relative to, and
+/// nothing is read on its behalf.
+pub(super) fn not_read(written: &str, source: &Source, span: Span) -> Diag {
+    Diag::new(
+        Code::MissingFile,
+        format!("`{written}` is not read: this playbook is not a file on disk"),
+    )
+    .at(source, span, "not read")
+    .help("save the playbook as a file: the files it names are read relative to it")
+}
+
 /// Joins a path written in a file to that file's directory, for display and for reading.
 pub(super) fn relative(dir: &Path, written: &str) -> PathBuf {
     if dir.as_os_str().is_empty() {
@@ -88,6 +99,10 @@ impl Checker {
             let Some(written) = self.plain_string(name, &file.source, "an import path") else {
                 continue;
             };
+            if self.detached {
+                self.diags.push(not_read(&written, &file.source, name.span));
+                continue;
+            }
             let path = relative(&file.dir, &written);
             let Ok(canonical) = path.canonicalize() else {
                 self.diags.push(

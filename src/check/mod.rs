@@ -28,6 +28,9 @@ pub struct Options {
     pub alias: Option<String>,
     /// `--region`, replacing the file's region.
     pub region: Option<String>,
+    /// The text is not a file on disk (an editor's untitled or remote document): the files it
+    /// names are not read, wherever its paths point.
+    pub detached: bool,
 }
 
 /// The result of checking: the plan when there is no error, and every diagnostic.
@@ -111,6 +114,8 @@ struct Checker {
     checked_hooks: HashSet<PathBuf>,
     /// The files read or named besides the playbook: imports, hooks, zips.
     inputs: Vec<PathBuf>,
+    /// Whether the files the playbook names are left unread ([`Options::detached`]).
+    detached: bool,
     /// The period the health block judges (one minute, or `every` when shorter): the least
     /// traffic a bake must judge.
     period: Millis,
@@ -118,6 +123,7 @@ struct Checker {
 
 impl Checker {
     fn plan(&mut self, root: &Rc<Loaded>, canonical: Option<PathBuf>, options: &Options) -> Plan {
+        self.detached = options.detached;
         let mut stack: Vec<PathBuf> = canonical.into_iter().collect();
         let defs = self.load_defs(root, &mut stack);
         for (name, def) in &defs.params {
@@ -411,6 +417,11 @@ impl Checker {
         };
         let name = &hook.script;
         let written = self.string(name, scope)?;
+        if self.detached {
+            self.diags
+                .push(load::not_read(&written, scope.source(), name.span));
+            return None;
+        }
         let path = load::relative(&scope.file.dir, &written);
         self.inputs.push(path.clone());
         if path.exists() && !path.is_file() {
@@ -448,7 +459,7 @@ impl Checker {
         let written = self.string(name, scope)?;
         let path = load::relative(&scope.file.dir, &written);
         self.inputs.push(path.clone());
-        if !path.is_file() {
+        if !self.detached && !path.is_file() {
             self.diags.push(
                 Diag::new(Code::MissingZip, format!("`{written}` does not exist yet"))
                     .at(scope.source(), name.span, "no such file now")

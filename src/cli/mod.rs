@@ -265,6 +265,7 @@ impl PlaybookArgs {
             functions: self.functions.clone(),
             alias: self.alias.clone(),
             region: self.region.clone(),
+            detached: false,
         }
     }
 }

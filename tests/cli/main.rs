@@ -6,6 +6,7 @@ mod export;
 mod fixtures;
 mod fmt;
 mod lsp;
+mod lsp_limits;
 mod outputs;
 mod plan;
 mod replay;
