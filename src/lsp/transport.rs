@@ -58,6 +58,7 @@ fn read(input: &mut impl BufRead) -> Option<Incoming> {
     loop {
         let line = line(input)?;
         let Some(line) = line else {
+            lines += 1;
             problem.get_or_insert(format!("a header line longer than {MAX_HEADER_LINE} bytes"));
             continue;
         };
