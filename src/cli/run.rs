@@ -163,6 +163,31 @@ fn outlives(expiry: SystemTime, (least, most): (Millis, Option<Millis>)) -> Opti
     })
 }
 
+/// A round of lease writes (one per alias) must fit well within the time after which a lease
+/// counts as stale (10 minutes), or other runners could take it: a quarter of it.
+const LEASE_ROUND: f64 = 150.0;
+
+/// Whether `calls_per_second` is too slow for `targets` aliases (the exit code after saying
+/// why), and otherwise, when it is slower than a call a second, how long each call waits.
+fn pace_refused(targets: usize, calls_per_second: f64) -> Option<i32> {
+    let round = targets as f64 / calls_per_second;
+    if round > LEASE_ROUND {
+        eprintln!(
+            "error: at {calls_per_second} calls a second, one write to each of the {targets} aliases takes {}, and a lease without a heartbeat for 10m counts as stale: pass --calls-per-second {} or more. Nothing was done",
+            Millis((round * 1000.0) as u64),
+            (targets as f64 / LEASE_ROUND * 10.0).ceil() / 10.0
+        );
+        return Some(exit::INVALID);
+    }
+    if calls_per_second < 1.0 {
+        eprintln!(
+            "pacing Lambda calls at {calls_per_second} a second: each waits {} for its turn",
+            Millis((1000.0 / calls_per_second) as u64)
+        );
+    }
+    None
+}
+
 #[derive(Serialize)]
 struct Summary<'a> {
     event: &'static str,
@@ -210,6 +235,9 @@ async fn execute(
             plan.targets.select.clear();
         }
         Err(code) => return code,
+    }
+    if let Some(code) = pace_refused(plan.targets.functions.len(), args.aws.calls_per_second) {
+        return code;
     }
     let reads = futures_util::stream::iter(plan.targets.functions.iter().map(|f| async {
         (
@@ -401,6 +429,15 @@ async fn execute(
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn a_pace_too_slow_for_the_fleets_lease_is_refused() {
+        assert_eq!(pace_refused(1, 0.1), None, "10s a round");
+        assert_eq!(pace_refused(15, 0.1), None, "150s a round");
+        assert_eq!(pace_refused(16, 0.1), Some(exit::INVALID));
+        assert_eq!(pace_refused(1000, 10.0), None);
+        assert_eq!(pace_refused(2000, 10.0), Some(exit::INVALID));
+    }
 
     #[test]
     fn credentials_that_may_expire_before_the_rollout_ends_are_warned_about() {

@@ -1,12 +1,13 @@
 //! The values of command-line options: parsed and checked, with a message that shows the right
 //! form when one is wrong.
 
-/// A pace of calls: a positive number.
+/// A pace of calls: at least [`MIN_CALLS_PER_SECOND`](crate::cloud::limit::MIN_CALLS_PER_SECOND).
 pub(super) fn calls_per_second(text: &str) -> Result<f64, String> {
+    let least = crate::cloud::limit::MIN_CALLS_PER_SECOND;
     match text.parse::<f64>() {
-        Ok(n) if n > 0.0 && n.is_finite() => Ok(n),
+        Ok(n) if n >= least && n.is_finite() => Ok(n),
         _ => Err(format!(
-            "expected a positive number of calls per second, such as 10, not `{text}`"
+            "expected at least {least} calls per second (one every 10 seconds; slower, a step takes minutes and a lease's heartbeat comes late), such as 10, not `{text}`"
         )),
     }
 }
