@@ -31,6 +31,12 @@ pub(super) fn resume(args: &RunArgs) -> i32 {
 }
 
 fn start(args: &RunArgs, resume: bool) -> i32 {
+    if args.on.is_some() && (args.report.is_some() || args.journal.is_some()) {
+        eprintln!(
+            "error: --report and --journal record a run made here; an execution on Step Functions is recorded in its own history (`aws stepfunctions get-execution-history`, or the console). Leave them out with --on step-functions. Nothing was done"
+        );
+        return exit::INVALID;
+    }
     let (plan, source) = match load::plan(&args.file, &args.playbook) {
         Ok(loaded) => loaded,
         Err(code) => return code,

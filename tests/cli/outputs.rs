@@ -113,3 +113,25 @@ fn a_report_of_its_own_is_written() {
         .unwrap()
         .contains("<html"));
 }
+
+#[test]
+fn report_and_journal_are_refused_with_step_functions_not_ignored() {
+    for option in ["--report", "--journal"] {
+        let test = playbook().args([
+            "run",
+            "p.rollout",
+            "--yes",
+            "--on",
+            "step-functions",
+            "--role",
+            "arn:aws:iam::123456789012:role/r",
+            option,
+            "out.txt",
+        ]);
+        let dir = test.path("");
+        test.status(2)
+            .stderr_contains("Leave them out with --on step-functions")
+            .run();
+        assert!(!dir.join("out.txt").exists());
+    }
+}
