@@ -5,6 +5,7 @@ mod examples;
 mod export;
 mod fixtures;
 mod fmt;
+mod hostile;
 mod limits;
 mod lsp;
 mod lsp_limits;
