@@ -102,8 +102,11 @@ fn playbook() -> impl Strategy<Value = String> {
             while !text.is_char_boundary(cut) {
                 cut -= 1;
             }
-            let text = if crlf { text.replace('\n', "\r\n") } else { text[..cut].to_string() };
-            text
+            if crlf {
+                text.replace('\n', "\r\n")
+            } else {
+                text[..cut].to_string()
+            }
         }),
         // Bytes.
         proptest::collection::vec(any::<u8>(), 0..400)
