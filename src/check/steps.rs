@@ -270,9 +270,14 @@ impl Checker {
                         }
                         if first >= last {
                             let diag = Diag::new(Code::BakeRange, format!("the shortest bake {first} is not shorter than the longest {last}"));
+                            let help = if first == last {
+                                format!("the two bounds are equal: write a fixed bake `wait {first} until healthy`, or a longest bake above {first}, as in `wait {first}..{} until healthy`", Millis(first.0.saturating_mul(2)))
+                            } else {
+                                format!("write the shortest first, as in `wait {last}..{first} until healthy`, or a fixed bake `wait {first} until healthy`")
+                            };
                             self.diags.push(
                                 self.located(diag, value, scope, "not above the shortest")
-                                    .help(format!("write the shortest first, as in `wait {}..{} until healthy`, or a fixed bake `wait {first} until healthy`", first.min(last), first.max(last))),
+                                    .help(help),
                             );
                             return None;
                         }

@@ -149,6 +149,7 @@ async fn stop_server_rollout(
     }
     match aws.delete_alarms_named(&format!("rollout-{name}-")).await {
         Ok(0) => {}
+        Ok(1) => out("deleted the 1 alarm it created\n"),
         Ok(n) => out(&format!("deleted the {n} alarms it created\n")),
         Err(e) => {
             eprintln!("warning: the alarms rollout-{name}-… it created were not deleted: {e}")

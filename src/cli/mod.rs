@@ -6,6 +6,7 @@ mod export;
 mod fmt;
 mod lease;
 mod load;
+mod manual;
 mod output;
 pub mod plan;
 mod replay;
@@ -233,8 +234,13 @@ Print the completion script of a shell. For example:
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the manual page (roff): `rollout man > rollout.1; man ./rollout.1`
-    Man,
+    /// Print the manual page (roff): `rollout man > rollout.1; man ./rollout.1`; `rollout man
+    /// check` prints the page rollout-check(1) of one command
+    Man {
+        /// The command whose page to print (the pages the main one lists as rollout-COMMAND(1))
+        #[arg(value_name = "COMMAND")]
+        command: Option<String>,
+    },
 }
 
 /// Options of commands that read a playbook.
@@ -624,24 +630,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::Rollback(args) => lease::rollback(&args),
         Command::Replay(args) => replay::run(&args),
         Command::Lsp => crate::lsp::serve(),
-        Command::Completions { shell } => {
-            let mut command = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(shell, &mut command, "rollout", &mut std::io::stdout());
-            exit::OK
-        }
-        Command::Man => {
-            let command = <Cli as clap::CommandFactory>::command();
-            let mut page = Vec::new();
-            match clap_mangen::Man::new(command).render(&mut page) {
-                Ok(()) => {
-                    output::out(&String::from_utf8_lossy(&page));
-                    exit::OK
-                }
-                Err(e) => {
-                    eprintln!("error: cannot render the manual page: {e}");
-                    exit::INFRA
-                }
-            }
-        }
+        Command::Completions { shell } => manual::completions(shell),
+        Command::Man { command } => manual::page(command.as_deref()),
     }
 }

@@ -387,7 +387,9 @@ async fn execute(
         events: &mut shared,
     };
     let report = Engine::new(services, settings).run(&plan).await;
-    let recorded = sink.into_inner().recorder;
+    let tee = sink.into_inner();
+    let journal_problem = journal_problem.or_else(|| tee.journal.as_ref()?.problem());
+    let recorded = tee.recorder;
     if let (Some(path), Some(recorded)) = (&args.report, recorded) {
         let title = format!(
             "rollout {}",

@@ -289,6 +289,11 @@ fn a_detached_execution_shows_in_status_and_rollback_stops_it_and_restores_old()
         "{}",
         text(&out)
     );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("deleted the 1 alarm it created\n"),
+        "{}",
+        text(&out)
+    );
     assert_eq!(finish_now(&aws, &execution).0, "ABORTED");
     assert_eq!(aws.alias(&f), ("1".to_string(), vec![]));
     assert_eq!(marker(&aws, &f), None);

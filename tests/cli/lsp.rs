@@ -317,6 +317,25 @@ fn the_manual_page_is_roff_naming_every_command() {
     for command in ["check", "plan", "simulate", "run", "export", "lsp"] {
         assert!(page.contains(command), "{command}");
     }
+    // Every page the main one refers to can be printed.
+    let listed: Vec<&str> = page
+        .split("rollout\\-")
+        .skip(1)
+        .filter_map(|rest| rest.split_once("(1)").map(|(name, _)| name))
+        .collect();
+    assert!(
+        listed.len() >= 10 && !listed.contains(&"help"),
+        "{listed:?}"
+    );
+    for name in listed {
+        let out = Command::new(env!("CARGO_BIN_EXE_rollout"))
+            .args(["man", name])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "rollout man {name}");
+        let sub = String::from_utf8_lossy(&out.stdout);
+        assert!(sub.contains(&format!(".TH rollout-{name} 1")), "{sub}");
+    }
 }
 
 /// The quoted words of the pest grammar's `keyword` rule.

@@ -14,5 +14,6 @@ mod plan;
 mod replay;
 mod report;
 mod robustness;
+mod setup;
 mod simulate;
 mod test;
