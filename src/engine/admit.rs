@@ -96,6 +96,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                 new,
                 current,
                 active: true,
+                gone: false,
                 user_description,
                 weight_since: now,
                 timeout: Millis(0),

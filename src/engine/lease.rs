@@ -94,7 +94,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         self.lease.holding = false;
         let results = self
             .each(async |engine, t| {
-                if t.current.description == t.user_description {
+                if t.gone || t.current.description == t.user_description {
                     return Ok(());
                 }
                 engine.hold(t).await

@@ -222,6 +222,9 @@ struct Target {
     current: Alias,
     /// False when `publish` found nothing new for this function.
     active: bool,
+    /// True once Lambda said the alias no longer exists (deleted while the rollout ran): there
+    /// is nothing left to restore or release on it.
+    gone: bool,
     /// The alias's description without the lease marker.
     user_description: String,
     /// When `new` reached the weight it has (epoch ms): count checks count from here.

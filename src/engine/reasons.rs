@@ -338,8 +338,10 @@ pub struct Served {
     pub function: String,
     /// The alias.
     pub alias: String,
-    /// What it serves.
+    /// What it serves (as last known, when it is gone).
     pub serves: Alias,
+    /// Lambda said it no longer exists: someone deleted it while the rollout ran.
+    pub gone: bool,
 }
 
 impl fmt::Display for Cause {
@@ -629,6 +631,13 @@ impl fmt::Display for Trouble {
 
 impl fmt::Display for Served {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.gone {
+            return write!(
+                f,
+                "{}:{} no longer exists (deleted while the rollout ran)",
+                self.function, self.alias
+            );
+        }
         write!(f, "{}:{} serves {}", self.function, self.alias, self.serves)
     }
 }
