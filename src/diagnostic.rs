@@ -68,6 +68,7 @@ macro_rules! codes {
 
 codes! {
     Io => "io", Error, "A file could not be read.";
+    TooLarge => "too-large", Error, "A file larger than the tools read, or steps that expand past the limit.";
     Syntax => "syntax", Error, "The text does not follow the grammar.";
     HeaderAfterStep => "header-after-step", Error, "A header comes after the first step.";
     DuplicateHeader => "duplicate-header", Error, "A header that may appear once appears twice.";
@@ -95,8 +96,11 @@ codes! {
     WindowTooShort => "window-too-short", Error, "A health `every` or `over` shorter than one second.";
     RampRange => "ramp-range", Error, "A ramp whose target is not above the weight it starts from.";
     BakeRange => "bake-range", Error, "A `wait MIN..MAX` whose bounds are not in order or that judges nothing.";
+    DelayRange => "delay-range", Error, "A `metrics delay` longer than a day.";
+    BakeTooShort => "bake-too-short", Error, "A bake shorter than one period of metrics, which can judge almost nothing.";
     ConfidenceRange => "confidence-range", Error, "A health `confidence` outside 50% to 99.99%.";
     AfterEnd => "after-end", Error, "Steps after `promote` or `rollback`, which never run.";
+    VacuousCheck => "vacuous-check", Error, "A health check that can never fail, or never pass.";
     UnitMismatch => "unit-mismatch", Error, "A health expression mixing percent, duration and count.";
     MissingFile => "missing-file", Error, "A script or import that does not exist.";
     HookSyntax => "hook-syntax", Error, "A rhai hook that does not compile.";
@@ -104,6 +108,7 @@ codes! {
     ImportCycle => "import-cycle", Error, "Files that import each other.";
     ImportContent => "import-content", Error, "An imported file holding more than params, health and steps.";
     ImportConflict => "import-conflict", Error, "Two imports define the same name.";
+    OutputIsInput => "output-is-input", Error, "`--report` or `--journal` names a file the playbook reads.";
     EndsSplit => "ends-split", Warning, "The plan ends with traffic still split.";
     NoSteps => "no-steps", Warning, "The playbook has no steps.";
     DefaultHealth => "default-health", Warning, "`until healthy` without a `health` block.";
@@ -167,6 +172,23 @@ impl Diag {
             span,
             text: text.into(),
         });
+        self
+    }
+
+    /// The file `display` could not be read, for `error`.
+    pub fn unreadable(display: &str, error: &crate::input::ReadError) -> Self {
+        let code = match error {
+            crate::input::ReadError::TooLarge { .. } => Code::TooLarge,
+            _ => Code::Io,
+        };
+        Diag::new(code, format!("cannot read {display}: {error}"))
+            .help(error.hint())
+            .in_file(display)
+    }
+
+    /// About the file `name` as a whole (one that could not be read): named, with no place in it.
+    pub fn in_file(mut self, name: &str) -> Self {
+        self.source = Some(source(name, String::new()));
         self
     }
 

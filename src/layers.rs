@@ -1,5 +1,5 @@
 //! The layers point one way: a test that reads every source file and fails when a module names
-//! one above it. From the bottom: exit codes; diagnostics and syntax (which share the span and
+//! one above it. From the bottom: exit codes and bounded reading of input files; diagnostics and syntax (which share the span and
 //! the diagnostic type); the plan; the judge (pure statistics and time); the cloud (back ends and the simulated world); hooks; the
 //! checker (which compiles hooks at check time); the engine; the event renderers; the simulation
 //! driver; the commands.
@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 const LAYERS: &[&[&str]] = &[
-    &["exit"],
+    &["exit", "input"],
     &["diagnostic", "syntax"],
     &["plan"],
     &["judge"],

@@ -15,6 +15,7 @@ pub mod engine;
 pub mod exit;
 pub mod export;
 pub mod hooks;
+pub mod input;
 pub mod judge;
 pub mod lsp;
 pub mod plan;

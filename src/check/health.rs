@@ -1,6 +1,7 @@
 //! The `health` block: settings, checks, and units of health expressions.
 
 use super::load::Def;
+use super::reach::{self, Always};
 use super::values::{Scope, Want};
 use super::Checker;
 use crate::diagnostic::{Code, Diag};
@@ -9,6 +10,10 @@ use crate::plan::{
 };
 use crate::syntax::ast::{self, ExprKind, HealthItemKind, Inconclusive, Metric, Which};
 use crate::syntax::span::Span;
+
+/// The longest `metrics delay`: a day. Lambda's metrics settle within minutes (and its longest
+/// timeout is 15), and every bake lasts its traffic plus the delay.
+pub(super) const MAX_DELAY: Millis = Millis(86_400_000);
 
 impl Checker {
     /// The health spec in force: the file's (or an import's) block, or the defaults.
@@ -119,7 +124,8 @@ impl Checker {
         spec
     }
 
-    /// `metrics delay D`, `warm up D`: any duration, zero included.
+    /// `metrics delay D`, `warm up D`: a duration up to [`MAX_DELAY`], zero included (tests,
+    /// high-resolution metrics; no warm-up).
     fn want_delay(&mut self, value: &ast::Value, purpose: &str, scope: &Scope) -> Option<Millis> {
         if let ast::Value::Literal(ast::Literal {
             kind: ast::LiteralKind::Duration(text),
@@ -130,7 +136,23 @@ impl Checker {
                 return Some(Millis(0));
             }
         }
-        self.want_duration(value, purpose, scope)
+        let delay = self.want_duration(value, purpose, scope)?;
+        if delay <= MAX_DELAY {
+            return Some(delay);
+        }
+        let diag = Diag::new(
+            Code::DelayRange,
+            format!(
+                "a {} of {delay} is longer than {MAX_DELAY}",
+                purpose.trim_matches('`')
+            ),
+        );
+        self.diags.push(
+            self.located(diag, value, scope, "too long").help(
+                format!("CloudWatch makes Lambda's metrics readable within minutes; leave {purpose} out for the default, or write at most `1d`"),
+            ),
+        );
+        None
     }
 
     /// `confidence P`: from 50% (a coin) to 99.99%.
@@ -190,6 +212,28 @@ impl Checker {
             );
             return None;
         }
+        if let Some(always) = reach::always(&lhs, cmp.op, &rhs) {
+            let check = format!("{lhs} {} {rhs}", cmp.op.as_str());
+            let span = Span::new(cmp.lhs.span.start, cmp.rhs.span.end);
+            let (message, label, help) = match always {
+                Always::Passes => (
+                    format!("`{check}` can never fail: it would promote a version that fails every call"),
+                    "always true",
+                    "give a threshold the metric can cross: an error rate is between 0% and 100% (`error rate < 1%`), counts and durations are above zero (`errors < 5`, `p99 duration < 800ms`)",
+                ),
+                Always::Fails => (
+                    format!("`{check}` can never pass: it would roll back every version"),
+                    "never true",
+                    "to allow no errors at all, write `errors <= 0` or `error rate <= 0%`; otherwise give a threshold above zero, such as `error rate < 1%`",
+                ),
+            };
+            self.diags.push(
+                Diag::new(Code::VacuousCheck, message)
+                    .at(scope.source(), span, label)
+                    .help(help),
+            );
+            return None;
+        }
         Some(Check::Compare {
             lhs,
             op: cmp.op,
@@ -246,6 +290,14 @@ impl Checker {
                     );
                     return None;
                 };
+                if *op == ast::BinOp::Div && reach::range(&rhs).is_zero() {
+                    self.diags.push(
+                        Diag::new(Code::BadNumber, "this divides by zero")
+                            .at(scope.source(), r.span, "zero")
+                            .help("divide by a number other than zero, or by a metric such as `invocations`"),
+                    );
+                    return None;
+                }
                 Some((
                     Expr::Binary {
                         op: *op,

@@ -53,10 +53,7 @@ pub(super) struct Defs {
 
 /// Reads and parses a file; its problems are diagnostics.
 pub(super) fn read(path: &Path, display: String) -> Result<Rc<Loaded>, Vec<Diag>> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        vec![Diag::new(Code::Io, format!("cannot read {display}: {e}"))
-            .help("check the path and that the file is readable UTF-8 text")]
-    })?;
+    let text = crate::input::read_text(path).map_err(|e| vec![Diag::unreadable(&display, &e)])?;
     let source = diagnostic::source(&display, text);
     let file = crate::syntax::parse(&source)?;
     let dir = path
@@ -64,6 +61,17 @@ pub(super) fn read(path: &Path, display: String) -> Result<Rc<Loaded>, Vec<Diag>
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
     Ok(Rc::new(Loaded { source, dir, file }))
+}
+
+/// A file named by a text that is not on disk: it has no directory to be relative to, and
+/// nothing is read on its behalf.
+pub(super) fn not_read(written: &str, source: &Source, span: Span) -> Diag {
+    Diag::new(
+        Code::MissingFile,
+        format!("`{written}` is not read: this playbook is not a file on disk"),
+    )
+    .at(source, span, "not read")
+    .help("save the playbook as a file: the files it names are read relative to it")
 }
 
 /// Joins a path written in a file to that file's directory, for display and for reading.
@@ -91,6 +99,10 @@ impl Checker {
             let Some(written) = self.plain_string(name, &file.source, "an import path") else {
                 continue;
             };
+            if self.detached {
+                self.diags.push(not_read(&written, &file.source, name.span));
+                continue;
+            }
             let path = relative(&file.dir, &written);
             let Ok(canonical) = path.canonicalize() else {
                 self.diags.push(
@@ -137,10 +149,18 @@ impl Checker {
                 );
                 continue;
             }
+            self.inputs.push(path.clone());
             let loaded = match read(&path, path.display().to_string()) {
                 Ok(loaded) => loaded,
                 Err(diags) => {
-                    self.diags.extend(diags);
+                    // A file that cannot be read is pointed at where it is imported.
+                    self.diags.extend(diags.into_iter().map(|diag| {
+                        if diag.labels.is_empty() {
+                            diag.at(&file.source, name.span, "cannot be read")
+                        } else {
+                            diag
+                        }
+                    }));
                     continue;
                 }
             };

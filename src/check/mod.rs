@@ -2,6 +2,7 @@
 
 mod health;
 mod load;
+mod reach;
 mod steps;
 mod values;
 
@@ -10,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use crate::diagnostic::{self, Code, Diag, Source};
-use crate::plan::{LocalFile, Param, ParamValue, Plan, Script, Selection, Targets};
+use crate::plan::{LocalFile, Millis, Param, ParamValue, Plan, Script, Selection, Targets};
 use crate::syntax::ast::{self, HeaderKind, HookEvent, Statement};
 use crate::syntax::span::Span;
 use load::{Def, Loaded};
@@ -27,6 +28,9 @@ pub struct Options {
     pub alias: Option<String>,
     /// `--region`, replacing the file's region.
     pub region: Option<String>,
+    /// The text is not a file on disk (an editor's untitled or remote document): the files it
+    /// names are not read, wherever its paths point.
+    pub detached: bool,
 }
 
 /// The result of checking: the plan when there is no error, and every diagnostic.
@@ -36,15 +40,24 @@ pub struct Checked {
     pub plan: Option<Plan>,
     /// Errors and warnings, sorted by position.
     pub diags: Vec<Diag>,
+    /// Every file the playbook reads or names: itself, imports, hooks, zips. Nothing a command
+    /// writes may be one of them.
+    pub inputs: Vec<PathBuf>,
 }
 
 /// Checks the playbook at `path`, reading its imports and scripts relative to it.
 pub fn check_path(path: &Path, options: &Options) -> Checked {
     let display = path.display().to_string();
-    match load::read(path, display) {
+    let mut checked = match load::read(path, display) {
         Ok(root) => check_loaded(root, path.canonicalize().ok(), options),
-        Err(diags) => Checked { plan: None, diags },
-    }
+        Err(diags) => Checked {
+            plan: None,
+            diags,
+            inputs: Vec::new(),
+        },
+    };
+    checked.inputs.insert(0, path.to_path_buf());
+    checked
 }
 
 /// Checks playbook text as if it were a file in `dir` (tests and benchmarks).
@@ -59,19 +72,24 @@ pub fn check_source(source: Source, dir: &Path, options: &Options) -> Checked {
             None,
             options,
         ),
-        Err(diags) => Checked { plan: None, diags },
+        Err(diags) => Checked {
+            plan: None,
+            diags,
+            inputs: Vec::new(),
+        },
     }
 }
 
 fn check_loaded(root: Rc<Loaded>, canonical: Option<PathBuf>, options: &Options) -> Checked {
     let mut checker = Checker::default();
     let plan = checker.plan(&root, canonical, options);
-    let mut diags = checker.diags;
+    let mut diags = std::mem::take(&mut checker.diags);
     diagnostic::tidy(&mut diags);
     let failed = diags.iter().any(Diag::is_error);
     Checked {
         plan: if failed { None } else { Some(plan) },
         diags,
+        inputs: checker.inputs,
     }
 }
 
@@ -91,14 +109,21 @@ struct Checker {
     diags: Vec<Diag>,
     params: BTreeMap<String, ParamEntry>,
     step_defs: BTreeMap<String, Def<ast::StepDef>>,
-    used_steps: HashSet<String>,
     health_defaulted: bool,
     /// Hook files already compiled, so each is reported once.
     checked_hooks: HashSet<PathBuf>,
+    /// The files read or named besides the playbook: imports, hooks, zips.
+    inputs: Vec<PathBuf>,
+    /// Whether the files the playbook names are left unread ([`Options::detached`]).
+    detached: bool,
+    /// The period the health block judges (one minute, or `every` when shorter): the least
+    /// traffic a bake must judge.
+    period: Millis,
 }
 
 impl Checker {
     fn plan(&mut self, root: &Rc<Loaded>, canonical: Option<PathBuf>, options: &Options) -> Plan {
+        self.detached = options.detached;
         let mut stack: Vec<PathBuf> = canonical.into_iter().collect();
         let defs = self.load_defs(root, &mut stack);
         for (name, def) in &defs.params {
@@ -123,6 +148,7 @@ impl Checker {
         self.step_defs = defs.steps;
         self.health_defaulted = defs.health.is_none();
         let health = self.health(defs.health.as_ref());
+        self.period = health.every.min(Millis::from_minutes(1));
 
         let scope = Scope::top(root.clone());
         let headers = self.root_headers(&scope);
@@ -154,7 +180,7 @@ impl Checker {
             );
         }
         if let Some(last) = steps.last() {
-            if !flow.ended() {
+            if !flow.ended() && !flow.overflowed() {
                 self.diags.push(
                     Diag::new(
                         Code::EndsSplit,
@@ -391,7 +417,21 @@ impl Checker {
         };
         let name = &hook.script;
         let written = self.string(name, scope)?;
+        if self.detached {
+            self.diags
+                .push(load::not_read(&written, scope.source(), name.span));
+            return None;
+        }
         let path = load::relative(&scope.file.dir, &written);
+        self.inputs.push(path.clone());
+        if path.exists() && !path.is_file() {
+            self.diags.push(
+                Diag::new(Code::Io, format!("`{written}` is not a regular file"))
+                    .at(scope.source(), name.span, "not a file")
+                    .help("name a rhai file: rollout reads no directories, devices or pipes"),
+            );
+            return None;
+        }
         if !path.is_file() {
             self.diags.push(
                 Diag::new(Code::MissingFile, format!("`{written}` does not exist"))
@@ -418,7 +458,8 @@ impl Checker {
     fn zip(&mut self, name: &ast::Str, scope: &Scope) -> Option<LocalFile> {
         let written = self.string(name, scope)?;
         let path = load::relative(&scope.file.dir, &written);
-        if !path.is_file() {
+        self.inputs.push(path.clone());
+        if !self.detached && !path.is_file() {
             self.diags.push(
                 Diag::new(Code::MissingZip, format!("`{written}` does not exist yet"))
                     .at(scope.source(), name.span, "no such file now")
@@ -434,9 +475,35 @@ impl Checker {
         })
     }
 
+    /// Step definitions of the playbook itself that no step reaches, directly or through other
+    /// definitions: found on the definitions as written, so a chain that is refused as too deep
+    /// or too large is not reported as unused too.
     fn unused_steps(&mut self, root: &Rc<Loaded>) {
+        let mut used: HashSet<&str> = HashSet::new();
+        let mut reached: Vec<&ast::Step> = root
+            .file
+            .statements
+            .iter()
+            .filter_map(|s| match s {
+                Statement::Step(step) => Some(step),
+                Statement::Header(_) => None,
+            })
+            .collect();
+        while let Some(step) = reached.pop() {
+            match &step.kind {
+                ast::StepKind::Block(block) => reached.extend(&block.steps),
+                ast::StepKind::Call { name, .. } => {
+                    if let Some(def) = self.step_defs.get(&name.name) {
+                        if used.insert(&name.name) {
+                            reached.extend(&def.item.body.steps);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
         for (name, def) in &self.step_defs {
-            if !self.used_steps.contains(name) && def.file.source.name() == root.source.name() {
+            if !used.contains(name.as_str()) && def.file.source.name() == root.source.name() {
                 self.diags.push(
                     Diag::new(Code::UnusedStep, format!("step `{name}` is never called"))
                         .at(&root.source, def.item.name.span, "defined but not used")

@@ -7,13 +7,18 @@ use std::rc::Rc;
 use super::values::{Bound, Scope};
 use super::Checker;
 use crate::diagnostic::{Code, Diag, Source};
-use crate::plan::{Percent, Step, StepKind};
+use crate::plan::{Millis, Percent, Step, StepKind};
 use crate::syntax::ast::{self, Value};
 use crate::syntax::span::Span;
 
 /// The deepest chain of step calls expanded: far beyond any playbook, and well within what the
 /// checker follows without running out of stack.
 const MAX_CALL_DEPTH: usize = 64;
+
+/// The most steps expanded, step definitions followed: far beyond any rollout, and few enough
+/// that checking stays fast and small even when definitions call each other twice at each of
+/// many levels (which would otherwise double the work with every level).
+pub(crate) const MAX_EXPANDED_STEPS: usize = 100_000;
 
 /// What the steps so far have done, for the order rules.
 #[derive(Debug, Default)]
@@ -36,12 +41,21 @@ pub(super) struct Flow {
     calls: Vec<String>,
     /// The span in the playbook of the outermost statement being expanded.
     root: Span,
+    /// Statements expanded so far, calls and blocks included.
+    expanded: usize,
+    /// Set once `expanded` passed [`MAX_EXPANDED_STEPS`]: nothing more is expanded.
+    overflowed: bool,
 }
 
 impl Flow {
     /// True when the plan ends with `promote` or `rollback`.
     pub(super) fn ended(&self) -> bool {
         self.ended
+    }
+
+    /// True when the steps expanded past the limit, so the plan's end is unknown.
+    pub(super) fn overflowed(&self) -> bool {
+        self.overflowed
     }
 
     /// The weight on `new` at the end.
@@ -63,6 +77,28 @@ impl Checker {
 
     fn step(&mut self, step: &ast::Step, scope: &Scope, flow: &mut Flow) {
         use ast::StepKind as A;
+        if flow.overflowed {
+            return;
+        }
+        flow.expanded += 1;
+        if flow.expanded > MAX_EXPANDED_STEPS {
+            flow.overflowed = true;
+            let mut diag = Diag::new(
+                Code::TooLarge,
+                format!("the steps expand to more than {MAX_EXPANDED_STEPS} steps"),
+            )
+            .at(scope.source(), flow.root, "expands past the limit");
+            if let Some(first) = flow.calls.first() {
+                diag.message = format!(
+                    "{} (through `{}`: step definitions that call others several times multiply)",
+                    diag.message, first
+                );
+            }
+            self.diags.push(diag.help(
+                "a rollout needs far fewer steps: call each step definition once per use, or write a `ramp` instead of many shifts",
+            ));
+            return;
+        }
         if let A::Block(block) = &step.kind {
             for inner in &block.steps {
                 self.step(inner, scope, flow);
@@ -185,6 +221,9 @@ impl Checker {
                 if !ok {
                     return None;
                 }
+                if !self.long_enough(every_d, every, scope) {
+                    return None;
+                }
                 let from = flow.weight;
                 let increments = increments(from, to_p, by_p);
                 // Each bake of a ramp follows its shift, so `new` has traffic when judged.
@@ -211,6 +250,9 @@ impl Checker {
                 match (longest, *until_healthy) {
                     (None, false) => StepKind::Wait { duration: first },
                     (None, true) => {
+                        if !self.long_enough(first, duration, scope) {
+                            return None;
+                        }
                         self.judged(step.span, scope, flow);
                         StepKind::Bake {
                             duration: first,
@@ -228,10 +270,18 @@ impl Checker {
                         }
                         if first >= last {
                             let diag = Diag::new(Code::BakeRange, format!("the shortest bake {first} is not shorter than the longest {last}"));
+                            let help = if first == last {
+                                format!("the two bounds are equal: write a fixed bake `wait {first} until healthy`, or a longest bake above {first}, as in `wait {first}..{} until healthy`", Millis(first.0.saturating_mul(2)))
+                            } else {
+                                format!("write the shortest first, as in `wait {last}..{first} until healthy`, or a fixed bake `wait {first} until healthy`")
+                            };
                             self.diags.push(
                                 self.located(diag, value, scope, "not above the shortest")
-                                    .help(format!("write the shortest first, as in `wait {}..{} until healthy`, or a fixed bake `wait {first} until healthy`", first.min(last), first.max(last))),
+                                    .help(help),
                             );
+                            return None;
+                        }
+                        if !self.long_enough(last, value, scope) {
                             return None;
                         }
                         self.judged(step.span, scope, flow);
@@ -293,7 +343,6 @@ impl Checker {
             );
             return;
         };
-        self.used_steps.insert(name.name.clone());
         if flow.calls.len() >= MAX_CALL_DEPTH {
             self.diags.push(
                 Diag::new(
@@ -395,6 +444,27 @@ impl Checker {
                 .help("start with `publish` (or `use version N`) so that `new` exists"),
             );
         }
+    }
+
+    /// Whether a bake of `traffic` (written as `value`) judges at least one period of metrics;
+    /// a shorter one may judge almost none of `new`'s calls, whatever its traffic, and pass a
+    /// failing version for want of evidence.
+    fn long_enough(&mut self, traffic: Millis, value: &Value, scope: &Scope) -> bool {
+        let period = self.period;
+        if traffic >= period {
+            return true;
+        }
+        let diag = Diag::new(
+            Code::BakeTooShort,
+            format!(
+                "a bake of {traffic} is shorter than one period of metrics ({period}): it judges whatever of `new`'s traffic falls in it, from a period's worth to almost none, and can pass a version that fails every call"
+            ),
+        );
+        self.diags.push(
+            self.located(diag, value, scope, "too short to judge")
+                .help(format!("bake for at least {period} (Lambda's metrics come one minute at a time; `health every` sets a shorter period for high-resolution metrics)")),
+        );
+        false
     }
 
     /// A step that judges health: warns when `new` gets no traffic yet, or when the defaults apply.

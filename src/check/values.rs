@@ -114,9 +114,20 @@ fn percent(text: &str, span: Span, source: &Source) -> Result<Percent, Diag> {
     })
 }
 
-/// `1h30m`, `500ms`, `1.5s`, exactly, in milliseconds.
+/// The longest duration a playbook may write: a year, the longest a Step Functions execution
+/// runs, and far past any rollout.
+pub(super) const MAX_DURATION: Millis = Millis(365 * 86_400_000);
+
+/// `1h30m`, `500ms`, `1.5s`, exactly, in milliseconds; at most [`MAX_DURATION`].
 fn duration(text: &str, span: Span, source: &Source) -> Result<Millis, Diag> {
-    Millis::parse(text).map_err(|error| match error {
+    let parsed = Millis::parse(text).and_then(|d| {
+        if d > MAX_DURATION {
+            Err(QuantityError::TooLarge)
+        } else {
+            Ok(d)
+        }
+    });
+    parsed.map_err(|error| match error {
         QuantityError::TooPrecise => Diag::new(
             Code::DurationPrecision,
             format!("`{text}` is not a whole number of milliseconds"),
@@ -124,13 +135,13 @@ fn duration(text: &str, span: Span, source: &Source) -> Result<Millis, Diag> {
         .at(source, span, "finer than a millisecond")
         .help("durations have a resolution of 1ms; round it"),
         QuantityError::TooLarge => {
-            Diag::new(Code::BadNumber, format!("`{text}` is too long a duration"))
+            Diag::new(Code::BadNumber, format!("`{text}` is longer than a year"))
                 .at(source, span, "out of range")
-                .help("write a duration of at most a few days")
+                .help("write a duration of at most `365d`, the longest rollout takes")
         }
         QuantityError::Zero => Diag::new(Code::ZeroDuration, format!("`{text}` is zero"))
             .at(source, span, "zero duration")
-            .help("give a duration longer than zero, or remove the step"),
+            .help("write a duration longer than zero, such as `1s` (only `metrics delay` may be `0s`)"),
     })
 }
 
@@ -308,9 +319,21 @@ impl Checker {
         if n.fract() == 0.0 && n >= min as f64 && n <= u32::MAX as f64 {
             return Some(n as u64);
         }
+        // Quoted as written: a long number read as a float would be quoted rounded.
+        let written = match value {
+            Value::Literal(lit) => scope
+                .source()
+                .inner()
+                .get(lit.span.start..lit.span.end)
+                .map_or_else(|| n.to_string(), str::to_string),
+            Value::Param(ident) => format!("{n} (`{}`)", ident.name),
+        };
         let diag = Diag::new(
             Code::BadNumber,
-            format!("{purpose} needs a whole number of at least {min}, not {n}"),
+            format!(
+                "{purpose} needs a whole number from {min} to {}, not {written}",
+                u32::MAX
+            ),
         );
         self.diags.push(
             self.located(diag, value, scope, "not a valid count")

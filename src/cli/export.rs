@@ -4,11 +4,12 @@
 
 use super::output::out;
 use super::{load, ExportArgs, ExportFormat};
+use crate::cloud::limit::DEFAULT_CALLS_PER_SECOND;
 use crate::cloud::sim::traffic::Profile;
 use crate::diagnostic::LineIndex;
 use crate::exit;
 use crate::export::{as_exported, compile, machine_name, template};
-use crate::plan::{Check, CompareOp, Expr, Metric, Plan};
+use crate::plan::{Check, CompareOp, Expr, Metric, Millis, Plan, StepKind};
 use crate::simulation::monte_carlo::{run_many, Summary};
 use crate::simulation::{with_default_targets, SimOptions};
 
@@ -33,7 +34,7 @@ pub(super) fn compiled(
             for (line, warning) in &export.warnings {
                 eprintln!("warning: {}: {warning}", at(*line));
             }
-            if let Some(comparison) = compare(plan) {
+            if let Some(comparison) = compare(plan, source) {
                 eprintln!("{comparison}");
             }
             Some(export)
@@ -53,13 +54,34 @@ pub(super) fn compiled(
     }
 }
 
-/// Runs simulated per comparison.
+/// Runs simulated per comparison, at most.
 const COMPARED_RUNS: usize = 100;
+
+/// The fewest runs a comparison is worth making with.
+const FEWEST_RUNS: usize = 10;
+
+/// Simulated time all the comparison's runs may take together: a hundred days of rollout (a
+/// few seconds), so that `export` of a rollout of weeks answers at once.
+const SIMULATED_BUDGET: Millis = Millis(100 * 86_400_000);
+
+/// How many runs of each of the four sides (healthy and regressed, local and exported) a
+/// rollout lasting `longest` gets within [`SIMULATED_BUDGET`].
+fn runs_within_budget(longest: Millis) -> usize {
+    let per_run = longest.0.max(1).saturating_mul(4);
+    ((SIMULATED_BUDGET.0 / per_run) as usize).min(COMPARED_RUNS)
+}
 
 /// How the exported judgment differs from `run`'s, from `simulate`: false rollbacks of a
 /// healthy `new` and the catch rate of a regressed one, each judged both ways. `None` when the
-/// plan has no metric check to differ on.
-fn compare(plan: &Plan) -> Option<String> {
+/// plan judges nothing server-side (no metric check, or no bake or ramp to judge in).
+fn compare(plan: &Plan, source: &str) -> Option<String> {
+    let judged = plan
+        .steps
+        .iter()
+        .any(|s| matches!(s.kind, StepKind::Bake { .. } | StepKind::Ramp { .. }));
+    if !judged {
+        return None;
+    }
     let threshold = plan.health.checks.iter().find_map(|c| match c {
         Check::Compare {
             lhs:
@@ -80,6 +102,14 @@ fn compare(plan: &Plan) -> Option<String> {
     {
         return None;
     }
+    let (least, most) = super::plan::duration(plan, source, DEFAULT_CALLS_PER_SECOND);
+    let longest = most.unwrap_or(least);
+    let compared_runs = runs_within_budget(longest);
+    if compared_runs < FEWEST_RUNS {
+        return Some(format!(
+            "judgment not compared in simulate: a rollout of up to {longest} is too long to simulate {FEWEST_RUNS} times each way here; `rollout simulate --runs N` compares it, as long as it takes"
+        ));
+    }
     let plan = with_default_targets(plan);
     let exported = as_exported(&plan);
     let base = SimOptions {
@@ -98,9 +128,9 @@ fn compare(plan: &Plan) -> Option<String> {
     let share = |summary: &Summary| {
         100.0 * (summary.rolled_back + summary.inconclusive) as f64 / summary.runs as f64
     };
-    let runs = |plan: &Plan, options: &SimOptions| share(&run_many(plan, options, COMPARED_RUNS));
+    let runs = |plan: &Plan, options: &SimOptions| share(&run_many(plan, options, compared_runs));
     Some(format!(
-        "judgment compared in simulate ({COMPARED_RUNS} runs each at {} rps, old at {:.2}% errors): a healthy new is rolled back in {:.0}% of runs locally, {:.0}% as exported; new at {regressed:.2}% errors is caught in {:.0}% locally, {:.0}% as exported",
+        "judgment compared in simulate ({compared_runs} runs each at {} rps, old at {:.2}% errors): a healthy new is rolled back in {:.0}% of runs locally, {:.0}% as exported; new at {regressed:.2}% errors is caught in {:.0}% locally, {:.0}% as exported",
         base.rps,
         base.old.error_rate * 100.0,
         runs(&plan, &healthy),
@@ -127,4 +157,18 @@ pub(super) fn run(args: &ExportArgs) -> i32 {
         serde_json::to_string_pretty(&document).expect("JSON serialises")
     ));
     exit::OK
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_comparison_spends_at_most_its_budget_of_simulated_time() {
+        assert_eq!(runs_within_budget(Millis::from_minutes(20)), COMPARED_RUNS);
+        let day = Millis(86_400_000);
+        assert_eq!(runs_within_budget(day), 25);
+        assert!(runs_within_budget(Millis(30 * day.0)) < FEWEST_RUNS);
+        assert_eq!(runs_within_budget(Millis(0)), COMPARED_RUNS);
+    }
 }

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use super::output::{out, print_diags};
 use super::FmtArgs;
+use crate::check::{check_source, Options};
 use crate::diagnostic::{self, Code, Diag};
 use crate::exit;
 use crate::syntax::{fmt, parse};
@@ -38,6 +39,10 @@ pub(super) fn run(args: &FmtArgs) -> i32 {
             }
             Err(diags) => {
                 print_diags(&diags);
+                eprintln!(
+                    "{}: not formatted: it has errors; fix them first",
+                    file.display()
+                );
                 status = exit::INVALID;
             }
         }
@@ -69,14 +74,21 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), Diag> {
 
 /// The formatted text when it differs from the file.
 fn format_file(path: &Path) -> Result<Option<String>, Vec<Diag>> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        vec![
-            Diag::new(Code::Io, format!("cannot read {}: {e}", path.display()))
-                .help("check the path and that the file is readable UTF-8 text"),
-        ]
-    })?;
+    let text = crate::input::read_text(path)
+        .map_err(|e| vec![Diag::unreadable(&path.display().to_string(), &e)])?;
     let source = diagnostic::source(path.display().to_string(), text);
     let file = parse(&source)?;
+    // Formatting a file with errors could hide them (a header after the steps moves up, and
+    // the file turns valid): such a file is left as it is until it is fixed.
+    let dir = path.parent().unwrap_or(Path::new(""));
+    let errors: Vec<Diag> = check_source(source.clone(), dir, &Options::default())
+        .diags
+        .into_iter()
+        .filter(Diag::is_error)
+        .collect();
+    if !errors.is_empty() {
+        return Err(errors);
+    }
     let formatted = fmt::format(&file, source.inner());
     // Belt and braces: the formatted text must parse to the same statements.
     let reparsed = parse(&diagnostic::source("formatted", formatted.clone())).ok();

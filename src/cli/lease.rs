@@ -149,6 +149,7 @@ async fn stop_server_rollout(
     }
     match aws.delete_alarms_named(&format!("rollout-{name}-")).await {
         Ok(0) => {}
+        Ok(1) => out("deleted the 1 alarm it created\n"),
         Ok(n) => out(&format!("deleted the {n} alarms it created\n")),
         Err(e) => {
             eprintln!("warning: the alarms rollout-{name}-… it created were not deleted: {e}")
@@ -222,7 +223,10 @@ pub(super) fn approve(args: &LeaseArgs) -> i32 {
                 eprintln!("error: no rollout holds {function}:{alias}; nothing to approve");
                 return exit::INVALID;
             };
-            if waiting.as_ref().is_some_and(|w| w.holder != marker.holder) {
+            if waiting
+                .as_ref()
+                .is_some_and(|w| w.holder != marker.holder || w.id != marker.id)
+            {
                 eprintln!(
                     "error: {function}:{alias} changed hands ({} holds it now); nothing was approved",
                     marker.holder
@@ -238,6 +242,15 @@ pub(super) fn approve(args: &LeaseArgs) -> i32 {
             }
             if marker.server_side() {
                 return release_server_gate(aws, function, alias, &marker).await;
+            }
+            // Someone approved first (the rollout has not taken it in yet): their approval
+            // released the gate, and it stays theirs.
+            if let Some(by) = &marker.approved {
+                out(&format!(
+                    "already approved by {by}: the rollout of {} on {function}:{alias} goes on from step {}/{}; nothing was written\n",
+                    marker.plan, marker.step, marker.steps
+                ));
+                return exit::OK;
             }
             marker.approved = Some(crate::cloud::lease::user_at_host());
             let Some(description) = marker.describe(&user) else {

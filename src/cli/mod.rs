@@ -6,6 +6,7 @@ mod export;
 mod fmt;
 mod lease;
 mod load;
+mod manual;
 mod output;
 pub mod plan;
 mod replay;
@@ -233,8 +234,13 @@ Print the completion script of a shell. For example:
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the manual page (roff): `rollout man > rollout.1; man ./rollout.1`
-    Man,
+    /// Print the manual page (roff): `rollout man > rollout.1; man ./rollout.1`; `rollout man
+    /// check` prints the page rollout-check(1) of one command
+    Man {
+        /// The command whose page to print (the pages the main one lists as rollout-COMMAND(1))
+        #[arg(value_name = "COMMAND")]
+        command: Option<String>,
+    },
 }
 
 /// Options of commands that read a playbook.
@@ -252,6 +258,10 @@ struct PlaybookArgs {
     /// AWS region, replacing the file's `region`
     #[arg(long, value_name = "REGION")]
     region: Option<String>,
+    /// The files the command writes (`--report`, `--journal`), from its own options: none may be
+    /// a file the playbook reads.
+    #[arg(skip)]
+    outputs: Vec<(&'static str, PathBuf)>,
 }
 
 impl PlaybookArgs {
@@ -261,6 +271,7 @@ impl PlaybookArgs {
             functions: self.functions.clone(),
             alias: self.alias.clone(),
             region: self.region.clone(),
+            detached: false,
         }
     }
 }
@@ -585,7 +596,7 @@ enum Format {
 
 /// Runs the command line `args` and returns the process exit code.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
-    let cli = match Cli::try_parse_from(args) {
+    let mut cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(error) => {
             let _ = error.print();
@@ -596,6 +607,21 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
             };
         }
     };
+    let written = |outputs: &[(&'static str, &Option<PathBuf>)]| {
+        outputs
+            .iter()
+            .filter_map(|(option, path)| Some((*option, path.as_ref()?.clone())))
+            .collect()
+    };
+    match &mut cli.command {
+        Command::Run(args) | Command::Resume(args) => {
+            args.playbook.outputs =
+                written(&[("--report", &args.report), ("--journal", &args.journal)]);
+        }
+        Command::Simulate(args) => args.playbook.outputs = written(&[("--report", &args.report)]),
+        Command::Replay(args) => args.playbook.outputs = written(&[("--report", &args.report)]),
+        _ => {}
+    }
     match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Fmt(args) => fmt::run(&args),
@@ -609,24 +635,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::Rollback(args) => lease::rollback(&args),
         Command::Replay(args) => replay::run(&args),
         Command::Lsp => crate::lsp::serve(),
-        Command::Completions { shell } => {
-            let mut command = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(shell, &mut command, "rollout", &mut std::io::stdout());
-            exit::OK
-        }
-        Command::Man => {
-            let command = <Cli as clap::CommandFactory>::command();
-            let mut page = Vec::new();
-            match clap_mangen::Man::new(command).render(&mut page) {
-                Ok(()) => {
-                    output::out(&String::from_utf8_lossy(&page));
-                    exit::OK
-                }
-                Err(e) => {
-                    eprintln!("error: cannot render the manual page: {e}");
-                    exit::INFRA
-                }
-            }
-        }
+        Command::Completions { shell } => manual::completions(shell),
+        Command::Man { command } => manual::page(command.as_deref()),
     }
 }

@@ -13,6 +13,11 @@ use crate::exit;
 use crate::plan::{Check, Expr, Millis, Plan};
 use crate::replay::{replay, Ending, Replayed};
 
+mod progress;
+mod window;
+
+use progress::Progress;
+
 /// Thresholds a sweep judges at.
 const SWEEP_POINTS: usize = 11;
 
@@ -55,12 +60,17 @@ pub(super) fn run(args: &ReplayArgs) -> i32 {
             return exit::INVALID;
         }
     };
-    if args.from >= args.to {
-        eprintln!(
-            "error: --from {} is not before --to {}",
-            time(args.from),
-            time(args.to)
-        );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(Millis(0), |d| Millis(d.as_millis() as u64));
+    if let Some(why) = window::refuse(
+        &plan,
+        (&args.old, &args.new),
+        (args.from, args.to),
+        now,
+        &time,
+    ) {
+        eprintln!("error: {why}. Nothing was read");
         return exit::INVALID;
     }
     let runtime = match super::runtime() {
@@ -77,7 +87,13 @@ pub(super) fn run(args: &ReplayArgs) -> i32 {
         };
         let clock = WallClock::new();
         let paced = Limited::new(&aws, &clock, args.aws.calls_per_second);
-        let cloud = Retrying::new(&paced, &clock);
+        let retrying = Retrying::new(&paced, &clock);
+        let passes = if args.sweep_threshold.is_some() {
+            SWEEP_POINTS
+        } else {
+            1
+        };
+        let cloud = Progress::new(&retrying, args.from, args.to, passes);
         let versions = Versions {
             function: &function,
             alias: &alias,
@@ -87,15 +103,21 @@ pub(super) fn run(args: &ReplayArgs) -> i32 {
         if let Some(range) = args.sweep_threshold {
             return sweep(&cloud, &plan, &versions, args, range).await;
         }
-        let replayed = match replay(&cloud, &plan, &versions, args.from, args.to).await {
+        let replayed = replay(&cloud, &plan, &versions, args.from, args.to).await;
+        cloud.done();
+        let replayed = match replayed {
             Ok(replayed) => replayed,
             Err(error) => {
                 eprintln!("error: reading CloudWatch: {error}");
                 return super::aws::failed(&error);
             }
         };
+        if let Some(why) = empty(&replayed, &versions, args) {
+            eprintln!("error: {why}");
+            return exit::INVALID;
+        }
         if let Some(path) = &args.report {
-            let source = std::fs::read_to_string(&args.file).unwrap_or_default();
+            let source = crate::input::read_text(&args.file).unwrap_or_default();
             let page = report(&versions, args, &replayed, &source);
             if let Err(e) = std::fs::write(path, page) {
                 eprintln!(
@@ -106,6 +128,17 @@ pub(super) fn run(args: &ReplayArgs) -> i32 {
         }
         show(args, &versions, &replayed)
     })
+}
+
+/// Why a replay read proves nothing: no invocations of `new` in the window.
+fn empty(replayed: &Replayed, versions: &Versions<'_>, args: &ReplayArgs) -> Option<String> {
+    window::no_data(
+        &replayed.evaluations,
+        versions.function,
+        versions.alias,
+        versions.new,
+        format!("from {} to {}", time(args.from), time(args.to)),
+    )
 }
 
 /// The replay as a report: its evaluations as the events of a bake over the window.
@@ -276,8 +309,8 @@ fn threshold_of(plan: &Plan) -> Option<usize> {
 }
 
 /// Judges the window at thresholds from `range.0` to `range.1`.
-async fn sweep(
-    cloud: &impl crate::cloud::MetricsApi,
+async fn sweep<M: crate::cloud::MetricsApi>(
+    cloud: &Progress<'_, M>,
     plan: &Plan,
     versions: &Versions<'_>,
     args: &ReplayArgs,
@@ -300,13 +333,22 @@ async fn sweep(
         }
         let check = swept.health.checks[index].to_string();
         match replay(cloud, &swept, versions, args.from, args.to).await {
-            Ok(replayed) => rows.push((check, replayed.ending)),
+            Ok(replayed) => {
+                if let Some(why) = empty(&replayed, versions, args) {
+                    cloud.done();
+                    eprintln!("error: {why}");
+                    return exit::INVALID;
+                }
+                rows.push((check, replayed.ending));
+            }
             Err(error) => {
+                cloud.done();
                 eprintln!("error: reading CloudWatch: {error}");
                 return super::aws::failed(&error);
             }
         }
     }
+    cloud.done();
     match args.format {
         Format::Json => {
             let points: Vec<serde_json::Value> = rows

@@ -31,6 +31,12 @@ pub(super) fn resume(args: &RunArgs) -> i32 {
 }
 
 fn start(args: &RunArgs, resume: bool) -> i32 {
+    if args.on.is_some() && (args.report.is_some() || args.journal.is_some()) {
+        eprintln!(
+            "error: --report and --journal record a run made here; an execution on Step Functions is recorded in its own history (`aws stepfunctions get-execution-history`, or the console). Leave them out with --on step-functions. Nothing was done"
+        );
+        return exit::INVALID;
+    }
     let (plan, source) = match load::plan(&args.file, &args.playbook) {
         Ok(loaded) => loaded,
         Err(code) => return code,
@@ -163,6 +169,31 @@ fn outlives(expiry: SystemTime, (least, most): (Millis, Option<Millis>)) -> Opti
     })
 }
 
+/// A round of lease writes (one per alias) must fit well within the time after which a lease
+/// counts as stale (10 minutes), or other runners could take it: a quarter of it.
+const LEASE_ROUND: f64 = 150.0;
+
+/// Whether `calls_per_second` is too slow for `targets` aliases (the exit code after saying
+/// why), and otherwise, when it is slower than a call a second, how long each call waits.
+fn pace_refused(targets: usize, calls_per_second: f64) -> Option<i32> {
+    let round = targets as f64 / calls_per_second;
+    if round > LEASE_ROUND {
+        eprintln!(
+            "error: at {calls_per_second} calls a second, one write to each of the {targets} aliases takes {}, and a lease without a heartbeat for 10m counts as stale: pass --calls-per-second {} or more. Nothing was done",
+            Millis((round * 1000.0) as u64),
+            (targets as f64 / LEASE_ROUND * 10.0).ceil() / 10.0
+        );
+        return Some(exit::INVALID);
+    }
+    if calls_per_second < 1.0 {
+        eprintln!(
+            "pacing Lambda calls at {calls_per_second} a second: each waits {} for its turn",
+            Millis((1000.0 / calls_per_second) as u64)
+        );
+    }
+    None
+}
+
 #[derive(Serialize)]
 struct Summary<'a> {
     event: &'static str,
@@ -210,6 +241,9 @@ async fn execute(
             plan.targets.select.clear();
         }
         Err(code) => return code,
+    }
+    if let Some(code) = pace_refused(plan.targets.functions.len(), args.aws.calls_per_second) {
+        return code;
     }
     let reads = futures_util::stream::iter(plan.targets.functions.iter().map(|f| async {
         (
@@ -307,6 +341,7 @@ async fn execute(
         },
         take_over: args.take_over,
         resume,
+        id: Some(crate::cloud::lease::Identity::current().token()),
         ..Settings::default()
     };
     let stdout = std::io::stdout();
@@ -352,7 +387,9 @@ async fn execute(
         events: &mut shared,
     };
     let report = Engine::new(services, settings).run(&plan).await;
-    let recorded = sink.into_inner().recorder;
+    let tee = sink.into_inner();
+    let journal_problem = journal_problem.or_else(|| tee.journal.as_ref()?.problem());
+    let recorded = tee.recorder;
     if let (Some(path), Some(recorded)) = (&args.report, recorded) {
         let title = format!(
             "rollout {}",
@@ -361,7 +398,7 @@ async fn execute(
                 .unwrap_or_else(|| plan.targets.functions.join(", "))
         );
         let facts = [("AWS calls".to_string(), aws.calls().to_string())];
-        let source = std::fs::read_to_string(&args.file).unwrap_or_default();
+        let source = crate::input::read_text(&args.file).unwrap_or_default();
         let page = crate::report::html::rollout(&title, &source, &recorded.0, &facts);
         if let Err(e) = std::fs::write(path, page) {
             eprintln!(
@@ -400,6 +437,15 @@ async fn execute(
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn a_pace_too_slow_for_the_fleets_lease_is_refused() {
+        assert_eq!(pace_refused(1, 0.1), None, "10s a round");
+        assert_eq!(pace_refused(15, 0.1), None, "150s a round");
+        assert_eq!(pace_refused(16, 0.1), Some(exit::INVALID));
+        assert_eq!(pace_refused(1000, 10.0), None);
+        assert_eq!(pace_refused(2000, 10.0), Some(exit::INVALID));
+    }
 
     #[test]
     fn credentials_that_may_expire_before_the_rollout_ends_are_warned_about() {

@@ -112,11 +112,18 @@ pub(super) async fn run(args: &RunArgs, mut plan: Plan, source: &str, alias: Str
         },
     );
     let mut after = 0;
+    let mut failing_since: Option<Millis> = None;
     loop {
         let events = match aws.history(&execution, after).await {
-            Ok(events) => events,
+            Ok(events) => {
+                failing_since = None;
+                events
+            }
             Err(error) => {
-                eprintln!("warning: reading the execution's history: {error}; trying again");
+                let since = *failing_since.get_or_insert(clock.now());
+                if let Some(code) = give_up(since, clock.now(), &error, &execution) {
+                    return code;
+                }
                 clock.sleep(FOLLOW_EVERY).await;
                 continue;
             }
@@ -129,6 +136,34 @@ pub(super) async fn run(args: &RunArgs, mut plan: Plan, source: &str, alias: Str
         }
         clock.sleep(FOLLOW_EVERY).await;
     }
+}
+
+/// How long the follower keeps trying to read the history before it gives up: as long as any
+/// call is retried.
+const GIVE_UP_AFTER: Millis = Millis(120_000);
+
+/// After a failed read of the history, first failing at `since`: the exit code once the
+/// follower gives up (the execution goes on without it), having said so and how to follow it.
+/// Until then the first failure is shown, and the follower tries again every second.
+fn give_up(
+    since: Millis,
+    now: Millis,
+    error: &impl std::fmt::Display,
+    execution: &str,
+) -> Option<i32> {
+    let failing = Millis(now.0.saturating_sub(since.0));
+    if failing >= GIVE_UP_AFTER {
+        eprintln!(
+            "error: the execution's history could not be read for {failing} ({error}); stopped following it. The execution goes on in AWS: {execution}\n  follow it: aws stepfunctions describe-execution --execution-arn {execution}\n  `rollout status` shows it; `rollout rollback` stops it and restores old"
+        );
+        return Some(exit::INFRA);
+    }
+    if failing == Millis(0) {
+        eprintln!(
+            "warning: reading the execution's history failed ({error}); trying again for up to {GIVE_UP_AFTER}"
+        );
+    }
+    None
 }
 
 /// What the follower knows of the execution so far.
@@ -316,5 +351,21 @@ impl Follow<'_> {
                 },
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_follower_gives_up_after_two_minutes_naming_the_execution() {
+        let arn = "arn:aws:states:us-east-1:123456789012:execution:m:r1";
+        assert_eq!(give_up(Millis(0), Millis(0), &"refused", arn), None);
+        assert_eq!(give_up(Millis(0), Millis(119_999), &"refused", arn), None);
+        assert_eq!(
+            give_up(Millis(0), Millis(120_000), &"refused", arn),
+            Some(exit::INFRA)
+        );
     }
 }

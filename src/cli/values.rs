@@ -1,12 +1,13 @@
 //! The values of command-line options: parsed and checked, with a message that shows the right
 //! form when one is wrong.
 
-/// A pace of calls: a positive number.
+/// A pace of calls: at least [`MIN_CALLS_PER_SECOND`](crate::cloud::limit::MIN_CALLS_PER_SECOND).
 pub(super) fn calls_per_second(text: &str) -> Result<f64, String> {
+    let least = crate::cloud::limit::MIN_CALLS_PER_SECOND;
     match text.parse::<f64>() {
-        Ok(n) if n > 0.0 && n.is_finite() => Ok(n),
+        Ok(n) if n >= least && n.is_finite() => Ok(n),
         _ => Err(format!(
-            "expected a positive number of calls per second, such as 10, not `{text}`"
+            "expected at least {least} calls per second (one every 10 seconds; slower, a step takes minutes and a lease's heartbeat comes late), such as 10, not `{text}`"
         )),
     }
 }
@@ -17,17 +18,85 @@ pub(super) fn parse_tag(text: &str) -> Result<crate::plan::Selection, String> {
         .ok_or_else(|| format!("expected KEY=VALUE, such as `team=checkout`, not `{text}`"))
 }
 
-/// An RFC 3339 time, as epoch milliseconds.
+/// An RFC 3339 time, as epoch milliseconds: `2026-11-26T14:00:00Z`, with a fraction of a
+/// second, an offset such as `+05:30`, and `t`, `z` or a space as RFC 3339 allows.
 pub(super) fn parse_time(text: &str) -> Result<crate::plan::Millis, String> {
-    use aws_sdk_lambda::primitives::{DateTime, DateTimeFormat};
-    DateTime::from_str(text, DateTimeFormat::DateTime)
-        .ok()
-        .and_then(|t| t.to_millis().ok())
-        .and_then(|ms| u64::try_from(ms).ok())
-        .map(crate::plan::Millis)
-        .ok_or_else(|| {
-            format!("expected an RFC 3339 time such as 2026-11-26T14:00:00Z, not `{text}`")
-        })
+    rfc3339(text).map(crate::plan::Millis).ok_or_else(|| {
+        format!(
+            "expected an RFC 3339 time such as 2026-11-26T14:00:00Z or 2026-11-26T19:30:00+05:30, not `{text}`"
+        )
+    })
+}
+
+fn rfc3339(text: &str) -> Option<u64> {
+    let number = |from: usize, to: usize| -> Option<i64> {
+        let digits = text.get(from..to)?;
+        digits
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| digits.parse().ok())
+            .flatten()
+    };
+    let at = |i: usize, allowed: &[u8]| text.as_bytes().get(i).is_some_and(|b| allowed.contains(b));
+    if !(at(4, b"-") && at(7, b"-") && at(10, b"Tt ") && at(13, b":") && at(16, b":")) {
+        return None;
+    }
+    let (year, month, day) = (number(0, 4)?, number(5, 7)?, number(8, 10)?);
+    let (hour, minute, second) = (number(11, 13)?, number(14, 16)?, number(17, 19)?);
+    let mut rest = &text[19..];
+    let mut millis = 0;
+    if let Some(fraction) = rest.strip_prefix('.') {
+        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        millis = format!("{:0<3}", &fraction[..digits.min(3)])
+            .parse::<i64>()
+            .ok()?;
+        rest = &fraction[digits..];
+    }
+    let offset_minutes = match rest {
+        "Z" | "z" => 0,
+        _ => {
+            let sign = match rest.as_bytes().first()? {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            if rest.len() != 6 || rest.as_bytes()[3] != b':' {
+                return None;
+            }
+            let (h, m) = (
+                rest[1..3].parse::<i64>().ok()?,
+                rest[4..6].parse::<i64>().ok()?,
+            );
+            if h > 23 || m > 59 {
+                return None;
+            }
+            sign * (h * 60 + m)
+        }
+    };
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days_in_month = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    // A leap second (`:60`) is the last moment of its minute.
+    if day < 1 || day > days_in_month || hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    // Days from 1970-01-01 to the date (Howard Hinnant's days_from_civil).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let year_of_era = y - era * 400;
+    let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    let days = era * 146_097 + day_of_era - 719_468;
+    let seconds = days * 86_400 + hour * 3_600 + minute * 60 + second.min(59) - offset_minutes * 60;
+    u64::try_from(seconds * 1_000 + millis).ok()
 }
 
 /// `A..B` of numbers, each with an optional unit (`0.5%..5%`, `200ms..800ms`), upwards.
@@ -182,5 +251,37 @@ pub(super) fn parse_set(text: &str) -> Result<(String, String), String> {
         _ => Err(format!(
             "expected NAME=VALUE, such as `canary=10%`, not `{text}`"
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc_3339_times_with_any_offset_and_either_case() {
+        let at = |text: &str| parse_time(text).map(|m| m.0);
+        let utc = 1_796_133_600_000; // 2026-12-01T14:00:00Z
+        assert_eq!(at("2026-12-01T14:00:00Z"), Ok(utc));
+        assert_eq!(at("2026-12-01t14:00:00z"), Ok(utc));
+        assert_eq!(at("2026-12-01 14:00:00Z"), Ok(utc));
+        assert_eq!(at("2026-12-01T19:30:00+05:30"), Ok(utc));
+        assert_eq!(at("2026-12-01T09:00:00-05:00"), Ok(utc));
+        assert_eq!(at("2026-12-01T14:00:00.25Z"), Ok(utc + 250));
+        assert_eq!(at("2024-02-29T00:00:00Z"), Ok(1_709_164_800_000));
+        assert_eq!(at("1970-01-01T00:00:00Z"), Ok(0));
+        for wrong in [
+            "2026-12-01T14:00:00",
+            "2026-12-01T14:00Z",
+            "2026-13-01T14:00:00Z",
+            "2026-02-29T14:00:00Z",
+            "2026-12-01T24:00:00Z",
+            "2026-12-01T14:00:00+5:30",
+            "2026-12-01T14:00:00.Z",
+            "1969-12-31T23:59:59Z",
+            "yesterday",
+        ] {
+            assert!(at(wrong).is_err(), "{wrong}");
+        }
     }
 }

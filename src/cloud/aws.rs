@@ -71,6 +71,23 @@ fn region_name(region: &str) -> Result<(), CloudError> {
     }
 }
 
+/// The region prefixes of AWS's partitions (aws, aws-cn, aws-us-gov and the isolated ones).
+const PARTITIONS: &[&str] = &[
+    "us-", "eu-", "ap-", "sa-", "ca-", "me-", "af-", "il-", "mx-", "cn-", "us-gov-", "us-iso-",
+    "us-isob-", "us-isof-", "eu-isoe-", "eusc-",
+];
+
+/// Whether `region` lies in one of AWS's partitions: one that does not has no endpoints, and
+/// its calls would fail on a host name that does not resolve, as if the network were down.
+fn known_partition(region: &str) -> Result<(), CloudError> {
+    if PARTITIONS.iter().any(|p| region.starts_with(p)) {
+        return Ok(());
+    }
+    Err(CloudError::Setup(format!(
+        "{region:?} is in none of AWS's partitions (regions begin us-, eu-, ap-, sa-, ca-, me-, af-, il-, mx-, cn-, …), so it has no endpoints: check --region, AWS_REGION or the profile"
+    )))
+}
+
 /// Whether `url` can be an endpoint: `http://` or `https://` and a host.
 fn endpoint_url(url: &str) -> Result<(), CloudError> {
     let rest = url
@@ -147,10 +164,16 @@ impl Aws {
             }
             Some(region) => region_name(region.as_ref())?,
         }
+        let mut endpoint = options.endpoint_url.is_some();
         if options.endpoint_url.is_none() {
             if let Ok(url) = std::env::var("AWS_ENDPOINT_URL") {
                 endpoint_url(&url)?;
+                endpoint = true;
             }
+        }
+        // An endpoint of one's own (a test server) takes any region's name.
+        if let (false, Some(region)) = (endpoint, config.region()) {
+            known_partition(region.as_ref())?;
         }
         Ok(Aws {
             lambda: aws_sdk_lambda::Client::new(&config),
@@ -819,6 +842,16 @@ mod tests {
             assert!(
                 e.is_setup() && e.to_string().contains("such as eu-west-1"),
                 "{bad}"
+            );
+        }
+        for good in ["eu-west-1", "us-gov-east-1", "cn-north-1", "il-central-1"] {
+            assert_eq!(known_partition(good), Ok(()), "{good}");
+        }
+        for unknown in ["xx-nowhere-1", "mars-north-1", "local-test-1"] {
+            let e = known_partition(unknown).unwrap_err();
+            assert!(
+                e.is_setup() && e.to_string().contains("no endpoints"),
+                "{unknown}"
             );
         }
         for good in [

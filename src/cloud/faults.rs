@@ -33,6 +33,8 @@ pub enum Fault {
     ExpiredCredentials,
     /// Nothing answers: the attempt times out after [`ATTEMPT_TIMEOUT`] without taking effect.
     Stall,
+    /// The function or alias was deleted: `ResourceNotFoundException`.
+    Deleted,
 }
 
 /// What happens to one call.
@@ -125,6 +127,9 @@ impl<'a, T: Clock, D: Fn(usize, &Call) -> Decision> Faulty<'a, T, D> {
             )),
             Decision::Fail(Fault::Busy | Fault::StaleRevision) => Err(CloudError::Busy(
                 "ResourceConflictException: injected".into(),
+            )),
+            Decision::Fail(Fault::Deleted) => Err(CloudError::NotFound(
+                "ResourceNotFoundException: Alias not found".into(),
             )),
             Decision::Fail(Fault::Stall) => {
                 self.inner.sleep(ATTEMPT_TIMEOUT).await;

@@ -9,12 +9,20 @@
 //! front of the marker. Lambda allows 256 characters of description, so the marker is compact:
 //!
 //! ```text
-//! deploys by CI [rollout h=ci@build-7:4242 p=checkout-canary s=3/4 o=1 n=2 t=1796000000 b=1796000060 g=0 a=0]
+//! deploys by CI [rollout h=ci@build-7:4242 i=5c2f0e1a.9b7d4410 p=checkout-canary f=1f3a9c07 s=3/4 o=1 n=2 t=1796000000 b=1796000060 g=0 a=0]
 //! ```
 //!
-//! `h` holder, `p` plan, `s` step reached / steps, `o` old, `n` new (`-` before it is known),
-//! `t` when step `s` began and `b` the last heartbeat (Unix seconds), `g` 1 while an `approve`
-//! gate waits, `a` who released it with `rollout approve` (`0` before).
+//! `h` holder, `i` its identity (the machine, then the run), `p` plan, `f` the playbook's
+//! fingerprint, `s` step reached / steps, `o` old, `n` new (`-` before it is known), `t` when
+//! step `s` began and `b` the last heartbeat (Unix seconds), `g` 1 while an `approve` gate
+//! waits, `a` who released it with `rollout approve` (`0` before).
+//!
+//! `user@host:pid` tells people who holds a lease, but not a program: identical containers and
+//! CI pods share the user and the host name, and each has its own process ids. So the holder
+//! also carries an identity: a digest of the machine (its machine id, boot id, process-id
+//! namespace and host name: two containers differ in their namespace, two hosts in their boot)
+//! and a random token of the run. A lease is ours only when both match, and a holder is known to
+//! be gone only when its machine is this one and its process has ended here.
 
 use std::fmt;
 
@@ -28,8 +36,13 @@ pub const DESCRIPTION_LIMIT: usize = 256;
 pub struct Marker {
     /// Who holds the lease: `user@host:pid`.
     pub holder: String,
+    /// The holder's identity: `MACHINE.RUN` ([`Identity`]); `None` in markers of Step Functions
+    /// executions and of earlier versions.
+    pub id: Option<String>,
     /// The playbook's name.
     pub plan: String,
+    /// The playbook's fingerprint ([`crate::plan::Plan::fingerprint`]), when the marker has one.
+    pub fingerprint: Option<String>,
     /// The step reached (1-based).
     pub step: usize,
     /// The playbook's number of steps.
@@ -71,6 +84,9 @@ fn token(text: &str, max: usize) -> String {
 /// The most characters of the approver a marker keeps.
 const APPROVER_LIMIT: usize = 32;
 
+/// The most characters of an identity or a fingerprint a marker keeps.
+const ID_LIMIT: usize = 20;
+
 /// The most characters of the holder a marker keeps.
 const HOLDER_LIMIT: usize = 48;
 
@@ -97,11 +113,17 @@ pub fn holder_token(holder: &str) -> String {
 
 impl fmt::Display for Marker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[rollout h={}", holder_token(&self.holder))?;
+        if let Some(id) = &self.id {
+            write!(f, " i={}", token(id, ID_LIMIT))?;
+        }
+        write!(f, " p={}", token(&self.plan, 32))?;
+        if let Some(fingerprint) = &self.fingerprint {
+            write!(f, " f={}", token(fingerprint, ID_LIMIT))?;
+        }
         write!(
             f,
-            "[rollout h={} p={} s={}/{} o={} n={} t={} b={} g={} a={}]",
-            holder_token(&self.holder),
-            token(&self.plan, 32),
+            " s={}/{} o={} n={} t={} b={} g={} a={}]",
             self.step,
             self.steps,
             token(&self.old, 10),
@@ -131,7 +153,9 @@ impl Marker {
         let user = description[..start].trim_end().to_string();
         let mut marker = Marker {
             holder: String::new(),
+            id: None,
             plan: String::new(),
+            fingerprint: None,
             step: 0,
             steps: 0,
             old: String::new(),
@@ -147,7 +171,9 @@ impl Marker {
             };
             match key {
                 "h" => marker.holder = value.to_string(),
+                "i" => marker.id = Some(value.to_string()),
                 "p" => marker.plan = value.to_string(),
+                "f" => marker.fingerprint = Some(value.to_string()),
                 "s" => {
                     let (step, steps) = value.split_once('/').unwrap_or((value, "0"));
                     marker.step = step.parse().unwrap_or(0);
@@ -175,9 +201,10 @@ impl Marker {
         (user, Some(marker))
     }
 
-    /// Whether this marker names `holder` as its holder (as far as the marker keeps it).
-    pub fn held_by(&self, holder: &str) -> bool {
-        self.holder == holder_token(holder)
+    /// Whether this marker names `holder` with the identity `id` as its holder (as far as the
+    /// marker keeps them).
+    pub fn held_by(&self, holder: &str, id: Option<&str>) -> bool {
+        self.holder == holder_token(holder) && self.id == id.map(|id| token(id, ID_LIMIT))
     }
 
     /// Whether `alias` still holds what the rollout this marker describes left on it: `old`
@@ -223,7 +250,9 @@ impl Marker {
             .collect();
         let marker = Marker {
             holder: format!("{SERVER_HOLDER}@H@"),
+            id: None,
             plan: safe,
+            fingerprint: None,
             step,
             steps,
             old: "@O@".into(),
@@ -246,13 +275,20 @@ pub fn user_at_host() -> String {
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("USERNAME"))
         .unwrap_or_else(|_| "someone".into());
-    let host = std::fs::read_to_string("/etc/hostname")
-        .ok()
+    format!(
+        "{user}@{}",
+        host_name().unwrap_or_else(|| "localhost".into())
+    )
+}
+
+/// The host name: the kernel's (which a container sets), else `/etc/hostname` or `HOSTNAME`.
+fn host_name() -> Option<String> {
+    ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .filter_map(|path| crate::input::read_text(std::path::Path::new(path)).ok())
         .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
+        .find(|h| !h.is_empty())
         .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| "localhost".into());
-    format!("{user}@{host}")
 }
 
 /// `user@host:pid` of this process.
@@ -260,16 +296,116 @@ pub fn holder() -> String {
     format!("{}:{}", user_at_host(), std::process::id())
 }
 
-/// Whether `holder`, as a marker keeps it, was a process of this user on this machine that has
-/// ended: its lease can be taken over without waiting for it to go stale.
-pub fn gone_from_here(holder: &str) -> bool {
-    let Some(pid) = holder
+/// Who this process is to a program: the machine it runs on and a token of this run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// A digest of the machine, or `None` where the machine cannot be told apart from another
+    /// (no boot id and no process-id namespace to read: not Linux).
+    pub machine: Option<String>,
+    /// Random, drawn once per process.
+    pub run: String,
+}
+
+impl Identity {
+    /// This process's identity, the same every time it is asked.
+    pub fn current() -> &'static Identity {
+        static CURRENT: std::sync::OnceLock<Identity> = std::sync::OnceLock::new();
+        CURRENT.get_or_init(|| Identity {
+            machine: machine(),
+            run: format!("{:08x}", random() as u32),
+        })
+    }
+
+    /// As the marker's `i=` keeps it: `MACHINE.RUN`, `-` for a machine not told apart.
+    pub fn token(&self) -> String {
+        format!("{}.{}", self.machine.as_deref().unwrap_or("-"), self.run)
+    }
+
+    /// The machine part of a marker's `i=`, when it names one.
+    fn machine_of(id: &str) -> Option<&str> {
+        id.split_once('.')
+            .map(|(machine, _)| machine)
+            .filter(|m| *m != "-")
+    }
+}
+
+/// A random number from the operating system's randomness (through the standard library's
+/// randomly keyed hasher), so no dependency is needed for a token.
+fn random() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    hasher.finish()
+}
+
+/// A digest of what makes this machine this machine to its processes: the machine id (which
+/// copies of one image may share), the boot id (different on every host and every boot), the
+/// process-id namespace (different in every container and `unshare --pid`, whose process ids
+/// mean nothing elsewhere) and the host name. `None` when neither the boot id nor the
+/// namespace can be read.
+fn machine() -> Option<String> {
+    let read = |path: &str| {
+        crate::input::read_text(std::path::Path::new(path))
+            .ok()
+            .map(|t| t.trim().to_string())
+    };
+    let boot = read("/proc/sys/kernel/random/boot_id");
+    let namespace = pid_namespace();
+    if boot.is_none() && namespace.is_none() {
+        return None;
+    }
+    let text = format!(
+        "{}|{}|{}|{}",
+        read("/etc/machine-id")
+            .or_else(|| read("/var/lib/dbus/machine-id"))
+            .unwrap_or_default(),
+        boot.unwrap_or_default(),
+        namespace.unwrap_or_default(),
+        host_name().unwrap_or_default()
+    );
+    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    Some(format!("{:08x}", (hash ^ (hash >> 32)) as u32))
+}
+
+/// The process-id namespace this process lives in, as `device:inode`.
+#[cfg(unix)]
+fn pid_namespace() -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let namespace = std::fs::metadata("/proc/self/ns/pid").ok()?;
+    Some(format!("{}:{}", namespace.dev(), namespace.ino()))
+}
+
+/// The process-id namespace this process lives in: none outside Unix.
+#[cfg(not(unix))]
+fn pid_namespace() -> Option<String> {
+    None
+}
+
+/// Whether the holder of `marker` was a process of this user on this machine (the same
+/// machine digest: same host, boot and process-id namespace) that has ended: its lease can be
+/// taken over without waiting for it to go stale. Whatever cannot be proved (a marker without
+/// an identity, a machine not told apart, a process id still in use) is not gone.
+pub fn gone_from_here(marker: &Marker) -> bool {
+    let here = Identity::current();
+    let same_machine = match (
+        &here.machine,
+        marker.id.as_deref().and_then(Identity::machine_of),
+    ) {
+        (Some(here), Some(there)) => here == there,
+        _ => false,
+    };
+    let Some(pid) = marker
+        .holder
         .rsplit_once(':')
         .and_then(|(_, pid)| pid.parse::<u32>().ok())
     else {
         return false;
     };
-    holder_token(&format!("{}:{pid}", user_at_host())) == holder && !alive(pid)
+    same_machine
+        && holder_token(&format!("{}:{pid}", user_at_host())) == marker.holder
+        && !alive(pid)
 }
 
 /// Whether process `pid` runs on this machine (or might: when unsure, yes).
@@ -297,7 +433,9 @@ mod tests {
     fn marker() -> Marker {
         Marker {
             holder: "ci@build-7:4242".into(),
+            id: None,
             plan: "checkout canary".into(),
+            fingerprint: None,
             step: 3,
             steps: 4,
             old: "1".into(),
@@ -377,10 +515,22 @@ mod tests {
         let (_, parsed) = Marker::parse(&m.describe("").unwrap());
         let parsed = parsed.unwrap();
         assert_eq!(parsed.holder, kept);
-        assert!(parsed.held_by(long));
-        assert!(!parsed.held_by(&long.replace("4242", "4243")));
+        assert!(!parsed.held_by(long, Some("m.r")), "no identity: not ours");
+        let m = Marker {
+            id: Some("m.r".into()),
+            ..m
+        };
+        let (_, parsed) = Marker::parse(&m.describe("").unwrap());
+        let parsed = parsed.unwrap();
+        assert!(parsed.held_by(long, Some("m.r")));
         assert!(
-            parsed.held_by(&parsed.holder),
+            !parsed.held_by(long, Some("m.other")),
+            "the same name, another run"
+        );
+        assert!(!parsed.held_by(long, None));
+        assert!(!parsed.held_by(&long.replace("4242", "4243"), Some("m.r")));
+        assert!(
+            parsed.held_by(&parsed.holder, Some("m.r")),
             "a short holder is kept as it is"
         );
         assert_eq!(holder_token("ci@build-7:1"), "ci@build-7:1");
@@ -388,15 +538,51 @@ mod tests {
 
     #[test]
     fn a_holder_of_this_machine_whose_process_ended_is_gone() {
-        let me = holder();
-        assert!(!gone_from_here(&holder_token(&me)), "this process runs");
+        let here = Identity::current();
+        assert!(here.machine.is_some(), "a Linux machine is told apart");
+        let held = |holder: String, id: Option<String>| Marker {
+            holder: holder_token(&holder),
+            id,
+            ..marker()
+        };
+        let me = Some(here.token());
+        assert!(
+            !gone_from_here(&held(holder(), me.clone())),
+            "this process runs"
+        );
         let mut child = std::process::Command::new("true").spawn().unwrap();
         let pid = child.id();
         child.wait().unwrap();
         let ended = format!("{}:{pid}", user_at_host());
-        assert!(gone_from_here(&holder_token(&ended)));
-        assert!(!gone_from_here("someone@elsewhere:1"), "another machine");
-        assert!(!gone_from_here("no pid at all"));
+        assert!(gone_from_here(&held(ended.clone(), me)));
+        // Identical containers: the same user, host name and process id, another machine digest
+        // (another process-id namespace).
+        let twin = Some(format!("0badc0de.{}", here.run));
+        assert!(!gone_from_here(&held(ended.clone(), twin)));
+        assert!(
+            !gone_from_here(&held(ended, None)),
+            "a marker without identity proves nothing"
+        );
+        assert!(!gone_from_here(&held("someone@elsewhere:1".into(), None)));
+        assert!(!gone_from_here(&held("no pid at all".into(), None)));
+    }
+
+    #[test]
+    fn identities_and_fingerprints_round_trip_and_fit() {
+        let m = Marker {
+            id: Some(Identity::current().token()),
+            fingerprint: Some("1f3a9c07".into()),
+            ..marker()
+        };
+        let text = m.describe("").unwrap();
+        assert!(
+            text.contains(" i=") && text.contains(" f=1f3a9c07 "),
+            "{text}"
+        );
+        let (_, parsed) = Marker::parse(&text);
+        let parsed = parsed.unwrap();
+        assert_eq!(parsed.id, m.id);
+        assert_eq!(parsed.fingerprint, m.fingerprint);
     }
 
     #[test]

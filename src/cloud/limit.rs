@@ -19,6 +19,10 @@ use crate::plan::Millis;
 /// room for the account's other users.
 pub const DEFAULT_CALLS_PER_SECOND: f64 = 10.0;
 
+/// The slowest pace accepted: a call every 10 seconds. Slower, a single step takes minutes and
+/// a lease's heartbeat comes late; the command line refuses it rather than clamping it.
+pub const MIN_CALLS_PER_SECOND: f64 = 0.1;
+
 /// Paces the control-plane calls of `inner` on `clock`.
 pub struct Limited<'a, T, C> {
     inner: &'a T,
@@ -35,7 +39,7 @@ impl<'a, T, C: Clock> Limited<'a, T, C> {
         Limited {
             inner,
             clock,
-            interval: 1_000.0 / calls_per_second.max(0.001),
+            interval: 1_000.0 / calls_per_second.max(MIN_CALLS_PER_SECOND),
             next: Cell::new(0.0),
         }
     }

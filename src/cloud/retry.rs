@@ -317,7 +317,10 @@ impl<T: MetricsApi, C: Clock> MetricsApi for Retrying<'_, T, C> {
         names: &[String],
         kinds: &[AlarmKind],
     ) -> Result<Vec<(String, AlarmState)>, CloudError> {
-        let what = || format!("CloudWatch DescribeAlarms ({} alarms)", names.len());
+        let what = || match names {
+            [one] => format!("CloudWatch DescribeAlarms ({one})"),
+            _ => format!("CloudWatch DescribeAlarms ({} alarms)", names.len()),
+        };
         self.retry(&what, || self.inner.describe_alarms(names, kinds))
             .await
     }

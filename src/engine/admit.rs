@@ -73,13 +73,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
             });
             let (user_description, marker) = Marker::parse(&current.description);
             let Admitted { old, new, taken } = self
-                .admit(
-                    function,
-                    &alias,
-                    &current,
-                    marker.as_ref(),
-                    plan.steps.len(),
-                )
+                .admit(function, &alias, &current, marker.as_ref())
                 .map_err(|refusal| refusal.into_outcome())?;
             if let (Some(why), Some(m)) = (taken, &marker) {
                 self.emit(EventKind::TakingOver {
@@ -102,6 +96,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                 new,
                 current,
                 active: true,
+                gone: false,
                 user_description,
                 weight_since: now,
                 timeout: Millis(0),
@@ -162,7 +157,6 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         alias: &str,
         current: &Alias,
         marker: Option<&Marker>,
-        steps: usize,
     ) -> Result<Admitted, Denied> {
         let mut taken = None;
         if let Some(marker) = marker {
@@ -176,7 +170,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
             let settings = &self.settings;
             // A Step Functions execution has no heartbeat: it holds the lease while it runs.
             let stale = age >= settings.stale_after && !marker.server_side();
-            taken = if settings.resume && (settings.gone)(&marker.holder) {
+            taken = if settings.resume && (settings.gone)(marker) {
                 Some("its process on this machine has ended")
             } else if settings.take_over && stale {
                 Some("its heartbeat is stale (--take-over)")
@@ -191,6 +185,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                     marker: marker.clone(),
                     age,
                     stale_after: settings.stale_after,
+                    take_over: settings.take_over,
                 })));
             };
         }
@@ -213,6 +208,21 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                 alias: alias.to_string(),
             }));
         };
+        let playbook = &self.playbook;
+        if let Some(held) = marker
+            .fingerprint
+            .as_ref()
+            .filter(|held| **held != playbook.fingerprint)
+        {
+            return Err(Denied::Refusal(Refusal::ChangedPlaybook {
+                function: function.to_string(),
+                alias: alias.to_string(),
+                plan: marker.plan.clone(),
+                held: held.clone(),
+                given: playbook.fingerprint.clone(),
+            }));
+        }
+        let steps = playbook.steps;
         if marker.steps != steps {
             return Err(Denied::Refusal(Refusal::OtherPlaybook {
                 function: function.to_string(),

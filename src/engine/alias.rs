@@ -134,7 +134,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         self.lease.holding = false;
         let results = self
             .each(async |engine, t| {
-                if t.current.version == t.old && t.current.routing.is_empty() {
+                if t.gone || (t.current.version == t.old && t.current.routing.is_empty()) {
                     return Ok(());
                 }
                 let old = t.old.clone();
@@ -190,7 +190,10 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                 alias,
                 message,
             })),
-            Err(error) => Err(WriteError::Cloud(Fault::On { function, error })),
+            Err(error) => {
+                t.gone |= matches!(error, CloudError::NotFound(_));
+                Err(WriteError::Cloud(Fault::On { function, error }))
+            }
         }
     }
 

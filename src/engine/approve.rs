@@ -100,7 +100,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
             let (_, marker) = Marker::parse(&now.description);
             let ours = marker
                 .as_ref()
-                .is_some_and(|m| m.held_by(&self.settings.holder));
+                .is_some_and(|m| m.held_by(&self.settings.holder, self.settings.id.as_deref()));
             let t = &self.progress.targets[0];
             if now.version != t.current.version || now.routing != t.current.routing || !ours {
                 return Err(Stop::conflict(Change::AtGate {

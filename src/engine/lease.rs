@@ -18,7 +18,9 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         }
         let marker = Marker {
             holder: self.settings.holder.clone(),
+            id: self.settings.id.clone(),
             plan: self.playbook.name.clone(),
+            fingerprint: Some(self.playbook.fingerprint.clone()),
             step: self.progress.step,
             steps: self.playbook.steps,
             old: t.old.clone(),
@@ -92,7 +94,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         self.lease.holding = false;
         let results = self
             .each(async |engine, t| {
-                if t.current.description == t.user_description {
+                if t.gone || t.current.description == t.user_description {
                     return Ok(());
                 }
                 engine.hold(t).await

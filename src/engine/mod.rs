@@ -93,8 +93,12 @@ pub struct Settings {
     pub approval: Approval,
     /// Pause between polls of a function's update status.
     pub poll: Millis,
-    /// Who this rollout is, in the lease marker.
+    /// Who this rollout is, in the lease marker: `user@host:pid`.
     pub holder: String,
+    /// Its identity, which tells it apart from any other runner
+    /// ([`crate::cloud::lease::Identity`]); `None` in the simulated world, whose runs must be
+    /// the same for the same seed.
+    pub id: Option<String>,
     /// Take over a lease whose heartbeat is older than `stale_after`.
     pub take_over: bool,
     /// A lease without a heartbeat for this long may be taken over.
@@ -105,7 +109,7 @@ pub struct Settings {
     pub resume: bool,
     /// Whether a lease's holder was a process of this machine that has ended: `resume` then
     /// takes the lease over without `--take-over`.
-    pub gone: fn(&str) -> bool,
+    pub gone: fn(&crate::cloud::lease::Marker) -> bool,
 }
 
 impl Default for Settings {
@@ -114,6 +118,7 @@ impl Default for Settings {
             approval: Approval::After(Millis(0)),
             poll: Millis(1_000),
             holder: crate::cloud::lease::holder(),
+            id: None,
             take_over: false,
             stale_after: Millis::from_minutes(10),
             heartbeat: Millis::from_minutes(2),
@@ -154,6 +159,8 @@ struct Playbook {
     name: String,
     /// Number of steps.
     steps: usize,
+    /// What the plan does, as a digest ([`Plan::fingerprint`]).
+    fingerprint: String,
     params: BTreeMap<String, ParamValue>,
     functions: Vec<String>,
     on_failure: Option<Script>,
@@ -169,6 +176,7 @@ impl Default for Playbook {
         Playbook {
             name: String::new(),
             steps: 0,
+            fingerprint: String::new(),
             params: BTreeMap::new(),
             functions: Vec::new(),
             on_failure: None,
@@ -196,6 +204,7 @@ impl Playbook {
                 names.join("+")
             }),
             steps: plan.steps.len(),
+            fingerprint: plan.fingerprint(),
             params: plan
                 .params
                 .iter()
@@ -219,6 +228,9 @@ struct Target {
     current: Alias,
     /// False when `publish` found nothing new for this function.
     active: bool,
+    /// True once Lambda said the alias no longer exists (deleted while the rollout ran): there
+    /// is nothing left to restore or release on it.
+    gone: bool,
     /// The alias's description without the lease marker.
     user_description: String,
     /// When `new` reached the weight it has (epoch ms): count checks count from here.

@@ -101,6 +101,8 @@ pub enum Conflict {
         age: Millis,
         /// When a lease counts as stale.
         stale_after: Millis,
+        /// Whether `--take-over` was given (to `run`, which takes only a stale lease).
+        take_over: bool,
     },
     /// A resumed rollout finds the alias other than its lease says it left it.
     NotAsLeft {
@@ -214,8 +216,10 @@ pub struct Served {
     pub function: String,
     /// The alias.
     pub alias: String,
-    /// What it serves.
+    /// What it serves (as last known, when it is gone).
     pub serves: Alias,
+    /// Lambda said it no longer exists: someone deleted it while the rollout ran.
+    pub gone: bool,
 }
 
 impl fmt::Display for Cause {
@@ -284,6 +288,7 @@ impl fmt::Display for Conflict {
                 marker,
                 age,
                 stale_after,
+                take_over,
             } => {
                 write!(
                     f,
@@ -295,10 +300,20 @@ impl fmt::Display for Conflict {
                     marker.old,
                     marker.new.as_deref().unwrap_or("not yet chosen")
                 )?;
-                if age >= stale_after {
+                if marker.server_side() {
+                    write!(
+                        f,
+                        "a Step Functions execution holds it while it runs; `rollout rollback --function {function} --alias {alias}` stops it and restores old"
+                    )
+                } else if age >= stale_after {
                     write!(
                         f,
                         "its last heartbeat was {age} ago: pass --take-over to take it over"
+                    )
+                } else if *take_over {
+                    write!(
+                        f,
+                        "its last heartbeat was {age} ago, and `run --take-over` takes only a lease without a heartbeat for {stale_after}. If its runner is gone, `rollout resume FILE --take-over` continues its rollout, or `rollout rollback --function {function} --alias {alias}` restores old"
                     )
                 } else {
                     write!(
@@ -417,6 +432,13 @@ impl fmt::Display for Trouble {
 
 impl fmt::Display for Served {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.gone {
+            return write!(
+                f,
+                "{}:{} no longer exists (deleted while the rollout ran)",
+                self.function, self.alias
+            );
+        }
         write!(f, "{}:{} serves {}", self.function, self.alias, self.serves)
     }
 }

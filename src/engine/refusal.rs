@@ -56,6 +56,19 @@ pub enum Refusal {
         /// Steps of the playbook given.
         steps: usize,
     },
+    /// The lease names a playbook whose steps or health checks differ from this one's.
+    ChangedPlaybook {
+        /// The function.
+        function: String,
+        /// The alias.
+        alias: String,
+        /// The name of the playbook that holds the alias, as its lease says.
+        plan: String,
+        /// The fingerprint of that playbook.
+        held: String,
+        /// The fingerprint of the playbook given.
+        given: String,
+    },
     /// `use version N` names a version the function does not have.
     NoSuchVersion {
         /// The function.
@@ -180,6 +193,16 @@ impl fmt::Display for Refusal {
             } => write!(
                 f,
                 "{function}:{alias} is held by a rollout of {held_steps} steps ({plan:?}), and this playbook has {steps}: resume with the playbook that started it"
+            ),
+            Refusal::ChangedPlaybook {
+                function,
+                alias,
+                plan,
+                held,
+                given,
+            } => write!(
+                f,
+                "{function}:{alias} is held by a rollout of {plan:?} whose steps and health checks differ from this playbook's (fingerprint {held}, this one {given}): continuing it could move traffic on evidence it never judged. Resume with the playbook and --set values that started it, or restore old with `rollout rollback --function {function} --alias {alias}`. Nothing was changed"
             ),
             Refusal::NoSuchVersion { function, version } => {
                 write!(f, "{function} has no version {version}; nothing was changed")

@@ -163,13 +163,15 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
     /// Reads every alias again; one that cannot be read keeps what was last known of it.
     async fn read_aliases(&mut self) {
         self.each(async |engine, t| {
-            if let Ok(now) = engine
+            match engine
                 .services
                 .lambda
                 .get_alias(&t.function, &t.alias)
                 .await
             {
-                t.current = now;
+                Ok(now) => t.current = now,
+                Err(CloudError::NotFound(_)) => t.gone = true,
+                Err(_) => {}
             }
         })
         .await;
@@ -183,6 +185,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
             .map(|t| Served {
                 function: t.function.clone(),
                 alias: t.alias.clone(),
+                gone: t.gone,
                 serves: t.current.clone(),
             })
             .collect()

@@ -17,7 +17,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
     /// `update code from ZIP` on every target at once: what the update made is what `publish`
     /// freezes.
     pub(super) async fn update_code(&mut self, zip: &Path) -> Result<(), Stop> {
-        let bytes = std::fs::read(zip).map_err(|e| {
+        let bytes = crate::input::read_bytes(zip, crate::input::MAX_ZIP_BYTES).map_err(|e| {
             Stop::fail(Cause::ZipUnreadable {
                 path: zip.to_path_buf(),
                 error: e.to_string(),

@@ -40,6 +40,12 @@ const POLL_SECONDS: u64 = 5;
 /// How long an `approve` gate waits for `rollout approve` before the rollout fails.
 const APPROVAL_TIMEOUT_SECONDS: u64 = 7 * 24 * 3600;
 
+/// The largest definition Step Functions accepts, in bytes (1 MiB).
+const DEFINITION_LIMIT: usize = 1024 * 1024;
+
+/// The longest state machine name Step Functions accepts.
+const NAME_LIMIT: usize = 80;
+
 /// The most alarms one `DescribeAlarms` call names.
 const ALARMS_PER_LOOK: usize = 100;
 
@@ -98,8 +104,11 @@ pub fn as_exported(plan: &Plan) -> Plan {
     exported
 }
 
-/// The state machine's name for a plan: its display name (or its first function) and alias,
-/// as Step Functions allows names.
+/// The state machine's name for a plan: `rollout-NAME-ALIAS` from its display name (or its
+/// first function) and alias, as Step Functions allows names. Names that had to change to be
+/// allowed (`checkout canary`, `checkout/canary`), or to fit in 80 characters, end with a digest
+/// of what was written, so that two playbooks never share a state machine; the alias is never
+/// cut away.
 pub fn machine_name(plan: &Plan) -> String {
     let base = plan
         .name
@@ -107,18 +116,33 @@ pub fn machine_name(plan: &Plan) -> String {
         .or_else(|| plan.targets.functions.first().cloned())
         .unwrap_or_else(|| "rollout".into());
     let alias = plan.targets.alias.clone().unwrap_or_default();
-    let name: String = format!("rollout-{base}-{alias}")
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .take(80)
-        .collect();
-    name
+    let allowed = |text: &str| -> String {
+        text.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect()
+    };
+    let (safe_base, safe_alias) = (allowed(&base), allowed(&alias));
+    let plain = format!("rollout-{safe_base}-{safe_alias}");
+    if safe_base == base && safe_alias == alias && plain.len() <= NAME_LIMIT {
+        return plain;
+    }
+    let written = format!("{base}\u{0}{alias}");
+    let hash = written.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let digest = format!("{:08x}", (hash ^ (hash >> 32)) as u32);
+    // `rollout-` + base + `-` + alias + `-` + digest, the alias kept whole when it can be.
+    let alias_room = NAME_LIMIT - "rollout---".len() - digest.len() - 1;
+    let safe_alias: String = safe_alias.chars().take(alias_room).collect();
+    let base_room = NAME_LIMIT - "rollout---".len() - digest.len() - safe_alias.len();
+    let safe_base: String = safe_base.chars().take(base_room).collect();
+    format!("rollout-{safe_base}-{safe_alias}-{digest}")
 }
 
 /// Compiles `plan`; `line` gives the playbook line of a step's span start, `find` the line where
@@ -200,8 +224,19 @@ pub fn compile(
         }]);
     }
     builder.build();
+    let definition = builder.definition();
+    let size = serde_json::to_string(&definition).map_or(0, |d| d.len());
+    if size > DEFINITION_LIMIT {
+        return Err(vec![Problem {
+            line: None,
+            message: format!(
+                "the state machine's definition is {size} bytes, more than the {DEFINITION_LIMIT} (1 MiB) Step Functions accepts"
+            ),
+            help: "ramp in fewer, larger increments, use fewer steps or functions, or split the rollout into playbooks run one after the other".into(),
+        }]);
+    }
     Ok(Export {
-        definition: builder.definition(),
+        definition,
         warnings,
         functions: plan.targets.functions.clone(),
         alias: builder.alias.clone(),
@@ -258,12 +293,21 @@ impl<'p> Builder<'p> {
             .collect();
         user_alarms.sort();
         user_alarms.dedup();
+        // A state machine judges health only in bakes and ramps: without any, there is nothing
+        // to create alarms for, nor to look at.
+        let judged = plan
+            .steps
+            .iter()
+            .any(|s| matches!(s.kind, StepKind::Bake { .. } | StepKind::Ramp { .. }));
+        if !judged {
+            user_alarms.clear();
+        }
         let metric_checks = plan
             .health
             .checks
             .iter()
             .filter_map(|c| match c {
-                Check::Compare { lhs, op, rhs } => {
+                Check::Compare { lhs, op, rhs } if judged => {
                     Some((c.to_string(), lhs.clone(), *op, rhs.clone()))
                 }
                 _ => None,
@@ -314,7 +358,8 @@ impl<'p> Builder<'p> {
                 )));
             }
         }
-        if self.plan.health.delay.is_none() {
+        let judges = !self.metric_checks.is_empty() || !self.user_alarms.is_empty();
+        if self.plan.health.delay.is_none() && judges {
             out.push((None, format!(
                 "the metric delay assumes the functions' timeout is {ASSUMED_TIMEOUT}, as `plan` does without --live; set `metrics delay` in the health block to be exact"
             )));
@@ -456,4 +501,82 @@ fn escape(text: &str) -> String {
 fn weight_text(weight: Percent) -> String {
     let text = format!("{:.4}", weight.as_weight());
     text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(text: &str) -> Plan {
+        let checked = crate::check::check_source(
+            crate::diagnostic::source("p.rollout", text.to_string()),
+            std::path::Path::new("."),
+            &crate::check::Options::default(),
+        );
+        checked.plan.expect("a valid playbook")
+    }
+
+    fn named(name: &str, alias: &str) -> String {
+        machine_name(&plan(&format!(
+            "rollout {name:?}\nfunction \"f\"\nalias {alias:?}\npublish\npromote\n"
+        )))
+    }
+
+    #[test]
+    fn state_machine_names_are_distinct_allowed_and_keep_the_alias() {
+        assert_eq!(
+            named("checkout-canary", "live"),
+            "rollout-checkout-canary-live"
+        );
+        let names = [
+            named("checkout-canary", "live"),
+            named("checkout canary", "live"),
+            named("checkout/canary", "live"),
+        ];
+        assert_ne!(names[0], names[1]);
+        assert_ne!(names[1], names[2]);
+        assert_ne!(names[0], names[2]);
+        let long = "a".repeat(200);
+        let (one, two) = (named(&long, "live"), named(&long, "beta"));
+        assert_ne!(one, two);
+        for name in names.iter().chain([&one, &two]) {
+            assert!(name.len() <= NAME_LIMIT, "{name}");
+            assert!(
+                name.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
+                "{name}"
+            );
+        }
+        assert!(one.contains("-live-"), "{one}");
+    }
+
+    #[test]
+    fn a_definition_over_the_step_functions_limit_is_refused() {
+        let functions: Vec<String> = (0..20).map(|i| format!("\"f{i}\"")).collect();
+        let text = format!(
+            "function {}\nalias \"live\"\npublish\nramp to 99% by 0.5% every 1m\npromote\n",
+            functions.join(", ")
+        );
+        let problems = compile(&plan(&text), &|_| 1, &|_| None).unwrap_err();
+        assert!(
+            problems[0]
+                .message
+                .contains("more than the 1048576 (1 MiB)"),
+            "{:?}",
+            problems[0]
+        );
+        let small =
+            "function \"f\"\nalias \"live\"\npublish\nramp to 50% by 10% every 1m\npromote\n";
+        assert!(compile(&plan(small), &|_| 1, &|_| None).is_ok());
+    }
+
+    #[test]
+    fn a_playbook_that_judges_nothing_creates_no_alarm() {
+        let text = "function \"f\"\nalias \"live\"\nhealth {\n  error rate < 1%\n  alarm \"x\"\n}\npublish\nshift 5% to new\nwait 30d\npromote\n";
+        let export = compile(&plan(text), &|_| 1, &|_| None).unwrap();
+        assert_eq!(export.created_alarms, 0);
+        assert!(export.alarms.is_empty());
+        let definition = serde_json::to_string(&export.definition).unwrap();
+        assert!(!definition.contains("putMetricAlarm"), "{definition}");
+    }
 }

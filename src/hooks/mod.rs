@@ -35,7 +35,7 @@ impl Hooks {
         let mut compiled = BTreeMap::new();
         for script in scripts(plan) {
             compiled.entry(script.path.clone()).or_insert_with(|| {
-                let text = std::fs::read_to_string(&script.path)
+                let text = crate::input::read_text(&script.path)
                     .map_err(|e| format!("cannot read {}: {e}", script.path.display()))?;
                 compile(&text)
                     .map(Arc::new)
@@ -100,9 +100,9 @@ pub fn scripts(plan: &Plan) -> Vec<&Script> {
 
 /// Checks a hook file before any rollout: it must compile, and use only members `ctx` has.
 pub fn check_file(path: &Path, display: &str) -> Vec<Diag> {
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return vec![Diag::new(Code::Io, format!("cannot read {display}"))
-            .help("check that the hook file is readable UTF-8 text")];
+    let text = match crate::input::read_text(path) {
+        Ok(text) => text,
+        Err(e) => return vec![Diag::unreadable(display, &e)],
     };
     let source = diagnostic::source(display, text.clone());
     let mut diags = Vec::new();

@@ -89,12 +89,44 @@ pub struct Shown {
     pub related: Vec<(Range, String)>,
 }
 
+/// Where a document lives: its path, and whether that is a file on disk, whose imports and
+/// hooks are read beside it. A document that is not (an untitled buffer, a remote URI) gets
+/// nothing read on its behalf, wherever its paths point.
+#[derive(Debug, Clone, Copy)]
+pub struct Doc<'a> {
+    /// Its path (for a document elsewhere, its URI's path, a name only).
+    pub path: &'a Path,
+    /// Whether it is a file on disk.
+    pub on_disk: bool,
+}
+
+impl Doc<'_> {
+    /// The directory its paths are relative to, when it is on disk.
+    fn dir(&self) -> Option<PathBuf> {
+        self.on_disk.then(|| {
+            self.path
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default()
+        })
+    }
+
+    /// How the checker reads it.
+    fn options(&self) -> Options {
+        Options {
+            detached: !self.on_disk,
+            ..Options::default()
+        }
+    }
+}
+
 /// Every diagnostic of the playbook `text` at `path`, by the file it points into (the playbook,
 /// an imported file, a hook), in the checker's order.
-pub fn diagnostics(path: &Path, text: &str) -> BTreeMap<PathBuf, Vec<Shown>> {
+pub fn diagnostics(doc: Doc<'_>, text: &str) -> BTreeMap<PathBuf, Vec<Shown>> {
+    let path = doc.path;
     let name = path.display().to_string();
-    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let checked = check_source(source(&name, text.to_string()), &dir, &Options::default());
+    let dir = doc.dir().unwrap_or_default();
+    let checked = check_source(source(&name, text.to_string()), &dir, &doc.options());
     let mut out: BTreeMap<PathBuf, Vec<Shown>> = BTreeMap::new();
     out.entry(path.to_path_buf()).or_default();
     for diag in &checked.diags {
@@ -149,9 +181,18 @@ fn show(diag: &Diag, path: &Path, dir: &Path) -> (PathBuf, Shown) {
     )
 }
 
-/// The text in `rollout fmt`'s layout, or `None` when it does not parse.
-pub fn format(text: &str) -> Option<String> {
+/// The text in `rollout fmt`'s layout, or `None` when it has errors (which formatting could
+/// hide, as `rollout fmt` refuses too).
+pub fn format(doc: Doc<'_>, text: &str) -> Option<String> {
     let file = crate::syntax::parse(&source("playbook", text.to_string())).ok()?;
+    let checked = check_source(
+        source(doc.path.display().to_string(), text.to_string()),
+        &doc.dir().unwrap_or_default(),
+        &doc.options(),
+    );
+    if checked.diags.iter().any(Diag::is_error) {
+        return None;
+    }
     Some(crate::syntax::fmt::format(&file, text))
 }
 
@@ -172,73 +213,10 @@ fn word_at(text: &str, at: usize) -> Option<(usize, &str)> {
     (start < end).then(|| (start, &text[start..end]))
 }
 
-/// The meaning of each keyword, metric and unit, in the words of docs/language.md.
-const WORDS: &[(&str, &str)] = &[
-    ("rollout", "`rollout \"name\"`: the display name, in progress output and the lease"),
-    ("function", "`function \"a\", \"checkout-*\", tagged \"team=x\"`: the functions that move together, by name, glob pattern or tag"),
-    ("tagged", "`tagged \"key=value\"`: every function of the region with this tag"),
-    ("alias", "`alias \"live\"`: the alias whose weighted routing moves"),
-    ("region", "`region \"eu-west-1\"`: the AWS region"),
-    ("param", "`param NAME = VALUE`: a parameter; `--set NAME=VALUE` overrides it"),
-    ("import", "`import \"file.rollout\"`: parameters, health and step definitions from another file"),
-    ("health", "`health every D { … }`: what healthy means, judged every D on settled metrics"),
-    ("every", "how often health is judged, or a ramp's interval"),
-    ("on", "`on failure run \"x.rhai\"` / `on success run \"x.rhai\"`: a hook at the end"),
-    ("failure", "`on failure run`: runs before the rollback"),
-    ("success", "`on success run`: runs after the promotion"),
-    ("run", "`run \"x.rhai\"`: a rhai hook that must return true"),
-    ("step", "`step NAME(PARAMS) { … }`: a step definition, called as `NAME(…)`"),
-    ("timeout", "`run \"x.rhai\" timeout D`, `script \"x.rhai\" timeout D`: how long a hook may take (a hook that takes longer fails)"),
-    ("update", "`update code from \"x.zip\"`: UpdateFunctionCode on $LATEST, then wait until it is Successful"),
-    ("code", "`update code from \"x.zip\"`"),
-    ("from", "`update code from \"x.zip\"`"),
-    ("publish", "`publish [\"description\"]`: freezes the $LATEST read before the rollout into a numbered version, `new`"),
-    ("use", "`use version N`: an existing version is `new`"),
-    ("version", "`use version N`"),
-    ("shift", "`shift P% to new`: the alias sends P% of invocations to `new`"),
-    ("to", "`shift P% to new`, `ramp to P% by S% every D`"),
-    ("new", "the version being rolled out"),
-    ("old", "the version the alias served when the rollout began"),
-    ("wait", "`wait D`, or `wait D until healthy`: a bake judging D of traffic as it settles (`wait MIN..MAX until healthy`: adaptive)"),
-    ("until", "`wait D until healthy`"),
-    ("healthy", "`wait D until healthy`: judged by the health block"),
-    ("approve", "`approve [\"message\"]`: waits for a person (terminal, `rollout approve`, or --auto-approve)"),
-    ("promote", "`promote`: `new` gets all traffic; the rollout ends"),
-    ("rollback", "`rollback`: `old` gets all traffic; the rollout ends rolled back"),
-    ("ramp", "`ramp to P% by S% every D`: shifts in increments, baking D after each"),
-    ("by", "`ramp to P% by S% every D`: the increment"),
-    ("min", "`min invocations N`: the least invocations of `new` per bake for a conclusive verdict"),
-    ("invocations", "invocations (Sum) of a version; `min invocations N`: the sample-size guard"),
-    ("inconclusive", "`inconclusive fail|pass`: what a bake without enough evidence counts as"),
-    ("pass", "`inconclusive pass`"),
-    ("fail", "`inconclusive fail`"),
-    ("alarm", "`alarm \"NAME\"`: a CloudWatch alarm (metric or composite) that must not be in ALARM"),
-    ("script", "`script \"x.rhai\"`: a rhai health check that must return true"),
-    ("of", "`METRIC of new|old`: which version's metric"),
-    ("over", "`METRIC over D`: the window the metric is read over"),
-    ("errors", "errors (Sum) of a version"),
-    ("error", "`error rate`: errors ÷ invocations, in percent"),
-    ("rate", "`error rate`: errors ÷ invocations, in percent"),
-    ("throttles", "throttles (Sum) of a version"),
-    ("duration", "`pNN duration`, `avg duration`, `max duration`: Duration of a version, in milliseconds"),
-    ("avg", "`avg duration`: the average Duration"),
-    ("max", "`max duration`: the maximum Duration"),
-    ("concurrency", "concurrent executions (Maximum) of a version"),
-    ("metrics", "`metrics delay D`: a period is judged once its end is D old"),
-    ("delay", "`metrics delay D`"),
-    ("confidence", "`confidence P%`: the chance a version meeting every check is not rolled back"),
-    ("shared", "`shared failure hold up to D` or `shared failure rollback`: what a bake does when old fails as much as a check allows new"),
-    ("hold", "`shared failure hold up to D`: traffic stays, the bake's clock stops while old fails as much as new (default, up to 30m)"),
-    ("up", "`shared failure hold up to D`, `warm up D`"),
-    ("warm", "`warm up D [including errors]`: new's first D of traffic is left out of latency (and error) checks"),
-    ("including", "`warm up D including errors`: error checks leave the warm-up out too"),
-    ("async", "`async`: the function is invoked asynchronously; each failed event may be retried, so errors are counted in clusters"),
-];
-
 /// What hovering at `at` shows, as Markdown.
-pub fn hover(path: &Path, text: &str, at: Position) -> Option<String> {
+pub fn hover(doc: Doc<'_>, text: &str, at: Position) -> Option<String> {
     let (_, word) = word_at(text, offset(text, at))?;
-    if let Some((_, meaning)) = WORDS.iter().find(|(w, _)| *w == word) {
+    if let Some((_, meaning)) = super::words::WORDS.iter().find(|(w, _)| *w == word) {
         return Some(format!("**{word}**: {meaning}"));
     }
     if let Some(p) = word.strip_prefix('p').filter(|p| p.parse::<f64>().is_ok()) {
@@ -250,15 +228,14 @@ pub fn hover(path: &Path, text: &str, at: Position) -> Option<String> {
         return Some(format!("**{word}**: {unit}"));
     }
     let file = parse(text)?;
-    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    for (text, file) in std::iter::once((text.to_string(), file)).chain(imports(&dir, text)) {
+    for (text, file) in std::iter::once((text.to_string(), file)).chain(imports(doc, text)) {
         for header in headers(&file) {
             match &header.kind {
                 HeaderKind::Param { name, .. } if name.name == word => {
                     let written = text
                         .get(header.span.start..header.span.end)
                         .unwrap_or_default();
-                    let value = resolved(path, &text, word);
+                    let value = resolved(doc, &text, word);
                     return Some(format!(
                         "```\n{written}\n```\nvalue in force: {}",
                         value.unwrap_or_else(|| "see the line".into())
@@ -296,12 +273,11 @@ fn unit(word: &str) -> Option<String> {
 }
 
 /// The value in force of parameter `name`, from the checked plan.
-fn resolved(path: &Path, text: &str, name: &str) -> Option<String> {
-    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+fn resolved(doc: Doc<'_>, text: &str, name: &str) -> Option<String> {
     let checked = check_source(
-        source(path.display().to_string(), text.to_string()),
-        &dir,
-        &Options::default(),
+        source(doc.path.display().to_string(), text.to_string()),
+        &doc.dir().unwrap_or_default(),
+        &doc.options(),
     );
     let plan = checked.plan?;
     plan.params
@@ -321,9 +297,10 @@ fn headers(file: &File) -> impl Iterator<Item = &crate::syntax::ast::Header> {
     })
 }
 
-/// The files `text` imports (read relative to `dir`), each with its text, that parse.
-fn imports(dir: &Path, text: &str) -> Vec<(String, File)> {
-    let Some(file) = parse(text) else {
+/// The files `text` imports (read relative to the document, when it is on disk), each with its
+/// text, that parse.
+fn imports(doc: Doc<'_>, text: &str) -> Vec<(String, File)> {
+    let (Some(dir), Some(file)) = (doc.dir(), parse(text)) else {
         return Vec::new();
     };
     headers(&file)
@@ -332,7 +309,7 @@ fn imports(dir: &Path, text: &str) -> Vec<(String, File)> {
             _ => None,
         })
         .filter_map(|name| {
-            let text = std::fs::read_to_string(dir.join(name)).ok()?;
+            let text = crate::input::read_text(&dir.join(name)).ok()?;
             let file = parse(&text)?;
             Some((text, file))
         })
@@ -403,14 +380,13 @@ const HEALTH: &[&str] = &[
 
 /// What fits at `at`: inside a `${`, parameter names; in a `health` block, metrics and
 /// settings; elsewhere, statements and the step definitions to call.
-pub fn complete(path: &Path, text: &str, at: Position) -> Vec<Completion> {
+pub fn complete(doc: Doc<'_>, text: &str, at: Position) -> Vec<Completion> {
     let at = floor_char(text, offset(text, at).min(text.len()));
     let before = &text[..at];
-    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let files: Vec<(String, File)> = parse(text)
         .map(|f| (text.to_string(), f))
         .into_iter()
-        .chain(imports(&dir, text))
+        .chain(imports(doc, text))
         .collect();
     let params = || {
         files.iter().flat_map(|(_, f)| {
@@ -473,14 +449,15 @@ pub fn complete(path: &Path, text: &str, at: Position) -> Vec<Completion> {
 
 /// Where what is at `at` is defined: a parameter, a step definition (here or in an imported
 /// file), or the imported file a string names. The file and the range in it.
-pub fn definition(path: &Path, text: &str, at: Position) -> Option<(PathBuf, Range)> {
-    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+pub fn definition(doc: Doc<'_>, text: &str, at: Position) -> Option<(PathBuf, Range)> {
+    let path = doc.path;
+    let dir = doc.dir();
     let file = parse(text)?;
     let here = offset(text, at);
     for h in headers(&file) {
         if let HeaderKind::Import(s) = &h.kind {
             if s.span.start <= here && here <= s.span.end {
-                let target = dir.join(s.as_plain()?);
+                let target = dir.as_ref()?.join(s.as_plain()?);
                 let zero = Position {
                     line: 0,
                     character: 0,
@@ -498,15 +475,15 @@ pub fn definition(path: &Path, text: &str, at: Position) -> Option<(PathBuf, Ran
     let (_, word) = word_at(text, here)?;
     let mut places: Vec<(PathBuf, String, File)> =
         vec![(path.to_path_buf(), text.to_string(), file)];
-    for name in headers(&places[0].2)
+    let names = headers(&places[0].2)
         .filter_map(|h| match &h.kind {
             HeaderKind::Import(s) => s.as_plain(),
             _ => None,
         })
-        .collect::<Vec<_>>()
-    {
-        let imported = dir.join(name);
-        if let Ok(text) = std::fs::read_to_string(&imported) {
+        .collect::<Vec<_>>();
+    for name in dir.iter().flat_map(|dir| names.iter().map(|n| dir.join(n))) {
+        let imported = name;
+        if let Ok(text) = crate::input::read_text(&imported) {
             if let Some(file) = parse(&text) {
                 places.push((imported, text, file));
             }
@@ -552,11 +529,15 @@ mod tests {
             for end in ends {
                 let typed = &text[..end];
                 let at = position(typed, typed.len());
-                diagnostics(&path, typed);
-                hover(&path, typed, at);
-                complete(&path, typed, at);
-                definition(&path, typed, at);
-                format(typed);
+                let doc = Doc {
+                    path: &path,
+                    on_disk: true,
+                };
+                diagnostics(doc, typed);
+                hover(doc, typed, at);
+                complete(doc, typed, at);
+                definition(doc, typed, at);
+                format(doc, typed);
             }
         }
     }
@@ -591,37 +572,22 @@ mod tests {
     fn hovers_complete_and_definitions_know_the_playbook() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/two-stage.rollout");
         let text = std::fs::read_to_string(&path).unwrap();
+        let path = Doc {
+            path: &path,
+            on_disk: true,
+        };
         let at = |needle: &str| position(&text, text.find(needle).unwrap() + 1);
-        assert!(hover(&path, &text, at("publish"))
+        assert!(hover(path, &text, at("publish"))
             .unwrap()
             .contains("freezes the $LATEST"));
-        let items = complete(&path, &text, position(&text, text.len()));
+        let items = complete(path, &text, position(&text, text.len()));
         assert!(items.iter().any(|c| c.label == "promote"));
         let health = text.find("health").unwrap();
         let inside = text[health..].find('\n').unwrap() + health + 1;
-        let metrics = complete(&path, &text, position(&text, inside));
+        let metrics = complete(path, &text, position(&text, inside));
         assert!(
             metrics.iter().any(|c| c.label == "error rate"),
             "{metrics:?}"
         );
-    }
-}
-
-#[cfg(test)]
-mod words {
-    use super::WORDS;
-
-    #[test]
-    fn every_keyword_of_the_grammar_has_a_meaning_to_hover() {
-        let grammar = include_str!("../../grammar/rollout.pest");
-        let start = grammar.find("keyword = _{").expect("the keyword rule");
-        let end = start + grammar[start..].find("\n}").expect("its end");
-        let missing: Vec<&str> = grammar[start..end]
-            .split('"')
-            .skip(1)
-            .step_by(2)
-            .filter(|k| !WORDS.iter().any(|(w, _)| w == k))
-            .collect();
-        assert!(missing.is_empty(), "no hover for {missing:?}");
     }
 }

@@ -6,11 +6,15 @@
 //! What each request answers is [`analysis`].
 
 pub mod analysis;
+mod transport;
+mod words;
+
+use transport::Incoming;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use lsp_server::{Connection, Message, Notification, Request, Response};
+use lsp_server::{Message, Notification, Request, Response};
 use lsp_types::notification::{
     DidChangeTextDocument, DidCloseTextDocument, DidOpenTextDocument, Notification as _,
     PublishDiagnostics,
@@ -23,64 +27,121 @@ use lsp_types::{
     PublishDiagnosticsParams, ServerCapabilities, TextDocumentSyncCapability, TextDocumentSyncKind,
     TextEdit, Url,
 };
+use serde_json::{json, Value};
 
 use analysis::{Position, Range};
 
-/// Serves until the editor says `exit`; the exit code.
+/// The exit code when the editor ends the session without `shutdown` first (`exit` alone, or
+/// closing stdin), as the protocol specifies.
+const EXIT_WITHOUT_SHUTDOWN: i32 = 1;
+
+/// JSON-RPC: a request before `initialize`.
+const SERVER_NOT_INITIALIZED: i32 = -32002;
+
+/// Serves until the editor says `exit`, or stdin ends; the exit code.
 pub fn serve() -> i32 {
-    let (connection, threads) = Connection::stdio();
-    let capabilities = ServerCapabilities {
-        text_document_sync: Some(TextDocumentSyncCapability::Kind(TextDocumentSyncKind::FULL)),
-        hover_provider: Some(HoverProviderCapability::Simple(true)),
-        completion_provider: Some(CompletionOptions {
-            trigger_characters: Some(vec!["{".into()]),
-            ..CompletionOptions::default()
-        }),
-        definition_provider: Some(OneOf::Left(true)),
-        document_formatting_provider: Some(OneOf::Left(true)),
-        ..ServerCapabilities::default()
-    };
-    let capabilities = serde_json::to_value(capabilities).expect("capabilities serialise");
-    if let Err(e) = connection.initialize(capabilities) {
-        eprintln!("error: rollout lsp: {e}");
-        return crate::exit::INVALID;
-    }
+    let (sender, receiver) = std::sync::mpsc::sync_channel(16);
+    // The reader may block on stdin after the server is done: it is not waited for.
+    std::thread::spawn(move || transport::read_all(std::io::stdin().lock(), sender));
     let mut server = Server {
-        connection: &connection,
+        output: std::io::stdout(),
         documents: BTreeMap::new(),
         published: BTreeMap::new(),
+        state: State::Starting,
     };
-    let code = server.run();
-    drop(connection);
-    let _ = threads.join();
-    code
+    server.run(&receiver)
 }
 
-struct Server<'c> {
-    connection: &'c Connection,
+/// Where the session is in the protocol's lifecycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Before `initialize`.
+    Starting,
+    /// Answering.
+    Running,
+    /// After `shutdown`: only `exit` is expected.
+    ShutDown,
+}
+
+struct Server {
+    output: std::io::Stdout,
     documents: BTreeMap<Url, String>,
     /// Files that got diagnostics because of each open document.
     published: BTreeMap<Url, BTreeSet<Url>>,
+    state: State,
 }
 
-impl Server<'_> {
-    fn run(&mut self) -> i32 {
-        for message in &self.connection.receiver {
-            match message {
-                Message::Request(request) => {
-                    match self.connection.handle_shutdown(&request) {
-                        Ok(true) => return crate::exit::OK,
-                        Ok(false) => {}
-                        Err(_) => return crate::exit::INVALID,
+impl Server {
+    fn run(&mut self, receiver: &std::sync::mpsc::Receiver<Incoming>) -> i32 {
+        for incoming in receiver {
+            let message = match incoming {
+                Incoming::Message(message) => message,
+                Incoming::Invalid { code, message } => {
+                    if !transport::write_error(&mut self.output.lock(), code, &message) {
+                        return EXIT_WITHOUT_SHUTDOWN;
                     }
-                    let response = self.answer(&request);
-                    let _ = self.connection.sender.send(Message::Response(response));
+                    continue;
                 }
-                Message::Notification(notification) => self.notice(notification),
-                Message::Response(_) => {}
+            };
+            let sent = match message {
+                Message::Request(request) => {
+                    let response = self.request(&request);
+                    self.send(Message::Response(response))
+                }
+                Message::Notification(notification) if notification.method == "exit" => {
+                    return if self.state == State::ShutDown {
+                        crate::exit::OK
+                    } else {
+                        EXIT_WITHOUT_SHUTDOWN
+                    };
+                }
+                Message::Notification(notification) => {
+                    if self.state == State::Running {
+                        self.notice(notification);
+                    }
+                    true
+                }
+                Message::Response(_) => true,
+            };
+            if !sent {
+                return EXIT_WITHOUT_SHUTDOWN;
             }
         }
-        crate::exit::OK
+        // Stdin ended: the editor is gone.
+        if self.state == State::ShutDown {
+            crate::exit::OK
+        } else {
+            EXIT_WITHOUT_SHUTDOWN
+        }
+    }
+
+    /// Answers a request as the lifecycle allows.
+    fn request(&mut self, request: &Request) -> Response {
+        let id = request.id.clone();
+        let error = |code: i32, message: &str| Response::new_err(id.clone(), code, message.into());
+        match (self.state, request.method.as_str()) {
+            (State::Starting, "initialize") => {
+                self.state = State::Running;
+                Response::new_ok(id, json!({ "capabilities": capabilities() }))
+            }
+            (State::Starting, _) => error(SERVER_NOT_INITIALIZED, "initialize comes first"),
+            (State::Running, "initialize") => {
+                error(transport::INVALID_REQUEST, "already initialized")
+            }
+            (State::Running, "shutdown") => {
+                self.state = State::ShutDown;
+                Response::new_ok(id, Value::Null)
+            }
+            (State::Running, _) => self.answer(request),
+            (State::ShutDown, _) => error(
+                transport::INVALID_REQUEST,
+                "the server is shut down; only `exit` is expected",
+            ),
+        }
+    }
+
+    fn send(&self, message: Message) -> bool {
+        transport::write(&mut self.output.lock(), &message)
     }
 
     fn notice(&mut self, notification: Notification) {
@@ -89,9 +150,7 @@ impl Server<'_> {
                 if let Ok(p) = serde_json::from_value::<lsp_types::DidOpenTextDocumentParams>(
                     notification.params,
                 ) {
-                    self.documents
-                        .insert(p.text_document.uri.clone(), p.text_document.text);
-                    self.publish(&p.text_document.uri);
+                    self.open(p.text_document.uri, p.text_document.text);
                 }
             }
             DidChangeTextDocument::METHOD => {
@@ -99,9 +158,7 @@ impl Server<'_> {
                     notification.params,
                 ) {
                     if let Some(change) = p.content_changes.into_iter().last() {
-                        self.documents
-                            .insert(p.text_document.uri.clone(), change.text);
-                        self.publish(&p.text_document.uri);
+                        self.open(p.text_document.uri, change.text);
                     }
                 }
             }
@@ -116,6 +173,29 @@ impl Server<'_> {
         }
     }
 
+    /// Keeps the text of a document and publishes its diagnostics. A text larger than
+    /// `rollout` reads is not kept (nor checked): one diagnostic says so.
+    fn open(&mut self, uri: Url, text: String) {
+        if text.len() as u64 > crate::input::MAX_TEXT_BYTES {
+            self.documents.remove(&uri);
+            let too_large = Diagnostic {
+                severity: Some(DiagnosticSeverity::ERROR),
+                code: Some(NumberOrString::String("rollout::too-large".into())),
+                source: Some("rollout".into()),
+                message: format!(
+                    "this playbook is larger than {}, the most rollout reads\nhelp: {}",
+                    crate::input::size(crate::input::MAX_TEXT_BYTES),
+                    crate::input::ReadError::TooLarge { limit: 0 }.hint()
+                ),
+                ..Diagnostic::default()
+            };
+            self.send_diagnostics(uri, vec![too_large]);
+            return;
+        }
+        self.documents.insert(uri.clone(), text);
+        self.publish(&uri);
+    }
+
     /// Checks the document and publishes its diagnostics and those of the files it touches,
     /// clearing files that no longer have any.
     fn publish(&mut self, uri: &Url) {
@@ -123,11 +203,17 @@ impl Server<'_> {
             return;
         };
         let path = path_of(uri);
-        let by_file = analysis::diagnostics(&path, text);
+        let doc = doc(uri, &path);
+        let by_file = analysis::diagnostics(doc, text);
         let mut now = BTreeSet::new();
         for (file, shown) in by_file {
-            let Ok(file_uri) = Url::from_file_path(&file) else {
-                continue;
+            let file_uri = if file == path {
+                uri.clone()
+            } else {
+                match Url::from_file_path(&file) {
+                    Ok(file_uri) => file_uri,
+                    Err(()) => continue,
+                }
             };
             let diagnostics = shown
                 .into_iter()
@@ -152,10 +238,7 @@ impl Server<'_> {
             version: None,
         };
         let notification = Notification::new(PublishDiagnostics::METHOD.to_string(), params);
-        let _ = self
-            .connection
-            .sender
-            .send(Message::Notification(notification));
+        self.send(Message::Notification(notification));
     }
 
     fn answer(&self, request: &Request) -> Response {
@@ -167,8 +250,11 @@ impl Server<'_> {
                 .and_then(|p| {
                     let doc = p.text_document_position_params;
                     let text = self.documents.get(&doc.text_document.uri)?;
-                    let markdown =
-                        analysis::hover(&path_of(&doc.text_document.uri), text, pos(doc.position))?;
+                    let markdown = analysis::hover(
+                        self::doc(&doc.text_document.uri, &path_of(&doc.text_document.uri)),
+                        text,
+                        pos(doc.position),
+                    )?;
                     Some(Hover {
                         contents: HoverContents::Markup(MarkupContent {
                             kind: MarkupKind::Markdown,
@@ -184,7 +270,7 @@ impl Server<'_> {
                     let doc = p.text_document_position;
                     let text = self.documents.get(&doc.text_document.uri)?;
                     let items: Vec<CompletionItem> = analysis::complete(
-                        &path_of(&doc.text_document.uri),
+                        self::doc(&doc.text_document.uri, &path_of(&doc.text_document.uri)),
                         text,
                         pos(doc.position),
                     )
@@ -210,7 +296,7 @@ impl Server<'_> {
                         let doc = p.text_document_position_params;
                         let text = self.documents.get(&doc.text_document.uri)?;
                         let (file, range) = analysis::definition(
-                            &path_of(&doc.text_document.uri),
+                            self::doc(&doc.text_document.uri, &path_of(&doc.text_document.uri)),
                             text,
                             pos(doc.position),
                         )?;
@@ -226,8 +312,9 @@ impl Server<'_> {
                 serde_json::from_value::<lsp_types::DocumentFormattingParams>(params)
                     .ok()
                     .and_then(|p| {
-                        let text = self.documents.get(&p.text_document.uri)?;
-                        let formatted = analysis::format(text)?;
+                        let uri = &p.text_document.uri;
+                        let text = self.documents.get(uri)?;
+                        let formatted = analysis::format(doc(uri, &path_of(uri)), text)?;
                         let end = analysis::position(text, text.len());
                         let edit = TextEdit {
                             range: lsp_types::Range {
@@ -251,10 +338,34 @@ impl Server<'_> {
     }
 }
 
-/// The path of a `file:` URI (or its text, for another scheme).
+/// The path of a `file:` URI (or its path, as a name only, for another scheme).
 fn path_of(uri: &Url) -> PathBuf {
     uri.to_file_path()
         .unwrap_or_else(|_| Path::new(uri.path()).to_path_buf())
+}
+
+/// The document at `uri`: on disk only for a `file:` URI, so that nothing is read on behalf of
+/// an untitled or remote document, whatever its imports say.
+fn doc<'a>(uri: &Url, path: &'a Path) -> analysis::Doc<'a> {
+    analysis::Doc {
+        path,
+        on_disk: uri.scheme() == "file" && uri.to_file_path().is_ok(),
+    }
+}
+
+/// What the server can do.
+fn capabilities() -> ServerCapabilities {
+    ServerCapabilities {
+        text_document_sync: Some(TextDocumentSyncCapability::Kind(TextDocumentSyncKind::FULL)),
+        hover_provider: Some(HoverProviderCapability::Simple(true)),
+        completion_provider: Some(CompletionOptions {
+            trigger_characters: Some(vec!["{".into()]),
+            ..CompletionOptions::default()
+        }),
+        definition_provider: Some(OneOf::Left(true)),
+        document_formatting_provider: Some(OneOf::Left(true)),
+        ..ServerCapabilities::default()
+    }
 }
 
 fn pos(p: lsp_types::Position) -> Position {

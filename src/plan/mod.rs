@@ -37,6 +37,26 @@ pub struct Plan {
     pub steps: Vec<Step>,
 }
 
+impl Plan {
+    /// A digest of what the rollout does: its steps with their values and how health judges
+    /// them, as text (so not where the files are, nor how the playbook is laid out). The lease
+    /// carries it, and `resume` continues only the playbook that started the rollout.
+    pub fn fingerprint(&self) -> String {
+        let mut text = format!("{}; delay {:?}", self.health, self.health.delay);
+        for check in &self.health.checks {
+            text.push_str(&format!("; {check}"));
+        }
+        for step in &self.steps {
+            text.push_str(&format!("\n{}", step.kind));
+        }
+        // FNV-1a: the same text gives the same digest in every build and on every machine.
+        let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        format!("{:08x}", (hash ^ (hash >> 32)) as u32)
+    }
+}
+
 /// Functions, alias and region.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Targets {

@@ -391,6 +391,9 @@ impl EventSink for Discard {
 /// Events carry no credentials and no invocation payloads.
 pub struct Journal {
     file: std::fs::File,
+    path: std::path::PathBuf,
+    /// Events that could not be written, and the first reason.
+    lost: Option<(usize, String)>,
 }
 
 impl Journal {
@@ -421,15 +424,36 @@ impl Journal {
             .append(true)
             .open(&path)
             .map_err(|e| format!("no journal: cannot open {}: {e}", path.display()))?;
-        Ok(Journal { file })
+        Ok(Journal {
+            file,
+            path,
+            lost: None,
+        })
+    }
+
+    /// What was lost, if anything: to be said at the end of the run.
+    pub fn problem(&self) -> Option<String> {
+        self.lost.as_ref().map(|(count, why)| {
+            format!(
+                "the journal {} lost {count} event{} ({why}): the audit log of this run is incomplete",
+                self.path.display(),
+                if *count == 1 { "" } else { "s" }
+            )
+        })
     }
 
     fn append(&mut self, event: &Event) {
         if let Ok(mut line) = serde_json::to_string(event) {
             line.push('\n');
             // One write per line, then to the OS at once: a crash loses nothing written.
-            let _ = self.file.write_all(line.as_bytes());
-            let _ = self.file.flush();
+            if let Err(e) = self
+                .file
+                .write_all(line.as_bytes())
+                .and_then(|()| self.file.flush())
+            {
+                let lost = self.lost.get_or_insert((0, e.to_string()));
+                lost.0 += 1;
+            }
         }
     }
 }
@@ -508,5 +532,24 @@ impl EventSink for Pair<'_> {
     fn emit(&mut self, event: &Event) {
         self.0.emit(event);
         self.1.emit(event);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_journal_that_cannot_be_written_says_how_much_it_lost() {
+        let mut journal = Journal::open(Some("/dev/full".into())).expect("opens");
+        assert_eq!(journal.problem(), None);
+        for _ in 0..3 {
+            journal.append(&Event {
+                at_ms: 0,
+                kind: EventKind::RollingBack { reason: "x".into() },
+            });
+        }
+        let said = journal.problem().expect("said");
+        assert!(said.contains("/dev/full lost 3 events"), "{said}");
     }
 }

@@ -8,7 +8,8 @@
 use super::ast::*;
 use super::comments::{self, Comment};
 
-/// Formats a parsed file; `text` is the source it was parsed from (for the comments).
+/// Formats a parsed file; `text` is the source it was parsed from (for the comments, and its
+/// line ends: CRLF stays CRLF).
 pub fn format(file: &File, text: &str) -> String {
     let mut printer = Printer::default();
     let mut headers: Vec<&Header> = file
@@ -35,7 +36,13 @@ pub fn format(file: &File, text: &str) -> String {
             printer.blank = false;
         }
     }
-    printer.render(text, comments::scan(text))
+    let formatted = printer.render(text, comments::scan(text));
+    // A file written with CRLF line ends (Windows editors) keeps them.
+    if text.find('\n').is_some_and(|at| text[..at].ends_with('\r')) {
+        formatted.replace("\r\n", "\n").replace('\n', "\r\n")
+    } else {
+        formatted
+    }
 }
 
 /// Whether two files say the same thing up to layout: the same headers (in any order) and the

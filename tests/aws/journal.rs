@@ -39,3 +39,26 @@ fn every_event_goes_to_the_journal() {
         "no credentials in the journal"
     );
 }
+
+#[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs a moto server: `scripts/test` runs these (cargo test --features e2e)"
+)]
+fn a_journal_that_cannot_be_written_is_said_at_the_end() {
+    let aws = Aws::new();
+    let f = unique("journal-full");
+    aws.function(&f, Some(2));
+    aws.metrics(&f, "2", 1000.0, 0.0);
+    let dir = temp(&canary(&[&f], ""));
+    let out = rollout(
+        &dir,
+        &["run", "--yes", "--journal", "/dev/full", "p.rollout"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("warning: the journal /dev/full lost"),
+        "{}",
+        text(&out)
+    );
+}

@@ -9,6 +9,7 @@
 mod fleet;
 mod hang;
 mod harness;
+mod identity;
 mod interrupt;
 mod journal;
 mod lease;

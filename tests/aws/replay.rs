@@ -123,3 +123,54 @@ fn replay_finds_the_minute_a_planted_regression_is_caught_and_promotes_a_clean_w
         "{stdout}"
     );
 }
+
+#[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs a moto server: `scripts/test` runs these (cargo test --features e2e)"
+)]
+fn a_window_without_data_is_invalid_input_not_a_verdict() {
+    let aws = Aws::new();
+    let f = unique("replay-empty");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let start = (now - 3 * 3600) / 60 * 60;
+    history(&aws, &f, start, 200);
+    // Versions without data, and a function that does not exist.
+    for (function, old, new) in [(f.as_str(), "7", "8"), ("no-such-function", "1", "2")] {
+        let dir = temp(&format!(
+            "function \"{function}\"\nalias \"live\"\nhealth every 1m {{\n  error rate < 1%\n}}\npublish\nshift 10% to new\nwait 30m until healthy\npromote\n"
+        ));
+        let (from, to) = (rfc3339(start), rfc3339(start + 3600));
+        let out = rollout(
+            &dir,
+            &[
+                "replay",
+                "p.rollout",
+                "--old",
+                old,
+                "--new",
+                new,
+                "--from",
+                &from,
+                "--to",
+                &to,
+            ],
+        );
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&format!(
+                "CloudWatch has no invocations of version {new} of {function}:live"
+            )),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("replaying: 100% of the window read"),
+            "progress is shown: {stderr}"
+        );
+        assert!(out.stdout.is_empty(), "no verdict: {}", text(&out));
+    }
+}

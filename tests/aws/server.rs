@@ -289,6 +289,11 @@ fn a_detached_execution_shows_in_status_and_rollback_stops_it_and_restores_old()
         "{}",
         text(&out)
     );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("deleted the 1 alarm it created\n"),
+        "{}",
+        text(&out)
+    );
     assert_eq!(finish_now(&aws, &execution).0, "ABORTED");
     assert_eq!(aws.alias(&f), ("1".to_string(), vec![]));
     assert_eq!(marker(&aws, &f), None);
@@ -297,4 +302,64 @@ fn a_detached_execution_shows_in_status_and_rollback_stops_it_and_restores_old()
         alarms(&aws, &format!("rollout-{name}")),
         Vec::<String>::new()
     );
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs a moto server: `scripts/test` runs these (cargo test --features e2e)"
+)]
+fn a_follower_that_loses_the_endpoint_gives_up_after_two_minutes_with_exit_5() {
+    let aws = Aws::new();
+    let proxy = Proxy::start(&endpoint());
+    let (f, _, dir) = canary_with_alarm(&aws, "sfn-lost", 600, "");
+    let role = "arn:aws:iam::123456789012:role/rollout-test";
+    let child = command_at(
+        &dir,
+        &[
+            "run",
+            "--yes",
+            "--on",
+            "step-functions",
+            "--role",
+            role,
+            "p.rollout",
+        ],
+        &proxy.url,
+    )
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    wait_for("the canary", || !aws.alias(&f).1.is_empty());
+    proxy.silence(true);
+    let started = std::time::Instant::now();
+    let out = child.wait_with_output().unwrap();
+    let took = started.elapsed();
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out));
+    assert!(
+        took >= std::time::Duration::from_secs(110) && took < std::time::Duration::from_secs(200),
+        "took {took:?}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("stopped following it. The execution goes on in AWS: arn:aws:states:"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        stderr
+            .matches("warning: reading the execution's history")
+            .count()
+            <= 1,
+        "{}",
+        text(&out)
+    );
+    // It did go on: stop it and restore old.
+    let out = rollout(
+        &dir,
+        &["rollback", "--yes", "--function", &f, "--alias", "live"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(aws.alias(&f), ("1".to_string(), vec![]));
 }

@@ -122,3 +122,24 @@ fn hooks_and_local_files_are_refused_with_their_lines() {
         .stderr_contains("is judged by a CloudWatch alarm one period at a time")
         .run();
 }
+
+#[test]
+fn the_simulated_comparison_is_skipped_where_nothing_is_judged_and_bounded_otherwise() {
+    let unjudged = "function \"f\"\nalias \"live\"\npublish\nshift 5% to new\nwait 30d\npromote\n";
+    let out = Test::temp()
+        .file("p.rollout", unjudged)
+        .args(["export", "p.rollout", "--to", "step-functions"])
+        .run();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("judgment"), "{stderr}");
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("putMetricAlarm"),
+        "no alarm where nothing is judged"
+    );
+    let long = unjudged.replace("wait 30d", "wait 30d until healthy");
+    Test::temp()
+        .file("p.rollout", &long)
+        .args(["export", "p.rollout", "--to", "step-functions"])
+        .stderr_contains("judgment not compared in simulate: a rollout of up to 30d")
+        .run();
+}

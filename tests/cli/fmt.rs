@@ -128,3 +128,31 @@ fn fmt_formats_every_playbook_below_a_directory() {
         .stdout("would reformat a/one.rollout\n")
         .run();
 }
+
+#[test]
+fn fmt_refuses_a_file_whose_errors_formatting_would_hide() {
+    // A header after the steps is an error; moving it up would make the file valid unseen.
+    let late = "publish\nshift 5% to new\nwait 10m until healthy\npromote\nalias \"live\"\n";
+    let test = Test::temp().file("late.rollout", late);
+    let path = test.path("late.rollout");
+    test.args(["fmt", "late.rollout"])
+        .status(2)
+        .stderr_contains("rollout::header-after-step")
+        .stderr_contains("late.rollout: not formatted: it has errors")
+        .run();
+    assert_eq!(std::fs::read_to_string(path).unwrap(), late);
+}
+
+#[test]
+fn fmt_keeps_crlf_line_ends() {
+    let test = Test::temp().file(
+        "w.rollout",
+        "publish\r\nshift   5% to new\r\n# done\r\npromote\r\n",
+    );
+    let path = test.path("w.rollout");
+    test.args(["fmt", "w.rollout"]).run();
+    assert_eq!(
+        std::fs::read_to_string(path).unwrap(),
+        "publish\r\nshift 5% to new\r\n# done\r\npromote\r\n"
+    );
+}

@@ -8,18 +8,24 @@ use serde_json::{json, Value};
 use crate::test::root;
 
 /// A running `rollout lsp` and the messages it sent that were not yet looked at.
-struct Editor {
-    child: Child,
-    input: ChildStdin,
+pub(crate) struct Editor {
+    pub(crate) child: Child,
+    pub(crate) input: ChildStdin,
     output: BufReader<ChildStdout>,
     next_id: i64,
     pending: Vec<Value>,
 }
 
 impl Editor {
-    fn start() -> Editor {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_rollout"))
-            .arg("lsp")
+    pub(crate) fn start() -> Editor {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_rollout"));
+        command.arg("lsp");
+        Editor::start_as(command)
+    }
+
+    /// `rollout lsp` as `command` starts it (under a resource limit, say).
+    pub(crate) fn start_as(mut command: Command) -> Editor {
+        let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -35,13 +41,13 @@ impl Editor {
         }
     }
 
-    fn send(&mut self, message: Value) {
+    pub(crate) fn send(&mut self, message: Value) {
         let body = message.to_string();
         write!(self.input, "Content-Length: {}\r\n\r\n{body}", body.len()).unwrap();
         self.input.flush().unwrap();
     }
 
-    fn receive(&mut self) -> Value {
+    pub(crate) fn receive(&mut self) -> Value {
         let mut length = 0;
         loop {
             let mut line = String::new();
@@ -59,7 +65,7 @@ impl Editor {
         serde_json::from_slice(&body).unwrap()
     }
 
-    fn request(&mut self, method: &str, params: Value) -> Value {
+    pub(crate) fn request(&mut self, method: &str, params: Value) -> Value {
         let id = self.next_id;
         self.next_id += 1;
         self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
@@ -72,12 +78,12 @@ impl Editor {
         }
     }
 
-    fn notify(&mut self, method: &str, params: Value) {
+    pub(crate) fn notify(&mut self, method: &str, params: Value) {
         self.send(json!({"jsonrpc": "2.0", "method": method, "params": params}));
     }
 
     /// The next diagnostics published for `uri`.
-    fn diagnostics(&mut self, uri: &str) -> Vec<Value> {
+    pub(crate) fn diagnostics(&mut self, uri: &str) -> Vec<Value> {
         loop {
             let message = match self.pending.iter().position(|m| {
                 m["method"] == "textDocument/publishDiagnostics" && m["params"]["uri"] == uri
@@ -236,7 +242,7 @@ fn an_editor_gets_diagnostics_hovers_completions_definitions_and_formatting() {
         "{import}"
     );
 
-    let messy = fixed.replace("publish\n", "publish ;   promote\n");
+    let messy = fixed.replace("publish\n", "publish   ;   \n");
     editor.notify(
         "textDocument/didChange",
         json!({"textDocument": {"uri": uri, "version": 3}, "contentChanges": [{"text": messy}]}),
@@ -247,7 +253,10 @@ fn an_editor_gets_diagnostics_hovers_completions_definitions_and_formatting() {
         json!({"textDocument": {"uri": uri}, "options": {"tabSize": 2, "insertSpaces": true}}),
     );
     let formatted = edits[0]["newText"].as_str().unwrap();
-    assert!(formatted.contains("publish\npromote\n"), "{formatted}");
+    assert!(
+        formatted.contains("publish\n") && !formatted.contains("publish   ;"),
+        "{formatted}"
+    );
 
     assert_eq!(editor.request("shutdown", Value::Null), Value::Null);
     editor.notify("exit", Value::Null);
@@ -307,6 +316,25 @@ fn the_manual_page_is_roff_naming_every_command() {
     );
     for command in ["check", "plan", "simulate", "run", "export", "lsp"] {
         assert!(page.contains(command), "{command}");
+    }
+    // Every page the main one refers to can be printed.
+    let listed: Vec<&str> = page
+        .split("rollout\\-")
+        .skip(1)
+        .filter_map(|rest| rest.split_once("(1)").map(|(name, _)| name))
+        .collect();
+    assert!(
+        listed.len() >= 10 && !listed.contains(&"help"),
+        "{listed:?}"
+    );
+    for name in listed {
+        let out = Command::new(env!("CARGO_BIN_EXE_rollout"))
+            .args(["man", name])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "rollout man {name}");
+        let sub = String::from_utf8_lossy(&out.stdout);
+        assert!(sub.contains(&format!(".TH rollout-{name} 1")), "{sub}");
     }
 }
 

@@ -99,3 +99,44 @@ fn a_run_step_lasts_at_most_its_own_timeout() {
     assert_eq!(steps[3]["max_ms"], 2 * 5_000, "the default 5s for each");
     assert_eq!(plan["max_duration_ms"], 2 * 30_000 + 2 * 5_000);
 }
+
+#[test]
+fn a_pace_below_one_call_in_ten_seconds_is_refused_by_plan_run_and_simulate_alike() {
+    for command in ["plan", "run", "simulate"] {
+        Test::new()
+            .args([
+                command,
+                "examples/canary.rollout",
+                "--calls-per-second",
+                "0.0001",
+            ])
+            .status(2)
+            .stderr_contains("expected at least 0.1 calls per second")
+            .run();
+    }
+    // The slowest accepted pace is the one the plan counts with: 10s a call.
+    let slow = Test::new()
+        .args([
+            "plan",
+            "examples/canary.rollout",
+            "--format",
+            "json",
+            "--calls-per-second",
+            "0.1",
+        ])
+        .run();
+    let fast = Test::new()
+        .args(["plan", "examples/canary.rollout", "--format", "json"])
+        .run();
+    let min = |out: &std::process::Output| {
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["min_duration_ms"]
+            .as_u64()
+            .unwrap()
+    };
+    assert!(
+        min(&slow) >= min(&fast) + 50_000,
+        "{} vs {}",
+        min(&slow),
+        min(&fast)
+    );
+}

@@ -165,6 +165,7 @@ impl PlanView {
         let mut latest = Some(Millis(0));
         let mut weight = Percent(0);
         let mut timeline = vec![(Millis(0), Percent(0))];
+        let fingerprint = plan.fingerprint();
         let targets: Vec<Calls> = functions
             .iter()
             .map(|function| Calls {
@@ -172,6 +173,7 @@ impl PlanView {
                 alias: &alias,
                 old: olds.get(function).map(String::as_str),
                 steps: plan.steps.len(),
+                fingerprint: &fingerprint,
             })
             .collect();
         for (i, step) in plan.steps.iter().enumerate() {
@@ -345,6 +347,8 @@ struct Calls<'a> {
     alias: &'a str,
     old: Option<&'a str>,
     steps: usize,
+    /// The plan's fingerprint, which the lease carries.
+    fingerprint: &'a str,
 }
 
 /// What an alias write does to the lease.
@@ -373,8 +377,8 @@ impl Calls<'_> {
         };
         let description = match lease {
             Lease::At(step) => format!(
-                "<the description> [rollout h=<you> p=<playbook> s={step}/{} o=<old> n=<new> t=<began> b=<now> g=<gate> a=0]",
-                self.steps
+                "<the description> [rollout h=<you> i=<identity> p=<playbook> f={} s={step}/{} o=<old> n=<new> t=<began> b=<now> g=<gate> a=0]",
+                self.fingerprint, self.steps
             ),
             Lease::Released => "<the description>".to_string(),
         };

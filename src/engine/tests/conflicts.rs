@@ -156,13 +156,13 @@ fn resume_takes_over_without_asking_from_a_runner_of_this_machine_that_has_ended
         let beat = crate::cloud::Clock::unix(w);
         format!("[rollout h=me@here:9 p=f s=1/4 o=1 n=- t={beat} b={beat} g=0 a=0]")
     };
-    fn gone(holder: &str) -> bool {
-        holder == "me@here:9"
+    fn gone(marker: &Marker) -> bool {
+        marker.holder == "me@here:9"
     }
-    fn alive(_: &str) -> bool {
+    fn alive(_: &Marker) -> bool {
         false
     }
-    for (gone, expected) in [(gone as fn(&str) -> bool, true), (alive, false)] {
+    for (gone, expected) in [(gone as fn(&Marker) -> bool, true), (alive, false)] {
         let w = world(&["f"], HEALTHY);
         w.describe_alias("f", "live", &fresh(&w));
         let settings = Settings {
@@ -193,4 +193,86 @@ fn resume_takes_over_without_asking_from_a_runner_of_this_machine_that_has_ended
             assert!(taken.is_empty());
         }
     }
+}
+
+#[test]
+fn resume_never_takes_a_fresh_lease_whose_holder_it_cannot_prove_dead() {
+    use crate::cloud::lease::{user_at_host, Identity};
+    // A process of this user that has ended: its pid is free here.
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    let here = Identity::current().machine.clone().expect("Linux");
+    let cases = [
+        // This machine: the holder is provably gone.
+        (Some(format!("{here}.0000beef")), true),
+        // An identical container (same user, host name and pid; another pid namespace), and a
+        // marker without an identity: nothing proves the holder dead.
+        (Some("0badc0de.0000beef".to_string()), false),
+        (None, false),
+    ];
+    for (id, taken) in cases {
+        let w = world(&["f"], HEALTHY);
+        let beat = crate::cloud::Clock::unix(&w);
+        let marker = Marker {
+            holder: format!("{}:{pid}", user_at_host()),
+            id: id.clone(),
+            plan: "f".into(),
+            fingerprint: None,
+            step: 1,
+            steps: 4,
+            old: "1".into(),
+            new: None,
+            step_started: beat,
+            beat,
+            gate: false,
+            approved: None,
+        };
+        let description = marker.describe("").unwrap();
+        w.describe_alias("f", "live", &description);
+        let settings = Settings {
+            resume: true,
+            ..Settings::default()
+        };
+        let r = run_with(&w, &w, &w, &plan(CANARY), settings);
+        if taken {
+            assert_eq!(r.report.outcome, Outcome::Promoted, "{id:?}");
+        } else {
+            assert!(
+                matches!(r.report.outcome, Outcome::Conflict(Conflict::Held { .. })),
+                "{id:?}: {:?}",
+                r.report.outcome
+            );
+            assert_eq!(r.report.outcome.exit_code(), 4);
+            assert_eq!(
+                w.alias("f", "live").unwrap().description,
+                description,
+                "{id:?}: the lease is left to its holder"
+            );
+        }
+    }
+}
+
+#[test]
+fn take_over_on_a_fresh_lease_says_what_would_take_it() {
+    let w = world(&["f"], HEALTHY);
+    let beat = crate::cloud::Clock::unix(&w);
+    w.describe_alias(
+        "f",
+        "live",
+        &format!("[rollout h=alice@laptop:1 p=x s=2/4 o=1 n=- t={beat} b={beat} g=0 a=0]"),
+    );
+    let settings = Settings {
+        take_over: true,
+        ..settings("bob@ci:2")
+    };
+    let r = run_with(&w, &w, &w, &plan(CANARY), settings);
+    let said = r.report.outcome.to_string();
+    assert_eq!(r.report.outcome.exit_code(), 4, "{said}");
+    assert!(!said.contains("pass --take-over"), "{said}");
+    assert!(
+        said.contains("`run --take-over` takes only a lease without a heartbeat for 10m")
+            && said.contains("rollout resume FILE --take-over"),
+        "{said}"
+    );
 }

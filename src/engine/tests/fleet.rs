@@ -166,3 +166,40 @@ fn a_pattern_that_matches_nothing_is_refused_before_anything_is_written() {
     assert_eq!(r.report.outcome.exit_code(), 2);
     assert!(w.writes().is_empty());
 }
+
+#[test]
+fn an_alias_deleted_mid_run_is_reported_gone_and_the_others_restored() {
+    use crate::cloud::faults::{Decision, Fault, Faulty};
+    let w = fleet_world(3, |_| ());
+    // Once traffic has moved, the alias of f01 is deleted: every call on it meets a 404.
+    let shifted = std::cell::Cell::new(false);
+    let deleted = |_: usize, call: &Call| {
+        if let Call::UpdateAlias { update, .. } = call {
+            shifted.set(shifted.get() || !update.routing.is_empty());
+        }
+        let on_f01 = call.to_string().contains("f01");
+        if shifted.get()
+            && on_f01
+            && !matches!(call, Call::UpdateAlias { update, .. } if !update.routing.is_empty())
+        {
+            return Decision::Fail(Fault::Deleted);
+        }
+        Decision::Pass
+    };
+    let faulty = Faulty::new(&w, deleted);
+    let r = run_in(&faulty, &w, &fleet_plan());
+    assert_eq!(r.report.outcome.exit_code(), 5, "{:?}", r.report.outcome);
+    let said = r.report.outcome.to_string();
+    assert!(
+        said.contains("f01:live no longer exists (deleted while the rollout ran)"),
+        "{said}"
+    );
+    assert!(!said.contains("f01:live serves"), "{said}");
+    for f in ["f00", "f02"] {
+        assert_eq!(serves(&w, f), serving("1", &[]), "{f} restored: {said}");
+        assert!(
+            said.contains(&format!("{f}:live serves version 1")),
+            "{said}"
+        );
+    }
+}

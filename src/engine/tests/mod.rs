@@ -8,6 +8,7 @@ mod fleet;
 mod health;
 mod hooks;
 mod refusals;
+mod resume;
 mod steps;
 mod worlds;
 

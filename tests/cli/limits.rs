@@ -1,0 +1,166 @@
+//! Every resource bounded: endless or huge inputs, definitions that multiply, absurd delays.
+//! Each run here happens under a memory limit (`prlimit --as`) and a time limit (`timeout`),
+//! and must end with exit 2 and a diagnostic, never a crash or a hang.
+
+use std::process::{Command, Output};
+
+use crate::test::temp_dir;
+
+/// `rollout ARGS` in `dir` under `bytes` of address space and a minute of time.
+fn limited(dir: &std::path::Path, bytes: u64, args: &[&str]) -> Output {
+    Command::new("timeout")
+        .arg("60")
+        .arg("prlimit")
+        .arg(format!("--as={bytes}"))
+        .arg("--")
+        .arg(env!("CARGO_BIN_EXE_rollout"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run rollout under limits")
+}
+
+const MB: u64 = 1024 * 1024;
+
+fn says(output: &Output, status: i32, texts: &[&str]) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(status),
+        "--- stdout\n{stdout}\n--- stderr\n{stderr}"
+    );
+    for text in texts {
+        assert!(
+            stderr.contains(text) || stdout.contains(text),
+            "lacks {text:?}:\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+        );
+    }
+}
+
+#[test]
+fn devices_and_pipes_are_never_read() {
+    let dir = temp_dir();
+    let fifo = dir.join("pipe.rollout");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    for args in [
+        &["check", "/dev/zero"][..],
+        &["check", "/dev/urandom"],
+        &["check", "pipe.rollout"],
+        &["fmt", "/dev/zero"],
+        &["plan", "/dev/zero"],
+        &["simulate", "pipe.rollout"],
+    ] {
+        let out = limited(&dir, 256 * MB, args);
+        says(&out, 2, &["not a regular file"]);
+    }
+    let json = limited(&dir, 256 * MB, &["check", "--format", "json", "/dev/zero"]);
+    let document: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(
+        document["diagnostics"][0]["file"], "/dev/zero",
+        "{document}"
+    );
+    assert_eq!(document["diagnostics"][0]["code"], "rollout::io");
+}
+
+#[test]
+fn an_import_or_a_hook_that_is_a_device_is_pointed_at() {
+    let dir = temp_dir();
+    std::fs::write(
+        dir.join("p.rollout"),
+        "import \"/dev/zero\"\nhealth {\n  script \"/dev/urandom\"\n}\npublish\nshift 5% to new\nwait 10m until healthy\npromote\n",
+    )
+    .unwrap();
+    let out = limited(&dir, 256 * MB, &["check", "p.rollout"]);
+    says(
+        &out,
+        2,
+        &[
+            "cannot read /dev/zero: it is a device",
+            "p.rollout:1:8",
+            "`/dev/urandom` is not a regular file",
+        ],
+    );
+}
+
+#[test]
+fn a_file_over_the_limit_is_refused_at_once_and_one_under_it_checks_in_proportion() {
+    let dir = temp_dir();
+    // 52 MB, as in the report: refused before it is read.
+    std::fs::write(dir.join("huge.rollout"), "#".repeat(52_000_000)).unwrap();
+    let out = limited(&dir, 128 * MB, &["check", "huge.rollout"]);
+    says(&out, 2, &["rollout::too-large", "larger than 4 MiB"]);
+    // Just under 4 MiB of playbook: checked within a hundred times its size.
+    let mut text = String::from("function \"f\"\nalias \"live\"\npublish\n");
+    let mut i = 0;
+    while text.len() < 4_000_000 {
+        text.push_str(&format!(
+            "shift {}% to new  # {}\n",
+            1 + i % 90,
+            "x".repeat(150)
+        ));
+        i += 1;
+    }
+    text.push_str("promote\n");
+    std::fs::write(dir.join("big.rollout"), &text).unwrap();
+    let out = limited(&dir, 400 * MB, &["check", "-q", "big.rollout"]);
+    says(&out, 0, &[]);
+}
+
+#[test]
+fn step_definitions_that_multiply_are_bounded() {
+    let dir = temp_dir();
+    // 632 bytes as in the report: 2^40 steps if expanded.
+    let defs: String = (0..40)
+        .map(|i| format!("step s{i}() {{ s{}(); s{}() }}\n", i + 1, i + 1))
+        .collect();
+    let text = format!("function \"f\"\nalias \"live\"\n{defs}step s40() {{ wait 1m }}\npublish\nshift 5% to new\ns0()\npromote\n");
+    std::fs::write(dir.join("p.rollout"), &text).unwrap();
+    for command in ["check", "plan", "simulate"] {
+        let out = limited(&dir, 256 * MB, &[command, "p.rollout"]);
+        says(
+            &out,
+            2,
+            &["rollout::too-large", "expand to more than 100000 steps"],
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("never called"), "{stderr}");
+        assert!(!stderr.contains("ends-split"), "{stderr}");
+    }
+    // A chain 100 deep is refused as too deep, and none of its links is called unused.
+    let chain: String = (0..100)
+        .map(|i| format!("step c{i}() {{ c{}() }}\n", i + 1))
+        .collect();
+    std::fs::write(
+        dir.join("deep.rollout"),
+        format!("{chain}step c100() {{ wait 1m }}\npublish\nc0()\npromote\n"),
+    )
+    .unwrap();
+    let out = limited(&dir, 256 * MB, &["check", "deep.rollout"]);
+    says(&out, 2, &["rollout::too-deep"]);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("never called"));
+}
+
+#[test]
+fn a_delay_of_centuries_is_refused_before_anything_runs() {
+    let dir = temp_dir();
+    for (delay, said) in [
+        ("100000d", "is longer than a year"),
+        ("2d", "a metrics delay of 2d is longer than 1d"),
+    ] {
+        std::fs::write(
+            dir.join("p.rollout"),
+            format!("health {{\n  metrics delay {delay}\n  error rate < 1%\n}}\npublish\nshift 5% to new\nwait 10m until healthy\npromote\n"),
+        )
+        .unwrap();
+        for command in ["check", "simulate"] {
+            let out = limited(&dir, 256 * MB, &[command, "p.rollout"]);
+            says(&out, 2, &[said]);
+        }
+    }
+}
