@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::health::{CheckResult, Hold, Settled, Verdict, Versions};
-use super::series::{count_stats, forms, Series};
+use super::series::{count_stats, forms, Series, HISTORY_PERIOD};
 use crate::cloud::{AlarmState, CloudError, MetricQuery, MetricsApi, Stat};
 use crate::judge::evidence::describe;
 use crate::judge::form::{judged_under, Form, Judged};
@@ -216,16 +216,18 @@ pub async fn read_all<M: MetricsApi>(
     let period = targets
         .first()
         .map_or(Millis(60_000), |t| t.settled.settlement.period);
-    let news: Vec<MetricQuery> = periods
-        .iter()
-        .flat_map(|w| w.periods.iter().map(|(_, q)| q.clone()))
-        .collect();
+    let news = aligned(
+        periods
+            .iter()
+            .flat_map(|w| w.periods.iter().map(|(_, q)| q.clone()))
+            .collect(),
+    );
     let pasts: Vec<MetricQuery> = periods
         .iter()
         .flat_map(|w| w.history.iter().map(|(_, q)| q.clone()))
         .collect();
     let mut news = metrics.series(&news, period).await?.into_iter();
-    let mut pasts = metrics.series(&pasts, period).await?.into_iter();
+    let mut pasts = metrics.series(&pasts, HISTORY_PERIOD).await?.into_iter();
     for (t, wanted) in targets.iter_mut().zip(&periods) {
         let new = news.by_ref().take(wanted.periods.len()).collect();
         let past = pasts.by_ref().take(wanted.history.len()).collect();
@@ -233,6 +235,21 @@ pub async fn read_all<M: MetricsApi>(
     }
     let alarms = metrics.alarm_states(&alarm_names(spec)).await?;
     Ok(Readings { reads: all, alarms })
+}
+
+/// Series queries that end together, widened to start together: one request per
+/// [`crate::cloud::metrics::QUERIES_PER_CALL`] queries reads them all, however the targets'
+/// phases began (the periods a target reads before its own range are never judged).
+fn aligned(mut queries: Vec<MetricQuery>) -> Vec<MetricQuery> {
+    let mut first: BTreeMap<Millis, Millis> = BTreeMap::new();
+    for q in &queries {
+        let start = first.entry(q.end).or_insert(q.start);
+        *start = (*start).min(q.start);
+    }
+    for q in &mut queries {
+        q.start = first[&q.end];
+    }
+    queries
 }
 
 /// The periods of `target`'s phase that were held (`old` failed in them as much as a count
@@ -304,7 +321,14 @@ fn judge_reads(
                 Judged::Sequential(_) => {
                     let (form, periods) = counted.next().expect("a series per count check");
                     let background = target.series.background(&form, cluster);
-                    let result = count_check(check, &form, &periods, &background, versions, look);
+                    // Still in new's warm-up: the newest settled period is left out.
+                    let newest =
+                        Millis(settled.until.0.saturating_sub(settled.settlement.period.0));
+                    let warming = target
+                        .warm
+                        .skips(form.family, newest, settled.settlement.period);
+                    let result =
+                        count_check(check, &form, &periods, &background, versions, look, warming);
                     count_periods.push((form, periods));
                     result
                 }
@@ -393,10 +417,13 @@ fn count_check(
     background: &crate::judge::sequential::Background,
     versions: &Versions<'_>,
     look: Look,
+    warming: bool,
 ) -> CheckResult {
     let Some(assessment) = assess(form, periods, background, look) else {
         let version = versions.of(form.subject);
-        let detail = if periods.is_empty() {
+        let detail = if periods.is_empty() && warming {
+            format!("{check}: new is still warming up: its first traffic is left out of this check (`warm up`)")
+        } else if periods.is_empty() {
             format!(
                 "{check}: no settled invocations of {} yet",
                 form.subject.as_str()

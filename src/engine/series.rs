@@ -17,6 +17,11 @@ use crate::plan::{HealthSpec, Millis, Which};
 /// How much of `old`'s past is read before the first look.
 pub const HISTORY: Millis = Millis(3_600_000);
 
+/// The period `old`'s past is read in: Lambda's own resolution, whatever the bake's period (a
+/// shorter one only multiplies the datapoints, and the minute-to-minute variation is what the
+/// judge allows for).
+pub const HISTORY_PERIOD: Millis = Millis(60_000);
+
 /// A statistic's name, as a key.
 fn key(stat: Stat) -> String {
     format!("{stat:?}")
@@ -82,7 +87,7 @@ impl Warm {
     }
 
     /// Whether the period starting `at` lies mostly in the warm-up, for a check of `family`.
-    fn skips(&self, family: Family, at: Millis, length: Millis) -> bool {
+    pub(super) fn skips(&self, family: Family, at: Millis, length: Millis) -> bool {
         let applies = matches!(family, Family::SlowerThan(_)) || self.errors;
         applies && at.0 + length.0 / 2 < self.until.0
     }
@@ -138,8 +143,9 @@ impl Series {
                     let id = key(stat);
                     let new = !wanted.history.iter().any(|(k, _)| *k == id);
                     if self.history.is_none() && new && which == Which::Old {
-                        let start = Millis(settled.since.0.saturating_sub(HISTORY.0));
-                        let q = query(versions.old, stat, start, settled.since);
+                        let end = Millis(settled.since.0 / HISTORY_PERIOD.0 * HISTORY_PERIOD.0);
+                        let start = Millis(end.0.saturating_sub(HISTORY.0));
+                        let q = query(versions.old, stat, start, end);
                         wanted.history.push((id, q));
                     }
                 }

@@ -7,7 +7,8 @@ use crate::plan::{Check, Millis};
 
 /// `1,496`.
 pub fn thousands(value: f64) -> String {
-    let digits = format!("{:.0}", value.max(0.0));
+    // An empty `sum()` is -0, which would print as "-0".
+    let digits = format!("{:.0}", if value > 0.0 { value } else { 0.0 });
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
         if i > 0 && (digits.len() - i) % 3 == 0 {
@@ -169,6 +170,8 @@ mod tests {
         assert_eq!(thousands(1_496.0), "1,496");
         assert_eq!(thousands(28_411_000.0), "28,411,000");
         assert_eq!(thousands(12.0), "12");
+        let none: f64 = std::iter::empty::<f64>().sum();
+        assert_eq!(thousands(none), "0", "an empty sum is -0");
         let form = Form {
             family: Family::ErrorRate,
             subject: Which::New,

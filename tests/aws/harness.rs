@@ -67,7 +67,13 @@ pub(crate) struct Aws {
 }
 
 impl Aws {
+    /// Clients in `us-east-1`, where most tests work.
     pub(crate) fn new() -> Aws {
+        Aws::in_region("us-east-1")
+    }
+
+    /// Clients in `region`: moto keeps each region's functions and metrics apart.
+    pub(crate) fn in_region(region: &str) -> Aws {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -75,7 +81,7 @@ impl Aws {
         let config = runtime.block_on(
             aws_config::defaults(BehaviorVersion::latest())
                 .endpoint_url(endpoint())
-                .region(Region::new("us-east-1"))
+                .region(Region::new(region.to_string()))
                 .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
                 .load(),
         );
