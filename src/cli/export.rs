@@ -9,6 +9,7 @@ use crate::cloud::sim::traffic::Profile;
 use crate::diagnostic::LineIndex;
 use crate::exit;
 use crate::export::{as_exported, compile, machine_name, template};
+use crate::judge::settle::Settlement;
 use crate::plan::{Check, CompareOp, Expr, Metric, Millis, Plan, StepKind};
 use crate::simulation::monte_carlo::{run_many, Summary};
 use crate::simulation::{with_default_targets, SimOptions};
@@ -64,11 +65,21 @@ const FEWEST_RUNS: usize = 10;
 /// few seconds), so that `export` of a rollout of weeks answers at once.
 const SIMULATED_BUDGET: Millis = Millis(100 * 86_400_000);
 
+/// Periods all the comparison's runs may judge together: each look of a count check judges
+/// every period of its phase so far, so a run of `n` periods judges about `n²/2` (two million
+/// is a second or two of a release build).
+const JUDGED_BUDGET: u64 = 2_000_000;
+
 /// How many runs of each of the four sides (healthy and regressed, local and exported) a
-/// rollout lasting `longest` gets within [`SIMULATED_BUDGET`].
-fn runs_within_budget(longest: Millis) -> usize {
+/// rollout lasting `longest`, judged in periods of `period`, gets within [`SIMULATED_BUDGET`]
+/// and [`JUDGED_BUDGET`].
+fn runs_within_budget(longest: Millis, period: Millis) -> usize {
     let per_run = longest.0.max(1).saturating_mul(4);
-    ((SIMULATED_BUDGET.0 / per_run) as usize).min(COMPARED_RUNS)
+    let periods = longest.0.div_ceil(period.0.max(1));
+    let judged_per_run = (periods.saturating_mul(periods) / 2)
+        .max(1)
+        .saturating_mul(4);
+    ((SIMULATED_BUDGET.0 / per_run).min(JUDGED_BUDGET / judged_per_run) as usize).min(COMPARED_RUNS)
 }
 
 /// How the exported judgment differs from `run`'s, from `simulate`: false rollbacks of a
@@ -104,10 +115,11 @@ fn compare(plan: &Plan, source: &str) -> Option<String> {
     }
     let (least, most) = super::plan::duration(plan, source, DEFAULT_CALLS_PER_SECOND);
     let longest = most.unwrap_or(least);
-    let compared_runs = runs_within_budget(longest);
+    let period = Settlement::new(plan.health.every, Millis(0)).period;
+    let compared_runs = runs_within_budget(longest, period);
     if compared_runs < FEWEST_RUNS {
         return Some(format!(
-            "judgment not compared in simulate: a rollout of up to {longest} is too long to simulate {FEWEST_RUNS} times each way here; `rollout simulate --runs N` compares it, as long as it takes"
+            "judgment not compared in simulate: a rollout of up to {longest}, judged every {period}, is too long to simulate {FEWEST_RUNS} times each way here; `rollout simulate --runs N` compares it, as long as it takes"
         ));
     }
     let plan = with_default_targets(plan);
@@ -164,11 +176,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_comparison_spends_at_most_its_budget_of_simulated_time() {
-        assert_eq!(runs_within_budget(Millis::from_minutes(20)), COMPARED_RUNS);
+    fn the_comparison_spends_at_most_its_budget_of_simulated_time_and_judged_periods() {
+        let minute = Millis::from_minutes(1);
+        assert_eq!(
+            runs_within_budget(Millis::from_minutes(20), minute),
+            COMPARED_RUNS
+        );
+        assert_eq!(runs_within_budget(Millis(0), minute), COMPARED_RUNS);
+        // Two hours in minutes: 120 periods, 7,200 judged a run and side.
+        assert_eq!(runs_within_budget(Millis::from_minutes(120), minute), 69);
+        // A day is too many periods to judge ten times each way; ten minutes by the second too.
         let day = Millis(86_400_000);
-        assert_eq!(runs_within_budget(day), 25);
-        assert!(runs_within_budget(Millis(30 * day.0)) < FEWEST_RUNS);
-        assert_eq!(runs_within_budget(Millis(0)), COMPARED_RUNS);
+        assert!(runs_within_budget(day, minute) < FEWEST_RUNS);
+        assert!(runs_within_budget(Millis::from_minutes(10), Millis(1_000)) < FEWEST_RUNS);
+        // However few its periods, thirty days is too much simulated time.
+        let hour = Millis::from_minutes(60);
+        assert!(runs_within_budget(Millis(30 * day.0), hour) < FEWEST_RUNS);
     }
 }
