@@ -358,6 +358,9 @@ impl<'p> Builder<'p> {
                 )));
             }
         }
+        if !self.metric_checks.is_empty() {
+            out.push((None, "the exported bakes do not hold while old fails as much as new, do not leave out new's warm-up, and do not count an async function's retries as clusters: a shared outage or a cold start fails them".to_string()));
+        }
         let judges = !self.metric_checks.is_empty() || !self.user_alarms.is_empty();
         if self.plan.health.delay.is_none() && judges {
             out.push((None, format!(
