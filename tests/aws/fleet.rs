@@ -42,31 +42,42 @@ fn playbook(prefix: &str) -> String {
         .replace("wait 2s until healthy", "wait 10s until healthy")
 }
 
+/// Runs the canary, with `extra` arguments, on a new fleet named after `name` (the function at
+/// `bad` unhealthy), one fleet at a time: the clients, the fleet's prefix and names, and what
+/// `rollout run` did.
+fn run_fleet(
+    name: &str,
+    bad: Option<usize>,
+    extra: &[&str],
+) -> (Aws, String, Vec<String>, std::process::Output) {
+    let _one = ONE_FLEET_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let aws = Aws::in_region(FLEET_REGION);
+    let prefix = unique(name);
+    let names = fleet(&aws, &prefix, bad);
+    let dir = temp(&playbook(&prefix));
+    let mut args = vec![
+        "run",
+        "--yes",
+        "--region",
+        FLEET_REGION,
+        "--calls-per-second",
+        "100",
+    ];
+    args.extend_from_slice(extra);
+    args.push("p.rollout");
+    let out = rollout(&dir, &args);
+    (aws, prefix, names, out)
+}
+
 #[test]
 #[cfg_attr(
     not(feature = "e2e"),
     ignore = "needs a moto server: `scripts/test` runs these (cargo test --features e2e)"
 )]
 fn fifty_functions_selected_by_a_pattern_are_promoted_together() {
-    let _one = ONE_FLEET_AT_A_TIME
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let aws = Aws::in_region(FLEET_REGION);
-    let prefix = unique("fleet");
-    let names = fleet(&aws, &prefix, None);
-    let dir = temp(&playbook(&prefix));
-    let out = rollout(
-        &dir,
-        &[
-            "run",
-            "--yes",
-            "--region",
-            FLEET_REGION,
-            "--calls-per-second",
-            "100",
-            "p.rollout",
-        ],
-    );
+    let (aws, prefix, names, out) = run_fleet("fleet", None, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -94,27 +105,7 @@ fn fifty_functions_selected_by_a_pattern_are_promoted_together() {
     ignore = "needs a moto server: `scripts/test` runs these (cargo test --features e2e)"
 )]
 fn one_unhealthy_function_rolls_the_whole_fleet_back() {
-    let _one = ONE_FLEET_AT_A_TIME
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let aws = Aws::in_region(FLEET_REGION);
-    let prefix = unique("fleetbad");
-    let names = fleet(&aws, &prefix, Some(17));
-    let dir = temp(&playbook(&prefix));
-    let out = rollout(
-        &dir,
-        &[
-            "run",
-            "--yes",
-            "--region",
-            FLEET_REGION,
-            "--calls-per-second",
-            "100",
-            "--format",
-            "json",
-            "p.rollout",
-        ],
-    );
+    let (aws, prefix, names, out) = run_fleet("fleetbad", Some(17), &["--format", "json"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     for name in &names {
         assert_eq!(
