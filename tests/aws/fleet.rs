@@ -6,11 +6,11 @@ use crate::harness::*;
 
 const FLEET: usize = 50;
 
-/// Where the fifty-function fleets live. moto answers `GetMetricData` by scanning every datapoint
-/// of the queried hour for each period of each query; `old`'s hour of history for fifty functions
-/// over the datapoints every other test wrote there takes it minutes, so the fleets keep their
-/// metrics in a region of their own.
-const FLEET_REGION: &str = "eu-west-1";
+/// Where each fifty-function fleet lives. moto answers `GetMetricData` by scanning every
+/// datapoint of the queried hour for each period of each query; `old`'s hour of history for fifty
+/// functions over fifty others' datapoints takes it minutes, so each fleet keeps its metrics in a
+/// region of its own, away from every other test's.
+const FLEET_REGIONS: [&str; 2] = ["eu-west-1", "eu-west-2"];
 
 /// Held by each fifty-function test: two fleets at once (a hundred functions published,
 /// shifted and judged against one moto server beside every other test) leave moto too busy to
@@ -42,10 +42,11 @@ fn playbook(prefix: &str) -> String {
         .replace("wait 2s until healthy", "wait 10s until healthy")
 }
 
-/// Runs the canary, with `extra` arguments, on a new fleet named after `name` (the function at
+/// Runs the canary, with `extra` arguments, on a new fleet in `region` named after `name` (the function at
 /// `bad` unhealthy), one fleet at a time: the clients, the fleet's prefix and names, and what
 /// `rollout run` did.
 fn run_fleet(
+    region: &str,
     name: &str,
     bad: Option<usize>,
     extra: &[&str],
@@ -53,7 +54,7 @@ fn run_fleet(
     let _one = ONE_FLEET_AT_A_TIME
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let aws = Aws::in_region(FLEET_REGION);
+    let aws = Aws::in_region(region);
     let prefix = unique(name);
     let names = fleet(&aws, &prefix, bad);
     let dir = temp(&playbook(&prefix));
@@ -61,7 +62,7 @@ fn run_fleet(
         "run",
         "--yes",
         "--region",
-        FLEET_REGION,
+        region,
         "--calls-per-second",
         "100",
     ];
@@ -77,7 +78,7 @@ fn run_fleet(
     ignore = "needs a moto server: `scripts/test` runs these (cargo test --features e2e)"
 )]
 fn fifty_functions_selected_by_a_pattern_are_promoted_together() {
-    let (aws, prefix, names, out) = run_fleet("fleet", None, &[]);
+    let (aws, prefix, names, out) = run_fleet(FLEET_REGIONS[0], "fleet", None, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -105,7 +106,12 @@ fn fifty_functions_selected_by_a_pattern_are_promoted_together() {
     ignore = "needs a moto server: `scripts/test` runs these (cargo test --features e2e)"
 )]
 fn one_unhealthy_function_rolls_the_whole_fleet_back() {
-    let (aws, prefix, names, out) = run_fleet("fleetbad", Some(17), &["--format", "json"]);
+    let (aws, prefix, names, out) = run_fleet(
+        FLEET_REGIONS[1],
+        "fleetbad",
+        Some(17),
+        &["--format", "json"],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     for name in &names {
         assert_eq!(
