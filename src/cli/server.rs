@@ -265,6 +265,8 @@ impl Follow<'_> {
                         format!("rolled back at step {}: {cause}", self.step),
                     ),
                     "Refused" => ("refused", exit::INVALID, cause),
+                    // The cause ends with the `rollout rollback` that finishes the restore.
+                    "RestoreFailed" => ("restore_failed", exit::INFRA, cause),
                     _ => (
                         "failed",
                         exit::INFRA,

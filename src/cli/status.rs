@@ -59,9 +59,34 @@ fn held(m: &Marker, alias: &str, function: &str) -> String {
     )
 }
 
+/// For a lease a Step Functions execution holds: nothing while the execution runs; otherwise how
+/// it ended (or that it cannot be found), the lease left behind, and the command that clears it.
+async fn ended(aws: &crate::cloud::aws::Aws, function: &str, alias: &str, m: &Marker) -> String {
+    let name = m
+        .holder
+        .trim_start_matches(crate::cloud::lease::SERVER_HOLDER);
+    let parameter = crate::export::execution_parameter(function, alias);
+    let how = match aws.parameter(&parameter).await {
+        Ok(Some(arn)) if arn.ends_with(&format!(":{name}")) => match aws.execution(&arn).await {
+            Ok(e) if e.status == "RUNNING" => return String::new(),
+            Ok(e) => format!(
+                "has ended ({}{})",
+                e.status,
+                e.error.map(|e| format!(": {e}")).unwrap_or_default()
+            ),
+            Err(e) => format!("cannot be read ({e})"),
+        },
+        Ok(_) => format!("is not the one {parameter} names"),
+        Err(e) => format!("cannot be found ({parameter}: {e})"),
+    };
+    format!(
+        "; the execution {how}, and its lease is left on the alias: `rollout rollback --function {function} --alias {alias}` restores old and clears it"
+    )
+}
+
 pub(super) fn run(args: &StatusArgs) -> i32 {
     let target = &args.target;
-    super::with_aws(target, async |aws, functions, _| {
+    super::with_aws(target, async |aws, functions, raw| {
         let mut statuses = Vec::new();
         for function in functions {
             let read = async {
@@ -74,6 +99,10 @@ pub(super) fn run(args: &StatusArgs) -> i32 {
                     let split = serves.additional().is_some();
                     let lease = Marker::parse(&serves.description).1;
                     let note = match (&lease, split) {
+                        (Some(m), _) if m.server_side() => {
+                            let ended = ended(raw, function, &target.alias, m).await;
+                            held(m, &target.alias, function) + ended.as_str()
+                        }
                         (Some(m), _) => held(m, &target.alias, function),
                         (None, true) => "traffic is split and no rollout holds the alias: someone changed it by hand; restore one version with `rollout rollback`".to_string(),
                         (None, false) => "one version serves all traffic; no rollout in progress".to_string(),

@@ -77,6 +77,24 @@ const PARTITIONS: &[&str] = &[
     "us-isob-", "us-isof-", "eu-isoe-", "eusc-",
 ];
 
+/// The partition of `region`, as ARNs name it: `aws-cn` for China, `aws-us-gov` for GovCloud,
+/// the isolated partitions by their prefixes, and `aws` for every other region.
+pub fn partition(region: &str) -> &'static str {
+    const NAMED: &[(&str, &str)] = &[
+        ("cn-", "aws-cn"),
+        ("us-gov-", "aws-us-gov"),
+        ("us-isob-", "aws-iso-b"),
+        ("us-isof-", "aws-iso-f"),
+        ("us-iso-", "aws-iso"),
+        ("eu-isoe-", "aws-iso-e"),
+        ("eusc-", "aws-eusc"),
+    ];
+    NAMED
+        .iter()
+        .find(|(prefix, _)| region.starts_with(prefix))
+        .map_or("aws", |(_, partition)| partition)
+}
+
 /// Whether `region` lies in one of AWS's partitions: one that does not has no endpoints, and
 /// its calls would fail on a host name that does not resolve, as if the network were down.
 fn known_partition(region: &str) -> Result<(), CloudError> {
@@ -816,6 +834,20 @@ mod tests {
     use aws_sdk_lambda::error::ErrorMetadata;
     use aws_sdk_lambda::operation::get_alias::GetAliasError;
     use aws_sdk_lambda::primitives::SdkBody;
+
+    #[test]
+    fn each_region_names_its_partition() {
+        for (region, partition) in [
+            ("us-east-1", "aws"),
+            ("eu-west-2", "aws"),
+            ("cn-north-1", "aws-cn"),
+            ("us-gov-west-1", "aws-us-gov"),
+            ("us-iso-east-1", "aws-iso"),
+            ("us-isob-east-1", "aws-iso-b"),
+        ] {
+            assert_eq!(super::partition(region), partition, "{region}");
+        }
+    }
 
     /// What a service error with this status, code and headers becomes.
     fn classify(status: u16, code: &str, headers: &[(&'static str, &'static str)]) -> CloudError {

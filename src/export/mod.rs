@@ -40,6 +40,16 @@ const POLL_SECONDS: u64 = 5;
 /// How long an `approve` gate waits for `rollout approve` before the rollout fails.
 const APPROVAL_TIMEOUT_SECONDS: u64 = 7 * 24 * 3600;
 
+/// The first wait of a task's retries, in seconds; each later one doubles, up to
+/// [`RETRY_LONGEST_SECONDS`].
+pub(super) const RETRY_FIRST_SECONDS: u64 = 1;
+
+/// How many times a task is asked again after a retryable error.
+pub(super) const RETRY_ATTEMPTS: u64 = 6;
+
+/// The longest wait between two tries of a task.
+pub(super) const RETRY_LONGEST_SECONDS: u64 = 20;
+
 /// The largest definition Step Functions accepts, in bytes (1 MiB).
 const DEFINITION_LIMIT: usize = 1024 * 1024;
 
@@ -265,11 +275,16 @@ struct Builder<'p> {
     )>,
     settlement: Settlement,
     approval: bool,
+    /// The partition of the plan's region, as ARNs name it (`aws` without a region).
+    partition: &'static str,
     /// Whether `new` is chosen at the point being built.
     chosen: bool,
     /// The weight on `new` at the point being built; `None` before the first shift.
     weight: Option<Percent>,
 }
+
+/// The first state: the braces the weight maps are built with, in the execution's data.
+const BEGIN: &str = "Begin";
 
 /// Where a failure goes once aliases may have been written.
 const RESTORE: &str = "Restore old";
@@ -327,6 +342,11 @@ impl<'p> Builder<'p> {
             metric_checks,
             settlement: Settlement::new(plan.health.every, delay),
             approval: false,
+            partition: plan
+                .targets
+                .region
+                .as_deref()
+                .map_or("aws", crate::cloud::aws::partition),
             chosen: false,
             weight: None,
         }
@@ -403,7 +423,7 @@ impl<'p> Builder<'p> {
                 self.alias,
                 env!("CARGO_PKG_VERSION"),
             ),
-            "StartAt": "Read f0",
+            "StartAt": BEGIN,
             "States": Value::Object(self.states.clone()),
         })
     }
@@ -436,15 +456,22 @@ impl<'p> Builder<'p> {
     ) {
         let mut state = json!({
             "Type": "Task",
-            "Resource": format!("arn:aws:states:::aws-sdk:{action}"),
+            "Resource": self.resource(action),
             "Parameters": parameters,
             "ResultPath": result,
+            "Retry": retry(action),
             "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": catch}],
         });
         if result.is_none() {
             state["ResultPath"] = Value::Null;
         }
         self.then(name, state, false);
+    }
+
+    /// The `Resource` of a task calling `service:action` through the AWS SDK integration, in
+    /// the plan's partition.
+    fn resource(&self, action: &str) -> String {
+        format!("arn:{}:states:::aws-sdk:{action}", self.partition)
     }
 
     /// The description to write on target `t`: the user's text and the marker of `step`.
@@ -471,8 +498,10 @@ impl<'p> Builder<'p> {
         description: Value,
     ) -> Value {
         let routing = match weight {
+            // `{"7":0.05}`, its braces read from `$.braces`: AWS reserves them in the literals
+            // of intrinsic functions.
             Some(w) => json!({"AdditionalVersionWeights.$": format!(
-                "States.StringToJson(States.Format('{{}}{{}}{{}}', '{{\"', $.f{t}.new, '\":{}}}'))",
+                "States.StringToJson(States.Format('{{}}\"{{}}\":{}{{}}', $.braces.open, $.f{t}.new, $.braces.close))",
                 weight_text(w)
             )}),
             None => json!({"AdditionalVersionWeights": {}}),
@@ -486,6 +515,68 @@ impl<'p> Builder<'p> {
             "Description.$": description,
         })
     }
+}
+
+/// How a task calling `service:action` retries: what AWS documents as worth asking again
+/// (throttling, the service's own faults, the SDK losing the connection) with exponential
+/// backoff and full jitter, about a minute in all; nothing else (a refused precondition, a
+/// missing resource, a bad parameter) is asked again.
+pub(super) fn retry(action: &str) -> Value {
+    let service = action.split(':').next().unwrap_or_default();
+    let (prefix, names): (&str, &[&str]) = match service {
+        "lambda" => (
+            "Lambda",
+            &[
+                "TooManyRequestsException",
+                "ServiceException",
+                "EC2ThrottledException",
+                "AWSLambdaException",
+                "LambdaException",
+            ],
+        ),
+        // CloudWatch's throttling (`Throttling`) is not a modelled error: Step Functions reports
+        // it as the service's base exception.
+        "cloudwatch" => (
+            "CloudWatch",
+            &[
+                "CloudWatchException",
+                "InternalServiceException",
+                "InternalServiceFaultException",
+            ],
+        ),
+        "ssm" => (
+            "Ssm",
+            &[
+                "ThrottlingException",
+                "InternalServerErrorException",
+                "TooManyUpdatesException",
+                "SsmException",
+            ],
+        ),
+        _ => ("", &[]),
+    };
+    let names = names.iter().chain(&["SdkClientException"]);
+    // Step Functions names an error `Service.Name`; moto's interpreter writes the service in
+    // lower case (`lambda.TooManyRequestsException`, `cloudwatch.cloudwatchException`), and the
+    // end-to-end tests throttle it.
+    let errors: Vec<String> = names
+        .flat_map(|name| {
+            let lower = if *name == format!("{prefix}Exception") {
+                format!("{service}Exception")
+            } else {
+                (*name).to_string()
+            };
+            [format!("{prefix}.{name}"), format!("{service}.{lower}")]
+        })
+        .collect();
+    json!([{
+        "ErrorEquals": errors,
+        "IntervalSeconds": RETRY_FIRST_SECONDS,
+        "BackoffRate": 2,
+        "MaxAttempts": RETRY_ATTEMPTS,
+        "MaxDelaySeconds": RETRY_LONGEST_SECONDS,
+        "JitterStrategy": "FULL",
+    }])
 }
 
 /// A `'…'` literal of an intrinsic function: quotes, braces and backslashes escaped.
@@ -571,6 +662,201 @@ mod tests {
         let small =
             "function \"f\"\nalias \"live\"\npublish\nramp to 50% by 10% every 1m\npromote\n";
         assert!(compile(&plan(small), &|_| 1, &|_| None).is_ok());
+    }
+
+    /// Every state a definition names exists, and every state is reached from `StartAt`.
+    fn assert_connected(definition: &Value) {
+        let states = definition["States"].as_object().unwrap();
+        let mut reached = std::collections::BTreeSet::new();
+        let mut todo = vec![definition["StartAt"].as_str().unwrap().to_string()];
+        while let Some(name) = todo.pop() {
+            let state = states
+                .get(&name)
+                .unwrap_or_else(|| panic!("{name} is named but not defined"));
+            if !reached.insert(name) {
+                continue;
+            }
+            let mut next: Vec<&Value> = vec![&state["Next"], &state["Default"]];
+            for list in ["Choices", "Catch"] {
+                if let Some(items) = state[list].as_array() {
+                    next.extend(items.iter().map(|c| &c["Next"]));
+                }
+            }
+            todo.extend(next.iter().filter_map(|n| n.as_str().map(str::to_string)));
+        }
+        let unreached: Vec<&String> = states.keys().filter(|k| !reached.contains(*k)).collect();
+        assert!(unreached.is_empty(), "not reachable: {unreached:?}");
+    }
+
+    fn tasks(definition: &Value) -> Vec<(&String, &Value)> {
+        definition["States"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(_, s)| s["Type"] == "Task")
+            .collect()
+    }
+
+    #[test]
+    fn every_state_is_reached_whatever_the_health_block_says() {
+        for health in [
+            "",
+            "health {\n  error rate < 1%\n}\n",
+            "health {\n  error rate < 1%\n  inconclusive pass\n}\n",
+            "health {\n  alarm \"x\"\n  inconclusive pass\n}\n",
+        ] {
+            for steps in [
+                "publish\nshift 5% to new\nwait 10m until healthy\npromote\n",
+                "publish\nramp to 50% by 10% every 1m\napprove\nrollback\n",
+                "use version 3\nshift 10% to new\nwait 5m\n",
+            ] {
+                for functions in ["\"f\"", "\"f\", \"g\""] {
+                    let text = format!("function {functions}\nalias \"live\"\n{health}{steps}");
+                    let export = compile(&plan(&text), &|_| 1, &|_| None).unwrap();
+                    assert_connected(&export.definition);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_task_retries_throttles_and_faults_and_nothing_else() {
+        let text = "function \"f\", \"g\"\nalias \"live\"\nhealth {\n  error rate < 1%\n  alarm \"x\"\n}\npublish\nshift 5% to new\nwait 10m until healthy\napprove\npromote\n";
+        let export = compile(&plan(text), &|_| 1, &|_| None).unwrap();
+        let tasks = tasks(&export.definition);
+        assert!(tasks.len() > 20);
+        for (name, task) in tasks {
+            let retry = &task["Retry"][0];
+            let errors: Vec<&str> = retry["ErrorEquals"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{name} has no Retry"))
+                .iter()
+                .map(|e| e.as_str().unwrap())
+                .collect();
+            let resource = task["Resource"].as_str().unwrap();
+            let throttle = if resource.contains(":lambda:") {
+                "Lambda.TooManyRequestsException"
+            } else if resource.contains(":cloudwatch:") {
+                "CloudWatch.CloudWatchException"
+            } else {
+                "Ssm.ThrottlingException"
+            };
+            assert!(errors.contains(&throttle), "{name}: {errors:?}");
+            for never in [
+                "States.ALL",
+                "States.TaskFailed",
+                "States.Runtime",
+                "Lambda.PreconditionFailedException",
+                "Lambda.ResourceNotFoundException",
+                "Lambda.ResourceConflictException",
+            ] {
+                assert!(!errors.contains(&never), "{name} retries {never}");
+            }
+            assert_eq!(retry["JitterStrategy"], "FULL", "{name}");
+            assert_eq!(retry["BackoffRate"], 2, "{name}");
+            assert!(retry["MaxAttempts"].as_u64().unwrap() >= 3, "{name}");
+        }
+    }
+
+    #[test]
+    fn tasks_are_in_the_partition_of_the_region() {
+        let text = |region: &str| {
+            format!("function \"f\"\nalias \"live\"\nregion \"{region}\"\npublish\nshift 5% to new\npromote\n")
+        };
+        for (region, prefix) in [
+            ("cn-north-1", "arn:aws-cn:states:::aws-sdk:"),
+            ("us-gov-west-1", "arn:aws-us-gov:states:::aws-sdk:"),
+            ("eu-west-1", "arn:aws:states:::aws-sdk:"),
+        ] {
+            let export = compile(&plan(&text(region)), &|_| 1, &|_| None).unwrap();
+            for (name, task) in tasks(&export.definition) {
+                let resource = task["Resource"].as_str().unwrap();
+                assert!(resource.starts_with(prefix), "{name}: {resource}");
+            }
+        }
+    }
+
+    /// The `'…'` literals of every intrinsic function in `value`.
+    fn literals(value: &Value, out: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                for (key, value) in map {
+                    match value {
+                        Value::String(text)
+                            if key.ends_with(".$") && text.starts_with("States.") =>
+                        {
+                            let mut chars = text.chars();
+                            while let Some(c) = chars.next() {
+                                if c != '\'' {
+                                    continue;
+                                }
+                                let mut literal = String::new();
+                                while let Some(c) = chars.next() {
+                                    match c {
+                                        '\\' => {
+                                            literal.push(c);
+                                            literal.extend(chars.next());
+                                        }
+                                        '\'' => break,
+                                        _ => literal.push(c),
+                                    }
+                                }
+                                out.push(literal);
+                            }
+                        }
+                        other => literals(other, out),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|v| literals(v, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn intrinsic_literals_hold_no_reserved_character_but_placeholders() {
+        let text = "rollout \"it's {odd}\"\nfunction \"f\", \"g\"\nalias \"live\"\nhealth {\n  error rate < 1%\n  alarm \"a'{b}\"\n}\npublish\nramp to 50% by 10% every 1m\napprove\npromote\n";
+        let export = compile(&plan(text), &|_| 1, &|_| None).unwrap();
+        let mut found = Vec::new();
+        literals(&export.definition, &mut found);
+        assert!(found.len() > 10);
+        for literal in found {
+            // `{}` is a placeholder of States.Format; anything reserved else is escaped.
+            let bare = literal.replace("{}", "");
+            let mut chars = bare.chars();
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' => {
+                        chars.next();
+                    }
+                    '{' | '}' | '\'' => panic!("{c:?} unescaped in '{literal}'"),
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_field_aws_may_leave_out_is_tested_for_presence_first() {
+        let text = "function \"f\"\nalias \"live\"\npublish\nshift 5% to new\npromote\n";
+        let export = compile(&plan(text), &|_| 1, &|_| None).unwrap();
+        let states = export.definition["States"].as_object().unwrap();
+        for (name, state) in states.iter().filter(|(_, s)| s["Type"] == "Choice") {
+            for rule in state["Choices"].as_array().unwrap() {
+                let variable = rule["Variable"].as_str().unwrap_or_default();
+                for field in ["LastUpdateStatus", ".version.state"] {
+                    assert!(
+                        !variable.contains(field),
+                        "{name} reads {variable} unguarded"
+                    );
+                }
+            }
+        }
+        let guarded = serde_json::to_string(&export.definition).unwrap();
+        assert!(
+            guarded.contains("{\"IsPresent\":true,\"Variable\":\"$.f0.latest.LastUpdateStatus\"}"),
+            "{guarded}"
+        );
     }
 
     #[test]

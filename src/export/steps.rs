@@ -4,16 +4,31 @@
 use serde_json::{json, Value};
 
 use super::{
-    approval_parameter, execution_parameter, health, Builder, APPROVAL_TIMEOUT_SECONDS,
+    approval_parameter, execution_parameter, health, Builder, APPROVAL_TIMEOUT_SECONDS, BEGIN,
     POLL_SECONDS, REFUSED, RESTORE,
 };
+use crate::cloud::lease::SERVER_HOLDER;
+use crate::engine::UPDATE_DEADLINE;
 use crate::plan::{Inconclusive, Millis, Percent, StepKind};
 
 /// Where an unchanged `new` leads.
 const NOTHING: &str = "Nothing to roll out";
 
+/// Where a wait for AWS that took too long leads (on to the restore).
+const TOO_LONG: &str = "Waited too long";
+
+/// How many times a wait for AWS (an update of `$LATEST`, a `Pending` version) polls before
+/// the rollout fails: five minutes, as `run` waits.
+const POLLS: u64 = UPDATE_DEADLINE.0 / 1000 / POLL_SECONDS;
+
 /// The last state of the restore chain: the execution fails, `old` serving all traffic.
 const ROLLED_BACK: &str = "Rolled back";
+
+/// The last state of a restore that left an alias someone else changed as they set it.
+const LEFT_ALONE: &str = "Rolled back where held";
+
+/// Where a restore that cannot read or write an alias ends.
+const RESTORE_FAILED: &str = "Restore failed";
 
 impl Builder<'_> {
     /// Builds every state: admission, the steps, the end, the restore chain.
@@ -41,6 +56,11 @@ impl Builder<'_> {
 
     /// Reads every alias, refuses what `run` refuses, checks the alarms exist, takes the lease.
     fn admission(&mut self) {
+        self.then(
+            BEGIN,
+            json!({"Type": "Pass", "Result": {"open": "{", "close": "}"}, "ResultPath": "$.braces"}),
+            false,
+        );
         for t in 0..self.functions.len() {
             let read = format!("Read f{t}");
             let params = json!({"FunctionName": self.functions[t], "Name": self.alias});
@@ -250,11 +270,12 @@ impl Builder<'_> {
                     &format!("S{n} approval"),
                     json!({
                         "Type": "Task",
-                        "Resource": "arn:aws:states:::aws-sdk:ssm:putParameter.waitForTaskToken",
+                        "Resource": self.resource("ssm:putParameter.waitForTaskToken"),
                         "Comment": "waits until `rollout approve` sends this task token",
                         "Parameters": {"Name": parameter, "Type": "String", "Overwrite": true, "Value.$": "$$.Task.Token"},
                         "TimeoutSeconds": APPROVAL_TIMEOUT_SECONDS,
                         "ResultPath": "$.approved",
+                        "Retry": super::retry("ssm:putParameter"),
                         "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": RESTORE}],
                     }),
                     false,
@@ -305,6 +326,7 @@ impl Builder<'_> {
             format!("S{n} publish code f{t}"),
             format!("S{n} new f{t}"),
         );
+        self.poll_deadline(&format!("S{n} update deadline f{t}"));
         self.task(
             &latest,
             "lambda:getFunctionConfiguration",
@@ -312,23 +334,21 @@ impl Builder<'_> {
             Some(&format!("$.f{t}.latest")),
             RESTORE,
         );
+        let status = format!("$.f{t}.latest.LastUpdateStatus");
         self.then(
             &format!("S{n} ready f{t}"),
             json!({
                 "Type": "Choice",
                 "Choices": [
-                    {"Variable": format!("$.f{t}.latest.LastUpdateStatus"), "StringEquals": "InProgress", "Next": updating},
-                    {"Variable": format!("$.f{t}.latest.LastUpdateStatus"), "StringEquals": "Failed", "Next": RESTORE},
+                    present_and(&status, json!({"StringEquals": "InProgress"}), &updating),
+                    present_and(&status, json!({"StringEquals": "Failed"}), RESTORE),
                     {"Variable": format!("$.f{t}.latest.RevisionId"), "IsPresent": true, "Next": publish},
                 ],
                 "Default": bare,
             }),
             true,
         );
-        self.states.insert(
-            updating,
-            json!({"Type": "Wait", "Seconds": POLL_SECONDS, "Next": latest}),
-        );
+        self.poll_again(&updating, &latest);
         let mut params =
             json!({"FunctionName": function, "CodeSha256.$": format!("$.f{t}.latest.CodeSha256")});
         if let Some(d) = description {
@@ -343,10 +363,11 @@ impl Builder<'_> {
                 name,
                 json!({
                     "Type": "Task",
-                    "Resource": "arn:aws:states:::aws-sdk:lambda:publishVersion",
+                    "Resource": self.resource("lambda:publishVersion"),
                     "Parameters": params,
                     "ResultSelector": {"version.$": "$.Version"},
                     "ResultPath": format!("$.f{t}.published"),
+                    "Retry": super::retry("lambda:publishVersion"),
                     "Catch": catch,
                     "Next": chosen,
                 }),
@@ -423,6 +444,7 @@ impl Builder<'_> {
     /// Waits until `new` of target `t` is `Active`.
     fn active(&mut self, n: usize, t: usize) {
         let (read, pending) = (format!("S{n} version f{t}"), format!("S{n} pending f{t}"));
+        self.poll_deadline(&format!("S{n} pending deadline f{t}"));
         self.task(
             &read,
             "lambda:getFunctionConfiguration",
@@ -439,18 +461,54 @@ impl Builder<'_> {
             json!({
                 "Type": "Choice",
                 "Choices": [
-                    {"Variable": format!("$.f{t}.version.state"), "StringEquals": "Pending", "Next": pending},
-                    {"Variable": format!("$.f{t}.version.state"), "StringEquals": "Failed", "Next": RESTORE},
+                    present_and(&format!("$.f{t}.version.state"), json!({"StringEquals": "Pending"}), &pending),
+                    present_and(&format!("$.f{t}.version.state"), json!({"StringEquals": "Failed"}), RESTORE),
                 ],
                 "Default": next,
             }),
             true,
         );
+        self.poll_again(&pending, &read);
+        self.join(&next);
+    }
+
+    /// Starts the count of polls a wait for AWS may make ([`POLLS`]) before it gives up.
+    fn poll_deadline(&mut self, name: &str) {
+        self.then(
+            name,
+            json!({"Type": "Pass", "Result": {"left": POLLS}, "ResultPath": "$.polls"}),
+            false,
+        );
+    }
+
+    /// The poll `name` of a wait for AWS: one poll fewer left, then `POLL_SECONDS` and `read`
+    /// again; with none left the rollout fails (and restores `old`).
+    fn poll_again(&mut self, name: &str, read: &str) {
+        let (count, wait) = (format!("{name} count"), format!("{name} wait"));
         self.states.insert(
-            pending,
+            name.to_string(),
+            json!({"Type": "Pass", "Parameters": {"left.$": "States.MathAdd($.polls.left, -1)"}, "ResultPath": "$.polls", "Next": count}),
+        );
+        self.states.insert(
+            count,
+            json!({
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.polls.left", "NumericGreaterThan": 0, "Next": wait}],
+                "Default": TOO_LONG,
+            }),
+        );
+        self.states.insert(
+            wait,
             json!({"Type": "Wait", "Seconds": POLL_SECONDS, "Next": read}),
         );
-        self.join(&next);
+        let cause = format!(
+            "AWS did not finish an update of $LATEST, or make a version Active, within {}",
+            Millis(POLLS * POLL_SECONDS * 1000)
+        );
+        self.states.insert(
+            TOO_LONG.into(),
+            json!({"Type": "Pass", "Result": {"Error": "TimedOut", "Cause": cause}, "ResultPath": "$.error", "Next": RESTORE}),
+        );
     }
 
     /// One alarm per metric check and target, on the versions now chosen.
@@ -553,13 +611,14 @@ impl Builder<'_> {
             true,
         );
         self.join(&done);
-        for (name, why) in [
-            ("Unhealthy", "an alarm of the health block is in ALARM"),
-            (
+        let mut ends = vec![("Unhealthy", "an alarm of the health block is in ALARM")];
+        if self.plan.health.inconclusive == Inconclusive::Fail {
+            ends.push((
                 "Inconclusive",
                 "the bake ended without data for a check (inconclusive fail)",
-            ),
-        ] {
+            ));
+        }
+        for (name, why) in ends {
             self.states.insert(
                 name.into(),
                 json!({"Type": "Pass", "Result": {"Error": name, "Cause": why}, "ResultPath": "$.error", "Next": RESTORE}),
@@ -586,41 +645,127 @@ impl Builder<'_> {
         );
     }
 
-    /// On any failure: `old` with all the traffic on every alias and the lease cleared (each
-    /// write with the RevisionId of this execution's last write, so nobody else's change is
-    /// overwritten), the alarms deleted, the execution failed.
+    /// On any failure, each alias read again and, where this execution still holds it (its
+    /// lease marker names the execution), `old` written with all the traffic and the lease
+    /// cleared, with the RevisionId just read: a write whose answer was lost is not mistaken for
+    /// someone else's. An alias someone else changed is left as they set it, and said. Then the
+    /// alarms are deleted and the execution fails: `RolledBack` when `old` serves all traffic
+    /// again, `RestoreFailed` (with the command that finishes it) when an alias could not be
+    /// read or written.
     fn restore_chain(&mut self) {
         self.join(RESTORE);
-        let count = self.functions.len();
-        for t in 0..count {
-            let next = if t + 1 < count {
-                format!("Restore f{}", t + 1)
-            } else if self.created().is_empty() {
-                ROLLED_BACK.to_string()
-            } else {
-                "Delete alarms after a failure".to_string()
-            };
-            let params = self.update_alias(
+        self.then(
+            "Restore begins",
+            json!({"Type": "Pass", "Result": {"left": false}, "ResultPath": "$.restore"}),
+            false,
+        );
+        for t in 0..self.functions.len() {
+            let (read, held, mine, write, left, done) = (
+                format!("Restore read f{t}"),
+                format!("Restore held f{t}"),
+                format!("Restore mine f{t}"),
+                format!("Restore f{t}"),
+                format!("Restore leaves f{t}"),
+                format!("Restored f{t}"),
+            );
+            self.task(
+                &read,
+                "lambda:getAlias",
+                json!({"FunctionName": self.functions[t], "Name": self.alias}),
+                Some(&format!("$.f{t}.now")),
+                RESTORE_FAILED,
+            );
+            let description = format!("$.f{t}.now.Description");
+            self.then(
+                &held,
+                json!({
+                    "Type": "Choice",
+                    "Choices": [{"Variable": description, "IsPresent": true, "Next": mine.clone()}],
+                    "Default": left.clone(),
+                }),
+                true,
+            );
+            self.states.insert(
+                mine.clone(),
+                json!({
+                    "Type": "Pass",
+                    "Parameters": {"ours.$": format!(
+                        "States.ArrayContains(States.StringSplit({description}, ' '), States.Format('h={SERVER_HOLDER}{{}}', $$.Execution.Name))"
+                    )},
+                    "ResultPath": format!("$.f{t}.held"),
+                }),
+            );
+            self.open = Some(mine);
+            self.then(
+                &format!("Restore ours f{t}"),
+                json!({
+                    "Type": "Choice",
+                    "Choices": [{"Variable": format!("$.f{t}.held.ours"), "BooleanEquals": true, "Next": write.clone()}],
+                    "Default": left.clone(),
+                }),
+                true,
+            );
+            let mut params = self.update_alias(
                 t,
                 &format!("$.f{t}.old"),
                 None,
                 json!(format!("$.f{t}.user")),
             );
+            params["RevisionId.$"] = json!(format!("$.f{t}.now.RevisionId"));
             self.task(
-                &format!("Restore f{t}"),
+                &write,
                 "lambda:updateAlias",
                 params,
                 Some(&format!("$.f{t}.restored")),
-                &next,
+                RESTORE_FAILED,
             );
+            self.states.insert(
+                left,
+                json!({"Type": "Pass", "Result": {"left": true}, "ResultPath": "$.restore", "Next": done}),
+            );
+            self.then(&done, json!({"Type": "Pass"}), false);
         }
-        self.delete_alarms("Delete alarms after a failure", ROLLED_BACK);
+        self.delete_alarms("Delete alarms after a failure", "Restore ends");
         self.then(
-            ROLLED_BACK,
-            json!({"Type": "Fail", "Error": "RolledBack", "Cause": "a step failed: old serves all traffic again (the execution's history says which step, and why)"}),
+            "Restore ends",
+            json!({
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.restore.left", "BooleanEquals": true, "Next": LEFT_ALONE}],
+                "Default": ROLLED_BACK,
+            }),
             true,
         );
+        self.states.insert(
+            ROLLED_BACK.into(),
+            json!({"Type": "Fail", "Error": "RolledBack", "Cause": "a step failed: old serves all traffic again (the execution's history says which step, and why)"}),
+        );
+        self.states.insert(
+            LEFT_ALONE.into(),
+            json!({"Type": "Fail", "Error": "RolledBack", "Cause": "a step failed: old serves all traffic again on every alias this execution still held; an alias someone else changed was left as they set it (the execution's history says which)"}),
+        );
+        let command = format!(
+            "rollout rollback {} --alias {}",
+            self.functions
+                .iter()
+                .map(|f| format!("--function {f}"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            self.alias
+        );
+        self.states.insert(
+            RESTORE_FAILED.into(),
+            json!({"Type": "Fail", "Error": "RestoreFailed", "Cause": format!(
+                "a step failed, and old could not be restored on every alias (AWS refused or did not answer, even when asked again): an alias may still send traffic to new and hold the lease. Finish it with: {command}"
+            )}),
+        );
     }
+}
+
+/// A Choice rule: `variable` is present and `test` (a comparison without its `Variable`) holds
+/// of it; a rule on a field AWS may leave out fails the execution without the guard.
+fn present_and(variable: &str, mut test: Value, next: &str) -> Value {
+    test["Variable"] = json!(variable);
+    json!({"And": [{"Variable": variable, "IsPresent": true}, test], "Next": next})
 }
 
 /// Whole seconds, at least one.

@@ -84,7 +84,7 @@ pub fn cloudformation(export: &Export, name: &str) -> Value {
                 "Properties": {
                     "StateMachineName": name,
                     "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]},
-                    "Definition": export.definition,
+                    "DefinitionString": {"Fn::Sub": in_any_partition(&export.definition)},
                 },
             },
         },
@@ -92,4 +92,43 @@ pub fn cloudformation(export: &Export, name: &str) -> Value {
             "StateMachineArn": {"Value": {"Ref": "StateMachine"}},
         },
     })
+}
+
+/// `definition` as the text `Fn::Sub` takes, each task's `Resource` in the partition the stack
+/// is deployed to (`${AWS::Partition}`), not the one the export assumed.
+fn in_any_partition(definition: &Value) -> String {
+    fn walk(value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                for (key, value) in map.iter_mut() {
+                    let resource = match value {
+                        Value::String(text) if key == "Resource" => text
+                            .split_once(":states:::")
+                            .filter(|(arn, _)| arn.starts_with("arn:"))
+                            .map(|(_, rest)| format!("arn:${{AWS::Partition}}:states:::{rest}")),
+                        _ => None,
+                    };
+                    match resource {
+                        Some(resource) => *value = Value::String(resource),
+                        None => walk(value),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    // Text that `Fn::Sub` would read as a variable is written `${!…}`, which it turns back.
+    let mut escaped = definition.clone();
+    fn literal(value: &mut Value) {
+        match value {
+            Value::String(text) => *text = text.replace("${", "${!"),
+            Value::Object(map) => map.values_mut().for_each(literal),
+            Value::Array(items) => items.iter_mut().for_each(literal),
+            _ => {}
+        }
+    }
+    literal(&mut escaped);
+    walk(&mut escaped);
+    serde_json::to_string_pretty(&escaped).expect("JSON serialises")
 }
