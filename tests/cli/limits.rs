@@ -69,6 +69,43 @@ fn devices_and_pipes_are_never_read() {
 }
 
 #[test]
+fn a_world_file_that_is_a_device_a_pipe_or_too_large_is_never_read() {
+    let dir = temp_dir();
+    std::fs::write(
+        dir.join("p.rollout"),
+        "function \"f\"\nalias \"live\"\nhealth {\n  error rate < 1%\n}\npublish\nshift 5% to new\nwait 10m until healthy\npromote\n",
+    )
+    .unwrap();
+    assert!(Command::new("mkfifo")
+        .arg(dir.join("world.pipe"))
+        .status()
+        .unwrap()
+        .success());
+    std::fs::write(dir.join("huge.world"), "#".repeat(5 * 1024 * 1024)).unwrap();
+    for (world, said) in [
+        ("/dev/zero", "a device, a pipe or a socket"),
+        ("/dev/urandom", "a device, a pipe or a socket"),
+        ("world.pipe", "a device, a pipe or a socket"),
+        ("huge.world", "larger than 4 MiB"),
+    ] {
+        let started = std::time::Instant::now();
+        let out = limited(&dir, 256 * MB, &["simulate", "p.rollout", "--world", world]);
+        says(
+            &out,
+            2,
+            &[&format!("cannot read the world file {world}"), said],
+        );
+        // Refused before anything is read from it: a pipe is never waited on.
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{world}: {:?}",
+            started.elapsed()
+        );
+        assert!(out.stdout.is_empty(), "nothing simulated for {world}");
+    }
+}
+
+#[test]
 fn an_import_or_a_hook_that_is_a_device_is_pointed_at() {
     let dir = temp_dir();
     std::fs::write(
