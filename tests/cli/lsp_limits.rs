@@ -1,7 +1,8 @@
 //! `rollout lsp` against an editor that misbehaves: absurd lengths, broken JSON and headers,
 //! `exit` without `shutdown`, a closed stdin, a document that is not a file, a document with
-//! errors, CRLF line ends. It answers what it can, refuses what it must, stays within a memory
-//! limit and ends when it should.
+//! errors, CRLF line ends. It answers what it can, refuses what it must, stays within a memory limit (`prlimit --as`) and a time
+//! limit (`timeout`: a server that hangs is killed, and the test reading its answer fails), and
+//! ends when it should.
 
 use std::io::Write;
 use std::process::Command;
@@ -14,9 +15,19 @@ use crate::lsp::Editor;
 /// Memory the server runs under here: far below what the lengths below claim.
 const LIMIT: &str = "--as=1073741824";
 
+/// Seconds the server may live, a test's whole session included.
+const TIME_LIMIT: &str = "60";
+
 fn limited() -> Editor {
-    let mut command = Command::new("prlimit");
-    command.args([LIMIT, "--", env!("CARGO_BIN_EXE_rollout"), "lsp"]);
+    let mut command = Command::new("timeout");
+    command.args([
+        TIME_LIMIT,
+        "prlimit",
+        LIMIT,
+        "--",
+        env!("CARGO_BIN_EXE_rollout"),
+        "lsp",
+    ]);
     let mut editor = Editor::start_as(command);
     editor.request(
         "initialize",
@@ -93,13 +104,26 @@ fn broken_messages_get_errors_and_the_server_goes_on() {
 }
 
 #[test]
-fn absurd_lengths_are_never_allocated() {
+fn absurd_lengths_are_never_allocated_answered_at_once_and_the_server_goes_on() {
     for length in ["2400000000", "18446744073709551615"] {
         let mut editor = limited();
         raw(
             &mut editor,
             format!("Content-Length: {length}\r\n\r\n{{}}").as_bytes(),
         );
+        // Answered before any body arrives, as JSON-RPC's Invalid Request.
+        let error = editor.receive();
+        assert_eq!(error["id"], Value::Null, "{length}: {error}");
+        assert_eq!(error["error"]["code"], -32600, "{length}: {error}");
+        assert!(
+            error["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("a message of {length} bytes is longer than")),
+            "{error}"
+        );
+        // What follows the claim is not taken for its body: the next request is answered.
+        still_answers(&mut editor);
         // The editor goes away: the server ends, without a crash.
         drop(std::mem::replace(&mut editor.input, take_stdin()));
         assert_eq!(ends(&mut editor), Some(1), "{length}");
