@@ -201,3 +201,49 @@ fn a_delay_of_centuries_is_refused_before_anything_runs() {
         }
     }
 }
+
+/// `export` simulates how its bakes compare with `run`'s only within a budget: a bake of a month
+/// judged every second, a month that judges nothing and a ramp by the second each answer at
+/// once, saying what was not compared; a bake short enough is compared, within the time limit.
+#[test]
+fn export_of_a_long_or_finely_judged_rollout_finishes() {
+    let dir = temp_dir();
+    let health =
+        "function \"f\"\nalias \"live\"\nhealth every 1s {\n  error rate < 1%\n}\npublish\n";
+    for (name, steps, said) in [
+        (
+            "month",
+            "shift 5% to new\nwait 30d until healthy\npromote\n",
+            "judgment not compared in simulate: a rollout of up to 30d",
+        ),
+        (
+            "ramp",
+            "ramp to 99% by 1% every 1s\nwait 30d until healthy\npromote\n",
+            "judgment not compared in simulate",
+        ),
+        ("unjudged", "shift 5% to new\nwait 30d\npromote\n", ""),
+    ] {
+        let file = format!("{name}.rollout");
+        std::fs::write(dir.join(&file), format!("{health}{steps}")).unwrap();
+        let out = limited(&dir, 512 * MB, &["export", &file, "--to", "step-functions"]);
+        says(&out, 0, &[said]);
+        if said.is_empty() {
+            // Nothing judged: nothing to compare, and nothing said about comparing.
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(!stderr.contains("judgment"), "{name}: {stderr}");
+        }
+        let definition: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(definition["States"].is_object(), "{name}: {definition}");
+    }
+    std::fs::write(
+        dir.join("short.rollout"),
+        "function \"f\"\nalias \"live\"\nhealth every 10s {\n  error rate < 1%\n}\npublish\nshift 5% to new\nwait 10m until healthy\npromote\n",
+    )
+    .unwrap();
+    let out = limited(
+        &dir,
+        512 * MB,
+        &["export", "short.rollout", "--to", "step-functions"],
+    );
+    says(&out, 0, &["judgment compared in simulate ("]);
+}
