@@ -247,3 +247,38 @@ fn export_of_a_long_or_finely_judged_rollout_finishes() {
     );
     says(&out, 0, &["judgment compared in simulate ("]);
 }
+
+/// A fine ramp over many functions makes a state machine over Step Functions' 1 MiB: refused
+/// with what to change, and nothing printed as a definition.
+#[test]
+fn export_over_the_step_functions_limit_is_refused() {
+    let dir = temp_dir();
+    let functions: Vec<String> = (0..20).map(|i| format!("\"f{i}\"")).collect();
+    std::fs::write(
+        dir.join("fine.rollout"),
+        format!(
+            "function {}\nalias \"live\"\nhealth {{\n  error rate < 1%\n}}\npublish\nramp to 99% by 0.5% every 1m\npromote\n",
+            functions.join(", ")
+        ),
+    )
+    .unwrap();
+    let out = limited(
+        &dir,
+        512 * MB,
+        &["export", "fine.rollout", "--to", "step-functions"],
+    );
+    says(
+        &out,
+        2,
+        &[
+            "more than the 1048576 (1 MiB) Step Functions accepts",
+            "ramp in fewer, larger increments",
+            "nothing was exported",
+        ],
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
