@@ -221,6 +221,11 @@ impl Checker {
                     "always true",
                     "give a threshold the metric can cross: an error rate is between 0% and 100% (`error rate < 1%`), counts and durations are above zero (`errors < 5`, `p99 duration < 800ms`)",
                 ),
+                Always::Fails if lu == Unit::Duration => (
+                    format!("`{check}` can never pass: it would roll back every version"),
+                    "never true",
+                    "every call takes some time, so a duration is above zero: give the longest you allow, such as `p99 duration < 800ms`",
+                ),
                 Always::Fails => (
                     format!("`{check}` can never pass: it would roll back every version"),
                     "never true",
@@ -260,6 +265,18 @@ impl Checker {
                 ))
             }
             ExprKind::Value(value) => {
+                // A zero duration is a threshold like any other here (`p99 duration < 0ms`
+                // is then said to never pass), not a bake or a window of nothing.
+                if let ast::Value::Literal(ast::Literal {
+                    kind: ast::LiteralKind::Duration(text),
+                    ..
+                }) = value
+                {
+                    if Millis::parse(text) == Err(crate::plan::QuantityError::Zero) {
+                        let unit = Unit::Duration;
+                        return Some((Expr::Const { value: 0.0, unit }, unit));
+                    }
+                }
                 let (resolved, _) = self.value(value, scope)?;
                 let (value, unit) = match resolved {
                     ParamValue::Percent(p) => (p.as_f64(), Unit::Percent),

@@ -141,7 +141,7 @@ fn duration(text: &str, span: Span, source: &Source) -> Result<Millis, Diag> {
         }
         QuantityError::Zero => Diag::new(Code::ZeroDuration, format!("`{text}` is zero"))
             .at(source, span, "zero duration")
-            .help("write a duration longer than zero, such as `1s` (only `metrics delay` may be `0s`)"),
+            .help("write a duration longer than zero, such as `1s` (only `metrics delay` and `warm up` may be `0s`)"),
     })
 }
 

@@ -262,6 +262,10 @@ struct PlaybookArgs {
     /// a file the playbook reads.
     #[arg(skip)]
     outputs: Vec<(&'static str, PathBuf)>,
+    /// The files the command reads besides the playbook's own, by the option naming each
+    /// (`--world`): no output may be one of them either.
+    #[arg(skip)]
+    reads: Vec<(&'static str, PathBuf)>,
 }
 
 impl PlaybookArgs {
@@ -618,7 +622,10 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
             args.playbook.outputs =
                 written(&[("--report", &args.report), ("--journal", &args.journal)]);
         }
-        Command::Simulate(args) => args.playbook.outputs = written(&[("--report", &args.report)]),
+        Command::Simulate(args) => {
+            args.playbook.outputs = written(&[("--report", &args.report)]);
+            args.playbook.reads = written(&[("--world", &args.world)]);
+        }
         Command::Replay(args) => args.playbook.outputs = written(&[("--report", &args.report)]),
         _ => {}
     }

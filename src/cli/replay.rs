@@ -112,9 +112,16 @@ pub(super) fn run(args: &ReplayArgs) -> i32 {
                 return super::aws::failed(&error);
             }
         };
-        if let Some(why) = empty(&replayed, &versions, args) {
-            eprintln!("error: {why}");
-            return exit::INVALID;
+        match empty(&cloud, &replayed, &versions, args, false).await {
+            Ok(None) => {}
+            Ok(Some(why)) => {
+                eprintln!("error: {why}");
+                return exit::INVALID;
+            }
+            Err(error) => {
+                eprintln!("error: reading CloudWatch: {error}");
+                return super::aws::failed(&error);
+            }
         }
         if let Some(path) = &args.report {
             let source = crate::input::read_text(&args.file).unwrap_or_default();
@@ -130,15 +137,41 @@ pub(super) fn run(args: &ReplayArgs) -> i32 {
     })
 }
 
-/// Why a replay read proves nothing: no invocations of `new` in the window.
-fn empty(replayed: &Replayed, versions: &Versions<'_>, args: &ReplayArgs) -> Option<String> {
-    window::no_data(
-        &replayed.evaluations,
-        versions.function,
-        versions.alias,
-        versions.new,
+/// Why a replay read proves nothing: no invocations of `new` in the window, or none of `old`
+/// (whose count is read with one more call, unless `old_invoked` already says).
+async fn empty<M: crate::cloud::MetricsApi>(
+    cloud: &Progress<'_, M>,
+    replayed: &Replayed,
+    versions: &Versions<'_>,
+    args: &ReplayArgs,
+    old_invoked: bool,
+) -> Result<Option<String>, crate::cloud::CloudError> {
+    let new = window::new_invoked(&replayed.evaluations);
+    let old = old_invoked || !new || invoked(cloud.untold(), versions, args).await?;
+    Ok(window::no_data(
+        (old, new),
+        versions,
         format!("from {} to {}", time(args.from), time(args.to)),
-    )
+    ))
+}
+
+/// Whether `old` was invoked at all in the window, read in whole minutes.
+async fn invoked<M: crate::cloud::MetricsApi>(
+    cloud: &M,
+    versions: &Versions<'_>,
+    args: &ReplayArgs,
+) -> Result<bool, crate::cloud::CloudError> {
+    let minute = 60_000;
+    let query = crate::cloud::MetricQuery {
+        function: versions.function.to_string(),
+        alias: versions.alias.to_string(),
+        version: versions.old.to_string(),
+        stat: crate::cloud::Stat::Invocations,
+        start: Millis(args.from.0 / minute * minute),
+        end: Millis(args.to.0.div_ceil(minute) * minute),
+    };
+    let count = cloud.stats(&[query]).await?;
+    Ok(count.first().copied().flatten().is_some_and(|n| n > 0.0))
 }
 
 /// The replay as a report: its evaluations as the events of a bake over the window.
@@ -321,6 +354,7 @@ async fn sweep<M: crate::cloud::MetricsApi>(
         return exit::INVALID;
     };
     let mut rows = Vec::new();
+    let mut old_invoked = false;
     for i in 0..SWEEP_POINTS {
         let threshold = range.0 + (range.1 - range.0) * i as f64 / (SWEEP_POINTS - 1) as f64;
         let mut swept = plan.clone();
@@ -334,10 +368,19 @@ async fn sweep<M: crate::cloud::MetricsApi>(
         let check = swept.health.checks[index].to_string();
         match replay(cloud, &swept, versions, args.from, args.to).await {
             Ok(replayed) => {
-                if let Some(why) = empty(&replayed, versions, args) {
-                    cloud.done();
-                    eprintln!("error: {why}");
-                    return exit::INVALID;
+                // Thresholds change no count: old's is read once.
+                match empty(cloud, &replayed, versions, args, old_invoked).await {
+                    Ok(None) => old_invoked = true,
+                    Ok(Some(why)) => {
+                        cloud.done();
+                        eprintln!("error: {why}");
+                        return exit::INVALID;
+                    }
+                    Err(error) => {
+                        cloud.done();
+                        eprintln!("error: reading CloudWatch: {error}");
+                        return super::aws::failed(&error);
+                    }
                 }
                 rows.push((check, replayed.ending));
             }

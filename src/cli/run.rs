@@ -176,22 +176,37 @@ const LEASE_ROUND: f64 = 150.0;
 /// Whether `calls_per_second` is too slow for `targets` aliases (the exit code after saying
 /// why), and otherwise, when it is slower than a call a second, how long each call waits.
 fn pace_refused(targets: usize, calls_per_second: f64) -> Option<i32> {
+    match pace(targets, calls_per_second) {
+        Err(refusal) => {
+            eprintln!("error: {refusal}");
+            Some(exit::INVALID)
+        }
+        Ok(note) => {
+            if let Some(note) = note {
+                eprintln!("{note}");
+            }
+            None
+        }
+    }
+}
+
+/// What the pace of `calls_per_second` means for `targets` aliases: why it is refused, or,
+/// when it is slower than a call a second, what to say so that a long silence is explained.
+fn pace(targets: usize, calls_per_second: f64) -> Result<Option<String>, String> {
     let round = targets as f64 / calls_per_second;
     if round > LEASE_ROUND {
-        eprintln!(
-            "error: at {calls_per_second} calls a second, one write to each of the {targets} aliases takes {}, and a lease without a heartbeat for 10m counts as stale: pass --calls-per-second {} or more. Nothing was done",
+        return Err(format!(
+            "at {calls_per_second} calls a second, one write to each of the {targets} aliases takes {}, and a lease without a heartbeat for 10m counts as stale: pass --calls-per-second {} or more. Nothing was done",
             Millis((round * 1000.0) as u64),
             (targets as f64 / LEASE_ROUND * 10.0).ceil() / 10.0
-        );
-        return Some(exit::INVALID);
+        ));
     }
-    if calls_per_second < 1.0 {
-        eprintln!(
+    Ok((calls_per_second < 1.0).then(|| {
+        format!(
             "pacing Lambda calls at {calls_per_second} a second: each waits {} for its turn",
             Millis((1000.0 / calls_per_second) as u64)
-        );
-    }
-    None
+        )
+    }))
 }
 
 #[derive(Serialize)]
@@ -445,6 +460,31 @@ mod tests {
         assert_eq!(pace_refused(16, 0.1), Some(exit::INVALID));
         assert_eq!(pace_refused(1000, 10.0), None);
         assert_eq!(pace_refused(2000, 10.0), Some(exit::INVALID));
+    }
+
+    #[test]
+    fn a_pace_slower_than_a_call_a_second_says_how_long_each_call_waits() {
+        assert_eq!(
+            pace(1, 0.1),
+            Ok(Some(
+                "pacing Lambda calls at 0.1 a second: each waits 10s for its turn".to_string()
+            ))
+        );
+        assert_eq!(
+            pace(3, 0.25),
+            Ok(Some(
+                "pacing Lambda calls at 0.25 a second: each waits 4s for its turn".to_string()
+            ))
+        );
+        // A call a second or faster waits too little to mention.
+        assert_eq!(pace(1, 1.0), Ok(None));
+        assert_eq!(pace(50, 10.0), Ok(None));
+        let refused = pace(16, 0.1).unwrap_err();
+        assert!(
+            refused.contains("takes 2m40s")
+                && refused.contains("pass --calls-per-second 0.2 or more"),
+            "{refused}"
+        );
     }
 
     #[test]

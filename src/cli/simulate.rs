@@ -7,9 +7,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use serde::Serialize;
 
-use super::output::out;
+use super::output::{out, print_diags};
 use super::{load, Format, SimulateArgs};
 use crate::cloud::sim::traffic::Profile;
+use crate::diagnostic::Diag;
 use crate::plan::Millis;
 use crate::report::html::{self, CurvePoint, Recorder, Runs};
 use crate::report::{clock, JsonSink, Pair, TextSink};
@@ -111,11 +112,24 @@ fn alarms_named(
     Ok(())
 }
 
-/// The conditions of a world file, or what is wrong with it.
-fn world(path: &std::path::Path) -> Result<crate::cloud::sim::conditions::Conditions, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read the world file {}: {e}", path.display()))?;
-    crate::cloud::sim::world::parse(&text).map_err(|e| {
+/// The text of a world file, read as a playbook is (a regular file of at most 4 MiB: a device
+/// or a pipe would never end), or the diagnostic saying why not.
+fn world_text(path: &std::path::Path) -> Result<String, Diag> {
+    crate::input::read_text(path).map_err(|e| {
+        let display = path.display().to_string();
+        Diag {
+            message: format!("cannot read the world file {display}: {e}"),
+            ..Diag::unreadable(&display, &e)
+        }
+    })
+}
+
+/// The conditions the world file at `path` describes in `text`, or what is wrong with them.
+fn world(
+    path: &std::path::Path,
+    text: &str,
+) -> Result<crate::cloud::sim::conditions::Conditions, String> {
+    crate::cloud::sim::world::parse(text).map_err(|e| {
         format!(
             "{}:{}: {}; the knobs are listed in docs/language.md (\"simulate --world\")",
             path.display(),
@@ -136,13 +150,23 @@ pub(super) fn run(args: &SimulateArgs) -> i32 {
     }
     let conditions = match &args.world {
         None => Default::default(),
-        Some(path) => match world(path) {
-            Ok(conditions) => conditions,
-            Err(problem) => {
-                eprintln!("error: {problem}");
-                return crate::exit::INVALID;
+        Some(path) => {
+            let text = match world_text(path) {
+                Ok(text) => text,
+                Err(diag) => {
+                    print_diags(&[diag]);
+                    eprintln!("{}: nothing was simulated", args.file.display());
+                    return crate::exit::INVALID;
+                }
+            };
+            match world(path, &text) {
+                Ok(conditions) => conditions,
+                Err(problem) => {
+                    eprintln!("error: {problem}");
+                    return crate::exit::INVALID;
+                }
             }
-        },
+        }
     };
     let options = SimOptions {
         rps: args.rps,

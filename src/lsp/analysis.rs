@@ -448,7 +448,8 @@ pub fn complete(doc: Doc<'_>, text: &str, at: Position) -> Vec<Completion> {
 }
 
 /// Where what is at `at` is defined: a parameter, a step definition (here or in an imported
-/// file), or the imported file a string names. The file and the range in it.
+/// file), or the imported file a string names, when it is a regular file (an editor sent to
+/// `/dev/zero` would read it forever). The file and the range in it.
 pub fn definition(doc: Doc<'_>, text: &str, at: Position) -> Option<(PathBuf, Range)> {
     let path = doc.path;
     let dir = doc.dir();
@@ -458,6 +459,9 @@ pub fn definition(doc: Doc<'_>, text: &str, at: Position) -> Option<(PathBuf, Ra
         if let HeaderKind::Import(s) = &h.kind {
             if s.span.start <= here && here <= s.span.end {
                 let target = dir.as_ref()?.join(s.as_plain()?);
+                if !target.is_file() {
+                    return None;
+                }
                 let zero = Position {
                     line: 0,
                     character: 0,

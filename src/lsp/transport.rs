@@ -43,18 +43,33 @@ pub(super) enum Incoming {
 /// Reads messages from `input` into `sender` until `input` ends (or the server stops
 /// listening). The channel is bounded, so a flood waits instead of filling memory.
 pub(super) fn read_all(mut input: impl BufRead, sender: SyncSender<Incoming>) {
-    while let Some(incoming) = read(&mut input) {
+    let mut found = None;
+    loop {
+        let Some((incoming, too_long)) = read(&mut input, found) else {
+            return;
+        };
         if sender.send(incoming).is_err() {
             return;
+        }
+        // The body of a message too long to read is not waited for: it is skipped up to the
+        // next header, so that the answer comes at once and the server goes on, whatever the
+        // length claimed (`Content-Length: 18446744073709551615` included).
+        found = None;
+        if too_long {
+            match next_header(&mut input) {
+                Some(length) => found = Some(length),
+                None => return,
+            }
         }
     }
 }
 
-/// The next message, or `None` when the input has ended.
-fn read(input: &mut impl BufRead) -> Option<Incoming> {
-    let mut length: Option<u64> = None;
+/// The next message, or `None` when the input has ended; and whether it was too long to read,
+/// its body left unread. `found` is the length of a `Content-Length` header already read.
+fn read(input: &mut impl BufRead, found: Option<u64>) -> Option<(Incoming, bool)> {
+    let mut length: Option<u64> = found;
     let mut problem: Option<String> = None;
-    let mut lines = 0;
+    let mut lines = usize::from(found.is_some());
     loop {
         let line = line(input)?;
         let Some(line) = line else {
@@ -77,13 +92,15 @@ fn read(input: &mut impl BufRead) -> Option<Incoming> {
         }
         match line.split_once(':') {
             Some((name, value)) if name.trim().eq_ignore_ascii_case("content-length") => {
-                match value.trim().parse::<u64>() {
+                let value = value.trim();
+                match value.parse::<u64>() {
                     Ok(n) => length = Some(n),
+                    // Digits past `u64`: a length like any other too long to read.
+                    Err(_) if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) => {
+                        length = Some(u64::MAX);
+                    }
                     Err(_) => {
-                        problem.get_or_insert(format!(
-                            "Content-Length `{}` is not a length",
-                            value.trim()
-                        ));
+                        problem.get_or_insert(format!("Content-Length `{value}` is not a length"));
                     }
                 }
             }
@@ -93,7 +110,7 @@ fn read(input: &mut impl BufRead) -> Option<Incoming> {
             }
         }
     }
-    let invalid = |code, message| Some(Incoming::Invalid { code, message });
+    let invalid = |code, message| Some((Incoming::Invalid { code, message }, false));
     let Some(length) = length else {
         // Without a length the body cannot be told from the next headers: they are read as
         // headers, and rejected, until a message is whole again.
@@ -103,15 +120,18 @@ fn read(input: &mut impl BufRead) -> Option<Incoming> {
         );
     };
     if length > MAX_MESSAGE {
-        // Skipped without being held: `Content-Length: 18446744073709551615` reads to the end.
-        std::io::copy(&mut input.take(length), &mut std::io::sink()).ok()?;
-        return invalid(
-            INVALID_REQUEST,
-            format!(
-                "a message of {length} bytes is longer than the {} rollout lsp reads",
-                crate::input::size(MAX_MESSAGE)
-            ),
+        // Answered before its body is read; [`read_all`] then skips the body.
+        let message = format!(
+            "a message of {length} bytes is longer than the {} rollout lsp reads",
+            crate::input::size(MAX_MESSAGE)
         );
+        return Some((
+            Incoming::Invalid {
+                code: INVALID_REQUEST,
+                message,
+            },
+            true,
+        ));
     }
     let mut body = Vec::new();
     input.take(length).read_to_end(&mut body).ok()?;
@@ -126,11 +146,75 @@ fn read(input: &mut impl BufRead) -> Option<Incoming> {
         Err(e) => return invalid(PARSE_ERROR, format!("the message is not JSON: {e}")),
     };
     match serde_json::from_value::<Message>(value) {
-        Ok(message) => Some(Incoming::Message(message)),
+        Ok(message) => Some((Incoming::Message(message), false)),
         Err(e) => invalid(
             INVALID_REQUEST,
             format!("not a JSON-RPC request, response or notification: {e}"),
         ),
+    }
+}
+
+/// Skips `input` up to and through the next `Content-Length: N` header line, a bounded piece
+/// at a time; `N`, or `None` at the end of the input (a length past `u64` counts as the
+/// largest). JSON holds no raw line end inside a string and no bare word outside one, so the
+/// body of a message never holds such a line: the one found starts the next message.
+fn next_header(input: &mut impl BufRead) -> Option<u64> {
+    const NAME: &[u8] = b"content-length:";
+    /// How much of a header line is matched so far.
+    #[derive(Clone, Copy)]
+    enum At {
+        /// This many bytes of [`NAME`].
+        Name(usize),
+        /// The blanks after the name.
+        Blank,
+        /// Digits, and the length they make so far.
+        Digits(u64),
+        /// A carriage return after the digits.
+        Return(u64),
+    }
+    let restart = |byte: u8| At::Name(usize::from(byte.eq_ignore_ascii_case(&NAME[0])));
+    let mut at = At::Name(0);
+    loop {
+        let buffer = input.fill_buf().ok()?;
+        if buffer.is_empty() {
+            return None;
+        }
+        let mut used = 0;
+        let mut length = None;
+        for &byte in buffer {
+            used += 1;
+            at = match at {
+                At::Name(n) if byte.eq_ignore_ascii_case(&NAME[n]) => {
+                    if n + 1 == NAME.len() {
+                        At::Blank
+                    } else {
+                        At::Name(n + 1)
+                    }
+                }
+                At::Blank if byte == b' ' || byte == b'\t' => At::Blank,
+                At::Blank | At::Digits(_) if byte.is_ascii_digit() => {
+                    let so_far = match at {
+                        At::Digits(so_far) => so_far,
+                        _ => 0,
+                    };
+                    At::Digits(
+                        so_far
+                            .saturating_mul(10)
+                            .saturating_add(u64::from(byte - b'0')),
+                    )
+                }
+                At::Digits(n) if byte == b'\r' => At::Return(n),
+                At::Digits(n) | At::Return(n) if byte == b'\n' => {
+                    length = Some(n);
+                    break;
+                }
+                _ => restart(byte),
+            };
+        }
+        input.consume(used);
+        if length.is_some() {
+            return length;
+        }
     }
 }
 
@@ -201,6 +285,44 @@ mod tests {
 
     fn framed(body: &str) -> String {
         format!("Content-Length: {}\r\n\r\n{body}", body.len())
+    }
+
+    #[test]
+    fn a_message_too_long_is_answered_without_its_body_and_the_next_one_read() {
+        let good = r#"{"jsonrpc":"2.0","method":"initialized","params":{}}"#;
+        // A body cut short, holding the words of a header inside a string (escaped, as JSON
+        // must): not taken for the next message.
+        let cut = r#"{"jsonrpc":"2.0","params":{"text":"Content-Length: 3\r\n\r\nabc"#;
+        for length in [
+            "2400000000",
+            "18446744073709551615",
+            "99999999999999999999999",
+        ] {
+            let input = [
+                format!("Content-Length: {length}\r\n\r\n{cut}"),
+                framed(good),
+            ]
+            .concat();
+            let read = all(input.as_bytes());
+            assert!(
+                matches!(&read[..], [Incoming::Invalid { code: INVALID_REQUEST, message }, Incoming::Message(_)] if message.contains("longer than")),
+                "{length}: {read:?}"
+            );
+        }
+        // Other headers before the length, and a lower-case name, are read as usual.
+        let input = [
+            "Content-Length: 40000000\r\n\r\n{}".to_string(),
+            format!(
+                "Content-Type: application/vscode-jsonrpc\r\ncontent-length: {}\r\n\r\n{good}",
+                good.len()
+            ),
+        ]
+        .concat();
+        let read = all(input.as_bytes());
+        assert!(
+            matches!(&read[..], [Incoming::Invalid { .. }, Incoming::Message(_)]),
+            "{read:?}"
+        );
     }
 
     #[test]

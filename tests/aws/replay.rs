@@ -138,8 +138,14 @@ fn a_window_without_data_is_invalid_input_not_a_verdict() {
         .as_secs() as i64;
     let start = (now - 3 * 3600) / 60 * 60;
     history(&aws, &f, start, 200);
-    // Versions without data, and a function that does not exist.
-    for (function, old, new) in [(f.as_str(), "7", "8"), ("no-such-function", "1", "2")] {
+    // Versions without data, and a function that does not exist; and an old version without
+    // data, which new cannot be judged against.
+    let old_one = "version 7, the old version new is judged against,";
+    for (function, old, new, missing) in [
+        (f.as_str(), "7", "8", "version 8"),
+        ("no-such-function", "1", "2", "version 2"),
+        (f.as_str(), "7", "2", old_one),
+    ] {
         let dir = temp(&format!(
             "function \"{function}\"\nalias \"live\"\nhealth every 1m {{\n  error rate < 1%\n}}\npublish\nshift 10% to new\nwait 30m until healthy\npromote\n"
         ));
@@ -163,7 +169,7 @@ fn a_window_without_data_is_invalid_input_not_a_verdict() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
             stderr.contains(&format!(
-                "CloudWatch has no invocations of version {new} of {function}:live"
+                "CloudWatch has no invocations of {missing} of {function}:live"
             )),
             "{stderr}"
         );

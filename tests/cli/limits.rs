@@ -69,6 +69,43 @@ fn devices_and_pipes_are_never_read() {
 }
 
 #[test]
+fn a_world_file_that_is_a_device_a_pipe_or_too_large_is_never_read() {
+    let dir = temp_dir();
+    std::fs::write(
+        dir.join("p.rollout"),
+        "function \"f\"\nalias \"live\"\nhealth {\n  error rate < 1%\n}\npublish\nshift 5% to new\nwait 10m until healthy\npromote\n",
+    )
+    .unwrap();
+    assert!(Command::new("mkfifo")
+        .arg(dir.join("world.pipe"))
+        .status()
+        .unwrap()
+        .success());
+    std::fs::write(dir.join("huge.world"), "#".repeat(5 * 1024 * 1024)).unwrap();
+    for (world, said) in [
+        ("/dev/zero", "a device, a pipe or a socket"),
+        ("/dev/urandom", "a device, a pipe or a socket"),
+        ("world.pipe", "a device, a pipe or a socket"),
+        ("huge.world", "larger than 4 MiB"),
+    ] {
+        let started = std::time::Instant::now();
+        let out = limited(&dir, 256 * MB, &["simulate", "p.rollout", "--world", world]);
+        says(
+            &out,
+            2,
+            &[&format!("cannot read the world file {world}"), said],
+        );
+        // Refused before anything is read from it: a pipe is never waited on.
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{world}: {:?}",
+            started.elapsed()
+        );
+        assert!(out.stdout.is_empty(), "nothing simulated for {world}");
+    }
+}
+
+#[test]
 fn an_import_or_a_hook_that_is_a_device_is_pointed_at() {
     let dir = temp_dir();
     std::fs::write(
@@ -163,4 +200,85 @@ fn a_delay_of_centuries_is_refused_before_anything_runs() {
             says(&out, 2, &[said]);
         }
     }
+}
+
+/// `export` simulates how its bakes compare with `run`'s only within a budget: a bake of a month
+/// judged every second, a month that judges nothing and a ramp by the second each answer at
+/// once, saying what was not compared; a bake short enough is compared, within the time limit.
+#[test]
+fn export_of_a_long_or_finely_judged_rollout_finishes() {
+    let dir = temp_dir();
+    let health =
+        "function \"f\"\nalias \"live\"\nhealth every 1s {\n  error rate < 1%\n}\npublish\n";
+    for (name, steps, said) in [
+        (
+            "month",
+            "shift 5% to new\nwait 30d until healthy\npromote\n",
+            "judgment not compared in simulate: a rollout of up to 30d",
+        ),
+        (
+            "ramp",
+            "ramp to 99% by 1% every 1s\nwait 30d until healthy\npromote\n",
+            "judgment not compared in simulate",
+        ),
+        ("unjudged", "shift 5% to new\nwait 30d\npromote\n", ""),
+    ] {
+        let file = format!("{name}.rollout");
+        std::fs::write(dir.join(&file), format!("{health}{steps}")).unwrap();
+        let out = limited(&dir, 512 * MB, &["export", &file, "--to", "step-functions"]);
+        says(&out, 0, &[said]);
+        if said.is_empty() {
+            // Nothing judged: nothing to compare, and nothing said about comparing.
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(!stderr.contains("judgment"), "{name}: {stderr}");
+        }
+        let definition: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(definition["States"].is_object(), "{name}: {definition}");
+    }
+    std::fs::write(
+        dir.join("short.rollout"),
+        "function \"f\"\nalias \"live\"\nhealth every 10s {\n  error rate < 1%\n}\npublish\nshift 5% to new\nwait 10m until healthy\npromote\n",
+    )
+    .unwrap();
+    let out = limited(
+        &dir,
+        512 * MB,
+        &["export", "short.rollout", "--to", "step-functions"],
+    );
+    says(&out, 0, &["judgment compared in simulate ("]);
+}
+
+/// A fine ramp over many functions makes a state machine over Step Functions' 1 MiB: refused
+/// with what to change, and nothing printed as a definition.
+#[test]
+fn export_over_the_step_functions_limit_is_refused() {
+    let dir = temp_dir();
+    let functions: Vec<String> = (0..20).map(|i| format!("\"f{i}\"")).collect();
+    std::fs::write(
+        dir.join("fine.rollout"),
+        format!(
+            "function {}\nalias \"live\"\nhealth {{\n  error rate < 1%\n}}\npublish\nramp to 99% by 0.5% every 1m\npromote\n",
+            functions.join(", ")
+        ),
+    )
+    .unwrap();
+    let out = limited(
+        &dir,
+        512 * MB,
+        &["export", "fine.rollout", "--to", "step-functions"],
+    );
+    says(
+        &out,
+        2,
+        &[
+            "more than the 1048576 (1 MiB) Step Functions accepts",
+            "ramp in fewer, larger increments",
+            "nothing was exported",
+        ],
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }

@@ -1,7 +1,9 @@
 //! `rollout lsp` against an editor that misbehaves: absurd lengths, broken JSON and headers,
 //! `exit` without `shutdown`, a closed stdin, a document that is not a file, a document with
-//! errors, CRLF line ends. It answers what it can, refuses what it must, stays within a memory
-//! limit and ends when it should.
+//! errors, CRLF line ends, documents that are too large, multiply or import a device. It answers
+//! what it can, refuses what it must, stays within a memory limit (`prlimit --as`) and a time
+//! limit (`timeout`: a server that hangs is killed, and the test reading its answer fails), and
+//! ends when it should.
 
 use std::io::Write;
 use std::process::Command;
@@ -14,9 +16,19 @@ use crate::lsp::Editor;
 /// Memory the server runs under here: far below what the lengths below claim.
 const LIMIT: &str = "--as=1073741824";
 
+/// Seconds the server may live, a test's whole session included.
+const TIME_LIMIT: &str = "60";
+
 fn limited() -> Editor {
-    let mut command = Command::new("prlimit");
-    command.args([LIMIT, "--", env!("CARGO_BIN_EXE_rollout"), "lsp"]);
+    let mut command = Command::new("timeout");
+    command.args([
+        TIME_LIMIT,
+        "prlimit",
+        LIMIT,
+        "--",
+        env!("CARGO_BIN_EXE_rollout"),
+        "lsp",
+    ]);
     let mut editor = Editor::start_as(command);
     editor.request(
         "initialize",
@@ -93,17 +105,154 @@ fn broken_messages_get_errors_and_the_server_goes_on() {
 }
 
 #[test]
-fn absurd_lengths_are_never_allocated() {
+fn absurd_lengths_are_never_allocated_answered_at_once_and_the_server_goes_on() {
     for length in ["2400000000", "18446744073709551615"] {
         let mut editor = limited();
         raw(
             &mut editor,
             format!("Content-Length: {length}\r\n\r\n{{}}").as_bytes(),
         );
+        // Answered before any body arrives, as JSON-RPC's Invalid Request.
+        let error = editor.receive();
+        assert_eq!(error["id"], Value::Null, "{length}: {error}");
+        assert_eq!(error["error"]["code"], -32600, "{length}: {error}");
+        assert!(
+            error["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("a message of {length} bytes is longer than")),
+            "{error}"
+        );
+        // What follows the claim is not taken for its body: the next request is answered.
+        still_answers(&mut editor);
         // The editor goes away: the server ends, without a crash.
         drop(std::mem::replace(&mut editor.input, take_stdin()));
         assert_eq!(ends(&mut editor), Some(1), "{length}");
     }
+}
+
+/// Opens `text` as the document `uri`; its diagnostics.
+fn open(editor: &mut Editor, uri: &str, text: &str) -> Vec<Value> {
+    editor.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri, "languageId": "rollout", "version": 1, "text": text}}),
+    );
+    editor.diagnostics(uri)
+}
+
+fn has(diagnostics: &[Value], code: &str, text: &str) -> bool {
+    diagnostics
+        .iter()
+        .any(|d| d["code"] == code && d["message"].as_str().unwrap().contains(text))
+}
+
+#[test]
+fn step_definitions_that_multiply_are_bounded_in_the_editor_too() {
+    let mut editor = limited();
+    // 2^40 steps if expanded, as in `limits.rs`.
+    let defs: String = (0..40)
+        .map(|i| format!("step s{i}() {{ s{}(); s{}() }}\n", i + 1, i + 1))
+        .collect();
+    let text = format!("function \"f\"\nalias \"live\"\n{defs}step s40() {{ wait 1m }}\npublish\nshift 5% to new\ns0()\npromote\n");
+    let uri = "untitled:multiply.rollout";
+    let started = Instant::now();
+    let diagnostics = open(&mut editor, uri, &text);
+    assert!(
+        has(
+            &diagnostics,
+            "rollout::too-large",
+            "expand to more than 100000 steps"
+        ),
+        "{diagnostics:?}"
+    );
+    // Each keystroke checks it again: every check is as bounded as the first.
+    for version in 2..5 {
+        editor.notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": uri, "version": version}, "contentChanges": [{"text": text}]}),
+        );
+        let again = editor.diagnostics(uri);
+        assert!(
+            has(&again, "rollout::too-large", "100000 steps"),
+            "{again:?}"
+        );
+    }
+    still_answers(&mut editor);
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+    editor.request("shutdown", Value::Null);
+    editor.notify("exit", Value::Null);
+    assert_eq!(ends(&mut editor), Some(0));
+}
+
+#[test]
+fn an_import_of_a_device_is_a_diagnostic_and_nothing_is_read_from_it() {
+    let mut editor = limited();
+    let dir = crate::test::temp_dir();
+    let file = dir.join("p.rollout");
+    let text = "import \"/dev/zero\"\nimport \"/dev/urandom\"\nfunction \"f\"\nalias \"live\"\npublish\nshift 5% to new\nwait 10m until healthy\npromote\n";
+    std::fs::write(&file, text).unwrap();
+    let uri = format!("file://{}", file.display());
+    let diagnostics = open(&mut editor, &uri, text);
+    for device in ["/dev/zero", "/dev/urandom"] {
+        assert!(
+            has(
+                &diagnostics,
+                "rollout::io",
+                &format!("cannot read {device}: it is a device")
+            ),
+            "{device}: {diagnostics:?}"
+        );
+    }
+    // Completion, hover and definition read the imports too.
+    let at = json!({"textDocument": {"uri": uri}, "position": {"line": 6, "character": 0}});
+    editor.request("textDocument/completion", at.clone());
+    editor.request("textDocument/hover", at.clone());
+    let definition = editor.request(
+        "textDocument/definition",
+        json!({"textDocument": {"uri": uri}, "position": {"line": 0, "character": 10}}),
+    );
+    assert_eq!(definition, Value::Null);
+    still_answers(&mut editor);
+    editor.request("shutdown", Value::Null);
+    editor.notify("exit", Value::Null);
+    assert_eq!(ends(&mut editor), Some(0));
+}
+
+#[test]
+fn a_document_over_the_limit_is_one_diagnostic_and_the_server_goes_on() {
+    let mut editor = limited();
+    let uri = "untitled:huge.rollout";
+    let huge = "#".repeat(4 * 1024 * 1024 + 1);
+    let diagnostics = open(&mut editor, uri, &huge);
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+    assert!(
+        has(&diagnostics, "rollout::too-large", "larger than 4 MiB"),
+        "{diagnostics:?}"
+    );
+    // Not kept: nothing is answered about it.
+    let hover = editor.request(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": uri}, "position": {"line": 0, "character": 0}}),
+    );
+    assert_eq!(hover, Value::Null);
+    // The same document, cut to size, is checked as any other.
+    editor.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 2}, "contentChanges": [{"text": "publish\nshift 150% to new\n"}]}),
+    );
+    let checked = editor.diagnostics(uri);
+    assert!(
+        has(&checked, "rollout::percent-range", "150%"),
+        "{checked:?}"
+    );
+    still_answers(&mut editor);
+    editor.request("shutdown", Value::Null);
+    editor.notify("exit", Value::Null);
+    assert_eq!(ends(&mut editor), Some(0));
 }
 
 /// A stand-in for a closed stdin (the real one is dropped in its place).

@@ -89,6 +89,30 @@ fn a_journal_never_appends_to_the_playbook_or_an_import() {
 }
 
 #[test]
+fn a_report_never_overwrites_the_world_file() {
+    const WORLD: &str = "errors vary 50%\n";
+    let test = playbook().file("world.txt", WORLD);
+    let dir = test.path("");
+    test.args([
+        "simulate",
+        "p.rollout",
+        "--world",
+        "world.txt",
+        "--report",
+        "./world.txt",
+    ])
+    .status(2)
+    .stderr_contains("rollout::output-is-input")
+    .stderr_contains("would overwrite world.txt, the file given to --world")
+    .stderr_contains("nothing was done")
+    .run();
+    assert_eq!(
+        std::fs::read_to_string(dir.join("world.txt")).unwrap(),
+        WORLD
+    );
+}
+
+#[test]
 fn a_link_to_the_playbook_is_the_playbook() {
     let test = playbook();
     let dir = test.path("");

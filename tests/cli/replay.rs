@@ -33,7 +33,11 @@ fn at(seconds: i64) -> String {
 }
 
 fn replay(old: &str, new: &str, from: i64, to: i64) -> Test {
-    Test::temp().file("p.rollout", PLAYBOOK).args([
+    replay_of(PLAYBOOK, old, new, from, to)
+}
+
+fn replay_of(playbook: &str, old: &str, new: &str, from: i64, to: i64) -> Test {
+    Test::temp().file("p.rollout", playbook).args([
         "replay".to_string(),
         "p.rollout".into(),
         "--old".into(),
@@ -72,5 +76,18 @@ fn a_window_that_cannot_be_judged_is_refused_before_anything_is_read() {
     replay("1", "2", -20 * 24 * hour, -19 * 24 * hour)
         .status(2)
         .stderr_contains("older than CloudWatch keeps 1m periods (15d")
+        .run();
+}
+
+/// CloudWatch keeps periods under a minute 3 hours: a window of 10-second periods that starts
+/// before then is refused, though minutes of it would be kept 15 days.
+#[test]
+fn a_window_of_periods_under_a_minute_is_refused_past_three_hours() {
+    let fine = "function \"f\"\nalias \"live\"\nhealth every 10s {\n  error rate < 1%\n}\npublish\nshift 5% to new\nwait 10m until healthy\npromote\n";
+    let hour = 3600;
+    replay_of(fine, "1", "2", -4 * hour, -3 * hour)
+        .status(2)
+        .stderr_contains("older than CloudWatch keeps 10s periods (3h, so nothing before")
+        .stderr_contains("Nothing was read")
         .run();
 }

@@ -42,6 +42,11 @@ impl<'a, M> Progress<'a, M> {
         }
     }
 
+    /// The reads underneath, untold: a count that is no part of reading the window.
+    pub(super) fn untold(&self) -> &'a M {
+        self.inner
+    }
+
     /// Clears the line once the reading is done.
     pub(super) fn done(&self) {
         if self.terminal && self.state.borrow().calls > 0 {

@@ -2,7 +2,7 @@
 //! CloudWatch keeps, at least one period long; and, once read, holding data at all. What fails
 //! is invalid input (exit 2): a verdict without evidence would look like one with it.
 
-use crate::engine::health::Evaluation;
+use crate::engine::health::{Evaluation, Versions};
 use crate::plan::{Millis, Plan};
 
 /// How long CloudWatch keeps data of periods of a minute or more that a replay reads (it reads
@@ -72,22 +72,35 @@ pub(super) fn refuse(
     None
 }
 
-/// Why the evaluations read prove nothing: `new` had no invocations in the whole window.
+/// Whether the evaluations read saw any invocation of `new`.
+pub(super) fn new_invoked(evaluations: &[Evaluation]) -> bool {
+    evaluations
+        .iter()
+        .any(|e| e.invocations.is_some_and(|n| n > 0.0))
+}
+
+/// Why the window proves nothing: `new`, or `old` that it is judged against, had no
+/// invocations in it (`invoked` says, for `(old, new)`, whether each had any). Said of `new`
+/// first: without it there is nothing to judge at all.
 pub(super) fn no_data(
-    evaluations: &[Evaluation],
-    function: &str,
-    alias: &str,
-    new: &str,
+    invoked: (bool, bool),
+    versions: &Versions<'_>,
     window: String,
 ) -> Option<String> {
-    let seen = evaluations
-        .iter()
-        .any(|e| e.invocations.is_some_and(|n| n > 0.0));
-    (!seen).then(|| {
-        format!(
-            "CloudWatch has no invocations of version {new} of {function}:{alias} {window}: nothing to judge. Check the function, the alias, the versions, the region and the window (a function that does not exist has no metrics either)"
-        )
-    })
+    let Versions {
+        function,
+        alias,
+        old,
+        new,
+    } = versions;
+    let which = match invoked {
+        (_, false) => format!("version {new}"),
+        (false, true) => format!("version {old}, the old version new is judged against,"),
+        (true, true) => return None,
+    };
+    Some(format!(
+        "CloudWatch has no invocations of {which} of {function}:{alias} {window}: nothing to judge. Check the function, the alias, the versions, the region and the window (a function that does not exist has no metrics either)"
+    ))
 }
 
 #[cfg(test)]
@@ -142,5 +155,57 @@ mod tests {
         assert!(ancient.contains("older than CloudWatch keeps"), "{ancient}");
         let short = check(&p, "1", "2", now.0 - day, now.0 - day + 1_000).unwrap();
         assert!(short.contains("shorter than one period"), "{short}");
+    }
+
+    #[test]
+    fn periods_under_a_minute_are_kept_three_hours() {
+        let now = Millis(100 * 86_400_000);
+        let time = |t: Millis| format!("{}m", t.0 / 60_000);
+        let hour = 3_600_000;
+        let mut fine = plan(None);
+        fine.health.every = Millis(10_000);
+        let check = |plan: &Plan, from: u64| {
+            refuse(
+                plan,
+                ("1", "2"),
+                (Millis(now.0 - from), Millis(now.0 - hour)),
+                now,
+                &time,
+            )
+        };
+        assert_eq!(check(&fine, 2 * hour), None);
+        assert_eq!(check(&fine, 3 * hour), None, "exactly as old as kept");
+        let old = check(&fine, 3 * hour + 60_000).unwrap();
+        assert!(
+            old.contains("older than CloudWatch keeps 10s periods (3h, so nothing before"),
+            "{old}"
+        );
+        // The same window in minutes is kept 15 days.
+        assert_eq!(check(&plan(None), 3 * hour + 60_000), None);
+        assert_eq!(check(&plan(None), 4 * 86_400_000), None);
+    }
+
+    #[test]
+    fn a_version_without_invocations_is_no_evidence_old_or_new() {
+        let versions = Versions {
+            function: "f",
+            alias: "live",
+            old: "1",
+            new: "2",
+        };
+        let said = |invoked| no_data(invoked, &versions, "from A to B".into());
+        assert_eq!(said((true, true)), None);
+        let new = said((true, false)).unwrap();
+        assert!(
+            new.starts_with("CloudWatch has no invocations of version 2 of f:live from A to B: nothing to judge"),
+            "{new}"
+        );
+        let old = said((false, true)).unwrap();
+        assert!(
+            old.starts_with("CloudWatch has no invocations of version 1, the old version new is judged against, of f:live from A to B: nothing to judge"),
+            "{old}"
+        );
+        // Neither: new is named, as nothing at all can be judged without it.
+        assert_eq!(said((false, false)), said((true, false)));
     }
 }
