@@ -19,8 +19,13 @@ use crate::export::machine_name;
 use crate::plan::{Millis, Plan};
 use crate::report::{JsonSink, TextSink};
 
-/// How often the follower reads the execution's history.
-const FOLLOW_EVERY: Millis = Millis(1_000);
+/// How often the follower reads the execution's history: 30 `GetExecutionHistory` calls a
+/// minute, each of one page of what is new (the account's quota refills 5 a second).
+const FOLLOW_EVERY: Millis = Millis(2_000);
+
+/// The longest the follower waits between reads that fail: the wait doubles from
+/// [`FOLLOW_EVERY`] up to this.
+const FOLLOW_BACKOFF: Millis = Millis(16_000);
 
 pub(super) async fn run(args: &RunArgs, mut plan: Plan, source: &str, alias: String) -> i32 {
     let aws = match Aws::connect(&args.aws.options(plan.targets.region.clone())).await {
@@ -113,10 +118,12 @@ pub(super) async fn run(args: &RunArgs, mut plan: Plan, source: &str, alias: Str
     );
     let mut after = 0;
     let mut failing_since: Option<Millis> = None;
+    let mut wait = FOLLOW_EVERY;
     loop {
         let events = match aws.history(&execution, after).await {
             Ok(events) => {
                 failing_since = None;
+                wait = FOLLOW_EVERY;
                 events
             }
             Err(error) => {
@@ -124,7 +131,8 @@ pub(super) async fn run(args: &RunArgs, mut plan: Plan, source: &str, alias: Str
                 if let Some(code) = give_up(since, clock.now(), &error, &execution) {
                     return code;
                 }
-                clock.sleep(FOLLOW_EVERY).await;
+                clock.sleep(wait).await;
+                wait = Millis((wait.0 * 2).min(FOLLOW_BACKOFF.0));
                 continue;
             }
         };
@@ -144,7 +152,8 @@ const GIVE_UP_AFTER: Millis = Millis(120_000);
 
 /// After a failed read of the history, first failing at `since`: the exit code once the
 /// follower gives up (the execution goes on without it), having said so and how to follow it.
-/// Until then the first failure is shown, and the follower tries again every second.
+/// Until then the first failure is shown, and the follower tries again, waiting twice as long
+/// each time, up to [`FOLLOW_BACKOFF`].
 fn give_up(
     since: Millis,
     now: Millis,

@@ -151,19 +151,7 @@ impl Aws {
                 if !exists {
                     return Err(domain(e));
                 }
-                self.call().await;
-                let machines = self
-                    .sfn
-                    .list_state_machines()
-                    .send()
-                    .await
-                    .map_err(domain)?;
-                let arn = machines
-                    .state_machines()
-                    .iter()
-                    .find(|m| m.name() == name)
-                    .map(|m| m.state_machine_arn().to_string())
-                    .ok_or_else(|| CloudError::NotFound(format!("state machine {name}")))?;
+                let arn = self.state_machine_named(name).await?;
                 self.call().await;
                 self.sfn
                     .update_state_machine()
@@ -174,6 +162,28 @@ impl Aws {
                     .await
                     .map_err(domain)?;
                 Ok(arn)
+            }
+        }
+    }
+
+    /// The ARN of the state machine `name`, looked for on every page of the account's.
+    async fn state_machine_named(&self, name: &str) -> Result<String, CloudError> {
+        let mut token: Option<String> = None;
+        loop {
+            self.call().await;
+            let page = self
+                .sfn
+                .list_state_machines()
+                .set_next_token(token.clone())
+                .send()
+                .await
+                .map_err(domain)?;
+            if let Some(machine) = page.state_machines().iter().find(|m| m.name() == name) {
+                return Ok(machine.state_machine_arn().to_string());
+            }
+            match page.next_token() {
+                Some(next) => token = Some(next.to_string()),
+                None => return Err(CloudError::NotFound(format!("state machine {name}"))),
             }
         }
     }
@@ -193,7 +203,9 @@ impl Aws {
         Ok(out.execution_arn().to_string())
     }
 
-    /// The events of execution `arn` after event `after`, in order.
+    /// The events of execution `arn` after event `after`, in order. Read newest first, a page
+    /// at a time, until a page reaches an event already seen: a follower reads only what is new
+    /// (one call, as a rule), not the whole history again.
     pub async fn history(&self, arn: &str, after: i64) -> Result<Vec<Happened>, CloudError> {
         let mut out = Vec::new();
         let mut token: Option<String> = None;
@@ -203,10 +215,13 @@ impl Aws {
                 .sfn
                 .get_execution_history()
                 .execution_arn(arn)
+                .reverse_order(true)
+                .max_results(HISTORY_PAGE)
                 .set_next_token(token.clone())
                 .send()
                 .await
                 .map_err(domain)?;
+            let seen = page.events().iter().any(|e| e.id() <= after);
             out.extend(
                 page.events()
                     .iter()
@@ -214,12 +229,18 @@ impl Aws {
                     .map(happened),
             );
             match page.next_token() {
-                Some(next) => token = Some(next.to_string()),
-                None => return Ok(out),
+                Some(next) if !seen => token = Some(next.to_string()),
+                _ => break,
             }
         }
+        out.sort_by_key(|e| e.id);
+        out.dedup_by_key(|e| e.id);
+        Ok(out)
     }
 }
+
+/// Events per page of an execution's history (the most `GetExecutionHistory` returns).
+const HISTORY_PAGE: i32 = 1000;
 
 fn happened(event: &HistoryEvent) -> Happened {
     let state = event
