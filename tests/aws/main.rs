@@ -18,3 +18,4 @@ mod refusals;
 mod replay;
 mod rollout;
 mod server;
+mod throttled;
