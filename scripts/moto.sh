@@ -1,8 +1,9 @@
 # Sourced by scripts/test and scripts/bench-aws: installs moto[server]==5.2.5 (plus any extra
 # packages named in $ROLLOUT_EXTRA_PIP) into .venv, starts it on a free loopback port, switches
 # Lambda to its no-Docker backend and Step Functions to executing state machines, creates the test
-# roles, and exports ROLLOUT_MOTO_ENDPOINT.
-# The server stops when the sourcing script exits.
+# roles, and exports ROLLOUT_MOTO_ENDPOINT; starts scripts/throttle_proxy.py between the Step Functions
+# interpreter and moto and exports ROLLOUT_THROTTLE_CONTROL, where tests set its rules.
+# Both stop when the sourcing script exits.
 
 venv="${ROLLOUT_VENV:-.venv}"
 need=("moto[server]==5.2.5" ${ROLLOUT_EXTRA_PIP:-})
@@ -17,19 +18,32 @@ if ! "$venv/bin/python" -c 'import moto, flask; assert moto.__version__ == "5.2.
   fi
 fi
 
-port="$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+free_port() {
+  "$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+port="$(free_port)"
+proxy_port="$(free_port)"
+while [ "$proxy_port" = "$port" ]; do proxy_port="$(free_port)"; done
 mkdir -p target
-# MOTO_PORT: the Step Functions interpreter calls moto's own Lambda and CloudWatch on this port.
-MOTO_PORT="$port" "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" > target/moto.log 2>&1 &
+# MOTO_PORT: the Step Functions interpreter calls its aws-sdk tasks (Lambda, CloudWatch, SSM) on
+# this port: the throttling proxy's, which forwards them to moto unless a test has told it to
+# answer some as AWS answers a throttled call (scripts/throttle_proxy.py). The tests' own calls
+# and rollout's go to moto directly.
+MOTO_PORT="$proxy_port" "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" > target/moto.log 2>&1 &
 moto_pid=$!
-trap 'kill "$moto_pid" 2>/dev/null || true' EXIT
+"$venv/bin/python" scripts/throttle_proxy.py "$proxy_port" "http://127.0.0.1:$port" \
+  > target/throttle-proxy.log 2>&1 &
+proxy_pid=$!
+trap 'kill "$moto_pid" "$proxy_pid" 2>/dev/null || true' EXIT
 
+export ROLLOUT_THROTTLE_CONTROL="http://127.0.0.1:$proxy_port/__rules"
 export ROLLOUT_MOTO_ENDPOINT="http://127.0.0.1:$port"
-"$venv/bin/python" - "$ROLLOUT_MOTO_ENDPOINT" <<'PY'
+# Fails (and so does the sourcing script) when moto or the proxy does not come up.
+"$venv/bin/python" - "$ROLLOUT_MOTO_ENDPOINT" "$ROLLOUT_THROTTLE_CONTROL" <<'PY' || exit 1
 import json, sys, time, urllib.request
 import boto3
 
-endpoint = sys.argv[1]
+endpoint, control = sys.argv[1], sys.argv[2]
 for _ in range(150):
     try:
         urllib.request.urlopen(endpoint + "/moto-api/", timeout=1)
@@ -38,6 +52,15 @@ for _ in range(150):
         time.sleep(0.2)
 else:
     sys.exit("error: moto_server did not start on " + endpoint + "; see target/moto.log")
+for _ in range(50):
+    try:
+        urllib.request.urlopen(control, timeout=1)
+        break
+    except Exception:
+        time.sleep(0.2)
+else:
+    sys.exit("error: the throttling proxy did not start on " + control
+             + "; see target/throttle-proxy.log")
 request = urllib.request.Request(
     endpoint + "/moto-api/config",
     data=json.dumps({"lambda": {"use_docker": False}}).encode(),
@@ -63,4 +86,4 @@ trust = json.dumps({
 for role in ("rollout-test", "rollout-other"):
     iam.create_role(RoleName=role, AssumeRolePolicyDocument=trust)
 PY
-echo "moto_server on $ROLLOUT_MOTO_ENDPOINT" >&2
+echo "moto_server on $ROLLOUT_MOTO_ENDPOINT, its Step Functions tasks through $ROLLOUT_THROTTLE_CONTROL" >&2

@@ -18,4 +18,5 @@ mod refusals;
 mod replay;
 mod rollout;
 mod server;
+mod throttled;
 mod validated;

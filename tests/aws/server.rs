@@ -19,7 +19,7 @@ fn playbook(function: &str, alarm: &str, bake: u32, extra: &str) -> String {
 
 /// A function whose `$LATEST` changed, its alarm in OK, and a directory with the canary
 /// [`playbook`] on them: the function's name, the alarm's, the directory.
-fn canary_with_alarm(
+pub(crate) fn canary_with_alarm(
     aws: &Aws,
     prefix: &str,
     bake: u32,
