@@ -50,6 +50,34 @@ pub(super) const RETRY_ATTEMPTS: u64 = 6;
 /// The longest wait between two tries of a task.
 pub(super) const RETRY_LONGEST_SECONDS: u64 = 20;
 
+/// The most events an execution's history holds: past it, Step Functions fails the execution in a
+/// way no `Catch` handles.
+const HISTORY_LIMIT: u64 = 25_000;
+
+/// The events an exported execution may plan to use: the rest of [`HISTORY_LIMIT`] is left for
+/// retries (3 events each).
+const HISTORY_BUDGET: u64 = 20_000;
+
+/// The events one look of a bake writes: its `Wait` (2), the `DescribeAlarms` task (5), the
+/// judgment (2) and the verdict (2).
+const EVENTS_PER_LOOK: u64 = 11;
+
+/// The history events an execution of `definition` writes at most, its bakes looking `looks`
+/// times in all: every state once (a task 5 events, any other state 2; a path takes fewer than
+/// all of them) plus [`EVENTS_PER_LOOK`] for each look, and the execution's start and end.
+fn history_events(definition: &Value, looks: u64) -> u64 {
+    let once: u64 = definition["States"]
+        .as_object()
+        .map(|states| {
+            states
+                .values()
+                .map(|s| if s["Type"] == "Task" { 5 } else { 2 })
+                .sum()
+        })
+        .unwrap_or(0);
+    2 + once + looks * EVENTS_PER_LOOK
+}
+
 /// The largest definition Step Functions accepts, in bytes (1 MiB).
 const DEFINITION_LIMIT: usize = 1024 * 1024;
 
@@ -245,6 +273,24 @@ pub fn compile(
             help: "ramp in fewer, larger increments, use fewer steps or functions, or split the rollout into playbooks run one after the other".into(),
         }]);
     }
+    let events = history_events(&definition, builder.looks);
+    if events > HISTORY_BUDGET {
+        let fixed = history_events(&definition, 0);
+        let every = plan.health.every.max(Millis(1_000));
+        // Each bake also waits out the metric delay, looking as it does.
+        let looked = Millis(HISTORY_BUDGET.saturating_sub(fixed) / EVENTS_PER_LOOK * every.0);
+        let fits = Millis(looked.0.saturating_sub(builder.settlement.delay.0));
+        return Err(vec![Problem {
+            line: None,
+            message: format!(
+                "the execution would write about {events} history events (its bakes look {} times, {EVENTS_PER_LOOK} events each, judged every {every}); Step Functions fails an execution at {HISTORY_LIMIT}, leaving the alias split",
+                builder.looks
+            ),
+            help: format!(
+                "bake for at most {fits} in all at `every {every}` (a longer `every` looks less often), split the rollout into playbooks run one after the other, or run it locally with `rollout run`"
+            ),
+        }]);
+    }
     Ok(Export {
         definition,
         warnings,
@@ -281,6 +327,8 @@ struct Builder<'p> {
     chosen: bool,
     /// The weight on `new` at the point being built; `None` before the first shift.
     weight: Option<Percent>,
+    /// How many times the bakes built so far look at the health, in all.
+    looks: u64,
 }
 
 /// The first state: the braces the weight maps are built with, in the execution's data.
@@ -349,6 +397,7 @@ impl<'p> Builder<'p> {
                 .map_or("aws", crate::cloud::aws::partition),
             chosen: false,
             weight: None,
+            looks: 0,
         }
     }
 

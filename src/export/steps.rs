@@ -561,6 +561,7 @@ impl Builder<'_> {
         }
         let every = self.plan.health.every.max(Millis(1_000));
         let looks = total.0.div_ceil(every.0).max(1);
+        self.looks += looks;
         let (wait, look) = (format!("{prefix} wait"), format!("{prefix} look"));
         self.then(
             &format!("{prefix} bake"),
