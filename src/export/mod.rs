@@ -481,7 +481,13 @@ impl<'p> Builder<'p> {
     fn then(&mut self, name: &str, mut state: Value, ends: bool) {
         if let Some(open) = self.open.take() {
             if let Some(prev) = self.states.get_mut(&open) {
-                prev["Next"] = json!(name);
+                // An open Choice goes on by its `Default`.
+                let field = if prev["Type"] == "Choice" {
+                    "Default"
+                } else {
+                    "Next"
+                };
+                prev[field] = json!(name);
             }
         }
         if ends {

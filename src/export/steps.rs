@@ -100,6 +100,7 @@ impl Builder<'_> {
                         "old.$": format!("$.f{t}.alias.FunctionVersion"),
                         "user": user,
                         "prefix": prefix,
+                        "dropped": false,
                     },
                     "ResultPath": format!("$.f{t}"),
                     "Next": split,
@@ -112,6 +113,7 @@ impl Builder<'_> {
                 "old.$": format!("$.f{t}.alias.FunctionVersion"),
                 "user.$": description,
                 "prefix.$": format!("States.Format('{{}} ', {description})"),
+                "dropped": false,
             });
             self.states.insert(described, state);
             self.states.insert(
@@ -204,14 +206,39 @@ impl Builder<'_> {
             let description = self.marker(t, n, gate);
             let params = self.update_alias(t, &format!("$.f{t}.old"), self.weight, description);
             let what = if gate { "gate" } else { "mark" };
-            self.task(
-                &format!("S{n} {what} f{t}"),
-                "lambda:updateAlias",
-                params,
-                Some(&format!("$.f{t}.alias")),
-                RESTORE,
-            );
+            let name = format!("S{n} {what} f{t}");
+            self.unless_dropped(t, &name, |b, _| {
+                b.task(
+                    &name,
+                    "lambda:updateAlias",
+                    params,
+                    Some(&format!("$.f{t}.alias")),
+                    RESTORE,
+                );
+            });
         }
+    }
+
+    /// Builds `body` (given the state after it) for target `t` of a fleet so that it is passed
+    /// over once `t` is dropped: its `new` is the version its alias serves, so, as `run` does,
+    /// it was given back and the others go on without it.
+    fn unless_dropped(&mut self, t: usize, name: &str, body: impl FnOnce(&mut Self, &str)) {
+        if self.functions.len() < 2 || !self.chosen {
+            let next = self.open.clone().unwrap_or_default();
+            body(self, &next);
+            return;
+        }
+        let after = format!("{name} (kept)");
+        self.then(
+            &format!("{name} (dropped?)"),
+            json!({
+                "Type": "Choice",
+                "Choices": [{"Variable": format!("$.f{t}.dropped"), "BooleanEquals": true, "Next": after}],
+            }),
+            false,
+        );
+        body(self, &after);
+        self.then(&after, json!({"Type": "Pass"}), false);
     }
 
     fn step(&mut self, n: usize, kind: &StepKind) {
@@ -223,6 +250,7 @@ impl Builder<'_> {
                 for t in 0..self.functions.len() {
                     self.publish(n, t, description.as_deref());
                 }
+                self.any_changed(n);
                 self.chosen = true;
                 self.create_alarms(n);
             }
@@ -237,6 +265,7 @@ impl Builder<'_> {
                     self.unchanged(n, t);
                     self.active(n, t);
                 }
+                self.any_changed(n);
                 self.chosen = true;
                 self.create_alarms(n);
             }
@@ -305,13 +334,16 @@ impl Builder<'_> {
         for t in 0..self.functions.len() {
             let description = self.marker(t, n, false);
             let params = self.update_alias(t, &format!("$.f{t}.old"), Some(weight), description);
-            self.task(
-                &format!("S{n}{part} shift f{t}"),
-                "lambda:updateAlias",
-                params,
-                Some(&format!("$.f{t}.alias")),
-                RESTORE,
-            );
+            let name = format!("S{n}{part} shift f{t}");
+            self.unless_dropped(t, &name, |b, _| {
+                b.task(
+                    &name,
+                    "lambda:updateAlias",
+                    params,
+                    Some(&format!("$.f{t}.alias")),
+                    RESTORE,
+                );
+            });
         }
     }
 
@@ -386,13 +418,64 @@ impl Builder<'_> {
     /// every lease is given back and the execution succeeds.
     fn unchanged(&mut self, n: usize, t: usize) {
         let next = format!("S{n} changed f{t}");
+        if self.functions.len() < 2 {
+            self.then(
+                &format!("S{n} unchanged f{t}"),
+                json!({
+                    "Type": "Choice",
+                    "Choices": [{"Variable": format!("$.f{t}.new"), "StringEqualsPath": format!("$.f{t}.old"), "Next": NOTHING}],
+                    "Default": next,
+                }),
+                true,
+            );
+            self.join(&next);
+            return;
+        }
+        // In a fleet only this target is dropped: its lease given back, the others go on.
+        let drop = format!("S{n} drop f{t}");
         self.then(
             &format!("S{n} unchanged f{t}"),
             json!({
                 "Type": "Choice",
-                "Choices": [{"Variable": format!("$.f{t}.new"), "StringEqualsPath": format!("$.f{t}.old"), "Next": NOTHING}],
+                "Choices": [{"Variable": format!("$.f{t}.new"), "StringEqualsPath": format!("$.f{t}.old"), "Next": drop}],
                 "Default": next,
             }),
+            true,
+        );
+        let params = self.update_alias(
+            t,
+            &format!("$.f{t}.old"),
+            None,
+            json!(format!("$.f{t}.user")),
+        );
+        self.task(
+            &drop,
+            "lambda:updateAlias",
+            params,
+            Some(&format!("$.f{t}.alias")),
+            RESTORE,
+        );
+        self.then(
+            &format!("S{n} dropped f{t}"),
+            json!({"Type": "Pass", "Result": true, "ResultPath": format!("$.f{t}.dropped")}),
+            false,
+        );
+        self.then(&next, json!({"Type": "Pass"}), false);
+    }
+
+    /// After every target of a fleet chose its `new`: when each was dropped, there is nothing
+    /// to roll out.
+    fn any_changed(&mut self, n: usize) {
+        if self.functions.len() < 2 {
+            return;
+        }
+        let all: Vec<Value> = (0..self.functions.len())
+            .map(|t| json!({"Variable": format!("$.f{t}.dropped"), "BooleanEquals": true}))
+            .collect();
+        let next = format!("S{n} something new");
+        self.then(
+            &format!("S{n} anything new"),
+            json!({"Type": "Choice", "Choices": [{"And": all, "Next": NOTHING}], "Default": next}),
             true,
         );
         self.join(&next);
@@ -431,13 +514,16 @@ impl Builder<'_> {
                 weight,
                 json!(format!("$.f{t}.user")),
             );
-            self.task(
-                &name(t),
-                "lambda:updateAlias",
-                params,
-                Some(&format!("$.f{t}.alias")),
-                RESTORE,
-            );
+            let name = name(t);
+            self.unless_dropped(t, &name, |b, _| {
+                b.task(
+                    &name,
+                    "lambda:updateAlias",
+                    params,
+                    Some(&format!("$.f{t}.alias")),
+                    RESTORE,
+                );
+            });
         }
     }
 
@@ -533,13 +619,10 @@ impl Builder<'_> {
                     *op,
                     rhs,
                 );
-                self.task(
-                    &format!("S{n} alarm f{t} c{c}"),
-                    "cloudwatch:putMetricAlarm",
-                    params,
-                    None,
-                    RESTORE,
-                );
+                let name = format!("S{n} alarm f{t} c{c}");
+                self.unless_dropped(t, &name, |b, _| {
+                    b.task(&name, "cloudwatch:putMetricAlarm", params, None, RESTORE);
+                });
             }
         }
     }
@@ -629,10 +712,27 @@ impl Builder<'_> {
 
     /// Deletes the alarms the execution created, then goes on to `next` whatever happens.
     fn delete_alarms(&mut self, name: &str, next: &str) {
-        let created = self.created();
-        if created.is_empty() {
+        if self.metric_checks.is_empty() {
             return;
         }
+        let checks = self.metric_checks.len();
+        let created = self.created();
+        if self.functions.len() < 2 || !self.chosen {
+            self.delete_named(name, &created, next);
+            return;
+        }
+        // A fleet deletes each target's alarms on its own: a dropped target created none, and
+        // `DeleteAlarms` naming an alarm that does not exist may fail.
+        for t in 0..self.functions.len() {
+            let task = format!("{name} f{t}");
+            let mine = created[t * checks..(t + 1) * checks].to_vec();
+            self.unless_dropped(t, &task, |b, after| b.delete_named(&task, &mine, after));
+        }
+    }
+
+    /// A `DeleteAlarms` of the alarms `created` (`States.Format` templates), going on to `next`
+    /// whatever happens.
+    fn delete_named(&mut self, name: &str, created: &[String], next: &str) {
         let names: Vec<String> = created
             .iter()
             .map(|n| format!("States.Format('{n}', $$.Execution.Name)"))
@@ -661,70 +761,8 @@ impl Builder<'_> {
             false,
         );
         for t in 0..self.functions.len() {
-            let (read, held, mine, write, left, done) = (
-                format!("Restore read f{t}"),
-                format!("Restore held f{t}"),
-                format!("Restore mine f{t}"),
-                format!("Restore f{t}"),
-                format!("Restore leaves f{t}"),
-                format!("Restored f{t}"),
-            );
-            self.task(
-                &read,
-                "lambda:getAlias",
-                json!({"FunctionName": self.functions[t], "Name": self.alias}),
-                Some(&format!("$.f{t}.now")),
-                RESTORE_FAILED,
-            );
-            let description = format!("$.f{t}.now.Description");
-            self.then(
-                &held,
-                json!({
-                    "Type": "Choice",
-                    "Choices": [{"Variable": description, "IsPresent": true, "Next": mine.clone()}],
-                    "Default": left.clone(),
-                }),
-                true,
-            );
-            self.states.insert(
-                mine.clone(),
-                json!({
-                    "Type": "Pass",
-                    "Parameters": {"ours.$": format!(
-                        "States.ArrayContains(States.StringSplit({description}, ' '), States.Format('h={SERVER_HOLDER}{{}}', $$.Execution.Name))"
-                    )},
-                    "ResultPath": format!("$.f{t}.held"),
-                }),
-            );
-            self.open = Some(mine);
-            self.then(
-                &format!("Restore ours f{t}"),
-                json!({
-                    "Type": "Choice",
-                    "Choices": [{"Variable": format!("$.f{t}.held.ours"), "BooleanEquals": true, "Next": write.clone()}],
-                    "Default": left.clone(),
-                }),
-                true,
-            );
-            let mut params = self.update_alias(
-                t,
-                &format!("$.f{t}.old"),
-                None,
-                json!(format!("$.f{t}.user")),
-            );
-            params["RevisionId.$"] = json!(format!("$.f{t}.now.RevisionId"));
-            self.task(
-                &write,
-                "lambda:updateAlias",
-                params,
-                Some(&format!("$.f{t}.restored")),
-                RESTORE_FAILED,
-            );
-            self.states.insert(
-                left,
-                json!({"Type": "Pass", "Result": {"left": true}, "ResultPath": "$.restore", "Next": done}),
-            );
-            self.then(&done, json!({"Type": "Pass"}), false);
+            // A target a fleet dropped was given back when it was: nothing to restore.
+            self.unless_dropped(t, &format!("Restore of f{t}"), |b, _| b.restore_target(t));
         }
         self.delete_alarms("Delete alarms after a failure", "Restore ends");
         self.then(
@@ -759,6 +797,78 @@ impl Builder<'_> {
                 "a step failed, and old could not be restored on every alias (AWS refused or did not answer, even when asked again): an alias may still send traffic to new and hold the lease. Finish it with: {command}"
             )}),
         );
+    }
+}
+
+impl Builder<'_> {
+    /// Target `t`'s part of the restore: read its alias again; where this execution still holds
+    /// it, write `old` with all the traffic and the lease cleared, with the RevisionId just read;
+    /// otherwise leave it, and say so at the end.
+    fn restore_target(&mut self, t: usize) {
+        let (read, held, mine, write, left, done) = (
+            format!("Restore read f{t}"),
+            format!("Restore held f{t}"),
+            format!("Restore mine f{t}"),
+            format!("Restore f{t}"),
+            format!("Restore leaves f{t}"),
+            format!("Restored f{t}"),
+        );
+        self.task(
+            &read,
+            "lambda:getAlias",
+            json!({"FunctionName": self.functions[t], "Name": self.alias}),
+            Some(&format!("$.f{t}.now")),
+            RESTORE_FAILED,
+        );
+        let description = format!("$.f{t}.now.Description");
+        self.then(
+            &held,
+            json!({
+                "Type": "Choice",
+                "Choices": [{"Variable": description, "IsPresent": true, "Next": mine.clone()}],
+                "Default": left.clone(),
+            }),
+            true,
+        );
+        self.states.insert(
+            mine.clone(),
+            json!({
+                "Type": "Pass",
+                "Parameters": {"ours.$": format!(
+                    "States.ArrayContains(States.StringSplit({description}, ' '), States.Format('h={SERVER_HOLDER}{{}}', $$.Execution.Name))"
+                )},
+                "ResultPath": format!("$.f{t}.held"),
+            }),
+        );
+        self.open = Some(mine);
+        self.then(
+            &format!("Restore ours f{t}"),
+            json!({
+                "Type": "Choice",
+                "Choices": [{"Variable": format!("$.f{t}.held.ours"), "BooleanEquals": true, "Next": write.clone()}],
+                "Default": left.clone(),
+            }),
+            true,
+        );
+        let mut params = self.update_alias(
+            t,
+            &format!("$.f{t}.old"),
+            None,
+            json!(format!("$.f{t}.user")),
+        );
+        params["RevisionId.$"] = json!(format!("$.f{t}.now.RevisionId"));
+        self.task(
+            &write,
+            "lambda:updateAlias",
+            params,
+            Some(&format!("$.f{t}.restored")),
+            RESTORE_FAILED,
+        );
+        self.states.insert(
+            left,
+            json!({"Type": "Pass", "Result": {"left": true}, "ResultPath": "$.restore", "Next": done}),
+        );
+        self.then(&done, json!({"Type": "Pass"}), false);
     }
 }
 

@@ -363,3 +363,36 @@ fn a_follower_that_loses_the_endpoint_gives_up_after_two_minutes_with_exit_5() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(aws.alias(&f), ("1".to_string(), vec![]));
 }
+
+#[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs a moto server: `scripts/test` runs these (cargo test --features e2e)"
+)]
+fn a_fleet_on_step_functions_drops_only_its_unchanged_function() {
+    let aws = Aws::new();
+    let (changed, same) = (unique("sfn-fleet-new"), unique("sfn-fleet-same"));
+    aws.function(&changed, Some(2));
+    aws.function(&same, None);
+    let dir = temp(&format!(
+        "function \"{changed}\", \"{same}\"\nalias \"live\"\nhealth every 1s {{\n  metrics delay 0s\n  error rate < 1%\n}}\npublish\nshift 5% to new\nwait 2s until healthy\npromote\n"
+    ));
+    let name = unique("machine");
+    let execution = start(&aws, &dir, &name);
+    let (status, error) = finish(&aws, &execution);
+    assert_eq!(status, "SUCCEEDED", "{error:?}");
+    assert_eq!(aws.alias(&changed), ("2".to_string(), vec![]), "promoted");
+    assert_eq!(
+        aws.alias(&same),
+        ("1".to_string(), vec![]),
+        "left as it was"
+    );
+    for f in [&changed, &same] {
+        assert_eq!(marker(&aws, f), None, "{f}: lease cleared");
+    }
+    assert_eq!(
+        alarms(&aws, &format!("rollout-{name}")),
+        Vec::<String>::new(),
+        "alarms deleted"
+    );
+}

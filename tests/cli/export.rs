@@ -140,7 +140,14 @@ fn the_simulated_comparison_is_skipped_where_nothing_is_judged_and_bounded_other
         !String::from_utf8_lossy(&out.stdout).contains("putMetricAlarm"),
         "no alarm where nothing is judged"
     );
-    let long = unjudged.replace("wait 30d", "wait 30d until healthy");
+    // Looked at hourly, a month's bake fits an execution's history, but not the comparison's
+    // budget.
+    let long = unjudged
+        .replace(
+            "publish",
+            "health every 1h {\n  error rate < 1%\n}\npublish",
+        )
+        .replace("wait 30d", "wait 30d until healthy");
     Test::temp()
         .file("p.rollout", &long)
         .args(["export", "p.rollout", "--to", "step-functions"])

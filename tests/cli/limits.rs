@@ -202,29 +202,43 @@ fn a_delay_of_centuries_is_refused_before_anything_runs() {
     }
 }
 
-/// `export` simulates how its bakes compare with `run`'s only within a budget: a bake of a month
-/// judged every second, a month that judges nothing and a ramp by the second each answer at
-/// once, saying what was not compared; a bake short enough is compared, within the time limit.
+/// `export` answers at once whatever the bakes: a month judged every second and a ramp by the
+/// second are refused as too long for an execution's history, saying what fits; a month judged
+/// hourly is exported without the comparison with `run` (beyond its budget), one that judges
+/// nothing without any; a bake short enough is compared, within the time limit.
 #[test]
 fn export_of_a_long_or_finely_judged_rollout_finishes() {
     let dir = temp_dir();
-    let health =
-        "function \"f\"\nalias \"live\"\nhealth every 1s {\n  error rate < 1%\n}\npublish\n";
+    let health = |every: &str| {
+        format!("function \"f\"\nalias \"live\"\nhealth every {every} {{\n  error rate < 1%\n}}\npublish\n")
+    };
+    // Judged every second, a month's bake or a fine ramp would outgrow an execution's history:
+    // refused at once, saying what fits.
+    for (name, steps) in [
+        (
+            "month-1s",
+            "shift 5% to new\nwait 30d until healthy\npromote\n",
+        ),
+        (
+            "ramp",
+            "ramp to 99% by 1% every 1s\nwait 30d until healthy\npromote\n",
+        ),
+    ] {
+        let file = format!("{name}.rollout");
+        std::fs::write(dir.join(&file), format!("{}{steps}", health("1s"))).unwrap();
+        let out = limited(&dir, 512 * MB, &["export", &file, "--to", "step-functions"]);
+        says(&out, 2, &["history events", "bake for at most"]);
+    }
     for (name, steps, said) in [
         (
             "month",
             "shift 5% to new\nwait 30d until healthy\npromote\n",
             "judgment not compared in simulate: a rollout of up to 30d",
         ),
-        (
-            "ramp",
-            "ramp to 99% by 1% every 1s\nwait 30d until healthy\npromote\n",
-            "judgment not compared in simulate",
-        ),
         ("unjudged", "shift 5% to new\nwait 30d\npromote\n", ""),
     ] {
         let file = format!("{name}.rollout");
-        std::fs::write(dir.join(&file), format!("{health}{steps}")).unwrap();
+        std::fs::write(dir.join(&file), format!("{}{steps}", health("1h"))).unwrap();
         let out = limited(&dir, 512 * MB, &["export", &file, "--to", "step-functions"]);
         says(&out, 0, &[said]);
         if said.is_empty() {
