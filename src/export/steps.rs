@@ -101,6 +101,7 @@ impl Builder<'_> {
                         "user": user,
                         "prefix": prefix,
                         "dropped": false,
+                        "leased": false,
                     },
                     "ResultPath": format!("$.f{t}"),
                     "Next": split,
@@ -114,6 +115,7 @@ impl Builder<'_> {
                 "user.$": description,
                 "prefix.$": format!("States.Format('{{}} ', {description})"),
                 "dropped": false,
+                "leased": false,
             });
             self.states.insert(described, state);
             self.states.insert(
@@ -183,6 +185,11 @@ impl Builder<'_> {
                 params,
                 Some(&format!("$.f{t}.alias")),
                 RESTORE,
+            );
+            self.then(
+                &format!("Leased f{t}"),
+                json!({"Type": "Pass", "Result": true, "ResultPath": format!("$.f{t}.leased")}),
+                false,
             );
             // Where `rollout status`, `approve` and `rollback` find this execution.
             self.task(
@@ -762,14 +769,31 @@ impl Builder<'_> {
         );
         for t in 0..self.functions.len() {
             // A target a fleet dropped was given back when it was: nothing to restore.
-            self.unless_dropped(t, &format!("Restore of f{t}"), |b, _| b.restore_target(t));
+            // An alias this execution never leased, or gave back when its function was dropped,
+            // has nothing to restore.
+            let after = format!("Restore of f{t} (passed over)");
+            self.then(
+                &format!("Restore of f{t} (held?)"),
+                json!({
+                    "Type": "Choice",
+                    "Choices": [{"Or": [
+                        {"Variable": format!("$.f{t}.leased"), "BooleanEquals": false},
+                        {"Variable": format!("$.f{t}.dropped"), "BooleanEquals": true},
+                    ], "Next": after}],
+                }),
+                false,
+            );
+            self.restore_target(t);
+            self.then(&after, json!({"Type": "Pass"}), false);
         }
         self.delete_alarms("Delete alarms after a failure", "Restore ends");
         self.then(
             "Restore ends",
             json!({
                 "Type": "Choice",
-                "Choices": [{"Variable": "$.restore.left", "BooleanEquals": true, "Next": LEFT_ALONE}],
+                "Choices": [
+                    {"Variable": "$.restore.left", "BooleanEquals": true, "Next": LEFT_ALONE},
+                ],
                 "Default": ROLLED_BACK,
             }),
             true,

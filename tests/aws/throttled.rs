@@ -224,3 +224,35 @@ fn a_restore_that_cannot_write_exits_5_naming_the_rollback_that_finishes_it() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(aws.alias(&f), ("1".to_string(), vec![]));
 }
+
+#[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs a moto server: `scripts/test` runs these (cargo test --features e2e)"
+)]
+fn a_lease_that_cannot_be_written_restores_only_what_was_leased() {
+    let aws = Aws::new();
+    let (first, second) = (unique("thr-lease-a"), unique("thr-lease-b"));
+    aws.function(&first, Some(2));
+    aws.function(&second, Some(2));
+    let dir = temp(&canary(&[&first, &second], ""));
+    // The second alias can never be written: its lease fails once the first is taken.
+    let throttle = Throttle::new(&second, &[("lambda.UpdateAlias", 1)]);
+    let out = follow(&dir).wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !stdout.contains("someone else changed"),
+        "an alias this execution never leased is not someone else's change: {}",
+        text(&out)
+    );
+    for f in [&first, &second] {
+        assert_eq!(aws.alias(f), ("1".to_string(), vec![]), "{f} as it was");
+        assert_eq!(marker(&aws, f), None, "{f}: no lease");
+    }
+    assert!(
+        throttle.throttled("lambda.UpdateAlias") >= 7,
+        "the lease was tried and retried: {:?}",
+        throttle.counts()
+    );
+}
