@@ -1,5 +1,6 @@
 //! `rollout rollback` and `rollout approve`: acting on a rollout's lease from any machine.
 
+use crate::cloud::executions::ExecutionsApi;
 use std::io::IsTerminal;
 
 use super::output::{ask, out};
@@ -30,7 +31,7 @@ pub(super) fn rollback(args: &LeaseArgs) -> i32 {
         return exit::INTERRUPTED;
     }
     let target = &args.target;
-    super::with_aws(target, async |lambda, functions, aws| {
+    super::with_aws(target, async |lambda, functions, _| {
         let mut status = exit::OK;
         for function in functions {
             let alias = &target.alias;
@@ -48,7 +49,7 @@ pub(super) fn rollback(args: &LeaseArgs) -> i32 {
             if let Some(m) = &server {
                 // A Step Functions execution holds the alias: stop it first, so that it writes
                 // nothing more, then read what it left.
-                if let Err(code) = stop_server_rollout(aws, function, alias, m).await {
+                if let Err(code) = stop_server_rollout(lambda, function, alias, m).await {
                     status = status.max(code);
                     continue;
                 }
@@ -114,7 +115,7 @@ pub(super) fn rollback(args: &LeaseArgs) -> i32 {
 /// Stops the Step Functions execution that holds `function`:`alias` (when it still runs) and
 /// deletes the alarms it created; the exit code after saying why not.
 async fn stop_server_rollout(
-    aws: &crate::cloud::aws::Aws,
+    aws: &impl ExecutionsApi,
     function: &str,
     alias: &str,
     marker: &Marker,
@@ -164,7 +165,7 @@ const APPROVE_ATTEMPTS: usize = 5;
 /// Releases the `approve` gate of a Step Functions execution: its task token waits in an SSM
 /// parameter named after the alias.
 async fn release_server_gate(
-    aws: &crate::cloud::aws::Aws,
+    aws: &impl ExecutionsApi,
     function: &str,
     alias: &str,
     marker: &Marker,
@@ -205,7 +206,7 @@ async fn release_server_gate(
 /// approval written again, as long as the same rollout still waits.
 pub(super) fn approve(args: &LeaseArgs) -> i32 {
     let target = &args.target;
-    super::with_aws(target, async |lambda, functions, aws| {
+    super::with_aws(target, async |lambda, functions, _| {
         // The rollout waits for approval on its first alias.
         let function = &functions[0];
         let alias = &target.alias;
@@ -241,7 +242,7 @@ pub(super) fn approve(args: &LeaseArgs) -> i32 {
                 return exit::INVALID;
             }
             if marker.server_side() {
-                return release_server_gate(aws, function, alias, &marker).await;
+                return release_server_gate(lambda, function, alias, &marker).await;
             }
             // Someone approved first (the rollout has not taken it in yet): their approval
             // released the gate, and it stays theirs.

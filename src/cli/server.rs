@@ -10,8 +10,9 @@ use std::collections::BTreeMap;
 use super::output::{ask, out};
 use super::{Format, RunArgs};
 use crate::cloud::aws::{Aws, WallClock};
-use crate::cloud::executions::Happened;
+use crate::cloud::executions::{ExecutionsApi, Happened};
 use crate::cloud::limit::Limited;
+use crate::cloud::retry::Retrying;
 use crate::cloud::{Alias, Clock};
 use crate::engine::events::{Event, EventKind, EventSink};
 use crate::exit;
@@ -37,6 +38,7 @@ pub(super) async fn run(args: &RunArgs, mut plan: Plan, source: &str, alias: Str
     };
     let clock = WallClock::new();
     let paced = Limited::new(&aws, &clock, args.aws.calls_per_second);
+    let cloud = Retrying::new(&paced, &clock);
     match super::select(&paced, &plan.targets).await {
         Ok(functions) => {
             plan.targets.functions = functions;
@@ -60,7 +62,7 @@ pub(super) async fn run(args: &RunArgs, mut plan: Plan, source: &str, alias: Str
         return exit::INTERRUPTED;
     }
     let definition = serde_json::to_string(&export.definition).expect("JSON serialises");
-    let machine_arn = match aws.put_state_machine(&machine, &definition, &role).await {
+    let machine_arn = match cloud.put_state_machine(&machine, &definition, &role).await {
         Ok(arn) => arn,
         Err(error) => {
             eprintln!(
@@ -70,7 +72,7 @@ pub(super) async fn run(args: &RunArgs, mut plan: Plan, source: &str, alias: Str
         }
     };
     let name = format!("r{}-{}", clock.unix(), std::process::id());
-    let execution = match aws.start_execution(&machine_arn, &name).await {
+    let execution = match cloud.start_execution(&machine_arn, &name).await {
         Ok(arn) => arn,
         Err(error) => {
             eprintln!(
@@ -120,7 +122,7 @@ pub(super) async fn run(args: &RunArgs, mut plan: Plan, source: &str, alias: Str
     let mut failing_since: Option<Millis> = None;
     let mut wait = FOLLOW_EVERY;
     loop {
-        let events = match aws.history(&execution, after).await {
+        let events = match cloud.history(&execution, after).await {
             Ok(events) => {
                 failing_since = None;
                 wait = FOLLOW_EVERY;

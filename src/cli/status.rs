@@ -1,5 +1,6 @@
 //! `rollout status --function F --alias A`: what an alias serves now.
 
+use crate::cloud::executions::ExecutionsApi;
 use serde::Serialize;
 
 use super::output::out;
@@ -61,7 +62,7 @@ fn held(m: &Marker, alias: &str, function: &str) -> String {
 
 /// For a lease a Step Functions execution holds: nothing while the execution runs; otherwise how
 /// it ended (or that it cannot be found), the lease left behind, and the command that clears it.
-async fn ended(aws: &crate::cloud::aws::Aws, function: &str, alias: &str, m: &Marker) -> String {
+async fn ended(aws: &impl ExecutionsApi, function: &str, alias: &str, m: &Marker) -> String {
     let name = m
         .holder
         .trim_start_matches(crate::cloud::lease::SERVER_HOLDER);
@@ -86,7 +87,7 @@ async fn ended(aws: &crate::cloud::aws::Aws, function: &str, alias: &str, m: &Ma
 
 pub(super) fn run(args: &StatusArgs) -> i32 {
     let target = &args.target;
-    super::with_aws(target, async |aws, functions, raw| {
+    super::with_aws(target, async |aws, functions, _| {
         let mut statuses = Vec::new();
         for function in functions {
             let read = async {
@@ -100,7 +101,7 @@ pub(super) fn run(args: &StatusArgs) -> i32 {
                     let lease = Marker::parse(&serves.description).1;
                     let note = match (&lease, split) {
                         (Some(m), _) if m.server_side() => {
-                            let ended = ended(raw, function, &target.alias, m).await;
+                            let ended = ended(aws, function, &target.alias, m).await;
                             held(m, &target.alias, function) + ended.as_str()
                         }
                         (Some(m), _) => held(m, &target.alias, function),

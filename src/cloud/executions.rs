@@ -6,7 +6,9 @@
 use aws_sdk_sfn::types::HistoryEvent;
 
 use super::aws::{domain, Aws};
-use super::CloudError;
+use super::limit::Limited;
+use super::retry::Retrying;
+use super::{Clock, CloudError};
 
 /// One event of an execution's history, as `rollout` follows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,10 +34,41 @@ pub struct Execution {
     pub error: Option<String>,
 }
 
-impl Aws {
+/// Step Functions and SSM as rollout uses them for server-side rollouts: behind the same pacing
+/// ([`Limited`]) and retries ([`Retrying`]) as Lambda and CloudWatch.
+// Used on one task, as the other cloud traits: `async fn` without `Send` bounds.
+#[allow(async_fn_in_trait)]
+pub trait ExecutionsApi {
     /// The SSM parameter `name` (where an execution records its ARN, and where its `approve`
     /// gate leaves its task token); `None` when there is none.
-    pub async fn parameter(&self, name: &str) -> Result<Option<String>, CloudError> {
+    async fn parameter(&self, name: &str) -> Result<Option<String>, CloudError>;
+    /// Releases the execution waiting on `token` (`SendTaskSuccess`) with `output`, then
+    /// removes the SSM parameter `name` that held the token.
+    async fn release_gate(&self, token: &str, output: &str, name: &str) -> Result<(), CloudError>;
+    /// How the execution `arn` stands.
+    async fn execution(&self, arn: &str) -> Result<Execution, CloudError>;
+    /// Stops the execution `arn`, saying why.
+    async fn stop_execution(&self, arn: &str, cause: &str) -> Result<(), CloudError>;
+    /// Deletes the metric alarms whose names begin with `prefix`; returns how many.
+    async fn delete_alarms_named(&self, prefix: &str) -> Result<usize, CloudError>;
+    /// Creates the state machine `name` with `definition`, run as `role`, or updates it when
+    /// it exists; returns its ARN.
+    async fn put_state_machine(
+        &self,
+        name: &str,
+        definition: &str,
+        role: &str,
+    ) -> Result<String, CloudError>;
+    /// Starts an execution `name` of the state machine `machine`; returns its ARN.
+    async fn start_execution(&self, machine: &str, name: &str) -> Result<String, CloudError>;
+    /// The events of execution `arn` after event `after`, in order.
+    async fn history(&self, arn: &str, after: i64) -> Result<Vec<Happened>, CloudError>;
+}
+
+impl ExecutionsApi for Aws {
+    /// The SSM parameter `name` (where an execution records its ARN, and where its `approve`
+    /// gate leaves its task token); `None` when there is none.
+    async fn parameter(&self, name: &str) -> Result<Option<String>, CloudError> {
         self.call().await;
         match self.ssm.get_parameter().name(name).send().await {
             Ok(out) => Ok(out.parameter().and_then(|p| p.value()).map(str::to_string)),
@@ -48,12 +81,7 @@ impl Aws {
 
     /// Releases the execution waiting on `token` (`SendTaskSuccess`) with `output`, then
     /// removes the SSM parameter `name` that held the token.
-    pub async fn release_gate(
-        &self,
-        token: &str,
-        output: &str,
-        name: &str,
-    ) -> Result<(), CloudError> {
+    async fn release_gate(&self, token: &str, output: &str, name: &str) -> Result<(), CloudError> {
         self.call().await;
         self.sfn
             .send_task_success()
@@ -69,7 +97,7 @@ impl Aws {
     }
 
     /// How the execution `arn` stands.
-    pub async fn execution(&self, arn: &str) -> Result<Execution, CloudError> {
+    async fn execution(&self, arn: &str) -> Result<Execution, CloudError> {
         self.call().await;
         let out = self
             .sfn
@@ -85,7 +113,7 @@ impl Aws {
     }
 
     /// Stops the execution `arn`, saying why.
-    pub async fn stop_execution(&self, arn: &str, cause: &str) -> Result<(), CloudError> {
+    async fn stop_execution(&self, arn: &str, cause: &str) -> Result<(), CloudError> {
         self.call().await;
         self.sfn
             .stop_execution()
@@ -98,7 +126,7 @@ impl Aws {
     }
 
     /// Deletes the metric alarms whose names begin with `prefix`; returns how many.
-    pub async fn delete_alarms_named(&self, prefix: &str) -> Result<usize, CloudError> {
+    async fn delete_alarms_named(&self, prefix: &str) -> Result<usize, CloudError> {
         self.call().await;
         let out = self
             .cloudwatch
@@ -127,7 +155,7 @@ impl Aws {
 
     /// Creates the state machine `name` with `definition`, run as `role`, or updates it when
     /// it exists; returns its ARN.
-    pub async fn put_state_machine(
+    async fn put_state_machine(
         &self,
         name: &str,
         definition: &str,
@@ -166,30 +194,8 @@ impl Aws {
         }
     }
 
-    /// The ARN of the state machine `name`, looked for on every page of the account's.
-    async fn state_machine_named(&self, name: &str) -> Result<String, CloudError> {
-        let mut token: Option<String> = None;
-        loop {
-            self.call().await;
-            let page = self
-                .sfn
-                .list_state_machines()
-                .set_next_token(token.clone())
-                .send()
-                .await
-                .map_err(domain)?;
-            if let Some(machine) = page.state_machines().iter().find(|m| m.name() == name) {
-                return Ok(machine.state_machine_arn().to_string());
-            }
-            match page.next_token() {
-                Some(next) => token = Some(next.to_string()),
-                None => return Err(CloudError::NotFound(format!("state machine {name}"))),
-            }
-        }
-    }
-
     /// Starts an execution `name` of the state machine `machine`; returns its ARN.
-    pub async fn start_execution(&self, machine: &str, name: &str) -> Result<String, CloudError> {
+    async fn start_execution(&self, machine: &str, name: &str) -> Result<String, CloudError> {
         self.call().await;
         let out = self
             .sfn
@@ -206,7 +212,7 @@ impl Aws {
     /// The events of execution `arn` after event `after`, in order. Read newest first, a page
     /// at a time, until a page reaches an event already seen: a follower reads only what is new
     /// (one call, as a rule), not the whole history again.
-    pub async fn history(&self, arn: &str, after: i64) -> Result<Vec<Happened>, CloudError> {
+    async fn history(&self, arn: &str, after: i64) -> Result<Vec<Happened>, CloudError> {
         let mut out = Vec::new();
         let mut token: Option<String> = None;
         loop {
@@ -236,6 +242,137 @@ impl Aws {
         out.sort_by_key(|e| e.id);
         out.dedup_by_key(|e| e.id);
         Ok(out)
+    }
+}
+
+impl Aws {
+    /// The ARN of the state machine `name`, looked for on every page of the account's.
+    async fn state_machine_named(&self, name: &str) -> Result<String, CloudError> {
+        let mut token: Option<String> = None;
+        loop {
+            self.call().await;
+            let page = self
+                .sfn
+                .list_state_machines()
+                .set_next_token(token.clone())
+                .send()
+                .await
+                .map_err(domain)?;
+            if let Some(machine) = page.state_machines().iter().find(|m| m.name() == name) {
+                return Ok(machine.state_machine_arn().to_string());
+            }
+            match page.next_token() {
+                Some(next) => token = Some(next.to_string()),
+                None => return Err(CloudError::NotFound(format!("state machine {name}"))),
+            }
+        }
+    }
+}
+
+impl<T: ExecutionsApi, C: Clock> ExecutionsApi for Limited<'_, T, C> {
+    async fn parameter(&self, name: &str) -> Result<Option<String>, CloudError> {
+        self.turn().await;
+        self.inner().parameter(name).await
+    }
+
+    async fn release_gate(&self, token: &str, output: &str, name: &str) -> Result<(), CloudError> {
+        self.turn().await;
+        self.inner().release_gate(token, output, name).await
+    }
+
+    async fn execution(&self, arn: &str) -> Result<Execution, CloudError> {
+        self.turn().await;
+        self.inner().execution(arn).await
+    }
+
+    async fn stop_execution(&self, arn: &str, cause: &str) -> Result<(), CloudError> {
+        self.turn().await;
+        self.inner().stop_execution(arn, cause).await
+    }
+
+    async fn delete_alarms_named(&self, prefix: &str) -> Result<usize, CloudError> {
+        self.turn().await;
+        self.inner().delete_alarms_named(prefix).await
+    }
+
+    async fn put_state_machine(
+        &self,
+        name: &str,
+        definition: &str,
+        role: &str,
+    ) -> Result<String, CloudError> {
+        self.turn().await;
+        self.inner().put_state_machine(name, definition, role).await
+    }
+
+    async fn start_execution(&self, machine: &str, name: &str) -> Result<String, CloudError> {
+        self.turn().await;
+        self.inner().start_execution(machine, name).await
+    }
+
+    async fn history(&self, arn: &str, after: i64) -> Result<Vec<Happened>, CloudError> {
+        self.turn().await;
+        self.inner().history(arn, after).await
+    }
+}
+
+/// Every call is retried as Lambda's are (throttling, 5xx, lost connections), except
+/// `SendTaskSuccess`, retried only when it certainly did not reach the execution, and the
+/// history, which the follower reads again on its own schedule (and gives up on after two
+/// minutes).
+impl<T: ExecutionsApi, C: Clock> ExecutionsApi for Retrying<'_, T, C> {
+    async fn parameter(&self, name: &str) -> Result<Option<String>, CloudError> {
+        let what = || format!("SSM GetParameter {name}");
+        self.retry(&what, || self.inner().parameter(name)).await
+    }
+
+    async fn release_gate(&self, token: &str, output: &str, name: &str) -> Result<(), CloudError> {
+        let what = || "Step Functions SendTaskSuccess".to_string();
+        self.retry_if(super::retry::not_run, &what, || {
+            self.inner().release_gate(token, output, name)
+        })
+        .await
+    }
+
+    async fn execution(&self, arn: &str) -> Result<Execution, CloudError> {
+        let what = || format!("Step Functions DescribeExecution {arn}");
+        self.retry(&what, || self.inner().execution(arn)).await
+    }
+
+    async fn stop_execution(&self, arn: &str, cause: &str) -> Result<(), CloudError> {
+        let what = || format!("Step Functions StopExecution {arn}");
+        self.retry(&what, || self.inner().stop_execution(arn, cause))
+            .await
+    }
+
+    async fn delete_alarms_named(&self, prefix: &str) -> Result<usize, CloudError> {
+        let what = || format!("CloudWatch DeleteAlarms {prefix}*");
+        self.retry(&what, || self.inner().delete_alarms_named(prefix))
+            .await
+    }
+
+    async fn put_state_machine(
+        &self,
+        name: &str,
+        definition: &str,
+        role: &str,
+    ) -> Result<String, CloudError> {
+        let what = || format!("Step Functions CreateStateMachine {name}");
+        self.retry(&what, || {
+            self.inner().put_state_machine(name, definition, role)
+        })
+        .await
+    }
+
+    // An execution started again with the same name and input is the same execution.
+    async fn start_execution(&self, machine: &str, name: &str) -> Result<String, CloudError> {
+        let what = || format!("Step Functions StartExecution {name}");
+        self.retry(&what, || self.inner().start_execution(machine, name))
+            .await
+    }
+
+    async fn history(&self, arn: &str, after: i64) -> Result<Vec<Happened>, CloudError> {
+        self.inner().history(arn, after).await
     }
 }
 
@@ -271,5 +408,132 @@ fn happened(event: &HistoryEvent) -> Happened {
         state,
         output,
         error,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::{Cell, RefCell};
+
+    use super::*;
+    use crate::cloud::sim::clock::VirtualClock;
+
+    /// Step Functions that fails each call with the errors queued for it, then answers.
+    #[derive(Default)]
+    struct Failing {
+        errors: RefCell<Vec<CloudError>>,
+        calls: Cell<usize>,
+    }
+
+    impl Failing {
+        fn answer<T>(&self, value: T) -> Result<T, CloudError> {
+            self.calls.set(self.calls.get() + 1);
+            match self.errors.borrow_mut().pop() {
+                Some(error) => Err(error),
+                None => Ok(value),
+            }
+        }
+
+        fn with(errors: Vec<CloudError>) -> Failing {
+            Failing {
+                errors: RefCell::new(errors),
+                calls: Cell::new(0),
+            }
+        }
+    }
+
+    impl ExecutionsApi for Failing {
+        async fn parameter(&self, _: &str) -> Result<Option<String>, CloudError> {
+            self.answer(Some("arn".into()))
+        }
+        async fn release_gate(&self, _: &str, _: &str, _: &str) -> Result<(), CloudError> {
+            self.answer(())
+        }
+        async fn execution(&self, _: &str) -> Result<Execution, CloudError> {
+            self.answer(Execution {
+                status: "RUNNING".into(),
+                error: None,
+            })
+        }
+        async fn stop_execution(&self, _: &str, _: &str) -> Result<(), CloudError> {
+            self.answer(())
+        }
+        async fn delete_alarms_named(&self, _: &str) -> Result<usize, CloudError> {
+            self.answer(2)
+        }
+        async fn put_state_machine(&self, _: &str, _: &str, _: &str) -> Result<String, CloudError> {
+            self.answer("machine".into())
+        }
+        async fn start_execution(&self, _: &str, _: &str) -> Result<String, CloudError> {
+            self.answer("execution".into())
+        }
+        async fn history(&self, _: &str, _: i64) -> Result<Vec<Happened>, CloudError> {
+            self.answer(Vec::new())
+        }
+    }
+
+    fn throttled() -> CloudError {
+        CloudError::Throttled {
+            message: "Rate exceeded".into(),
+            retry_after: None,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn every_call_but_the_history_is_retried_through_throttles_and_faults() {
+        let clock = VirtualClock::new();
+        for call in 0..6 {
+            let inner = Failing::with(vec![throttled(), CloudError::Transient("503".into())]);
+            let cloud = Retrying::new(&inner, &clock);
+            let ok = match call {
+                0 => cloud.parameter("p").await.is_ok(),
+                1 => cloud.execution("e").await.is_ok(),
+                2 => cloud.stop_execution("e", "why").await.is_ok(),
+                3 => cloud.delete_alarms_named("rollout-").await.is_ok(),
+                4 => cloud.put_state_machine("m", "{}", "role").await.is_ok(),
+                _ => cloud.start_execution("m", "r1").await.is_ok(),
+            };
+            assert!(ok, "call {call}");
+            assert_eq!(
+                inner.calls.get(),
+                3,
+                "call {call}: two failures, then the answer"
+            );
+        }
+        // The history is not retried here: the follower reads it again, backing off.
+        let inner = Failing::with(vec![throttled()]);
+        let cloud = Retrying::new(&inner, &clock);
+        assert!(cloud.history("e", 0).await.is_err());
+        assert_eq!(inner.calls.get(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_gate_is_released_again_only_when_it_certainly_was_not() {
+        let clock = VirtualClock::new();
+        // A throttle never reached the execution: asked again, and released.
+        let inner = Failing::with(vec![throttled()]);
+        let cloud = Retrying::new(&inner, &clock);
+        assert!(cloud.release_gate("t", "{}", "p").await.is_ok());
+        assert_eq!(inner.calls.get(), 2);
+        // A lost answer may have released it: not asked again.
+        let inner = Failing::with(vec![CloudError::Transient("connection reset".into())]);
+        let cloud = Retrying::new(&inner, &clock);
+        assert!(cloud.release_gate("t", "{}", "p").await.is_err());
+        assert_eq!(inner.calls.get(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn calls_are_paced() {
+        let clock = VirtualClock::new();
+        let inner = Failing::default();
+        let paced = Limited::new(&inner, &clock, 2.0);
+        for _ in 0..5 {
+            paced.execution("e").await.unwrap();
+        }
+        assert!(
+            clock.now().0 >= 2_000,
+            "five calls at two a second: {}",
+            clock.now()
+        );
     }
 }

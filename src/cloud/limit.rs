@@ -33,6 +33,13 @@ pub struct Limited<'a, T, C> {
     next: Cell<f64>,
 }
 
+impl<'a, T, C> Limited<'a, T, C> {
+    /// What this paces.
+    pub(super) fn inner(&self) -> &'a T {
+        self.inner
+    }
+}
+
 impl<'a, T, C: Clock> Limited<'a, T, C> {
     /// `inner`, at most `calls_per_second` calls a second.
     pub fn new(inner: &'a T, clock: &'a C, calls_per_second: f64) -> Self {
@@ -45,7 +52,7 @@ impl<'a, T, C: Clock> Limited<'a, T, C> {
     }
 
     /// Waits for this call's turn: every call gets its own, evenly spaced.
-    async fn turn(&self) {
+    pub(super) async fn turn(&self) {
         let now = self.clock.now().0 as f64;
         let at = self.next.get().max(now);
         self.next.set(at + self.interval);

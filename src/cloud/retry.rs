@@ -75,6 +75,13 @@ struct Attempts<'l> {
     attempt: u32,
 }
 
+impl<'a, T, C> Retrying<'a, T, C> {
+    /// What this retries.
+    pub(super) fn inner(&self) -> &'a T {
+        self.inner
+    }
+}
+
 impl<'a, T, C: Clock> Retrying<'a, T, C> {
     /// Wraps `inner`.
     pub fn new(inner: &'a T, clock: &'a C) -> Self {
@@ -156,7 +163,11 @@ impl<'a, T, C: Clock> Retrying<'a, T, C> {
         true
     }
 
-    async fn retry<R, F, Fut>(&self, what: &dyn Fn() -> String, call: F) -> Result<R, CloudError>
+    pub(super) async fn retry<R, F, Fut>(
+        &self,
+        what: &dyn Fn() -> String,
+        call: F,
+    ) -> Result<R, CloudError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<R, CloudError>>,
@@ -164,7 +175,7 @@ impl<'a, T, C: Clock> Retrying<'a, T, C> {
         self.retry_if(CloudError::retried, what, call).await
     }
 
-    async fn retry_if<R, F, Fut>(
+    pub(super) async fn retry_if<R, F, Fut>(
         &self,
         retried: fn(&CloudError) -> bool,
         what: &dyn Fn() -> String,
@@ -185,7 +196,7 @@ impl<'a, T, C: Clock> Retrying<'a, T, C> {
 }
 
 /// Errors after which an invocation certainly did not run.
-fn not_run(error: &CloudError) -> bool {
+pub(super) fn not_run(error: &CloudError) -> bool {
     matches!(error, CloudError::Busy(_) | CloudError::Throttled { .. })
 }
 
