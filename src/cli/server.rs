@@ -278,6 +278,8 @@ impl Follow<'_> {
                     "Refused" => ("refused", exit::INVALID, cause),
                     // The cause ends with the `rollout rollback` that finishes the restore.
                     "RestoreFailed" => ("restore_failed", exit::INFRA, cause),
+                    // Some alias does not serve old alone, and was not this execution's to restore.
+                    "PartlyRestored" => ("partly_restored", exit::INFRA, cause),
                     _ => (
                         "failed",
                         exit::INFRA,

@@ -58,14 +58,19 @@ const HISTORY_LIMIT: u64 = 25_000;
 /// retries (3 events each).
 const HISTORY_BUDGET: u64 = 20_000;
 
+/// The events one poll of a wait for AWS writes: the count (2), its check (2), the `Wait` (2),
+/// the read (5) and its verdict (2).
+const EVENTS_PER_POLL: u64 = 13;
+
 /// The events one look of a bake writes: its `Wait` (2), the `DescribeAlarms` task (5), the
 /// judgment (2) and the verdict (2).
 const EVENTS_PER_LOOK: u64 = 11;
 
 /// The history events an execution of `definition` writes at most, its bakes looking `looks`
-/// times in all: every state once (a task 5 events, any other state 2; a path takes fewer than
-/// all of them) plus [`EVENTS_PER_LOOK`] for each look, and the execution's start and end.
-fn history_events(definition: &Value, looks: u64) -> u64 {
+/// times in all and its waits for AWS polling `polls` times: every state once (a task 5 events,
+/// any other state 2; a path takes fewer than all of them) plus [`EVENTS_PER_LOOK`] for each
+/// look, [`EVENTS_PER_POLL`] for each poll, and the execution's start and end.
+fn history_events(definition: &Value, looks: u64, polls: u64) -> u64 {
     let once: u64 = definition["States"]
         .as_object()
         .map(|states| {
@@ -75,7 +80,7 @@ fn history_events(definition: &Value, looks: u64) -> u64 {
                 .sum()
         })
         .unwrap_or(0);
-    2 + once + looks * EVENTS_PER_LOOK
+    2 + once + looks * EVENTS_PER_LOOK + polls * EVENTS_PER_POLL
 }
 
 /// The largest definition Step Functions accepts, in bytes (1 MiB).
@@ -273,9 +278,10 @@ pub fn compile(
             help: "ramp in fewer, larger increments, use fewer steps or functions, or split the rollout into playbooks run one after the other".into(),
         }]);
     }
-    let events = history_events(&definition, builder.looks);
+    let waits = builder.waits * steps::POLLS;
+    let events = history_events(&definition, builder.looks, waits);
     if events > HISTORY_BUDGET {
-        let fixed = history_events(&definition, 0);
+        let fixed = history_events(&definition, 0, waits);
         let every = plan.health.every.max(Millis(1_000));
         // Each bake also waits out the metric delay, looking as it does.
         let looked = Millis(HISTORY_BUDGET.saturating_sub(fixed) / EVENTS_PER_LOOK * every.0);
@@ -329,6 +335,8 @@ struct Builder<'p> {
     weight: Option<Percent>,
     /// How many times the bakes built so far look at the health, in all.
     looks: u64,
+    /// How many waits for AWS (an update of `$LATEST`, a `Pending` version) it may make.
+    waits: u64,
 }
 
 /// The first state: the braces the weight maps are built with, in the execution's data.
@@ -398,6 +406,7 @@ impl<'p> Builder<'p> {
             chosen: false,
             weight: None,
             looks: 0,
+            waits: 0,
         }
     }
 
@@ -899,7 +908,7 @@ mod tests {
         for (name, state) in states.iter().filter(|(_, s)| s["Type"] == "Choice") {
             for rule in state["Choices"].as_array().unwrap() {
                 let variable = rule["Variable"].as_str().unwrap_or_default();
-                for field in ["LastUpdateStatus", ".version.state"] {
+                for field in ["LastUpdateStatus", ".version.State"] {
                     assert!(
                         !variable.contains(field),
                         "{name} reads {variable} unguarded"

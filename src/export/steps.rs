@@ -19,13 +19,14 @@ const TOO_LONG: &str = "Waited too long";
 
 /// How many times a wait for AWS (an update of `$LATEST`, a `Pending` version) polls before
 /// the rollout fails: five minutes, as `run` waits.
-const POLLS: u64 = UPDATE_DEADLINE.0 / 1000 / POLL_SECONDS;
+pub(super) const POLLS: u64 = UPDATE_DEADLINE.0 / 1000 / POLL_SECONDS;
 
 /// The last state of the restore chain: the execution fails, `old` serving all traffic.
 const ROLLED_BACK: &str = "Rolled back";
 
-/// The last state of a restore that left an alias someone else changed as they set it.
-const LEFT_ALONE: &str = "Rolled back where held";
+/// The last state of a restore that left an alias as it was, not serving old alone: promoted by
+/// this execution before the failure, or changed by someone else.
+const LEFT_ALONE: &str = "Partly restored";
 
 /// Where a restore that cannot read or write an alias ends.
 const RESTORE_FAILED: &str = "Restore failed";
@@ -101,7 +102,6 @@ impl Builder<'_> {
                         "user": user,
                         "prefix": prefix,
                         "dropped": false,
-                        "leased": false,
                     },
                     "ResultPath": format!("$.f{t}"),
                     "Next": split,
@@ -115,7 +115,6 @@ impl Builder<'_> {
                 "user.$": description,
                 "prefix.$": format!("States.Format('{{}} ', {description})"),
                 "dropped": false,
-                "leased": false,
             });
             self.states.insert(described, state);
             self.states.insert(
@@ -185,11 +184,6 @@ impl Builder<'_> {
                 params,
                 Some(&format!("$.f{t}.alias")),
                 RESTORE,
-            );
-            self.then(
-                &format!("Leased f{t}"),
-                json!({"Type": "Pass", "Result": true, "ResultPath": format!("$.f{t}.leased")}),
-                false,
             );
             // Where `rollout status`, `approve` and `rollback` find this execution.
             self.task(
@@ -545,17 +539,15 @@ impl Builder<'_> {
             Some(&format!("$.f{t}.version")),
             RESTORE,
         );
-        if let Some(state) = self.states.get_mut(&read) {
-            state["ResultSelector"] = json!({"state.$": "$.State"});
-        }
+
         let next = format!("S{n} active f{t}");
         self.then(
             &format!("S{n} state f{t}"),
             json!({
                 "Type": "Choice",
                 "Choices": [
-                    present_and(&format!("$.f{t}.version.state"), json!({"StringEquals": "Pending"}), &pending),
-                    present_and(&format!("$.f{t}.version.state"), json!({"StringEquals": "Failed"}), RESTORE),
+                    present_and(&format!("$.f{t}.version.State"), json!({"StringEquals": "Pending"}), &pending),
+                    present_and(&format!("$.f{t}.version.State"), json!({"StringEquals": "Failed"}), RESTORE),
                 ],
                 "Default": next,
             }),
@@ -577,6 +569,7 @@ impl Builder<'_> {
     /// The poll `name` of a wait for AWS: one poll fewer left, then `POLL_SECONDS` and `read`
     /// again; with none left the rollout fails (and restores `old`).
     fn poll_again(&mut self, name: &str, read: &str) {
+        self.waits += 1;
         let (count, wait) = (format!("{name} count"), format!("{name} wait"));
         self.states.insert(
             name.to_string(),
@@ -764,27 +757,12 @@ impl Builder<'_> {
         self.join(RESTORE);
         self.then(
             "Restore begins",
-            json!({"Type": "Pass", "Result": {"left": false}, "ResultPath": "$.restore"}),
+            json!({"Type": "Pass", "Result": {"left": false, "failed": false}, "ResultPath": "$.restore"}),
             false,
         );
         for t in 0..self.functions.len() {
-            // A target a fleet dropped was given back when it was: nothing to restore.
-            // An alias this execution never leased, or gave back when its function was dropped,
-            // has nothing to restore.
-            let after = format!("Restore of f{t} (passed over)");
-            self.then(
-                &format!("Restore of f{t} (held?)"),
-                json!({
-                    "Type": "Choice",
-                    "Choices": [{"Or": [
-                        {"Variable": format!("$.f{t}.leased"), "BooleanEquals": false},
-                        {"Variable": format!("$.f{t}.dropped"), "BooleanEquals": true},
-                    ], "Next": after}],
-                }),
-                false,
-            );
-            self.restore_target(t);
-            self.then(&after, json!({"Type": "Pass"}), false);
+            // A function a fleet dropped was given back, serving old alone, when it was.
+            self.unless_dropped(t, &format!("Restore of f{t}"), |b, _| b.restore_target(t));
         }
         self.delete_alarms("Delete alarms after a failure", "Restore ends");
         self.then(
@@ -792,6 +770,7 @@ impl Builder<'_> {
             json!({
                 "Type": "Choice",
                 "Choices": [
+                    {"Variable": "$.restore.failed", "BooleanEquals": true, "Next": RESTORE_FAILED},
                     {"Variable": "$.restore.left", "BooleanEquals": true, "Next": LEFT_ALONE},
                 ],
                 "Default": ROLLED_BACK,
@@ -804,10 +783,17 @@ impl Builder<'_> {
         );
         self.states.insert(
             LEFT_ALONE.into(),
-            json!({"Type": "Fail", "Error": "RolledBack", "Cause": "a step failed: old serves all traffic again on every alias this execution still held; an alias someone else changed was left as they set it (the execution's history says which)"}),
+            json!({"Type": "Fail", "Error": "PartlyRestored", "Cause": "a step failed: old serves all traffic again on every alias this execution still held as it left it; an alias it no longer held, or that was changed by hand, was left as it is and does not serve old alone (the execution's history says which; `rollout status` shows each alias)"}),
         );
+        let region = self
+            .plan
+            .targets
+            .region
+            .as_ref()
+            .map(|r| format!(" --region {r}"))
+            .unwrap_or_default();
         let command = format!(
-            "rollout rollback {} --alias {}",
+            "rollout rollback {} --alias {}{region}",
             self.functions
                 .iter()
                 .map(|f| format!("--function {f}"))
@@ -818,7 +804,7 @@ impl Builder<'_> {
         self.states.insert(
             RESTORE_FAILED.into(),
             json!({"Type": "Fail", "Error": "RestoreFailed", "Cause": format!(
-                "a step failed, and old could not be restored on every alias (AWS refused or did not answer, even when asked again): an alias may still send traffic to new and hold the lease. Finish it with: {command}"
+                "a step failed, and old could not be restored on every alias (AWS refused or did not answer, even when asked again; every other alias was restored): an alias may still send traffic to new and hold the lease. Finish it with: {command}"
             )}),
         );
     }
@@ -829,70 +815,178 @@ impl Builder<'_> {
     /// it, write `old` with all the traffic and the lease cleared, with the RevisionId just read;
     /// otherwise leave it, and say so at the end.
     fn restore_target(&mut self, t: usize) {
-        let (read, held, mine, write, left, done) = (
-            format!("Restore read f{t}"),
-            format!("Restore held f{t}"),
-            format!("Restore mine f{t}"),
-            format!("Restore f{t}"),
-            format!("Restore leaves f{t}"),
-            format!("Restored f{t}"),
+        let f = |what: &str| format!("Restore {what} f{t}");
+        let (done, left, failed) = (format!("Restored f{t}"), f("leaves"), f("failed"));
+        let (old, new, now) = (
+            format!("$.f{t}.old"),
+            format!("$.f{t}.new"),
+            format!("$.f{t}.now"),
         );
         self.task(
-            &read,
+            &f("read"),
             "lambda:getAlias",
             json!({"FunctionName": self.functions[t], "Name": self.alias}),
-            Some(&format!("$.f{t}.now")),
-            RESTORE_FAILED,
+            Some(&now),
+            &failed,
         );
-        let description = format!("$.f{t}.now.Description");
+        // What the alias routes: nothing besides its version, only `new`, or something else
+        // (`{"AdditionalVersionWeights":{"7":0.05}}` split on quotes is 5 pieces, the 4th the
+        // version; unsplit, 3).
         self.then(
-            &held,
+            &f("routing"),
             json!({
                 "Type": "Choice",
-                "Choices": [{"Variable": description, "IsPresent": true, "Next": mine.clone()}],
-                "Default": left.clone(),
+                "Choices": [{"Variable": format!("{now}.RoutingConfig"), "IsPresent": true, "Next": f("weights")}],
+                "Default": f("unsplit"),
             }),
             true,
         );
         self.states.insert(
-            mine.clone(),
+            f("weights"),
+            json!({
+                "Type": "Pass",
+                "Parameters": {"pieces.$": format!("States.StringSplit(States.JsonToString({now}.RoutingConfig), '\"')")},
+                "ResultPath": format!("$.f{t}.routes"),
+                "Next": f("count"),
+            }),
+        );
+        self.states.insert(
+            f("count"),
+            json!({
+                "Type": "Pass",
+                "Parameters": {
+                    "pieces.$": format!("$.f{t}.routes.pieces"),
+                    "n.$": format!("States.ArrayLength($.f{t}.routes.pieces)"),
+                },
+                "ResultPath": format!("$.f{t}.routes"),
+                "Next": f("split"),
+            }),
+        );
+        self.states.insert(
+            f("split"),
+            json!({
+                "Type": "Choice",
+                "Choices": [
+                    {"Variable": format!("$.f{t}.routes.n"), "NumericEquals": 3, "Next": f("unsplit")},
+                    {"And": [
+                        {"Variable": format!("$.f{t}.routes.n"), "NumericEquals": 5},
+                        {"Variable": new, "IsPresent": true},
+                    ], "Next": f("weighted")},
+                ],
+                "Default": f("foreign"),
+            }),
+        );
+        self.states.insert(
+            f("weighted"),
+            json!({
+                "Type": "Pass",
+                "Parameters": {"version.$": format!("States.ArrayGetItem($.f{t}.routes.pieces, 3)")},
+                "ResultPath": format!("$.f{t}.routes"),
+                "Next": f("to new"),
+            }),
+        );
+        self.states.insert(
+            f("to new"),
+            json!({
+                "Type": "Choice",
+                "Choices": [{"Variable": format!("$.f{t}.routes.version"), "StringEqualsPath": new, "Next": f("split to new")}],
+                "Default": f("foreign"),
+            }),
+        );
+        for (shape, value) in [
+            ("unsplit", "old alone"),
+            ("split to new", "old and new"),
+            ("foreign", "foreign"),
+        ] {
+            self.states.insert(
+                f(shape),
+                json!({"Type": "Pass", "Result": value, "ResultPath": format!("$.f{t}.shape"), "Next": f("held")}),
+            );
+        }
+        // Whose it is: this execution's lease marker names it.
+        let description = format!("{now}.Description");
+        self.states.insert(
+            f("held"),
+            json!({
+                "Type": "Choice",
+                "Choices": [{"Variable": description, "IsPresent": true, "Next": f("mine")}],
+                "Default": f("not ours"),
+            }),
+        );
+        self.states.insert(
+            f("mine"),
             json!({
                 "Type": "Pass",
                 "Parameters": {"ours.$": format!(
                     "States.ArrayContains(States.StringSplit({description}, ' '), States.Format('h={SERVER_HOLDER}{{}}', $$.Execution.Name))"
                 )},
                 "ResultPath": format!("$.f{t}.held"),
+                "Next": f("ours"),
             }),
         );
-        self.open = Some(mine);
-        self.then(
-            &format!("Restore ours f{t}"),
+        // Ours, and as this execution leaves it (old, or old and new): old is written back.
+        // Ours but changed by hand (another version, other weights): left as it is, as
+        // `rollout rollback` would.
+        self.states.insert(
+            f("ours"),
             json!({
                 "Type": "Choice",
-                "Choices": [{"Variable": format!("$.f{t}.held.ours"), "BooleanEquals": true, "Next": write.clone()}],
+                "Choices": [{"And": [
+                    {"Variable": format!("$.f{t}.held.ours"), "BooleanEquals": true},
+                    {"Not": {"Variable": format!("$.f{t}.shape"), "StringEquals": "foreign"}},
+                    {"Or": [
+                        {"Variable": format!("{now}.FunctionVersion"), "StringEqualsPath": old},
+                        {"And": [
+                            {"Variable": new, "IsPresent": true},
+                            {"Variable": format!("{now}.FunctionVersion"), "StringEqualsPath": new},
+                        ]},
+                    ]},
+                ], "Next": f("write")}],
+                "Default": f("not ours"),
+            }),
+        );
+        // Not held (any more): fine when it serves old alone (never leased, or already
+        // restored); anything else (promoted by this execution before the failure, or
+        // changed by someone else) is left, and said.
+        self.states.insert(
+            f("not ours"),
+            json!({
+                "Type": "Choice",
+                "Choices": [{"And": [
+                    {"Variable": format!("$.f{t}.held.ours"), "IsPresent": false},
+                    {"Variable": format!("$.f{t}.shape"), "StringEquals": "old alone"},
+                    {"Variable": format!("{now}.FunctionVersion"), "StringEqualsPath": old},
+                ], "Next": done}, {"And": [
+                    {"Variable": format!("$.f{t}.held.ours"), "BooleanEquals": false},
+                    {"Variable": format!("$.f{t}.shape"), "StringEquals": "old alone"},
+                    {"Variable": format!("{now}.FunctionVersion"), "StringEqualsPath": old},
+                ], "Next": done}],
                 "Default": left.clone(),
             }),
-            true,
         );
-        let mut params = self.update_alias(
-            t,
-            &format!("$.f{t}.old"),
-            None,
-            json!(format!("$.f{t}.user")),
-        );
-        params["RevisionId.$"] = json!(format!("$.f{t}.now.RevisionId"));
+        let mut params = self.update_alias(t, &old, None, json!(format!("$.f{t}.user")));
+        params["RevisionId.$"] = json!(format!("{now}.RevisionId"));
+        self.open = None;
         self.task(
-            &write,
+            &f("write"),
             "lambda:updateAlias",
             params,
             Some(&format!("$.f{t}.restored")),
-            RESTORE_FAILED,
+            &failed,
         );
+        if let Some(state) = self.states.get_mut(&f("write")) {
+            state["Next"] = json!(done);
+        }
+        self.open = None;
         self.states.insert(
             left,
-            json!({"Type": "Pass", "Result": {"left": true}, "ResultPath": "$.restore", "Next": done}),
+            json!({"Type": "Pass", "Result": true, "ResultPath": "$.restore.left", "Next": done}),
         );
-        self.then(&done, json!({"Type": "Pass"}), false);
+        self.states.insert(
+            failed,
+            json!({"Type": "Pass", "Result": true, "ResultPath": "$.restore.failed", "Next": done}),
+        );
+        self.join(&done);
     }
 }
 

@@ -256,3 +256,55 @@ fn a_lease_that_cannot_be_written_restores_only_what_was_leased() {
         throttle.counts()
     );
 }
+
+#[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs a moto server: `scripts/test` runs these (cargo test --features e2e)"
+)]
+fn a_fleet_whose_promotion_fails_halfway_is_partly_restored_not_rolled_back() {
+    let aws = Aws::new();
+    let (first, second) = (unique("thr-half-a"), unique("thr-half-b"));
+    // The first function's new version is 3, the second's 2: only the second's promotion (the
+    // one write that puts version 2 in front) is refused.
+    aws.function(&first, Some(2));
+    aws.runtime.block_on(async {
+        aws.lambda
+            .publish_version()
+            .function_name(&first)
+            .send()
+            .await
+            .expect("publish version 2");
+        aws.lambda
+            .update_function_code()
+            .function_name(&first)
+            .zip_file(aws_sdk_lambda::primitives::Blob::new(zip(3)))
+            .send()
+            .await
+            .expect("update code");
+    });
+    aws.function(&second, Some(2));
+    let dir = temp(&canary(&[&first, &second], ""));
+    let throttle = Throttle {
+        tag: second.clone(),
+    };
+    let rule = json!({"rules": [{"match": "lambda.UpdateAlias", "all": true, "contains": "\"FunctionVersion\": \"2\"", "tag": second}]});
+    control("POST", "", &rule.to_string());
+    let out = follow(&dir).wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("was left as it is"), "{}", text(&out));
+    assert!(!said.contains("rolled back at step"), "{}", text(&out));
+    assert_eq!(
+        aws.alias(&first),
+        ("3".to_string(), vec![]),
+        "promoted before the failure"
+    );
+    assert_eq!(aws.alias(&second), ("1".to_string(), vec![]), "restored");
+    assert_eq!(marker(&aws, &second), None, "lease cleared");
+    assert!(
+        throttle.throttled("lambda.UpdateAlias") >= 7,
+        "the promotion was tried and retried: {:?}",
+        throttle.counts()
+    );
+}
