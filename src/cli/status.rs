@@ -77,7 +77,8 @@ async fn ended(aws: &impl ExecutionsApi, function: &str, alias: &str, m: &Marker
             ),
             Err(e) => format!("cannot be read ({e})"),
         },
-        Ok(_) => format!("is not the one {parameter} names"),
+        Ok(None) => format!("cannot be found (no {parameter})"),
+        Ok(Some(_)) => format!("is not the one {parameter} names"),
         Err(e) => format!("cannot be found ({parameter}: {e})"),
     };
     format!(

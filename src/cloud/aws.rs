@@ -291,7 +291,11 @@ where
     match code.as_str() {
         "ResourceNotFoundException"
         | "ResourceNotFound"
-        | "ProvisionedConcurrencyConfigNotFoundException" => CloudError::NotFound(text),
+        | "ProvisionedConcurrencyConfigNotFoundException"
+        // SSM's and Step Functions' own words for it.
+        | "ParameterNotFound"
+        | "ExecutionDoesNotExist"
+        | "StateMachineDoesNotExist" => CloudError::NotFound(text),
         "PreconditionFailedException" => CloudError::Stale(text),
         "ResourceConflictException" | "ResourceInUseException" | "ResourceNotReadyException" => {
             CloudError::Busy(text)
@@ -910,6 +914,20 @@ mod tests {
         assert!(!stale.retried());
         let busy = classify(409, "ResourceConflictException", &[]);
         assert!(matches!(busy, CloudError::Busy(_)) && busy.retried());
+        // Nothing there, in each service's words: `approve` before the gate's token is written,
+        // `status` of an execution gone.
+        for code in [
+            "ParameterNotFound",
+            "ExecutionDoesNotExist",
+            "ResourceNotFoundException",
+        ] {
+            let missing = classify(400, code, &[]);
+            assert!(
+                matches!(missing, CloudError::NotFound(_)),
+                "{code}: {missing:?}"
+            );
+            assert!(!missing.retried());
+        }
         assert_eq!(
             classify(429, "TooManyRequestsException", &[("Retry-After", "3")]),
             CloudError::Throttled {

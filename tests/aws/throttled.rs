@@ -308,3 +308,46 @@ fn a_fleet_whose_promotion_fails_halfway_is_partly_restored_not_rolled_back() {
         throttle.counts()
     );
 }
+
+#[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs a moto server: `scripts/test` runs these (cargo test --features e2e)"
+)]
+fn an_approve_gate_whose_parameters_are_throttled_still_waits_and_goes_on() {
+    let aws = Aws::new();
+    let (f, _, dir) = canary_with_alarm(&aws, "thr-gate", 1, "approve \"go?\"\n");
+    // Every other SSM write of the execution (where it records itself, where its gate leaves
+    // the task token) is throttled.
+    let throttle = Throttle { tag: f.clone() };
+    let rule = json!({"rules": [{"match": "ssm.PutParameter", "every": 2, "contains": format!("/rollout/{f}/"), "tag": f}]});
+    control("POST", "", &rule.to_string());
+    let child = follow(&dir);
+    wait_for("the gate", || {
+        marker(&aws, &f).is_some_and(|m| m.contains("g=1"))
+    });
+    // The token lands once its write is retried: until then `approve` says to try again.
+    let mut approved = None;
+    for _ in 0..60 {
+        let out = rollout(&dir, &["approve", "--function", &f, "--alias", "live"]);
+        if out.status.code() == Some(0) {
+            approved = Some(out);
+            break;
+        }
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("has not reached its gate yet"),
+            "{}",
+            text(&out)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    assert!(approved.is_some(), "the gate's token never arrived");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(aws.alias(&f), ("2".to_string(), vec![]), "promoted");
+    assert!(
+        throttle.throttled("ssm.PutParameter") >= 2,
+        "the proxy throttled too little: {:?}",
+        throttle.counts()
+    );
+}
