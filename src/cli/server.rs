@@ -373,6 +373,63 @@ impl Follow<'_> {
 mod tests {
     use super::*;
 
+    /// How the follower ends on an execution that failed with `error`: its exit code and what
+    /// it printed.
+    fn ends_with(error: &str) -> (Option<i32>, String) {
+        let checked = crate::check::check_source(
+            crate::diagnostic::source(
+                "p.rollout",
+                "function \"f\"\nalias \"live\"\npublish\nshift 5% to new\npromote\n".into(),
+            ),
+            std::path::Path::new("."),
+            &crate::check::Options::default(),
+        );
+        let plan = checked.plan.expect("a valid playbook");
+        let functions = vec!["f".to_string()];
+        let mut follow = Follow {
+            plan: &plan,
+            functions: &functions,
+            started: Millis(0),
+            aliases: BTreeMap::new(),
+            step: 0,
+            last_state: String::new(),
+        };
+        let mut printed = Vec::new();
+        let code = {
+            let mut sink = TextSink::new(&mut printed, false);
+            follow.take(
+                &mut sink,
+                &WallClock::new(),
+                &Happened {
+                    id: 9,
+                    kind: "ExecutionFailed".into(),
+                    state: None,
+                    output: None,
+                    error: Some((error.into(), format!("the cause of {error}"))),
+                },
+            )
+        };
+        (code, String::from_utf8(printed).unwrap())
+    }
+
+    #[test]
+    fn each_end_of_an_execution_has_its_exit_code_and_says_its_cause() {
+        for (error, code) in [
+            ("RolledBack", exit::ROLLED_BACK),
+            ("Refused", exit::INVALID),
+            ("RestoreFailed", exit::INFRA),
+            ("PartlyRestored", exit::INFRA),
+            ("States.Runtime", exit::INFRA),
+        ] {
+            let (ended, printed) = ends_with(error);
+            assert_eq!(ended, Some(code), "{error}: {printed}");
+            assert!(
+                printed.contains(&format!("the cause of {error}")),
+                "{error}: {printed}"
+            );
+        }
+    }
+
     #[test]
     fn the_follower_gives_up_after_two_minutes_naming_the_execution() {
         let arn = "arn:aws:states:us-east-1:123456789012:execution:m:r1";
