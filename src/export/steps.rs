@@ -192,21 +192,13 @@ impl Builder<'_> {
 
     /// The lease marker of step `n` on every alias, traffic as it is.
     fn mark(&mut self, n: usize, gate: bool) {
-        for t in 0..self.functions.len() {
-            let description = self.marker(t, n, gate);
-            let params = self.update_alias(t, &format!("$.f{t}.old"), self.weight, description);
-            let what = if gate { "gate" } else { "mark" };
-            let name = format!("S{n} {what} f{t}");
-            self.unless_dropped(t, &name, |b, _| {
-                b.task(
-                    &name,
-                    "lambda:updateAlias",
-                    params,
-                    Some(&format!("$.f{t}.alias")),
-                    RESTORE,
-                );
-            });
-        }
+        let what = if gate { "gate" } else { "mark" };
+        self.write_aliases(
+            &|t| format!("S{n} {what} f{t}"),
+            "old",
+            self.weight,
+            &|b, t| b.marker(t, n, gate),
+        );
     }
 
     /// Builds `body` (given the state after it) for target `t` of a fleet so that it is passed
@@ -326,20 +318,12 @@ impl Builder<'_> {
     /// `shift P% to new` on every alias.
     fn shift(&mut self, n: usize, weight: Percent, part: &str) {
         self.weight = Some(weight);
-        for t in 0..self.functions.len() {
-            let description = self.marker(t, n, false);
-            let params = self.update_alias(t, &format!("$.f{t}.old"), Some(weight), description);
-            let name = format!("S{n}{part} shift f{t}");
-            self.unless_dropped(t, &name, |b, _| {
-                b.task(
-                    &name,
-                    "lambda:updateAlias",
-                    params,
-                    Some(&format!("$.f{t}.alias")),
-                    RESTORE,
-                );
-            });
-        }
+        self.write_aliases(
+            &|t| format!("S{n}{part} shift f{t}"),
+            "old",
+            Some(weight),
+            &|b, t| b.marker(t, n, false),
+        );
     }
 
     /// `publish` on target `t`: waits for updates to end, publishes the `$LATEST` read (with
@@ -502,12 +486,24 @@ impl Builder<'_> {
         version: &str,
         weight: Option<Percent>,
     ) {
+        self.write_aliases(name, version, weight, &|_, t| json!(format!("$.f{t}.user")));
+    }
+
+    /// An `UpdateAlias` of every target not dropped, each named `name(t)`: to `version` (`old`
+    /// or `new`) with `weight` on `new` and the description `description(t)`.
+    fn write_aliases(
+        &mut self,
+        name: &dyn Fn(usize) -> String,
+        version: &str,
+        weight: Option<Percent>,
+        description: &dyn Fn(&Self, usize) -> Value,
+    ) {
         for t in 0..self.functions.len() {
             let params = self.update_alias(
                 t,
                 &format!("$.f{t}.{version}"),
                 weight,
-                json!(format!("$.f{t}.user")),
+                description(self, t),
             );
             let name = name(t);
             self.unless_dropped(t, &name, |b, _| {
