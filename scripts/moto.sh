@@ -2,7 +2,8 @@
 # packages named in $ROLLOUT_EXTRA_PIP) into .venv, starts it on a free loopback port, switches
 # Lambda to its no-Docker backend and Step Functions to executing state machines, creates the test
 # roles, and exports ROLLOUT_MOTO_ENDPOINT; starts scripts/throttle_proxy.py between the Step Functions
-# interpreter and moto and exports ROLLOUT_THROTTLE_CONTROL, where tests set its rules.
+# interpreter and moto and exports ROLLOUT_THROTTLE_CONTROL, where tests set its rules. Source
+# scripts/validators.sh first: moto's Step Functions evaluate JSONata with what it installs.
 # Both stop when the sourcing script exits.
 
 venv="${ROLLOUT_VENV:-.venv}"
@@ -29,7 +30,9 @@ mkdir -p target
 # this port: the throttling proxy's, which forwards them to moto unless a test has told it to
 # answer some as AWS answers a throttled call (scripts/throttle_proxy.py). The tests' own calls
 # and rollout's go to moto directly.
-MOTO_PORT="$proxy_port" "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" > target/moto.log 2>&1 &
+# scripts/moto_server.py is moto_server with the JSONata of Step Functions evaluated by the jsonata
+# package AWS runs (moto's own is a stub); it needs ROLLOUT_JSONATA_MODULE (scripts/validators.sh).
+MOTO_PORT="$proxy_port" "$venv/bin/python" scripts/moto_server.py -H 127.0.0.1 -p "$port" > target/moto.log 2>&1 &
 moto_pid=$!
 "$venv/bin/python" scripts/throttle_proxy.py "$proxy_port" "http://127.0.0.1:$port" \
   > target/throttle-proxy.log 2>&1 &

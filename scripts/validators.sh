@@ -1,11 +1,13 @@
 # Sourced by scripts/test: installs the validators of what `rollout export` writes, as the
 # end-to-end tests run them: cfn-lint (PyPI) into the venv moto lives in, and asl-validator (npm,
-# the reference validator of the Amazon States Language) into target/node. Exports
-# ROLLOUT_CFN_LINT and ROLLOUT_ASL_VALIDATOR, the commands the tests run.
+# the reference validator of the Amazon States Language) into target/node, and jsonata (npm, the
+# version Step Functions evaluates) beside it. Exports ROLLOUT_CFN_LINT and ROLLOUT_ASL_VALIDATOR,
+# the commands the tests run, and ROLLOUT_JSONATA_MODULE, what scripts/jsonata.js evaluates with.
 
 venv="${ROLLOUT_VENV:-.venv}"
 cfn_lint_version="1.58.0"
 asl_validator_version="4.0.0"
+jsonata_version="2.0.6"
 if ! "$venv/bin/cfn-lint" --version 2>/dev/null | grep -q "$cfn_lint_version"; then
   echo "installing cfn-lint==$cfn_lint_version into $venv" >&2
   if ! "$venv/bin/pip" install --quiet --disable-pip-version-check "cfn-lint==$cfn_lint_version"; then
@@ -32,5 +34,13 @@ if ! "$node_dir/node_modules/.bin/asl-validator" --version 2>/dev/null | grep -q
     exit 1
   fi
 fi
+if ! grep -q "\"version\": \"$jsonata_version\"" "$node_dir/node_modules/jsonata/package.json" 2>/dev/null; then
+  echo "installing jsonata@$jsonata_version into $node_dir" >&2
+  if ! npm install --silent --no-audit --no-fund --save-exact --prefix "$node_dir" "jsonata@$jsonata_version" >/dev/null; then
+    echo "error: could not install jsonata from npm; the tests evaluate the exported judge with it" >&2
+    exit 1
+  fi
+fi
+export ROLLOUT_JSONATA_MODULE="$PWD/$node_dir/node_modules/jsonata"
 export ROLLOUT_CFN_LINT="$PWD/$venv/bin/cfn-lint"
 export ROLLOUT_ASL_VALIDATOR="$PWD/$node_dir/node_modules/.bin/asl-validator"

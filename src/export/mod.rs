@@ -31,6 +31,30 @@ use crate::cloud::lease::Marker;
 use crate::judge::settle::Settlement;
 use crate::plan::{Check, Inconclusive, Millis, Percent, Plan, StepKind};
 
+/// The judge of a count check in JSONata: `$assess(form, periods, background, look)`, the
+/// sequential test of `crate::judge::sequential::assess` on the same JSON, for states that judge
+/// in Step Functions. A list of definitions: an expression is `(` + this + its own body + `)`.
+pub const JUDGE: &str = include_str!("judge.jsonata");
+
+/// A JSONata field of a state (`{% ... %}`) that evaluates `body` after the definitions of
+/// [`JUDGE`], written without their comments and indentation (no string in them spans a line).
+pub fn judged(body: &str) -> String {
+    let mut text = String::new();
+    let mut rest = JUDGE;
+    while let Some(start) = rest.find("/*") {
+        text.push_str(&rest[..start]);
+        let end = rest[start..].find("*/").expect("comments are closed") + start + 2;
+        rest = &rest[end..];
+    }
+    text.push_str(rest);
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    format!("{{% ({} {body}) %}}", lines.join(" "))
+}
+
 /// The function timeout the default metric delay assumes: the export cannot read it.
 const ASSUMED_TIMEOUT: Millis = Millis(3_000);
 

@@ -12,6 +12,7 @@ mod harness;
 mod identity;
 mod interrupt;
 mod journal;
+mod judged;
 mod lease;
 mod reading;
 mod refusals;

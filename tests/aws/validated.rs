@@ -10,7 +10,7 @@ use std::process::Command;
 use crate::harness::{root, temp};
 
 /// The validator `variable` names.
-fn validator(variable: &str) -> PathBuf {
+pub(crate) fn validator(variable: &str) -> PathBuf {
     let path = std::env::var(variable).unwrap_or_else(|_| {
         panic!("{variable} is not set: `scripts/test` installs asl-validator (npm) and cfn-lint (PyPI) and sets it")
     });

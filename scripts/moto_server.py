@@ -1,0 +1,157 @@
+"""moto's server, with the JSONata of Step Functions evaluated for real: a test fixture.
+
+moto 5.2.5 runs the Amazon States Language with LocalStack's interpreter, but its JSONata hook is
+a stub (moto/stepfunctions/parser/asl/jsonata/jsonata.py: `_eval_jsonata = None`), so every
+`{% ... %}` expression, and every JSONPath read of a variable (`"x.$": "$name"`), fails the
+execution with States.Runtime. This wrapper
+
+  1. evaluates those expressions with the jsonata package AWS runs (2.0.6), in one long-lived
+     `node scripts/jsonata.js --lines` (its module in ROLLOUT_JSONATA_MODULE);
+  2. writes string values into the expression as JSON strings (moto writes f'"{value}"', which
+     breaks on a quote or a backslash);
+  3. fails a state whose expression throws with States.QueryEvaluationError, as AWS does (moto
+     raises a Python exception, States.Runtime, which no Catch handles);
+
+then runs moto's server exactly as `moto_server` does, with the same arguments (-H HOST -p PORT).
+"""
+
+import json
+import os
+import select
+import subprocess
+import sys
+import threading
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TIMEOUT_SECONDS = 60
+
+
+class Node:
+    """One node process answering one expression at a time (moto evaluates from many threads)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.process = None
+        self.next_id = 0
+
+    def running(self):
+        if self.process is None or self.process.poll() is not None:
+            if not os.environ.get("ROLLOUT_JSONATA_MODULE"):
+                raise RuntimeError("ROLLOUT_JSONATA_MODULE is not set: scripts/validators.sh installs jsonata")
+            self.process = subprocess.Popen(
+                ["node", os.path.join(HERE, "jsonata.js"), "--lines"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=sys.stderr,
+            )
+        return self.process
+
+    def stop(self):
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=5)
+            self.process = None
+
+    def evaluate(self, expression):
+        with self.lock:
+            process = self.running()
+            self.next_id += 1
+            line = json.dumps({"id": self.next_id, "expr": expression})
+            try:
+                process.stdin.write(line.encode() + b"\n")
+                process.stdin.flush()
+                ready, _, _ = select.select([process.stdout], [], [], TIMEOUT_SECONDS)
+                answer = process.stdout.readline() if ready else b""
+            except OSError as error:
+                self.stop()
+                return {"ok": False, "code": "NODE", "message": f"the jsonata evaluator failed: {error}"}
+            if not answer:
+                self.stop()
+                return {"ok": False, "code": "NODE", "message": "the jsonata evaluator gave no answer"}
+            reply = json.loads(answer)
+            if reply.get("id") != self.next_id:
+                self.stop()
+                return {"ok": False, "code": "NODE", "message": "the jsonata evaluator is out of step"}
+            return reply
+
+
+NODE = Node()
+
+
+def install():
+    from moto.stepfunctions.parser.asl.jsonata import jsonata as hook
+    from moto.stepfunctions.parser.asl.eval import states as states_module
+    from moto.stepfunctions.parser.asl.eval import variable_store as store_module
+    from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
+
+    def evaluate(expression):
+        reply = NODE.evaluate(expression)
+        if not reply.get("ok"):
+            raise hook.JSONataException(reply.get("code", "UNKNOWN"), reply.get("message"))
+        return None if reply.get("undefined") else reply.get("value")
+
+    hook._eval_jsonata = evaluate
+
+    def declarations(bindings):
+        parts = []
+        for name, value in bindings.items():
+            literal = json.dumps(value) if isinstance(value, str) else to_json_str(value, separators=(",", ":"))
+            parts.append(f"{name}:={literal};")
+        return "".join(parts)
+
+    for module in (hook, states_module, store_module):
+        module.encode_jsonata_variable_declarations = declarations
+
+    from moto.stepfunctions.parser.api import EvaluationFailedEventDetails, HistoryEventType
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+        FailureEvent,
+        FailureEventException,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+        StatesErrorNameType,
+    )
+    from moto.stepfunctions.parser.asl.component.common.string import string_expression
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+
+    original = string_expression.StringJSONata._eval_body
+
+    def eval_body(self, env):
+        try:
+            original(self, env)
+        except hook.JSONataException as error:
+            name = StatesErrorName(typ=StatesErrorNameType.StatesQueryEvaluationError)
+            cause = (
+                f"The JSONata expression '{self.expression}' threw an error during evaluation. "
+                f"{error.error}: {error.details}"
+            )
+            failure = FailureEventException(
+                failure_event=FailureEvent(
+                    env=env,
+                    error_name=name,
+                    event_type=HistoryEventType.EvaluationFailed,
+                    event_details=EventDetails(
+                        evaluationFailedEventDetails=EvaluationFailedEventDetails(
+                            error=name.error_name, cause=cause
+                        )
+                    ),
+                )
+            )
+            env.event_manager.add_event(
+                context=env.event_history_context,
+                event_type=HistoryEventType.EvaluationFailed,
+                event_details=EventDetails(
+                    evaluationFailedEventDetails=failure.get_evaluation_failed_event_details()
+                ),
+            )
+            raise failure from error
+
+    string_expression.StringJSONata._eval_body = eval_body
+
+
+if __name__ == "__main__":
+    install()
+    from moto.server import main
+
+    sys.argv[0] = "moto_server"
+    main()
