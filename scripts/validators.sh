@@ -8,6 +8,13 @@ venv="${ROLLOUT_VENV:-.venv}"
 cfn_lint_version="1.58.0"
 asl_validator_version="4.0.0"
 jsonata_version="2.0.6"
+if [ ! -x "$venv/bin/pip" ]; then
+  echo "creating the Python venv $venv (moto and cfn-lint live in it)" >&2
+  if ! python3 -m venv "$venv"; then
+    echo "error: could not create $venv with python3 -m venv (Debian: apt-get install python3-venv)" >&2
+    exit 1
+  fi
+fi
 if ! "$venv/bin/cfn-lint" --version 2>/dev/null | grep -q "$cfn_lint_version"; then
   echo "installing cfn-lint==$cfn_lint_version into $venv" >&2
   if ! "$venv/bin/pip" install --quiet --disable-pip-version-check "cfn-lint==$cfn_lint_version"; then

@@ -169,7 +169,7 @@ pub async fn replay<M: MetricsApi>(
     let counted = last.is_some_and(|e| {
         e.checks.iter().zip(&spec.checks).all(|(result, check)| {
             !matches!(
-                crate::judge::form::judged_under(&spec, check),
+                crate::judge::form::judged(check),
                 crate::judge::form::Judged::Sequential(_)
             ) || result.evidence.is_some()
         })

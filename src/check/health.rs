@@ -36,7 +36,6 @@ impl Checker {
             confidence: HealthSpec::DEFAULT_CONFIDENCE,
             checks: Vec::new(),
             defaulted: false,
-            per_period: false,
             shared_failure: HealthSpec::DEFAULT_SHARED_FAILURE,
             warm_up: Some(HealthSpec::DEFAULT_WARM_UP),
             asynchronous: false,

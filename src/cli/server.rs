@@ -220,12 +220,18 @@ impl Follow<'_> {
                 let text = self.plan.steps[step - 1].kind.to_string();
                 self.emit(sink, clock, EventKind::StepStarted { step, text });
             }
-            if state == "Unhealthy" || state == "Inconclusive" {
-                let reason = if state == "Unhealthy" {
-                    "an alarm of the health block is in ALARM"
-                } else {
-                    "the bake ended without data for a check (inconclusive fail)"
-                };
+            let failed = match state.as_str() {
+                "Unhealthy" => Some("an alarm of the health block is in ALARM"),
+                "Violated" => Some("a count check of the health block was violated"),
+                "Shared failure" => {
+                    Some("old failed as much as a check allows new (a shared failure)")
+                }
+                "Inconclusive" => {
+                    Some("the bake ended without enough evidence for a check (inconclusive fail)")
+                }
+                _ => None,
+            };
+            if let Some(reason) = failed {
                 self.emit(
                     sink,
                     clock,

@@ -23,7 +23,7 @@ use super::series::Warm;
 use super::stop::{cloud, Stop};
 use super::Engine;
 use crate::cloud::{Clock, LambdaApi, MetricsApi};
-use crate::judge::form::{judged_under, Judged};
+use crate::judge::form::{judged, Judged};
 use crate::judge::sequential::Look;
 use crate::judge::settle::Settlement;
 use crate::plan::{Check, HealthSpec, Inconclusive, Millis, SharedFailure};
@@ -521,8 +521,7 @@ fn unjudged(health: &HealthSpec, latest: Option<&Evaluation>, rest_passed: bool)
         .iter()
         .zip(&latest.checks)
         .find(|(check, result)| {
-            matches!(judged_under(health, check), Judged::Sequential(_))
-                && result.evidence.is_none()
+            matches!(judged(check), Judged::Sequential(_)) && result.evidence.is_none()
         });
     if let Some((_, result)) = no_data {
         return Some(result.detail.clone());

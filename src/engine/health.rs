@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::judge::evidence::thousands;
-use crate::judge::form::{judged_under, Judged};
+use crate::judge::form::{judged, Judged};
 use crate::judge::sequential::Assessment;
 use crate::judge::settle::Settlement;
 use crate::plan::{HealthSpec, Millis, Which};
@@ -217,6 +217,6 @@ pub fn rest_all_passed(health: &HealthSpec, results: &[CheckResult]) -> bool {
         .checks
         .iter()
         .zip(results)
-        .filter(|(check, _)| !matches!(judged_under(health, check), Judged::Sequential(_)))
+        .filter(|(check, _)| !matches!(judged(check), Judged::Sequential(_)))
         .all(|(_, result)| result.verdict == Verdict::Pass)
 }

@@ -9,7 +9,7 @@ use super::health::{CheckResult, Hold, Settled, Verdict, Versions};
 use super::series::{count_stats, forms, Series, HISTORY_PERIOD};
 use crate::cloud::{AlarmState, CloudError, MetricQuery, MetricsApi, Stat};
 use crate::judge::evidence::describe;
-use crate::judge::form::{judged_under, Form, Judged};
+use crate::judge::form::{judged, Form, Judged};
 use crate::judge::sequential::{assess, Look, Period, State};
 use crate::plan::{quantity, BinOp, Check, CompareOp, Expr, HealthSpec, Metric, Millis, Which};
 
@@ -293,7 +293,7 @@ fn wanted(spec: &HealthSpec, versions: &Versions<'_>, settled: &Settled) -> Read
         let Check::Compare { lhs, rhs, .. } = check else {
             continue;
         };
-        if judged_under(spec, check) == Judged::PerWindow {
+        if judged(check) == Judged::PerWindow {
             collect(lhs, versions, settled, &mut reads);
             collect(rhs, versions, settled, &mut reads);
         }
@@ -317,7 +317,7 @@ fn judge_reads(
     let mut checks = Vec::new();
     for check in &spec.checks {
         let result = match check {
-            Check::Compare { lhs, op, rhs } => match judged_under(spec, check) {
+            Check::Compare { lhs, op, rhs } => match judged(check) {
                 Judged::Sequential(_) => {
                     let (form, periods) = counted.next().expect("a series per count check");
                     let background = target.series.background(&form, cluster);
@@ -382,7 +382,7 @@ fn holds(
     let checks = spec
         .checks
         .iter()
-        .filter(|c| matches!(judged_under(spec, c), Judged::Sequential(_)));
+        .filter(|c| matches!(judged(c), Judged::Sequential(_)));
     let holding = counted
         .iter()
         .zip(checks)

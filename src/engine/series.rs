@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use super::health::{Settled, Versions};
 use crate::cloud::{MetricQuery, Stat};
 use crate::judge::dispersion::Dispersion;
-use crate::judge::form::{judged_under, Family, Form, Judged};
+use crate::judge::form::{judged, Family, Form, Judged};
 use crate::judge::sequential::{holds, Background, Counts, Period};
 use crate::plan::{HealthSpec, Millis, Which};
 
@@ -47,7 +47,7 @@ pub(super) fn count_stats(family: Family) -> [Stat; 2] {
 pub(super) fn forms(spec: &HealthSpec) -> Vec<Form> {
     spec.checks
         .iter()
-        .filter_map(|c| match judged_under(spec, c) {
+        .filter_map(|c| match judged(c) {
             Judged::Sequential(form) => Some(form),
             Judged::PerWindow => None,
         })

@@ -21,6 +21,7 @@
 //! local file), selections by pattern or tag (unresolved). What is approximated is warned about.
 
 mod health;
+mod judging;
 mod restore;
 mod steps;
 pub mod template;
@@ -92,10 +93,10 @@ const EVENTS_PER_POLL: u64 = 13;
 const EVENTS_PER_LOOK: u64 = 11;
 
 /// The history events an execution of `definition` writes at most, its bakes looking `looks`
-/// times in all and its waits for AWS polling `polls` times: every state once (a task 5 events,
-/// any other state 2; a path takes fewer than all of them) plus [`EVENTS_PER_LOOK`] for each
-/// look, [`EVENTS_PER_POLL`] for each poll, and the execution's start and end.
-fn history_events(definition: &Value, looks: u64, polls: u64) -> u64 {
+/// times in all (`per_look` events each) and its waits for AWS polling `polls` times: every
+/// state once (a task 5 events, any other state 2; a path takes fewer than all of them) plus
+/// each look, [`EVENTS_PER_POLL`] for each poll, and the execution's start and end.
+fn history_events(definition: &Value, looks: u64, per_look: u64, polls: u64) -> u64 {
     let once: u64 = definition["States"]
         .as_object()
         .map(|states| {
@@ -105,7 +106,7 @@ fn history_events(definition: &Value, looks: u64, polls: u64) -> u64 {
                 .sum()
         })
         .unwrap_or(0);
-    2 + once + looks * EVENTS_PER_LOOK + polls * EVENTS_PER_POLL
+    2 + once + looks * per_look + polls * EVENTS_PER_POLL
 }
 
 /// The largest definition Step Functions accepts, in bytes (1 MiB).
@@ -158,15 +159,28 @@ pub fn execution_parameter(function: &str, alias: &str) -> String {
     format!("/rollout/{function}/{alias}/execution")
 }
 
-/// `plan` as the exported state machine judges it: every check one period at a time (as its
-/// alarms do), an adaptive bake as long as its longest. Simulating it shows how the exported
+/// `plan` as the exported state machine judges it: its count checks as `run` does (the same
+/// judge, in JSONata), with the metric delay it assumes when the playbook sets none; without a
+/// count check, an adaptive bake as long as its longest. Simulating it shows how the exported
 /// judgment differs from `run`'s.
 pub fn as_exported(plan: &Plan) -> Plan {
     let mut exported = plan.clone();
-    exported.health.per_period = true;
-    for step in &mut exported.steps {
-        if let StepKind::Bake { shortest, .. } = &mut step.kind {
-            *shortest = None;
+    exported.health.delay = Some(
+        plan.health
+            .delay
+            .unwrap_or_else(|| Settlement::default_delay(ASSUMED_TIMEOUT)),
+    );
+    let counted = plan.health.checks.iter().any(|c| {
+        matches!(
+            crate::judge::form::judged(c),
+            crate::judge::form::Judged::Sequential(_)
+        )
+    });
+    if !counted {
+        for step in &mut exported.steps {
+            if let StepKind::Bake { shortest, .. } = &mut step.kind {
+                *shortest = None;
+            }
         }
     }
     exported
@@ -304,17 +318,18 @@ pub fn compile(
         }]);
     }
     let waits = builder.waits * steps::POLLS;
-    let events = history_events(&definition, builder.looks, waits);
+    let per_look = builder.events_per_look();
+    let events = history_events(&definition, builder.looks, per_look, waits);
     if events > HISTORY_BUDGET {
-        let fixed = history_events(&definition, 0, waits);
+        let fixed = history_events(&definition, 0, per_look, waits);
         let every = plan.health.every.max(Millis(1_000));
         // Each bake also waits out the metric delay, looking as it does.
-        let looked = Millis(HISTORY_BUDGET.saturating_sub(fixed) / EVENTS_PER_LOOK * every.0);
+        let looked = Millis(HISTORY_BUDGET.saturating_sub(fixed) / per_look * every.0);
         let fits = Millis(looked.0.saturating_sub(builder.settlement.delay.0));
         return Err(vec![Problem {
             line: None,
             message: format!(
-                "the execution would write about {events} history events (its bakes look {} times, {EVENTS_PER_LOOK} events each, judged every {every}); Step Functions fails an execution at {HISTORY_LIMIT}, leaving the alias split",
+                "the execution would write about {events} history events (its bakes look {} times, {per_look} events each, judged every {every}); Step Functions fails an execution at {HISTORY_LIMIT}, leaving the alias split",
                 builder.looks
             ),
             help: format!(
@@ -343,7 +358,10 @@ struct Builder<'p> {
     /// The state whose `Next` the next state fills.
     open: Option<String>,
     user_alarms: Vec<String>,
-    /// Per metric check: its line of the playbook as written.
+    /// The count checks, judged by the execution as `run` judges them ([`judging`]): each
+    /// check's line of the playbook and its form.
+    counted: Vec<(String, crate::judge::form::Form)>,
+    /// Per metric check judged per window (an alarm each): its line of the playbook as written.
     metric_checks: Vec<(
         String,
         crate::plan::Expr,
@@ -398,16 +416,27 @@ impl<'p> Builder<'p> {
         if !judged {
             user_alarms.clear();
         }
+        let form = |c: &Check| match crate::judge::form::judged(c) {
+            crate::judge::form::Judged::Sequential(form) => Some(form),
+            crate::judge::form::Judged::PerWindow => None,
+        };
         let metric_checks = plan
             .health
             .checks
             .iter()
             .filter_map(|c| match c {
-                Check::Compare { lhs, op, rhs } if judged => {
+                Check::Compare { lhs, op, rhs } if judged && form(c).is_none() => {
                     Some((c.to_string(), lhs.clone(), *op, rhs.clone()))
                 }
                 _ => None,
             })
+            .collect();
+        let counted = plan
+            .health
+            .checks
+            .iter()
+            .filter(|_| judged)
+            .filter_map(|c| Some((c.to_string(), form(c)?)))
             .collect();
         Builder {
             plan,
@@ -420,6 +449,7 @@ impl<'p> Builder<'p> {
             states: Map::new(),
             open: None,
             user_alarms,
+            counted,
             metric_checks,
             settlement: Settlement::new(plan.health.every, delay),
             approval: false,
@@ -435,36 +465,54 @@ impl<'p> Builder<'p> {
         }
     }
 
+    /// The events one look of a bake writes: with count checks, its wait, the choice of
+    /// reading `old`'s past, a read per target, the alarms (when any), the judgment and the
+    /// verdict; otherwise [`EVENTS_PER_LOOK`].
+    fn events_per_look(&self) -> u64 {
+        if self.counted.is_empty() {
+            return EVENTS_PER_LOOK;
+        }
+        let alarms = if self.look_names().is_empty() { 0 } else { 7 };
+        judging::EVENTS_PER_JUDGED_LOOK + 5 * self.functions.len() as u64 + alarms
+    }
+
     /// How the exported judgment differs from `run`'s.
     fn warnings(&self, line: &dyn Fn(usize) -> usize) -> Vec<(Option<usize>, String)> {
         let mut out = Vec::new();
         for (text, ..) in &self.metric_checks {
             out.push((None, format!(
-                "`{text}` is judged by a CloudWatch alarm one period at a time (in ALARM when a period violates it), not by the sequential test `run` uses on everything counted so far: on noisy traffic it rolls back healthy versions more often, and on little traffic it may miss a regression"
+                "`{text}` is judged by a CloudWatch alarm one period at a time (in ALARM when a period violates it), as `run` judges it on each period; at the bake's end, an alarm without data counts as no evidence, where `run` asks that the check passed once"
             )));
         }
-        if !self.metric_checks.is_empty() && self.plan.health.min_invocations > 0 {
+        if self.counted.is_empty()
+            && !self.metric_checks.is_empty()
+            && self.plan.health.min_invocations > 0
+        {
             out.push((None, format!(
-                "`min invocations {}` is not checked: a period without invocations leaves the alarms without data (INSUFFICIENT_DATA), which the bake's end treats as `inconclusive {}`",
+                "`min invocations {}` is not checked: without count checks nothing counts invocations; a period without any leaves the alarms without data (INSUFFICIENT_DATA), which the bake's end treats as `inconclusive {}`",
                 self.plan.health.min_invocations,
                 match self.plan.health.inconclusive { Inconclusive::Fail => "fail", Inconclusive::Pass => "pass" }
             )));
         }
-        for step in &self.plan.steps {
-            if let StepKind::Bake {
-                shortest: Some(shortest),
-                duration,
-            } = &step.kind
-            {
-                out.push((Some(line(step.span.start)), format!(
-                    "`wait {shortest}..{duration} until healthy` bakes the longest, {duration}: an alarm cannot be confidently satisfied early"
-                )));
+        if self.counted.is_empty() {
+            for step in &self.plan.steps {
+                if let StepKind::Bake {
+                    shortest: Some(shortest),
+                    duration,
+                } = &step.kind
+                {
+                    out.push((Some(line(step.span.start)), format!(
+                        "`wait {shortest}..{duration} until healthy` bakes the longest, {duration}: without a count check, nothing can be confidently satisfied early"
+                    )));
+                }
             }
         }
-        if !self.metric_checks.is_empty() {
-            out.push((None, "the exported bakes do not hold while old fails as much as new, do not leave out new's warm-up, and do not count an async function's retries as clusters: a shared outage or a cold start fails them".to_string()));
+        if !self.counted.is_empty() && self.plan.health.asynchronous {
+            out.push((None, "the functions are judged as invoked asynchronously with Lambda's default two retries (each failure counted in clusters of 3), which the export cannot read; `run` reads each function's setting".to_string()));
         }
-        let judges = !self.metric_checks.is_empty() || !self.user_alarms.is_empty();
+        let judges = !self.metric_checks.is_empty()
+            || !self.counted.is_empty()
+            || !self.user_alarms.is_empty();
         if self.plan.health.delay.is_none() && judges {
             out.push((None, format!(
                 "the metric delay assumes the functions' timeout is {ASSUMED_TIMEOUT}, as `plan` does without --live; set `metrics delay` in the health block to be exact"
@@ -513,9 +561,20 @@ impl<'p> Builder<'p> {
 
     /// Adds a state after the open one; it is open next unless `ends`.
     fn then(&mut self, name: &str, mut state: Value, ends: bool) {
+        self.goto(name);
+        if ends {
+            if let Value::Object(map) = &mut state {
+                map.remove("Next");
+            }
+        }
+        self.states.insert(name.to_string(), state);
+        self.open = (!ends).then(|| name.to_string());
+    }
+
+    /// Leads the open state to `name` (a Choice by its `Default`); nothing is open after.
+    fn goto(&mut self, name: &str) {
         if let Some(open) = self.open.take() {
             if let Some(prev) = self.states.get_mut(&open) {
-                // An open Choice goes on by its `Default`.
                 let field = if prev["Type"] == "Choice" {
                     "Default"
                 } else {
@@ -524,13 +583,6 @@ impl<'p> Builder<'p> {
                 prev[field] = json!(name);
             }
         }
-        if ends {
-            if let Value::Object(map) = &mut state {
-                map.remove("Next");
-            }
-        }
-        self.states.insert(name.to_string(), state);
-        self.open = (!ends).then(|| name.to_string());
     }
 
     /// A task calling `service:action` with `parameters`, its result at `result` (`None`:

@@ -46,11 +46,12 @@ impl Builder<'_> {
 
     /// Reads every alias, refuses what `run` refuses, checks the alarms exist, takes the lease.
     fn admission(&mut self) {
-        self.then(
-            BEGIN,
-            json!({"Type": "Pass", "Result": {"open": "{", "close": "}"}, "ResultPath": "$.braces"}),
-            false,
-        );
+        let mut begin = json!({"Type": "Pass", "Result": {"open": "{", "close": "}"}, "ResultPath": "$.braces"});
+        if !self.counted.is_empty() {
+            // Where the judge's counts begin until a shift says otherwise.
+            begin["Assign"] = json!({"first": null, "since.$": "$$.Execution.StartTime"});
+        }
+        self.then(BEGIN, begin, false);
         for t in 0..self.functions.len() {
             let read = format!("Read f{t}");
             let params = json!({"FunctionName": self.functions[t], "Name": self.alias});
@@ -263,7 +264,7 @@ impl Builder<'_> {
                 for (k, weight) in increments.iter().enumerate() {
                     let part = format!(" {}", k + 1);
                     self.shift(n, *weight, &part);
-                    self.bake(n, *every, &part);
+                    self.bake(n, *every, None, &part);
                 }
             }
             StepKind::Wait { duration } => {
@@ -274,9 +275,9 @@ impl Builder<'_> {
                     false,
                 );
             }
-            StepKind::Bake { duration, .. } => {
+            StepKind::Bake { duration, shortest } => {
                 self.mark(n, false);
-                self.bake(n, *duration, "");
+                self.bake(n, *duration, *shortest, "");
             }
             StepKind::Approve { .. } => {
                 self.approval = true;
@@ -324,6 +325,7 @@ impl Builder<'_> {
             Some(weight),
             &|b, t| b.marker(t, n, false),
         );
+        self.weighed(&format!("S{n}{part} weighed"));
     }
 
     /// `publish` on target `t`: waits for updates to end, publishes the `$LATEST` read (with
@@ -617,13 +619,21 @@ impl Builder<'_> {
         }
     }
 
-    /// `wait D until healthy`: looks at every alarm each health interval until the traffic of
-    /// `duration` has settled; `ALARM` fails it, and at the end missing data fails it under
-    /// `inconclusive fail`.
-    fn bake(&mut self, n: usize, duration: Millis, part: &str) {
+    /// `wait D until healthy` (`MIN..D` when `shortest`): with count checks, judged as `run`
+    /// judges ([`Builder::judged_bake`]); otherwise looks at every alarm each health interval
+    /// until the traffic of `duration` has settled; `ALARM` fails it, and at the end missing
+    /// data fails it under `inconclusive fail`.
+    fn bake(&mut self, n: usize, duration: Millis, shortest: Option<Millis>, part: &str) {
         let total = Millis(duration.0 + self.settlement.delay.0);
         let names = self.look_names();
         let prefix = format!("S{n}{part}");
+        let every = self.plan.health.every.max(Millis(1_000));
+        if !self.counted.is_empty() {
+            let step = every.max(self.settlement.period);
+            self.looks += total.0.div_ceil(step.0) + 1;
+            self.judged_bake(&prefix, duration, shortest);
+            return;
+        }
         if names.is_empty() {
             self.then(
                 &format!("{prefix} bake"),
@@ -632,10 +642,9 @@ impl Builder<'_> {
             );
             return;
         }
-        let every = self.plan.health.every.max(Millis(1_000));
         let looks = total.0.div_ceil(every.0).max(1);
         self.looks += looks;
-        let (wait, look) = (format!("{prefix} wait"), format!("{prefix} look"));
+        let wait = format!("{prefix} wait");
         self.then(
             &format!("{prefix} bake"),
             json!({"Type": "Pass", "Result": {"left": looks}, "ResultPath": "$.bake"}),
@@ -646,30 +655,7 @@ impl Builder<'_> {
             json!({"Type": "Wait", "Seconds": seconds(every)}),
             false,
         );
-        self.task(
-            &look,
-            "cloudwatch:describeAlarms",
-            json!({"AlarmNames.$": format!("States.Array({})", names.join(", ")), "AlarmTypes": ["MetricAlarm", "CompositeAlarm"]}),
-            Some("$.look"),
-            RESTORE,
-        );
-        if let Some(state) = self.states.get_mut(&look) {
-            state["ResultSelector"] = json!({"metric.$": "$.MetricAlarms[*].StateValue", "composite.$": "$.CompositeAlarms[*].StateValue"});
-        }
-        self.then(
-            &format!("{prefix} judge"),
-            json!({
-                "Type": "Pass",
-                "Parameters": {
-                    "alarm.$": "States.ArrayContains($.look.metric, 'ALARM')",
-                    "composite.$": "States.ArrayContains($.look.composite, 'ALARM')",
-                    "missing.$": "States.ArrayContains($.look.metric, 'INSUFFICIENT_DATA')",
-                    "left.$": "States.MathAdd($.bake.left, -1)",
-                },
-                "ResultPath": "$.bake",
-            }),
-            false,
-        );
+        self.look_at_alarms(&prefix, true);
         let done = format!("{prefix} baked");
         let mut choices = vec![
             json!({"Variable": "$.bake.alarm", "BooleanEquals": true, "Next": "Unhealthy"}),
@@ -698,6 +684,37 @@ impl Builder<'_> {
                 json!({"Type": "Pass", "Result": {"Error": name, "Cause": why}, "ResultPath": "$.error", "Next": RESTORE}),
             );
         }
+    }
+
+    /// Reads the state of every alarm a look reads into `$.bake`: whether any is in `ALARM`
+    /// (`alarm`, `composite`) or without data (`missing`); with `count`, one look fewer left.
+    pub(super) fn look_at_alarms(&mut self, prefix: &str, count: bool) {
+        let names = self.look_names();
+        let look = format!("{prefix} look");
+        self.task(
+            &look,
+            "cloudwatch:describeAlarms",
+            json!({"AlarmNames.$": format!("States.Array({})", names.join(", ")), "AlarmTypes": ["MetricAlarm", "CompositeAlarm"]}),
+            Some("$.look"),
+            RESTORE,
+        );
+        if let Some(state) = self.states.get_mut(&look) {
+            state["ResultSelector"] = json!({"metric.$": "$.MetricAlarms[*].StateValue", "composite.$": "$.CompositeAlarms[*].StateValue"});
+        }
+        let mut summary = json!({
+            "alarm.$": "States.ArrayContains($.look.metric, 'ALARM')",
+            "composite.$": "States.ArrayContains($.look.composite, 'ALARM')",
+            "missing.$": "States.ArrayContains($.look.metric, 'INSUFFICIENT_DATA')",
+        });
+        if count {
+            summary["left.$"] = json!("States.MathAdd($.bake.left, -1)");
+        }
+        let name = if count { "judge" } else { "alarm states" };
+        self.then(
+            &format!("{prefix} {name}"),
+            json!({"Type": "Pass", "Parameters": summary, "ResultPath": "$.bake"}),
+            false,
+        );
     }
 
     /// Deletes the alarms the execution created, then goes on to `next` whatever happens.

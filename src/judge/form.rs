@@ -4,7 +4,7 @@
 //! `throttles <= 2 over 5m`, and a percentile against a constant (`p99 duration < 800ms` is
 //! "at most 1% of calls slower than 800ms"). Every other check is judged per window.
 
-use crate::plan::{BinOp, Check, CompareOp, Expr, HealthSpec, Metric, Millis, Which};
+use crate::plan::{BinOp, Check, CompareOp, Expr, Metric, Millis, Which};
 
 /// How a check is judged.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,16 +51,6 @@ impl Form {
     /// The threshold when the other version's share is `other`.
     pub fn threshold(&self, other: f64) -> f64 {
         self.offset + self.other.map_or(0.0, |(_, a)| a * other)
-    }
-}
-
-/// How `check` is judged under `spec`: as [`judged`] says, or one period at a time when the
-/// spec judges every check so (`per_period`).
-pub fn judged_under(spec: &HealthSpec, check: &Check) -> Judged {
-    if spec.per_period {
-        Judged::PerWindow
-    } else {
-        judged(check)
     }
 }
 

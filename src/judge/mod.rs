@@ -24,7 +24,7 @@ pub mod settle;
 mod special;
 
 use crate::plan::{HealthSpec, Plan, StepKind};
-use form::{judged_under, Judged};
+use form::{judged, Judged};
 
 /// How many phases of `plan` judge health: each bake, each ramp increment, each approval gate.
 pub fn phases(plan: &Plan) -> usize {
@@ -44,7 +44,7 @@ pub fn check_alpha(spec: &HealthSpec, phases: usize) -> f64 {
     let count_checks = spec
         .checks
         .iter()
-        .filter(|c| matches!(judged_under(spec, c), Judged::Sequential(_)))
+        .filter(|c| matches!(judged(c), Judged::Sequential(_)))
         .count()
         .max(1);
     (1.0 - spec.confidence.as_f64() / 100.0) / (phases.max(1) * count_checks) as f64

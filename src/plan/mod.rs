@@ -258,10 +258,6 @@ pub struct HealthSpec {
     pub checks: Vec<Check>,
     /// True when the file has no `health` block and these are the defaults.
     pub defaulted: bool,
-    /// Every check judged one period at a time, as the CloudWatch alarms of an exported state
-    /// machine judge them (`export` compares its judgment with `run`'s); never set by a playbook.
-    #[serde(skip)]
-    pub per_period: bool,
     /// What a bake does when `old` fails as much as a check allows `new`.
     pub shared_failure: SharedFailure,
     /// `new`'s first traffic that latency (and optionally error) checks leave out.
@@ -323,7 +319,6 @@ impl HealthSpec {
             inconclusive: Inconclusive::Fail,
             delay: None,
             confidence: HealthSpec::DEFAULT_CONFIDENCE,
-            per_period: false,
             shared_failure: HealthSpec::DEFAULT_SHARED_FAILURE,
             warm_up: Some(HealthSpec::DEFAULT_WARM_UP),
             asynchronous: false,

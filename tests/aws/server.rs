@@ -17,6 +17,13 @@ fn playbook(function: &str, alarm: &str, bake: u32, extra: &str) -> String {
     )
 }
 
+/// Healthy traffic for the next two minutes on `function`'s versions 1 (`old`) and 2 (`new`):
+/// the count checks an execution judges find no errors.
+pub(crate) fn healthy(aws: &Aws, function: &str) {
+    aws.metrics(function, "1", 950.0, 0.0);
+    aws.metrics(function, "2", 50.0, 0.0);
+}
+
 /// A function whose `$LATEST` changed, its alarm in OK, and a directory with the canary
 /// [`playbook`] on them: the function's name, the alarm's, the directory.
 pub(crate) fn canary_with_alarm(
@@ -27,6 +34,7 @@ pub(crate) fn canary_with_alarm(
 ) -> (String, String, std::path::PathBuf) {
     let f = unique(prefix);
     aws.function(&f, Some(2));
+    healthy(aws, &f);
     let alarm = format!("{f}-errors");
     aws.alarm(&alarm, StateValue::Ok);
     let dir = temp(&playbook(&f, &alarm, bake, extra));
@@ -120,6 +128,67 @@ fn a_healthy_canary_on_step_functions_ends_on_new_unsplit_with_its_alarms_delete
         Vec::<String>::new(),
         "alarms deleted"
     );
+}
+
+/// The states an execution entered, in order.
+fn entered(aws: &Aws, execution: &str) -> Vec<String> {
+    let history = aws
+        .runtime
+        .block_on(
+            aws.sfn
+                .get_execution_history()
+                .execution_arn(execution)
+                .max_results(1000)
+                .send(),
+        )
+        .expect("history read");
+    history
+        .events()
+        .iter()
+        .filter_map(|e| e.state_entered_event_details())
+        .map(|d| d.name().to_string())
+        .collect()
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs a moto server: `scripts/test` runs these (cargo test --features e2e)"
+)]
+fn a_count_check_the_execution_judges_from_metrics_rolls_back_a_failing_new_and_passes_a_healthy_one(
+) {
+    let aws = Aws::new();
+    let bake = |f: &str| {
+        format!(
+            "function \"{f}\"\nalias \"live\"\nhealth every 1s {{\n  metrics delay 0s\n  min invocations 100\n  error rate < 1%\n}}\npublish\nshift 5% to new\nwait 20s until healthy\npromote\n"
+        )
+    };
+    // New fails 10% of its calls where old fails none: the sequential test rolls it back long
+    // before the bake's end.
+    let failing = unique("sfn-count-bad");
+    aws.function(&failing, Some(2));
+    aws.metrics(&failing, "1", 950.0, 0.0);
+    aws.metrics(&failing, "2", 50.0, 5.0);
+    let execution = start(&aws, &temp(&bake(&failing)), &unique("machine"));
+    let (status, error) = finish(&aws, &execution);
+    assert_eq!(
+        (status.as_str(), error.as_deref()),
+        ("FAILED", Some("RolledBack"))
+    );
+    let states = entered(&aws, &execution);
+    assert!(states.iter().any(|s| s == "Violated"), "{states:?}");
+    assert!(states.iter().any(|s| s == "Judge"), "{states:?}");
+    assert_eq!(aws.alias(&failing), ("1".to_string(), vec![]), "old alone");
+    assert_eq!(marker(&aws, &failing), None, "lease cleared");
+    // The same with new as healthy as old: promoted at the bake's end.
+    let fine = unique("sfn-count-ok");
+    aws.function(&fine, Some(2));
+    healthy(&aws, &fine);
+    let execution = start(&aws, &temp(&bake(&fine)), &unique("machine"));
+    let (status, error) = finish(&aws, &execution);
+    assert_eq!(status, "SUCCEEDED", "{error:?}");
+    assert!(!entered(&aws, &execution).iter().any(|s| s == "Violated"));
+    assert_eq!(aws.alias(&fine), ("2".to_string(), vec![]), "promoted");
 }
 
 #[test]
@@ -251,7 +320,12 @@ fn run_on_step_functions_follows_the_execution_to_its_end() {
 )]
 fn a_detached_execution_shows_in_status_and_rollback_stops_it_and_restores_old() {
     let aws = Aws::new();
-    let (f, _, dir) = canary_with_alarm(&aws, "sfn-stop", 60, "");
+    let (f, alarm, _) = canary_with_alarm(&aws, "sfn-stop", 60, "");
+    // A check judged per window: the execution creates an alarm for it, which rollback deletes.
+    let dir = temp(&playbook(&f, &alarm, 60, "").replace(
+        "  error rate < 1%\n",
+        "  error rate < 1%\n  avg duration < 5s\n",
+    ));
     let role = "arn:aws:iam::123456789012:role/rollout-test";
     let out = rollout(
         &dir,
@@ -373,6 +447,7 @@ fn a_fleet_on_step_functions_drops_only_its_unchanged_function() {
     let aws = Aws::new();
     let (changed, same) = (unique("sfn-fleet-new"), unique("sfn-fleet-same"));
     aws.function(&changed, Some(2));
+    healthy(&aws, &changed);
     aws.function(&same, None);
     let dir = temp(&format!(
         "function \"{changed}\", \"{same}\"\nalias \"live\"\nhealth every 1s {{\n  metrics delay 0s\n  error rate < 1%\n}}\npublish\nshift 5% to new\nwait 2s until healthy\npromote\n"

@@ -15,7 +15,7 @@ use aws_sdk_cloudwatch::types::StateValue;
 use serde_json::{json, Value};
 
 use crate::harness::*;
-use crate::server::canary_with_alarm;
+use crate::server::{canary_with_alarm, healthy};
 
 /// The rules of the throttling proxy tagged with one test's function, removed when dropped.
 struct Throttle {
@@ -234,7 +234,9 @@ fn a_lease_that_cannot_be_written_restores_only_what_was_leased() {
     let aws = Aws::new();
     let (first, second) = (unique("thr-lease-a"), unique("thr-lease-b"));
     aws.function(&first, Some(2));
+    healthy(&aws, &first);
     aws.function(&second, Some(2));
+    healthy(&aws, &second);
     let dir = temp(&canary(&[&first, &second], ""));
     // The second alias can never be written: its lease fails once the first is taken.
     let throttle = Throttle::new(&second, &[("lambda.UpdateAlias", 1)]);
@@ -268,6 +270,8 @@ fn a_fleet_whose_promotion_fails_halfway_is_partly_restored_not_rolled_back() {
     // The first function's new version is 3, the second's 2: only the second's promotion (the
     // one write that puts version 2 in front) is refused.
     aws.function(&first, Some(2));
+    aws.metrics(&first, "1", 950.0, 0.0);
+    aws.metrics(&first, "3", 50.0, 0.0);
     aws.runtime.block_on(async {
         aws.lambda
             .publish_version()
@@ -284,6 +288,7 @@ fn a_fleet_whose_promotion_fails_halfway_is_partly_restored_not_rolled_back() {
             .expect("update code");
     });
     aws.function(&second, Some(2));
+    healthy(&aws, &second);
     let dir = temp(&canary(&[&first, &second], ""));
     let throttle = Throttle {
         tag: second.clone(),
