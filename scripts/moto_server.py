@@ -11,6 +11,11 @@ execution with States.Runtime. This wrapper
      breaks on a quote or a backslash);
   3. fails a state whose expression throws with States.QueryEvaluationError, as AWS does (moto
      raises a Python exception, States.Runtime, which no Catch handles);
+  4. calls Step Functions' own API from a task (`arn:aws:states:::states:startExecution`) with
+     the parameters AWS documents (`StateMachineArn`, `Name`, `Input`) under the names boto3
+     takes (`stateMachineArn`, ...): moto hands them over as written, and boto3 fails with a
+     KeyError (States.Runtime); and its answer as AWS writes it (`ExecutionArn`, `StartDate`
+     as text; moto leaves a datetime, which its history cannot write as JSON);
 
 then runs moto's server exactly as `moto_server` does, with the same arguments (-H HOST -p PORT).
 """
@@ -147,6 +152,42 @@ def install():
             raise failure from error
 
     string_expression.StringJSONata._eval_body = eval_body
+
+    import botocore.session
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_sfn as sfn_module,
+    )
+
+    model = botocore.session.get_session().get_service_model("stepfunctions")
+    normalise = sfn_module.StateTaskServiceSfn._normalise_parameters
+
+    def boto_names(self, parameters, boto_service_name=None, service_action_name=None):
+        normalise(self, parameters, boto_service_name, service_action_name)
+        action = self._get_boto_service_action()
+        operation = "".join(part.capitalize() for part in action.split("_"))
+        members = model.operation_model(operation).input_shape.members
+        by_lower = {name.lower(): name for name in members}
+        for key in list(parameters):
+            name = by_lower.get(key.lower())
+            if name is not None and name != key:
+                parameters[name] = parameters.pop(key)
+
+    sfn_module.StateTaskServiceSfn._normalise_parameters = boto_names
+
+    import datetime
+
+    answer = sfn_module.StateTaskServiceSfn._normalise_response
+
+    def dated(self, response, boto_service_name=None, service_action_name=None):
+        answer(self, response, boto_service_name, service_action_name)
+        if isinstance(response, dict):
+            for key, value in list(response.items()):
+                del response[key]
+                if isinstance(value, datetime.datetime):
+                    value = value.isoformat()
+                response[key[:1].upper() + key[1:]] = value
+
+    sfn_module.StateTaskServiceSfn._normalise_response = dated
 
 
 if __name__ == "__main__":

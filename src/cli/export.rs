@@ -8,7 +8,7 @@ use crate::cloud::limit::DEFAULT_CALLS_PER_SECOND;
 use crate::cloud::sim::traffic::Profile;
 use crate::diagnostic::LineIndex;
 use crate::exit;
-use crate::export::{as_exported, compile, machine_name, template};
+use crate::export::{as_exported, compile_within, machine_name, template};
 use crate::judge::settle::Settlement;
 use crate::plan::{Check, CompareOp, Expr, Metric, Millis, Plan, StepKind};
 use crate::simulation::monte_carlo::{run_many, Summary};
@@ -21,6 +21,7 @@ pub(super) fn compiled(
     source: &str,
     file: &std::path::Path,
     then: &str,
+    budget: u64,
 ) -> Option<crate::export::Export> {
     let lines = LineIndex::new(source);
     let line = |offset: usize| lines.line_column(source, offset).0;
@@ -30,7 +31,7 @@ pub(super) fn compiled(
         None => file.to_string(),
     };
     let find = |text: &str| source.find(text).map(line);
-    match compile(plan, &line, &find) {
+    match compile_within(plan, &line, &find, budget) {
         Ok(export) => {
             for (line, warning) in &export.warnings {
                 eprintln!("warning: {}: {warning}", at(*line));
@@ -157,7 +158,13 @@ pub(super) fn run(args: &ExportArgs) -> i32 {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
-    let Some(export) = compiled(&plan, &source, &args.file, "nothing was exported") else {
+    let Some(export) = compiled(
+        &plan,
+        &source,
+        &args.file,
+        "nothing was exported",
+        args.history_budget,
+    ) else {
         return exit::INVALID;
     };
     let document = match args.format {

@@ -131,7 +131,7 @@ async fn stop_server_rollout(
             return Err(code_of(&e));
         }
     };
-    if let Some(arn) = execution.filter(|arn| arn.ends_with(&format!(":{name}"))) {
+    if let Some(arn) = execution.filter(|arn| crate::export::runs_rollout(arn, name)) {
         let running = aws
             .execution(&arn)
             .await

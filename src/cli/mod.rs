@@ -395,6 +395,11 @@ struct RunArgs {
     /// following it
     #[arg(long, requires = "on")]
     detach: bool,
+    /// With --on step-functions: the history events one execution may use (Step Functions fails one at 25,000): a rollout
+    /// that needs more continues in fresh executions of the state machine, each carrying on
+    /// where the last stopped
+    #[arg(long, value_name = "EVENTS", default_value_t = crate::export::HISTORY_BUDGET, value_parser = clap::value_parser!(u64).range(1_000..=24_000), requires = "on")]
+    history_budget: u64,
     /// Also write a self-contained HTML report of the rollout here (charts inline, no network)
     #[arg(long, value_name = "FILE.html")]
     report: Option<PathBuf>,
@@ -504,6 +509,11 @@ struct ExportArgs {
     /// The state machine's definition, or a CloudFormation template with it and its role
     #[arg(long, value_enum, default_value_t = ExportFormat::Asl)]
     format: ExportFormat,
+    /// The history events one execution may use (Step Functions fails one at 25,000): a rollout
+    /// that needs more continues in fresh executions of the state machine, each carrying on
+    /// where the last stopped
+    #[arg(long, value_name = "EVENTS", default_value_t = crate::export::HISTORY_BUDGET, value_parser = clap::value_parser!(u64).range(1_000..=24_000))]
+    history_budget: u64,
 }
 
 /// Where `export` compiles to.

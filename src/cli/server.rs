@@ -46,8 +46,13 @@ pub(super) async fn run(args: &RunArgs, mut plan: Plan, source: &str, alias: Str
         }
         Err(code) => return code,
     }
-    let Some(export) = super::export::compiled(&plan, source, &args.file, "nothing was started")
-    else {
+    let Some(export) = super::export::compiled(
+        &plan,
+        source,
+        &args.file,
+        "nothing was started",
+        args.history_budget,
+    ) else {
         return exit::INVALID;
     };
     let role = args.role.clone().unwrap_or_default();
@@ -72,7 +77,7 @@ pub(super) async fn run(args: &RunArgs, mut plan: Plan, source: &str, alias: Str
         }
     };
     let name = format!("r{}-{}", clock.unix(), std::process::id());
-    let execution = match cloud.start_execution(&machine_arn, &name).await {
+    let mut execution = match cloud.start_execution(&machine_arn, &name).await {
         Ok(arn) => arn,
         Err(error) => {
             eprintln!(
@@ -107,6 +112,7 @@ pub(super) async fn run(args: &RunArgs, mut plan: Plan, source: &str, alias: Str
         aliases: BTreeMap::new(),
         step: 0,
         last_state: String::new(),
+        continues_in: None,
     };
     follow.emit(
         sink.as_mut(),
@@ -143,6 +149,12 @@ pub(super) async fn run(args: &RunArgs, mut plan: Plan, source: &str, alias: Str
             if let Some(code) = follow.take(sink.as_mut(), &clock, event) {
                 return code;
             }
+        }
+        if let Some(next) = follow.continues_in.take() {
+            eprintln!("the rollout continues in a fresh execution (one execution's history holds 25,000 events): {next}");
+            execution = next;
+            after = 0;
+            continue;
         }
         clock.sleep(FOLLOW_EVERY).await;
     }
@@ -188,6 +200,9 @@ struct Follow<'a> {
     step: usize,
     /// The state it entered last.
     last_state: String,
+    /// The execution that continues this one, once it has ended to let it
+    /// (`crate::export::CONTINUED`).
+    continues_in: Option<String>,
 }
 
 impl Follow<'_> {
@@ -255,6 +270,21 @@ impl Follow<'_> {
             self.succeeded(sink, clock, event.output.as_deref().unwrap_or("{}"));
         }
         let (outcome, code, message) = match event.kind.as_str() {
+            "ExecutionSucceeded" if self.last_state == crate::export::CONTINUED => {
+                self.continues_in = event
+                    .output
+                    .as_deref()
+                    .and_then(|o| serde_json::from_str::<serde_json::Value>(o).ok())
+                    .and_then(|o| o["continued"].as_str().map(str::to_string));
+                if self.continues_in.is_some() {
+                    return None;
+                }
+                (
+                    "failed",
+                    exit::INFRA,
+                    "the execution ended to continue in a fresh one, and did not say which: `rollout status` finds it".to_string(),
+                )
+            }
             "ExecutionSucceeded" => match self.last_state.as_str() {
                 "Nothing new" => (
                     "nothing_to_roll_out",
@@ -379,9 +409,9 @@ impl Follow<'_> {
 mod tests {
     use super::*;
 
-    /// How the follower ends on an execution that failed with `error`: its exit code and what
-    /// it printed.
-    fn ends_with(error: &str) -> (Option<i32>, String) {
+    /// How the follower takes `events`: the exit code once one ends the execution, what it
+    /// printed, and the execution it goes on with.
+    fn follows(events: &[Happened]) -> (Option<i32>, String, Option<String>) {
         let checked = crate::check::check_source(
             crate::diagnostic::source(
                 "p.rollout",
@@ -399,23 +429,64 @@ mod tests {
             aliases: BTreeMap::new(),
             step: 0,
             last_state: String::new(),
+            continues_in: None,
         };
         let mut printed = Vec::new();
         let code = {
             let mut sink = TextSink::new(&mut printed, false);
-            follow.take(
-                &mut sink,
-                &WallClock::new(),
-                &Happened {
-                    id: 9,
-                    kind: "ExecutionFailed".into(),
-                    state: None,
-                    output: None,
-                    error: Some((error.into(), format!("the cause of {error}"))),
-                },
-            )
+            events
+                .iter()
+                .find_map(|e| follow.take(&mut sink, &WallClock::new(), e))
         };
-        (code, String::from_utf8(printed).unwrap())
+        (
+            code,
+            String::from_utf8(printed).unwrap(),
+            follow.continues_in,
+        )
+    }
+
+    fn event(id: i64, kind: &str) -> Happened {
+        Happened {
+            id,
+            kind: kind.into(),
+            state: None,
+            output: None,
+            error: None,
+        }
+    }
+
+    /// How the follower ends on an execution that failed with `error`: its exit code and what
+    /// it printed.
+    fn ends_with(error: &str) -> (Option<i32>, String) {
+        let failed = Happened {
+            error: Some((error.into(), format!("the cause of {error}"))),
+            ..event(9, "ExecutionFailed")
+        };
+        let (code, printed, _) = follows(&[failed]);
+        (code, printed)
+    }
+
+    #[test]
+    fn an_execution_that_ends_to_be_continued_is_followed_into_the_next() {
+        let next = "arn:aws:states:us-east-1:1:execution:m:r1-c1";
+        let entered = Happened {
+            state: Some(crate::export::CONTINUED.into()),
+            ..event(7, "SucceedStateEntered")
+        };
+        let succeeded = Happened {
+            output: Some(format!("{{\"continued\": \"{next}\"}}")),
+            ..event(8, "ExecutionSucceeded")
+        };
+        let (code, printed, continues) = follows(&[entered.clone(), succeeded]);
+        assert_eq!(
+            (code, continues.as_deref()),
+            (None, Some(next)),
+            "{printed}"
+        );
+        // Without the next execution's name, the follower cannot go on: it says how to find it.
+        let (code, printed, _) = follows(&[entered, event(8, "ExecutionSucceeded")]);
+        assert_eq!(code, Some(exit::INFRA));
+        assert!(printed.contains("rollout status"), "{printed}");
     }
 
     #[test]

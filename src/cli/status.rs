@@ -68,7 +68,8 @@ async fn ended(aws: &impl ExecutionsApi, function: &str, alias: &str, m: &Marker
         .trim_start_matches(crate::cloud::lease::SERVER_HOLDER);
     let parameter = crate::export::execution_parameter(function, alias);
     let how = match aws.parameter(&parameter).await {
-        Ok(Some(arn)) if arn.ends_with(&format!(":{name}")) => match aws.execution(&arn).await {
+        Ok(Some(arn)) if crate::export::runs_rollout(&arn, name) => match aws.execution(&arn).await
+        {
             Ok(e) if e.status == "RUNNING" => return String::new(),
             Ok(e) => format!(
                 "has ended ({}{})",

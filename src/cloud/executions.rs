@@ -19,7 +19,7 @@ pub struct Happened {
     pub kind: String,
     /// The state entered, for a state's events.
     pub state: Option<String>,
-    /// The task's output (JSON), for a task that succeeded.
+    /// The output (JSON) of a task, or of the execution, that succeeded.
     pub output: Option<String>,
     /// The error and cause, for a failure.
     pub error: Option<(String, String)>,
@@ -385,7 +385,12 @@ fn happened(event: &HistoryEvent) -> Happened {
         .map(|d| d.name().to_string());
     let output = event
         .task_succeeded_event_details()
-        .and_then(|d| d.output().map(str::to_string));
+        .and_then(|d| d.output().map(str::to_string))
+        .or_else(|| {
+            event
+                .execution_succeeded_event_details()
+                .and_then(|d| d.output().map(str::to_string))
+        });
     let error = event
         .execution_failed_event_details()
         .map(|d| {

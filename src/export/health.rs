@@ -175,7 +175,7 @@ pub(super) fn alarm(
         CompareOp::Ne => (format!("ABS({difference})"), "LessThanOrEqualToThreshold"),
     };
     json!({
-        "AlarmName.$": format!("States.Format('{name}', $$.Execution.Name)"),
+        "AlarmName.$": format!("States.Format('{name}', $rid)"),
         "AlarmDescription": description,
         "ComparisonOperator": comparison,
         "Threshold": 0,

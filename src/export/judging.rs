@@ -25,6 +25,10 @@ const LOOK_PAST: &str = "Past";
 const LOOK_COUNTS: &str = "Counts";
 const JUDGED: &str = "Judged";
 
+/// The bytes one data point of `GetMetricData` takes in a look's variables: its timestamp
+/// (`"2026-12-06T12:00:00Z",`) and its value.
+const BYTES_PER_POINT: u64 = 34;
+
 /// How many times an asynchronous invocation may run (its try and Lambda's default two
 /// retries): its failures are counted in clusters of this size, as `run` counts them.
 const ASYNC_CLUSTER: f64 = 3.0;
@@ -153,11 +157,27 @@ impl Builder<'_> {
         self.then(name, state, false);
     }
 
+    /// The bytes of counts a look carries for one target after a phase of `phase` (what
+    /// `GetMetricData` answers for it, kept in a variable): each series (invocations and what
+    /// the checks count, of both versions) has a data point per minute, Lambda's resolution.
+    pub(super) fn counts_bytes(&self, phase: Millis) -> u64 {
+        let mut stats: Vec<String> = self
+            .counted
+            .iter()
+            .map(|(_, form)| counted(form.family).0)
+            .collect();
+        stats.sort();
+        stats.dedup();
+        let series = 2 * (1 + stats.len() as u64);
+        series * (phase.0.div_ceil(60_000) + 1) * BYTES_PER_POINT + series * 100
+    }
+
     /// After a shift: when `new` reached its weight (and, the first time, got traffic).
     pub(super) fn weighed(&mut self, name: &str) {
         if self.counted.is_empty() {
             return;
         }
+        self.phase = Millis(0);
         self.then(
             name,
             json!({
@@ -177,6 +197,8 @@ impl Builder<'_> {
     /// playbook's alarms, when there are any.
     pub(super) fn judged_bake(&mut self, prefix: &str, duration: Millis, shortest: Option<Millis>) {
         let (period, delay) = (self.settlement.period.0, self.settlement.delay.0);
+        self.phase = Millis(self.phase.0 + duration.0 + delay);
+        self.longest_phase = self.longest_phase.max(self.phase);
         let every = self.plan.health.every.0;
         let targets = self.functions.len();
         let (wait, first) = (format!("{prefix} wait"), format!("{prefix} first look"));
@@ -269,6 +291,7 @@ impl Builder<'_> {
                 "Next": baked,
             }));
         }
+        choices.extend(self.continue_rule(prefix, true));
         self.then(
             &verdict,
             json!({"Type": "Choice", "QueryLanguage": "JSONata", "Choices": choices, "Default": wait}),

@@ -20,11 +20,14 @@
 //! What cannot run there is refused, with the playbook line: rhai hooks, `update code from` (a
 //! local file), selections by pattern or tag (unresolved). What is approximated is warned about.
 
+mod continuation;
 mod health;
 mod judging;
 mod restore;
 mod steps;
 pub mod template;
+
+pub use continuation::{runs_rollout, CONTINUED};
 
 use serde_json::{json, Map, Value};
 
@@ -82,7 +85,14 @@ const HISTORY_LIMIT: u64 = 25_000;
 
 /// The events an exported execution may plan to use: the rest of [`HISTORY_LIMIT`] is left for
 /// retries (3 events each).
-const HISTORY_BUDGET: u64 = 20_000;
+pub const HISTORY_BUDGET: u64 = 20_000;
+
+/// The most bytes of counts a look may carry: Step Functions passes at most 256 KiB between
+/// states and in a variable; the rest is left for the execution's other data.
+const PAYLOAD_BUDGET: u64 = 200 * 1024;
+
+/// The fewest looks at the health an execution that continues a rollout must have room for.
+const MIN_LOOKS_PER_EXECUTION: u64 = 10;
 
 /// The events one poll of a wait for AWS writes: the count (2), its check (2), the `Wait` (2),
 /// the read (5) and its verdict (2).
@@ -146,6 +156,8 @@ pub struct Export {
     pub created_alarms: usize,
     /// Whether it has an `approve` gate (it then writes the approval's task token to SSM).
     pub approval: bool,
+    /// Whether a long bake continues in a fresh execution of the state machine.
+    pub continues: bool,
 }
 
 /// The SSM parameter where an `approve` gate of the execution on `function`:`alias` leaves its
@@ -214,11 +226,7 @@ pub fn machine_name(plan: &Plan) -> String {
     if safe_base == base && safe_alias == alias && plain.len() <= NAME_LIMIT {
         return plain;
     }
-    let written = format!("{base}\u{0}{alias}");
-    let hash = written.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
-    let digest = format!("{:08x}", (hash ^ (hash >> 32)) as u32);
+    let digest = digest(&format!("{base}\u{0}{alias}"));
     // `rollout-` + base + `-` + alias + `-` + digest, the alias kept whole when it can be.
     let alias_room = NAME_LIMIT - "rollout---".len() - digest.len() - 1;
     let safe_alias: String = safe_alias.chars().take(alias_room).collect();
@@ -227,12 +235,31 @@ pub fn machine_name(plan: &Plan) -> String {
     format!("rollout-{safe_base}-{safe_alias}-{digest}")
 }
 
+/// Eight hex digits that tell texts apart (FNV-1a, folded to 32 bits).
+fn digest(text: &str) -> String {
+    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{:08x}", (hash ^ (hash >> 32)) as u32)
+}
+
 /// Compiles `plan`; `line` gives the playbook line of a step's span start, `find` the line where
 /// a text (a hook's quoted name) is first written, if it is.
 pub fn compile(
     plan: &Plan,
     line: &dyn Fn(usize) -> usize,
     find: &dyn Fn(&str) -> Option<usize>,
+) -> Result<Export, Vec<Problem>> {
+    compile_within(plan, line, find, HISTORY_BUDGET)
+}
+
+/// [`compile`], each execution planning to write at most `budget` history events: a rollout
+/// that needs more continues in fresh executions.
+pub fn compile_within(
+    plan: &Plan,
+    line: &dyn Fn(usize) -> usize,
+    find: &dyn Fn(&str) -> Option<usize>,
+    budget: u64,
 ) -> Result<Export, Vec<Problem>> {
     let mut problems = Vec::new();
     if !plan.targets.select.is_empty() {
@@ -293,21 +320,97 @@ pub fn compile(
     if !problems.is_empty() {
         return Err(problems);
     }
-    let mut builder = Builder::new(plan);
-    let warnings = builder.warnings(line);
-    if builder.look_names().len() > ALARMS_PER_LOOK {
+    let unbuilt = Builder::new(plan);
+    let warnings = unbuilt.warnings(line);
+    if unbuilt.look_names().len() > ALARMS_PER_LOOK {
         return Err(vec![Problem {
             line: None,
             message: format!(
                 "a look at the health would read {} alarms, more than one DescribeAlarms call takes ({ALARMS_PER_LOOK})",
-                builder.look_names().len()
+                unbuilt.look_names().len()
             ),
             help: "export fewer functions at once, or fewer metric checks".into(),
         }]);
     }
-    builder.build();
-    let definition = builder.definition();
-    let size = serde_json::to_string(&definition).map_or(0, |d| d.len());
+    let build = |continue_after: Option<Millis>| {
+        let mut builder = Builder::new(plan);
+        builder.continue_after = continue_after;
+        builder.build();
+        builder
+    };
+    let mut builder = build(None);
+    too_large(&builder.definition())?;
+    let waits = builder.waits * steps::POLLS;
+    let per_look = builder.events_per_look();
+    let events = history_events(&builder.definition(), builder.looks, per_look, waits);
+    if events > budget {
+        // Each execution looks at most so often before a fresh one continues it: one look per
+        // spacing while it runs, and a bake's first and last looks besides.
+        let sized = build(Some(Millis(0)));
+        let fixed = history_events(&sized.definition(), 0, per_look, waits);
+        let slack = 2 * sized.resumable.len() as u64 + 1;
+        let looks = (budget.saturating_sub(fixed) / per_look).saturating_sub(slack);
+        if looks < MIN_LOOKS_PER_EXECUTION {
+            return Err(vec![Problem {
+                line: None,
+                message: format!(
+                    "the execution would write about {events} history events, and its states alone take {fixed} of the {budget} one execution may use: a fresh execution that continues it could not look {MIN_LOOKS_PER_EXECUTION} times; Step Functions fails an execution at {HISTORY_LIMIT} events, leaving the alias split"
+                ),
+                help: "use fewer steps or functions, split the rollout into playbooks run one after the other, or run it locally with `rollout run`".into(),
+            }]);
+        }
+        builder = build(Some(Millis(looks * builder.look_spacing().0)));
+    }
+    // What a look reads stays in the execution's variables, and a continuation's input holds
+    // every target's: each is limited to 256 KiB.
+    let carried = if builder.continue_after.is_some() {
+        builder.functions.len() as u64
+    } else {
+        1
+    };
+    let counts = carried * builder.counts_bytes(builder.longest_phase);
+    if counts > PAYLOAD_BUDGET {
+        let per_minute = carried
+            * (builder.counts_bytes(Millis(120_000)) - builder.counts_bytes(Millis(60_000)));
+        let fits = Millis(
+            (PAYLOAD_BUDGET - carried * builder.counts_bytes(Millis(0))) / per_minute.max(1)
+                * 60_000,
+        );
+        return Err(vec![Problem {
+            line: None,
+            message: format!(
+                "a look after {} of bakes since the last shift would carry about {} KiB of counts, more than the {} KiB Step Functions passes between states (256 KiB, less room for the rest); the execution would fail, leaving the alias split",
+                builder.longest_phase,
+                counts / 1024,
+                PAYLOAD_BUDGET / 1024
+            ),
+            help: format!(
+                "bake for at most {fits} in all between two shifts (more steps, each shorter), export fewer functions at once, or run it locally with `rollout run`"
+            ),
+        }]);
+    }
+    let mut definition = builder.definition();
+    if builder.continue_after.is_some() {
+        let text = serde_json::to_string(&definition).expect("JSON serialises");
+        let signed = text.replace(continuation::DIGEST, &digest(&text));
+        definition = serde_json::from_str(&signed).expect("still JSON");
+    }
+    too_large(&definition)?;
+    Ok(Export {
+        definition,
+        warnings,
+        functions: plan.targets.functions.clone(),
+        alias: builder.alias.clone(),
+        alarms: builder.user_alarms.clone(),
+        created_alarms: builder.created().len(),
+        approval: builder.approval,
+        continues: builder.continue_after.is_some(),
+    })
+}
+
+/// Refuses a definition larger than Step Functions accepts.
+fn too_large(definition: &Value) -> Result<(), Vec<Problem>> {
+    let size = serde_json::to_string(definition).map_or(0, |d| d.len());
     if size > DEFINITION_LIMIT {
         return Err(vec![Problem {
             line: None,
@@ -317,35 +420,7 @@ pub fn compile(
             help: "ramp in fewer, larger increments, use fewer steps or functions, or split the rollout into playbooks run one after the other".into(),
         }]);
     }
-    let waits = builder.waits * steps::POLLS;
-    let per_look = builder.events_per_look();
-    let events = history_events(&definition, builder.looks, per_look, waits);
-    if events > HISTORY_BUDGET {
-        let fixed = history_events(&definition, 0, per_look, waits);
-        let every = plan.health.every.max(Millis(1_000));
-        // Each bake also waits out the metric delay, looking as it does.
-        let looked = Millis(HISTORY_BUDGET.saturating_sub(fixed) / per_look * every.0);
-        let fits = Millis(looked.0.saturating_sub(builder.settlement.delay.0));
-        return Err(vec![Problem {
-            line: None,
-            message: format!(
-                "the execution would write about {events} history events (its bakes look {} times, {per_look} events each, judged every {every}); Step Functions fails an execution at {HISTORY_LIMIT}, leaving the alias split",
-                builder.looks
-            ),
-            help: format!(
-                "bake for at most {fits} in all at `every {every}` (a longer `every` looks less often), split the rollout into playbooks run one after the other, or run it locally with `rollout run`"
-            ),
-        }]);
-    }
-    Ok(Export {
-        definition,
-        warnings,
-        functions: plan.targets.functions.clone(),
-        alias: builder.alias.clone(),
-        alarms: builder.user_alarms.clone(),
-        created_alarms: builder.created().len(),
-        approval: builder.approval,
-    })
+    Ok(())
 }
 
 /// The names of the states, and the state machine as it is built.
@@ -380,6 +455,16 @@ struct Builder<'p> {
     looks: u64,
     /// How many waits for AWS (an update of `$LATEST`, a `Pending` version) it may make.
     waits: u64,
+    /// How long an execution runs before a bake's verdict continues it in a fresh one
+    /// ([`continuation`]); `None`: the rollout fits in one execution.
+    continue_after: Option<Millis>,
+    /// The bakes a continued execution may go on in, by their states' prefix.
+    resumable: Vec<String>,
+    /// How long the judged bakes since the last shift have lasted, at the point being built:
+    /// a look reads the counts of all of it.
+    phase: Millis,
+    /// The longest such phase.
+    longest_phase: Millis,
 }
 
 /// The first state: the braces the weight maps are built with, in the execution's data.
@@ -462,6 +547,10 @@ impl<'p> Builder<'p> {
             weight: None,
             looks: 0,
             waits: 0,
+            continue_after: None,
+            resumable: Vec::new(),
+            phase: Millis(0),
+            longest_phase: Millis(0),
         }
     }
 
@@ -474,6 +563,17 @@ impl<'p> Builder<'p> {
         }
         let alarms = if self.look_names().is_empty() { 0 } else { 7 };
         judging::EVENTS_PER_JUDGED_LOOK + 5 * self.functions.len() as u64 + alarms
+    }
+
+    /// The least time between two looks of a bake: with count checks, a period settles
+    /// between them.
+    fn look_spacing(&self) -> Millis {
+        let every = self.plan.health.every.max(Millis(1_000));
+        if self.counted.is_empty() {
+            every
+        } else {
+            every.max(self.settlement.period)
+        }
     }
 
     /// How the exported judgment differs from `run`'s.
@@ -531,7 +631,7 @@ impl<'p> Builder<'p> {
         names.extend(
             self.created()
                 .into_iter()
-                .map(|n| format!("States.Format('{n}', $$.Execution.Name)")),
+                .map(|n| format!("States.Format('{n}', $rid)")),
         );
         names
     }
@@ -554,7 +654,7 @@ impl<'p> Builder<'p> {
                 self.alias,
                 env!("CARGO_PKG_VERSION"),
             ),
-            "StartAt": BEGIN,
+            "StartAt": if self.continue_after.is_some() { continuation::START } else { BEGIN },
             "States": Value::Object(self.states.clone()),
         })
     }
@@ -625,7 +725,7 @@ impl<'p> Builder<'p> {
             String::new()
         };
         json!(format!(
-            "States.Format('{{}}{template}', $.f{t}.prefix, $$.Execution.Name, $.f{t}.old{new})"
+            "States.Format('{{}}{template}', $.f{t}.prefix, $rid, $.f{t}.old{new})"
         ))
     }
 
@@ -683,6 +783,16 @@ pub(super) fn retry(action: &str) -> Value {
                 "CloudWatchException",
                 "InternalServiceException",
                 "InternalServiceFaultException",
+            ],
+        ),
+        // Step Functions' own API (its optimized integration), which continues a long rollout
+        // in a fresh execution.
+        "states" => (
+            "StepFunctions",
+            &[
+                "ThrottlingException",
+                "InternalFailureException",
+                "ServiceUnavailableException",
             ],
         ),
         "ssm" => (

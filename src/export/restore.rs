@@ -54,6 +54,17 @@ impl Builder<'_> {
             LEFT_ALONE.into(),
             json!({"Type": "Fail", "Error": "PartlyRestored", "Cause": "a step failed: old serves all traffic again on every alias this execution still held as it left it; an alias it no longer held, or that was changed by hand, was left as it is and does not serve old alone (the execution's history says which; `rollout status` shows each alias)"}),
         );
+        let command = self.rollback_command();
+        self.states.insert(
+            RESTORE_FAILED.into(),
+            json!({"Type": "Fail", "Error": "RestoreFailed", "Cause": format!(
+                "a step failed, and old could not be restored on every alias (AWS refused or did not answer, even when asked again; every other alias was restored): an alias may still send traffic to new and hold the lease. Finish it with: {command}"
+            )}),
+        );
+    }
+
+    /// The `rollout rollback` that finishes what an execution could not.
+    pub(super) fn rollback_command(&self) -> String {
         let region = self
             .plan
             .targets
@@ -61,7 +72,7 @@ impl Builder<'_> {
             .as_ref()
             .map(|r| format!(" --region {r}"))
             .unwrap_or_default();
-        let command = format!(
+        format!(
             "rollout rollback {} --alias {}{region}",
             self.functions
                 .iter()
@@ -69,13 +80,7 @@ impl Builder<'_> {
                 .collect::<Vec<_>>()
                 .join(" "),
             self.alias
-        );
-        self.states.insert(
-            RESTORE_FAILED.into(),
-            json!({"Type": "Fail", "Error": "RestoreFailed", "Cause": format!(
-                "a step failed, and old could not be restored on every alias (AWS refused or did not answer, even when asked again; every other alias was restored): an alias may still send traffic to new and hold the lease. Finish it with: {command}"
-            )}),
-        );
+        )
     }
 
     /// Target `t`'s part of the restore: read its alias again; where this execution's marker is
@@ -186,7 +191,7 @@ impl Builder<'_> {
             json!({
                 "Type": "Pass",
                 "Parameters": {"ours.$": format!(
-                    "States.ArrayContains(States.StringSplit({description}, ' '), States.Format('h={SERVER_HOLDER}{{}}', $$.Execution.Name))"
+                    "States.ArrayContains(States.StringSplit({description}, ' '), States.Format('h={SERVER_HOLDER}{{}}', $rid))"
                 )},
                 "ResultPath": format!("$.f{t}.held"),
                 "Next": f("ours"),

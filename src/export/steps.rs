@@ -37,6 +37,9 @@ impl Builder<'_> {
         if self.chosen {
             self.nothing_chain();
         }
+        if let Some(after) = self.continue_after {
+            self.continuation(after);
+        }
         self.restore_chain();
         self.states.insert(
             REFUSED.into(),
@@ -46,10 +49,13 @@ impl Builder<'_> {
 
     /// Reads every alias, refuses what `run` refuses, checks the alarms exist, takes the lease.
     fn admission(&mut self) {
-        let mut begin = json!({"Type": "Pass", "Result": {"open": "{", "close": "}"}, "ResultPath": "$.braces"});
+        // `$rid`, the rollout's id: the name of its first execution, which names its lease and
+        // its alarms in every execution that continues it.
+        let mut begin = json!({"Type": "Pass", "Result": {"open": "{", "close": "}"}, "ResultPath": "$.braces", "Assign": {"rid.$": "$$.Execution.Name"}});
         if !self.counted.is_empty() {
             // Where the judge's counts begin until a shift says otherwise.
-            begin["Assign"] = json!({"first": null, "since.$": "$$.Execution.StartTime"});
+            begin["Assign"]["first"] = Value::Null;
+            begin["Assign"]["since.$"] = json!("$$.Execution.StartTime");
         }
         self.then(BEGIN, begin, false);
         for t in 0..self.functions.len() {
@@ -660,8 +666,9 @@ impl Builder<'_> {
         let mut choices = vec![
             json!({"Variable": "$.bake.alarm", "BooleanEquals": true, "Next": "Unhealthy"}),
             json!({"Variable": "$.bake.composite", "BooleanEquals": true, "Next": "Unhealthy"}),
-            json!({"Variable": "$.bake.left", "NumericGreaterThan": 0, "Next": wait}),
         ];
+        choices.extend(self.continue_rule(&prefix, false));
+        choices.push(json!({"Variable": "$.bake.left", "NumericGreaterThan": 0, "Next": wait}));
         if self.plan.health.inconclusive == Inconclusive::Fail {
             choices.push(json!({"Variable": "$.bake.missing", "BooleanEquals": true, "Next": "Inconclusive"}));
         }
@@ -742,7 +749,7 @@ impl Builder<'_> {
     fn delete_named(&mut self, name: &str, created: &[String], next: &str) {
         let names: Vec<String> = created
             .iter()
-            .map(|n| format!("States.Format('{n}', $$.Execution.Name)"))
+            .map(|n| format!("States.Format('{n}', $rid)"))
             .collect();
         self.task(
             name,

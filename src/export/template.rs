@@ -62,6 +62,15 @@ pub fn cloudformation(export: &Export, name: &str) -> Value {
         "Action": ["ssm:PutParameter"],
         "Resource": parameters,
     }));
+    if export.continues {
+        // A long bake continues in a fresh execution of this state machine.
+        statements.push(json!({
+            "Sid": "RolloutContinue",
+            "Effect": "Allow",
+            "Action": ["states:StartExecution"],
+            "Resource": arn("states", &format!("stateMachine:{name}")),
+        }));
+    }
     json!({
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": format!("rollout: the state machine {name} and the role it runs as, exported by rollout {}", env!("CARGO_PKG_VERSION")),

@@ -139,6 +139,8 @@ fn every_task_retries_throttles_and_faults_and_nothing_else() {
             "Lambda.TooManyRequestsException"
         } else if resource.contains(":cloudwatch:") {
             "CloudWatch.CloudWatchException"
+        } else if resource.contains(":states:::states:") {
+            "StepFunctions.ThrottlingException"
         } else {
             "Ssm.ThrottlingException"
         };
@@ -266,4 +268,36 @@ fn a_playbook_that_judges_nothing_creates_no_alarm() {
     assert!(export.alarms.is_empty());
     let definition = serde_json::to_string(&export.definition).unwrap();
     assert!(!definition.contains("putMetricAlarm"), "{definition}");
+}
+
+#[test]
+fn a_bake_longer_than_one_history_continues_in_a_fresh_execution_of_the_same_definition() {
+    for health in ["  error rate < 1%\n", "  alarm \"x\"\n"] {
+        let text = format!("function \"f\", \"g\"\nalias \"live\"\nhealth every 10s {{\n{health}}}\npublish\nshift 5% to new\nwait 12h until healthy\npromote\n");
+        let export = compile(&plan(&text), &|_| 1, &|_| None).unwrap();
+        let definition = &export.definition;
+        assert!(export.continues);
+        assert_eq!(definition["StartAt"], "Start");
+        assert_connected(definition);
+        let start = &definition["States"]["Continue start"];
+        assert_eq!(start["Resource"], "arn:aws:states:::states:startExecution");
+        let text = definition.to_string();
+        assert!(!text.contains("@digest@"), "the digest is written in");
+        // The bake's verdict continues once the execution has run its share; the fresh
+        // execution goes on waiting in that bake.
+        assert!(text.contains("S3 continue"), "{text}");
+        assert_eq!(
+            definition["States"]["Resume at"]["Choices"][0]["Next"],
+            "S3 wait"
+        );
+        // The short bake fits in one execution: nothing of this.
+        let short = short_bake(health);
+        let export = compile(&plan(&short), &|_| 1, &|_| None).unwrap();
+        assert!(!export.continues);
+        assert_eq!(export.definition["StartAt"], "Begin");
+    }
+}
+
+fn short_bake(health: &str) -> String {
+    format!("function \"f\"\nalias \"live\"\nhealth every 10s {{\n{health}}}\npublish\nshift 5% to new\nwait 10m until healthy\npromote\n")
 }

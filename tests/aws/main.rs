@@ -6,6 +6,7 @@
 //! simulated Lambda's tests prove those rules) and does not derive metrics from invocations, so
 //! health is driven here by writing `AWS/Lambda` metrics and alarm states.
 
+mod continued;
 mod fleet;
 mod hang;
 mod harness;

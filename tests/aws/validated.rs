@@ -55,6 +55,9 @@ fn playbooks(dir: &Path) -> Vec<(String, Vec<String>)> {
         ("rollback", "function \"f\"\nalias \"live\"\nuse version 7\nshift 10% to new\nwait 1m until healthy\nrollback\n"),
         ("as-it-is", "rollout \"left split\"\nfunction \"f\"\nalias \"live\"\npublish \"the description\"\nshift 10% to new\nwait 5m\n"),
         ("china", "function \"f\"\nalias \"live\"\nregion \"cn-north-1\"\nhealth {\n  errors < 5\n}\npublish\nshift 5% to new\nwait 5m until healthy\npromote\n"),
+        // Longer than one execution's history: continued in fresh executions.
+        ("continued", "function \"f\", \"g\"\nalias \"live\"\nhealth every 10s {\n  error rate < 1%\n  alarm \"x\"\n}\npublish\nshift 5% to new\nwait 6h until healthy\npromote\n"),
+        ("continued-on-alarms", "function \"f\"\nalias \"live\"\nhealth every 1s {\n  alarm \"x\"\n}\npublish\nshift 5% to new\nwait 12h until healthy\npromote\n"),
     ];
     for (name, text) in written {
         let path = dir.join(format!("{name}.rollout"));

@@ -141,17 +141,17 @@ fn the_simulated_comparison_is_skipped_where_nothing_is_judged_and_bounded_other
         !String::from_utf8_lossy(&out.stdout).contains("putMetricAlarm"),
         "no alarm where nothing is judged"
     );
-    // Looked at hourly, a month's bake fits an execution's history, but not the comparison's
-    // budget.
+    // Judged every 10 seconds for 12 hours, the bake exports (continued in fresh executions),
+    // but is beyond the comparison's budget.
     let long = unjudged
         .replace(
             "publish",
-            "health every 1h {\n  error rate < 1%\n}\npublish",
+            "health every 10s {\n  error rate < 1%\n}\npublish",
         )
-        .replace("wait 30d", "wait 30d until healthy");
+        .replace("wait 30d", "wait 12h until healthy");
     Test::temp()
         .file("p.rollout", &long)
         .args(["export", "p.rollout", "--to", "step-functions"])
-        .stderr_contains("judgment not compared in simulate: a rollout of up to 30d")
+        .stderr_contains("judgment not compared in simulate: a rollout of up to 12h")
         .run();
 }

@@ -202,43 +202,44 @@ fn a_delay_of_centuries_is_refused_before_anything_runs() {
     }
 }
 
-/// `export` answers at once whatever the bakes: a month judged every second and a ramp by the
-/// second are refused as too long for an execution's history, saying what fits; a month judged
-/// hourly is exported without the comparison with `run` (beyond its budget), one that judges
-/// nothing without any; a bake short enough is compared, within the time limit.
+/// `export` answers at once whatever the bakes: a month judged every second or every hour, and
+/// a month after a ramp by the second, are refused as too much for what an execution carries
+/// between its states, saying what fits; a day judged every 10 seconds, more looks than one
+/// execution's history holds, is exported to continue in fresh executions, without the
+/// comparison with `run` (beyond its budget); a month that judges nothing without any; a bake
+/// short enough is compared, within the time limit.
 #[test]
 fn export_of_a_long_or_finely_judged_rollout_finishes() {
     let dir = temp_dir();
     let health = |every: &str| {
         format!("function \"f\"\nalias \"live\"\nhealth every {every} {{\n  error rate < 1%\n}}\npublish\n")
     };
-    // Judged every second, a month's bake or a fine ramp would outgrow an execution's history:
-    // refused at once, saying what fits.
-    for (name, steps) in [
-        (
-            "month-1s",
-            "shift 5% to new\nwait 30d until healthy\npromote\n",
-        ),
+    let month = "shift 5% to new\nwait 30d until healthy\npromote\n";
+    for (name, every, steps) in [
+        ("month-1s", "1s", month),
+        ("month-1h", "1h", month),
         (
             "ramp",
+            "1s",
             "ramp to 99% by 1% every 1s\nwait 30d until healthy\npromote\n",
         ),
     ] {
         let file = format!("{name}.rollout");
-        std::fs::write(dir.join(&file), format!("{}{steps}", health("1s"))).unwrap();
+        std::fs::write(dir.join(&file), format!("{}{steps}", health(every))).unwrap();
         let out = limited(&dir, 512 * MB, &["export", &file, "--to", "step-functions"]);
-        says(&out, 2, &["history events", "bake for at most"]);
+        says(&out, 2, &["KiB of counts", "bake for at most"]);
     }
-    for (name, steps, said) in [
+    for (name, every, steps, said) in [
         (
-            "month",
-            "shift 5% to new\nwait 30d until healthy\npromote\n",
-            "judgment not compared in simulate: a rollout of up to 30d",
+            "day",
+            "10s",
+            "shift 5% to new\nwait 12h until healthy\npromote\n",
+            "judgment not compared in simulate: a rollout of up to 12h",
         ),
-        ("unjudged", "shift 5% to new\nwait 30d\npromote\n", ""),
+        ("unjudged", "1h", "shift 5% to new\nwait 30d\npromote\n", ""),
     ] {
         let file = format!("{name}.rollout");
-        std::fs::write(dir.join(&file), format!("{}{steps}", health("1h"))).unwrap();
+        std::fs::write(dir.join(&file), format!("{}{steps}", health(every))).unwrap();
         let out = limited(&dir, 512 * MB, &["export", &file, "--to", "step-functions"]);
         says(&out, 0, &[said]);
         if said.is_empty() {
@@ -248,6 +249,9 @@ fn export_of_a_long_or_finely_judged_rollout_finishes() {
         }
         let definition: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert!(definition["States"].is_object(), "{name}: {definition}");
+        // The day looks more often than one execution's history holds: it continues.
+        let continues = definition["States"]["Continue start"].is_object();
+        assert_eq!(continues, name == "day", "{name}");
     }
     std::fs::write(
         dir.join("short.rollout"),

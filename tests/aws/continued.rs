@@ -1,0 +1,121 @@
+//! A rollout longer than one execution's history: each execution of the exported state machine
+//! looks at the health as often as its history budget allows, then continues in a fresh
+//! execution that carries its data and goes on in the same bake. `--history-budget` makes that
+//! happen within seconds here; at the default (20,000 events) it takes hours.
+
+use crate::harness::*;
+use crate::server::healthy;
+
+/// The executions of the state machine `machine`, oldest first: name and status.
+fn executions(aws: &Aws, machine: &str) -> Vec<(String, String)> {
+    aws.runtime.block_on(async {
+        let machines = aws
+            .sfn
+            .list_state_machines()
+            .send()
+            .await
+            .expect("list state machines");
+        let Some(arn) = machines
+            .state_machines()
+            .iter()
+            .find(|m| m.name() == machine)
+            .map(|m| m.state_machine_arn().to_string())
+        else {
+            return Vec::new();
+        };
+        let listed = aws
+            .sfn
+            .list_executions()
+            .state_machine_arn(arn)
+            .send()
+            .await
+            .expect("list executions");
+        let mut found: Vec<(String, String, i64)> = listed
+            .executions()
+            .iter()
+            .map(|e| {
+                (
+                    e.name().to_string(),
+                    e.status().as_str().to_string(),
+                    e.start_date().secs(),
+                )
+            })
+            .collect();
+        found.sort_by_key(|e| (e.2, e.0.len()));
+        found.into_iter().map(|(n, s, _)| (n, s)).collect()
+    })
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs a moto server: `scripts/test` runs these (cargo test --features e2e)"
+)]
+fn a_bake_longer_than_an_execution_continues_in_fresh_ones_and_run_follows_it_to_the_promotion() {
+    let aws = Aws::new();
+    let f = unique("sfn-long");
+    aws.function(&f, Some(2));
+    healthy(&aws, &f);
+    let dir = temp(&format!(
+        "function \"{f}\"\nalias \"live\"\nhealth every 1s {{\n  metrics delay 0s\n  min invocations 100\n  error rate < 1%\n}}\npublish\nshift 5% to new\nwait 30s until healthy\npromote\n"
+    ));
+    let role = "arn:aws:iam::123456789012:role/rollout-test";
+    let run = spawn(
+        &dir,
+        &[
+            "run",
+            "--yes",
+            "--on",
+            "step-functions",
+            "--role",
+            role,
+            "--history-budget",
+            "2000",
+            "--format",
+            "json",
+            "p.rollout",
+        ],
+    );
+    let machine = format!("rollout-{f}-live");
+    wait_for("a continued execution", || {
+        executions(&aws, &machine)
+            .iter()
+            .any(|(n, s)| n.ends_with("-c1") && s == "RUNNING")
+    });
+    // While a continuation runs, `status` finds it through the lease: running, not ended.
+    let status = rollout(&dir, &["status", "--function", &f, "--alias", "live"]);
+    let said = text(&status);
+    assert_eq!(status.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains("held by the Step Functions execution"),
+        "{said}"
+    );
+    assert!(!said.contains("has ended"), "{said}");
+    let out = run.wait_with_output().unwrap();
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    let finished: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .filter(|e: &serde_json::Value| e["event"] == "finished")
+        .collect();
+    assert_eq!(finished.len(), 1, "{said}");
+    assert_eq!(finished[0]["outcome"], "promoted", "{said}");
+    assert!(said.contains("continues in a fresh execution"), "{said}");
+    // The first execution and its continuations, each ended; the last promoted.
+    let all = executions(&aws, &machine);
+    assert!(all.len() >= 2, "{all:?}");
+    let first = &all[0].0;
+    for (i, (name, status)) in all.iter().enumerate() {
+        assert_eq!(status, "SUCCEEDED", "{all:?}");
+        if i > 0 {
+            assert_eq!(name, &format!("{first}-c{i}"), "{all:?}");
+        }
+    }
+    assert_eq!(aws.alias(&f), ("2".to_string(), vec![]), "promoted");
+    assert_eq!(
+        marker(&aws, &f),
+        None,
+        "the last execution cleared the lease"
+    );
+}
