@@ -16,12 +16,17 @@ execution with States.Runtime. This wrapper
      takes (`stateMachineArn`, ...): moto hands them over as written, and boto3 fails with a
      KeyError (States.Runtime); and its answer as AWS writes it (`ExecutionArn`, `StartDate`
      as text; moto leaves a datetime, which its history cannot write as JSON);
+  5. finds the variables an expression reads (`$states.context...`, whose values moto writes
+     in front of it) without taking the text between two divisions for a regular expression:
+     moto's pattern reads `a / b ... c / d` as the regex `/ b ... c /` and misses every
+     variable in it, which is then undefined (AWS parses the expression);
 
 then runs moto's server exactly as `moto_server` does, with the same arguments (-H HOST -p PORT).
 """
 
 import json
 import os
+import re
 import select
 import subprocess
 import sys
@@ -81,6 +86,40 @@ class Node:
 
 
 NODE = Node()
+
+
+REFERENCE = re.compile(r"\$\$|\$[A-Za-z0-9_$]+(?:\.[A-Za-z0-9_][A-Za-z0-9_$]*)*|\$")
+# After one of these (or at the start) a `/` begins a regular expression; elsewhere it divides.
+OPERAND_EXPECTED = set("([{,:;?=!<>&|+-*%~")
+
+
+def variables(expression):
+    """The variable references of a JSONata expression, outside its strings and regexes."""
+    out, i, previous = [], 0, ""
+    while i < len(expression):
+        c = expression[i]
+        if c in "\"'":
+            j = i + 1
+            while j < len(expression) and expression[j] != c:
+                j += 2 if expression[j] == "\\" else 1
+            i, previous = j + 1, c
+        elif c == "/" and expression.startswith("/*", i):
+            end = expression.find("*/", i + 2)
+            i = len(expression) if end < 0 else end + 2
+        elif c == "/" and (previous == "" or previous in OPERAND_EXPECTED):
+            j = i + 1
+            while j < len(expression) and expression[j] != "/":
+                j += 2 if expression[j] == "\\" else 1
+            i, previous = j + 1, "/"
+        elif c == "$":
+            match = REFERENCE.match(expression, i)
+            out.append(match.group(0))
+            i, previous = match.end(), "a"
+        else:
+            if not c.isspace():
+                previous = c
+            i += 1
+    return out
 
 
 def install():
@@ -152,6 +191,25 @@ def install():
             raise failure from error
 
     string_expression.StringJSONata._eval_body = eval_body
+
+    def references(expression):
+        if not expression:
+            return set()
+        found = set()
+        for name in variables(expression):
+            if name in ("$", "$$"):
+                raise hook.IllegalJSONataVariableReference(variable_reference=name)
+            found.add(name)
+        return found
+
+    from moto.stepfunctions.parser.asl.static_analyser import variable_references_static_analyser
+    from moto.stepfunctions.parser.asl.static_analyser.intrinsic import (
+        variable_names_intrinsic_static_analyser,
+    )
+
+    for module in (hook, string_expression, variable_references_static_analyser,
+                   variable_names_intrinsic_static_analyser):
+        module.extract_jsonata_variable_references = references
 
     import botocore.session
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (

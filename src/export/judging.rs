@@ -1,6 +1,8 @@
-//! Count checks judged inside the execution as `run` judges them: each look reads the settled
-//! periods since `new` reached its weight with `GetMetricData` (and, at a phase's first look,
-//! `old`'s last hour), and a JSONata state runs the judge of [`super::JUDGE`] on them: the same
+//! Count checks judged inside the execution as `run` judges them: each look reads the periods
+//! that settled since the last with `GetMetricData` (and, at a bake's first look, `old`'s last
+//! hour) into a table of the phase (the periods since `new` reached its weight, a row for each
+//! with data: small enough for a two-day phase to fit the 256 KiB a variable and a
+//! continuation's input may hold), and a JSONata state runs the judge of [`super::JUDGE`] on them: the same
 //! sequential tests, holds, warm-up, last look, `min invocations` and adaptive end as
 //! `engine/bake.rs`. Checks judged per window and the playbook's alarms are still looked at as
 //! alarms in the same loop.
@@ -25,9 +27,14 @@ const LOOK_PAST: &str = "Past";
 const LOOK_COUNTS: &str = "Counts";
 const JUDGED: &str = "Judged";
 
-/// The bytes one data point of `GetMetricData` takes in a look's variables: its timestamp
+/// The bytes one data point of `GetMetricData` takes in `old`'s past: its timestamp
 /// (`"2026-12-06T12:00:00Z",`) and its value.
 const BYTES_PER_POINT: u64 = 34;
+
+/// The most bytes one value of a look's table takes: a count (at most 7 digits, ten million a
+/// minute) or a percentile rank (17 significant digits), and its comma.
+const BYTES_PER_COUNT: u64 = 8;
+const BYTES_PER_RANK: u64 = 19;
 
 /// How many times an asynchronous invocation may run (its try and Lambda's default two
 /// retries): its failures are counted in clusters of this size, as `run` counts them.
@@ -96,13 +103,14 @@ impl Builder<'_> {
             "cluster": if health.asynchronous { ASYNC_CLUSTER } else { 1.0 },
             "min": health.min_invocations,
             "warm": health.warm_up.map(|w| json!({"length": w.length.0, "errors": w.errors})),
+            "ids": self.columns(),
             "forms": self.counted.iter().map(|(_, form)| form_json(form)).collect::<Vec<_>>(),
         })
     }
 
-    /// The `GetMetricData` queries of target `t`: each version's invocations and what the
-    /// count checks count, in periods of `period`.
-    fn queries(&self, t: usize, versions: &[Which], period: Millis) -> Vec<Value> {
+    /// What the look reads of each version: invocations and what the count checks count, as
+    /// the judge's ids name them, with the CloudWatch metric and statistic behind each.
+    fn stats(&self) -> Vec<(String, &'static str, String)> {
         let mut stats: Vec<(String, &'static str, String)> =
             vec![("Invocations".into(), "Invocations", "Sum".into())];
         for (_, form) in &self.counted {
@@ -111,9 +119,28 @@ impl Builder<'_> {
                 stats.push(stat);
             }
         }
+        stats
+    }
+
+    /// The ids of the columns of a look's table, in order: each of [`Self::stats`] of `new`,
+    /// then of `old`.
+    fn columns(&self) -> Vec<String> {
+        [Which::New, Which::Old]
+            .iter()
+            .flat_map(|w| {
+                self.stats()
+                    .into_iter()
+                    .map(move |(id, ..)| format!("{}_{id}", version(*w)))
+            })
+            .collect()
+    }
+
+    /// The `GetMetricData` queries of target `t`: [`Self::stats`] of each of `versions`, in
+    /// periods of `period`.
+    fn queries(&self, t: usize, versions: &[Which], period: Millis) -> Vec<Value> {
         let mut out = Vec::new();
         for which in versions {
-            for (id, metric, stat) in &stats {
+            for (id, metric, stat) in self.stats() {
                 out.push(json!({
                     "Id": format!("{}_{id}", version(*which)),
                     "MetricStat": {
@@ -136,16 +163,16 @@ impl Builder<'_> {
         out
     }
 
-    /// A JSONata task calling `action` with `arguments`, its result in the variable `into`, the
-    /// execution's data passed on unchanged; failures go to the restore with the error where
-    /// the JSONPath states put it.
-    fn read_into(&mut self, name: &str, action: &str, arguments: Value, into: &str) {
+    /// A JSONata task calling `action` with `arguments`, `kept` (an expression of
+    /// `$states.result`) in the variable `into`, the execution's data passed on unchanged;
+    /// failures go to the restore with the error where the JSONPath states put it.
+    fn read_into(&mut self, name: &str, action: &str, arguments: Value, into: &str, kept: &str) {
         let state = json!({
             "Type": "Task",
             "QueryLanguage": "JSONata",
             "Resource": self.resource(action),
             "Arguments": arguments,
-            "Assign": {into: "{% $states.result.MetricDataResults %}"},
+            "Assign": {into: format!("{{% {kept} %}}")},
             "Output": "{% $states.input %}",
             "Retry": retry(action),
             "Catch": [{
@@ -157,19 +184,26 @@ impl Builder<'_> {
         self.then(name, state, false);
     }
 
-    /// The bytes of counts a look carries for one target after a phase of `phase` (what
-    /// `GetMetricData` answers for it, kept in a variable): each series (invocations and what
-    /// the checks count, of both versions) has a data point per minute, Lambda's resolution.
+    /// The bytes of counts a look carries for one target after a phase of `phase`: its table (a
+    /// row for each period with data, at most one a minute, Lambda's resolution: the period's
+    /// index and each column's value) and `old`'s past hour.
     pub(super) fn counts_bytes(&self, phase: Millis) -> u64 {
-        let mut stats: Vec<String> = self
-            .counted
+        let stats = self.stats();
+        let values: u64 = stats
             .iter()
-            .map(|(_, form)| counted(form.family).0)
-            .collect();
-        stats.sort();
-        stats.dedup();
-        let series = 2 * (1 + stats.len() as u64);
-        series * (phase.0.div_ceil(60_000) + 1) * BYTES_PER_POINT + series * 100
+            .map(|(id, ..)| {
+                if id.starts_with("PR") {
+                    BYTES_PER_RANK
+                } else {
+                    BYTES_PER_COUNT
+                }
+            })
+            .sum();
+        let periods = phase.0.div_ceil(self.settlement.period.0.max(1));
+        let index = periods.max(1).to_string().len() as u64 + 1;
+        let rows = phase.0.div_ceil(60_000) + 1;
+        let past = stats.len() as u64 * (HISTORY.0 / HISTORY_PERIOD.0 + 1) * BYTES_PER_POINT;
+        rows * (3 + index + 2 * values) + past + 100 * stats.len() as u64
     }
 
     /// After a shift: when `new` reached its weight (and, the first time, got traffic).
@@ -178,16 +212,17 @@ impl Builder<'_> {
             return;
         }
         self.phase = Millis(0);
+        let mut assign = json!({
+            "since": "{% $states.context.State.EnteredTime %}",
+            "first": "{% $first = null ? $states.context.State.EnteredTime : $first %}",
+        });
+        // A new phase: its periods are read afresh.
+        for t in 0..self.functions.len() {
+            assign[format!("r{t}")] = Value::Null;
+        }
         self.then(
             name,
-            json!({
-                "Type": "Pass",
-                "QueryLanguage": "JSONata",
-                "Assign": {
-                    "since": "{% $states.context.State.EnteredTime %}",
-                    "first": "{% $first = null ? $states.context.State.EnteredTime : $first %}",
-                },
-            }),
+            json!({"Type": "Pass", "QueryLanguage": "JSONata", "Assign": assign}),
             false,
         );
     }
@@ -209,7 +244,6 @@ impl Builder<'_> {
         });
         for t in 0..targets {
             assign[format!("h{t}")] = Value::Null;
-            assign[format!("r{t}")] = json!([]);
         }
         self.then(
             &format!("{prefix} bake"),
@@ -354,21 +388,45 @@ impl Builder<'_> {
                     "cloudwatch:getMetricData",
                     arguments,
                     &format!("h{t}"),
+                    "$states.result.MetricDataResults",
                 );
             });
         }
         self.then(LOOK_COUNTS, json!({"Type": "Pass"}), false);
+        let from = format!("$floor($toMillis($since) / {period}) * {period}");
+        let until = format!(
+            "$floor(($toMillis($states.context.State.EnteredTime) - {delay}) / {period}) * {period}"
+        );
+        let ids = serde_json::to_string(&self.columns()).expect("JSON serialises");
         for t in 0..targets {
-            let from = format!("$floor($toMillis($since) / {period}) * {period}");
-            let until = format!(
-                "$floor(($toMillis($states.context.State.EnteredTime) - {delay}) / {period}) * {period}"
+            // What the table of this phase holds, or a new one when a shift began another.
+            let table = format!(
+                "($r{t} != null and $r{t}.from = {from}) ? $r{t} : {{'from': {from}, 'at': {from}, 'rows': []}}"
             );
             let arguments = json!({
-                "StartTime": format!("{{% $fromMillis({from}) %}}"),
-                "EndTime": format!("{{% $fromMillis($max([{until}, {from} + {period}])) %}}"),
+                "StartTime": format!("{{% $fromMillis(({table}).at) %}}"),
+                "EndTime": format!("{{% $fromMillis($max([{until}, ({table}).at + {period}])) %}}"),
                 "ScanBy": "TimestampAscending",
                 "MetricDataQueries": self.queries(t, &[Which::New, Which::Old], self.settlement.period),
             });
+            // The settled periods read now, appended to the table: a row for each that had data.
+            let kept = format!(
+                "($b := {table};
+                  $res := $states.result.MetricDataResults;
+                  $cols := [$map({ids}, function($id) {{ ($q := $res[Id = $id]; $exists($q) ? $merge([{{}}, $map($q.Timestamps, function($ts, $i) {{ {{$string($toMillis($ts)): $q.Values[$i]}} }})]) : {{}}) }})];
+                  $n := $max([0, $floor(({until} - $b.at) / {period})]);
+                  $skip := $round(($b.at - $b.from) / {period});
+                  {{'from': $b.from, 'at': $b.at + $n * {period}, 'rows': $reduce([0..($n - 1)], function($rows, $i) {{ (
+                    $s := $string($b.at + $i * {period});
+                    (true in [$map($cols, function($c) {{ $exists($lookup($c, $s)) }})])
+                      ? $append($rows, [[$append([$skip + $i], [$map($cols, function($c) {{ ($v := $lookup($c, $s); $exists($v) ? $v : null) }})])]])
+                      : $rows
+                  ) }}, $b.rows)}})"
+            )
+            .lines()
+            .map(str::trim)
+            .collect::<Vec<_>>()
+            .join(" ");
             let name = format!("Counts f{t}");
             self.unless_dropped(t, &name, |b, _| {
                 b.read_into(
@@ -376,6 +434,7 @@ impl Builder<'_> {
                     "cloudwatch:getMetricData",
                     arguments,
                     &format!("r{t}"),
+                    &kept,
                 );
             });
         }
@@ -394,10 +453,9 @@ impl Builder<'_> {
             "$cfg := {config};
              $now := $toMillis($states.context.State.EnteredTime);
              $from := $floor($toMillis($since) / {period}) * {period};
-             $until := $floor(($now - {delay}) / {period}) * {period};
              $firstAt := $toMillis($first = null ? $since : $first);
              $ts := [{targets}];
-             $prepared := [$map($ts, function($x) {{ $x.on ? $prepare($x.cfg, $x.r, $x.h, $from, $until, $firstAt) : null }})];
+             $prepared := [$map($ts, function($x) {{ $x.on ? $prepare($x.cfg, $x.r, $x.h, $firstAt) : null }})];
              $held := $max([0, $map($prepared, function($p) {{ $p = null ? 0 : $p.held }})]) * {period};
              $end := $ceil(($toMillis($bs) + $bd.duration + $held) / {period}) * {period} + {delay};
              $look := {{\"alpha\": {alpha}, \"bounded\": true, \"last\": $now >= $end,

@@ -87,9 +87,14 @@ const HISTORY_LIMIT: u64 = 25_000;
 /// retries (3 events each).
 pub const HISTORY_BUDGET: u64 = 20_000;
 
-/// The most bytes of counts a look may carry: Step Functions passes at most 256 KiB between
-/// states and in a variable; the rest is left for the execution's other data.
-const PAYLOAD_BUDGET: u64 = 200 * 1024;
+/// The most bytes Step Functions passes between states, in a variable or as an execution's
+/// input.
+const PAYLOAD_LIMIT: u64 = 256 * 1024;
+
+/// What a look's counts leave of [`PAYLOAD_LIMIT`] for the execution's other data: its
+/// variables, and each target's alias, versions and published configuration.
+const PAYLOAD_RESERVE: u64 = 16 * 1024;
+const PAYLOAD_RESERVE_PER_TARGET: u64 = 6 * 1024;
 
 /// The fewest looks at the health an execution that continues a rollout must have room for.
 const MIN_LOOKS_PER_EXECUTION: u64 = 10;
@@ -361,31 +366,38 @@ pub fn compile_within(
         }
         builder = build(Some(Millis(looks * builder.look_spacing().0)));
     }
-    // What a look reads stays in the execution's variables, and a continuation's input holds
-    // every target's: each is limited to 256 KiB.
-    let carried = if builder.continue_after.is_some() {
-        builder.functions.len() as u64
+    // A look's table stays in a variable, and a continuation's input holds every target's with
+    // the execution's data: each is limited to 256 KiB.
+    let targets = builder.functions.len() as u64;
+    let (carried, budget) = if builder.continue_after.is_some() {
+        let room = PAYLOAD_RESERVE + PAYLOAD_RESERVE_PER_TARGET * targets;
+        (targets, PAYLOAD_LIMIT.saturating_sub(room))
     } else {
-        1
+        (1, PAYLOAD_LIMIT - PAYLOAD_RESERVE)
     };
-    let counts = carried * builder.counts_bytes(builder.longest_phase);
-    if counts > PAYLOAD_BUDGET {
-        let per_minute = carried
-            * (builder.counts_bytes(Millis(120_000)) - builder.counts_bytes(Millis(60_000)));
-        let fits = Millis(
-            (PAYLOAD_BUDGET - carried * builder.counts_bytes(Millis(0))) / per_minute.max(1)
-                * 60_000,
-        );
+    let carries = |phase: Millis| carried * builder.counts_bytes(phase);
+    let counts = carries(builder.longest_phase);
+    if counts > budget {
+        let (mut fits, mut over) = (0, builder.longest_phase.0.div_ceil(60_000));
+        while over - fits > 1 {
+            let middle = (fits + over) / 2;
+            if carries(Millis(middle * 60_000)) <= budget {
+                fits = middle;
+            } else {
+                over = middle;
+            }
+        }
         return Err(vec![Problem {
             line: None,
             message: format!(
-                "a look after {} of bakes since the last shift would carry about {} KiB of counts, more than the {} KiB Step Functions passes between states (256 KiB, less room for the rest); the execution would fail, leaving the alias split",
+                "a look after {} of bakes since the last shift would carry about {} KiB of counts, more than the {} KiB Step Functions passes between states leaves them; the execution would fail, leaving the alias split",
                 builder.longest_phase,
                 counts / 1024,
-                PAYLOAD_BUDGET / 1024
+                budget / 1024
             ),
             help: format!(
-                "bake for at most {fits} in all between two shifts (more steps, each shorter), export fewer functions at once, or run it locally with `rollout run`"
+                "bake for at most {} in all between two shifts (more steps, each shorter), export fewer functions at once, or run it locally with `rollout run`",
+                Millis(fits * 60_000)
             ),
         }]);
     }

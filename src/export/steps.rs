@@ -56,6 +56,9 @@ impl Builder<'_> {
             // Where the judge's counts begin until a shift says otherwise.
             begin["Assign"]["first"] = Value::Null;
             begin["Assign"]["since.$"] = json!("$$.Execution.StartTime");
+            for t in 0..self.functions.len() {
+                begin["Assign"][format!("r{t}")] = Value::Null;
+            }
         }
         self.then(BEGIN, begin, false);
         for t in 0..self.functions.len() {

@@ -337,3 +337,122 @@ fn a_state_machine_judges_with_it_as_run_does() {
         }
     });
 }
+
+/// The exported look reads only what settled since the last and adds it to the table of its
+/// phase: over random looks (some a period apart, some many), random gaps in CloudWatch's data
+/// and points read before they settled, the table ends as the periods of the data themselves: a
+/// row for each settled period with data, its index and every column's value, none twice, none
+/// unsettled. A wrong row would make the judge count a period twice or miss one.
+#[test]
+fn a_look_adds_what_settled_since_the_last_to_the_table_of_its_phase() {
+    let dir = crate::harness::temp(
+        "function \"f\"\nalias \"live\"\nhealth every 1m {\n  metrics delay 1m\n  error rate < 1%\n  p99 duration < 800ms\n}\npublish\nshift 5% to new\nwait 2h until healthy\npromote\n",
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_rollout"))
+        .args(["export", "p.rollout", "--to", "step-functions"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", crate::harness::text(&out));
+    let definition: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let fold = definition["States"]["Counts f0"]["Assign"]["r0"]
+        .as_str()
+        .expect("the look keeps its table in $r0");
+    let fold = fold.trim_start_matches("{%").trim_end_matches("%}");
+    let ids = [
+        "new_Invocations",
+        "new_Errors",
+        "new_PR800",
+        "old_Invocations",
+        "old_Errors",
+        "old_PR800",
+    ];
+    const MINUTE: i64 = 60_000;
+    let iso = |ms: i64| {
+        aws_sdk_cloudwatch::primitives::DateTime::from_millis(ms)
+            .fmt(aws_sdk_cloudwatch::primitives::DateTimeFormat::DateTime)
+            .unwrap()
+    };
+    let base = 1_796_558_400_000_i64; // a minute's start
+    let mut rng = Rng::new(11);
+    let mut inputs = Vec::new();
+    let mut wanted = Vec::new();
+    for _ in 0..40 {
+        let minutes = 5 + (rng.uniform() * 60.0) as i64;
+        // Each column's value in each minute, or none (CloudWatch had no data point).
+        let data: Vec<Vec<Option<f64>>> = (0..minutes)
+            .map(|_| {
+                ids.iter()
+                    .map(|id| {
+                        (rng.uniform() > 0.15).then(|| {
+                            if id.ends_with("PR800") {
+                                // Few digits: serde_json reads 17 back to within a unit in the
+                                // last place only.
+                                ((95.0 + 5.0 * rng.uniform()) * 1e6).round() / 1e6
+                            } else {
+                                (rng.uniform() * 500.0).floor()
+                            }
+                        })
+                    })
+                    .collect()
+            })
+            .collect();
+        let since = base + 10_000;
+        // Looks at random moments, the last after every minute settled (the delay is a minute).
+        let mut looks = Vec::new();
+        let mut at = since;
+        while at < base + (minutes + 1) * MINUTE {
+            at += 1_000 + (rng.uniform() * 4.0 * MINUTE as f64) as i64;
+            looks.push(at.min(base + (minutes + 1) * MINUTE + 5_000));
+        }
+        // What GetMetricData answers at each look: every point from the table's end on, settled
+        // or not (the fold keeps only the settled).
+        let answers: Vec<Value> = looks
+            .iter()
+            .map(|&now| {
+                let results: Vec<Value> = ids
+                    .iter()
+                    .enumerate()
+                    .map(|(c, id)| {
+                        let (mut stamps, mut values) = (Vec::new(), Vec::new());
+                        for (m, row) in data.iter().enumerate() {
+                            let start = base + m as i64 * MINUTE;
+                            if let Some(v) = row[c].filter(|_| start < now) {
+                                stamps.push(iso(start));
+                                values.push(v);
+                            }
+                        }
+                        json!({"Id": id, "Timestamps": stamps, "Values": values})
+                    })
+                    .collect();
+                json!({"now": iso(now), "results": results})
+            })
+            .collect();
+        inputs.push(json!({"since": iso(since), "looks": answers}));
+        let rows: Vec<Value> = data
+            .iter()
+            .enumerate()
+            .filter(|(_, row)| row.iter().any(Option::is_some))
+            .map(|(m, row)| {
+                let mut r = vec![json!(m)];
+                // JSON writes a whole number without its fraction, as JSONata gives it.
+                r.extend(row.iter().map(|v| match v {
+                    Some(v) if v.fract() == 0.0 => json!(*v as u64),
+                    v => json!(v),
+                }));
+                Value::Array(r)
+            })
+            .collect();
+        wanted.push(json!({"from": base, "at": base + minutes * MINUTE, "rows": rows}));
+    }
+    let body = format!(
+        "$reduce($.looks, function($r0, $look) {{ (
+            $since := $$.since;
+            $states := {{'context': {{'State': {{'EnteredTime': $look.now}}}}, 'result': {{'MetricDataResults': $look.results}}}};
+            {fold}
+        ) }}, null)"
+    );
+    for (i, (got, want)) in evaluate(&body, &inputs).iter().zip(&wanted).enumerate() {
+        assert_eq!(got, want, "case {i}: {}", inputs[i]);
+    }
+}
