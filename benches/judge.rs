@@ -4,6 +4,8 @@
 //! `cargo bench --bench judge`; it prints the table, writes `target/bench/judge.json`, and
 //! replaces the table between the `judge` markers in `benches/RESULTS.md`.
 
+mod shared;
+
 use std::path::Path;
 
 use rollout::check::{check_source, Options};
@@ -190,27 +192,9 @@ fn main() {
     if std::fs::create_dir_all(&out).is_ok() {
         let _ = std::fs::write(out.join("judge.json"), format!("[{}]\n", json.join(",")));
     }
-    let results = dir.join("benches/RESULTS.md");
-    if let Ok(text) = std::fs::read_to_string(&results) {
-        let (begin, end) = ("<!-- judge:begin -->\n", "<!-- judge:end -->");
-        if let (Some(b), Some(e)) = (text.find(begin), text.find(end)) {
-            let updated = format!(
-                "{}{begin}{RUNS} runs per case, default simulated world, 5% on new; measured {}.\n\n{table}{}",
-                &text[..b],
-                today(),
-                &text[e..]
-            );
-            let _ = std::fs::write(&results, updated);
-        }
-    }
-}
-
-/// Today's date, from the system's `date`.
-fn today() -> String {
-    std::process::Command::new("date")
-        .arg("+%Y-%m-%d")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .map_or_else(|| "today".to_string(), |d| d.trim().to_string())
+    shared::record(
+        "judge",
+        &format!("{RUNS} runs per case, default simulated world, 5% on new"),
+        &table,
+    );
 }

@@ -12,6 +12,8 @@
 //! SECTION is `$WORLDS_SECTION` (default `after`). Set `WORLDS_RUNS` for fewer seeds while
 //! iterating.
 
+mod shared;
+
 use std::path::Path;
 
 use rollout::check::{check_source, Options};
@@ -377,28 +379,9 @@ fn main() {
             serde_json::to_string_pretty(&json).expect("serialises"),
         );
     }
-    let results = dir.join("benches/RESULTS.md");
-    if let Ok(text) = std::fs::read_to_string(&results) {
-        let begin = format!("<!-- worlds:{section}:begin -->\n");
-        let end = format!("<!-- worlds:{section}:end -->");
-        if let (Some(b), Some(e)) = (text.find(&begin), text.find(&end)) {
-            let updated = format!(
-                "{}{begin}{runs} runs per cell, 5% on new, metric delay 1m3s; measured {}.\n\n{table}{}",
-                &text[..b],
-                today(),
-                &text[e..]
-            );
-            let _ = std::fs::write(&results, updated);
-        }
-    }
-}
-
-/// Today's date, from the system's `date`.
-fn today() -> String {
-    std::process::Command::new("date")
-        .arg("+%Y-%m-%d")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .map_or_else(|| "today".to_string(), |d| d.trim().to_string())
+    shared::record(
+        &format!("worlds:{section}"),
+        &format!("{runs} runs per cell, 5% on new, metric delay 1m3s"),
+        &table,
+    );
 }

@@ -5,14 +5,12 @@
 use super::output::out;
 use super::{load, ExportArgs, ExportFormat};
 use crate::cloud::limit::DEFAULT_CALLS_PER_SECOND;
-use crate::cloud::sim::traffic::Profile;
 use crate::diagnostic::LineIndex;
 use crate::exit;
-use crate::export::{as_exported, compile_within, machine_name, template};
+use crate::export::{compile_within, machine_name, template};
 use crate::judge::settle::Settlement;
-use crate::plan::{Check, CompareOp, Expr, Metric, Millis, Plan, StepKind};
-use crate::simulation::monte_carlo::{run_many, Summary};
-use crate::simulation::{with_default_targets, SimOptions};
+use crate::plan::{Millis, Plan};
+use crate::simulation::exported::judges;
 
 /// `plan` compiled for Step Functions, its warnings said on stderr; `None` after saying on
 /// stderr, with the playbook lines, why it cannot run there (and `then`, what did not happen).
@@ -87,31 +85,7 @@ fn runs_within_budget(longest: Millis, period: Millis) -> usize {
 /// healthy `new` and the catch rate of a regressed one, each judged both ways. `None` when the
 /// plan judges nothing server-side (no metric check, or no bake or ramp to judge in).
 fn compare(plan: &Plan, source: &str) -> Option<String> {
-    let judged = plan
-        .steps
-        .iter()
-        .any(|s| matches!(s.kind, StepKind::Bake { .. } | StepKind::Ramp { .. }));
-    if !judged {
-        return None;
-    }
-    let threshold = plan.health.checks.iter().find_map(|c| match c {
-        Check::Compare {
-            lhs:
-                Expr::Metric {
-                    metric: Metric::ErrorRate,
-                    ..
-                },
-            op: CompareOp::Lt | CompareOp::Le,
-            rhs: Expr::Const { value, .. },
-        } => Some(*value),
-        _ => None,
-    });
-    if !plan
-        .health
-        .checks
-        .iter()
-        .any(|c| matches!(c, Check::Compare { .. }))
-    {
+    if !judges(plan) {
         return None;
     }
     let (least, most) = super::plan::duration(plan, source, DEFAULT_CALLS_PER_SECOND);
@@ -123,33 +97,17 @@ fn compare(plan: &Plan, source: &str) -> Option<String> {
             "judgment not compared in simulate: a rollout of up to {longest}, judged every {period}, is too long to simulate {FEWEST_RUNS} times each way here; `rollout simulate --runs N` compares it, as long as it takes"
         ));
     }
-    let plan = with_default_targets(plan);
-    let exported = as_exported(&plan);
-    let base = SimOptions {
-        rps: 50.0,
-        ..SimOptions::default()
-    };
-    let regressed = (threshold.unwrap_or(2.5) * 2.0).min(50.0);
-    let healthy = base.clone();
-    let bad = SimOptions {
-        new: Profile {
-            error_rate: regressed / 100.0,
-            ..base.new
-        },
-        ..base.clone()
-    };
-    let share = |summary: &Summary| {
-        100.0 * (summary.rolled_back + summary.inconclusive) as f64 / summary.runs as f64
-    };
-    let runs = |plan: &Plan, options: &SimOptions| share(&run_many(plan, options, compared_runs));
+    let c = crate::simulation::exported::compare(plan, compared_runs);
     Some(format!(
-        "judgment compared in simulate ({compared_runs} runs each at {} rps, old at {:.2}% errors): a healthy new is rolled back in {:.0}% of runs locally, {:.0}% as exported; new at {regressed:.2}% errors is caught in {:.0}% locally, {:.0}% as exported",
-        base.rps,
-        base.old.error_rate * 100.0,
-        runs(&plan, &healthy),
-        runs(&exported, &healthy),
-        runs(&plan, &bad),
-        runs(&exported, &bad),
+        "judgment compared in simulate ({} runs each at {} rps, old at {:.2}% errors): a healthy new is rolled back in {:.0}% of runs locally, {:.0}% as exported; new at {:.2}% errors is caught in {:.0}% locally, {:.0}% as exported",
+        c.runs,
+        c.rps,
+        c.old_errors,
+        c.healthy_local,
+        c.healthy_exported,
+        c.regressed_errors,
+        c.caught_local,
+        c.caught_exported,
     ))
 }
 

@@ -2,6 +2,7 @@
 //! drives the engine from above, as the commands do; the world itself (Lambda, CloudWatch,
 //! traffic, virtual clock) is [`crate::cloud::sim`], below the engine.
 
+pub mod exported;
 pub mod monte_carlo;
 
 use std::collections::BTreeMap;
