@@ -20,6 +20,14 @@ execution with States.Runtime. This wrapper
      in front of it) without taking the text between two divisions for a regular expression:
      moto's pattern reads `a / b ... c / d` as the regex `/ b ... c /` and misses every
      variable in it, which is then undefined (AWS parses the expression);
+  6. starts an execution of a version of a state machine (moto's interpreter fails with an
+     AttributeError) and lists it under the state machine, as AWS does (moto keeps it on the
+     version alone, where DescribeExecution and GetExecutionHistory by its ARN do not find
+     it), describing it with the state machine's ARN and the version's, and answers ListStateMachineVersions (newest first) and DeleteStateMachineVersion,
+     which moto does not implement;
+  7. refuses CreateStateMachine of a name that exists with another definition or role with
+     StateMachineAlreadyExists, as AWS does (moto answers with the existing state machine,
+     unchanged, so that an update never happens);
 
 then runs moto's server exactly as `moto_server` does, with the same arguments (-H HOST -p PORT).
 """
@@ -246,6 +254,76 @@ def install():
                 response[key[:1].upper() + key[1:]] = value
 
     sfn_module.StateTaskServiceSfn._normalise_response = dated
+
+    from moto.core.responses import ActionResult, EmptyResult
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    from moto.stepfunctions.models import StateMachine, StateMachineVersion
+
+    started = StepFunctionsParserBackend.start_execution
+    StateMachineVersion._handle_name_input_idempotency = StateMachine._handle_name_input_idempotency
+
+    def start_execution(self, state_machine_arn, name=None, execution_input=None, trace_header=None):
+        machine = self.describe_state_machine(state_machine_arn)
+        source = getattr(machine, "source_arn", None)
+        owner = None
+        if source is not None:
+            owner = next(m for m in self.state_machines if m.arn == source)
+            if not hasattr(machine, "backend"):
+                machine.backend = owner.backend
+        execution = started(self, state_machine_arn, name, execution_input, trace_header)
+        if owner is not None:
+            execution.state_machine_arn = owner.arn
+            execution.state_machine_version_arn = machine.arn
+            if execution not in owner.executions:
+                owner.executions.append(execution)
+        return execution
+
+    StepFunctionsParserBackend.start_execution = start_execution
+
+    def list_state_machine_versions(self):
+        machine = self.stepfunction_backend.describe_state_machine(self._get_param("stateMachineArn"))
+        versions = sorted(machine.versions.values(), key=lambda v: v.version, reverse=True)
+        return ActionResult({"stateMachineVersions": [
+            {"stateMachineVersionArn": v.arn, "creationDate": v.creation_date} for v in versions
+        ]})
+
+    def delete_state_machine_version(self):
+        source, number = self._get_param("stateMachineVersionArn").rsplit(":", 1)
+        machine = self.stepfunction_backend.describe_state_machine(source)
+        machine.versions.pop(int(number), None)
+        return EmptyResult()
+
+    from moto.core.exceptions import AWSError
+
+    class StateMachineAlreadyExists(AWSError):
+        TYPE = "StateMachineAlreadyExists"
+        STATUS = 400
+
+    created = StepFunctionsParserBackend.create_state_machine
+
+    def create_state_machine(self, name, definition, roleArn, *args, **kwargs):
+        for machine in self.state_machines:
+            if machine.name == name and (machine.definition != definition or machine.roleArn != roleArn):
+                raise StateMachineAlreadyExists(f"State Machine Already Exists: '{machine.arn}'")
+        return created(self, name, definition, roleArn, *args, **kwargs)
+
+    StepFunctionsParserBackend.create_state_machine = create_state_machine
+
+    described = StepFunctionResponse.describe_execution
+
+    def describe_execution(self):
+        answer = described(self)
+        execution = self.stepfunction_backend.describe_execution(self._get_param("executionArn"))
+        version = getattr(execution, "state_machine_version_arn", None)
+        if version is not None:
+            answer.result["stateMachineVersionArn"] = version
+        return answer
+
+    StepFunctionResponse.describe_execution = describe_execution
+    StepFunctionResponse.list_state_machine_versions = list_state_machine_versions
+    StepFunctionResponse.delete_state_machine_version = delete_state_machine_version
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use super::output::{ask, out};
 use super::{Format, RunArgs};
 use crate::cloud::aws::{Aws, WallClock};
-use crate::cloud::executions::{ExecutionsApi, Happened};
+use crate::cloud::executions::{ExecutionsApi, Happened, VERSIONS_KEPT};
 use crate::cloud::limit::Limited;
 use crate::cloud::retry::Retrying;
 use crate::cloud::{Alias, Clock};
@@ -67,8 +67,8 @@ pub(super) async fn run(args: &RunArgs, mut plan: Plan, source: &str, alias: Str
         return exit::INTERRUPTED;
     }
     let definition = serde_json::to_string(&export.definition).expect("JSON serialises");
-    let machine_arn = match cloud.put_state_machine(&machine, &definition, &role).await {
-        Ok(arn) => arn,
+    let put = match cloud.put_state_machine(&machine, &definition, &role).await {
+        Ok(put) => put,
         Err(error) => {
             eprintln!(
                 "error: cannot create the state machine {machine}: {error}. Nothing was done"
@@ -76,12 +76,19 @@ pub(super) async fn run(args: &RunArgs, mut plan: Plan, source: &str, alias: Str
             return super::aws::failed(&error);
         }
     };
+    if let Some(why) = &put.unpruned {
+        eprintln!(
+            "warning: the versions of {machine} beyond the newest {VERSIONS_KEPT} could not all be deleted ({why}); Step Functions allows 1,000"
+        );
+    }
+    let machine_arn = put.arn;
     let name = format!("r{}-{}", clock.unix(), std::process::id());
-    let mut execution = match cloud.start_execution(&machine_arn, &name).await {
+    let mut execution = match cloud.start_execution(&put.version, &name).await {
         Ok(arn) => arn,
         Err(error) => {
             eprintln!(
-                "error: cannot start an execution of {machine_arn}: {error}. Nothing was done"
+                "error: cannot start an execution of {}: {error}. Nothing was done",
+                put.version
             );
             return super::aws::failed(&error);
         }

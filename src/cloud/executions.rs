@@ -34,6 +34,23 @@ pub struct Execution {
     pub error: Option<String>,
 }
 
+/// A state machine as `run --on step-functions` leaves it: created or updated, its definition
+/// published as a version, which the execution runs (an execution started right after an update
+/// of the state machine itself may still run the old definition).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Machine {
+    /// The state machine's ARN.
+    pub arn: String,
+    /// The version just published (the state machine's ARN where Step Functions gave none).
+    pub version: String,
+    /// Why the versions beyond the newest [`VERSIONS_KEPT`] could not all be deleted, if so.
+    pub unpruned: Option<String>,
+}
+
+/// The versions of a state machine kept when `run --on step-functions` publishes another (Step
+/// Functions allows 1,000): the older are deleted, their running executions going on.
+pub const VERSIONS_KEPT: usize = 10;
+
 /// Step Functions and SSM as rollout uses them for server-side rollouts: behind the same pacing
 /// ([`Limited`]) and retries ([`Retrying`]) as Lambda and CloudWatch.
 // Used on one task, as the other cloud traits: `async fn` without `Send` bounds.
@@ -52,14 +69,15 @@ pub trait ExecutionsApi {
     /// Deletes the metric alarms whose names begin with `prefix`; returns how many.
     async fn delete_alarms_named(&self, prefix: &str) -> Result<usize, CloudError>;
     /// Creates the state machine `name` with `definition`, run as `role`, or updates it when
-    /// it exists; returns its ARN.
+    /// it exists, publishing the definition as a version.
     async fn put_state_machine(
         &self,
         name: &str,
         definition: &str,
         role: &str,
-    ) -> Result<String, CloudError>;
-    /// Starts an execution `name` of the state machine `machine`; returns its ARN.
+    ) -> Result<Machine, CloudError>;
+    /// Starts an execution `name` of the state machine (or version) `machine`, its input naming
+    /// `machine` (what a continuation starts); returns its ARN.
     async fn start_execution(&self, machine: &str, name: &str) -> Result<String, CloudError>;
     /// The events of execution `arn` after event `after`, in order.
     async fn history(&self, arn: &str, after: i64) -> Result<Vec<Happened>, CloudError>;
@@ -154,13 +172,14 @@ impl ExecutionsApi for Aws {
     }
 
     /// Creates the state machine `name` with `definition`, run as `role`, or updates it when
-    /// it exists; returns its ARN.
+    /// it exists, publishing the definition as a version; deletes the versions beyond the
+    /// newest [`VERSIONS_KEPT`].
     async fn put_state_machine(
         &self,
         name: &str,
         definition: &str,
         role: &str,
-    ) -> Result<String, CloudError> {
+    ) -> Result<Machine, CloudError> {
         self.call().await;
         let created = self
             .sfn
@@ -168,10 +187,14 @@ impl ExecutionsApi for Aws {
             .name(name)
             .definition(definition)
             .role_arn(role)
+            .publish(true)
             .send()
             .await;
-        match created {
-            Ok(out) => Ok(out.state_machine_arn().to_string()),
+        let (arn, version) = match created {
+            Ok(out) => (
+                out.state_machine_arn().to_string(),
+                out.state_machine_version_arn().map(str::to_string),
+            ),
             Err(e) => {
                 let exists = e
                     .as_service_error()
@@ -181,17 +204,25 @@ impl ExecutionsApi for Aws {
                 }
                 let arn = self.state_machine_named(name).await?;
                 self.call().await;
-                self.sfn
+                let updated = self
+                    .sfn
                     .update_state_machine()
                     .state_machine_arn(&arn)
                     .definition(definition)
                     .role_arn(role)
+                    .publish(true)
                     .send()
                     .await
                     .map_err(domain)?;
-                Ok(arn)
+                (arn, updated.state_machine_version_arn().map(str::to_string))
             }
-        }
+        };
+        let unpruned = self.prune_versions(&arn).await.err().map(|e| e.to_string());
+        Ok(Machine {
+            version: version.unwrap_or_else(|| arn.clone()),
+            arn,
+            unpruned,
+        })
     }
 
     /// Starts an execution `name` of the state machine `machine`; returns its ARN.
@@ -202,7 +233,7 @@ impl ExecutionsApi for Aws {
             .start_execution()
             .state_machine_arn(machine)
             .name(name)
-            .input("{}")
+            .input(serde_json::json!({"version": machine}).to_string())
             .send()
             .await
             .map_err(domain)?;
@@ -246,6 +277,43 @@ impl ExecutionsApi for Aws {
 }
 
 impl Aws {
+    /// Deletes the versions of the state machine `arn` beyond the newest [`VERSIONS_KEPT`]
+    /// (Step Functions lists them newest first).
+    async fn prune_versions(&self, arn: &str) -> Result<(), CloudError> {
+        let mut versions = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            self.call().await;
+            let page = self
+                .sfn
+                .list_state_machine_versions()
+                .state_machine_arn(arn)
+                .set_next_token(token.clone())
+                .send()
+                .await
+                .map_err(domain)?;
+            versions.extend(
+                page.state_machine_versions()
+                    .iter()
+                    .map(|v| v.state_machine_version_arn().to_string()),
+            );
+            match page.next_token() {
+                Some(next) => token = Some(next.to_string()),
+                None => break,
+            }
+        }
+        for old in versions.iter().skip(VERSIONS_KEPT) {
+            self.call().await;
+            self.sfn
+                .delete_state_machine_version()
+                .state_machine_version_arn(old)
+                .send()
+                .await
+                .map_err(domain)?;
+        }
+        Ok(())
+    }
+
     /// The ARN of the state machine `name`, looked for on every page of the account's.
     async fn state_machine_named(&self, name: &str) -> Result<String, CloudError> {
         let mut token: Option<String> = None;
@@ -300,7 +368,7 @@ impl<T: ExecutionsApi, C: Clock> ExecutionsApi for Limited<'_, T, C> {
         name: &str,
         definition: &str,
         role: &str,
-    ) -> Result<String, CloudError> {
+    ) -> Result<Machine, CloudError> {
         self.turn().await;
         self.inner().put_state_machine(name, definition, role).await
     }
@@ -356,7 +424,7 @@ impl<T: ExecutionsApi, C: Clock> ExecutionsApi for Retrying<'_, T, C> {
         name: &str,
         definition: &str,
         role: &str,
-    ) -> Result<String, CloudError> {
+    ) -> Result<Machine, CloudError> {
         let what = || format!("Step Functions CreateStateMachine {name}");
         self.retry(&what, || {
             self.inner().put_state_machine(name, definition, role)
@@ -466,8 +534,17 @@ mod tests {
         async fn delete_alarms_named(&self, _: &str) -> Result<usize, CloudError> {
             self.answer(2)
         }
-        async fn put_state_machine(&self, _: &str, _: &str, _: &str) -> Result<String, CloudError> {
-            self.answer("machine".into())
+        async fn put_state_machine(
+            &self,
+            _: &str,
+            _: &str,
+            _: &str,
+        ) -> Result<Machine, CloudError> {
+            self.answer(Machine {
+                arn: "machine".into(),
+                version: "machine:1".into(),
+                unpruned: None,
+            })
         }
         async fn start_execution(&self, _: &str, _: &str) -> Result<String, CloudError> {
             self.answer("execution".into())

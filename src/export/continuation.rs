@@ -44,7 +44,7 @@ pub fn runs_rollout(arn: &str, id: &str) -> bool {
 
 /// The variables the states carry between them; the continuation's own are recomputed.
 fn carried(states: &serde_json::Map<String, Value>) -> Vec<String> {
-    let own = ["rid", "gen", "cut", "dg", "nn", "na"];
+    let own = ["rid", "gen", "cut", "dg", "ver", "nn", "na"];
     let mut names: Vec<String> = states
         .values()
         .filter_map(|s| s["Assign"].as_object())
@@ -93,6 +93,9 @@ impl Builder<'_> {
                     "rid": format!("{{% {continued} ? $states.input.continued.rid : $states.context.Execution.Name %}}"),
                     "gen": format!("{{% {continued} ? $states.input.continued.gen : 0 %}}"),
                     "dg": format!("{{% {continued} ? $states.input.continued.digest : '' %}}"),
+                    // What a continuation starts: the version of the state machine `run --on
+                    // step-functions` started (its input names it), or the state machine.
+                    "ver": format!("{{% {continued} ? $states.input.continued.ver : $exists($states.input.version) ? $states.input.version : $states.context.StateMachine.Id %}}"),
                 },
                 "Next": RESUMED,
             }),
@@ -152,7 +155,8 @@ impl Builder<'_> {
                 "QueryLanguage": "JSONata",
                 "Assign": {
                     "nn": format!("{{% {name} %}}"),
-                    "na": format!("{{% $replace($states.context.StateMachine.Id, ':stateMachine:', ':execution:') & ':' & {name} %}}"),
+                    // This execution's ARN with the next one's name.
+                    "na": format!("{{% $join($append([$split($states.context.Execution.Id, ':')[[0..6]]], [{name}]), ':') %}}"),
                 },
             }),
         );
@@ -174,7 +178,7 @@ impl Builder<'_> {
         }
         let carried: Vec<String> = vars.iter().map(|v| format!("'{v}': ${v}")).collect();
         let input = format!(
-            "{{% {{'continued': {{'doc': $states.input, 'rid': $rid, 'gen': $gen + 1, 'digest': '{DIGEST}', 'vars': {{{}}}}}}} %}}",
+            "{{% {{'continued': {{'doc': $states.input, 'rid': $rid, 'gen': $gen + 1, 'digest': '{DIGEST}', 'ver': $ver, 'vars': {{{}}}}}}} %}}",
             carried.join(", ")
         );
         self.then(
@@ -186,7 +190,7 @@ impl Builder<'_> {
                 // PascalCase parameters to boto3 as they are, and fails).
                 "Resource": format!("arn:{}:states:::states:startExecution", self.partition),
                 "Arguments": {
-                    "StateMachineArn": "{% $states.context.StateMachine.Id %}",
+                    "StateMachineArn": "{% $ver %}",
                     "Name": "{% $nn %}",
                     "Input": input,
                 },

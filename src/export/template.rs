@@ -68,7 +68,10 @@ pub fn cloudformation(export: &Export, name: &str) -> Value {
             "Sid": "RolloutContinue",
             "Effect": "Allow",
             "Action": ["states:StartExecution"],
-            "Resource": arn("states", &format!("stateMachine:{name}")),
+            "Resource": [
+                arn("states", &format!("stateMachine:{name}")),
+                arn("states", &format!("stateMachine:{name}:*")),
+            ],
         }));
     }
     json!({

@@ -281,6 +281,11 @@ fn a_bake_longer_than_one_history_continues_in_a_fresh_execution_of_the_same_def
         assert_connected(definition);
         let start = &definition["States"]["Continue start"];
         assert_eq!(start["Resource"], "arn:aws:states:::states:startExecution");
+        // The version the first execution ran (its input names it), carried along.
+        assert_eq!(start["Arguments"]["StateMachineArn"], "{% $ver %}");
+        assert!(start["Arguments"]["Input"]
+            .as_str()
+            .is_some_and(|i| i.contains("'ver': $ver")));
         let text = definition.to_string();
         assert!(!text.contains("@digest@"), "the digest is written in");
         // The bake's verdict continues once the execution has run its share; the fresh

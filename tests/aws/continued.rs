@@ -46,6 +46,21 @@ fn executions(aws: &Aws, machine: &str) -> Vec<(String, String)> {
     })
 }
 
+/// The version of its state machine the execution `name` of `machine` runs, if one.
+fn version_of(aws: &Aws, machine: &str, name: &str) -> Option<String> {
+    aws.runtime.block_on(async {
+        let arn = format!("arn:aws:states:us-east-1:123456789012:execution:{machine}:{name}");
+        let described = aws
+            .sfn
+            .describe_execution()
+            .execution_arn(&arn)
+            .send()
+            .await
+            .expect("describe execution");
+        described.state_machine_version_arn().map(str::to_string)
+    })
+}
+
 #[test]
 #[cfg_attr(
     not(feature = "e2e"),
@@ -106,11 +121,25 @@ fn a_bake_longer_than_an_execution_continues_in_fresh_ones_and_run_follows_it_to
     let all = executions(&aws, &machine);
     assert!(all.len() >= 2, "{all:?}");
     let first = &all[0].0;
+    // `run` published the definition as a version and started it; each continuation started
+    // that same version.
+    let version = version_of(&aws, &machine, first).expect("the first execution runs a version");
+    assert!(
+        version.starts_with(&format!(
+            "arn:aws:states:us-east-1:123456789012:stateMachine:{machine}:"
+        )),
+        "{version}"
+    );
     for (i, (name, status)) in all.iter().enumerate() {
         assert_eq!(status, "SUCCEEDED", "{all:?}");
         if i > 0 {
             assert_eq!(name, &format!("{first}-c{i}"), "{all:?}");
         }
+        assert_eq!(
+            version_of(&aws, &machine, name).as_ref(),
+            Some(&version),
+            "{name}"
+        );
     }
     assert_eq!(aws.alias(&f), ("2".to_string(), vec![]), "promoted");
     assert_eq!(

@@ -471,3 +471,108 @@ fn a_fleet_on_step_functions_drops_only_its_unchanged_function() {
         "alarms deleted"
     );
 }
+
+/// `run --on step-functions` publishes its definition as a version and starts that version (an
+/// execution started right after an update of the state machine may run the old definition),
+/// and keeps the newest ten versions: Step Functions allows a thousand.
+#[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs a moto server: `scripts/test` runs these (cargo test --features e2e)"
+)]
+fn run_on_step_functions_starts_the_version_it_published_and_keeps_ten() {
+    let aws = Aws::new();
+    let f = unique("sfn-ver");
+    aws.function(&f, Some(2));
+    let machine = format!("rollout-{f}-live");
+    let role = "arn:aws:iam::123456789012:role/rollout-test";
+    let versions = |arn: &str| {
+        aws.runtime.block_on(async {
+            aws.sfn
+                .list_state_machine_versions()
+                .state_machine_arn(arn)
+                .send()
+                .await
+                .expect("list versions")
+                .state_machine_versions()
+                .iter()
+                .map(|v| v.state_machine_version_arn().to_string())
+                .collect::<Vec<_>>()
+        })
+    };
+    // Twelve versions of an earlier definition.
+    let arn = aws.runtime.block_on(async {
+        let definition = r#"{"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}"#;
+        let arn = aws
+            .sfn
+            .create_state_machine()
+            .name(&machine)
+            .definition(definition)
+            .role_arn(role)
+            .publish(true)
+            .send()
+            .await
+            .expect("created")
+            .state_machine_arn;
+        for _ in 0..11 {
+            aws.sfn
+                .update_state_machine()
+                .state_machine_arn(&arn)
+                .definition(definition)
+                .publish(true)
+                .send()
+                .await
+                .expect("updated");
+        }
+        arn
+    });
+    assert_eq!(versions(&arn).len(), 12);
+    let dir = temp(&format!(
+        "function \"{f}\"\nalias \"live\"\npublish\nshift 5% to new\npromote\n"
+    ));
+    let out = rollout(
+        &dir,
+        &[
+            "run",
+            "--yes",
+            "--on",
+            "step-functions",
+            "--role",
+            role,
+            "p.rollout",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(
+        aws.alias(&f),
+        ("2".to_string(), vec![]),
+        "promoted: {}",
+        text(&out)
+    );
+    let kept = versions(&arn);
+    assert_eq!(kept.len(), 10, "{kept:?}");
+    assert_eq!(
+        kept[0],
+        format!("{arn}:13"),
+        "the newest is the one published now"
+    );
+    let started = aws.runtime.block_on(async {
+        let listed = aws
+            .sfn
+            .list_executions()
+            .state_machine_arn(&arn)
+            .send()
+            .await
+            .expect("list executions");
+        let execution = listed.executions()[0].execution_arn().to_string();
+        aws.sfn
+            .describe_execution()
+            .execution_arn(execution)
+            .send()
+            .await
+            .expect("describe execution")
+            .state_machine_version_arn()
+            .map(str::to_string)
+    });
+    assert_eq!(started, Some(format!("{arn}:13")));
+}
