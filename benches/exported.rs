@@ -1,5 +1,5 @@
-//! Exported judgment against local, per example: each example that judges health (a bake or a
-//! ramp and a metric check) simulated 1,000 times each way, healthy and regressed, judged as
+//! Exported judgment against local, per example: each example that exports and judges health (a
+//! bake or a ramp and a metric check) simulated 1,000 times each way, healthy and regressed, judged as
 //! `run` judges it and as its exported state machine does (`simulation::exported::compare`,
 //! what `export` prints for a hundred runs), with the difference in points.
 //!
@@ -13,7 +13,9 @@ use std::path::Path;
 
 use rollout::check::{check_source, Options};
 use rollout::diagnostic::source;
+use rollout::export::compile;
 use rollout::simulation::exported::{compare, judges};
+use rollout::simulation::with_default_targets;
 
 fn main() {
     let runs: usize = std::env::var("EXPORTED_RUNS")
@@ -35,11 +37,24 @@ fn main() {
     for path in &examples {
         let name = path.file_name().unwrap().to_string_lossy().to_string();
         let text = std::fs::read_to_string(path).expect("readable example");
-        let checked = check_source(source(&name, text), dir, &Options::default());
+        let checked = check_source(
+            source(&name, text),
+            &dir.join("examples"),
+            &Options::default(),
+        );
         let Some(plan) = checked.plan else {
             eprintln!("{name}: does not check; left out");
             continue;
         };
+        // As `export --function F --alias A` exports a playbook that names none.
+        let plan = with_default_targets(&plan);
+        if let Err(problems) = compile(&plan, &|_| 0, &|_| None) {
+            eprintln!(
+                "{name}: does not export ({}); left out",
+                problems[0].message
+            );
+            continue;
+        }
         if !judges(&plan) {
             eprintln!("{name}: judges nothing server-side; left out");
             continue;

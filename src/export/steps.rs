@@ -7,6 +7,7 @@ use super::{
     approval_parameter, execution_parameter, health, Builder, APPROVAL_TIMEOUT_SECONDS, BEGIN,
     POLL_SECONDS, REFUSED, RESTORE,
 };
+use crate::cloud::lease::{Marker, DESCRIPTION_LIMIT};
 use crate::engine::UPDATE_DEADLINE;
 use crate::plan::{Inconclusive, Millis, Percent, StepKind};
 
@@ -15,6 +16,8 @@ const NOTHING: &str = "Nothing to roll out";
 
 /// Where a wait for AWS that took too long leads (on to the restore).
 const TOO_LONG: &str = "Waited too long";
+/// Where an alias whose description leaves no room for the lease marker is refused.
+const LONG_DESCRIPTION: &str = "Description too long";
 
 /// How many times a wait for AWS (an update of `$LATEST`, a `Pending` version) polls before
 /// the rollout fails: five minutes, as `run` waits.
@@ -115,7 +118,47 @@ impl Builder<'_> {
                 "prefix.$": format!("States.Format('{{}} ', {description})"),
                 "dropped": false,
             });
+            // Lambda keeps 256 characters of description: refused up front, as `run` does,
+            // when the user's text and the longest marker this execution writes would not fit.
+            let fits = format!("Fits f{t}");
+            state["Next"] = json!(fits);
             self.states.insert(described, state);
+            let longest = (0..=self.plan.steps.len())
+                .map(|step| {
+                    Marker::server_template(
+                        &self.plan_name,
+                        step,
+                        self.plan.steps.len(),
+                        true,
+                        true,
+                    )
+                    .chars()
+                    .count()
+                        - 6
+                })
+                .max()
+                .unwrap_or(0);
+            self.states.insert(
+                fits,
+                json!({
+                    "Type": "Choice",
+                    "QueryLanguage": "JSONata",
+                    "Choices": [{
+                        // `old` and `new` take at most one digit more than `old` has.
+                        "Condition": format!(
+                            "{{% $length($states.input.f{t}.user) + 1 + {longest} + $length($rid) + 2 * $length($states.input.f{t}.old) + 1 > {DESCRIPTION_LIMIT} %}}"
+                        ),
+                        "Next": LONG_DESCRIPTION,
+                    }],
+                    "Default": split,
+                }),
+            );
+            self.states.insert(
+                LONG_DESCRIPTION.into(),
+                json!({"Type": "Fail", "Error": "Refused", "Cause": format!(
+                    "an alias's description is too long to carry the lease marker after it: Lambda keeps {DESCRIPTION_LIMIT} characters; nothing was written. Shorten the description (aws lambda update-alias --description)"
+                )}),
+            );
             self.states.insert(
                 split.clone(),
                 json!({

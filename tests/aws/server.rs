@@ -576,3 +576,55 @@ fn run_on_step_functions_starts_the_version_it_published_and_keeps_ten() {
     });
     assert_eq!(started, Some(format!("{arn}:13")));
 }
+
+/// An alias whose description leaves no room for the lease marker (Lambda keeps 256 characters)
+/// is refused before anything is written, as a local run refuses it, instead of failing at the
+/// first write.
+#[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs a moto server: `scripts/test` runs these (cargo test --features e2e)"
+)]
+fn an_alias_whose_description_leaves_no_room_for_the_lease_is_refused() {
+    let aws = Aws::new();
+    let f = unique("sfn-desc");
+    aws.function(&f, Some(2));
+    let long = "d".repeat(230);
+    aws.runtime.block_on(async {
+        aws.lambda
+            .update_alias()
+            .function_name(&f)
+            .name("live")
+            .description(&long)
+            .send()
+            .await
+            .expect("description set");
+    });
+    let before = aws.versions(&f);
+    let dir = temp(&format!(
+        "function \"{f}\"\nalias \"live\"\npublish\nshift 5% to new\npromote\n"
+    ));
+    let role = "arn:aws:iam::123456789012:role/rollout-test";
+    let out = rollout(
+        &dir,
+        &[
+            "run",
+            "--yes",
+            "--on",
+            "step-functions",
+            "--role",
+            role,
+            "p.rollout",
+        ],
+    );
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(said.contains("description is too long"), "{said}");
+    assert_eq!(
+        aws.alias(&f),
+        ("1".to_string(), vec![]),
+        "untouched: {said}"
+    );
+    assert_eq!(marker(&aws, &f), None, "no lease: {said}");
+    assert_eq!(aws.versions(&f), before, "nothing published: {said}");
+}
