@@ -28,6 +28,11 @@ execution with States.Runtime. This wrapper
   7. refuses CreateStateMachine of a name that exists with another definition or role with
      StateMachineAlreadyExists, as AWS does (moto answers with the existing state machine,
      unchanged, so that an update never happens);
+  8. gives each parse of a definition its own stack of query-language scopes: moto's parser
+     keeps one list for every parse on every thread (a class attribute), so that two state
+     machines created at once, or one parse that failed, leave a JSONata scope behind and every
+     later JSONPath definition is refused ("Unsupported declaration in QueryLanguage=JSONPath
+     block");
 
 then runs moto's server exactly as `moto_server` does, with the same arguments (-H HOST -p PORT).
 """
@@ -294,6 +299,17 @@ def install():
         machine = self.stepfunction_backend.describe_state_machine(source)
         machine.versions.pop(int(number), None)
         return EmptyResult()
+
+    from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+
+    visit = Preprocessor.visit
+
+    def own_scopes(self, tree):
+        if "_query_language_per_scope" not in self.__dict__:
+            self._query_language_per_scope = []
+        return visit(self, tree)
+
+    Preprocessor.visit = own_scopes
 
     from moto.core.exceptions import AWSError
 

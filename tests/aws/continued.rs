@@ -74,22 +74,9 @@ fn a_bake_longer_than_an_execution_continues_in_fresh_ones_and_run_follows_it_to
     let dir = temp(&format!(
         "function \"{f}\"\nalias \"live\"\nhealth every 1s {{\n  metrics delay 0s\n  min invocations 100\n  error rate < 1%\n}}\npublish\nshift 5% to new\nwait 30s until healthy\npromote\n"
     ));
-    let role = "arn:aws:iam::123456789012:role/rollout-test";
     let run = spawn(
         &dir,
-        &[
-            "run",
-            "--yes",
-            "--on",
-            "step-functions",
-            "--role",
-            role,
-            "--history-budget",
-            "2000",
-            "--format",
-            "json",
-            "p.rollout",
-        ],
+        &on_step_functions(&["--history-budget", "2000", "--format", "json"]),
     );
     let machine = format!("rollout-{f}-live");
     wait_for("a continued execution", || {

@@ -14,6 +14,15 @@ use aws_sdk_lambda::types::{FunctionCode, Runtime};
 
 pub(crate) const ROLE: &str = "arn:aws:iam::123456789012:role/rollout-test";
 
+/// The arguments of `rollout run --yes --on step-functions --role ROLE`, then `extra`, then
+/// `p.rollout`.
+pub(crate) fn on_step_functions<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["run", "--yes", "--on", "step-functions", "--role", ROLE];
+    args.extend_from_slice(extra);
+    args.push("p.rollout");
+    args
+}
+
 pub(crate) fn endpoint() -> String {
     std::env::var("ROLLOUT_MOTO_ENDPOINT").unwrap_or_else(|_| {
         panic!(

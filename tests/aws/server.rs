@@ -284,19 +284,7 @@ fn finish_now(aws: &Aws, execution: &str) -> (String, Option<String>) {
 fn run_on_step_functions_follows_the_execution_to_its_end() {
     let aws = Aws::new();
     let (f, _, dir) = canary_with_alarm(&aws, "sfn-run", 2, "");
-    let role = "arn:aws:iam::123456789012:role/rollout-test";
-    let out = rollout(
-        &dir,
-        &[
-            "run",
-            "--yes",
-            "--on",
-            "step-functions",
-            "--role",
-            role,
-            "p.rollout",
-        ],
-    );
+    let out = rollout(&dir, &on_step_functions(&[]));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("step 2/4  shift 5% to new"), "{stdout}");
@@ -326,20 +314,7 @@ fn a_detached_execution_shows_in_status_and_rollback_stops_it_and_restores_old()
         "  error rate < 1%\n",
         "  error rate < 1%\n  avg duration < 5s\n",
     ));
-    let role = "arn:aws:iam::123456789012:role/rollout-test";
-    let out = rollout(
-        &dir,
-        &[
-            "run",
-            "--yes",
-            "--on",
-            "step-functions",
-            "--role",
-            role,
-            "--detach",
-            "p.rollout",
-        ],
-    );
+    let out = rollout(&dir, &on_step_functions(&["--detach"]));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let execution = String::from_utf8_lossy(&out.stdout)
         .split_whitespace()
@@ -387,24 +362,11 @@ fn a_follower_that_loses_the_endpoint_gives_up_after_two_minutes_with_exit_5() {
     let aws = Aws::new();
     let proxy = Proxy::start(&endpoint());
     let (f, _, dir) = canary_with_alarm(&aws, "sfn-lost", 600, "");
-    let role = "arn:aws:iam::123456789012:role/rollout-test";
-    let child = command_at(
-        &dir,
-        &[
-            "run",
-            "--yes",
-            "--on",
-            "step-functions",
-            "--role",
-            role,
-            "p.rollout",
-        ],
-        &proxy.url,
-    )
-    .stdout(std::process::Stdio::piped())
-    .stderr(std::process::Stdio::piped())
-    .spawn()
-    .unwrap();
+    let child = command_at(&dir, &on_step_functions(&[]), &proxy.url)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     wait_for("the canary", || !aws.alias(&f).1.is_empty());
     proxy.silence(true);
     let started = std::time::Instant::now();
@@ -530,18 +492,7 @@ fn run_on_step_functions_starts_the_version_it_published_and_keeps_ten() {
     let dir = temp(&format!(
         "function \"{f}\"\nalias \"live\"\npublish\nshift 5% to new\npromote\n"
     ));
-    let out = rollout(
-        &dir,
-        &[
-            "run",
-            "--yes",
-            "--on",
-            "step-functions",
-            "--role",
-            role,
-            "p.rollout",
-        ],
-    );
+    let out = rollout(&dir, &on_step_functions(&[]));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(
         aws.alias(&f),
@@ -604,19 +555,7 @@ fn an_alias_whose_description_leaves_no_room_for_the_lease_is_refused() {
     let dir = temp(&format!(
         "function \"{f}\"\nalias \"live\"\npublish\nshift 5% to new\npromote\n"
     ));
-    let role = "arn:aws:iam::123456789012:role/rollout-test";
-    let out = rollout(
-        &dir,
-        &[
-            "run",
-            "--yes",
-            "--on",
-            "step-functions",
-            "--role",
-            role,
-            "p.rollout",
-        ],
-    );
+    let out = rollout(&dir, &on_step_functions(&[]));
     let said = text(&out);
     assert_eq!(out.status.code(), Some(2), "{said}");
     assert!(said.contains("description is too long"), "{said}");

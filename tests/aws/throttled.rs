@@ -112,18 +112,7 @@ fn control(method: &str, query: &str, body: &str) -> String {
 
 /// `rollout run --on step-functions` of `dir/p.rollout`, left running.
 fn follow(dir: &std::path::Path) -> std::process::Child {
-    spawn(
-        dir,
-        &[
-            "run",
-            "--yes",
-            "--on",
-            "step-functions",
-            "--role",
-            ROLE,
-            "p.rollout",
-        ],
-    )
+    spawn(dir, &on_step_functions(&[]))
 }
 
 /// Every other alias write and every other alarm read of the execution.
