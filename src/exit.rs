@@ -1,4 +1,4 @@
-//! The process exit codes of LANGUAGE.md §8, in one place: the engine maps each outcome to one,
+//! The process exit codes of docs/language.md §8, in one place: the engine maps each outcome to one,
 //! and every command returns one.
 
 /// Promoted, nothing to roll out, or the command succeeded.

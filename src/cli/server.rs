@@ -17,6 +17,7 @@ use crate::cloud::{Alias, Clock};
 use crate::engine::events::{Event, EventKind, EventSink};
 use crate::exit;
 use crate::export::machine_name;
+use crate::export::states::{Kind, State};
 use crate::plan::{Millis, Plan};
 use crate::report::{JsonSink, TextSink};
 
@@ -118,7 +119,7 @@ pub(super) async fn run(args: &RunArgs, mut plan: Plan, source: &str, alias: Str
         started: clock.now(),
         aliases: BTreeMap::new(),
         step: 0,
-        last_state: String::new(),
+        last_state: State::of(""),
         continues_in: None,
     };
     follow.emit(
@@ -206,7 +207,7 @@ struct Follow<'a> {
     /// The step the execution is in.
     step: usize,
     /// The state it entered last.
-    last_state: String,
+    last_state: State,
     /// The execution that continues this one, once it has ended to let it
     /// (`crate::export::CONTINUED`).
     continues_in: Option<String>,
@@ -218,12 +219,6 @@ impl Follow<'_> {
         sink.emit(&Event { at_ms, kind });
     }
 
-    /// The target a state's name ends with (`… f3`).
-    fn target(&self, state: &str) -> Option<&String> {
-        let index = state.rsplit_once(" f")?.1.parse::<usize>().ok()?;
-        self.functions.get(index)
-    }
-
     /// Tells one event of the history; the exit code once the execution has ended.
     fn take(
         &mut self,
@@ -231,29 +226,18 @@ impl Follow<'_> {
         clock: &WallClock,
         event: &Happened,
     ) -> Option<i32> {
-        if let Some(state) = &event.state {
-            self.last_state = state.clone();
-            let step = state
-                .strip_prefix('S')
-                .and_then(|s| s.split(|c: char| !c.is_ascii_digit()).next())
-                .and_then(|n| n.parse::<usize>().ok());
-            if let Some(step) = step.filter(|&s| s > self.step && s <= self.plan.steps.len()) {
+        if let Some(name) = &event.state {
+            let state = State::of(name);
+            self.last_state = state;
+            if let Some(step) = state
+                .step
+                .filter(|&s| s > self.step && s <= self.plan.steps.len())
+            {
                 self.step = step;
                 let text = self.plan.steps[step - 1].kind.to_string();
                 self.emit(sink, clock, EventKind::StepStarted { step, text });
             }
-            let failed = match state.as_str() {
-                "Unhealthy" => Some("an alarm of the health block is in ALARM"),
-                "Violated" => Some("a count check of the health block was violated"),
-                "Shared failure" => {
-                    Some("old failed as much as a check allows new (a shared failure)")
-                }
-                "Inconclusive" => {
-                    Some("the bake ended without enough evidence for a check (inconclusive fail)")
-                }
-                _ => None,
-            };
-            if let Some(reason) = failed {
+            if let Kind::Failed(reason) = state.kind {
                 self.emit(
                     sink,
                     clock,
@@ -263,7 +247,7 @@ impl Follow<'_> {
                     },
                 );
             }
-            if state == "Restore old" {
+            if state.kind == Kind::Restore {
                 self.emit(
                     sink,
                     clock,
@@ -277,7 +261,7 @@ impl Follow<'_> {
             self.succeeded(sink, clock, event.output.as_deref().unwrap_or("{}"));
         }
         let (outcome, code, message) = match event.kind.as_str() {
-            "ExecutionSucceeded" if self.last_state == crate::export::CONTINUED => {
+            "ExecutionSucceeded" if self.last_state.kind == Kind::Continued => {
                 self.continues_in = event
                     .output
                     .as_deref()
@@ -292,14 +276,14 @@ impl Follow<'_> {
                     "the execution ended to continue in a fresh one, and did not say which: `rollout status` finds it".to_string(),
                 )
             }
-            "ExecutionSucceeded" => match self.last_state.as_str() {
-                "Nothing new" => (
+            "ExecutionSucceeded" => match self.last_state.kind {
+                Kind::NothingNew => (
                     "nothing_to_roll_out",
                     exit::OK,
                     "nothing to roll out: every function's $LATEST is the version its alias serves"
                         .to_string(),
                 ),
-                "Promoted" => (
+                Kind::Promoted => (
                     "promoted",
                     exit::OK,
                     "promoted: new serves all traffic".to_string(),
@@ -356,12 +340,17 @@ impl Follow<'_> {
         let Ok(value) = serde_json::from_str::<serde_json::Value>(output) else {
             return;
         };
-        let Some(function) = self.target(&self.last_state).cloned() else {
+        let Some(function) = self
+            .last_state
+            .target
+            .and_then(|t| self.functions.get(t))
+            .cloned()
+        else {
             return;
         };
         if let Some(version) = value["Version"]
             .as_str()
-            .filter(|_| self.last_state.contains("publish"))
+            .filter(|_| self.last_state.kind == Kind::Publish)
         {
             let unchanged = self
                 .aliases
@@ -435,7 +424,7 @@ mod tests {
             started: Millis(0),
             aliases: BTreeMap::new(),
             step: 0,
-            last_state: String::new(),
+            last_state: State::of(""),
             continues_in: None,
         };
         let mut printed = Vec::new();

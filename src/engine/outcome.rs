@@ -42,7 +42,7 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    /// The exit code of LANGUAGE.md §8.
+    /// The exit code of docs/language.md §8.
     pub fn exit_code(&self) -> i32 {
         match self {
             Outcome::Promoted | Outcome::NothingToRollOut | Outcome::LeftSplit => exit::OK,

@@ -9,7 +9,7 @@
 
 use serde_json::{json, Value};
 
-use super::{judged, retry, Builder, RESTORE};
+use super::{judged, retry, states, Builder, RESTORE};
 use crate::engine::series::{HISTORY, HISTORY_PERIOD};
 use crate::judge::form::{Family, Form};
 use crate::plan::{Millis, SharedFailure, Which};
@@ -293,7 +293,7 @@ impl Builder<'_> {
         let baked = format!("{prefix} baked");
         let mut choices = vec![json!({"Condition": "{% $bk.fail %}", "Next": VIOLATED})];
         if alarmed {
-            choices.push(json!({"Condition": "{% $states.input.bake.alarm or $states.input.bake.composite %}", "Next": "Unhealthy"}));
+            choices.push(json!({"Condition": "{% $states.input.bake.alarm or $states.input.bake.composite %}", "Next": states::UNHEALTHY}));
         }
         match self.plan.health.shared_failure {
             SharedFailure::Rollback => {
@@ -332,7 +332,7 @@ impl Builder<'_> {
             true,
         );
         let inconclusive = match self.plan.health.inconclusive {
-            crate::plan::Inconclusive::Fail => "Inconclusive",
+            crate::plan::Inconclusive::Fail => states::INCONCLUSIVE,
             crate::plan::Inconclusive::Pass => baked.as_str(),
         };
         self.states.insert(
@@ -350,11 +350,14 @@ impl Builder<'_> {
             (SHARED, "old failed as much as a check allows new (a shared failure), and the health block says to roll back then, or the hold lasted longer than it allows"),
         ];
         if alarmed {
-            ends.push(("Unhealthy", "an alarm of the health block is in ALARM"));
-        }
-        if inconclusive == "Inconclusive" {
             ends.push((
-                "Inconclusive",
+                states::UNHEALTHY,
+                "an alarm of the health block is in ALARM",
+            ));
+        }
+        if inconclusive == states::INCONCLUSIVE {
+            ends.push((
+                states::INCONCLUSIVE,
                 "the bake ended without enough evidence for a check (inconclusive fail)",
             ));
         }

@@ -24,6 +24,7 @@ mod continuation;
 mod health;
 mod judging;
 mod restore;
+pub mod states;
 mod steps;
 pub mod template;
 

@@ -4,8 +4,8 @@
 use serde_json::{json, Value};
 
 use super::{
-    approval_parameter, execution_parameter, health, Builder, APPROVAL_TIMEOUT_SECONDS, BEGIN,
-    POLL_SECONDS, REFUSED, RESTORE,
+    approval_parameter, execution_parameter, health, states, Builder, APPROVAL_TIMEOUT_SECONDS,
+    BEGIN, POLL_SECONDS, REFUSED, RESTORE,
 };
 use crate::cloud::lease::{Marker, DESCRIPTION_LIMIT};
 use crate::engine::UPDATE_DEADLINE;
@@ -353,8 +353,8 @@ impl Builder<'_> {
             }
             StepKind::Promote => {
                 self.clear_lease(&|t| format!("S{n} promote f{t}"), "new", None);
-                self.delete_alarms("Delete alarms", "Promoted");
-                self.then("Promoted", json!({"Type": "Succeed"}), true);
+                self.delete_alarms("Delete alarms", states::PROMOTED);
+                self.then(states::PROMOTED, json!({"Type": "Succeed"}), true);
             }
             StepKind::Rollback => {
                 self.clear_lease(&|t| format!("S{n} rollback f{t}"), "old", None);
@@ -387,8 +387,8 @@ impl Builder<'_> {
         let (latest, updating, publish, bare, chosen) = (
             format!("S{n} latest f{t}"),
             format!("S{n} updating f{t}"),
-            format!("S{n} publish f{t}"),
-            format!("S{n} publish code f{t}"),
+            states::publish(n, t, false),
+            states::publish(n, t, true),
             format!("S{n} new f{t}"),
         );
         self.poll_deadline(&format!("S{n} update deadline f{t}"));
@@ -519,7 +519,7 @@ impl Builder<'_> {
         self.join(NOTHING);
         self.clear_lease(&|t| format!("Unchanged f{t}"), "old", None);
         self.then(
-            "Nothing new",
+            states::NOTHING_NEW,
             json!({"Type": "Succeed", "Comment": "publish found nothing new: every lease given back"}),
             true,
         );
@@ -710,13 +710,13 @@ impl Builder<'_> {
         self.look_at_alarms(&prefix, true);
         let done = format!("{prefix} baked");
         let mut choices = vec![
-            json!({"Variable": "$.bake.alarm", "BooleanEquals": true, "Next": "Unhealthy"}),
-            json!({"Variable": "$.bake.composite", "BooleanEquals": true, "Next": "Unhealthy"}),
+            json!({"Variable": "$.bake.alarm", "BooleanEquals": true, "Next": states::UNHEALTHY}),
+            json!({"Variable": "$.bake.composite", "BooleanEquals": true, "Next": states::UNHEALTHY}),
         ];
         choices.extend(self.continue_rule(&prefix, false));
         choices.push(json!({"Variable": "$.bake.left", "NumericGreaterThan": 0, "Next": wait}));
         if self.plan.health.inconclusive == Inconclusive::Fail {
-            choices.push(json!({"Variable": "$.bake.missing", "BooleanEquals": true, "Next": "Inconclusive"}));
+            choices.push(json!({"Variable": "$.bake.missing", "BooleanEquals": true, "Next": states::INCONCLUSIVE}));
         }
         self.then(
             &format!("{prefix} verdict"),
@@ -724,10 +724,13 @@ impl Builder<'_> {
             true,
         );
         self.join(&done);
-        let mut ends = vec![("Unhealthy", "an alarm of the health block is in ALARM")];
+        let mut ends = vec![(
+            states::UNHEALTHY,
+            "an alarm of the health block is in ALARM",
+        )];
         if self.plan.health.inconclusive == Inconclusive::Fail {
             ends.push((
-                "Inconclusive",
+                states::INCONCLUSIVE,
                 "the bake ended without data for a check (inconclusive fail)",
             ));
         }

@@ -497,7 +497,7 @@ impl StepKind {
     }
 }
 
-/// The steps of LANGUAGE.md §4, resolved.
+/// The steps of docs/language.md §4, resolved.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum StepKind {

@@ -30,7 +30,7 @@ pub struct Header {
     pub span: Span,
 }
 
-/// The headers of LANGUAGE.md §3.
+/// The headers of docs/language.md §3.
 #[derive(Debug, Clone, PartialEq)]
 pub enum HeaderKind {
     /// `rollout "name"`
@@ -286,7 +286,7 @@ pub struct MetricRef {
     pub over: Option<Value>,
 }
 
-/// The metrics of LANGUAGE.md §5.
+/// The metrics of docs/language.md §5.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Metric {
@@ -360,7 +360,7 @@ pub struct Step {
     pub span: Span,
 }
 
-/// The steps of LANGUAGE.md §4.
+/// The steps of docs/language.md §4.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StepKind {
     /// `update code from "x.zip"`
