@@ -246,6 +246,8 @@ pub struct LiveSink {
     steps: usize,
     verbose: bool,
     tally: Tally,
+    /// Each function's `new` version, once chosen.
+    new: std::collections::BTreeMap<String, String>,
 }
 
 /// What the status line shows.
@@ -309,6 +311,7 @@ impl LiveSink {
             steps: 0,
             verbose,
             tally: Tally::default(),
+            new: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -323,10 +326,15 @@ impl EventSink for LiveSink {
                     status.step = format!("step {step}/{}: {text}", self.steps);
                     status.wait = None;
                 }
-                EventKind::AliasUpdated { after, .. } => {
+                EventKind::VersionsChosen { function, new, .. } => {
+                    self.new.insert(function.clone(), new.clone());
+                }
+                EventKind::AliasUpdated {
+                    function, after, ..
+                } => {
                     status.weight = match after.additional() {
                         Some((_, w)) => w * 100.0,
-                        None if status.step.contains("promote") => 100.0,
+                        None if self.new.get(function) == Some(&after.version) => 100.0,
                         None => 0.0,
                     };
                 }
@@ -551,5 +559,43 @@ mod tests {
         }
         let said = journal.problem().expect("said");
         assert!(said.contains("/dev/full lost 3 events"), "{said}");
+    }
+
+    /// The status line's weight of `new` follows what the alias serves, whatever a step is
+    /// called: an unsplit alias on `new` is 100%, on `old` 0%.
+    #[test]
+    fn the_live_weight_is_new_s_share_of_the_alias() {
+        let alias = |version: &str, routing: &[(&str, f64)]| crate::cloud::Alias {
+            version: version.into(),
+            routing: routing.iter().map(|(v, w)| (v.to_string(), *w)).collect(),
+            revision_id: "r".into(),
+            description: String::new(),
+        };
+        let mut sink = LiveSink::new(false);
+        sink.emit(&Event {
+            at_ms: 0,
+            kind: EventKind::VersionsChosen {
+                function: "f".into(),
+                old: "1".into(),
+                new: "2".into(),
+            },
+        });
+        let weights = [
+            (alias("1", &[("2", 0.25)]), 25.0),
+            // The last step of a ramp, not named `promote`, that moves everything to new.
+            (alias("2", &[]), 100.0),
+            (alias("1", &[]), 0.0),
+        ];
+        for (after, weight) in weights {
+            sink.emit(&Event {
+                at_ms: 0,
+                kind: EventKind::AliasUpdated {
+                    function: "f".into(),
+                    before: alias("1", &[]),
+                    after,
+                },
+            });
+            assert_eq!(sink.status.lock().unwrap().weight, weight);
+        }
     }
 }
