@@ -38,8 +38,8 @@ fn fleet(aws: &Aws, prefix: &str, bad: Option<usize>) -> Vec<String> {
 /// take seconds to answer, and a bake that ends before its answer fails closed.
 fn playbook(prefix: &str) -> String {
     canary(&[], "")
-        .replace("function \n", &format!("function \"{prefix}-*\"\n"))
-        .replace("wait 2s until healthy", "wait 10s until healthy")
+        .edit("function \n", &format!("function \"{prefix}-*\"\n"))
+        .edit("wait 2s until healthy", "wait 10s until healthy")
 }
 
 /// Runs the canary, with `extra` arguments, on a new fleet in `region` named after `name` (the function at
@@ -235,9 +235,8 @@ fn functions_selected_by_tag_are_found_with_list_tags() {
             });
         }
     }
-    let dir = temp(
-        &canary(&[], "").replace("function \n", &format!("function tagged \"team={team}\"\n")),
-    );
+    let dir =
+        temp(&canary(&[], "").edit("function \n", &format!("function tagged \"team={team}\"\n")));
     let out = rollout(&dir, &["plan", "--live", "p.rollout"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -40,7 +40,7 @@ fn a_stall_mid_bake_shows_as_it_happens_and_the_bake_ends_on_time() {
     let f = unique("stall");
     aws.function(&f, Some(2));
     aws.metrics(&f, "2", 1000.0, 0.0);
-    let dir = temp(&canary(&[&f], "").replace("wait 2s until healthy", "wait 30s until healthy"));
+    let dir = temp(&canary(&[&f], "").edit("wait 2s until healthy", "wait 30s until healthy"));
     let child = command_at(&dir, &["run", "--yes", "p.rollout"], &proxy.url)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

@@ -12,6 +12,8 @@ use aws_sdk_lambda::operation::get_alias::GetAliasOutput;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{FunctionCode, Runtime};
 
+pub(crate) use crate::edit::Edit;
+
 pub(crate) const ROLE: &str = "arn:aws:iam::123456789012:role/rollout-test";
 
 /// The arguments of `rollout run --yes --on step-functions --role ROLE`, then `extra`, then

@@ -20,7 +20,7 @@ fn canary_in_its_bake(aws: &Aws, name: &str) -> (String, Child) {
     let f = unique(name);
     aws.function(&f, Some(2));
     aws.metrics(&f, "2", 1000.0, 0.0);
-    let dir = temp(&canary(&[&f], "").replace("wait 2s until healthy", "wait 60s until healthy"));
+    let dir = temp(&canary(&[&f], "").edit("wait 2s until healthy", "wait 60s until healthy"));
     let child = spawn(&dir, &["run", "--yes", "p.rollout"]);
     wait_for("the canary", || !aws.alias(&f).1.is_empty());
     (f, child)
@@ -68,7 +68,7 @@ fn a_second_signal_stops_at_once_and_says_what_was_left() {
     let f = unique("twice");
     aws.function(&f, Some(2));
     aws.metrics(&f, "2", 1000.0, 0.0);
-    let dir = temp(&canary(&[&f], "").replace("wait 2s until healthy", "wait 60s until healthy"));
+    let dir = temp(&canary(&[&f], "").edit("wait 2s until healthy", "wait 60s until healthy"));
     let child = command_at(&dir, &["run", "--yes", "p.rollout"], &proxy.url)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

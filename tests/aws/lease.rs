@@ -17,7 +17,7 @@ fn a_second_run_on_a_held_alias_stops_with_exit_4_and_names_the_holder() {
     let f = unique("held");
     aws.function(&f, Some(2));
     aws.metrics(&f, "2", 1000.0, 0.0);
-    let dir = temp(&canary(&[&f], "").replace("wait 2s until healthy", "wait 4s until healthy"));
+    let dir = temp(&canary(&[&f], "").edit("wait 2s until healthy", "wait 4s until healthy"));
     let first = spawn(&dir, &["run", "--yes", "p.rollout"]);
     wait_for("the first run to take the lease", || {
         marker(&aws, &f).is_some()
@@ -115,7 +115,7 @@ fn approve_releases_a_waiting_gate_from_another_process() {
     let f = unique("gate");
     aws.function(&f, Some(2));
     aws.metrics(&f, "2", 1000.0, 0.0);
-    let dir = temp(&canary(&[&f], "").replace("promote", "approve \"ship it?\"\npromote"));
+    let dir = temp(&canary(&[&f], "").edit("promote", "approve \"ship it?\"\npromote"));
     let runner = spawn(&dir, &["run", "--yes", "p.rollout"]);
     wait_for("the gate", || {
         marker(&aws, &f).is_some_and(|m| m.contains(" g=1 "))
@@ -163,7 +163,7 @@ fn a_runner_with_a_long_user_at_host_is_released_by_approve_and_promotes() {
     let f = unique("long");
     aws.function(&f, Some(2));
     aws.metrics(&f, "2", 1000.0, 0.0);
-    let dir = temp(&canary(&[&f], "").replace("promote", "approve \"ship it?\"\npromote"));
+    let dir = temp(&canary(&[&f], "").edit("promote", "approve \"ship it?\"\npromote"));
     let user = "release-bot-of-the-checkout-platform-team";
     let runner = spawn_as(&dir, &["run", "--yes", "p.rollout"], user);
     wait_for("the gate", || {

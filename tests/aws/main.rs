@@ -7,6 +7,8 @@
 //! health is driven here by writing `AWS/Lambda` metrics and alarm states.
 
 mod continued;
+#[path = "../common/edit.rs"]
+mod edit;
 mod fleet;
 mod hang;
 mod harness;

@@ -99,7 +99,7 @@ fn session_credentials_that_expire_before_the_plan_ends_are_warned_about_and_mis
 {
     // A profile whose credentials come from a process, as SSO and assumed roles do, and expire
     // in five minutes; the playbook waits an hour on a function that does not exist.
-    let dir = temp(&canary(&["no-such-function"], "").replace("promote", "wait 1h\npromote"));
+    let dir = temp(&canary(&["no-such-function"], "").edit("promote", "wait 1h\npromote"));
     let expiry = std::time::SystemTime::now() + std::time::Duration::from_secs(300);
     let expiry = aws_sdk_lambda::primitives::DateTime::from(expiry)
         .fmt(aws_sdk_lambda::primitives::DateTimeFormat::DateTime)

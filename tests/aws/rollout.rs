@@ -119,7 +119,7 @@ fn update_code_from_a_zip_then_roll_out() {
     let f = unique("zip");
     aws.function(&f, None);
     aws.metrics(&f, "2", 500.0, 0.0);
-    let dir = temp(&canary(&[&f], "").replace(
+    let dir = temp(&canary(&[&f], "").edit(
         "publish \"canary\"",
         "update code from \"build/app.zip\"\npublish \"canary\"",
     ));

@@ -310,7 +310,7 @@ fn a_detached_execution_shows_in_status_and_rollback_stops_it_and_restores_old()
     let aws = Aws::new();
     let (f, alarm, _) = canary_with_alarm(&aws, "sfn-stop", 60, "");
     // A check judged per window: the execution creates an alarm for it, which rollback deletes.
-    let dir = temp(&playbook(&f, &alarm, 60, "").replace(
+    let dir = temp(&playbook(&f, &alarm, 60, "").edit(
         "  error rate < 1%\n",
         "  error rate < 1%\n  avg duration < 5s\n",
     ));

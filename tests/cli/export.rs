@@ -1,6 +1,7 @@
 //! `rollout export --to step-functions`: every example either exports, to the stored bytes, or is
 //! refused with the line and the reason; the output is the same for the same input.
 
+use crate::edit::Edit;
 use crate::test::{golden, root, Test};
 
 /// Each example, with the targets the command line gives it when the playbook names none.
@@ -144,11 +145,11 @@ fn the_simulated_comparison_is_skipped_where_nothing_is_judged_and_bounded_other
     // Judged every 10 seconds for 12 hours, the bake exports (continued in fresh executions),
     // but is beyond the comparison's budget.
     let long = unjudged
-        .replace(
+        .edit(
             "publish",
             "health every 10s {\n  error rate < 1%\n}\npublish",
         )
-        .replace("wait 30d", "wait 12h until healthy");
+        .edit("wait 30d", "wait 12h until healthy");
     Test::temp()
         .file("p.rollout", &long)
         .args(["export", "p.rollout", "--to", "step-functions"])

@@ -5,6 +5,7 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
 use serde_json::{json, Value};
 
+use crate::edit::Edit;
 use crate::test::root;
 
 /// A running `rollout lsp` and the messages it sent that were not yet looked at.
@@ -166,7 +167,7 @@ fn an_editor_gets_diagnostics_hovers_completions_definitions_and_formatting() {
         .contains("\nhelp: "));
 
     // Fixed: the diagnostics are cleared.
-    let fixed = broken.replace("150%", "10%");
+    let fixed = broken.edit("150%", "10%");
     editor.notify(
         "textDocument/didChange",
         json!({"textDocument": {"uri": uri, "version": 2}, "contentChanges": [{"text": fixed}]}),
@@ -242,7 +243,7 @@ fn an_editor_gets_diagnostics_hovers_completions_definitions_and_formatting() {
         "{import}"
     );
 
-    let messy = fixed.replace("publish\n", "publish   ;   \n");
+    let messy = fixed.edit("publish\n", "publish   ;   \n");
     editor.notify(
         "textDocument/didChange",
         json!({"textDocument": {"uri": uri, "version": 3}, "contentChanges": [{"text": messy}]}),

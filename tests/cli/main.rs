@@ -1,6 +1,8 @@
 //! The integration tests: one binary driving the real `rollout` executable.
 
 mod check;
+#[path = "../common/edit.rs"]
+mod edit;
 mod examples;
 mod export;
 mod fixtures;

@@ -8,7 +8,7 @@ use crate::plan::Millis;
 
 #[test]
 fn an_approval_from_elsewhere_releases_the_gate() {
-    let text = CANARY.replace(
+    let text = CANARY.edit(
         "wait 5m until healthy",
         "wait 1m until healthy\napprove \"go?\"",
     );
@@ -70,7 +70,7 @@ fn a_person_at_the_prompt_decides_the_gate() {
     fn no(_: &str) -> bool {
         false
     }
-    let plan = plan(&CANARY.replace("promote", "approve \"ship it?\"\npromote"));
+    let plan = plan(&CANARY.edit("promote", "approve \"ship it?\"\npromote"));
     // While the person thinks, virtual time runs and health is judged: a version without
     // errors keeps every evaluation passing.
     let flawless = Profile {
@@ -106,7 +106,7 @@ fn a_person_at_the_prompt_decides_the_gate() {
 
 #[test]
 fn a_long_holder_is_released_by_an_approval_that_races_its_heartbeat() {
-    let text = CANARY.replace(
+    let text = CANARY.edit(
         "wait 5m until healthy",
         "wait 1m until healthy\napprove \"go?\"",
     );
@@ -153,7 +153,7 @@ fn a_long_holder_is_released_by_an_approval_that_races_its_heartbeat() {
 
 #[test]
 fn a_rollback_from_elsewhere_during_the_gate_ends_saying_what_the_alias_serves_now() {
-    let text = CANARY.replace("wait 5m until healthy", "approve \"go?\"");
+    let text = CANARY.edit("wait 5m until healthy", "approve \"go?\"");
     let plan = plan(&text);
     let w = world(&["f"], HEALTHY);
     // What `rollout rollback` does once the gate waits: old alone, the lease cleared.

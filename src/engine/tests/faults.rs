@@ -11,7 +11,7 @@ use crate::plan::Millis;
 
 #[test]
 fn every_fault_at_every_call_ends_in_a_known_state() {
-    let plan = plan(&CANARY.replace("wait 5m until healthy", "wait 2m until healthy"));
+    let plan = plan(&CANARY.edit("wait 5m until healthy", "wait 2m until healthy"));
     let clean_world = world(&["f"], HEALTHY);
     let clean = Faulty::new(&clean_world, pass);
     assert_eq!(
@@ -111,7 +111,7 @@ fn lose_every_first_answer() -> impl Fn(usize, &Call) -> Decision {
 
 #[test]
 fn a_lost_answer_at_every_write_ends_as_without_it() {
-    let plan = plan(&CANARY.replace("wait 5m until healthy", "wait 2m until healthy"));
+    let plan = plan(&CANARY.edit("wait 5m until healthy", "wait 2m until healthy"));
     for new in [HEALTHY, BROKEN] {
         let clean = world(&["f"], new);
         let expected = run(&clean, &plan).report.outcome;
@@ -162,7 +162,7 @@ fn a_write_that_never_answered_is_recognised_as_ours_when_rolling_back() {
 
 #[test]
 fn a_crashed_rollout_resumes_from_any_call_and_ends_unsplit() {
-    let text = CANARY.replace("wait 5m until healthy", "wait 3m until healthy\nwait 1m");
+    let text = CANARY.edit("wait 5m until healthy", "wait 3m until healthy\nwait 1m");
     let plan = plan(&text);
     let calls = {
         let w = world(&["f"], HEALTHY);

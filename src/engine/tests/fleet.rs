@@ -21,7 +21,7 @@ fn fleet_world(count: usize, config: impl FnOnce(&mut SimConfig)) -> SimWorld {
 }
 
 fn fleet_plan() -> Plan {
-    plan(&CANARY.replace("function \"f\"", "function \"f*\""))
+    plan(&CANARY.edit("function \"f\"", "function \"f*\""))
 }
 
 #[test]
@@ -151,10 +151,7 @@ fn one_failing_target_rolls_the_whole_fleet_back_and_is_named() {
 #[test]
 fn a_pattern_that_matches_nothing_is_refused_before_anything_is_written() {
     let w = fleet_world(3, |_| {});
-    let r = run(
-        &w,
-        &plan(&CANARY.replace("function \"f\"", "function \"g*\"")),
-    );
+    let r = run(&w, &plan(&CANARY.edit("function \"f\"", "function \"g*\"")));
     assert!(
         r.report
             .outcome

@@ -73,7 +73,7 @@ fn judging_unsettled_minutes_undercounts_what_a_settled_judge_sees() {
     // does; the default delay (a minute and the timeout) waits for that, `0s` does not.
     for (playbook, undercounts) in [
         (
-            CANARY.replace(
+            CANARY.edit(
                 "min invocations 10",
                 "min invocations 10\n  metrics delay 0s",
             ),
@@ -114,7 +114,7 @@ fn judging_unsettled_minutes_undercounts_what_a_settled_judge_sees() {
 
 #[test]
 fn inconclusive_bakes_follow_the_policy() {
-    let strict = CANARY.replace("min invocations 10", "min invocations 100000");
+    let strict = CANARY.edit("min invocations 10", "min invocations 100000");
     let w = world(&["f"], HEALTHY);
     let r = run(&w, &plan(&strict));
     assert_eq!(
@@ -131,7 +131,7 @@ fn inconclusive_bakes_follow_the_policy() {
     assert!(r.report.inconclusive);
     assert_eq!(serves(&w, "f"), serving("1", &[]));
 
-    let lenient = strict.replace("error rate < 1%", "error rate < 1%\n  inconclusive pass");
+    let lenient = strict.edit("error rate < 1%", "error rate < 1%\n  inconclusive pass");
     let w = world(&["f"], HEALTHY);
     let r = run(&w, &plan(&lenient));
     assert_eq!(r.report.outcome, Outcome::Promoted);
@@ -149,9 +149,9 @@ fn inconclusive_bakes_follow_the_policy() {
 fn missing_data_is_never_healthy() {
     // A check on `old` when `old` gets no traffic: no data, so no bake can pass.
     let text = CANARY
-        .replace("error rate < 1%", "p99 duration of old < 1s")
-        .replace("shift 5% to new", "shift 99.99% to new")
-        .replace("min invocations 10", "min invocations 0");
+        .edit("error rate < 1%", "p99 duration of old < 1s")
+        .edit("shift 5% to new", "shift 99.99% to new")
+        .edit("min invocations 10", "min invocations 0");
     let w = SimWorld::new(&SimConfig {
         functions: vec!["f".into()],
         alias: "live".into(),
@@ -178,7 +178,7 @@ fn missing_data_is_never_healthy() {
 
 #[test]
 fn an_alarm_in_alarm_rolls_back() {
-    let text = CANARY.replace("error rate < 1%", "alarm \"f-5xx\"");
+    let text = CANARY.edit("error rate < 1%", "alarm \"f-5xx\"");
     let w = world(&["f"], HEALTHY);
     w.set_alarm("f-5xx", AlarmState::Alarm);
     let r = run(&w, &plan(&text));
@@ -193,7 +193,7 @@ fn an_alarm_in_alarm_rolls_back() {
 fn composite_alarms_count_many_alarms_are_read_in_few_calls_and_missing_ones_are_refused() {
     let names: Vec<String> = (0..150).map(|n| format!("f-{n:03}")).collect();
     let checks: String = names.iter().map(|n| format!("  alarm {n:?}\n")).collect();
-    let text = CANARY.replace("  error rate < 1%\n", &checks);
+    let text = CANARY.edit("  error rate < 1%\n", &checks);
     // 149 metric alarms at OK, and a composite one in ALARM.
     let w = world(&["f"], HEALTHY);
     for name in &names[..149] {

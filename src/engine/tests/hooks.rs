@@ -9,7 +9,7 @@ use crate::plan::Millis;
 
 /// Runs a canary whose health block has `script "checks/NAME.rhai" [timeout]`.
 fn with_health_hook(name: &str, timeout: &str) -> Run {
-    let text = CANARY.replace(
+    let text = CANARY.edit(
         "error rate < 1%",
         &format!("error rate < 1%\n  script \"checks/{name}.rhai\"{timeout}"),
     );
@@ -148,12 +148,12 @@ fn ctx_offers_the_rollout_its_metrics_and_invocations() {
     let text = format!(
         "param canary = 5%\nparam bake = 2m\n{}",
         CANARY
-            .replace(
+            .edit(
                 "error rate < 1%",
                 "error rate < 1%\n  script \"checks/tour.rhai\""
             )
-            .replace("shift 5% to new", "shift canary to new")
-            .replace("wait 5m until healthy", "wait bake until healthy")
+            .edit("shift 5% to new", "shift canary to new")
+            .edit("wait 5m until healthy", "wait bake until healthy")
     );
     let w = world(&["f"], HEALTHY);
     let r = run(&w, &plan(&text));

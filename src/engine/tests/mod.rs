@@ -3,6 +3,8 @@
 
 mod approval;
 mod conflicts;
+#[path = "../../../tests/common/edit.rs"]
+mod edit;
 mod faults;
 mod fleet;
 mod health;
@@ -26,6 +28,7 @@ use crate::cloud::{AliasUpdate, LambdaApi, MetricsApi};
 use crate::diagnostic::source;
 use crate::hooks::Hooks;
 use crate::plan::Plan;
+use edit::Edit;
 
 const HEALTHY: Profile = Profile {
     error_rate: 0.001,
@@ -194,4 +197,10 @@ fn log(calls: Vec<Call>) -> Vec<String> {
 /// The events of one kind, picked out by `pick`.
 fn picked<T>(events: &[Event], pick: impl Fn(&EventKind) -> Option<T>) -> Vec<T> {
     events.iter().filter_map(|e| pick(&e.kind)).collect()
+}
+
+#[test]
+#[should_panic(expected = "the fixture has no")]
+fn an_edit_of_a_fixture_that_matches_nothing_fails_the_test() {
+    CANARY.edit("no such text", "anything");
 }

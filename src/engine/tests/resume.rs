@@ -28,8 +28,8 @@ fn dies_after_the_shift(plan: &Plan) -> SimWorld {
 fn a_changed_playbook_is_refused_and_the_alias_left_as_it_was() {
     let started = plan(CANARY);
     // The bake no longer judges health, or another playbook of as many steps altogether.
-    let unjudged = plan(&CANARY.replace("wait 5m until healthy", "wait 5m"));
-    let other = plan(&CANARY.replace("shift 5% to new", "shift 50% to new"));
+    let unjudged = plan(&CANARY.edit("wait 5m until healthy", "wait 5m"));
+    let other = plan(&CANARY.edit("shift 5% to new", "shift 50% to new"));
     for changed in [&unjudged, &other] {
         let w = dies_after_the_shift(&started);
         let left = w.alias("f", "live").unwrap();

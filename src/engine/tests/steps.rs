@@ -82,7 +82,7 @@ fn an_unchanged_publish_ends_with_nothing_to_roll_out() {
 
 #[test]
 fn several_targets_move_together_and_one_failure_rolls_all_back() {
-    let text = CANARY.replace("function \"f\"", "function \"a\", \"b\"");
+    let text = CANARY.edit("function \"f\"", "function \"a\", \"b\"");
     let w = world(&["a", "b"], HEALTHY);
     let r = run(&w, &plan(&text));
     assert_eq!(r.report.outcome, Outcome::Promoted);
@@ -187,7 +187,7 @@ fn use_version_and_a_planned_rollback() {
     );
     let r = run(
         &world(&["f"], HEALTHY),
-        &plan(&text.replace("use version 2", "use version 9")),
+        &plan(&text.edit("use version 2", "use version 9")),
     );
     assert_eq!(
         r.report.outcome,
