@@ -81,8 +81,7 @@ impl Builder<'_> {
     /// The states that start or continue an execution, and that continue it in a fresh one.
     pub(super) fn continuation(&mut self, after: Millis) {
         let continued = "$exists($states.input.continued)";
-        let name = "$substring($rid, 0, 70) & '-c' & $string($gen + 1)";
-        debug_assert_eq!(ID_KEPT, 70);
+        let name = format!("$substring($rid, 0, {ID_KEPT}) & '-c' & $string($gen + 1)");
         self.states.insert(
             START.into(),
             json!({
