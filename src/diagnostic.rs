@@ -84,6 +84,7 @@ codes! {
     StepArgs => "step-args", Error, "A step call with the wrong number of arguments.";
     RecursiveStep => "recursive-step", Error, "A step definition that calls itself.";
     BadTag => "bad-tag", Error, "A `tagged` selection that is not `key=value`.";
+    BadName => "bad-name", Error, "A function, alias or region name that AWS does not accept.";
     TooDeep => "too-deep", Error, "Brackets, or step calls, nested deeper than the tools follow.";
     NoNewVersion => "no-new-version", Error, "Traffic moves before `publish` or `use version`.";
     SecondVersion => "second-version", Error, "A second `publish` or `use version`.";

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use crate::diagnostic::{self, Code, Diag, Source};
-use crate::plan::{LocalFile, Millis, Param, ParamValue, Plan, Script, Selection, Targets};
+use crate::plan::{names, LocalFile, Millis, Param, ParamValue, Plan, Script, Selection, Targets};
 use crate::syntax::ast::{self, HeaderKind, HookEvent, Statement};
 use crate::syntax::span::Span;
 use load::{Def, Loaded};
@@ -372,6 +372,10 @@ impl Checker {
                             continue;
                         };
                         if !selector.tagged {
+                            if let Some(problem) = names::function(&text) {
+                                self.bad_name(problem, selector.text.span, scope);
+                                continue;
+                            }
                             match Selection::pattern(&text) {
                                 Some(pattern) => out.select.push(pattern),
                                 None => out.functions.push(text),
@@ -391,8 +395,10 @@ impl Checker {
                         }
                     }
                 }
-                HeaderKind::Alias(name) => out.alias = self.string(name, scope),
-                HeaderKind::Region(name) => out.region = self.string(name, scope),
+                HeaderKind::Alias(name) => out.alias = self.named(name, names::alias, scope),
+                HeaderKind::Region(name) => {
+                    out.region = self.named(name, names::region, scope);
+                }
                 HeaderKind::OnHook { event, hook } => {
                     let script = self.script(hook, scope);
                     match event {
@@ -407,6 +413,31 @@ impl Checker {
             }
         }
         out
+    }
+
+    /// The string of an alias or region header, when `problem` finds nothing wrong with it.
+    fn named(
+        &mut self,
+        name: &ast::Str,
+        problem: fn(&str) -> Option<String>,
+        scope: &Scope,
+    ) -> Option<String> {
+        let text = self.string(name, scope)?;
+        match problem(&text) {
+            None => Some(text),
+            Some(problem) => {
+                self.bad_name(problem, name.span, scope);
+                None
+            }
+        }
+    }
+
+    fn bad_name(&mut self, problem: String, span: Span, scope: &Scope) {
+        self.diags.push(
+            Diag::new(Code::BadName, problem)
+                .at(scope.source(), span, "AWS does not accept this name")
+                .help("names reach AWS as they are written: Lambda takes letters, digits, `-` and `_` (a function up to 64, an alias up to 128, not only digits); a region is written like `eu-west-1`"),
+        );
     }
 
     /// A rhai hook, which must exist and compile, with its timeout.

@@ -24,8 +24,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::exit;
 use aws::{runtime, select, with_aws};
 use values::{
-    calls_per_second, parse_alarm, parse_duration, parse_error_rates, parse_fleet, parse_latencies,
-    parse_rps, parse_set, parse_sweep, parse_tag, parse_threshold_range, parse_time, Pair,
+    calls_per_second, parse_alarm, parse_alias, parse_duration, parse_error_rates, parse_fleet,
+    parse_function, parse_latencies, parse_region, parse_rps, parse_set, parse_sweep, parse_tag,
+    parse_threshold_range, parse_time, Pair,
 };
 
 const ABOUT: &str = "Canary deployments of AWS Lambda functions, written as short playbooks.";
@@ -250,13 +251,13 @@ struct PlaybookArgs {
     #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_set)]
     sets: Vec<(String, String)>,
     /// Target function, replacing the file's `function` (repeat for several)
-    #[arg(long = "function", value_name = "NAME")]
+    #[arg(long = "function", value_name = "NAME", value_parser = parse_function)]
     functions: Vec<String>,
     /// Target alias, replacing the file's `alias`
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = parse_alias)]
     alias: Option<String>,
     /// AWS region, replacing the file's `region`
-    #[arg(long, value_name = "REGION")]
+    #[arg(long, value_name = "REGION", value_parser = parse_region)]
     region: Option<String>,
     /// The files the command writes (`--report`, `--journal`), from its own options: none may be
     /// a file the playbook reads.
@@ -413,6 +414,7 @@ struct AliasTarget {
     #[arg(
         long = "function",
         value_name = "NAME",
+        value_parser = parse_function,
         required_unless_present = "tagged"
     )]
     functions: Vec<String>,
@@ -420,10 +422,10 @@ struct AliasTarget {
     #[arg(long, value_name = "KEY=VALUE", value_parser = parse_tag)]
     tagged: Vec<crate::plan::Selection>,
     /// The alias
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = parse_alias)]
     alias: String,
     /// AWS region
-    #[arg(long, value_name = "REGION")]
+    #[arg(long, value_name = "REGION", value_parser = parse_region)]
     region: Option<String>,
     #[command(flatten)]
     aws: AwsArgs,

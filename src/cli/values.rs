@@ -18,6 +18,28 @@ pub(super) fn parse_tag(text: &str) -> Result<crate::plan::Selection, String> {
         .ok_or_else(|| format!("expected KEY=VALUE, such as `team=checkout`, not `{text}`"))
 }
 
+/// A function's name (or a pattern over names) as Lambda accepts it.
+pub(super) fn parse_function(text: &str) -> Result<String, String> {
+    named(text, crate::plan::names::function)
+}
+
+/// An alias's name as Lambda accepts it.
+pub(super) fn parse_alias(text: &str) -> Result<String, String> {
+    named(text, crate::plan::names::alias)
+}
+
+/// A region's name.
+pub(super) fn parse_region(text: &str) -> Result<String, String> {
+    named(text, crate::plan::names::region)
+}
+
+fn named(text: &str, problem: fn(&str) -> Option<String>) -> Result<String, String> {
+    match problem(text) {
+        None => Ok(text.to_string()),
+        Some(problem) => Err(problem),
+    }
+}
+
 /// An RFC 3339 time, as epoch milliseconds: `2026-11-26T14:00:00Z`, with a fraction of a
 /// second, an offset such as `+05:30`, and `t`, `z` or a space as RFC 3339 allows.
 pub(super) fn parse_time(text: &str) -> Result<crate::plan::Millis, String> {

@@ -4,6 +4,7 @@
 //! resolved: parameters substituted, step definitions expanded, units checked.
 
 mod display;
+pub mod names;
 mod quantity;
 
 use std::collections::BTreeMap;
