@@ -7,7 +7,7 @@ use super::stop::WriteError;
 use super::{first_error, Engine, Target};
 use crate::cloud::lease::Marker;
 use crate::cloud::{Clock, LambdaApi, MetricsApi};
-use crate::plan::{Millis, StepKind};
+use crate::plan::{calls, Millis, StepKind};
 
 impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
     /// The alias description to write for `t`: the user's text, with the lease marker while
@@ -45,12 +45,10 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         self.write(t, version, routing).await
     }
 
-    /// Records the step in the lease before it runs, unless the step's own alias write will.
+    /// Records the step in the lease before it runs, when its calls start with a mark (the
+    /// others' own first alias write records it).
     pub(super) async fn mark(&mut self, step: &StepKind) {
-        if matches!(
-            step,
-            StepKind::Shift { .. } | StepKind::Ramp { .. } | StepKind::Promote | StepKind::Rollback
-        ) {
+        if !calls::of(step).marks() {
             return;
         }
         // A failed mark is not a reason to stop: the next write carries the marker again, and

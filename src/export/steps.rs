@@ -8,7 +8,7 @@ use super::{
     RESTORE,
 };
 use crate::engine::UPDATE_DEADLINE;
-use crate::plan::{Inconclusive, Millis, Percent, StepKind};
+use crate::plan::{calls, Inconclusive, Millis, Percent, StepKind};
 
 /// Where an unchanged `new` leads.
 const NOTHING: &str = "Nothing to roll out";
@@ -85,12 +85,18 @@ impl Builder<'_> {
         self.then(&after, json!({"Type": "Pass"}), false);
     }
 
+    /// The states of step `n`: its mark when its calls start with one, then what it does.
     fn step(&mut self, n: usize, kind: &StepKind) {
-        match kind {
+        if matches!(kind, StepKind::UpdateCode { .. } | StepKind::Run { .. }) {
             // Refused at compile time.
-            StepKind::UpdateCode { .. } | StepKind::Run { .. } => {}
+            return;
+        }
+        if calls::of(kind).marks() {
+            self.mark(n, matches!(kind, StepKind::Approve { .. }));
+        }
+        match kind {
+            StepKind::UpdateCode { .. } | StepKind::Run { .. } => unreachable!("returned above"),
             StepKind::Publish { description } => {
-                self.mark(n, false);
                 for t in 0..self.functions.len() {
                     self.publish(n, t, description.as_deref());
                 }
@@ -99,7 +105,6 @@ impl Builder<'_> {
                 self.create_alarms(n);
             }
             StepKind::UseVersion { version } => {
-                self.mark(n, false);
                 for t in 0..self.functions.len() {
                     self.then(
                         &format!("S{n} use f{t}"),
@@ -124,7 +129,6 @@ impl Builder<'_> {
                 }
             }
             StepKind::Wait { duration } => {
-                self.mark(n, false);
                 self.then(
                     &format!("S{n} wait"),
                     json!({"Type": "Wait", "Seconds": seconds(*duration)}),
@@ -132,12 +136,10 @@ impl Builder<'_> {
                 );
             }
             StepKind::Bake { duration, shortest } => {
-                self.mark(n, false);
                 self.bake(n, *duration, *shortest, "");
             }
             StepKind::Approve { .. } => {
                 self.approval = true;
-                self.mark(n, true);
                 let parameter = approval_parameter(&self.functions[0], &self.alias);
                 self.then(
                     &format!("S{n} approval"),

@@ -3,6 +3,7 @@
 //! The checker produces a [`Plan`]; `plan` prints it and the engine executes it. Every value is
 //! resolved: parameters substituted, step definitions expanded, units checked.
 
+pub mod calls;
 mod display;
 pub mod names;
 mod quantity;

@@ -2,6 +2,8 @@
 //! drives the engine from above, as the commands do; the world itself (Lambda, CloudWatch,
 //! traffic, virtual clock) is [`crate::cloud::sim`], below the engine.
 
+#[cfg(test)]
+mod calls;
 pub mod exported;
 pub mod monte_carlo;
 
@@ -141,18 +143,21 @@ fn region(plan: &Plan, fleet: usize) -> (Vec<String>, BTreeMap<String, BTreeMap<
     (functions, tags)
 }
 
-/// Runs `plan` once in a fresh simulated world.
-pub fn simulate(plan: &Plan, options: &SimOptions, sink: &mut dyn EventSink) -> SimResult {
-    let plan = with_default_targets(plan);
-    let versions = plan
-        .steps
+/// How many versions the simulated functions have: as many as `use version N` needs, else 1.
+fn versions(plan: &Plan) -> u64 {
+    plan.steps
         .iter()
         .filter_map(|s| match s.kind {
             StepKind::UseVersion { version } => Some(version),
             _ => None,
         })
         .max()
-        .unwrap_or(1);
+        .unwrap_or(1)
+}
+
+/// Runs `plan` once in a fresh simulated world.
+pub fn simulate(plan: &Plan, options: &SimOptions, sink: &mut dyn EventSink) -> SimResult {
+    let plan = with_default_targets(plan);
     let (functions, tags) = region(&plan, options.fleet);
     let world = SimWorld::new(&SimConfig {
         functions,
@@ -163,7 +168,7 @@ pub fn simulate(plan: &Plan, options: &SimOptions, sink: &mut dyn EventSink) -> 
         rps: options.rps,
         old: options.old,
         new: options.new,
-        versions,
+        versions: versions(&plan),
         seed: options.seed,
         ingestion: options.ingestion,
         timeout: options.timeout,

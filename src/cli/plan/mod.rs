@@ -1,5 +1,10 @@
 //! `rollout plan FILE`: the preview of a plan, its AWS calls and its traffic over time.
 
+mod chart;
+mod commands;
+mod judged;
+mod text;
+mod timing;
 mod view;
 
 use super::output::out;

@@ -1,0 +1,169 @@
+//! A preview as text, the way `rollout plan` prints it.
+
+use std::fmt;
+
+use super::chart::chart;
+use super::view::{PlanView, SHOWN_NAMES};
+
+impl fmt::Display for PlanView {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = self
+            .name
+            .as_deref()
+            .map(|n| format!(" {n:?}"))
+            .unwrap_or_default();
+        writeln!(f, "plan{name}")?;
+        let names = &self.targets.functions;
+        let mut shown: Vec<String> = if names.len() > SHOWN_NAMES {
+            vec![format!(
+                "{} functions: {}, … {}",
+                names.len(),
+                names[..SHOWN_NAMES - 1].join(", "),
+                names[names.len() - 1]
+            )]
+        } else {
+            names.clone()
+        };
+        shown.extend(
+            self.targets
+                .select
+                .iter()
+                .map(|s| format!("{s} (resolved when the run starts; `plan --live` lists them)")),
+        );
+        let functions = if shown.is_empty() {
+            "no function named (pass --function)".to_string()
+        } else {
+            shown.join(", ")
+        };
+        let alias = self
+            .targets
+            .alias
+            .as_deref()
+            .unwrap_or("no alias named (pass --alias)");
+        let region = self
+            .targets
+            .region
+            .as_deref()
+            .unwrap_or("from the AWS configuration");
+        writeln!(f, "  functions: {functions}")?;
+        writeln!(f, "  alias:     {alias}")?;
+        writeln!(f, "  region:    {region}")?;
+        for param in &self.params {
+            let set = if param.overridden { " (--set)" } else { "" };
+            writeln!(f, "  param {} = {}{set}", param.name, param.value)?;
+        }
+        let defaults = if self.health.defaulted {
+            " (defaults: the playbook has no health block)"
+        } else {
+            ""
+        };
+        writeln!(f, "  health:    {}{defaults}", self.health)?;
+        writeln!(
+            f,
+            "  metrics:   read {} after each period ends: {}",
+            self.metric_delay_ms, self.metric_delay
+        )?;
+        for (check, judged) in self.checks.iter().zip(&self.judged) {
+            writeln!(f, "    - {check}: {judged}")?;
+        }
+        if let Some(hook) = &self.on_failure_hook {
+            writeln!(f, "  on failure: run {hook}, then roll back")?;
+        }
+        if let Some(hook) = &self.on_success_hook {
+            writeln!(f, "  on success: run {hook}")?;
+        }
+        if !self.live.is_empty() {
+            writeln!(f)?;
+            writeln!(f, "live (read with read-only calls):")?;
+            for t in &self.live {
+                match (&t.serves, &t.error) {
+                    (Some(serves), _) => writeln!(
+                        f,
+                        "  {}:{} serves {serves}: old = {}",
+                        t.function, t.alias, serves.version
+                    )?,
+                    (None, Some(error)) => {
+                        writeln!(f, "  {}:{} cannot be read: {error}", t.function, t.alias)?
+                    }
+                    (None, None) => {}
+                }
+                if let Some(latest) = &t.latest {
+                    writeln!(
+                        f,
+                        "    $LATEST: {:?}, last update {:?}",
+                        latest.state, latest.last_update
+                    )?;
+                }
+                writeln!(f, "    publish: {}", t.publish)?;
+                if let Some(p) = &t.provisioned {
+                    writeln!(
+                        f,
+                        "    provisioned concurrency: {} environments; Lambda splits them between old and new by weight, and each move of traffic waits until they are allocated",
+                        p.requested
+                    )?;
+                }
+            }
+        }
+        writeln!(f)?;
+        writeln!(
+            f,
+            "before step 1 (read-only; old = the version the alias serves; Lambda's rules checked):"
+        )?;
+        for call in &self.preflight {
+            writeln!(f, "  {call}")?;
+        }
+        for step in &self.steps {
+            writeln!(f)?;
+            let latest = step
+                .latest_ms
+                .map_or("unbounded".to_string(), |l| l.to_string());
+            let when = if Some(step.earliest_ms) == step.latest_ms {
+                format!("starts at {}", step.earliest_ms)
+            } else {
+                format!("starts between {} and {latest}", step.earliest_ms)
+            };
+            let via = if step.via.is_empty() {
+                String::new()
+            } else {
+                format!(" (from {})", step.via.join(" > "))
+            };
+            writeln!(
+                f,
+                "step {}  {}{via}  [line {}, {when}]",
+                step.number, step.text, step.line
+            )?;
+            if let Some(w) = step.weight_after {
+                writeln!(f, "  new gets {w} of the traffic")?;
+            }
+            for call in &step.calls {
+                writeln!(f, "  {call}")?;
+            }
+            for judge in &step.judged_by {
+                writeln!(f, "  judged by {judge}")?;
+            }
+        }
+        writeln!(f)?;
+        writeln!(
+            f,
+            "if a step fails: run the on-failure hook if any, then restore old:"
+        )?;
+        for call in &self.on_failure {
+            writeln!(f, "  {call}")?;
+        }
+        writeln!(f)?;
+        writeln!(f, "traffic on new over time (shortest path):")?;
+        for row in chart(&self.timeline, self.min_duration_ms, 60) {
+            writeln!(f, "{row}")?;
+        }
+        writeln!(f)?;
+        let max = self.max_duration_ms.map_or(
+            "unbounded (an approval gate waits for a person)".to_string(),
+            |m| m.to_string(),
+        );
+        writeln!(
+            f,
+            "duration: at least {}, at most {max}",
+            self.min_duration_ms
+        )
+    }
+}
