@@ -121,7 +121,7 @@ pub fn check_file(path: &Path, display: &str) -> Vec<Diag> {
                 format!("hook does not compile: {}", error.0),
             )
             .at(&source, Span::new(start, end.max(start)), "here")
-            .help(sandbox::hint(&error.0.to_string())),
+            .help(sandbox::hint(&error.0)),
         );
     }
     for (span, member) in ctx::members_used(&text) {

@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use rhai::packages::{Package, StandardPackage};
-use rhai::{Dynamic, Engine, EvalAltResult, ParseError, Scope, AST};
+use rhai::{Dynamic, Engine, EvalAltResult, LexError, ParseError, ParseErrorType, Scope, AST};
 
 use super::ctx::{self, CtxData, Request};
 use super::{HookError, HookVerdict};
@@ -134,16 +134,37 @@ fn describe(error: &EvalAltResult, timeout: Millis) -> HookError {
     }
 }
 
-/// What to do about a compile error.
-pub(super) fn hint(message: &str) -> String {
-    if message.contains("eval") {
-        "`eval` is disabled in hooks; write the code out".to_string()
-    } else if message.contains("import") {
-        "hooks cannot import modules; write the code in the hook".to_string()
-    } else if message.contains("Variable not found") || message.contains("Undefined variable") {
-        "hooks use strict variables: declare each with `let` before using it; the rollout is `ctx`"
-            .to_string()
-    } else {
-        "fix the script; hooks are rhai (https://rhai.rs/book), returning true/false or #{ healthy, reason }".to_string()
+/// What to do about a compile error, by its kind: a disabled `eval` or `import`, a variable
+/// used before `let`, or anything else.
+pub(super) fn hint(error: &ParseErrorType) -> String {
+    use ParseErrorType::{BadInput, Reserved, VariableUndefined};
+    match error {
+        BadInput(LexError::ImproperSymbol(symbol, _)) | Reserved(symbol) if symbol == "eval" => {
+            "`eval` is disabled in hooks; write the code out".to_string()
+        }
+        BadInput(LexError::ImproperSymbol(symbol, _)) | Reserved(symbol) if symbol == "import" => {
+            "hooks cannot import modules; write the code in the hook".to_string()
+        }
+        VariableUndefined(_) => {
+            "hooks use strict variables: declare each with `let` before using it; the rollout is `ctx`"
+                .to_string()
+        }
+        _ => "fix the script; hooks are rhai (https://rhai.rs/book), returning true/false or #{ healthy, reason }".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each refusal of the sandbox gets its own hint, whatever the names in the script.
+    #[test]
+    fn a_compile_error_is_hinted_by_its_kind() {
+        let hinted = |text: &str| hint(&compile(text).expect_err("does not compile").0);
+        assert!(hinted("let x = eval(\"1\"); x").starts_with("`eval` is disabled"));
+        assert!(hinted("import \"a\" as b; true").starts_with("hooks cannot import"));
+        assert!(hinted("x + 1").starts_with("hooks use strict variables"));
+        assert!(hinted("let evaluation = 1; evaluations").starts_with("hooks use strict variables"));
+        assert!(hinted("ctx.error_rate(").starts_with("fix the script"));
     }
 }

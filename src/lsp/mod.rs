@@ -3,9 +3,20 @@
 //! Built on `lsp-server` (rust-analyzer's transport: synchronous, small, no async runtime to
 //! share) and `lsp-types`. Documents are kept whole (full sync); each change is checked again
 //! and its diagnostics published, with those of the files it imports and the hooks it runs.
-//! What each request answers is [`analysis`].
+//! Each request is answered by a module of its own, without I/O beyond reading imported files:
+//! [`diagnostics`], [`hover`], [`complete`], [`definition`] and [`formatting`], over a
+//! [`document`] and places in its [`text`]. Nothing there may panic on half-typed text: every
+//! keystroke of every example is a test.
 
-pub mod analysis;
+pub mod complete;
+pub mod definition;
+pub mod diagnostics;
+pub mod document;
+pub mod formatting;
+pub mod hover;
+#[cfg(test)]
+mod tests;
+pub mod text;
 mod transport;
 mod words;
 
@@ -29,7 +40,8 @@ use lsp_types::{
 };
 use serde_json::{json, Value};
 
-use analysis::{Position, Range};
+use document::Doc;
+use text::{Position, Range};
 
 /// The exit code when the editor ends the session without `shutdown` first (`exit` alone, or
 /// closing stdin), as the protocol specifies.
@@ -204,7 +216,7 @@ impl Server {
         };
         let path = path_of(uri);
         let doc = doc(uri, &path);
-        let by_file = analysis::diagnostics(doc, text);
+        let by_file = diagnostics::diagnostics(doc, text);
         let mut now = BTreeSet::new();
         for (file, shown) in by_file {
             let file_uri = if file == path {
@@ -250,7 +262,7 @@ impl Server {
                 .and_then(|p| {
                     let doc = p.text_document_position_params;
                     let text = self.documents.get(&doc.text_document.uri)?;
-                    let markdown = analysis::hover(
+                    let markdown = hover::hover(
                         self::doc(&doc.text_document.uri, &path_of(&doc.text_document.uri)),
                         text,
                         pos(doc.position),
@@ -269,7 +281,7 @@ impl Server {
                 .and_then(|p| {
                     let doc = p.text_document_position;
                     let text = self.documents.get(&doc.text_document.uri)?;
-                    let items: Vec<CompletionItem> = analysis::complete(
+                    let items: Vec<CompletionItem> = complete::complete(
                         self::doc(&doc.text_document.uri, &path_of(&doc.text_document.uri)),
                         text,
                         pos(doc.position),
@@ -295,7 +307,7 @@ impl Server {
                     .and_then(|p| {
                         let doc = p.text_document_position_params;
                         let text = self.documents.get(&doc.text_document.uri)?;
-                        let (file, range) = analysis::definition(
+                        let (file, range) = definition::definition(
                             self::doc(&doc.text_document.uri, &path_of(&doc.text_document.uri)),
                             text,
                             pos(doc.position),
@@ -314,8 +326,8 @@ impl Server {
                     .and_then(|p| {
                         let uri = &p.text_document.uri;
                         let text = self.documents.get(uri)?;
-                        let formatted = analysis::format(doc(uri, &path_of(uri)), text)?;
-                        let end = analysis::position(text, text.len());
+                        let formatted = formatting::format(doc(uri, &path_of(uri)), text)?;
+                        let end = text::position(text, text.len());
                         let edit = TextEdit {
                             range: lsp_types::Range {
                                 start: lsp_types::Position::new(0, 0),
@@ -346,8 +358,8 @@ fn path_of(uri: &Url) -> PathBuf {
 
 /// The document at `uri`: on disk only for a `file:` URI, so that nothing is read on behalf of
 /// an untitled or remote document, whatever its imports say.
-fn doc<'a>(uri: &Url, path: &'a Path) -> analysis::Doc<'a> {
-    analysis::Doc {
+fn doc<'a>(uri: &Url, path: &'a Path) -> Doc<'a> {
+    Doc {
         path,
         on_disk: uri.scheme() == "file" && uri.to_file_path().is_ok(),
     }
@@ -382,7 +394,7 @@ fn lsp_range(r: Range) -> lsp_types::Range {
     }
 }
 
-fn diagnostic(uri: &Url, shown: analysis::Shown) -> Diagnostic {
+fn diagnostic(uri: &Url, shown: diagnostics::Shown) -> Diagnostic {
     Diagnostic {
         range: lsp_range(shown.range),
         severity: Some(if shown.error {

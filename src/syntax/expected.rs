@@ -6,7 +6,7 @@
 
 use pest::error::{Error, ErrorVariant, InputLocation};
 
-use super::parse::Rule;
+use super::grammar::Rule;
 use super::span::Span;
 use crate::diagnostic::{Code, Diag, Source};
 

@@ -4,6 +4,7 @@ pub mod ast;
 mod comments;
 mod expected;
 pub mod fmt;
+mod grammar;
 mod lex;
 pub mod parse;
 pub mod span;

@@ -12,16 +12,7 @@ use super::expected;
 use super::span::Span;
 use crate::diagnostic::{Diag, Source};
 
-mod generated {
-    #![allow(missing_docs)]
-
-    /// The pest parser generated from `grammar/rollout.pest`.
-    #[derive(pest_derive::Parser)]
-    #[grammar = "../grammar/rollout.pest"]
-    pub struct Grammar;
-}
-
-pub use generated::{Grammar, Rule};
+pub use super::grammar::{Grammar, Rule};
 
 /// The deepest nesting of brackets a file may have: far beyond any playbook, and well within
 /// what the parser, the checker and the formatter follow without running out of stack.

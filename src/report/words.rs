@@ -1,0 +1,186 @@
+//! What an event says in words, without a timestamp: the lines both the text and the live
+//! display print.
+
+use super::fleet::FLEET;
+use crate::engine::events::{Event, EventKind};
+use crate::engine::health::Verdict;
+
+/// The lines an event shows as, without timestamps. `steps` is the step count from `started`.
+pub(super) fn lines(event: &Event, steps: usize, verbose: bool) -> Vec<String> {
+    match &event.kind {
+        EventKind::Started {
+            name,
+            functions,
+            alias,
+            steps,
+        } => {
+            let name = name
+                .as_deref()
+                .map(|n| format!("{n:?}: "))
+                .unwrap_or_default();
+            let targets = if functions.len() > FLEET {
+                format!(
+                    "{} functions ({}, … {})",
+                    functions.len(),
+                    functions[..3].join(", "),
+                    functions[functions.len() - 1]
+                )
+            } else {
+                functions.join(", ")
+            };
+            vec![format!(
+                "rollout {name}{targets} on alias {alias}, {steps} steps"
+            )]
+        }
+        EventKind::Selected {
+            selection,
+            functions,
+        } => vec![format!("{selection} selects {functions} functions")],
+        EventKind::AliasRead { function, alias } => {
+            vec![format!(
+                "  {function} serves {alias} (revision {})",
+                alias.revision_id
+            )]
+        }
+        EventKind::Resumed { step } => {
+            vec![format!("resuming at step {step}, as the lease left it")]
+        }
+        EventKind::StepStarted { step, text } => vec![format!("step {step}/{steps}  {text}")],
+        EventKind::CodeUpdated { function } => vec![format!("  {function}: code updated")],
+        EventKind::Published {
+            function,
+            version,
+            unchanged,
+        } => vec![if *unchanged {
+            format!("  {function}: nothing changed since version {version}, which the alias already serves")
+        } else {
+            format!("  {function}: published version {version}")
+        }],
+        EventKind::Retrying {
+            call,
+            error,
+            attempt,
+            attempts,
+            pause_ms,
+            since_ms,
+        } => vec![format!(
+            "  AWS: {call} failed ({error}) {since_ms} after its first try; attempt {} of {attempts} in {pause_ms}",
+            attempt + 1
+        )],
+        EventKind::TakingOver {
+            function,
+            holder,
+            why,
+        } => vec![format!(
+            "  {function}: taking over the lease of {holder}: {why}"
+        )],
+        EventKind::VersionsChosen { function, old, new } => {
+            vec![format!("  {function}: old = {old}, new = {new}")]
+        }
+        EventKind::Provisioned {
+            function,
+            alias,
+            requested,
+            ready: false,
+            ..
+        } => vec![format!(
+            "  {function}:{alias} has {requested} provisioned environments: Lambda splits them between old and new by weight"
+        )],
+        EventKind::Provisioned {
+            function,
+            alias,
+            requested,
+            allocated,
+            ready: true,
+        } => vec![format!(
+            "  {function}:{alias}: provisioned concurrency allocated ({allocated} of {requested})"
+        )],
+        // Writes that only renew the lease are noise unless asked for.
+        EventKind::AliasUpdated {
+            function,
+            before,
+            after,
+        } if before.version == after.version && before.routing == after.routing => {
+            if verbose {
+                vec![format!(
+                    "  {function}: lease written (revision {})",
+                    after.revision_id
+                )]
+            } else {
+                Vec::new()
+            }
+        }
+        EventKind::AliasUpdated {
+            function,
+            before,
+            after,
+        } => vec![format!("  {function}: {before} -> {after}")],
+        EventKind::Waiting {
+            duration_ms,
+            judged,
+            traffic_ms,
+            shortest_ms,
+            delay_ms,
+        } => vec![match (judged, traffic_ms, shortest_ms, delay_ms) {
+            (true, Some(traffic), Some(shortest), Some(delay)) => format!(
+                "  baking {shortest}..{traffic} of traffic on new: passes after {shortest} once every check is confidently met, ends within {duration_ms} (metric delay {delay})"
+            ),
+            (true, Some(traffic), None, Some(delay)) => format!(
+                "  baking {traffic} of traffic on new, judged as it settles: {duration_ms} at most (metric delay {delay})"
+            ),
+            (true, ..) => format!("  waiting {duration_ms}, judging health"),
+            (false, ..) => format!("  waiting {duration_ms}"),
+        }],
+        EventKind::HealthEvaluated(evaluation) => {
+            let verdict = match evaluation.verdict {
+                Verdict::Pass => "healthy",
+                Verdict::Fail => "UNHEALTHY",
+                Verdict::Inconclusive => "undecided",
+            };
+            let mut out = vec![format!(
+                "  {} {verdict}: {}",
+                evaluation.function, evaluation.reason
+            )];
+            if verbose {
+                for check in &evaluation.checks {
+                    out.push(format!(
+                        "      {}: {} ({:?})",
+                        check.check, check.detail, check.verdict
+                    ));
+                }
+            }
+            out
+        }
+        EventKind::BakePassed { reason } => vec![format!("  bake passed: {reason}")],
+        EventKind::Held { function, reason } => {
+            vec![format!("  {function} {reason}; the bake's clock stops")]
+        }
+        EventKind::HoldEnded { function, held_ms } => vec![format!(
+            "  {function}: hold over after {held_ms}; the bake's clock runs again"
+        )],
+        EventKind::ApprovalRequested { message } => vec![format!(
+            "  approval needed{}",
+            message
+                .as_deref()
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default()
+        )],
+        EventKind::Approved { by } => vec![format!("  approved by {by}")],
+        EventKind::Hook {
+            function,
+            script,
+            verdict,
+        } => {
+            let said = if verdict.healthy() { "ok" } else { "FAILED" };
+            vec![format!("  {function}: hook {script} {said}: {verdict}")]
+        }
+        EventKind::HookLog { script, message } => vec![format!("  {script}: {message}")],
+        EventKind::StepFailed { step, reason } => vec![format!("step {step} FAILED: {reason}")],
+        EventKind::RollingBack { .. } => {
+            vec!["rolling back: old gets all traffic again".to_string()]
+        }
+        EventKind::Finished {
+            message, exit_code, ..
+        } => vec![format!("{message} (exit {exit_code})")],
+    }
+}
