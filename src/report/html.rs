@@ -180,6 +180,8 @@ pub fn rollout(
     let mut others = Vec::new();
     let mut holds: Vec<(u64, String, String)> = Vec::new();
     let mut latest: std::collections::BTreeMap<String, (u64, String, String)> = Default::default();
+    // Each function's `new`: a write that leaves it alone on the alias puts all traffic on it.
+    let mut chosen: std::collections::BTreeMap<String, String> = Default::default();
     for event in events {
         let at = event.at_ms as f64;
         match &event.kind {
@@ -187,12 +189,17 @@ pub fn rollout(
                 functions, alias, ..
             } => targets.push(format!("{} on alias {alias}", functions.join(", "))),
             EventKind::StepStarted { step, text } => steps.push((event.at_ms, *step, text.clone())),
-            EventKind::AliasUpdated { before, after, .. }
-                if before.routing != after.routing || before.version != after.version =>
-            {
+            EventKind::VersionsChosen { function, new, .. } => {
+                chosen.insert(function.clone(), new.clone());
+            }
+            EventKind::AliasUpdated {
+                function,
+                before,
+                after,
+            } if before.routing != after.routing || before.version != after.version => {
                 let w = match after.additional() {
                     Some((_, w)) => w * 100.0,
-                    None if steps.last().is_some_and(|s| s.2 == "promote") => 100.0,
+                    None if chosen.get(function) == Some(&after.version) => 100.0,
                     None => 0.0,
                 };
                 if let Some(last) = weight.last().copied() {
@@ -490,4 +497,74 @@ pub fn sweep(title: &str, playbook: &str, points: &[CurvePoint]) -> String {
     body.push_str("</table>");
     let _ = write!(body, "<h2>Playbook</h2><pre>{}</pre>", escape(playbook));
     page(title, &body)
+}
+
+#[cfg(test)]
+mod tests {
+
+    use super::rollout;
+    use crate::cloud::Alias;
+    use crate::engine::events::{Event, EventKind};
+
+    fn alias(version: &str, routing: &[(&str, f64)]) -> Alias {
+        Alias {
+            version: version.into(),
+            routing: routing.iter().map(|(v, w)| (v.to_string(), *w)).collect(),
+            revision_id: String::new(),
+            description: String::new(),
+        }
+    }
+
+    /// The points of the weight chart's line.
+    fn weight_line(html: &str) -> &str {
+        let at = html.find("weight on new (%)").unwrap();
+        let line = &html[at..][html[at..].find("points=\"").unwrap() + 8..];
+        &line[..line.find('"').unwrap()]
+    }
+
+    #[test]
+    fn the_chart_puts_all_traffic_on_new_when_new_alone_serves_whatever_the_step_is_called() {
+        let at = |at_ms: u64, kind: EventKind| Event { at_ms, kind };
+        let events = [
+            at(
+                0,
+                EventKind::StepStarted {
+                    step: 1,
+                    text: "a step by any name".into(),
+                },
+            ),
+            at(
+                1_000,
+                EventKind::VersionsChosen {
+                    function: "f".into(),
+                    old: "1".into(),
+                    new: "2".into(),
+                },
+            ),
+            at(
+                60_000,
+                EventKind::AliasUpdated {
+                    function: "f".into(),
+                    before: alias("1", &[]),
+                    after: alias("1", &[("2", 0.5)]),
+                },
+            ),
+            at(
+                120_000,
+                EventKind::AliasUpdated {
+                    function: "f".into(),
+                    before: alias("1", &[("2", 0.5)]),
+                    after: alias("2", &[]),
+                },
+            ),
+        ];
+        let html = rollout("t", "", &events, &[]);
+        let heights: Vec<&str> = weight_line(&html)
+            .split(' ')
+            .map(|p| p.split(',').nth(1).unwrap())
+            .collect();
+        // 0% is drawn at y 232, 50% at 121, 100% at 10.
+        assert_eq!(heights.last(), Some(&"10.0"), "{heights:?}");
+        assert!(heights.contains(&"121.0"), "{heights:?}");
+    }
 }
