@@ -501,7 +501,6 @@ pub fn sweep(title: &str, playbook: &str, points: &[CurvePoint]) -> String {
 
 #[cfg(test)]
 mod tests {
-
     use super::rollout;
     use crate::cloud::Alias;
     use crate::engine::events::{Event, EventKind};
