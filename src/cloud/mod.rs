@@ -4,6 +4,7 @@
 
 pub mod aws;
 pub mod call;
+pub mod clock;
 pub mod executions;
 #[cfg(test)]
 pub mod faults;
@@ -20,6 +21,7 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::plan::Millis;
+pub use clock::Clock;
 use metrics::{MetricDataPage, MetricDataRequest};
 
 /// A failed call, as the engine needs to tell failures apart: what is retried, what means
@@ -436,34 +438,5 @@ pub trait MetricsApi {
             states.extend(found);
         }
         Ok(states)
-    }
-}
-
-/// Time, real or virtual.
-#[allow(async_fn_in_trait)]
-pub trait Clock {
-    /// Time since an arbitrary fixed start.
-    fn now(&self) -> Millis;
-    /// Waits for `duration`; returns early once interrupted.
-    async fn sleep(&self, duration: Millis);
-
-    /// Whether a person asked the rollout to stop (Ctrl-C): the engine rolls back.
-    fn interrupted(&self) -> bool {
-        false
-    }
-
-    /// Wall time in epoch milliseconds: where CloudWatch's periods are aligned.
-    fn epoch(&self) -> Millis;
-
-    /// `work`'s output if it finishes within `limit`, else `None` (it is then abandoned).
-    async fn within<T>(
-        &self,
-        limit: Millis,
-        work: impl std::future::Future<Output = T>,
-    ) -> Option<T>;
-
-    /// Wall time in Unix seconds, for lease markers other machines read.
-    fn unix(&self) -> u64 {
-        self.epoch().0 / 1000
     }
 }
