@@ -3,9 +3,7 @@
 //! the one that holds an alias (its ARN is in an SSM parameter beside the alias's lease),
 //! releasing its `approve` gate, stopping it and deleting the alarms it created.
 
-use super::limit::Limited;
-use super::retry::Retrying;
-use super::{Clock, CloudError};
+use super::CloudError;
 
 /// One event of an execution's history, as `rollout` follows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,8 +46,8 @@ pub struct Machine {
 /// Functions allows 1,000): the older are deleted, their running executions going on.
 pub const VERSIONS_KEPT: usize = 10;
 
-/// Step Functions and SSM as rollout uses them for server-side rollouts: behind the same pacing
-/// ([`Limited`]) and retries ([`Retrying`]) as Lambda and CloudWatch.
+/// Step Functions and SSM as rollout uses them for server-side rollouts: behind the same layers
+/// ([`super::layer`]: pacing, retries) as Lambda and CloudWatch, each method one [`super::call::Call`].
 // Used on one task, as the other cloud traits: `async fn` without `Send` bounds.
 #[allow(async_fn_in_trait)]
 pub trait ExecutionsApi {
@@ -80,162 +78,40 @@ pub trait ExecutionsApi {
     async fn history(&self, arn: &str, after: i64) -> Result<Vec<Happened>, CloudError>;
 }
 
-impl<T: ExecutionsApi, C: Clock> ExecutionsApi for Limited<'_, T, C> {
-    async fn parameter(&self, name: &str) -> Result<Option<String>, CloudError> {
-        self.turn().await;
-        self.inner().parameter(name).await
-    }
-
-    async fn release_gate(&self, token: &str, output: &str, name: &str) -> Result<(), CloudError> {
-        self.turn().await;
-        self.inner().release_gate(token, output, name).await
-    }
-
-    async fn execution(&self, arn: &str) -> Result<Execution, CloudError> {
-        self.turn().await;
-        self.inner().execution(arn).await
-    }
-
-    async fn stop_execution(&self, arn: &str, cause: &str) -> Result<(), CloudError> {
-        self.turn().await;
-        self.inner().stop_execution(arn, cause).await
-    }
-
-    async fn delete_alarms_named(&self, prefix: &str) -> Result<usize, CloudError> {
-        self.turn().await;
-        self.inner().delete_alarms_named(prefix).await
-    }
-
-    async fn put_state_machine(
-        &self,
-        name: &str,
-        definition: &str,
-        role: &str,
-    ) -> Result<Machine, CloudError> {
-        self.turn().await;
-        self.inner().put_state_machine(name, definition, role).await
-    }
-
-    async fn start_execution(&self, machine: &str, name: &str) -> Result<String, CloudError> {
-        self.turn().await;
-        self.inner().start_execution(machine, name).await
-    }
-
-    async fn history(&self, arn: &str, after: i64) -> Result<Vec<Happened>, CloudError> {
-        self.turn().await;
-        self.inner().history(arn, after).await
-    }
-}
-
-/// Every call is retried as Lambda's are (throttling, 5xx, lost connections), except
-/// `SendTaskSuccess`, retried only when it certainly did not reach the execution, and the
-/// history, which the follower reads again on its own schedule (and gives up on after two
-/// minutes).
-impl<T: ExecutionsApi, C: Clock> ExecutionsApi for Retrying<'_, T, C> {
-    async fn parameter(&self, name: &str) -> Result<Option<String>, CloudError> {
-        let what = || format!("SSM GetParameter {name}");
-        self.retry(&what, || self.inner().parameter(name)).await
-    }
-
-    async fn release_gate(&self, token: &str, output: &str, name: &str) -> Result<(), CloudError> {
-        let what = || "Step Functions SendTaskSuccess".to_string();
-        self.retry_if(super::retry::not_run, &what, || {
-            self.inner().release_gate(token, output, name)
-        })
-        .await
-    }
-
-    async fn execution(&self, arn: &str) -> Result<Execution, CloudError> {
-        let what = || format!("Step Functions DescribeExecution {arn}");
-        self.retry(&what, || self.inner().execution(arn)).await
-    }
-
-    async fn stop_execution(&self, arn: &str, cause: &str) -> Result<(), CloudError> {
-        let what = || format!("Step Functions StopExecution {arn}");
-        self.retry(&what, || self.inner().stop_execution(arn, cause))
-            .await
-    }
-
-    async fn delete_alarms_named(&self, prefix: &str) -> Result<usize, CloudError> {
-        let what = || format!("CloudWatch DeleteAlarms {prefix}*");
-        self.retry(&what, || self.inner().delete_alarms_named(prefix))
-            .await
-    }
-
-    async fn put_state_machine(
-        &self,
-        name: &str,
-        definition: &str,
-        role: &str,
-    ) -> Result<Machine, CloudError> {
-        let what = || format!("Step Functions CreateStateMachine {name}");
-        self.retry(&what, || {
-            self.inner().put_state_machine(name, definition, role)
-        })
-        .await
-    }
-
-    // An execution started again with the same name and input is the same execution.
-    async fn start_execution(&self, machine: &str, name: &str) -> Result<String, CloudError> {
-        let what = || format!("Step Functions StartExecution {name}");
-        self.retry(&what, || self.inner().start_execution(machine, name))
-            .await
-    }
-
-    async fn history(&self, arn: &str, after: i64) -> Result<Vec<Happened>, CloudError> {
-        self.inner().history(arn, after).await
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use std::cell::{Cell, RefCell};
+    use std::cell::RefCell;
 
     use super::*;
+    use crate::cloud::call::Call;
+    use crate::cloud::faults::{Decision, Fault, Faults};
+    use crate::cloud::layer::Layered;
+    use crate::cloud::limit::Limited;
+    use crate::cloud::retry::{Retry, Retrying};
     use crate::cloud::sim::clock::VirtualClock;
+    use crate::cloud::Clock;
 
-    /// Step Functions that fails each call with the errors queued for it, then answers.
-    #[derive(Default)]
-    struct Failing {
-        errors: RefCell<Vec<CloudError>>,
-        calls: Cell<usize>,
-    }
+    /// Step Functions and SSM that answer every call.
+    struct Answering;
 
-    impl Failing {
-        fn answer<T>(&self, value: T) -> Result<T, CloudError> {
-            self.calls.set(self.calls.get() + 1);
-            match self.errors.borrow_mut().pop() {
-                Some(error) => Err(error),
-                None => Ok(value),
-            }
-        }
-
-        fn with(errors: Vec<CloudError>) -> Failing {
-            Failing {
-                errors: RefCell::new(errors),
-                calls: Cell::new(0),
-            }
-        }
-    }
-
-    impl ExecutionsApi for Failing {
+    impl ExecutionsApi for Answering {
         async fn parameter(&self, _: &str) -> Result<Option<String>, CloudError> {
-            self.answer(Some("arn".into()))
+            Ok(Some("arn".into()))
         }
         async fn release_gate(&self, _: &str, _: &str, _: &str) -> Result<(), CloudError> {
-            self.answer(())
+            Ok(())
         }
         async fn execution(&self, _: &str) -> Result<Execution, CloudError> {
-            self.answer(Execution {
+            Ok(Execution {
                 status: "RUNNING".into(),
                 error: None,
             })
         }
         async fn stop_execution(&self, _: &str, _: &str) -> Result<(), CloudError> {
-            self.answer(())
+            Ok(())
         }
         async fn delete_alarms_named(&self, _: &str) -> Result<usize, CloudError> {
-            self.answer(2)
+            Ok(2)
         }
         async fn put_state_machine(
             &self,
@@ -243,33 +119,42 @@ mod tests {
             _: &str,
             _: &str,
         ) -> Result<Machine, CloudError> {
-            self.answer(Machine {
+            Ok(Machine {
                 arn: "machine".into(),
                 version: "machine:1".into(),
                 unpruned: None,
             })
         }
         async fn start_execution(&self, _: &str, _: &str) -> Result<String, CloudError> {
-            self.answer("execution".into())
+            Ok("execution".into())
         }
         async fn history(&self, _: &str, _: i64) -> Result<Vec<Happened>, CloudError> {
-            self.answer(Vec::new())
+            Ok(Vec::new())
         }
     }
 
-    fn throttled() -> CloudError {
-        CloudError::Throttled {
-            message: "Rate exceeded".into(),
-            retry_after: None,
-        }
+    /// The first calls fail with `faults`, one each; the rest go through.
+    fn first(faults: &[Fault]) -> impl Fn(usize, &Call) -> Decision + '_ {
+        |n, _| faults.get(n).map_or(Decision::Pass, |f| Decision::Fail(*f))
     }
 
     #[tokio::test(start_paused = true)]
     async fn every_call_but_the_history_is_retried_through_throttles_and_faults() {
         let clock = VirtualClock::new();
-        for call in 0..6 {
-            let inner = Failing::with(vec![throttled(), CloudError::Transient("503".into())]);
-            let cloud = Retrying::new(&inner, &clock);
+        let names = [
+            "SSM GetParameter p",
+            "Step Functions DescribeExecution e",
+            "Step Functions StopExecution e",
+            "CloudWatch DeleteAlarms rollout-*",
+            "Step Functions CreateStateMachine m",
+            "Step Functions StartExecution r1",
+        ];
+        for (call, name) in names.into_iter().enumerate() {
+            let faults = Faults::new(&clock, first(&[Fault::Throttle, Fault::ServerError]));
+            let faulty = Layered::over(&Answering, faults);
+            let told = RefCell::new(Vec::new());
+            let notify = |retry: &Retry| told.borrow_mut().push(retry.call.clone());
+            let cloud = Retrying::new(&faulty, &clock).notifying(&notify);
             let ok = match call {
                 0 => cloud.parameter("p").await.is_ok(),
                 1 => cloud.execution("e").await.is_ok(),
@@ -278,40 +163,41 @@ mod tests {
                 4 => cloud.put_state_machine("m", "{}", "role").await.is_ok(),
                 _ => cloud.start_execution("m", "r1").await.is_ok(),
             };
-            assert!(ok, "call {call}");
+            assert!(ok, "{name}");
             assert_eq!(
-                inner.calls.get(),
+                faulty.layer.calls(),
                 3,
-                "call {call}: two failures, then the answer"
+                "{name}: two failures, then the answer"
             );
+            assert_eq!(told.into_inner(), [name, name], "each retry told");
         }
         // The history is not retried here: the follower reads it again, backing off.
-        let inner = Failing::with(vec![throttled()]);
-        let cloud = Retrying::new(&inner, &clock);
+        let faulty = Layered::over(&Answering, Faults::new(&clock, first(&[Fault::Throttle])));
+        let cloud = Retrying::new(&faulty, &clock);
         assert!(cloud.history("e", 0).await.is_err());
-        assert_eq!(inner.calls.get(), 1);
+        assert_eq!(faulty.layer.calls(), 1);
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_gate_is_released_again_only_when_it_certainly_was_not() {
         let clock = VirtualClock::new();
         // A throttle never reached the execution: asked again, and released.
-        let inner = Failing::with(vec![throttled()]);
-        let cloud = Retrying::new(&inner, &clock);
+        let faulty = Layered::over(&Answering, Faults::new(&clock, first(&[Fault::Throttle])));
+        let cloud = Retrying::new(&faulty, &clock);
         assert!(cloud.release_gate("t", "{}", "p").await.is_ok());
-        assert_eq!(inner.calls.get(), 2);
+        assert_eq!(faulty.layer.calls(), 2);
         // A lost answer may have released it: not asked again.
-        let inner = Failing::with(vec![CloudError::Transient("connection reset".into())]);
-        let cloud = Retrying::new(&inner, &clock);
+        let lost = Faults::new(&clock, first(&[Fault::LostResponse]));
+        let faulty = Layered::over(&Answering, lost);
+        let cloud = Retrying::new(&faulty, &clock);
         assert!(cloud.release_gate("t", "{}", "p").await.is_err());
-        assert_eq!(inner.calls.get(), 1);
+        assert_eq!(faulty.layer.calls(), 1);
     }
 
     #[tokio::test(start_paused = true)]
     async fn calls_are_paced() {
         let clock = VirtualClock::new();
-        let inner = Failing::default();
-        let paced = Limited::new(&inner, &clock, 2.0);
+        let paced = Limited::new(&Answering, &clock, 2.0);
         for _ in 0..5 {
             paced.execution("e").await.unwrap();
         }

@@ -8,6 +8,7 @@ pub mod clock;
 pub mod executions;
 #[cfg(test)]
 pub mod faults;
+pub mod layer;
 pub mod lease;
 pub mod limit;
 pub mod metrics;
