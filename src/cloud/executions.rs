@@ -84,7 +84,7 @@ mod tests {
 
     use super::*;
     use crate::cloud::call::Call;
-    use crate::cloud::faults::{Decision, Fault, Faults};
+    use crate::cloud::faults::{Decision, Faults, Injected};
     use crate::cloud::layer::Layered;
     use crate::cloud::limit::Limited;
     use crate::cloud::retry::{Retry, Retrying};
@@ -134,7 +134,7 @@ mod tests {
     }
 
     /// The first calls fail with `faults`, one each; the rest go through.
-    fn first(faults: &[Fault]) -> impl Fn(usize, &Call) -> Decision + '_ {
+    fn first(faults: &[Injected]) -> impl Fn(usize, &Call) -> Decision + '_ {
         |n, _| faults.get(n).map_or(Decision::Pass, |f| Decision::Fail(*f))
     }
 
@@ -150,7 +150,7 @@ mod tests {
             "Step Functions StartExecution r1",
         ];
         for (call, name) in names.into_iter().enumerate() {
-            let faults = Faults::new(&clock, first(&[Fault::Throttle, Fault::ServerError]));
+            let faults = Faults::new(&clock, first(&[Injected::Throttle, Injected::ServerError]));
             let faulty = Layered::over(&Answering, faults);
             let told = RefCell::new(Vec::new());
             let notify = |retry: &Retry| told.borrow_mut().push(retry.call.clone());
@@ -172,7 +172,10 @@ mod tests {
             assert_eq!(told.into_inner(), [name, name], "each retry told");
         }
         // The history is not retried here: the follower reads it again, backing off.
-        let faulty = Layered::over(&Answering, Faults::new(&clock, first(&[Fault::Throttle])));
+        let faulty = Layered::over(
+            &Answering,
+            Faults::new(&clock, first(&[Injected::Throttle])),
+        );
         let cloud = Retrying::new(&faulty, &clock);
         assert!(cloud.history("e", 0).await.is_err());
         assert_eq!(faulty.layer.calls(), 1);
@@ -182,12 +185,15 @@ mod tests {
     async fn a_gate_is_released_again_only_when_it_certainly_was_not() {
         let clock = VirtualClock::new();
         // A throttle never reached the execution: asked again, and released.
-        let faulty = Layered::over(&Answering, Faults::new(&clock, first(&[Fault::Throttle])));
+        let faulty = Layered::over(
+            &Answering,
+            Faults::new(&clock, first(&[Injected::Throttle])),
+        );
         let cloud = Retrying::new(&faulty, &clock);
         assert!(cloud.release_gate("t", "{}", "p").await.is_ok());
         assert_eq!(faulty.layer.calls(), 2);
         // A lost answer may have released it: not asked again.
-        let lost = Faults::new(&clock, first(&[Fault::LostResponse]));
+        let lost = Faults::new(&clock, first(&[Injected::LostResponse]));
         let faulty = Layered::over(&Answering, lost);
         let cloud = Retrying::new(&faulty, &clock);
         assert!(cloud.release_gate("t", "{}", "p").await.is_err());

@@ -1,7 +1,8 @@
 //! The one test double, a layer ([`super::layer`]) in front of any cloud trait: each call is
-//! shown to a decision function as a [`Call`], with its number, and goes through, fails with a [`Fault`],
-//! has someone else write the alias first, or lets other tasks run after it. Tests of faults,
-//! of other writers and of races all use it; it is compiled for tests only.
+//! shown to a decision function as a [`Call`], with its number, and goes through, fails as an
+//! [`Injected`] fault says, has someone else write the alias first, or lets other tasks run
+//! after it. Tests of faults, of other writers and of races all use it; it is compiled for tests
+//! only. (What failed in AWS as a rollout reports it is the engine's `Fault`.)
 
 use std::cell::Cell;
 use std::future::Future;
@@ -11,9 +12,9 @@ use super::layer::{Layer, Layered};
 use super::{Alias, AliasUpdate, Clock, CloudError, ATTEMPT_TIMEOUT};
 use crate::plan::Millis;
 
-/// What goes wrong.
+/// What goes wrong in a call, injected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fault {
+pub enum Injected {
     /// `TooManyRequestsException`, asking to wait two seconds.
     Throttle,
     /// A 5xx from the service: nothing was done.
@@ -38,7 +39,7 @@ pub enum Decision {
     /// It goes through.
     Pass,
     /// It fails so.
-    Fail(Fault),
+    Fail(Injected),
     /// Someone else rewrites the alias (same routing, a new RevisionId) just before it, when it
     /// is an alias write; other calls go through.
     WriteFirst,
@@ -48,7 +49,7 @@ pub enum Decision {
 
 /// The decisions of a fault that strikes call number `at` (0-based, counting every call), once
 /// or, when `persistent`, at every call from then on.
-pub fn fault_at(at: usize, fault: Fault, persistent: bool) -> impl Fn(usize, &Call) -> Decision {
+pub fn fault_at(at: usize, fault: Injected, persistent: bool) -> impl Fn(usize, &Call) -> Decision {
     move |n, _| {
         if n == at || persistent && n > at {
             Decision::Fail(fault)
@@ -118,30 +119,30 @@ impl<'a, C: Clock, D: Fn(usize, &Call) -> Decision> Faults<'a, C, D> {
                 tokio::task::yield_now().await;
                 result
             }
-            Decision::Fail(Fault::Throttle) => Err(CloudError::Throttled {
+            Decision::Fail(Injected::Throttle) => Err(CloudError::Throttled {
                 message: "TooManyRequestsException: Rate exceeded".into(),
                 retry_after: Some(Millis(2_000)),
             }),
-            Decision::Fail(Fault::ServerError) => Err(CloudError::Transient(
+            Decision::Fail(Injected::ServerError) => Err(CloudError::Transient(
                 "ServiceException: 500 internal error".into(),
             )),
-            Decision::Fail(Fault::LostResponse) => {
+            Decision::Fail(Injected::LostResponse) => {
                 let _ = call.await;
                 Err(CloudError::Transient(
                     "timed out waiting for the response".into(),
                 ))
             }
-            Decision::Fail(Fault::ExpiredCredentials) => Err(CloudError::Credentials(
+            Decision::Fail(Injected::ExpiredCredentials) => Err(CloudError::Credentials(
                 "ExpiredTokenException: The security token included in the request is expired"
                     .into(),
             )),
-            Decision::Fail(Fault::Busy | Fault::StaleRevision) => Err(CloudError::Busy(
+            Decision::Fail(Injected::Busy | Injected::StaleRevision) => Err(CloudError::Busy(
                 "ResourceConflictException: injected".into(),
             )),
-            Decision::Fail(Fault::Deleted) => Err(CloudError::NotFound(
+            Decision::Fail(Injected::Deleted) => Err(CloudError::NotFound(
                 "ResourceNotFoundException: Alias not found".into(),
             )),
-            Decision::Fail(Fault::Stall) => {
+            Decision::Fail(Injected::Stall) => {
                 self.clock.sleep(ATTEMPT_TIMEOUT).await;
                 Err(CloudError::Transient(format!(
                     "no answer in time (operation attempt timeout occurred after {ATTEMPT_TIMEOUT})"
@@ -186,7 +187,7 @@ impl<C: Clock, D: Fn(usize, &Call) -> Decision> Layer for Faults<'_, C, D> {
                 }
                 write(update.clone()).await
             }
-            Decision::Fail(Fault::StaleRevision) => {
+            Decision::Fail(Injected::StaleRevision) => {
                 write(AliasUpdate {
                     revision_id: "stale-revision".into(),
                     ..update.clone()

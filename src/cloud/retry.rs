@@ -243,11 +243,11 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_call_nothing_answers_is_retried_for_two_minutes_at_most_and_each_retry_told() {
-        use crate::cloud::faults::{fault_at, Fault, Faulty};
+        use crate::cloud::faults::{fault_at, Faulty, Injected};
         use crate::cloud::sim::{SimConfig, SimWorld};
         use crate::cloud::{LambdaApi, ATTEMPT_TIMEOUT};
         let w = SimWorld::new(&SimConfig::default());
-        let stalled = Faulty::new(&w, fault_at(0, Fault::Stall, true));
+        let stalled = Faulty::new(&w, fault_at(0, Injected::Stall, true));
         let told = std::cell::RefCell::new(Vec::new());
         let notify = |retry: &Retry| told.borrow_mut().push(retry.clone());
         let retrying = Retrying::new(&stalled, &w).notifying(&notify);
