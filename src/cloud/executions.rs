@@ -83,7 +83,7 @@ mod tests {
     use std::cell::RefCell;
 
     use super::*;
-    use crate::cloud::call::Call;
+    use crate::cloud::call::{Call, Named};
     use crate::cloud::faults::{Decision, Faults, Injected};
     use crate::cloud::layer::Layered;
     use crate::cloud::limit::Limited;
@@ -153,7 +153,10 @@ mod tests {
             let faults = Faults::new(&clock, first(&[Injected::Throttle, Injected::ServerError]));
             let faulty = Layered::over(&Answering, faults);
             let told = RefCell::new(Vec::new());
-            let notify = |retry: &Retry| told.borrow_mut().push(retry.call.clone());
+            let notify = |retry: &Retry| {
+                told.borrow_mut()
+                    .push(Named(retry.call.clone()).to_string())
+            };
             let cloud = Retrying::new(&faulty, &clock).notifying(&notify);
             let ok = match call {
                 0 => cloud.parameter("p").await.is_ok(),

@@ -19,7 +19,7 @@ pub mod sim;
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
 use crate::plan::Millis;
 pub use clock::Clock;
@@ -67,6 +67,13 @@ pub enum CloudError {
     /// Anything else. Not retried.
     #[error("{0}")]
     Other(String),
+}
+
+/// As its message, which events and the journal print.
+impl Serialize for CloudError {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
 }
 
 impl CloudError {

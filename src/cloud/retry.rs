@@ -20,7 +20,7 @@
 use std::cell::Cell;
 use std::future::Future;
 
-use super::call::{Call, Named};
+use super::call::Call;
 use super::layer::{Layer, Layered};
 use super::{Alias, AliasUpdate, Clock, CloudError};
 use crate::plan::Millis;
@@ -40,13 +40,14 @@ const LONGEST_RETRY_AFTER: Millis = Millis(60_000);
 /// A call is not tried again once this long has passed since its first attempt.
 pub const RETRY_FOR: Millis = Millis(120_000);
 
-/// A failed attempt that is tried again, as a display tells it.
+/// A failed attempt that is tried again.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Retry {
-    /// The call and what it is about, such as `Lambda GetAlias f:live`.
-    pub call: String,
-    /// What went wrong.
-    pub error: String,
+    /// The call ([`Named`] names it to a person, such as `Lambda GetAlias f:live`).
+    pub call: Call,
+    /// What went wrong: a throttle, an update in progress, a 5xx, a time-out, a lost
+    /// connection.
+    pub error: CloudError,
     /// The attempt that failed (1-based); there are at most [`ATTEMPTS`].
     pub attempt: u32,
     /// The pause before the next attempt.
@@ -172,8 +173,8 @@ impl<'a, C: Clock> Retries<'a, C> {
         }
         if let Some(notify) = self.notify {
             notify(&Retry {
-                call: Named(tries.call.clone()).to_string(),
-                error: error.to_string(),
+                call: tries.call.clone(),
+                error: error.clone(),
                 attempt: tries.attempt,
                 pause,
                 since,
@@ -264,9 +265,14 @@ mod tests {
         let told = told.into_inner();
         assert_eq!(told.len(), stalled.calls() - 1, "every retry told");
         assert!(told.len() >= 3);
-        assert_eq!(told[0].call, "Lambda GetAlias f:live");
+        let named = crate::cloud::call::Named(told[0].call.clone());
+        assert_eq!(named.to_string(), "Lambda GetAlias f:live");
         assert_eq!(told[0].since, ATTEMPT_TIMEOUT, "the first said after 20s");
-        assert!(told[0].error.contains("no answer in time"));
+        assert!(
+            matches!(&told[0].error, CloudError::Transient(m) if m.contains("no answer in time")),
+            "{:?}",
+            told[0].error
+        );
         assert!(told.windows(2).all(|w| w[1].attempt == w[0].attempt + 1));
     }
 
