@@ -24,8 +24,8 @@ pub trait Layer {
     where
         F: Future<Output = Result<R, CloudError>>;
 
-    /// Makes the alias write `call` of `update`: `write` writes the update it is given, `read`
-    /// reads the alias (the call `_reading`). As [`Layer::around`] unless the layer needs the
+    /// Makes the alias write `call` of `update`: `write` writes the update it is given, and
+    /// `_read` reads the alias, as the call `_reading`. As [`Layer::around`] unless the layer needs the
     /// alias itself: to tell whether a write whose answer was lost went through, or to have
     /// someone else write it first.
     async fn around_write<W, G>(

@@ -106,6 +106,41 @@ mod tests {
         assert_eq!(world.now().0 - start.0, 3_980);
     }
 
+    #[test]
+    fn invocations_and_cloudwatch_reads_take_no_turn_every_other_call_does() {
+        let free = [
+            Call::Invoke {
+                function: "f".into(),
+                qualifier: "live".into(),
+            },
+            Call::GetMetricData {
+                queries: Vec::new(),
+                next_token: None,
+            },
+            Call::DescribeAlarms {
+                names: vec!["a".into()],
+                kinds: Vec::new(),
+            },
+        ];
+        assert!(!free.iter().any(paced));
+        let turns = [
+            Call::GetAlias {
+                function: "f".into(),
+                alias: "live".into(),
+            },
+            Call::ListFunctions { marker: None },
+            Call::DeleteAlarms {
+                prefix: "rollout-".into(),
+            },
+            Call::GetParameter { name: "p".into() },
+            Call::GetExecutionHistory {
+                arn: "e".into(),
+                after: 0,
+            },
+        ];
+        assert!(turns.iter().all(paced));
+    }
+
     #[tokio::test(start_paused = true)]
     async fn without_pacing_the_simulated_account_throttles_beyond_its_limit() {
         let world = SimWorld::new(&SimConfig {
