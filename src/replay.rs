@@ -191,7 +191,7 @@ mod tests {
     use super::*;
     use crate::check::{check_source, Options};
     use crate::cloud::call::Call;
-    use crate::cloud::faults::{Decision, Fault, Faulty};
+    use crate::cloud::faults::{Decision, Faulty, Injected};
     use crate::cloud::sim::traffic::Profile;
     use crate::cloud::sim::{SimConfig, SimWorld};
     use crate::cloud::{AliasUpdate, Clock, LambdaApi};
@@ -299,7 +299,7 @@ mod tests {
         let (world, from) = history(broken);
         let reads_only = Faulty::new(&world, |_: usize, call: &Call| match call {
             Call::GetMetricData { .. } => Decision::Pass,
-            _ => Decision::Fail(Fault::ServerError),
+            _ => Decision::Fail(Injected::ServerError),
         });
         let calls_before = world.calls().len();
         assert_eq!(replayed(&reads_only, from, 30).ending, expected);

@@ -11,6 +11,7 @@ use super::{load, Format, RunArgs};
 use futures_util::StreamExt;
 
 use crate::cloud::aws::{Aws, WallClock};
+use crate::cloud::call::Named;
 use crate::cloud::limit::Limited;
 use crate::cloud::retry::{Retry, Retrying, ATTEMPTS};
 use crate::cloud::{Clock, CloudError, LambdaApi};
@@ -384,7 +385,7 @@ async fn execute(
         shared.emit(&Event {
             at_ms: clock_.now().0,
             kind: EventKind::Retrying {
-                call: retry.call.clone(),
+                call: Named(retry.call.clone()),
                 error: retry.error.clone(),
                 attempt: retry.attempt,
                 attempts: ATTEMPTS,

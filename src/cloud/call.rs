@@ -1,8 +1,11 @@
-//! One call to Lambda or CloudWatch as data: what the simulated world logs, and what the test
-//! fault wrapper decides about. `Display` is the line a person reads in a call log.
+//! One call to the cloud as data: what the simulated world logs, and what every layer
+//! ([`super::layer`]) decides about: pacing, retrying, the test's faults. `Display` is the line
+//! a person reads in a call log; [`Named`] is how a retry names the call.
 
 use std::collections::BTreeMap;
 use std::fmt;
+
+use serde::{Serialize, Serializer};
 
 use super::lease::Marker;
 use super::{AlarmKind, AliasUpdate, Latest, MetricQuery};
@@ -92,6 +95,54 @@ pub enum Call {
         /// Of these kinds.
         kinds: Vec<AlarmKind>,
     },
+    /// `DescribeAlarms` of the metric alarms named with a prefix, then `DeleteAlarms` of them.
+    DeleteAlarms {
+        /// What their names begin with.
+        prefix: String,
+    },
+    /// SSM `GetParameter`.
+    GetParameter {
+        /// The parameter.
+        name: String,
+    },
+    /// Step Functions `SendTaskSuccess` to the execution waiting at a gate, then SSM
+    /// `DeleteParameter` of the parameter that held its task token.
+    ReleaseGate {
+        /// The parameter.
+        name: String,
+    },
+    /// Step Functions `DescribeExecution`.
+    DescribeExecution {
+        /// The execution's ARN.
+        arn: String,
+    },
+    /// Step Functions `StopExecution`.
+    StopExecution {
+        /// The execution's ARN.
+        arn: String,
+        /// Why.
+        cause: String,
+    },
+    /// Step Functions `CreateStateMachine`, or `UpdateStateMachine` of the one of that name,
+    /// publishing a version (and deleting the oldest).
+    PutStateMachine {
+        /// The state machine's name.
+        name: String,
+    },
+    /// Step Functions `StartExecution`.
+    StartExecution {
+        /// The state machine or version.
+        machine: String,
+        /// The execution's name.
+        name: String,
+    },
+    /// Step Functions `GetExecutionHistory`, newest first, down to an event already seen.
+    GetExecutionHistory {
+        /// The execution's ARN.
+        arn: String,
+        /// The last event seen.
+        after: i64,
+    },
 }
 
 impl Call {
@@ -102,6 +153,11 @@ impl Call {
             Call::UpdateAlias { .. }
                 | Call::PublishVersion { .. }
                 | Call::UpdateFunctionCode { .. }
+                | Call::DeleteAlarms { .. }
+                | Call::ReleaseGate { .. }
+                | Call::StopExecution { .. }
+                | Call::PutStateMachine { .. }
+                | Call::StartExecution { .. }
         )
     }
 }
@@ -185,6 +241,81 @@ impl fmt::Display for Call {
             Call::DescribeAlarms { names, kinds } => {
                 write!(f, "DescribeAlarms {} {kinds:?}", names.join(","))
             }
+            Call::DeleteAlarms { prefix } => write!(f, "DeleteAlarms {prefix}*"),
+            Call::GetParameter { name } => write!(f, "GetParameter {name}"),
+            Call::ReleaseGate { name } => write!(f, "SendTaskSuccess {name}"),
+            Call::DescribeExecution { arn } => write!(f, "DescribeExecution {arn}"),
+            Call::StopExecution { arn, cause } => write!(f, "StopExecution {arn} cause={cause:?}"),
+            Call::PutStateMachine { name } => write!(f, "CreateStateMachine {name}"),
+            Call::StartExecution { machine, name } => {
+                write!(f, "StartExecution {name} of {machine}")
+            }
+            Call::GetExecutionHistory { arn, after } => {
+                write!(f, "GetExecutionHistory {arn} after {after}")
+            }
         }
+    }
+}
+
+/// A call as a retry names it to a person: the service, the operation and what it is about,
+/// such as `Lambda GetAlias f:live`. Serialized as that text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Named(pub Call);
+
+impl fmt::Display for Named {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Call::GetAlias { function, alias } => write!(f, "Lambda GetAlias {function}:{alias}"),
+            Call::UpdateAlias {
+                function, alias, ..
+            } => write!(f, "Lambda UpdateAlias {function}:{alias}"),
+            Call::PublishVersion { function, .. } => write!(f, "Lambda PublishVersion {function}"),
+            Call::GetFunction { function, .. } => {
+                write!(f, "Lambda GetFunctionConfiguration {function}")
+            }
+            Call::GetProvisionedConcurrency { function, alias } => write!(
+                f,
+                "Lambda GetProvisionedConcurrencyConfig {function}:{alias}"
+            ),
+            Call::GetEventInvokeConfig { function, alias } => {
+                write!(f, "Lambda GetFunctionEventInvokeConfig {function}:{alias}")
+            }
+            Call::UpdateFunctionCode { function } => {
+                write!(f, "Lambda UpdateFunctionCode {function}")
+            }
+            Call::Invoke {
+                function,
+                qualifier,
+            } => write!(f, "Lambda Invoke {function}:{qualifier}"),
+            Call::ListFunctions { .. } => f.write_str("Lambda ListFunctions"),
+            Call::ListTags { arn } => write!(f, "Lambda ListTags {arn}"),
+            Call::GetMetricData { queries, .. } => {
+                write!(f, "CloudWatch GetMetricData ({} queries)", queries.len())
+            }
+            Call::DescribeAlarms { names, .. } => match names.as_slice() {
+                [one] => write!(f, "CloudWatch DescribeAlarms ({one})"),
+                _ => write!(f, "CloudWatch DescribeAlarms ({} alarms)", names.len()),
+            },
+            Call::DeleteAlarms { prefix } => write!(f, "CloudWatch DeleteAlarms {prefix}*"),
+            Call::GetParameter { name } => write!(f, "SSM GetParameter {name}"),
+            Call::ReleaseGate { .. } => f.write_str("Step Functions SendTaskSuccess"),
+            Call::DescribeExecution { arn } => {
+                write!(f, "Step Functions DescribeExecution {arn}")
+            }
+            Call::StopExecution { arn, .. } => write!(f, "Step Functions StopExecution {arn}"),
+            Call::PutStateMachine { name } => {
+                write!(f, "Step Functions CreateStateMachine {name}")
+            }
+            Call::StartExecution { name, .. } => write!(f, "Step Functions StartExecution {name}"),
+            Call::GetExecutionHistory { arn, .. } => {
+                write!(f, "Step Functions GetExecutionHistory {arn}")
+            }
+        }
+    }
+}
+
+impl Serialize for Named {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
     }
 }

@@ -3,16 +3,14 @@
 //! everything else that uses it (Lambda documents 15 requests per second for most control-plane
 //! APIs, 100 for `GetFunction`), so a fleet of hundreds of functions must not burst: calls leave
 //! evenly spaced, at most `calls_per_second`, however many targets wait for them. Invocations
-//! (data plane) and CloudWatch reads are not paced here.
+//! (data plane) and CloudWatch reads are not paced here; Step Functions and SSM calls are.
 
 use std::cell::Cell;
-use std::collections::BTreeMap;
+use std::future::Future;
 
-use super::metrics::{MetricDataPage, MetricDataRequest};
-use super::{
-    AlarmKind, AlarmState, Alias, AliasUpdate, Clock, CloudError, FunctionInfo, FunctionPage,
-    Invocation, LambdaApi, Latest, MetricsApi, Provisioned,
-};
+use super::call::Call;
+use super::layer::{Layer, Layered};
+use super::{Clock, CloudError};
 use crate::plan::Millis;
 
 /// Calls per second when the command line does not say: below Lambda's quota of 15, leaving
@@ -23,9 +21,8 @@ pub const DEFAULT_CALLS_PER_SECOND: f64 = 10.0;
 /// a lease's heartbeat comes late; the command line refuses it rather than clamping it.
 pub const MIN_CALLS_PER_SECOND: f64 = 0.1;
 
-/// Paces the control-plane calls of `inner` on `clock`.
-pub struct Limited<'a, T, C> {
-    inner: &'a T,
+/// The pacing layer: one turn per control-plane call, on `clock`.
+pub struct Pace<'a, C> {
     clock: &'a C,
     /// Milliseconds between two calls.
     interval: f64,
@@ -33,26 +30,35 @@ pub struct Limited<'a, T, C> {
     next: Cell<f64>,
 }
 
-impl<'a, T, C> Limited<'a, T, C> {
-    /// What this paces.
-    pub(super) fn inner(&self) -> &'a T {
-        self.inner
-    }
-}
+/// `inner`, paced.
+pub type Limited<'a, T, C> = Layered<'a, T, Pace<'a, C>>;
 
 impl<'a, T, C: Clock> Limited<'a, T, C> {
     /// `inner`, at most `calls_per_second` calls a second.
     pub fn new(inner: &'a T, clock: &'a C, calls_per_second: f64) -> Self {
-        Limited {
+        Layered::over(
             inner,
-            clock,
-            interval: 1_000.0 / calls_per_second.max(MIN_CALLS_PER_SECOND),
-            next: Cell::new(0.0),
-        }
+            Pace {
+                clock,
+                interval: 1_000.0 / calls_per_second.max(MIN_CALLS_PER_SECOND),
+                next: Cell::new(0.0),
+            },
+        )
     }
+}
 
+/// Whether `call` is paced: every call but invocations (data plane) and CloudWatch's reads.
+/// Step Functions, SSM and the deletion of alarms take their turns too.
+fn paced(call: &Call) -> bool {
+    !matches!(
+        call,
+        Call::Invoke { .. } | Call::GetMetricData { .. } | Call::DescribeAlarms { .. }
+    )
+}
+
+impl<C: Clock> Pace<'_, C> {
     /// Waits for this call's turn: every call gets its own, evenly spaced.
-    pub(super) async fn turn(&self) {
+    async fn turn(&self) {
         let now = self.clock.now().0 as f64;
         let at = self.next.get().max(now);
         self.next.set(at + self.interval);
@@ -63,96 +69,15 @@ impl<'a, T, C: Clock> Limited<'a, T, C> {
     }
 }
 
-impl<T: LambdaApi, C: Clock> LambdaApi for Limited<'_, T, C> {
-    async fn get_alias(&self, function: &str, alias: &str) -> Result<Alias, CloudError> {
-        self.turn().await;
-        self.inner.get_alias(function, alias).await
-    }
-
-    async fn update_alias(
-        &self,
-        function: &str,
-        alias: &str,
-        update: &AliasUpdate,
-    ) -> Result<Alias, CloudError> {
-        self.turn().await;
-        self.inner.update_alias(function, alias, update).await
-    }
-
-    async fn publish_version(
-        &self,
-        function: &str,
-        latest: &Latest,
-        description: Option<&str>,
-    ) -> Result<String, CloudError> {
-        self.turn().await;
-        self.inner
-            .publish_version(function, latest, description)
-            .await
-    }
-
-    async fn get_function(
-        &self,
-        function: &str,
-        qualifier: Option<&str>,
-    ) -> Result<FunctionInfo, CloudError> {
-        self.turn().await;
-        self.inner.get_function(function, qualifier).await
-    }
-
-    async fn provisioned(
-        &self,
-        function: &str,
-        alias: &str,
-    ) -> Result<Option<Provisioned>, CloudError> {
-        self.turn().await;
-        self.inner.provisioned(function, alias).await
-    }
-
-    async fn event_retries(&self, function: &str, alias: &str) -> Result<u32, CloudError> {
-        self.turn().await;
-        self.inner.event_retries(function, alias).await
-    }
-
-    async fn update_code(&self, function: &str, zip: &[u8]) -> Result<String, CloudError> {
-        self.turn().await;
-        self.inner.update_code(function, zip).await
-    }
-
-    async fn invoke(
-        &self,
-        function: &str,
-        qualifier: &str,
-        payload: &str,
-    ) -> Result<Invocation, CloudError> {
-        self.inner.invoke(function, qualifier, payload).await
-    }
-
-    async fn list_functions(&self, marker: Option<&str>) -> Result<FunctionPage, CloudError> {
-        self.turn().await;
-        self.inner.list_functions(marker).await
-    }
-
-    async fn tags(&self, arn: &str) -> Result<BTreeMap<String, String>, CloudError> {
-        self.turn().await;
-        self.inner.tags(arn).await
-    }
-}
-
-impl<T: MetricsApi, C> MetricsApi for Limited<'_, T, C> {
-    async fn get_metric_data(
-        &self,
-        request: &MetricDataRequest,
-    ) -> Result<MetricDataPage, CloudError> {
-        self.inner.get_metric_data(request).await
-    }
-
-    async fn describe_alarms(
-        &self,
-        names: &[String],
-        kinds: &[AlarmKind],
-    ) -> Result<Vec<(String, AlarmState)>, CloudError> {
-        self.inner.describe_alarms(names, kinds).await
+impl<C: Clock> Layer for Pace<'_, C> {
+    async fn around<R, F>(&self, call: &Call, next: impl Fn() -> F) -> Result<R, CloudError>
+    where
+        F: Future<Output = Result<R, CloudError>>,
+    {
+        if paced(call) {
+            self.turn().await;
+        }
+        next().await
     }
 }
 
@@ -160,6 +85,7 @@ impl<T: MetricsApi, C> MetricsApi for Limited<'_, T, C> {
 mod tests {
     use super::*;
     use crate::cloud::sim::{SimConfig, SimWorld};
+    use crate::cloud::LambdaApi;
 
     #[tokio::test(start_paused = true)]
     async fn calls_leave_evenly_spaced_however_many_wait() {
@@ -178,6 +104,41 @@ mod tests {
         assert!(reads.iter().all(Result::is_ok), "none throttled: {reads:?}");
         // 40 calls at 10 a second: the last leaves after 3.9 s and answers 80 ms later.
         assert_eq!(world.now().0 - start.0, 3_980);
+    }
+
+    #[test]
+    fn invocations_and_cloudwatch_reads_take_no_turn_every_other_call_does() {
+        let free = [
+            Call::Invoke {
+                function: "f".into(),
+                qualifier: "live".into(),
+            },
+            Call::GetMetricData {
+                queries: Vec::new(),
+                next_token: None,
+            },
+            Call::DescribeAlarms {
+                names: vec!["a".into()],
+                kinds: Vec::new(),
+            },
+        ];
+        assert!(!free.iter().any(paced));
+        let turns = [
+            Call::GetAlias {
+                function: "f".into(),
+                alias: "live".into(),
+            },
+            Call::ListFunctions { marker: None },
+            Call::DeleteAlarms {
+                prefix: "rollout-".into(),
+            },
+            Call::GetParameter { name: "p".into() },
+            Call::GetExecutionHistory {
+                arn: "e".into(),
+                after: 0,
+            },
+        ];
+        assert!(turns.iter().all(paced));
     }
 
     #[tokio::test(start_paused = true)]

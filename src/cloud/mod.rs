@@ -4,9 +4,11 @@
 
 pub mod aws;
 pub mod call;
+pub mod clock;
 pub mod executions;
 #[cfg(test)]
 pub mod faults;
+pub mod layer;
 pub mod lease;
 pub mod limit;
 pub mod metrics;
@@ -17,9 +19,10 @@ pub mod sim;
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
 use crate::plan::Millis;
+pub use clock::Clock;
 use metrics::{MetricDataPage, MetricDataRequest};
 
 /// A failed call, as the engine needs to tell failures apart: what is retried, what means
@@ -64,6 +67,13 @@ pub enum CloudError {
     /// Anything else. Not retried.
     #[error("{0}")]
     Other(String),
+}
+
+/// As its message, which events and the journal print.
+impl Serialize for CloudError {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
 }
 
 impl CloudError {
@@ -436,34 +446,5 @@ pub trait MetricsApi {
             states.extend(found);
         }
         Ok(states)
-    }
-}
-
-/// Time, real or virtual.
-#[allow(async_fn_in_trait)]
-pub trait Clock {
-    /// Time since an arbitrary fixed start.
-    fn now(&self) -> Millis;
-    /// Waits for `duration`; returns early once interrupted.
-    async fn sleep(&self, duration: Millis);
-
-    /// Whether a person asked the rollout to stop (Ctrl-C): the engine rolls back.
-    fn interrupted(&self) -> bool {
-        false
-    }
-
-    /// Wall time in epoch milliseconds: where CloudWatch's periods are aligned.
-    fn epoch(&self) -> Millis;
-
-    /// `work`'s output if it finishes within `limit`, else `None` (it is then abandoned).
-    async fn within<T>(
-        &self,
-        limit: Millis,
-        work: impl std::future::Future<Output = T>,
-    ) -> Option<T>;
-
-    /// Wall time in Unix seconds, for lease markers other machines read.
-    fn unix(&self) -> u64 {
-        self.epoch().0 / 1000
     }
 }

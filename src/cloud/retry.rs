@@ -1,5 +1,6 @@
-//! The one retry layer, in front of any [`LambdaApi`] and [`MetricsApi`] (the SDK's own retries
-//! are off, so every attempt is seen here).
+//! The one retry layer, in front of any [`super::LambdaApi`], [`super::MetricsApi`] and
+//! [`super::executions::ExecutionsApi`] (the SDK's own retries are off, so every attempt is seen
+//! here).
 //!
 //! What [`CloudError::retried`] says may pass is retried: throttling (never sooner than the
 //! service asks), an update in progress (409), and 5xx, time-outs and broken connections. Pauses
@@ -12,17 +13,16 @@
 //! A write whose answer was lost may have taken effect. An alias write that meets a stale
 //! RevisionId after such an attempt reads the alias: if it holds exactly what was written, the
 //! write went through. Publishing is safe to repeat (an unchanged `$LATEST` publishes as the
-//! version it already is); an invocation is retried only when it certainly did not run.
+//! version it already is); an invocation, and the release of an `approve` gate, is retried only
+//! when it certainly did not happen; an execution started again with the same name and input is
+//! the same execution.
 
 use std::cell::Cell;
-use std::collections::BTreeMap;
 use std::future::Future;
 
-use super::metrics::{MetricDataPage, MetricDataRequest};
-use super::{
-    AlarmKind, AlarmState, Alias, AliasUpdate, Clock, CloudError, FunctionInfo, FunctionPage,
-    Invocation, LambdaApi, Latest, MetricsApi, Provisioned,
-};
+use super::call::Call;
+use super::layer::{Layer, Layered};
+use super::{Alias, AliasUpdate, Clock, CloudError};
 use crate::plan::Millis;
 
 /// Attempts per call, the first included.
@@ -40,13 +40,14 @@ const LONGEST_RETRY_AFTER: Millis = Millis(60_000);
 /// A call is not tried again once this long has passed since its first attempt.
 pub const RETRY_FOR: Millis = Millis(120_000);
 
-/// A failed attempt that is tried again, as a display tells it.
+/// A failed attempt that is tried again.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Retry {
-    /// The call and what it is about, such as `Lambda GetAlias f:live`.
-    pub call: String,
-    /// What went wrong.
-    pub error: String,
+    /// The call ([`Named`] names it to a person, such as `Lambda GetAlias f:live`).
+    pub call: Call,
+    /// What went wrong: a throttle, an update in progress, a 5xx, a time-out, a lost
+    /// connection.
+    pub error: CloudError,
     /// The attempt that failed (1-based); there are at most [`ATTEMPTS`].
     pub attempt: u32,
     /// The pause before the next attempt.
@@ -55,9 +56,8 @@ pub struct Retry {
     pub since: Millis,
 }
 
-/// Retrying wrapper; pauses sleep on `clock` (virtual in simulations and tests).
-pub struct Retrying<'a, T, C> {
-    inner: &'a T,
+/// The retrying layer; pauses sleep on `clock` (virtual in simulations and tests).
+pub struct Retries<'a, C> {
     clock: &'a C,
     /// State of the jitter's random sequence.
     jitter: Cell<u64>,
@@ -65,39 +65,61 @@ pub struct Retrying<'a, T, C> {
     notify: Option<&'a dyn Fn(&Retry)>,
 }
 
+/// `inner`, retried.
+pub type Retrying<'a, T, C> = Layered<'a, T, Retries<'a, C>>;
+
+impl<'a, T, C: Clock> Retrying<'a, T, C> {
+    /// Wraps `inner`.
+    pub fn new(inner: &'a T, clock: &'a C) -> Self {
+        Layered::over(inner, Retries::new(clock))
+    }
+
+    /// Tells `notify` of every retry.
+    pub fn notifying(self, notify: &'a dyn Fn(&Retry)) -> Self {
+        Layered::over(
+            self.inner,
+            Retries {
+                notify: Some(notify),
+                ..self.layer
+            },
+        )
+    }
+}
+
 /// The attempts at one call.
 struct Attempts<'l> {
-    /// The call, for the display.
-    what: &'l dyn Fn() -> String,
+    /// The call.
+    call: &'l Call,
     /// When the first attempt began.
     started: Millis,
     /// The attempt under way (1-based).
     attempt: u32,
 }
 
-impl<'a, T, C> Retrying<'a, T, C> {
-    /// What this retries.
-    pub(super) fn inner(&self) -> &'a T {
-        self.inner
+/// Which failures of `call` are retried here: an invocation and the release of a gate only
+/// when they certainly did not happen, the history of an execution never (the follower reads it
+/// again on its own schedule, and gives up after two minutes), every other call as
+/// [`CloudError::retried`] says.
+fn rule(call: &Call) -> Option<fn(&CloudError) -> bool> {
+    match call {
+        Call::GetExecutionHistory { .. } => None,
+        Call::Invoke { .. } | Call::ReleaseGate { .. } => Some(not_run),
+        _ => Some(CloudError::retried),
     }
 }
 
-impl<'a, T, C: Clock> Retrying<'a, T, C> {
-    /// Wraps `inner`.
-    pub fn new(inner: &'a T, clock: &'a C) -> Self {
-        Retrying {
-            inner,
+/// Errors after which an invocation certainly did not run.
+fn not_run(error: &CloudError) -> bool {
+    matches!(error, CloudError::Busy(_) | CloudError::Throttled { .. })
+}
+
+impl<'a, C: Clock> Retries<'a, C> {
+    /// Retries on `clock`, telling no one.
+    fn new(clock: &'a C) -> Self {
+        Retries {
             clock,
             jitter: Cell::new(clock.epoch().0),
             notify: None,
-        }
-    }
-
-    /// Tells `notify` of every retry.
-    pub fn notifying(self, notify: &'a dyn Fn(&Retry)) -> Self {
-        Retrying {
-            notify: Some(notify),
-            ..self
         }
     }
 
@@ -125,10 +147,10 @@ impl<'a, T, C: Clock> Retrying<'a, T, C> {
         }
     }
 
-    /// The attempts at a new call, described by `what`.
-    fn start<'l>(&self, what: &'l dyn Fn() -> String) -> Attempts<'l> {
+    /// The attempts at a new call.
+    fn start<'l>(&self, call: &'l Call) -> Attempts<'l> {
         Attempts {
-            what,
+            call,
             started: self.clock.now(),
             attempt: 1,
         }
@@ -151,8 +173,8 @@ impl<'a, T, C: Clock> Retrying<'a, T, C> {
         }
         if let Some(notify) = self.notify {
             notify(&Retry {
-                call: (tries.what)(),
-                error: error.to_string(),
+                call: tries.call.clone(),
+                error: error.clone(),
                 attempt: tries.attempt,
                 pause,
                 since,
@@ -162,68 +184,44 @@ impl<'a, T, C: Clock> Retrying<'a, T, C> {
         tries.attempt += 1;
         true
     }
+}
 
-    pub(super) async fn retry<R, F, Fut>(
-        &self,
-        what: &dyn Fn() -> String,
-        call: F,
-    ) -> Result<R, CloudError>
+impl<C: Clock> Layer for Retries<'_, C> {
+    async fn around<R, F>(&self, call: &Call, next: impl Fn() -> F) -> Result<R, CloudError>
     where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<R, CloudError>>,
+        F: Future<Output = Result<R, CloudError>>,
     {
-        self.retry_if(CloudError::retried, what, call).await
-    }
-
-    pub(super) async fn retry_if<R, F, Fut>(
-        &self,
-        retried: fn(&CloudError) -> bool,
-        what: &dyn Fn() -> String,
-        mut call: F,
-    ) -> Result<R, CloudError>
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<R, CloudError>>,
-    {
-        let mut tries = self.start(what);
+        let Some(retried) = rule(call) else {
+            return next().await;
+        };
+        let mut tries = self.start(call);
         loop {
-            match call().await {
+            match next().await {
                 Err(e) if self.again(&mut tries, &e, retried).await => {}
                 result => return result,
             }
         }
     }
-}
 
-/// Errors after which an invocation certainly did not run.
-pub(super) fn not_run(error: &CloudError) -> bool {
-    matches!(error, CloudError::Busy(_) | CloudError::Throttled { .. })
-}
-
-impl<T: LambdaApi, C: Clock> LambdaApi for Retrying<'_, T, C> {
-    async fn get_alias(&self, function: &str, alias: &str) -> Result<Alias, CloudError> {
-        let what = || format!("Lambda GetAlias {function}:{alias}");
-        self.retry(&what, || self.inner.get_alias(function, alias))
-            .await
-    }
-
-    async fn update_alias(
+    async fn around_write<W, G>(
         &self,
-        function: &str,
-        alias: &str,
+        call: &Call,
         update: &AliasUpdate,
-    ) -> Result<Alias, CloudError> {
-        let what = || format!("Lambda UpdateAlias {function}:{alias}");
-        let mut tries = self.start(&what);
+        write: impl Fn(AliasUpdate) -> W,
+        reading: &Call,
+        read: impl Fn() -> G,
+    ) -> Result<Alias, CloudError>
+    where
+        W: Future<Output = Result<Alias, CloudError>>,
+        G: Future<Output = Result<Alias, CloudError>>,
+    {
+        let mut tries = self.start(call);
         let mut ambiguous = false;
         loop {
-            match self.inner.update_alias(function, alias, update).await {
+            match write(update.clone()).await {
                 Err(CloudError::Stale(message)) if ambiguous => {
                     // Did an attempt whose answer was lost go through after all?
-                    let read = || format!("Lambda GetAlias {function}:{alias}");
-                    let now = self
-                        .retry(&read, || self.inner.get_alias(function, alias))
-                        .await?;
+                    let now = self.around(reading, &read).await?;
                     return if update.written_in(&now) {
                         Ok(now)
                     } else {
@@ -237,104 +235,6 @@ impl<T: LambdaApi, C: Clock> LambdaApi for Retrying<'_, T, C> {
             }
         }
     }
-
-    async fn publish_version(
-        &self,
-        function: &str,
-        latest: &Latest,
-        description: Option<&str>,
-    ) -> Result<String, CloudError> {
-        let what = || format!("Lambda PublishVersion {function}");
-        self.retry(&what, || {
-            self.inner.publish_version(function, latest, description)
-        })
-        .await
-    }
-
-    async fn get_function(
-        &self,
-        function: &str,
-        qualifier: Option<&str>,
-    ) -> Result<FunctionInfo, CloudError> {
-        let what = || format!("Lambda GetFunctionConfiguration {function}");
-        self.retry(&what, || self.inner.get_function(function, qualifier))
-            .await
-    }
-
-    async fn provisioned(
-        &self,
-        function: &str,
-        alias: &str,
-    ) -> Result<Option<Provisioned>, CloudError> {
-        let what = || format!("Lambda GetProvisionedConcurrencyConfig {function}:{alias}");
-        self.retry(&what, || self.inner.provisioned(function, alias))
-            .await
-    }
-
-    async fn event_retries(&self, function: &str, alias: &str) -> Result<u32, CloudError> {
-        let what = || format!("Lambda GetFunctionEventInvokeConfig {function}:{alias}");
-        self.retry(&what, || self.inner.event_retries(function, alias))
-            .await
-    }
-
-    async fn update_code(&self, function: &str, zip: &[u8]) -> Result<String, CloudError> {
-        let what = || format!("Lambda UpdateFunctionCode {function}");
-        self.retry(&what, || self.inner.update_code(function, zip))
-            .await
-    }
-
-    async fn invoke(
-        &self,
-        function: &str,
-        qualifier: &str,
-        payload: &str,
-    ) -> Result<Invocation, CloudError> {
-        let what = || format!("Lambda Invoke {function}:{qualifier}");
-        self.retry_if(not_run, &what, || {
-            self.inner.invoke(function, qualifier, payload)
-        })
-        .await
-    }
-
-    async fn list_functions(&self, marker: Option<&str>) -> Result<FunctionPage, CloudError> {
-        let what = || "Lambda ListFunctions".to_string();
-        self.retry(&what, || self.inner.list_functions(marker))
-            .await
-    }
-
-    async fn tags(&self, arn: &str) -> Result<BTreeMap<String, String>, CloudError> {
-        let what = || format!("Lambda ListTags {arn}");
-        self.retry(&what, || self.inner.tags(arn)).await
-    }
-}
-
-impl<T: MetricsApi, C: Clock> MetricsApi for Retrying<'_, T, C> {
-    async fn get_metric_data(
-        &self,
-        request: &MetricDataRequest,
-    ) -> Result<MetricDataPage, CloudError> {
-        let what = || {
-            format!(
-                "CloudWatch GetMetricData ({} queries)",
-                request.queries.len()
-            )
-        };
-        self.retry(&what, || self.inner.get_metric_data(request))
-            .await
-    }
-
-    async fn describe_alarms(
-        &self,
-        names: &[String],
-        kinds: &[AlarmKind],
-    ) -> Result<Vec<(String, AlarmState)>, CloudError> {
-        let what = || match names {
-            [one] => format!("CloudWatch DescribeAlarms ({one})"),
-            _ => format!("CloudWatch DescribeAlarms ({} alarms)", names.len()),
-        };
-        self.retry(&what, || self.inner.describe_alarms(names, kinds))
-            .await
-    }
 }
 
 #[cfg(test)]
@@ -344,11 +244,11 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_call_nothing_answers_is_retried_for_two_minutes_at_most_and_each_retry_told() {
-        use crate::cloud::faults::{fault_at, Fault, Faulty};
+        use crate::cloud::faults::{fault_at, Faulty, Injected};
         use crate::cloud::sim::{SimConfig, SimWorld};
         use crate::cloud::{LambdaApi, ATTEMPT_TIMEOUT};
         let w = SimWorld::new(&SimConfig::default());
-        let stalled = Faulty::new(&w, fault_at(0, Fault::Stall, true));
+        let stalled = Faulty::new(&w, fault_at(0, Injected::Stall, true));
         let told = std::cell::RefCell::new(Vec::new());
         let notify = |retry: &Retry| told.borrow_mut().push(retry.clone());
         let retrying = Retrying::new(&stalled, &w).notifying(&notify);
@@ -365,16 +265,21 @@ mod tests {
         let told = told.into_inner();
         assert_eq!(told.len(), stalled.calls() - 1, "every retry told");
         assert!(told.len() >= 3);
-        assert_eq!(told[0].call, "Lambda GetAlias f:live");
+        let named = crate::cloud::call::Named(told[0].call.clone());
+        assert_eq!(named.to_string(), "Lambda GetAlias f:live");
         assert_eq!(told[0].since, ATTEMPT_TIMEOUT, "the first said after 20s");
-        assert!(told[0].error.contains("no answer in time"));
+        assert!(
+            matches!(&told[0].error, CloudError::Transient(m) if m.contains("no answer in time")),
+            "{:?}",
+            told[0].error
+        );
         assert!(told.windows(2).all(|w| w[1].attempt == w[0].attempt + 1));
     }
 
     #[test]
     fn pauses_double_with_jitter_and_honour_the_services_retry_after() {
         let clock = VirtualClock::new();
-        let retrying = Retrying::new(&(), &clock);
+        let retrying = Retries::new(&clock);
         let busy = CloudError::Busy("in progress".into());
         for attempt in 1..ATTEMPTS {
             let cap = (1_000u64 << (attempt - 1)).min(20_000);

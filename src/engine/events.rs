@@ -3,7 +3,8 @@
 use serde::Serialize;
 
 use super::health::Evaluation;
-use crate::cloud::Alias;
+use crate::cloud::call::Named;
+use crate::cloud::{Alias, CloudError};
 use crate::hooks::HookVerdict;
 use crate::plan::Millis;
 
@@ -48,10 +49,10 @@ pub enum EventKind {
     },
     /// A call to AWS failed and is tried again: a stall or an outage shows as it happens.
     Retrying {
-        /// The call and what it is about.
-        call: String,
-        /// What went wrong.
-        error: String,
+        /// The call and what it is about, such as `Lambda GetAlias f:live`.
+        call: Named,
+        /// What went wrong, as its message.
+        error: CloudError,
         /// The attempt that failed (1-based).
         attempt: u32,
         /// How many attempts there may be.
@@ -232,5 +233,36 @@ impl<S: EventSink + ?Sized> EventSink for &std::cell::RefCell<S> {
 impl EventSink for Vec<Event> {
     fn emit(&mut self, event: &Event) {
         self.push(event.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloud::call::Call;
+
+    #[test]
+    fn a_retry_is_printed_in_words_though_its_call_and_error_are_typed() {
+        let event = Event {
+            at_ms: 1_500,
+            kind: EventKind::Retrying {
+                call: Named(Call::GetAlias {
+                    function: "f".into(),
+                    alias: "live".into(),
+                }),
+                error: CloudError::Throttled {
+                    message: "TooManyRequestsException: Rate exceeded".into(),
+                    retry_after: Some(Millis(2_000)),
+                },
+                attempt: 1,
+                attempts: 6,
+                pause_ms: Millis(2_000),
+                since_ms: Millis(0),
+            },
+        };
+        assert_eq!(
+            serde_json::to_string(&event).unwrap(),
+            r#"{"at_ms":1500,"event":"retrying","call":"Lambda GetAlias f:live","error":"throttled: TooManyRequestsException: Rate exceeded","attempt":1,"attempts":6,"pause_ms":2000,"since_ms":0}"#
+        );
     }
 }

@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 
 use super::*;
-use crate::cloud::faults::{fault_at, pass, Decision, Fault, Faulty};
+use crate::cloud::faults::{fault_at, pass, Decision, Faulty, Injected};
 use crate::cloud::retry::Retrying;
 use crate::engine::{Cause, Outcome, Trouble};
 use crate::plan::Millis;
@@ -24,11 +24,11 @@ fn every_fault_at_every_call_ends_in_a_known_state() {
     let mut tried = 0;
     for at in 0..calls {
         for fault in [
-            Fault::Throttle,
-            Fault::ServerError,
-            Fault::LostResponse,
-            Fault::Busy,
-            Fault::StaleRevision,
+            Injected::Throttle,
+            Injected::ServerError,
+            Injected::LostResponse,
+            Injected::Busy,
+            Injected::StaleRevision,
         ] {
             for persistent in [false, true] {
                 tried += 1;
@@ -48,7 +48,7 @@ fn every_fault_at_every_call_ends_in_a_known_state() {
                     // Someone else's change (a stale RevisionId, or busy beyond the retries):
                     // stop, overwrite nothing.
                     (Outcome::Conflict(_), _) => assert!(
-                        fault == Fault::StaleRevision || fault == Fault::Busy && persistent,
+                        fault == Injected::StaleRevision || fault == Injected::Busy && persistent,
                         "{case}"
                     ),
                     (Outcome::Failed(trouble), true) => {
@@ -59,7 +59,7 @@ fn every_fault_at_every_call_ends_in_a_known_state() {
                         if let Trouble::RolledBack { aliases, .. }
                         | Trouble::RollbackFailed { aliases, .. } = trouble
                         {
-                            if !restored && fault != Fault::LostResponse {
+                            if !restored && fault != Injected::LostResponse {
                                 let reported: Vec<Serving> = aliases
                                     .iter()
                                     .map(|a| {
@@ -77,7 +77,7 @@ fn every_fault_at_every_call_ends_in_a_known_state() {
                     }
                     _ => panic!("unexpected end: {case}"),
                 }
-                if !persistent && fault != Fault::StaleRevision {
+                if !persistent && fault != Injected::StaleRevision {
                     assert_eq!(
                         r.report.outcome,
                         Outcome::Promoted,
@@ -104,7 +104,7 @@ fn lose_every_first_answer() -> impl Fn(usize, &Call) -> Decision {
             Decision::Pass
         } else {
             *lost = Some(call.clone());
-            Decision::Fail(Fault::LostResponse)
+            Decision::Fail(Injected::LostResponse)
         }
     }
 }
@@ -140,7 +140,7 @@ fn a_write_that_never_answered_is_recognised_as_ours_when_rolling_back() {
     let w = world(&["f"], HEALTHY);
     let shift = |_: usize, call: &Call| match call {
         Call::UpdateAlias { update, .. } if !update.routing.is_empty() => {
-            Decision::Fail(Fault::LostResponse)
+            Decision::Fail(Injected::LostResponse)
         }
         _ => Decision::Pass,
     };
@@ -174,7 +174,7 @@ fn a_crashed_rollout_resumes_from_any_call_and_ends_unsplit() {
     for crash_at in 1..calls {
         // Everything fails from this call on: the runner is as good as dead, and its lease stays.
         let w = world(&["f"], HEALTHY);
-        let dead = Faulty::new(&w, fault_at(crash_at, Fault::ServerError, true));
+        let dead = Faulty::new(&w, fault_at(crash_at, Injected::ServerError, true));
         run_with(&dead, &dead, &w, &plan, Settings::default());
         let left = w.alias("f", "live").unwrap();
         if Marker::parse(&left.description).1.is_none() {
@@ -207,7 +207,7 @@ fn credentials_that_expire_mid_rollout_end_saying_what_serves_and_how_to_restore
     let shifted = std::cell::Cell::new(false);
     let expire = |_: usize, call: &Call| {
         if shifted.get() {
-            return Decision::Fail(Fault::ExpiredCredentials);
+            return Decision::Fail(Injected::ExpiredCredentials);
         }
         if let Call::UpdateAlias { update, .. } = call {
             shifted.set(!update.routing.is_empty());
@@ -254,7 +254,7 @@ fn cloudwatch_silent(
     move |_, call| {
         let now = crate::cloud::Clock::now(w);
         if matches!(call, Call::GetMetricData { .. }) && from <= now && now < until {
-            Decision::Fail(Fault::Stall)
+            Decision::Fail(Injected::Stall)
         } else {
             Decision::Pass
         }

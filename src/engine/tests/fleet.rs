@@ -166,7 +166,7 @@ fn a_pattern_that_matches_nothing_is_refused_before_anything_is_written() {
 
 #[test]
 fn an_alias_deleted_mid_run_is_reported_gone_and_the_others_restored() {
-    use crate::cloud::faults::{Decision, Fault, Faulty};
+    use crate::cloud::faults::{Decision, Faulty, Injected};
     let w = fleet_world(3, |_| ());
     // Once traffic has moved, the alias of f01 is deleted: every call on it meets a 404.
     let shifted = std::cell::Cell::new(false);
@@ -179,7 +179,7 @@ fn an_alias_deleted_mid_run_is_reported_gone_and_the_others_restored() {
             && on_f01
             && !matches!(call, Call::UpdateAlias { update, .. } if !update.routing.is_empty())
         {
-            return Decision::Fail(Fault::Deleted);
+            return Decision::Fail(Injected::Deleted);
         }
         Decision::Pass
     };

@@ -1,7 +1,7 @@
 //! `resume`: it continues only the playbook that started the rollout.
 
 use super::*;
-use crate::cloud::faults::{Decision, Fault, Faulty};
+use crate::cloud::faults::{Decision, Faulty, Injected};
 use crate::engine::reasons::Refusal;
 use crate::engine::Outcome;
 
@@ -12,7 +12,7 @@ fn dies_after_the_shift(plan: &Plan) -> SimWorld {
     let shifted = std::cell::Cell::new(false);
     let die = |_: usize, call: &Call| {
         if shifted.get() {
-            return Decision::Fail(Fault::ServerError);
+            return Decision::Fail(Injected::ServerError);
         }
         if let Call::UpdateAlias { update, .. } = call {
             shifted.set(!update.routing.is_empty());

@@ -1,0 +1,106 @@
+//! Time, real or virtual: the [`Clock`] the engine waits on, and [`WallClock`], real time that
+//! Ctrl-C interrupts. The simulated world's clock is [`super::sim::clock::VirtualClock`].
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use tokio::sync::Notify;
+
+use crate::plan::Millis;
+
+/// Time, real or virtual.
+#[allow(async_fn_in_trait)]
+pub trait Clock {
+    /// Time since an arbitrary fixed start.
+    fn now(&self) -> Millis;
+    /// Waits for `duration`; returns early once interrupted.
+    async fn sleep(&self, duration: Millis);
+
+    /// Whether a person asked the rollout to stop (Ctrl-C): the engine rolls back.
+    fn interrupted(&self) -> bool {
+        false
+    }
+
+    /// Wall time in epoch milliseconds: where CloudWatch's periods are aligned.
+    fn epoch(&self) -> Millis;
+
+    /// `work`'s output if it finishes within `limit`, else `None` (it is then abandoned).
+    async fn within<T>(
+        &self,
+        limit: Millis,
+        work: impl std::future::Future<Output = T>,
+    ) -> Option<T>;
+
+    /// Wall time in Unix seconds, for lease markers other machines read.
+    fn unix(&self) -> u64 {
+        self.epoch().0 / 1000
+    }
+}
+
+/// Real time, interruptible by Ctrl-C.
+#[derive(Debug, Clone)]
+pub struct WallClock {
+    start: Instant,
+    interrupted: Arc<AtomicBool>,
+    notify: Arc<Notify>,
+}
+
+impl WallClock {
+    /// A clock starting now.
+    pub fn new() -> Self {
+        WallClock {
+            start: Instant::now(),
+            interrupted: Arc::new(AtomicBool::new(false)),
+            notify: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Ends every sleep now and from now on; the engine then rolls back.
+    pub fn interrupt(&self) {
+        self.interrupted.store(true, Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
+}
+
+impl Default for WallClock {
+    fn default() -> Self {
+        WallClock::new()
+    }
+}
+
+impl Clock for WallClock {
+    fn now(&self) -> Millis {
+        Millis(self.start.elapsed().as_millis() as u64)
+    }
+
+    async fn sleep(&self, duration: Millis) {
+        if self.interrupted() {
+            return;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(duration.as_std()) => {}
+            _ = self.notify.notified() => {}
+        }
+    }
+
+    fn interrupted(&self) -> bool {
+        self.interrupted.load(Ordering::SeqCst)
+    }
+
+    async fn within<T>(
+        &self,
+        limit: Millis,
+        work: impl std::future::Future<Output = T>,
+    ) -> Option<T> {
+        tokio::time::timeout(limit.as_std(), work).await.ok()
+    }
+
+    fn epoch(&self) -> Millis {
+        Millis(
+            SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64),
+        )
+    }
+}
