@@ -22,11 +22,25 @@ fn a_second_run_on_a_held_alias_stops_with_exit_4_and_names_the_holder() {
     wait_for("the first run to take the lease", || {
         marker(&aws, &f).is_some()
     });
-    let second = rollout(&dir, &["run", "--yes", "p.rollout"]);
+    let holder = holder(&marker(&aws, &f).unwrap());
+    let second = rollout(&dir, &["run", "--yes", "--format", "json", "p.rollout"]);
     assert_eq!(second.status.code(), Some(4), "{}", text(&second));
-    assert!(
-        String::from_utf8_lossy(&second.stdout).contains("is held by another rollout"),
+    let events = events(&second);
+    let outcome = outcome(&events);
+    assert_eq!(
+        (outcome.name.as_str(), outcome.exit_code),
+        ("conflict", 4),
         "{}",
+        text(&second)
+    );
+    assert!(
+        outcome.message.contains(&holder),
+        "names {holder}: {outcome:?}"
+    );
+    assert_eq!(
+        events_of_kind(&events, "alias_updated").len(),
+        0,
+        "the second run wrote nothing: {}",
         text(&second)
     );
     let first = first.wait_with_output().unwrap();
