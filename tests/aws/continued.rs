@@ -7,7 +7,7 @@ use crate::harness::*;
 use crate::server::healthy;
 
 /// The executions of the state machine `machine`, oldest first: name and status.
-fn executions(aws: &Aws, machine: &str) -> Vec<(String, String)> {
+pub(crate) fn executions(aws: &Aws, machine: &str) -> Vec<(String, String)> {
     aws.runtime.block_on(async {
         let machines = aws
             .sfn
