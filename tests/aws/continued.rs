@@ -7,7 +7,7 @@ use crate::harness::*;
 use crate::server::healthy;
 
 /// The executions of the state machine `machine`, oldest first: name and status.
-fn executions(aws: &Aws, machine: &str) -> Vec<(String, String)> {
+pub(crate) fn executions(aws: &Aws, machine: &str) -> Vec<(String, String)> {
     aws.runtime.block_on(async {
         let machines = aws
             .sfn
@@ -85,25 +85,37 @@ fn a_bake_longer_than_an_execution_continues_in_fresh_ones_and_run_follows_it_to
             .any(|(n, s)| n.ends_with("-c1") && s == "RUNNING")
     });
     // While a continuation runs, `status` finds it through the lease: running, not ended.
-    let status = rollout(&dir, &["status", "--function", &f, "--alias", "live"]);
-    let said = text(&status);
-    assert_eq!(status.status.code(), Some(0), "{said}");
-    assert!(
-        said.contains("held by the Step Functions execution"),
-        "{said}"
+    let status = rollout(
+        &dir,
+        &[
+            "status",
+            "--function",
+            &f,
+            "--alias",
+            "live",
+            "--format",
+            "json",
+        ],
     );
-    assert!(!said.contains("has ended"), "{said}");
+    assert_eq!(status.status.code(), Some(0), "{}", text(&status));
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert!(
+        status[0]["lease"]["holder"]
+            .as_str()
+            .is_some_and(|h| h.starts_with("sfn:")),
+        "held by an execution: {status:#}"
+    );
+    let note = status[0]["note"].as_str().unwrap();
+    assert!(!note.contains("has ended"), "{note}");
     let out = run.wait_with_output().unwrap();
-    let said = text(&out);
-    assert_eq!(out.status.code(), Some(0), "{said}");
-    let finished: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .filter(|e: &serde_json::Value| e["event"] == "finished")
-        .collect();
-    assert_eq!(finished.len(), 1, "{said}");
-    assert_eq!(finished[0]["outcome"], "promoted", "{said}");
-    assert!(said.contains("continues in a fresh execution"), "{said}");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let outcome = outcome(&events(&out));
+    assert_eq!(
+        (outcome.name.as_str(), outcome.exit_code),
+        ("promoted", 0),
+        "{}",
+        text(&out)
+    );
     // The first execution and its continuations, each ended; the last promoted.
     let all = executions(&aws, &machine);
     assert!(all.len() >= 2, "{all:?}");

@@ -2,6 +2,8 @@
 //! with one of them unhealthy, all fifty end on `old`, unsplit, lease cleared; `plan --live` and
 //! `status` resolve the same selection, and a pattern that matches nothing is refused.
 
+use serde_json::{json, Value};
+
 use crate::harness::*;
 
 const FLEET: usize = 50;
@@ -78,24 +80,29 @@ fn run_fleet(
     ignore = "needs a moto server: `scripts/test` runs these (cargo test --features e2e)"
 )]
 fn fifty_functions_selected_by_a_pattern_are_promoted_together() {
-    let (aws, prefix, names, out) = run_fleet(FLEET_REGIONS[0], "fleet", None, &[]);
+    let (aws, _, names, out) = run_fleet(FLEET_REGIONS[0], "fleet", None, &["--format", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains(&format!("\"{prefix}-*\" selects {FLEET} functions")),
-        "{stderr}"
+    let events = events(&out);
+    let started = events_of_kind(&events, "started");
+    assert_eq!(
+        started[0]["functions"],
+        json!(names),
+        "the pattern selects the fleet, and only it"
     );
-    assert!(
-        stderr.contains(&format!("rollout will act on {FLEET} functions")),
-        "{stderr}"
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.contains(&format!("{FLEET} shifted of {FLEET} targets")),
-        "the display counts a fleet: {stdout}"
+    let outcome = outcome(&events);
+    assert_eq!(
+        (outcome.name.as_str(), outcome.exit_code),
+        ("promoted", 0),
+        "{}",
+        text(&out)
     );
     for name in &names {
-        assert_eq!(aws.alias(name), ("2".to_string(), vec![]), "{name}");
+        assert_eq!(
+            traffic(&events, name),
+            [split("1", "2", 0.05), unsplit("2")],
+            "{name}"
+        );
+        assert_eq!(aws.alias(name), unsplit("2"), "{name}");
         assert_eq!(marker(&aws, name), None, "{name}: lease cleared");
     }
 }
@@ -113,35 +120,56 @@ fn one_unhealthy_function_rolls_the_whole_fleet_back() {
         &["--format", "json"],
     );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let events = events(&out);
+    let outcome = outcome(&events);
+    assert_eq!(
+        (outcome.name.as_str(), outcome.exit_code),
+        ("rolled_back", 1),
+        "{}",
+        text(&out)
+    );
+    let bad = format!("{prefix}-17");
+    assert!(
+        outcome.message.contains(&format!("{bad}: ")),
+        "names the failing target: {outcome:?}"
+    );
     for name in &names {
+        // JSON keeps one event per target action.
+        assert_eq!(
+            traffic(&events, name),
+            [split("1", "2", 0.05), unsplit("1")],
+            "{name}: the canary, then old alone"
+        );
+        assert_eq!(
+            failed_evaluations(&events, name).is_empty(),
+            *name != bad,
+            "{name}: only {bad} fails its health"
+        );
         assert_eq!(
             aws.alias(name),
-            ("1".to_string(), vec![]),
+            unsplit("1"),
             "{name}: old serves everything"
         );
         assert_eq!(marker(&aws, name), None, "{name}: lease cleared");
     }
-    let events: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    // JSON keeps one event per target action.
-    let shifted = events
+}
+
+/// Each alias of a `plan --live` or `status` JSON list: its function and the version it serves.
+fn serving(aliases: &Value) -> Vec<(String, String)> {
+    aliases
+        .as_array()
+        .unwrap()
         .iter()
-        .filter(|e| {
-            let split = |alias: &serde_json::Value| {
-                alias["routing"].as_object().is_some_and(|r| !r.is_empty())
-            };
-            e["event"] == "alias_updated" && !split(&e["before"]) && split(&e["after"])
+        .map(|a| {
+            let name = a["function"].as_str().unwrap().to_string();
+            (name, a["serves"]["version"].as_str().unwrap().to_string())
         })
-        .count();
-    assert_eq!(shifted, FLEET, "{}", text(&out));
-    let summary = events.last().unwrap();
-    let reason = summary["outcome"]["reason"].as_str().unwrap_or_default();
-    assert!(
-        reason.starts_with(&format!("{prefix}-17: ")) && reason.contains("confidently above 1.00%"),
-        "the summary names the failing target and why: {summary}"
-    );
+        .collect()
+}
+
+/// `names`, each serving version 1.
+fn serving_1(names: &[String]) -> Vec<(String, String)> {
+    names.iter().map(|n| (n.clone(), "1".to_string())).collect()
 }
 
 #[test]
@@ -155,33 +183,29 @@ fn plan_live_and_status_resolve_a_pattern_and_one_matching_nothing_is_refused() 
     for n in 0..3 {
         aws.function(&format!("{prefix}-{n}"), Some(2));
     }
+    let names: Vec<String> = (0..3).map(|n| format!("{prefix}-{n}")).collect();
     let dir = temp(&playbook(&prefix));
-    let out = rollout(&dir, &["plan", "--live", "p.rollout"]);
+    let out = rollout(&dir, &["plan", "--live", "--format", "json", "p.rollout"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    for n in 0..3 {
-        assert!(
-            stdout.contains(&format!(
-                "{prefix}-{n}:live serves version 1 (100%): old = 1"
-            )),
-            "{stdout}"
-        );
-    }
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("selects 3 functions"),
-        "{}",
-        text(&out)
-    );
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(serving(&plan["live"]), serving_1(&names), "{plan:#}");
 
     let pattern = format!("{prefix}-*");
-    let out = rollout(&dir, &["status", "--function", &pattern, "--alias", "live"]);
+    let out = rollout(
+        &dir,
+        &[
+            "status",
+            "--function",
+            &pattern,
+            "--alias",
+            "live",
+            "--format",
+            "json",
+        ],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(String::from)
-        .collect();
-    assert_eq!(lines.len(), 3, "one line per alias: {lines:?}");
-    assert!(lines[0].starts_with(&format!("{prefix}-0:live serves version 1 (100%)")));
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(serving(&status), serving_1(&names), "{status:#}");
 
     let none = temp(&playbook(&format!("{prefix}-nothing")));
     let out = rollout(&none, &["plan", "--live", "p.rollout"]);
@@ -237,25 +261,12 @@ fn functions_selected_by_tag_are_found_with_list_tags() {
     }
     let dir =
         temp(&canary(&[], "").edit("function \n", &format!("function tagged \"team={team}\"\n")));
-    let out = rollout(&dir, &["plan", "--live", "p.rollout"]);
+    let out = rollout(&dir, &["plan", "--live", "--format", "json", "p.rollout"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.contains(&format!("{prefix}-0:live serves")),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains(&format!("{prefix}-2:live serves")),
-        "{stdout}"
-    );
-    assert!(
-        !stdout.contains(&format!("{prefix}-1:live")),
-        "untagged: {stdout}"
-    );
-    assert!(
-        String::from_utf8_lossy(&out.stderr)
-            .contains(&format!("tagged \"team={team}\" selects 2 functions")),
-        "{}",
-        text(&out)
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        serving(&plan["live"]),
+        serving_1(&[format!("{prefix}-0"), format!("{prefix}-2")]),
+        "the tagged functions, not {prefix}-1: {plan:#}"
     );
 }

@@ -41,11 +41,15 @@ fn a_stall_mid_bake_shows_as_it_happens_and_the_bake_ends_on_time() {
     aws.function(&f, Some(2));
     aws.metrics(&f, "2", 1000.0, 0.0);
     let dir = temp(&canary(&[&f], "").edit("wait 2s until healthy", "wait 30s until healthy"));
-    let child = command_at(&dir, &["run", "--yes", "p.rollout"], &proxy.url)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = command_at(
+        &dir,
+        &["run", "--yes", "--format", "json", "p.rollout"],
+        &proxy.url,
+    )
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
     wait_for("the canary", || !aws.alias(&f).1.is_empty());
     let baking = Instant::now();
     std::thread::sleep(Duration::from_secs(3));
@@ -54,16 +58,29 @@ fn a_stall_mid_bake_shows_as_it_happens_and_the_bake_ends_on_time() {
     proxy.silence(false);
     let out = child.wait_with_output().unwrap();
     let bake = baking.elapsed();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.contains("AWS: CloudWatch GetMetricData") && stdout.contains("no answer in time"),
-        "the stall was shown: {}",
-        text(&out)
-    );
+    let events = events(&out);
+    let stalled = events_of_kind(&events, "retrying")
+        .into_iter()
+        .filter(|e| {
+            e["call"]
+                .as_str()
+                .unwrap()
+                .contains("CloudWatch GetMetricData")
+                && e["error"].as_str().unwrap().contains("no answer in time")
+        })
+        .count();
+    assert!(stalled > 0, "the stall was shown: {}", text(&out));
     // 30s of traffic, and at most the 30s a last look may take past the end.
     assert!(bake < Duration::from_secs(65), "the bake took {bake:?}");
+    let outcome = outcome(&events);
+    assert_eq!(
+        (outcome.name.as_str(), outcome.exit_code),
+        ("promoted", 0),
+        "{}",
+        text(&out)
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert_eq!(aws.alias(&f), ("2".to_string(), vec![]), "unsplit, on new");
+    assert_eq!(aws.alias(&f), unsplit("2"), "unsplit, on new");
     assert_eq!(marker(&aws, &f), None, "lease released");
 }
 

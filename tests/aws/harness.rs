@@ -11,6 +11,7 @@ use aws_sdk_lambda::config::Credentials;
 use aws_sdk_lambda::operation::get_alias::GetAliasOutput;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{FunctionCode, Runtime};
+use serde_json::Value;
 
 pub(crate) use crate::edit::Edit;
 
@@ -173,7 +174,7 @@ impl Aws {
     }
 
     /// What the alias serves: (version, additional versions).
-    pub(crate) fn alias(&self, function: &str) -> (String, Vec<(String, f64)>) {
+    pub(crate) fn alias(&self, function: &str) -> Serves {
         let out = self.get_alias(function);
         let routing = out
             .routing_config()
@@ -312,6 +313,95 @@ pub(crate) fn text(output: &Output) -> String {
     )
 }
 
+/// The JSON events `rollout … --format json` printed on stdout, one object a line.
+pub(crate) fn events(output: &Output) -> Vec<Value> {
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| {
+            serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("not a JSON event ({e}): {line}\n{}", text(output)))
+        })
+        .collect()
+}
+
+/// The events named `kind` (`alias_updated`, `health_evaluated`, …), in order.
+pub(crate) fn events_of_kind<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    events.iter().filter(|e| e["event"] == kind).collect()
+}
+
+/// How a rollout ended, as its one `finished` event says.
+#[derive(Debug)]
+pub(crate) struct Outcome {
+    /// `promoted`, `rolled_back`, `conflict`, …
+    pub(crate) name: String,
+    /// The exit code the outcome maps to.
+    pub(crate) exit_code: i64,
+    /// The outcome in words.
+    pub(crate) message: String,
+}
+
+/// The outcome of a run's `events`: its one `finished` event, which the summary that ends a
+/// local run repeats.
+pub(crate) fn outcome(events: &[Value]) -> Outcome {
+    let finished = events_of_kind(events, "finished");
+    assert_eq!(finished.len(), 1, "one finished event: {events:#?}");
+    let outcome = Outcome {
+        name: finished[0]["outcome"].as_str().unwrap().to_string(),
+        exit_code: finished[0]["exit_code"].as_i64().unwrap(),
+        message: finished[0]["message"].as_str().unwrap().to_string(),
+    };
+    if let Some(summary) = events.iter().find(|e| e["event"] == "summary") {
+        assert_eq!(summary["outcome"]["outcome"], outcome.name.as_str());
+        assert_eq!(summary["exit_code"], outcome.exit_code);
+    }
+    outcome
+}
+
+/// What an alias serves: the primary version and the additional versions with their weights.
+pub(crate) type Serves = (String, Vec<(String, f64)>);
+
+fn serves(alias: &Value) -> Serves {
+    let routing = alias["routing"]
+        .as_object()
+        .map(|r| {
+            r.iter()
+                .map(|(v, w)| (v.clone(), w.as_f64().unwrap()))
+                .collect()
+        })
+        .unwrap_or_default();
+    (alias["version"].as_str().unwrap().to_string(), routing)
+}
+
+/// What `function`'s alias served after each write of the run that moved traffic, in order
+/// (writes that only took, renewed or cleared the lease are left out).
+pub(crate) fn traffic(events: &[Value], function: &str) -> Vec<Serves> {
+    events_of_kind(events, "alias_updated")
+        .into_iter()
+        .filter(|e| e["function"] == function)
+        .map(|e| (serves(&e["before"]), serves(&e["after"])))
+        .filter(|(before, after)| before != after)
+        .map(|(_, after)| after)
+        .collect()
+}
+
+/// `version` alone.
+pub(crate) fn unsplit(version: &str) -> Serves {
+    (version.to_string(), vec![])
+}
+
+/// `old` with `weight` (0 to 1) of the traffic on `new`.
+pub(crate) fn split(old: &str, new: &str, weight: f64) -> Serves {
+    (old.to_string(), vec![(new.to_string(), weight)])
+}
+
+/// The health evaluations of `function` that failed, in order.
+pub(crate) fn failed_evaluations<'a>(events: &'a [Value], function: &str) -> Vec<&'a Value> {
+    events_of_kind(events, "health_evaluated")
+        .into_iter()
+        .filter(|e| e["function"] == function && e["verdict"] == "fail")
+        .collect()
+}
+
 /// A canary of `functions` judged by the second; moto makes metrics readable at once, so the
 /// playbook sets `metrics delay 0s`.
 pub(crate) fn canary(functions: &[&str], extra_health: &str) -> String {
@@ -330,6 +420,12 @@ pub(crate) fn marker(aws: &Aws, function: &str) -> Option<String> {
         .unwrap_or_default()
         .to_string();
     description.contains("[rollout ").then_some(description)
+}
+
+/// Who holds the lease `marker` describes: its `user@host:pid`.
+pub(crate) fn holder(marker: &str) -> String {
+    let after = marker.split_once(" h=").expect("a holder").1;
+    after.split(' ').next().unwrap().to_string()
 }
 
 /// Waits until `check` holds, or fails the test after 30 seconds.

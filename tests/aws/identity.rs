@@ -58,10 +58,19 @@ fn resume_never_takes_a_fresh_lease_of_an_identical_container() {
     );
     describe(&aws, &f, &lease);
     let dir = temp(&canary(&[&f], ""));
-    let out = rollout(&dir, &["resume", "--yes", "p.rollout"]);
+    let out = rollout(&dir, &["resume", "--yes", "--format", "json", "p.rollout"]);
     assert_eq!(out.status.code(), Some(4), "{}", text(&out));
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("is held by another rollout"),
+    let events = events(&out);
+    let outcome = outcome(&events);
+    assert_eq!(
+        (outcome.name.as_str(), outcome.exit_code),
+        ("conflict", 4),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(
+        events_of_kind(&events, "taking_over").len(),
+        0,
         "{}",
         text(&out)
     );

@@ -14,14 +14,14 @@ fn send(signal: &str, child: &Child) {
     assert!(status.success());
 }
 
-/// A canary on a new function whose bake lasts a minute, started and waited for until `new`
-/// has traffic.
+/// A canary on a new function whose bake lasts a minute, started with `--format json` and
+/// waited for until `new` has traffic.
 fn canary_in_its_bake(aws: &Aws, name: &str) -> (String, Child) {
     let f = unique(name);
     aws.function(&f, Some(2));
     aws.metrics(&f, "2", 1000.0, 0.0);
     let dir = temp(&canary(&[&f], "").edit("wait 2s until healthy", "wait 60s until healthy"));
-    let child = spawn(&dir, &["run", "--yes", "p.rollout"]);
+    let child = spawn(&dir, &["run", "--yes", "--format", "json", "p.rollout"]);
     wait_for("the canary", || !aws.alias(&f).1.is_empty());
     (f, child)
 }
@@ -42,6 +42,20 @@ fn ctrl_c_sigterm_and_sighup_roll_back_clear_the_lease_and_exit_3() {
         send(signal, &child);
         let out = child.wait_with_output().unwrap();
         assert_eq!(out.status.code(), Some(3), "{signal}: {}", text(&out));
+        let events = events(&out);
+        let outcome = outcome(&events);
+        assert_eq!(
+            (outcome.name.as_str(), outcome.exit_code),
+            ("interrupted", 3),
+            "{signal}: {}",
+            text(&out)
+        );
+        assert_eq!(
+            traffic(&events, &f),
+            [split("1", "2", 0.05), unsplit("1")],
+            "{signal}: the canary, then old alone: {}",
+            text(&out)
+        );
         assert!(
             String::from_utf8_lossy(&out.stderr).contains(said),
             "{signal}: {}",
@@ -49,7 +63,7 @@ fn ctrl_c_sigterm_and_sighup_roll_back_clear_the_lease_and_exit_3() {
         );
         assert_eq!(
             aws.alias(&f),
-            ("1".to_string(), vec![]),
+            unsplit("1"),
             "{signal}: old serves everything again"
         );
         assert_eq!(marker(&aws, &f), None, "{signal}: lease cleared");
@@ -90,5 +104,14 @@ fn a_second_signal_stops_at_once_and_says_what_was_left() {
             && stderr.contains(&format!("rollout rollback --function {f} --alias live")),
         "{}",
         text(&out)
+    );
+    assert_eq!(
+        aws.alias(&f),
+        split("1", "2", 0.05),
+        "the alias is left as it says"
+    );
+    assert!(
+        marker(&aws, &f).is_some(),
+        "the lease stays for the rollback it names"
     );
 }

@@ -56,6 +56,11 @@ fn a_journal_that_cannot_be_written_is_said_at_the_end() {
         &["run", "--yes", "--journal", "/dev/full", "p.rollout"],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(
+        aws.alias(&f),
+        unsplit("2"),
+        "the rollout goes on without its journal"
+    );
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("warning: the journal /dev/full lost"),
         "{}",

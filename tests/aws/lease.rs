@@ -4,6 +4,7 @@
 //! restores old.
 
 use aws_sdk_lambda::primitives::Blob;
+use serde_json::Value;
 
 use crate::harness::*;
 
@@ -22,11 +23,25 @@ fn a_second_run_on_a_held_alias_stops_with_exit_4_and_names_the_holder() {
     wait_for("the first run to take the lease", || {
         marker(&aws, &f).is_some()
     });
-    let second = rollout(&dir, &["run", "--yes", "p.rollout"]);
+    let holder = holder(&marker(&aws, &f).unwrap());
+    let second = rollout(&dir, &["run", "--yes", "--format", "json", "p.rollout"]);
     assert_eq!(second.status.code(), Some(4), "{}", text(&second));
-    assert!(
-        String::from_utf8_lossy(&second.stdout).contains("is held by another rollout"),
+    let events = events(&second);
+    let outcome = outcome(&events);
+    assert_eq!(
+        (outcome.name.as_str(), outcome.exit_code),
+        ("conflict", 4),
         "{}",
+        text(&second)
+    );
+    assert!(
+        outcome.message.contains(&holder),
+        "names {holder}: {outcome:?}"
+    );
+    assert_eq!(
+        events_of_kind(&events, "alias_updated").len(),
+        0,
+        "the second run wrote nothing: {}",
         text(&second)
     );
     let first = first.wait_with_output().unwrap();
@@ -77,10 +92,23 @@ fn killed_at_every_step_then_resumed_or_rolled_back_never_leaves_a_split() {
             )
         } else {
             // The runner was of this machine and its process is gone: no --take-over needed.
-            let resumed = rollout(&dir, &["resume", "--yes", "p.rollout"]);
-            assert!(
-                String::from_utf8_lossy(&resumed.stdout)
-                    .contains("its process on this machine has ended"),
+            let resumed = rollout(&dir, &["resume", "--yes", "--format", "json", "p.rollout"]);
+            let events = events(&resumed);
+            assert_eq!(
+                events_of_kind(&events, "taking_over").len(),
+                1,
+                "step {step}: the lease of the ended runner is taken over: {}",
+                text(&resumed)
+            );
+            let from: Vec<&Value> = events_of_kind(&events, "resumed")
+                .iter()
+                .map(|e| &e["step"])
+                .collect();
+            assert_eq!(from, [step], "step {step}: {}", text(&resumed));
+            let outcome = outcome(&events);
+            assert_eq!(
+                (outcome.name.as_str(), outcome.exit_code),
+                ("promoted", 0),
                 "step {step}: {}",
                 text(&resumed)
             );
@@ -116,7 +144,7 @@ fn approve_releases_a_waiting_gate_from_another_process() {
     aws.function(&f, Some(2));
     aws.metrics(&f, "2", 1000.0, 0.0);
     let dir = temp(&canary(&[&f], "").edit("promote", "approve \"ship it?\"\npromote"));
-    let runner = spawn(&dir, &["run", "--yes", "p.rollout"]);
+    let runner = spawn(&dir, &["run", "--yes", "--format", "json", "p.rollout"]);
     wait_for("the gate", || {
         marker(&aws, &f).is_some_and(|m| m.contains(" g=1 "))
     });
@@ -137,13 +165,30 @@ fn approve_releases_a_waiting_gate_from_another_process() {
     assert_eq!(approve.status.code(), Some(0), "{}", text(&approve));
     let runner = runner.wait_with_output().unwrap();
     assert_eq!(runner.status.code(), Some(0), "{}", text(&runner));
-    let said = String::from_utf8_lossy(&runner.stdout);
+    let events = events(&runner);
+    let approved: Vec<&str> = events_of_kind(&events, "approved")
+        .iter()
+        .map(|e| e["by"].as_str().unwrap())
+        .collect();
+    assert_eq!(approved.len(), 1, "{}", text(&runner));
     assert!(
-        said.contains("approved by carol@") && said.contains(" (`rollout approve`)"),
-        "who approved: {}",
+        approved[0].starts_with("carol@") && approved[0].ends_with(" (`rollout approve`)"),
+        "who approved: {approved:?}"
+    );
+    assert_eq!(outcome(&events).name, "promoted", "{}", text(&runner));
+    assert_eq!(
+        traffic(&events, &f),
+        [split("1", "2", 0.05), unsplit("2")],
+        "{}",
         text(&runner)
     );
-    assert_eq!(aws.alias(&f), ("2".to_string(), vec![]));
+    let at = |found: &dyn Fn(&Value) -> bool| events.iter().position(found).unwrap();
+    assert!(
+        at(&|e| e["event"] == "approved") < at(&|e| e["after"]["version"] == "2"),
+        "new serves alone only after the approval: {}",
+        text(&runner)
+    );
+    assert_eq!(aws.alias(&f), unsplit("2"));
     let again = rollout(&dir, &["approve", "--function", &f, "--alias", "live"]);
     assert_eq!(
         again.status.code(),

@@ -1,5 +1,7 @@
 //! Commands that only read: `status` and `plan --live`.
 
+use serde_json::Value;
+
 use crate::harness::*;
 
 #[test]
@@ -12,34 +14,56 @@ fn status_and_live_plan_read_without_writing() {
     let f = unique("status");
     aws.function(&f, Some(2));
     let dir = temp(&canary(&[&f], ""));
-    let out = rollout(&dir, &["status", "--function", &f, "--alias", "live"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.contains(&format!("{f}:live serves version 1 (100%)")),
-        "{stdout}"
+    let out = rollout(
+        &dir,
+        &[
+            "status",
+            "--function",
+            &f,
+            "--alias",
+            "live",
+            "--format",
+            "json",
+        ],
     );
-    assert!(stdout.contains("no rollout in progress"), "{stdout}");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status.as_array().unwrap().len(), 1, "{status:#}");
+    assert_eq!(status[0]["function"], f.as_str());
+    assert_eq!(status[0]["serves"]["version"], "1", "{status:#}");
+    assert_eq!(status[0]["split"], false, "{status:#}");
+    assert_eq!(status[0]["lease"], Value::Null, "no rollout in progress");
 
-    let out = rollout(&dir, &["plan", "--live", "p.rollout"]);
+    let out = rollout(&dir, &["plan", "--live", "--format", "json", "p.rollout"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.contains(&format!("{f}:live serves version 1 (100%): old = 1")),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("$LATEST differs from version 1: publish creates a new version"),
-        "{stdout}"
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let live = &plan["live"][0];
+    assert_eq!(live["function"], f.as_str(), "{plan:#}");
+    assert_eq!(live["serves"]["version"], "1", "old = 1: {plan:#}");
+    assert_eq!(
+        live["publish"], "$LATEST differs from version 1: publish creates a new version",
+        "{plan:#}"
     );
     // What was read is written into the calls: old is version 1.
+    let shift = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["kind"] == "shift")
+        .expect("a shift");
+    let call = shift["calls"][0].as_str().unwrap();
     assert!(
-        stdout.contains("--function-version 1 --routing-config")
-            && !stdout.contains("--function-version '<old>'"),
-        "{stdout}"
+        call.contains("--function-version 1 --routing-config"),
+        "{call}"
     );
-    assert_eq!(aws.alias(&f), ("1".to_string(), vec![]));
+    assert_eq!(aws.alias(&f), unsplit("1"));
+    assert_eq!(aws.versions(&f), 2, "nothing published: $LATEST and 1 only");
 
     let out = rollout(&dir, &["status", "--function", "nope", "--alias", "live"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("nope:live does not exist"),
+        "{}",
+        text(&out)
+    );
 }

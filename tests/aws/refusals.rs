@@ -57,13 +57,20 @@ fn a_new_version_with_another_execution_role_is_refused() {
             .expect("change the role");
     });
     let dir = temp(&canary(&[&f], ""));
-    let out = rollout(&dir, &["run", "--yes", "p.rollout"]);
+    let out = rollout(&dir, &["run", "--yes", "--format", "json", "p.rollout"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(
-        String::from_utf8_lossy(&out.stdout)
-            .contains("Lambda splits traffic only between versions with the same execution role"),
+    let outcome = outcome(&events(&out));
+    assert_eq!(
+        (outcome.name.as_str(), outcome.exit_code),
+        ("refused", 2),
         "{}",
         text(&out)
+    );
+    assert!(
+        outcome
+            .message
+            .contains("Lambda splits traffic only between versions with the same execution role"),
+        "the user is told why: {outcome:?}"
     );
     assert_eq!(aws.alias(&f), ("1".to_string(), vec![]), "nothing shifted");
     assert_eq!(
@@ -80,10 +87,16 @@ fn a_new_version_with_another_execution_role_is_refused() {
     ignore = "needs a moto server: `scripts/test` runs these (cargo test --features e2e)"
 )]
 fn run_refuses_without_a_terminal_or_yes_and_without_targets() {
-    let dir = temp(&canary(&["x"], ""));
+    let aws = Aws::new();
+    let f = unique("noyes");
+    aws.function(&f, Some(2));
+    let dir = temp(&canary(&[&f], ""));
     let out = rollout(&dir, &["run", "p.rollout"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("pass --yes"));
+    assert_eq!(aws.alias(&f), unsplit("1"), "live untouched");
+    assert_eq!(aws.versions(&f), 2, "nothing published: $LATEST and 1 only");
+    assert_eq!(marker(&aws, &f), None, "no lease taken");
     let dir = temp("publish; promote\n");
     let out = rollout(&dir, &["run", "--yes", "p.rollout"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));

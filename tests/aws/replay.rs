@@ -2,6 +2,8 @@
 //! planted in the second hour; replay finds the minute it would have been caught, and promotes a
 //! clean window.
 
+use serde_json::{json, Value};
+
 use crate::harness::*;
 
 /// Per-minute `Invocations` and `Errors` of `function`:live for versions 1 and 2 over the two
@@ -62,6 +64,8 @@ fn replay_finds_the_minute_a_planted_regression_is_caught_and_promotes_a_clean_w
             rfc3339(from),
             "--to".into(),
             rfc3339(to),
+            "--format".into(),
+            "json".into(),
         ]
     };
     // The window whose second hour regressed: caught within minutes of minute 60.
@@ -69,20 +73,24 @@ fn replay_finds_the_minute_a_planted_regression_is_caught_and_promotes_a_clean_w
     let window: Vec<&str> = window.iter().map(String::as_str).collect();
     let out = rollout(&dir, &window);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let caught = rfc3339(start + 3600 + 60);
-    let soon = rfc3339(start + 3600 + 4 * 60);
-    let line = stdout
-        .lines()
-        .find(|l| l.starts_with("would have rolled back once the period ending"))
-        .unwrap_or_else(|| panic!("{stdout}"));
-    let at = line
-        .trim_start_matches("would have rolled back once the period ending ")
-        .split(' ')
-        .next()
-        .unwrap();
-    assert!(at >= caught.as_str() && at <= soon.as_str(), "{line}");
-    assert!(line.contains("confidently above 1.00%"), "{line}");
+    let replayed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (&replayed["ending"], &replayed["exit_code"]),
+        (&json!("rolled_back"), &json!(1)),
+        "{replayed:#}"
+    );
+    let (caught, soon) = (rfc3339(start + 3600 + 60), rfc3339(start + 3600 + 4 * 60));
+    let at = replayed["decided_at"].as_str().unwrap();
+    assert!(
+        at >= caught.as_str() && at <= soon.as_str(),
+        "caught at {at}, not within minutes of {caught}"
+    );
+    let decisive = replayed["evaluations"].as_array().unwrap().last().unwrap();
+    assert_eq!(decisive["verdict"], "fail", "{decisive:#}");
+    assert_eq!(
+        decisive["checks"][0]["evidence"]["state"], "violated",
+        "{decisive:#}"
+    );
 
     let mut reported = window.clone();
     reported.extend(["--report", "replay.html"]);
@@ -99,11 +107,9 @@ fn replay_finds_the_minute_a_planted_regression_is_caught_and_promotes_a_clean_w
     let clean: Vec<&str> = clean.iter().map(String::as_str).collect();
     let out = rollout(&dir, &clean);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("would have promoted at the window's end"),
-        "{}",
-        text(&out)
-    );
+    let replayed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(replayed["ending"], "promoted", "{replayed:#}");
+    assert_eq!(replayed["decided_at"], Value::Null, "{replayed:#}");
 
     // Thresholds from 1% to 10%: the low ones fire, the high ones do not.
     let mut sweep = args(start + 3600, start + 7200);
@@ -111,16 +117,21 @@ fn replay_finds_the_minute_a_planted_regression_is_caught_and_promotes_a_clean_w
     let sweep: Vec<&str> = sweep.iter().map(String::as_str).collect();
     let out = rollout(&dir, &sweep);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.contains("error rate of new over 1m < 1%")
-            && stdout.contains("would have rolled back at"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("error rate of new over 1m < 10%")
-            && stdout.contains("would have promoted"),
-        "{stdout}"
+    let points: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let fires = |check: &str| {
+        points
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["check"] == check)
+            .unwrap_or_else(|| panic!("no {check:?}: {points:#}"))["would_roll_back"]
+            .clone()
+    };
+    assert_eq!(fires("error rate of new over 1m < 1%"), true, "{points:#}");
+    assert_eq!(
+        fires("error rate of new over 1m < 10%"),
+        false,
+        "{points:#}"
     );
 }
 

@@ -18,23 +18,35 @@ fn a_healthy_canary_promotes() {
     let dir = temp(&canary(&[&f], ""));
     let out = rollout(
         &dir,
-        &["run", "--yes", "--report", "report.html", "p.rollout"],
+        &[
+            "run",
+            "--yes",
+            "--format",
+            "json",
+            "--report",
+            "report.html",
+            "p.rollout",
+        ],
     );
+    let events = events(&out);
+    let outcome = outcome(&events);
+    assert_eq!((outcome.name.as_str(), outcome.exit_code), ("promoted", 0));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert_eq!(aws.alias(&f), ("2".to_string(), vec![]), "{}", text(&out));
+    assert_eq!(
+        traffic(&events, &f),
+        [split("1", "2", 0.05), unsplit("2")],
+        "5% on new, then all of it: {}",
+        text(&out)
+    );
+    assert_eq!(aws.alias(&f), unsplit("2"), "{}", text(&out));
+    assert_eq!(marker(&aws, &f), None, "lease released");
+    let summary = events.last().unwrap();
+    assert!(summary["aws_calls"].as_u64() > Some(0), "{summary}");
     let report = std::fs::read_to_string(dir.join("report.html")).expect("a report");
     assert!(
         report.contains("promoted: new serves all traffic")
             && report.contains("<svg class=\"chart\"")
     );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.contains(&format!(
-            "{f}: version 1 (100%) -> version 1 (95.00%) + version 2 (5.00%)"
-        )),
-        "{stdout}"
-    );
-    assert!(stdout.contains("AWS calls: "), "{stdout}");
 }
 
 #[test]
@@ -48,18 +60,35 @@ fn a_failing_metric_rolls_back() {
     aws.function(&f, Some(2));
     aws.metrics(&f, "2", 1000.0, 50.0);
     let dir = temp(&canary(&[&f], ""));
-    let out = rollout(&dir, &["run", "--yes", "p.rollout"]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let out = rollout(&dir, &["run", "--yes", "--format", "json", "p.rollout"]);
+    let events = events(&out);
+    let outcome = outcome(&events);
     assert_eq!(
-        aws.alias(&f),
-        ("1".to_string(), vec![]),
-        "old serves everything: {}",
-        text(&out)
-    );
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("= 5.00%; confidently above 1.00%"),
+        (outcome.name.as_str(), outcome.exit_code),
+        ("rolled_back", 1),
         "{}",
         text(&out)
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(
+        traffic(&events, &f),
+        [split("1", "2", 0.05), unsplit("1")],
+        "old back after the canary: {}",
+        text(&out)
+    );
+    assert_eq!(aws.alias(&f), unsplit("1"), "old serves everything");
+    assert_eq!(marker(&aws, &f), None, "lease released");
+    let failed = failed_evaluations(&events, &f);
+    let evidence = &failed.last().expect("a failed evaluation")["checks"][0]["evidence"];
+    assert_eq!(evidence["state"], "violated", "{evidence}");
+    let (errors, calls) = (
+        evidence["subject"]["events"].as_f64().unwrap(),
+        evidence["subject"]["trials"].as_f64().unwrap(),
+    );
+    assert_eq!(
+        errors / calls,
+        0.05,
+        "new's measured error rate: {evidence}"
     );
 }
 
@@ -76,14 +105,28 @@ fn an_alarm_in_alarm_rolls_back() {
     aws.metrics(&f, "2", 1000.0, 0.0);
     aws.alarm(&alarm, StateValue::Alarm);
     let dir = temp(&canary(&[&f], &format!("  alarm {alarm:?}\n")));
-    let out = rollout(&dir, &["run", "--yes", "p.rollout"]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert_eq!(aws.alias(&f), ("1".to_string(), vec![]));
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("is in ALARM"),
+    let out = rollout(&dir, &["run", "--yes", "--format", "json", "p.rollout"]);
+    let events = events(&out);
+    let outcome = outcome(&events);
+    assert_eq!(
+        (outcome.name.as_str(), outcome.exit_code),
+        ("rolled_back", 1),
         "{}",
         text(&out)
     );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(aws.alias(&f), unsplit("1"), "old serves everything");
+    let failed = failed_evaluations(&events, &f);
+    let checks = failed.last().expect("a failed evaluation")["checks"]
+        .as_array()
+        .unwrap();
+    let failing: Vec<&str> = checks
+        .iter()
+        .filter(|c| c["verdict"] == "fail")
+        .map(|c| c["check"].as_str().unwrap())
+        .collect();
+    assert_eq!(failing.len(), 1, "only the alarm fails: {checks:?}");
+    assert!(failing[0].contains(&alarm), "{failing:?}");
 }
 
 #[test]
@@ -97,16 +140,18 @@ fn an_unchanged_function_has_nothing_to_roll_out() {
     aws.function(&f, None);
     let dir = temp(&canary(&[&f], ""));
     let out = rollout(&dir, &["run", "--yes", "--format", "json", "p.rollout"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let last: serde_json::Value =
-        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
+    let events = events(&out);
+    let outcome = outcome(&events);
     assert_eq!(
-        last["outcome"]["outcome"],
-        "nothing_to_roll_out",
+        (outcome.name.as_str(), outcome.exit_code),
+        ("nothing_to_roll_out", 0),
         "{}",
         text(&out)
     );
-    assert_eq!(aws.alias(&f), ("1".to_string(), vec![]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(traffic(&events, &f), [], "no traffic moved");
+    assert_eq!(aws.alias(&f), unsplit("1"));
+    assert_eq!(aws.versions(&f), 2, "nothing published: $LATEST and 1 only");
 }
 
 #[test]

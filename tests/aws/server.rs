@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use aws_sdk_cloudwatch::types::StateValue;
 
+use crate::continued::executions;
 use crate::harness::*;
 
 /// A canary on `function` whose health is the alarm `alarm` and the error rate, judged every
@@ -244,21 +245,44 @@ fn an_approve_gate_waits_for_rollout_approve_and_a_local_run_meanwhile_stops_wit
 
     // A local run on the alias the execution holds changes nothing.
     let local = temp(&canary(&[&f], ""));
-    let out = rollout(&local, &["run", "--yes", "--take-over", "p.rollout"]);
+    let out = rollout(
+        &local,
+        &[
+            "run",
+            "--yes",
+            "--take-over",
+            "--format",
+            "json",
+            "p.rollout",
+        ],
+    );
     assert_eq!(out.status.code(), Some(4), "{}", text(&out));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("sfn:"),
+    let events = events(&out);
+    let outcome = outcome(&events);
+    assert_eq!(
+        (outcome.name.as_str(), outcome.exit_code),
+        ("conflict", 4),
         "{}",
         text(&out)
+    );
+    assert!(
+        outcome.message.contains("is held by another rollout: sfn:"),
+        "names the execution as the holder: {outcome:?}"
+    );
+    assert_eq!(
+        events_of_kind(&events, "alias_updated").len(),
+        0,
+        "{}",
+        text(&out)
+    );
+    assert_eq!(
+        aws.alias(&f),
+        split("1", "2", 0.05),
+        "the execution's canary"
     );
 
     let out = rollout(&dir, &["approve", "--function", &f, "--alias", "live"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("approved: the Step Functions execution"),
-        "{}",
-        text(&out)
-    );
     let (status, error) = finish(&aws, &execution);
     assert_eq!(status, "SUCCEEDED", "{error:?}");
     assert_eq!(aws.alias(&f), ("2".to_string(), vec![]));
@@ -284,21 +308,28 @@ fn finish_now(aws: &Aws, execution: &str) -> (String, Option<String>) {
 fn run_on_step_functions_follows_the_execution_to_its_end() {
     let aws = Aws::new();
     let (f, _, dir) = canary_with_alarm(&aws, "sfn-run", 2, "");
-    let out = rollout(&dir, &on_step_functions(&[]));
+    let out = rollout(&dir, &on_step_functions(&["--format", "json"]));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("step 2/4  shift 5% to new"), "{stdout}");
-    assert!(
-        stdout.contains(&format!(
-            "{f}: version 1 (100%) -> version 1 (95.00%) + version 2 (5.00%)"
-        )),
-        "{stdout}"
+    let events = events(&out);
+    let steps: Vec<(u64, &str)> = events_of_kind(&events, "step_started")
+        .iter()
+        .map(|e| (e["step"].as_u64().unwrap(), e["text"].as_str().unwrap()))
+        .collect();
+    assert!(steps.contains(&(2, "shift 5% to new")), "{steps:?}");
+    assert_eq!(
+        traffic(&events, &f),
+        [split("1", "2", 0.05), unsplit("2")],
+        "the execution's writes, as it made them: {}",
+        text(&out)
     );
-    assert!(
-        stdout.contains("promoted: new serves all traffic (exit 0)"),
-        "{stdout}"
+    let outcome = outcome(&events);
+    assert_eq!(
+        (outcome.name.as_str(), outcome.exit_code),
+        ("promoted", 0),
+        "{}",
+        text(&out)
     );
-    assert_eq!(aws.alias(&f), ("2".to_string(), vec![]));
+    assert_eq!(aws.alias(&f), unsplit("2"));
 }
 
 #[test]
@@ -314,35 +345,38 @@ fn a_detached_execution_shows_in_status_and_rollback_stops_it_and_restores_old()
         "  error rate < 1%\n",
         "  error rate < 1%\n  avg duration < 5s\n",
     ));
-    let out = rollout(&dir, &on_step_functions(&["--detach"]));
+    let out = rollout(&dir, &on_step_functions(&["--detach", "--format", "json"]));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let execution = String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .to_string();
+    let started = events(&out);
+    assert_eq!(started.len(), 1, "{}", text(&out));
+    let execution = started[0]["execution_arn"].as_str().unwrap().to_string();
+    assert_eq!(finish_now(&aws, &execution).0, "RUNNING");
     wait_for("the canary", || !aws.alias(&f).1.is_empty());
-    let out = rollout(&dir, &["status", "--function", &f, "--alias", "live"]);
+    let out = rollout(
+        &dir,
+        &[
+            "status",
+            "--function",
+            &f,
+            "--alias",
+            "live",
+            "--format",
+            "json",
+        ],
+    );
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status[0]["split"], true, "{status:#}");
     assert!(
-        String::from_utf8_lossy(&out.stdout).contains("held by the Step Functions execution"),
-        "{}",
-        text(&out)
+        status[0]["lease"]["holder"]
+            .as_str()
+            .is_some_and(|h| h.starts_with("sfn:")),
+        "held by the execution: {status:#}"
     );
     let out = rollout(
         &dir,
         &["rollback", "--yes", "--function", &f, "--alias", "live"],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("stopped the Step Functions execution"),
-        "{}",
-        text(&out)
-    );
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("deleted the 1 alarm it created\n"),
-        "{}",
-        text(&out)
-    );
     assert_eq!(finish_now(&aws, &execution).0, "ABORTED");
     assert_eq!(aws.alias(&f), ("1".to_string(), vec![]));
     assert_eq!(marker(&aws, &f), None);
@@ -377,10 +411,15 @@ fn a_follower_that_loses_the_endpoint_gives_up_after_two_minutes_with_exit_5() {
         took >= std::time::Duration::from_secs(110) && took < std::time::Duration::from_secs(200),
         "took {took:?}"
     );
+    let running = executions(&aws, &format!("rollout-{f}-live"));
+    assert_eq!(running.len(), 1, "{running:?}");
+    let (name, status) = &running[0];
+    assert_eq!(status, "RUNNING", "the execution goes on");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("stopped following it. The execution goes on in AWS: arn:aws:states:"),
-        "{}",
+        stderr.contains("stopped following it. The execution goes on in AWS: arn:aws:states:")
+            && stderr.contains(&format!(":{name}\n")),
+        "the user is told which execution goes on: {}",
         text(&out)
     );
     assert!(

@@ -110,9 +110,15 @@ fn control(method: &str, query: &str, body: &str) -> String {
     body.to_string()
 }
 
-/// `rollout run --on step-functions` of `dir/p.rollout`, left running.
+/// `rollout run --on step-functions --format json` of `dir/p.rollout`, left running.
 fn follow(dir: &std::path::Path) -> std::process::Child {
-    spawn(dir, &on_step_functions(&[]))
+    spawn(dir, &on_step_functions(&["--format", "json"]))
+}
+
+/// The outcome `out`'s events end with, as (name, exit code).
+fn ended(out: &std::process::Output) -> (String, i64) {
+    let outcome = outcome(&events(out));
+    (outcome.name, outcome.exit_code)
 }
 
 /// Every other alias write and every other alarm read of the execution.
@@ -129,12 +135,8 @@ fn a_healthy_canary_with_every_other_write_and_read_throttled_ends_promoted() {
     let throttle = Throttle::new(&f, EVERY_OTHER);
     let out = follow(&dir).wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("promoted: new serves all traffic (exit 0)"),
-        "{}",
-        text(&out)
-    );
-    assert_eq!(aws.alias(&f), ("2".to_string(), vec![]), "new, unsplit");
+    assert_eq!(ended(&out), ("promoted".into(), 0), "{}", text(&out));
+    assert_eq!(aws.alias(&f), unsplit("2"), "new, unsplit");
     assert_eq!(marker(&aws, &f), None, "lease cleared");
     let counts = throttle.counts();
     assert!(
@@ -158,11 +160,8 @@ fn an_unhealthy_canary_with_every_other_write_and_read_throttled_puts_old_back_w
     aws.alarm(&alarm, StateValue::Alarm);
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert_eq!(
-        aws.alias(&f),
-        ("1".to_string(), vec![]),
-        "old serves everything"
-    );
+    assert_eq!(ended(&out), ("rolled_back".into(), 1), "{}", text(&out));
+    assert_eq!(aws.alias(&f), unsplit("1"), "old serves everything");
     assert_eq!(marker(&aws, &f), None, "lease cleared");
     let counts = throttle.counts();
     assert!(
@@ -187,13 +186,18 @@ fn a_restore_that_cannot_write_exits_5_naming_the_rollback_that_finishes_it() {
     aws.alarm(&alarm, StateValue::Alarm);
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(5), "{}", text(&out));
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    let outcome = outcome(&events(&out));
+    assert_eq!(
+        (outcome.name.as_str(), outcome.exit_code),
+        ("restore_failed", 5),
+        "{}",
+        text(&out)
     );
     let command = format!("rollout rollback --function {f} --alias live");
-    assert!(said.contains(&command), "{}", text(&out));
+    assert!(
+        outcome.message.ends_with(&command),
+        "names the command that finishes the restore: {outcome:?}"
+    );
     let counts = throttle.counts();
     assert!(
         throttle.throttled("lambda.UpdateAlias") >= 6,
@@ -231,11 +235,16 @@ fn a_lease_that_cannot_be_written_restores_only_what_was_leased() {
     let throttle = Throttle::new(&second, &[("lambda.UpdateAlias", 1)]);
     let out = follow(&dir).wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        !stdout.contains("someone else changed"),
-        "an alias this execution never leased is not someone else's change: {}",
+    let outcome = outcome(&events(&out));
+    assert_eq!(
+        (outcome.name.as_str(), outcome.exit_code),
+        ("rolled_back", 1),
+        "{}",
         text(&out)
+    );
+    assert!(
+        !outcome.message.contains("someone else changed"),
+        "an alias this execution never leased is not someone else's change: {outcome:?}"
     );
     for f in [&first, &second] {
         assert_eq!(aws.alias(f), ("1".to_string(), vec![]), "{f} as it was");
@@ -286,9 +295,17 @@ fn a_fleet_whose_promotion_fails_halfway_is_partly_restored_not_rolled_back() {
     control("POST", "", &rule.to_string());
     let out = follow(&dir).wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(5), "{}", text(&out));
-    let said = String::from_utf8_lossy(&out.stdout);
-    assert!(said.contains("was left as it is"), "{}", text(&out));
-    assert!(!said.contains("rolled back at step"), "{}", text(&out));
+    let outcome = outcome(&events(&out));
+    assert_eq!(
+        (outcome.name.as_str(), outcome.exit_code),
+        ("partly_restored", 5),
+        "not rolled back: {}",
+        text(&out)
+    );
+    assert!(
+        outcome.message.contains("was left as it is"),
+        "says an alias was left: {outcome:?}"
+    );
     assert_eq!(
         aws.alias(&first),
         ("3".to_string(), vec![]),
@@ -338,7 +355,8 @@ fn an_approve_gate_whose_parameters_are_throttled_still_waits_and_goes_on() {
     assert!(approved.is_some(), "the gate's token never arrived");
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert_eq!(aws.alias(&f), ("2".to_string(), vec![]), "promoted");
+    assert_eq!(ended(&out), ("promoted".into(), 0), "{}", text(&out));
+    assert_eq!(aws.alias(&f), unsplit("2"), "promoted");
     assert!(
         throttle.throttled("ssm.PutParameter") >= 2,
         "the proxy throttled too little: {:?}",

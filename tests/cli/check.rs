@@ -89,7 +89,23 @@ fn set_overrides_are_type_checked() {
     Test::temp()
         .file("p.rollout", playbook)
         .args(["check", "--set", "canary=10%", "p.rollout"])
+        .stdout_contains("p.rollout: ok (no problems)")
         .run();
+    // The value given is the one the plan shifts by.
+    let planned = Test::temp()
+        .file("p.rollout", playbook)
+        .args([
+            "plan",
+            "--format",
+            "json",
+            "--set",
+            "canary=10%",
+            "p.rollout",
+        ])
+        .run();
+    let plan: serde_json::Value = serde_json::from_slice(&planned.stdout).unwrap();
+    assert_eq!(plan["steps"][1]["kind"], "shift", "{plan:#}");
+    assert_eq!(plan["steps"][1]["weight"], 10.0, "{plan:#}");
     // A value out of range is shown where it was given, through a step definition too.
     let staged =
         "param canary = 5%\nstep stage(w) { shift w to new }\npublish; stage(canary); promote\n";
@@ -117,27 +133,67 @@ fn set_overrides_are_type_checked() {
         .run();
 }
 
-#[test]
-fn targets_from_the_command_line_are_accepted() {
-    Test::temp()
-        .file("p.rollout", "publish; promote\n")
-        .args([
-            "check",
-            "--function",
-            "a",
-            "--function",
-            "b",
-            "--alias",
-            "live",
-            "p.rollout",
-        ])
+/// The targets `--function`, `--alias` and `--region` give, as the plan of `playbook` with them
+/// shows them, once `check` has found the playbook valid with them.
+fn targets_given(playbook: &str) -> serde_json::Value {
+    let dir = crate::test::temp_dir();
+    std::fs::write(dir.join("p.rollout"), playbook).unwrap();
+    let given = [
+        "--function",
+        "a",
+        "--function",
+        "b",
+        "--alias",
+        "live",
+        "--region",
+        "eu-west-1",
+        "p.rollout",
+    ];
+    let checked = Test::new()
+        .dir(&dir)
+        .args(["check", "--format", "json"])
+        .args(given)
         .run();
+    let report: serde_json::Value = serde_json::from_slice(&checked.stdout).unwrap();
+    assert_eq!(report["valid"], true, "{report:#}");
+    let planned = Test::new()
+        .dir(&dir)
+        .args(["plan", "--format", "json"])
+        .args(given)
+        .run();
+    let plan: serde_json::Value = serde_json::from_slice(&planned.stdout).unwrap();
+    plan["targets"].clone()
+}
+
+#[test]
+fn targets_from_the_command_line_are_the_ones_used() {
+    assert_eq!(
+        targets_given("publish; promote\n"),
+        serde_json::json!({"functions": ["a", "b"], "alias": "live", "region": "eu-west-1"})
+    );
+}
+
+#[test]
+fn targets_from_the_command_line_replace_the_playbooks() {
+    assert_eq!(
+        targets_given("function \"x\"\nalias \"prod\"\nregion \"us-east-1\"\npublish; promote\n"),
+        serde_json::json!({"functions": ["a", "b"], "alias": "live", "region": "eu-west-1"})
+    );
 }
 
 #[test]
 fn usage_errors_exit_2_and_help_exits_0() {
-    Test::new().args(["check"]).status(2).run();
-    Test::new().args(["frobnicate"]).status(2).run();
+    Test::new()
+        .args(["check"])
+        .status(2)
+        .stderr_contains("the following required arguments were not provided")
+        .stderr_contains("<FILE>...")
+        .run();
+    Test::new()
+        .args(["frobnicate"])
+        .status(2)
+        .stderr_contains("unrecognized subcommand 'frobnicate'")
+        .run();
     // Changing live traffic without a terminal to confirm on needs --yes: a usage error.
     Test::new()
         .args(["rollback", "--function", "f", "--alias", "live"])

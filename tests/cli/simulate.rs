@@ -218,22 +218,39 @@ fn a_sweep_draws_the_operating_curve() {
 
 #[test]
 fn options_are_validated() {
-    for bad in [
-        vec!["--rps", "0"],
-        vec!["--error-rate", "new=200%"],
-        vec!["--error-rate", "newer=2%"],
-        vec!["--latency", "old=fast"],
-        vec!["--runs", "0"],
-        vec!["--approve-after", "soon"],
-        vec!["--sweep", "new=5%..1%"],
-        vec!["--sweep", "old=0%..1%"],
-        vec!["--ingestion-delay", "later"],
-        vec!["--error-rate", "new=2%,new=3%"],
-        vec!["--alarm", "nosuch=alarm"],
+    // Each refused with what is wrong with the value, nothing simulated.
+    for (option, value, said) in [
+        ("--rps", "0", "between 0 and 100000, not `0`"),
+        (
+            "--error-rate",
+            "new=200%",
+            "`200%` is not a percentage between 0% and 100%",
+        ),
+        (
+            "--error-rate",
+            "newer=2%",
+            "expected `old` or `new`, not `newer`",
+        ),
+        ("--latency", "old=fast", "`fast` is not a duration"),
+        ("--runs", "0", "0 is not in 1..=1000000"),
+        ("--approve-after", "soon", "not `soon`"),
+        ("--sweep", "new=5%..1%", "the range 5%..1% must go upwards"),
+        ("--sweep", "old=0%..1%", "not `old=0%..1%`"),
+        ("--ingestion-delay", "later", "not `later`"),
+        ("--error-rate", "new=2%,new=3%", "`new` is given twice"),
+        (
+            "--alarm",
+            "nosuch=alarm",
+            "the playbook checks no alarm of that name",
+        ),
     ] {
-        let mut args = vec!["simulate", "examples/canary.rollout"];
-        args.extend(bad);
-        Test::new().args(args).status(2).run();
+        Test::new()
+            .args(["simulate", "examples/canary.rollout", option, value])
+            .status(2)
+            .stdout("")
+            .stderr_contains(option)
+            .stderr_contains(said)
+            .run();
     }
     Test::new()
         .args([
@@ -360,14 +377,25 @@ fn a_fleet_is_selected_counted_and_timed_at_the_accounts_pace() {
 
 #[test]
 fn a_bad_fleet_size_or_pace_is_a_usage_error() {
-    for args in [
-        ["--fleet", "0"],
-        ["--calls-per-second", "0"],
-        ["--calls-per-second", "x"],
+    for (option, value, said) in [
+        (
+            "--fleet",
+            "0",
+            "expected a number of functions from 1 to 100000, not `0`",
+        ),
+        (
+            "--calls-per-second",
+            "0",
+            "expected at least 0.1 calls per second",
+        ),
+        ("--calls-per-second", "x", "not `x`"),
     ] {
         Test::new()
-            .args(["simulate", "examples/fleet.rollout", args[0], args[1]])
+            .args(["simulate", "examples/fleet.rollout", option, value])
             .status(2)
+            .stdout("")
+            .stderr_contains(option)
+            .stderr_contains(said)
             .run();
     }
 }
