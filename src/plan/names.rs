@@ -4,8 +4,8 @@
 //! From the Lambda API reference: a function's name is 1 to 64 of `[a-zA-Z0-9-_]` (an ARN or a
 //! qualified name also reaches the API, but the CloudWatch dimensions, the lease and every name
 //! derived from the function need the bare name); an alias is 1 to 128 of `[a-zA-Z0-9-_]`, not only
-//! digits (that is a version). A region is a host label of the endpoint: lowercase letters, digits
-//! and single hyphens, a letter first and a digit last (`us-east-1`, `eusc-de-east-1`).
+//! digits (that is a version). A region is a host label of the endpoint: words of lowercase
+//! letters and a number, joined by single hyphens (`us-east-1`, `eusc-de-east-1`).
 
 /// Longest function name Lambda accepts.
 const FUNCTION_MAX: usize = 64;
@@ -65,19 +65,20 @@ pub fn alias(name: &str) -> Option<String> {
     })
 }
 
-/// Why `name` is not a region's name, or `None` when it could be one.
+/// Why `name` is not a region's name, or `None` when it could be one: words of lowercase letters
+/// joined by single hyphens, then a hyphen and a number (`eu-west-1`, `us-gov-east-1`,
+/// `eusc-de-east-1`).
 pub fn region(name: &str) -> Option<String> {
-    let shaped = !name.is_empty()
-        && name.len() <= REGION_MAX
-        && name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name.ends_with(|c: char| c.is_ascii_digit())
-        && !name.contains("--")
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    (!shaped).then(|| {
-        format!("`{name}` is not a region: a region is written like `us-east-1` or `eu-central-1`")
-    })
+    let parts: Vec<&str> = name.split('-').collect();
+    let (number, words) = parts.split_last().expect("split gives one part at least");
+    let shaped = name.len() <= REGION_MAX
+        && words.len() >= 2
+        && words
+            .iter()
+            .all(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase()))
+        && !number.is_empty()
+        && number.chars().all(|c| c.is_ascii_digit());
+    (!shaped).then(|| format!("{name:?} is not a region's name (such as eu-west-1)"))
 }
 
 #[cfg(test)]

@@ -91,39 +91,35 @@ fn a_stall_mid_bake_shows_as_it_happens_and_the_bake_ends_on_time() {
 )]
 fn set_up_mistakes_end_before_anything_with_exit_2_in_one_line() {
     let dir = temp(&canary(&["f"], ""));
-    // (the mistake, extra arguments, the endpoint, whether AWS_REGION is set, what is said)
-    let cases: [(&str, &[&str], &str, bool, &str); 3] = [
+    // (the mistake, the endpoint, AWS_REGION (`None`: unset), what is said)
+    let cases: [(&str, &str, Option<&str>, &str); 3] = [
         (
             "a region with spaces",
-            &["--region", "us east 1"],
             "http://127.0.0.1:9",
-            true,
+            Some("us east 1"),
             "\"us east 1\" is not a region's name",
         ),
         (
             "no region",
-            &[],
             "http://127.0.0.1:9",
-            false,
+            None,
             "no region: pass --region",
         ),
         (
             "an endpoint that is not a URL",
-            &[],
             "not a url",
-            true,
+            Some("us-east-1"),
             "\"not a url\" is not an endpoint URL",
         ),
     ];
-    for (case, args, endpoint, region, said) in cases {
-        let mut run = vec!["run", "--yes", "p.rollout"];
-        run.extend(args);
-        let mut command = command_at(&dir, &run, endpoint);
-        if !region {
-            command
+    for (case, endpoint, region, said) in cases {
+        let mut command = command_at(&dir, &["run", "--yes", "p.rollout"], endpoint);
+        match region {
+            Some(region) => command.env("AWS_REGION", region),
+            None => command
                 .env_remove("AWS_REGION")
-                .env_remove("AWS_DEFAULT_REGION");
-        }
+                .env_remove("AWS_DEFAULT_REGION"),
+        };
         let out = command
             .env("AWS_CONFIG_FILE", dir.join("none"))
             .output()
@@ -133,4 +129,19 @@ fn set_up_mistakes_end_before_anything_with_exit_2_in_one_line() {
         assert!(stderr.contains(said), "{case}: {}", text(&out));
         assert_eq!(stderr.trim().lines().count(), 1, "{case}: {}", text(&out));
     }
+    // On the command line the same region is a usage error, before the playbook is read.
+    let out = command_at(
+        &dir,
+        &["run", "--yes", "p.rollout", "--region", "us east 1"],
+        "http://127.0.0.1:9",
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("invalid value 'us east 1' for '--region <REGION>'"),
+        "{}",
+        text(&out)
+    );
 }

@@ -48,19 +48,11 @@ pub struct Aws {
 
 /// Whether `region` looks like a region's name (`eu-west-1`, `us-gov-east-1`, `cn-north-1`).
 fn region_name(region: &str) -> Result<(), CloudError> {
-    let parts: Vec<&str> = region.split('-').collect();
-    let shaped = parts.len() >= 3
-        && parts[..parts.len() - 1]
-            .iter()
-            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
-        && parts[parts.len() - 1].chars().all(|c| c.is_ascii_digit())
-        && !parts[parts.len() - 1].is_empty();
-    if shaped {
-        Ok(())
-    } else {
-        Err(CloudError::Setup(format!(
-            "{region:?} is not a region's name (such as eu-west-1): check --region, AWS_REGION or the profile"
-        )))
+    match crate::plan::names::region(region) {
+        None => Ok(()),
+        Some(problem) => Err(CloudError::Setup(format!(
+            "{problem}: check --region, AWS_REGION or the profile"
+        ))),
     }
 }
 
