@@ -22,11 +22,6 @@ where
         }
         SdkError::ResponseError(_) => return CloudError::Transient(context),
         _ if caused_by::<CredentialsError>(&error) => return CloudError::Credentials(context),
-        _ if context.to_lowercase().contains("region") => {
-            return CloudError::Setup(format!(
-                "{context}; set the region with --region, AWS_REGION or the profile's `region`"
-            ))
-        }
         SdkError::DispatchFailure(_) => return CloudError::Transient(context),
         _ => return CloudError::Setup(context),
     }
