@@ -10,7 +10,7 @@ use std::sync::Arc;
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode};
 use serde::Serialize;
 
-use crate::syntax::span::Span;
+use crate::span::Span;
 
 /// A source file as diagnostics show it: its display name and its text.
 pub type Source = Arc<NamedSource<String>>;

@@ -1,7 +1,7 @@
 //! The layers point one way: a test that reads every source file and fails when a module names
-//! one above it, in a `use` (grouped or not) or a `crate::` path in code. Modules of one layer
-//! may name each other. From the bottom: exit codes and bounded reading of input files;
-//! diagnostics and syntax (which share the span and the diagnostic type); the plan; the judge
+//! one above it, in a `use` (grouped or not) or a `crate::` path in code, or when two modules of
+//! one layer name each other (a cycle). From the bottom: exit codes, bounded reading of input
+//! files and the span of source text; diagnostics and syntax (which reports with them); the plan; the judge
 //! (pure statistics and time); the cloud (back ends and the simulated world); hooks; the checker
 //! (which compiles hooks at check time); the engine; the event renderers, the exporter, the
 //! language server and the replay of a past window; the simulation driver; the commands.
@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 const LAYERS: &[&[&str]] = &[
-    &["exit", "input"],
+    &["exit", "input", "span"],
     &["diagnostic", "syntax"],
     &["plan"],
     &["judge"],
@@ -132,6 +132,30 @@ fn no_module_names_one_above_it() {
         .collect();
     assert!(all.len() > 50, "read {} files", all.len());
     assert_eq!(wrong, Vec::<String>::new(), "imports that point up");
+}
+
+#[test]
+fn no_two_modules_of_a_layer_name_each_other() {
+    let mut all = Vec::new();
+    files(
+        Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/src")),
+        &mut all,
+    );
+    let mut names: std::collections::BTreeMap<&str, BTreeSet<String>> = Default::default();
+    for (_, top, text) in &all {
+        names.entry(top.as_str()).or_default().extend(named(text));
+    }
+    let cycles: Vec<String> = names
+        .iter()
+        .flat_map(|(a, named_by_a)| {
+            let names = &names;
+            named_by_a.iter().filter_map(move |b| {
+                let back = names.get(b.as_str())?.contains(*a);
+                (back && *a < b.as_str()).then(|| format!("{a} and {b} name each other"))
+            })
+        })
+        .collect();
+    assert_eq!(cycles, Vec::<String>::new());
 }
 
 #[test]

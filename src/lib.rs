@@ -22,6 +22,7 @@ pub mod plan;
 pub mod replay;
 pub mod report;
 pub mod simulation;
+pub mod span;
 pub mod syntax;
 
 #[cfg(test)]

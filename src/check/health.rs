@@ -8,8 +8,8 @@ use crate::diagnostic::{Code, Diag};
 use crate::plan::{
     Check, Expr, HealthSpec, Millis, ParamValue, Percent, SharedFailure, Unit, WarmUp,
 };
+use crate::span::Span;
 use crate::syntax::ast::{self, ExprKind, HealthItemKind, Inconclusive, Metric, Which};
-use crate::syntax::span::Span;
 
 /// The longest `metrics delay`: a day. Lambda's metrics settle within minutes (and its longest
 /// timeout is 15), and every bake lasts its traffic plus the delay.

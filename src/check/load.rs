@@ -7,8 +7,8 @@ use std::rc::Rc;
 
 use super::Checker;
 use crate::diagnostic::{self, Code, Diag, Source};
+use crate::span::Span;
 use crate::syntax::ast::{self, HeaderKind, Statement};
-use crate::syntax::span::Span;
 
 /// A parsed file and where it lives.
 #[derive(Debug)]

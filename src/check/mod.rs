@@ -12,8 +12,8 @@ use std::rc::Rc;
 
 use crate::diagnostic::{self, Code, Diag, Source};
 use crate::plan::{names, LocalFile, Millis, Param, ParamValue, Plan, Script, Selection, Targets};
+use crate::span::Span;
 use crate::syntax::ast::{self, HeaderKind, HookEvent, Statement};
-use crate::syntax::span::Span;
 use load::{Def, Loaded};
 use values::{Scope, Want};
 

@@ -8,8 +8,8 @@ use super::values::{Bound, Scope};
 use super::Checker;
 use crate::diagnostic::{Code, Diag, Source};
 use crate::plan::{Millis, Percent, Step, StepKind};
+use crate::span::Span;
 use crate::syntax::ast::{self, Value};
-use crate::syntax::span::Span;
 
 /// The deepest chain of step calls expanded: far beyond any playbook, and well within what the
 /// checker follows without running out of stack.

@@ -7,8 +7,8 @@ use super::load::Loaded;
 use super::Checker;
 use crate::diagnostic::{Code, Diag, Source};
 use crate::plan::{Millis, ParamValue, Percent, QuantityError};
+use crate::span::Span;
 use crate::syntax::ast::{Literal, LiteralKind, Str, StrPart, Value};
-use crate::syntax::span::Span;
 
 /// A step argument bound to a step definition's parameter.
 #[derive(Debug, Clone)]

@@ -9,7 +9,7 @@ use rhai::{Dynamic, Engine, EvalAltResult, Map};
 
 use crate::cloud::{Invocation, Stat};
 use crate::plan::{Millis, ParamValue, Which};
-use crate::syntax::span::Span;
+use crate::span::Span;
 
 /// Every member of `ctx`; `check` reports any other.
 pub const MEMBERS: &[&str] = &[

@@ -20,7 +20,7 @@ pub use verdict::{HookError, HookVerdict};
 
 use crate::diagnostic::{self, Code, Diag};
 use crate::plan::{Check, Plan, Script, StepKind};
-use crate::syntax::span::Span;
+use crate::span::Span;
 
 /// The compiled hooks of a plan, by path. A hook that no longer compiles (its file changed since
 /// `check`) is kept with its error and fails closed when it runs.

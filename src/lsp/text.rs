@@ -1,7 +1,7 @@
 //! Places in a text as the protocol counts them (lines and UTF-16 columns), and the word at a
 //! place.
 
-use crate::syntax::span::Span;
+use crate::span::Span;
 
 /// A place in a text: 0-based line and UTF-16 column, as the protocol counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

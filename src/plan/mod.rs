@@ -14,9 +14,9 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::span::Span;
 use crate::syntax::ast::LiteralKind;
 pub use crate::syntax::ast::{BinOp, CompareOp, HookEvent, Inconclusive, Metric, Which};
-use crate::syntax::span::Span;
 pub use display::quantity;
 pub use quantity::{Millis, Percent, QuantityError};
 

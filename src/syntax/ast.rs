@@ -3,7 +3,7 @@
 //! Values stay lexical here (`"5%"`, `"1h30m"`): turning them into numbers, and reporting the ones
 //! that are out of range, is the checker's job, so that every such error is collected.
 
-use super::span::Span;
+use crate::span::Span;
 
 /// A parsed `.rollout` file.
 #[derive(Debug, Clone, PartialEq)]

@@ -7,8 +7,8 @@
 use pest::error::{Error, ErrorVariant, InputLocation};
 
 use super::grammar::Rule;
-use super::span::Span;
 use crate::diagnostic::{Code, Diag, Source};
+use crate::span::Span;
 
 /// Turns a pest error into a diagnostic.
 pub(super) fn diagnose(error: Error<Rule>, source: &Source) -> Diag {

@@ -7,6 +7,5 @@ pub mod fmt;
 mod grammar;
 mod lex;
 pub mod parse;
-pub mod span;
 
 pub use parse::{parse, parse_literal};

@@ -9,8 +9,8 @@ use pest::Parser as _;
 
 use super::ast::*;
 use super::expected;
-use super::span::Span;
 use crate::diagnostic::{Diag, Source};
+use crate::span::Span;
 
 pub use super::grammar::{Grammar, Rule};
 
