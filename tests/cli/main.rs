@@ -8,6 +8,7 @@ mod export;
 mod fixtures;
 mod fmt;
 mod hostile;
+mod kept;
 mod limits;
 mod lsp;
 mod lsp_limits;
