@@ -193,8 +193,9 @@ pub enum Trouble {
         /// What failed.
         error: CloudError,
     },
-    /// A step failed in AWS; `old` was restored.
-    RolledBack {
+    /// A step failed in AWS; `old` was restored. (Not [`super::Outcome::RolledBack`], which
+    /// is a rollout judged or planned to go back, exit 1: this one is an AWS failure, exit 5.)
+    Restored {
         /// What failed.
         fault: Fault,
         /// What each alias serves now.
@@ -400,7 +401,7 @@ impl fmt::Display for Trouble {
                 f,
                 "reading {function}:{alias}: {error}; nothing was changed"
             ),
-            Trouble::RolledBack { fault, aliases } => {
+            Trouble::Restored { fault, aliases } => {
                 write!(f, "{fault}; rolled back: {}", Aliases(aliases))
             }
             Trouble::RollbackFailed { fault, aliases } => {

@@ -134,7 +134,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                 step: number,
                 aliases: self.aliases(),
             },
-            Rollback::Fault(fault) => Outcome::Failed(Trouble::RolledBack {
+            Rollback::Fault(fault) => Outcome::Failed(Trouble::Restored {
                 fault,
                 aliases: self.aliases(),
             }),

@@ -56,7 +56,7 @@ fn every_fault_at_every_call_ends_in_a_known_state() {
                         // Where old could not be restored, the outcome says what the alias
                         // serves (a lost answer leaves the engine not knowing).
                         let restored = now == serving("1", &[]);
-                        if let Trouble::RolledBack { aliases, .. }
+                        if let Trouble::Restored { aliases, .. }
                         | Trouble::RollbackFailed { aliases, .. } = trouble
                         {
                             if !restored && fault != Injected::LostResponse {
@@ -148,10 +148,7 @@ fn a_write_that_never_answered_is_recognised_as_ours_when_rolling_back() {
     let retrying = Retrying::new(&faulty, &w);
     let r = run_with(&retrying, &retrying, &w, &plan, Settings::default());
     assert!(
-        matches!(
-            r.report.outcome,
-            Outcome::Failed(Trouble::RolledBack { .. })
-        ),
+        matches!(r.report.outcome, Outcome::Failed(Trouble::Restored { .. })),
         "{:?}",
         r.report.outcome
     );
