@@ -25,23 +25,21 @@ pub trait Layer {
         F: Future<Output = Result<R, CloudError>>;
 
     /// Makes the alias write `call` of `update`: `write` writes the update it is given, and
-    /// `_read` reads the alias, as the call `_reading`. As [`Layer::around`] unless the layer needs the
-    /// alias itself: to tell whether a write whose answer was lost went through, or to have
-    /// someone else write it first.
+    /// `read` reads the alias, as the call `reading`. Every layer says what it does around a
+    /// write, with no default: a retrying layer must tell whether a write whose answer was lost
+    /// went through (never writing over someone else's change), and a faulty one may have
+    /// someone else write first.
     async fn around_write<W, G>(
         &self,
         call: &Call,
         update: &AliasUpdate,
         write: impl Fn(AliasUpdate) -> W,
-        _reading: &Call,
-        _read: impl Fn() -> G,
+        reading: &Call,
+        read: impl Fn() -> G,
     ) -> Result<Alias, CloudError>
     where
         W: Future<Output = Result<Alias, CloudError>>,
-        G: Future<Output = Result<Alias, CloudError>>,
-    {
-        self.around(call, || write(update.clone())).await
-    }
+        G: Future<Output = Result<Alias, CloudError>>;
 }
 
 /// `inner` with its calls made through `layer`.

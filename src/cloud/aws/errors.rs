@@ -22,7 +22,14 @@ where
         }
         SdkError::ResponseError(_) => return CloudError::Transient(context),
         _ if caused_by::<CredentialsError>(&error) => return CloudError::Credentials(context),
-        SdkError::DispatchFailure(_) => return CloudError::Transient(context),
+        // Sent and lost, or timed out: waiting can fix it. A request that could not be sent for
+        // another reason (its endpoint could not be resolved, the client refused it) is a set-up
+        // problem, as the SDK's own retry classifier also judges: it retries only these kinds.
+        SdkError::DispatchFailure(failure)
+            if failure.is_io() || failure.is_timeout() || failure.as_other().is_some() =>
+        {
+            return CloudError::Transient(context)
+        }
         _ => return CloudError::Setup(context),
     }
     let response = error.raw_response();
@@ -111,7 +118,7 @@ fn caused_by<T: std::error::Error + 'static>(error: &(dyn std::error::Error + 's
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_sdk_lambda::error::ErrorMetadata;
+    use aws_sdk_lambda::error::{ConnectorError, ErrorMetadata};
     use aws_sdk_lambda::operation::get_alias::GetAliasError;
     use aws_sdk_lambda::primitives::SdkBody;
 
@@ -172,5 +179,31 @@ mod tests {
         assert!(matches!(failing, CloudError::Transient(_)) && failing.retried());
         let unknown = classify(400, "SomethingNew", &[]);
         assert!(matches!(unknown, CloudError::Other(_)) && !unknown.retried());
+    }
+
+    #[test]
+    fn a_request_lost_on_the_way_is_transient_and_one_that_could_not_be_sent_is_set_up() {
+        let dispatch =
+            |error: ConnectorError| domain::<GetAliasError>(SdkError::dispatch_failure(error));
+        let cause = || Box::new(std::io::Error::other("the connection's words"));
+        for (lost, what) in [
+            (ConnectorError::io(cause()), "io"),
+            (ConnectorError::timeout(cause()), "timeout"),
+        ] {
+            let error = dispatch(lost);
+            assert!(
+                matches!(error, CloudError::Transient(_)) && error.retried(),
+                "{what}"
+            );
+        }
+        // What the SDK raises when no endpoint can be resolved, before anything is sent, and a
+        // request the client refuses: waiting fixes neither.
+        for (unsent, what) in [
+            (ConnectorError::other(cause(), None), "other"),
+            (ConnectorError::user(cause()), "user"),
+        ] {
+            let error = dispatch(unsent);
+            assert!(error.is_setup() && !error.retried(), "{what}: {error:?}");
+        }
     }
 }
