@@ -17,6 +17,13 @@ pub trait Clock {
     /// Waits for `duration`; returns early once interrupted.
     async fn sleep(&self, duration: Millis);
 
+    /// Waits for `duration`, interrupted or not: the pace of calls and the pause before a retry,
+    /// which the rollback after an interrupt needs as much as the run did (a second signal stops
+    /// the process at once).
+    async fn pause(&self, duration: Millis) {
+        self.sleep(duration).await;
+    }
+
     /// Whether a person asked the rollout to stop (Ctrl-C): the engine rolls back.
     fn interrupted(&self) -> bool {
         false
@@ -82,6 +89,10 @@ impl Clock for WallClock {
             _ = tokio::time::sleep(duration.as_std()) => {}
             _ = self.notify.notified() => {}
         }
+    }
+
+    async fn pause(&self, duration: Millis) {
+        tokio::time::sleep(duration.as_std()).await;
     }
 
     fn interrupted(&self) -> bool {

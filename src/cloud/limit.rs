@@ -81,7 +81,7 @@ impl<C: Clock> Pace<'_, C> {
         self.next.set(at + self.interval);
         let wait = (at - now).ceil() as u64;
         if wait > 0 {
-            self.clock.sleep(Millis(wait)).await;
+            self.clock.pause(Millis(wait)).await;
         }
     }
 }

@@ -164,7 +164,11 @@ impl<'a, C: Clock> Retries<'a, C> {
         error: &CloudError,
         retried: fn(&CloudError) -> bool,
     ) -> bool {
-        if tries.attempt >= ATTEMPTS || !retried(error) || self.clock.interrupted() {
+        // Once interrupted, only the alias writes that put `old` back are tried again: a read
+        // retried for two minutes would hold up the rollback.
+        let interrupted =
+            self.clock.interrupted() && !matches!(tries.call, Call::UpdateAlias { .. });
+        if tries.attempt >= ATTEMPTS || !retried(error) || interrupted {
             return false;
         }
         let pause = self.pause(tries.attempt, error);
@@ -181,7 +185,7 @@ impl<'a, C: Clock> Retries<'a, C> {
                 since,
             });
         }
-        self.clock.sleep(pause).await;
+        self.clock.pause(pause).await;
         tries.attempt += 1;
         true
     }
@@ -309,6 +313,55 @@ mod tests {
             "the other write is there"
         );
         assert_eq!(now.routing, before.routing, "and what it wrote stays");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn after_an_interrupt_alias_writes_are_still_paced_and_retried_and_reads_are_not() {
+        use crate::cloud::clock::WallClock;
+        use crate::cloud::faults::{Decision, Faulty, Injected};
+        use crate::cloud::limit::Limited;
+        use crate::cloud::sim::{SimConfig, SimWorld};
+        use crate::cloud::LambdaApi;
+        let w = SimWorld::new(&SimConfig::default());
+        let clock = WallClock::new();
+        clock.interrupt();
+        // Calls keep their pace: three at one a second take two seconds.
+        let paced = Limited::new(&w, &clock, 1.0);
+        let began = tokio::time::Instant::now();
+        for _ in 0..3 {
+            paced.get_alias("f", "live").await.unwrap();
+        }
+        assert!(began.elapsed() >= std::time::Duration::from_secs(2));
+        // The first try of each call is throttled (the service asks for two seconds).
+        let faulty = Faulty::new(&w, |n, _: &Call| {
+            if n % 2 == 0 {
+                Decision::Fail(Injected::Throttle)
+            } else {
+                Decision::Pass
+            }
+        });
+        let retrying = Retrying::new(&faulty, &clock);
+        let alias = w.get_alias("f", "live").await.unwrap();
+        let restore = AliasUpdate {
+            version: alias.version.clone(),
+            routing: Default::default(),
+            revision_id: alias.revision_id.clone(),
+            description: Some(String::new()),
+        };
+        let began = tokio::time::Instant::now();
+        assert!(retrying.update_alias("f", "live", &restore).await.is_ok());
+        assert_eq!(faulty.calls(), 2, "the restoring write was tried again");
+        assert!(
+            began.elapsed() >= std::time::Duration::from_secs(2),
+            "after the pause the service asked for: {:?}",
+            began.elapsed()
+        );
+        assert!(retrying.get_alias("f", "live").await.is_err());
+        assert_eq!(
+            faulty.calls(),
+            3,
+            "a read is not tried again once interrupted"
+        );
     }
 
     #[tokio::test(start_paused = true)]
