@@ -59,20 +59,42 @@ impl Default for Slice {
 struct Stream {
     profile: Profile,
     kind: Kind,
-    /// Slice `i` holds the invocations that started in second `i` of the world.
+    /// The second of the world the stream's first slice is: a version that gets traffic late
+    /// in the world keeps no empty seconds before it.
+    offset: usize,
+    /// Slice `i` holds the invocations that started in second `offset + i` of the world.
     slices: Vec<Slice>,
-    /// Retries of failed events still to come, by the slice they come in.
+    /// Retries of failed events still to come, by the second of the world they come in.
     retries: BTreeMap<usize, u32>,
     /// Per duration limit (ms): how many invocations of each slice took at most that long,
-    /// drawn when first asked for.
+    /// drawn when first asked for (from the stream's first slice on, as `slices`).
     fast: BTreeMap<u64, Vec<u32>>,
 }
 
 impl Stream {
-    /// The slices `[first, last)` as far as recorded.
+    /// The slices of the world's seconds `[first, last)` as far as recorded.
     fn slices(&self, first: usize, last: usize) -> &[Slice] {
-        let last = last.min(self.slices.len());
-        &self.slices[first.min(last)..last]
+        let end = self.offset + self.slices.len();
+        let last = last.min(end).max(self.offset);
+        let first = first.clamp(self.offset, last);
+        &self.slices[first - self.offset..last - self.offset]
+    }
+
+    /// The slice of second `i` of the world, recorded from now on if it was not.
+    fn slice(&mut self, i: usize) -> &mut Slice {
+        if i < self.offset {
+            let before = self.offset - i;
+            self.slices
+                .splice(0..0, std::iter::repeat_n(Slice::default(), before));
+            self.offset = i;
+            // Counts drawn are kept from the first slice on: drawn again from the new first.
+            self.fast.clear();
+        }
+        let at = i - self.offset;
+        if self.slices.len() <= at {
+            self.slices.resize(at + 1, Slice::default());
+        }
+        &mut self.slices[at]
     }
 
     /// The durations of these slices.
@@ -133,6 +155,7 @@ impl Traffic {
             // Run-relative time of this second.
             let t = (slice * SLICE.0) as i64 - self.history.0 as i64;
             let load = self.conditions.traffic(self.seed, t);
+            let i = slice as usize;
             for share in split {
                 let next_key = self.streams.len() as u64 + 1;
                 let stream = self
@@ -145,6 +168,7 @@ impl Traffic {
                             new: share.new,
                             first: None,
                         },
+                        offset: i,
                         slices: Vec::new(),
                         retries: BTreeMap::new(),
                         fast: BTreeMap::new(),
@@ -157,18 +181,15 @@ impl Traffic {
                     self.conditions
                         .failing(self.seed, stream.kind, share.profile.error_rate, t);
                 let failed = self.rng.binomial(count, p);
-                let i = slice as usize;
-                if stream.slices.len() <= i {
-                    stream.slices.resize(i + 1, Slice::default());
-                }
                 let retried = stream.retries.remove(&i).unwrap_or(0);
                 for after in self.conditions.retries_after() {
                     *stream.retries.entry(i + after).or_default() += failed as u32;
                 }
-                let s = &mut stream.slices[i];
+                let slower = self.conditions.slower(stream.kind, t) as f32;
+                let s = stream.slice(i);
                 s.invocations += count as u32 + retried;
                 s.errors += failed as u32 + retried;
-                s.slower = self.conditions.slower(stream.kind, t) as f32;
+                s.slower = slower;
             }
             start = end;
         }
@@ -210,6 +231,7 @@ impl Traffic {
         }
         let key = (function.to_string(), version.to_string());
         let stream = self.streams.get(&key)?;
+        let offset = stream.offset;
         // A slice is readable once its invocations have ended and ingestion has passed.
         let arrived = now
             .0
@@ -251,23 +273,27 @@ impl Traffic {
             }
             Stat::PercentileRank(limit) => {
                 let fast = self.fast(&key, limit, last);
-                let fast = &fast[first.min(fast.len())..];
+                let fast = &fast[first.saturating_sub(offset).min(fast.len())..];
                 fast.iter().map(|f| f64::from(*f)).sum::<f64>() / n * 100.0
             }
         })
     }
 
-    /// How many invocations of each recorded slice before `last` took at most `limit`.
+    /// How many invocations of each recorded slice before `last` took at most `limit`, from the
+    /// stream's first slice on.
     fn fast(&mut self, key: &(String, String), limit: Millis, last: usize) -> &[u32] {
         let seed = self.seed;
         let Some(stream) = self.streams.get_mut(key) else {
             return &[];
         };
-        let upto = last.min(stream.slices.len());
+        let upto = last
+            .min(stream.offset + stream.slices.len())
+            .saturating_sub(stream.offset);
         let known = stream.fast.entry(limit.0).or_default();
-        for i in known.len()..upto {
-            let slice = stream.slices[i];
+        for at in known.len()..upto {
+            let slice = stream.slices[at];
             let share = stream.profile.cdf(limit.0 as f64 / f64::from(slice.slower));
+            let i = stream.offset + at;
             let mut rng = Rng::keyed(&[seed, stream.kind.key, i as u64, limit.0]);
             known.push(rng.binomial(u64::from(slice.invocations), share) as u32);
         }
