@@ -49,5 +49,9 @@ if ! grep -q "\"version\": \"$jsonata_version\"" "$node_dir/node_modules/jsonata
   fi
 fi
 export ROLLOUT_JSONATA_MODULE="$PWD/$node_dir/node_modules/jsonata"
-export ROLLOUT_CFN_LINT="$PWD/$venv/bin/cfn-lint"
+# ROLLOUT_VENV may be absolute (a venv shared between checkouts) or relative to here.
+case "$venv" in
+  /*) export ROLLOUT_CFN_LINT="$venv/bin/cfn-lint" ;;
+  *) export ROLLOUT_CFN_LINT="$PWD/$venv/bin/cfn-lint" ;;
+esac
 export ROLLOUT_ASL_VALIDATOR="$PWD/$node_dir/node_modules/.bin/asl-validator"
