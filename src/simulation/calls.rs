@@ -6,18 +6,16 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::{region, versions, with_default_targets, DEFAULT_FLEET};
+use super::{run_in, with_default_targets, world, SimOptions};
 use crate::check::{check_source, Options};
 use crate::cloud::call::Call;
 use crate::cloud::lease::Marker;
-use crate::cloud::sim::{SimConfig, SimWorld};
-use crate::cloud::AlarmState;
+use crate::cloud::sim::SimWorld;
 use crate::diagnostic::{source, Code};
 use crate::engine::events::{Event, EventKind, EventSink};
-use crate::engine::{Approval, Cause, Engine, Outcome, Services, Settings};
-use crate::hooks::Hooks;
+use crate::engine::{Cause, Outcome};
 use crate::plan::calls::{self, Qualifier, Read, StepCall};
-use crate::plan::{Check, Plan};
+use crate::plan::Plan;
 
 /// Where each step begins in the world's call log.
 struct Steps<'a> {
@@ -170,39 +168,18 @@ fn every_example_makes_on_each_target_the_calls_plan_prints() {
         .collect();
     assert_eq!(kinds.len(), 11, "every kind of step runs");
     for (name, plan) in playbooks {
-        let (functions, tags) = region(&plan, DEFAULT_FLEET);
-        let world = SimWorld::new(&SimConfig {
-            functions: functions.clone(),
-            tags,
-            alias: plan.targets.alias.clone().unwrap_or_default(),
-            // Enough traffic that every fixture's `min invocations` is met at a 1% step.
+        // The world `simulate` runs in, with enough traffic that every fixture's
+        // `min invocations` is met at a 1% step.
+        let options = SimOptions {
             rps: 1_000.0,
-            versions: versions(&plan),
-            ..SimConfig::default()
-        });
-        for check in &plan.health.checks {
-            if let Check::Alarm { name } = check {
-                world.set_alarm(name, AlarmState::Ok);
-            }
-        }
-        let hooks = Hooks::compile(&plan);
+            ..SimOptions::default()
+        };
+        let world = world(&plan, &options);
         let mut steps = Steps {
             world: &world,
             starts: Vec::new(),
         };
-        let settings = Settings {
-            approval: Approval::After(crate::plan::Millis(0)),
-            ..Settings::default()
-        };
-        let services = Services {
-            lambda: &world,
-            metrics: &world,
-            clock: &world,
-            hooks: &hooks,
-            events: &mut steps,
-        };
-        let runtime = crate::cloud::sim::clock::runtime();
-        let report = runtime.block_on(Engine::new(services, settings).run(&plan));
+        let report = run_in(&plan, &options, &world, &mut steps);
         assert!(
             matches!(
                 report.outcome,

@@ -143,22 +143,19 @@ fn region(plan: &Plan, fleet: usize) -> (Vec<String>, BTreeMap<String, BTreeMap<
     (functions, tags)
 }
 
-/// How many versions the simulated functions have: as many as `use version N` needs, else 1.
-fn versions(plan: &Plan) -> u64 {
-    plan.steps
+/// The fresh simulated world `plan` runs in: its functions (a fleet's found by their
+/// selections), as many versions as `use version N` needs, and the alarms it names.
+fn world(plan: &Plan, options: &SimOptions) -> SimWorld {
+    let (functions, tags) = region(plan, options.fleet);
+    let versions = plan
+        .steps
         .iter()
         .filter_map(|s| match s.kind {
             StepKind::UseVersion { version } => Some(version),
             _ => None,
         })
         .max()
-        .unwrap_or(1)
-}
-
-/// Runs `plan` once in a fresh simulated world.
-pub fn simulate(plan: &Plan, options: &SimOptions, sink: &mut dyn EventSink) -> SimResult {
-    let plan = with_default_targets(plan);
-    let (functions, tags) = region(&plan, options.fleet);
+        .unwrap_or(1);
     let world = SimWorld::new(&SimConfig {
         functions,
         tags,
@@ -168,7 +165,7 @@ pub fn simulate(plan: &Plan, options: &SimOptions, sink: &mut dyn EventSink) -> 
         rps: options.rps,
         old: options.old,
         new: options.new,
-        versions: versions(&plan),
+        versions,
         seed: options.seed,
         ingestion: options.ingestion,
         timeout: options.timeout,
@@ -182,24 +179,36 @@ pub fn simulate(plan: &Plan, options: &SimOptions, sink: &mut dyn EventSink) -> 
             );
         }
     }
+    world
+}
+
+/// Runs `plan` in `world` as `run` would, at the pace of calls `options` sets, telling `sink`.
+fn run_in(plan: &Plan, options: &SimOptions, world: &SimWorld, sink: &mut dyn EventSink) -> Report {
     let settings = Settings {
         approval: Approval::After(options.approve_after),
         // The same seed gives the same events, lease markers included.
         holder: "simulation".to_string(),
         ..Settings::default()
     };
-    let hooks = Hooks::compile(&plan);
+    let hooks = Hooks::compile(plan);
     let runtime = crate::cloud::sim::clock::runtime();
-    let paced = Limited::new(&world, &world, options.calls_per_second);
-    let cloud = Retrying::new(&paced, &world);
+    let paced = Limited::new(world, world, options.calls_per_second);
+    let cloud = Retrying::new(&paced, world);
     let services = Services {
         lambda: &cloud,
         metrics: &cloud,
-        clock: &world,
+        clock: world,
         hooks: &hooks,
         events: sink,
     };
-    let report = runtime.block_on(Engine::new(services, settings).run(&plan));
+    runtime.block_on(Engine::new(services, settings).run(plan))
+}
+
+/// Runs `plan` once in a fresh simulated world.
+pub fn simulate(plan: &Plan, options: &SimOptions, sink: &mut dyn EventSink) -> SimResult {
+    let plan = with_default_targets(plan);
+    let world = world(&plan, options);
+    let report = run_in(&plan, options, &world, sink);
     let (mut new_invocations, mut new_errors) = (0, 0);
     for (function, _, new) in &report.versions {
         if let Some(new) = new {
