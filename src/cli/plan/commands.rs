@@ -18,7 +18,7 @@ pub(super) struct Calls<'a> {
 
 /// What an alias write does to the lease.
 #[derive(Clone, Copy)]
-pub(super) enum Lease {
+enum Lease {
     /// Records the step reached (0: taken before the first step).
     At(usize),
     /// Gives it back: the user's description alone.
@@ -27,17 +27,12 @@ pub(super) enum Lease {
 
 impl Calls<'_> {
     /// `old`, as read live or as a placeholder.
-    pub(super) fn old(&self) -> String {
+    fn old(&self) -> String {
         self.old.map_or_else(|| shell("<old>"), shell)
     }
 
     /// An alias write: `version` alone, or with `new` at `weight`, the lease as `lease` says.
-    pub(super) fn update_alias(
-        &self,
-        version: &str,
-        weight: Option<Percent>,
-        lease: Lease,
-    ) -> String {
+    fn update_alias(&self, version: &str, weight: Option<Percent>, lease: Lease) -> String {
         let routing = match weight.filter(|w| w.0 > 0) {
             Some(w) => format!(
                 "{{\"AdditionalVersionWeights\":{{\"<new>\":{}}}}}",
@@ -67,7 +62,7 @@ impl Calls<'_> {
             .into_iter()
             .map(|read| self.read(read))
             .collect();
-        lines.push(self.update_alias(&self.old(), None, Lease::At(0)));
+        lines.push(self.call(StepCall::Mark, None, 0, Percent(0)));
         lines
     }
 
@@ -96,7 +91,7 @@ impl Calls<'_> {
         let mut lines: Vec<String> = step
             .calls
             .iter()
-            .map(|call| self.call(*call, kind, number, weight))
+            .map(|call| self.call(*call, Some(kind), number, weight))
             .collect();
         if step.heartbeat {
             lines.push(
@@ -107,14 +102,21 @@ impl Calls<'_> {
         lines
     }
 
-    /// One call of step `number`.
-    fn call(&self, call: StepCall, kind: &StepKind, number: usize, weight: Percent) -> String {
+    /// One call of step `number` (0: before the first), of this kind when it has one, with
+    /// `weight` on `new` when it begins.
+    fn call(
+        &self,
+        call: StepCall,
+        kind: Option<&StepKind>,
+        number: usize,
+        weight: Percent,
+    ) -> String {
         let f = shell(self.function);
         match call {
             StepCall::Mark => self.update_alias(&self.old(), Some(weight), Lease::At(number)),
             StepCall::UpdateCode => {
                 let zip = match kind {
-                    StepKind::UpdateCode { zip } => zip.path.display().to_string(),
+                    Some(StepKind::UpdateCode { zip }) => zip.path.display().to_string(),
                     _ => "<zip>".to_string(),
                 };
                 format!(
@@ -127,9 +129,9 @@ impl Calls<'_> {
             }
             StepCall::Publish => {
                 let description = match kind {
-                    StepKind::Publish {
+                    Some(StepKind::Publish {
                         description: Some(d),
-                    } => format!(" --description {}", shell(d)),
+                    }) => format!(" --description {}", shell(d)),
                     _ => String::new(),
                 };
                 format!(
@@ -140,7 +142,7 @@ impl Calls<'_> {
             }
             StepCall::AwaitNew => {
                 let new = match kind {
-                    StepKind::UseVersion { version } => version.to_string(),
+                    Some(StepKind::UseVersion { version }) => version.to_string(),
                     _ => shell("<new>"),
                 };
                 format!("aws lambda wait function-active-v2 --function-name {f} --qualifier {new}")
@@ -156,12 +158,15 @@ impl Calls<'_> {
 
     /// The calls after the last step, with `weight` on `new` then.
     pub(super) fn after(&self, plan: &Plan, weight: Percent) -> Vec<String> {
-        let last = plan.steps.last().map(|s| &s.kind);
         calls::after(plan)
             .into_iter()
-            .zip(last)
-            .map(|(call, kind)| self.call(call, kind, plan.steps.len(), weight))
+            .map(|call| self.call(call, None, plan.steps.len(), weight))
             .collect()
+    }
+
+    /// The write that restores `old` when a step fails.
+    pub(super) fn restore(&self) -> String {
+        self.call(StepCall::Restore, None, 0, Percent(0))
     }
 }
 

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::commands::{Calls, Lease};
+use super::commands::Calls;
 use super::judged::judged_by;
 use super::timing::step_duration;
 use crate::judge::evidence::judging;
@@ -228,10 +228,7 @@ impl PlanView {
             latest = latest.zip(max).map(|(a, b)| Millis(a.0 + b.0));
         }
         timeline.push((earliest, weight));
-        let on_failure = targets
-            .iter()
-            .map(|t| t.update_alias(&t.old(), None, Lease::Released))
-            .collect();
+        let on_failure = targets.iter().map(|t| t.restore()).collect();
         let mut preflight: Vec<String> = Vec::new();
         if !plan.targets.select.is_empty() {
             preflight.push("aws lambda list-functions (every page: the region's functions, for the selections)".to_string());
