@@ -85,18 +85,7 @@ fn a_bake_longer_than_an_execution_continues_in_fresh_ones_and_run_follows_it_to
             .any(|(n, s)| n.ends_with("-c1") && s == "RUNNING")
     });
     // While a continuation runs, `status` finds it through the lease: running, not ended.
-    let status = rollout(
-        &dir,
-        &[
-            "status",
-            "--function",
-            &f,
-            "--alias",
-            "live",
-            "--format",
-            "json",
-        ],
-    );
+    let status = status_json(&dir, &f);
     assert_eq!(status.status.code(), Some(0), "{}", text(&status));
     let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
     assert!(
@@ -109,13 +98,7 @@ fn a_bake_longer_than_an_execution_continues_in_fresh_ones_and_run_follows_it_to
     assert!(!note.contains("has ended"), "{note}");
     let out = run.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let outcome = outcome(&events(&out));
-    assert_eq!(
-        (outcome.name.as_str(), outcome.exit_code),
-        ("promoted", 0),
-        "{}",
-        text(&out)
-    );
+    ended(&out, &events(&out), "promoted", 0);
     // The first execution and its continuations, each ended; the last promoted.
     let all = executions(&aws, &machine);
     assert!(all.len() >= 2, "{all:?}");

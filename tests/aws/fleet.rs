@@ -89,13 +89,7 @@ fn fifty_functions_selected_by_a_pattern_are_promoted_together() {
         json!(names),
         "the pattern selects the fleet, and only it"
     );
-    let outcome = outcome(&events);
-    assert_eq!(
-        (outcome.name.as_str(), outcome.exit_code),
-        ("promoted", 0),
-        "{}",
-        text(&out)
-    );
+    ended(&out, &events, "promoted", 0);
     for name in &names {
         assert_eq!(
             traffic(&events, name),
@@ -121,13 +115,7 @@ fn one_unhealthy_function_rolls_the_whole_fleet_back() {
     );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let events = events(&out);
-    let outcome = outcome(&events);
-    assert_eq!(
-        (outcome.name.as_str(), outcome.exit_code),
-        ("rolled_back", 1),
-        "{}",
-        text(&out)
-    );
+    let outcome = ended(&out, &events, "rolled_back", 1);
     let bad = format!("{prefix}-17");
     assert!(
         outcome.message.contains(&format!("{bad}: ")),
@@ -191,18 +179,7 @@ fn plan_live_and_status_resolve_a_pattern_and_one_matching_nothing_is_refused() 
     assert_eq!(serving(&plan["live"]), serving_1(&names), "{plan:#}");
 
     let pattern = format!("{prefix}-*");
-    let out = rollout(
-        &dir,
-        &[
-            "status",
-            "--function",
-            &pattern,
-            "--alias",
-            "live",
-            "--format",
-            "json",
-        ],
-    );
+    let out = status_json(&dir, &pattern);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let status: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(serving(&status), serving_1(&names), "{status:#}");

@@ -72,13 +72,7 @@ fn a_stall_mid_bake_shows_as_it_happens_and_the_bake_ends_on_time() {
     assert!(stalled > 0, "the stall was shown: {}", text(&out));
     // 30s of traffic, and at most the 30s a last look may take past the end.
     assert!(bake < Duration::from_secs(65), "the bake took {bake:?}");
-    let outcome = outcome(&events);
-    assert_eq!(
-        (outcome.name.as_str(), outcome.exit_code),
-        ("promoted", 0),
-        "{}",
-        text(&out)
-    );
+    ended(&out, &events, "promoted", 0);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(aws.alias(&f), unsplit("2"), "unsplit, on new");
     assert_eq!(marker(&aws, &f), None, "lease released");

@@ -277,6 +277,22 @@ pub(crate) fn rollout(dir: &Path, args: &[&str]) -> Output {
     command(dir, args).output().expect("run rollout")
 }
 
+/// `rollout status --function FUNCTION --alias live --format json`, run in `dir`.
+pub(crate) fn status_json(dir: &Path, function: &str) -> Output {
+    rollout(
+        dir,
+        &[
+            "status",
+            "--function",
+            function,
+            "--alias",
+            "live",
+            "--format",
+            "json",
+        ],
+    )
+}
+
 /// Starts `rollout` and leaves it running.
 pub(crate) fn spawn(dir: &Path, args: &[&str]) -> std::process::Child {
     spawn_as(dir, args, &whoami())
@@ -354,6 +370,19 @@ pub(crate) fn outcome(events: &[Value]) -> Outcome {
         assert_eq!(summary["outcome"]["outcome"], outcome.name.as_str());
         assert_eq!(summary["exit_code"], outcome.exit_code);
     }
+    outcome
+}
+
+/// The outcome of a run, which must be `name` with `exit_code`; the run's output is shown when
+/// it is not.
+pub(crate) fn ended(out: &Output, events: &[Value], name: &str, exit_code: i64) -> Outcome {
+    let outcome = outcome(events);
+    assert_eq!(
+        (outcome.name.as_str(), outcome.exit_code),
+        (name, exit_code),
+        "{}",
+        text(out)
+    );
     outcome
 }
 

@@ -61,13 +61,7 @@ fn resume_never_takes_a_fresh_lease_of_an_identical_container() {
     let out = rollout(&dir, &["resume", "--yes", "--format", "json", "p.rollout"]);
     assert_eq!(out.status.code(), Some(4), "{}", text(&out));
     let events = events(&out);
-    let outcome = outcome(&events);
-    assert_eq!(
-        (outcome.name.as_str(), outcome.exit_code),
-        ("conflict", 4),
-        "{}",
-        text(&out)
-    );
+    ended(&out, &events, "conflict", 4);
     assert_eq!(
         events_of_kind(&events, "taking_over").len(),
         0,

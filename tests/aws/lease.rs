@@ -27,13 +27,7 @@ fn a_second_run_on_a_held_alias_stops_with_exit_4_and_names_the_holder() {
     let second = rollout(&dir, &["run", "--yes", "--format", "json", "p.rollout"]);
     assert_eq!(second.status.code(), Some(4), "{}", text(&second));
     let events = events(&second);
-    let outcome = outcome(&events);
-    assert_eq!(
-        (outcome.name.as_str(), outcome.exit_code),
-        ("conflict", 4),
-        "{}",
-        text(&second)
-    );
+    let outcome = ended(&second, &events, "conflict", 4);
     assert!(
         outcome.message.contains(&holder),
         "names {holder}: {outcome:?}"

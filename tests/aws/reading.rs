@@ -14,18 +14,7 @@ fn status_and_live_plan_read_without_writing() {
     let f = unique("status");
     aws.function(&f, Some(2));
     let dir = temp(&canary(&[&f], ""));
-    let out = rollout(
-        &dir,
-        &[
-            "status",
-            "--function",
-            &f,
-            "--alias",
-            "live",
-            "--format",
-            "json",
-        ],
-    );
+    let out = status_json(&dir, &f);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let status: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(status.as_array().unwrap().len(), 1, "{status:#}");

@@ -59,13 +59,7 @@ fn a_new_version_with_another_execution_role_is_refused() {
     let dir = temp(&canary(&[&f], ""));
     let out = rollout(&dir, &["run", "--yes", "--format", "json", "p.rollout"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    let outcome = outcome(&events(&out));
-    assert_eq!(
-        (outcome.name.as_str(), outcome.exit_code),
-        ("refused", 2),
-        "{}",
-        text(&out)
-    );
+    let outcome = ended(&out, &events(&out), "refused", 2);
     assert!(
         outcome
             .message

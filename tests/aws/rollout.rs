@@ -29,8 +29,7 @@ fn a_healthy_canary_promotes() {
         ],
     );
     let events = events(&out);
-    let outcome = outcome(&events);
-    assert_eq!((outcome.name.as_str(), outcome.exit_code), ("promoted", 0));
+    ended(&out, &events, "promoted", 0);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(
         traffic(&events, &f),
@@ -62,13 +61,7 @@ fn a_failing_metric_rolls_back() {
     let dir = temp(&canary(&[&f], ""));
     let out = rollout(&dir, &["run", "--yes", "--format", "json", "p.rollout"]);
     let events = events(&out);
-    let outcome = outcome(&events);
-    assert_eq!(
-        (outcome.name.as_str(), outcome.exit_code),
-        ("rolled_back", 1),
-        "{}",
-        text(&out)
-    );
+    ended(&out, &events, "rolled_back", 1);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert_eq!(
         traffic(&events, &f),
@@ -107,13 +100,7 @@ fn an_alarm_in_alarm_rolls_back() {
     let dir = temp(&canary(&[&f], &format!("  alarm {alarm:?}\n")));
     let out = rollout(&dir, &["run", "--yes", "--format", "json", "p.rollout"]);
     let events = events(&out);
-    let outcome = outcome(&events);
-    assert_eq!(
-        (outcome.name.as_str(), outcome.exit_code),
-        ("rolled_back", 1),
-        "{}",
-        text(&out)
-    );
+    ended(&out, &events, "rolled_back", 1);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert_eq!(aws.alias(&f), unsplit("1"), "old serves everything");
     let failed = failed_evaluations(&events, &f);
@@ -141,13 +128,7 @@ fn an_unchanged_function_has_nothing_to_roll_out() {
     let dir = temp(&canary(&[&f], ""));
     let out = rollout(&dir, &["run", "--yes", "--format", "json", "p.rollout"]);
     let events = events(&out);
-    let outcome = outcome(&events);
-    assert_eq!(
-        (outcome.name.as_str(), outcome.exit_code),
-        ("nothing_to_roll_out", 0),
-        "{}",
-        text(&out)
-    );
+    ended(&out, &events, "nothing_to_roll_out", 0);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(traffic(&events, &f), [], "no traffic moved");
     assert_eq!(aws.alias(&f), unsplit("1"));

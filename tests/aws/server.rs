@@ -258,13 +258,7 @@ fn an_approve_gate_waits_for_rollout_approve_and_a_local_run_meanwhile_stops_wit
     );
     assert_eq!(out.status.code(), Some(4), "{}", text(&out));
     let events = events(&out);
-    let outcome = outcome(&events);
-    assert_eq!(
-        (outcome.name.as_str(), outcome.exit_code),
-        ("conflict", 4),
-        "{}",
-        text(&out)
-    );
+    let outcome = ended(&out, &events, "conflict", 4);
     assert!(
         outcome.message.contains("is held by another rollout: sfn:"),
         "names the execution as the holder: {outcome:?}"
@@ -322,13 +316,7 @@ fn run_on_step_functions_follows_the_execution_to_its_end() {
         "the execution's writes, as it made them: {}",
         text(&out)
     );
-    let outcome = outcome(&events);
-    assert_eq!(
-        (outcome.name.as_str(), outcome.exit_code),
-        ("promoted", 0),
-        "{}",
-        text(&out)
-    );
+    ended(&out, &events, "promoted", 0);
     assert_eq!(aws.alias(&f), unsplit("2"));
 }
 
@@ -352,18 +340,7 @@ fn a_detached_execution_shows_in_status_and_rollback_stops_it_and_restores_old()
     let execution = started[0]["execution_arn"].as_str().unwrap().to_string();
     assert_eq!(finish_now(&aws, &execution).0, "RUNNING");
     wait_for("the canary", || !aws.alias(&f).1.is_empty());
-    let out = rollout(
-        &dir,
-        &[
-            "status",
-            "--function",
-            &f,
-            "--alias",
-            "live",
-            "--format",
-            "json",
-        ],
-    );
+    let out = status_json(&dir, &f);
     let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(status[0]["split"], true, "{status:#}");
     assert!(

@@ -115,12 +115,6 @@ fn follow(dir: &std::path::Path) -> std::process::Child {
     spawn(dir, &on_step_functions(&["--format", "json"]))
 }
 
-/// The outcome `out`'s events end with, as (name, exit code).
-fn ended(out: &std::process::Output) -> (String, i64) {
-    let outcome = outcome(&events(out));
-    (outcome.name, outcome.exit_code)
-}
-
 /// Every other alias write and every other alarm read of the execution.
 const EVERY_OTHER: &[(&str, u32)] = &[("lambda.UpdateAlias", 2), ("cloudwatch.DescribeAlarms", 2)];
 
@@ -135,7 +129,7 @@ fn a_healthy_canary_with_every_other_write_and_read_throttled_ends_promoted() {
     let throttle = Throttle::new(&f, EVERY_OTHER);
     let out = follow(&dir).wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert_eq!(ended(&out), ("promoted".into(), 0), "{}", text(&out));
+    ended(&out, &events(&out), "promoted", 0);
     assert_eq!(aws.alias(&f), unsplit("2"), "new, unsplit");
     assert_eq!(marker(&aws, &f), None, "lease cleared");
     let counts = throttle.counts();
@@ -160,7 +154,7 @@ fn an_unhealthy_canary_with_every_other_write_and_read_throttled_puts_old_back_w
     aws.alarm(&alarm, StateValue::Alarm);
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert_eq!(ended(&out), ("rolled_back".into(), 1), "{}", text(&out));
+    ended(&out, &events(&out), "rolled_back", 1);
     assert_eq!(aws.alias(&f), unsplit("1"), "old serves everything");
     assert_eq!(marker(&aws, &f), None, "lease cleared");
     let counts = throttle.counts();
@@ -186,13 +180,7 @@ fn a_restore_that_cannot_write_exits_5_naming_the_rollback_that_finishes_it() {
     aws.alarm(&alarm, StateValue::Alarm);
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(5), "{}", text(&out));
-    let outcome = outcome(&events(&out));
-    assert_eq!(
-        (outcome.name.as_str(), outcome.exit_code),
-        ("restore_failed", 5),
-        "{}",
-        text(&out)
-    );
+    let outcome = ended(&out, &events(&out), "restore_failed", 5);
     let command = format!("rollout rollback --function {f} --alias live");
     assert!(
         outcome.message.ends_with(&command),
@@ -235,13 +223,7 @@ fn a_lease_that_cannot_be_written_restores_only_what_was_leased() {
     let throttle = Throttle::new(&second, &[("lambda.UpdateAlias", 1)]);
     let out = follow(&dir).wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let outcome = outcome(&events(&out));
-    assert_eq!(
-        (outcome.name.as_str(), outcome.exit_code),
-        ("rolled_back", 1),
-        "{}",
-        text(&out)
-    );
+    let outcome = ended(&out, &events(&out), "rolled_back", 1);
     assert!(
         !outcome.message.contains("someone else changed"),
         "an alias this execution never leased is not someone else's change: {outcome:?}"
@@ -355,7 +337,7 @@ fn an_approve_gate_whose_parameters_are_throttled_still_waits_and_goes_on() {
     assert!(approved.is_some(), "the gate's token never arrived");
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert_eq!(ended(&out), ("promoted".into(), 0), "{}", text(&out));
+    ended(&out, &events(&out), "promoted", 0);
     assert_eq!(aws.alias(&f), unsplit("2"), "promoted");
     assert!(
         throttle.throttled("ssm.PutParameter") >= 2,
