@@ -177,7 +177,7 @@ fn main() {
             let round = rounds.entry(t.0).or_default();
             if next_token.is_none() {
                 round.0 += 1;
-                for q in queries {
+                for q in queries.iter() {
                     *round.1.entry((q.start.0, q.end.0)).or_default() += 1;
                 }
             }

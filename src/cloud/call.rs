@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::rc::Rc;
 
 use serde::{Serialize, Serializer};
 
@@ -84,7 +85,7 @@ pub enum Call {
     /// `GetMetricData`.
     GetMetricData {
         /// The statistics asked for.
-        queries: Vec<MetricQuery>,
+        queries: Rc<[MetricQuery]>,
         /// The page asked for: `None` for the first.
         next_token: Option<String>,
     },

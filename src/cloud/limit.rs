@@ -147,7 +147,7 @@ mod tests {
                 qualifier: "live".into(),
             },
             Call::GetMetricData {
-                queries: Vec::new(),
+                queries: std::rc::Rc::from([]),
                 next_token: None,
             },
             Call::DescribeAlarms {

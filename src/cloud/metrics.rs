@@ -5,6 +5,7 @@
 //! ends answer page by page; the batching and the paging are here, once.
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use super::{CloudError, MetricQuery, MetricsApi, Stat};
 use crate::plan::Millis;
@@ -24,8 +25,9 @@ pub struct MetricDataRequest {
     pub end: Millis,
     /// The period of each datapoint.
     pub period: Millis,
-    /// The queries; results name them by their index here.
-    pub queries: Vec<MetricQuery>,
+    /// The queries; results name them by their index here. Shared, not copied, with the
+    /// [`super::call::Call`] each attempt is made as.
+    pub queries: Rc<[MetricQuery]>,
     /// The page to read: `None` for the first.
     pub next_token: Option<String>,
 }
