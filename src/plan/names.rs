@@ -21,7 +21,7 @@ fn word_char(c: char) -> bool {
 /// Why `name` is not a function name Lambda accepts, or `None` when it is one. With `*` or `?`
 /// it is a pattern over function names, held to the same characters.
 pub fn function(name: &str) -> Option<String> {
-    if name.starts_with("arn:") || name.contains(':') {
+    if name.contains(':') {
         return Some(format!(
             "`{name}` is an ARN or a qualified name: write the function's name alone; the account comes from the credentials, the region from `region`, and the alias from `alias`"
         ));
