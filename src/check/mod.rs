@@ -236,6 +236,7 @@ impl Checker {
             on_failure: headers.on_failure,
             on_success: headers.on_success,
             steps: flow.steps,
+            waves: None,
         }
     }
 

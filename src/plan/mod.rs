@@ -7,6 +7,7 @@ pub mod calls;
 mod display;
 pub mod names;
 mod quantity;
+pub mod waves;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -37,6 +38,9 @@ pub struct Plan {
     pub on_success: Option<Script>,
     /// The steps, expanded, in order.
     pub steps: Vec<Step>,
+    /// The regions and accounts it rolls out to, wave after wave; `None`: one region.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waves: Option<waves::Waves>,
 }
 
 impl Plan {
@@ -50,6 +54,9 @@ impl Plan {
         }
         for step in &self.steps {
             text.push_str(&format!("\n{}", step.kind));
+        }
+        if let Some(waves) = &self.waves {
+            text.push_str(&format!("\n{waves}"));
         }
         // FNV-1a: the same text gives the same digest in every build and on every machine.
         let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {

@@ -125,6 +125,7 @@ mod tests {
             on_failure: None,
             on_success: None,
             steps: Vec::new(),
+            waves: None,
         }
     }
 
