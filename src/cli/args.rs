@@ -105,8 +105,8 @@ impl AliasTarget {
                 .filter_map(|p| crate::plan::Selection::pattern(p))
                 .chain(self.tagged.iter().cloned())
                 .collect(),
-            alias: Some(self.alias.clone()),
-            region: self.region.clone(),
+            alias: self.alias.clone(),
+            region: None,
         }
     }
 }
@@ -117,6 +117,7 @@ impl AwsArgs {
             profile: self.profile.clone(),
             region,
             endpoint_url: self.endpoint_url.clone(),
+            role: None,
         }
     }
 }
@@ -171,29 +172,36 @@ pub(super) struct RunArgs {
     /// Also write a self-contained HTML report of the rollout here (charts inline, no network)
     #[arg(long, value_name = "FILE.html")]
     pub(super) report: Option<PathBuf>,
+    /// With a playbook that has waves: run only this wave (by name), and release it at its end
+    #[arg(long, value_name = "NAME")]
+    pub(super) wave: Option<String>,
 }
 
-/// The aliases a command reads or writes without a playbook.
+/// The aliases a command reads or writes: named, or those of a playbook (every region and
+/// account of its waves).
 #[derive(Debug, Args)]
 pub(super) struct AliasTarget {
+    /// A playbook: its functions and alias, in its region or in every region of its waves
+    #[arg(value_name = "FILE", conflicts_with_all = ["functions", "tagged", "alias"])]
+    pub(super) playbook: Option<PathBuf>,
     /// The function (repeat for several); a pattern such as "checkout-*" (quoted) selects the
     /// region's functions whose names match
     #[arg(
         long = "function",
         value_name = "NAME",
         value_parser = parse_function,
-        required_unless_present = "tagged"
+        required_unless_present_any = ["tagged", "playbook"]
     )]
     pub(super) functions: Vec<String>,
     /// Every function of the region with this tag (repeat for several)
     #[arg(long, value_name = "KEY=VALUE", value_parser = parse_tag)]
     pub(super) tagged: Vec<crate::plan::Selection>,
     /// The alias
-    #[arg(long, value_name = "NAME", value_parser = parse_alias)]
-    pub(super) alias: String,
-    /// AWS region
+    #[arg(long, value_name = "NAME", value_parser = parse_alias, required_unless_present = "playbook")]
+    pub(super) alias: Option<String>,
+    /// AWS region (repeat for several: each is read or written in turn)
     #[arg(long, value_name = "REGION", value_parser = parse_region)]
-    pub(super) region: Option<String>,
+    pub(super) region: Vec<String>,
     #[command(flatten)]
     pub(super) aws: AwsArgs,
 }
@@ -311,9 +319,11 @@ pub(super) struct SimulateArgs {
     /// Invocations per second per function
     #[arg(long, default_value_t = 100.0, value_parser = parse_rps)]
     pub(super) rps: f64,
-    /// Error rates of the versions, such as `old=0.1%,new=2%`
-    #[arg(long, value_name = "old=P,new=P", default_value = "old=0.1%,new=0.1%", value_parser = parse_error_rates)]
-    pub(super) error_rate: Pair<f64>,
+    /// Error rates of the versions, such as `old=0.1%,new=2%` (default 0.1% each); with a
+    /// region first, such as `eu-west-1:new=3%`, in that region of a waved playbook only
+    /// (repeat for several)
+    #[arg(long, value_name = "[REGION:]old=P,new=P", value_parser = parse_error_rates)]
+    pub(super) error_rate: Vec<super::values::ErrorRates>,
     /// Median latencies of the versions, such as `old=120ms,new=180ms`
     #[arg(long, value_name = "old=D,new=D", default_value = "old=120ms,new=120ms", value_parser = parse_latencies)]
     pub(super) latency: Pair<u64>,

@@ -8,33 +8,152 @@ pub(super) type Cloud<'a> = crate::cloud::retry::Retrying<
     crate::cloud::aws::WallClock,
 >;
 
-/// Runs `body` with paced, retrying AWS clients and the functions `target` names or selects,
-/// returning its exit code.
+/// The aliases of one region that a command acts on.
+pub(super) struct Aliases {
+    /// The functions, selections resolved.
+    pub(super) functions: Vec<String>,
+    /// The alias.
+    pub(super) alias: String,
+    /// The region (`ACCOUNT/REGION` in another account) when the command acts in several.
+    pub(super) region: Option<String>,
+}
+
+impl Aliases {
+    /// ` in REGION` when the command acts in several regions.
+    pub(super) fn in_region(&self) -> String {
+        self.region
+            .as_ref()
+            .map(|r| format!(" in {r}"))
+            .unwrap_or_default()
+    }
+}
+
+/// What `target` names: the functions and selections, the alias, and the places (regions,
+/// accounts) to act in, `None` for the configuration's region; or the exit code after saying
+/// why not.
+fn resolve(
+    target: &super::AliasTarget,
+) -> Result<(crate::plan::Targets, Vec<Option<crate::plan::waves::Place>>), i32> {
+    use crate::plan::waves::Place;
+    let Some(file) = &target.playbook else {
+        let places = target
+            .region
+            .iter()
+            .map(|region| {
+                Some(Place {
+                    region: region.clone(),
+                    account: None,
+                })
+            })
+            .collect::<Vec<_>>();
+        let places = if places.is_empty() {
+            vec![None]
+        } else {
+            places
+        };
+        return Ok((target.targets(), places));
+    };
+    let options = super::PlaybookArgs {
+        sets: Vec::new(),
+        functions: Vec::new(),
+        alias: None,
+        region: None,
+        outputs: Vec::new(),
+        reads: Vec::new(),
+    };
+    let (plan, _) = super::load::plan(file, &options)?;
+    if plan.targets.alias.is_none()
+        || (plan.targets.functions.is_empty() && plan.targets.select.is_empty())
+    {
+        eprintln!(
+            "error: {} names no function or no alias; name them with --function and --alias instead",
+            file.display()
+        );
+        return Err(crate::exit::INVALID);
+    }
+    let places: Vec<Option<Place>> = if plan.waves.is_some() {
+        if !target.region.is_empty() {
+            eprintln!(
+                "error: {} names its regions in its waves; leave out --region",
+                file.display()
+            );
+            return Err(crate::exit::INVALID);
+        }
+        super::waves::places(&plan).into_iter().map(Some).collect()
+    } else {
+        let regions: Vec<String> = match &plan.targets.region {
+            _ if !target.region.is_empty() => target.region.clone(),
+            Some(region) => vec![region.clone()],
+            None => Vec::new(),
+        };
+        let places: Vec<Option<Place>> = regions
+            .into_iter()
+            .map(|region| {
+                Some(Place {
+                    region,
+                    account: None,
+                })
+            })
+            .collect();
+        if places.is_empty() {
+            vec![None]
+        } else {
+            places
+        }
+    };
+    Ok((plan.targets, places))
+}
+
+/// Runs `body` with paced, retrying AWS clients and the aliases `target` names or selects, in
+/// each of its regions in turn (a playbook's waves: every region and account); its exit code,
+/// the worst of them.
 pub(super) fn with_aws(
     target: &super::AliasTarget,
-    body: impl AsyncFnOnce(&Cloud<'_>, &[String], &crate::cloud::aws::Aws) -> i32,
+    mut body: impl AsyncFnMut(&Cloud<'_>, &Aliases, &crate::cloud::aws::Aws) -> i32,
 ) -> i32 {
+    let (targets, places) = match resolve(target) {
+        Ok(resolved) => resolved,
+        Err(code) => return code,
+    };
     let runtime = match runtime() {
         Ok(runtime) => runtime,
         Err(code) => return code,
     };
+    let several = places.len() > 1;
     runtime.block_on(async {
-        let aws = match crate::cloud::aws::Aws::connect(&target.aws.options(target.region.clone()))
-            .await
-        {
-            Ok(aws) => aws,
-            Err(error) => {
-                eprintln!("error: {error}. Nothing was done");
-                return crate::exit::INVALID;
-            }
-        };
-        let clock = crate::cloud::aws::WallClock::new();
-        let paced = crate::cloud::limit::Limited::new(&aws, &clock, target.aws.calls_per_second);
-        let cloud = crate::cloud::retry::Retrying::new(&paced, &clock);
-        match select(&cloud, &target.targets()).await {
-            Ok(functions) => body(&cloud, &functions, &aws).await,
-            Err(code) => code,
+        let mut status = crate::exit::OK;
+        for place in &places {
+            let options = match place {
+                Some(place) => super::waves::options(&target.aws, place),
+                None => target.aws.options(None),
+            };
+            let aws = match crate::cloud::aws::Aws::connect(&options).await {
+                Ok(aws) => aws,
+                Err(error) => {
+                    let at = place.as_ref().map(|p| format!("{p}: ")).unwrap_or_default();
+                    eprintln!("error: {at}{error}. Nothing was done there");
+                    status = status.max(crate::exit::INVALID);
+                    continue;
+                }
+            };
+            let clock = crate::cloud::aws::WallClock::new();
+            let paced =
+                crate::cloud::limit::Limited::new(&aws, &clock, target.aws.calls_per_second);
+            let cloud = crate::cloud::retry::Retrying::new(&paced, &clock);
+            let code = match select(&cloud, &targets).await {
+                Ok(functions) => {
+                    let aliases = Aliases {
+                        functions,
+                        alias: targets.alias.clone().unwrap_or_default(),
+                        region: place.as_ref().filter(|_| several).map(|p| p.label()),
+                    };
+                    body(&cloud, &aliases, &aws).await
+                }
+                Err(code) => code,
+            };
+            status = status.max(code);
         }
+        status
     })
 }
 

@@ -31,14 +31,15 @@ pub(super) fn rollback(args: &LeaseArgs) -> i32 {
         return exit::INTERRUPTED;
     }
     let target = &args.target;
-    super::with_aws(target, async |lambda, functions, _| {
+    super::with_aws(target, async |lambda, aliases, _| {
         let mut status = exit::OK;
-        for function in functions {
-            let alias = &target.alias;
+        let at = aliases.in_region();
+        for function in &aliases.functions {
+            let alias = &aliases.alias;
             let mut current = match lambda.get_alias(function, alias).await {
                 Ok(a) => a,
                 Err(e) => {
-                    eprintln!("error: cannot read {function}:{alias}: {e}");
+                    eprintln!("error: cannot read {function}:{alias}{at}: {e}");
                     status = status.max(code_of(&e));
                     continue;
                 }
@@ -56,7 +57,7 @@ pub(super) fn rollback(args: &LeaseArgs) -> i32 {
                 match lambda.get_alias(function, alias).await {
                     Ok(a) => current = a,
                     Err(e) => {
-                        eprintln!("error: cannot read {function}:{alias}: {e}");
+                        eprintln!("error: cannot read {function}:{alias}{at}: {e}");
                         status = status.max(code_of(&e));
                         continue;
                     }
@@ -67,7 +68,7 @@ pub(super) fn rollback(args: &LeaseArgs) -> i32 {
                 Some(m) => {
                     if !m.matches(&current) {
                         eprintln!(
-                            "error: {function}:{alias} serves {current}, which is not what the rollout left (old {}, new {}): someone changed it; nothing was overwritten",
+                            "error: {function}:{alias}{at} serves {current}, which is not what the rollout left (old {}, new {}): someone changed it; nothing was overwritten",
                             m.old,
                             m.new.as_deref().unwrap_or("-")
                         );
@@ -81,7 +82,7 @@ pub(super) fn rollback(args: &LeaseArgs) -> i32 {
             };
             if marker.is_none() && current.routing.is_empty() {
                 out(&format!(
-                    "{function}:{alias} serves {current}: nothing to roll back\n"
+                    "{function}:{alias}{at} serves {current}: nothing to roll back\n"
                 ));
                 continue;
             }
@@ -93,7 +94,7 @@ pub(super) fn rollback(args: &LeaseArgs) -> i32 {
             };
             match lambda.update_alias(function, alias, &update).await {
                 Ok(after) => out(&format!(
-                    "{function}:{alias}: {current} -> {after}{}\n",
+                    "{function}:{alias}{at}: {current} -> {after}{}\n",
                     if marker.is_some() {
                         "; lease cleared"
                     } else {
@@ -102,7 +103,7 @@ pub(super) fn rollback(args: &LeaseArgs) -> i32 {
                 )),
                 Err(e) => {
                     eprintln!(
-                        "error: {function}:{alias} was not rolled back: {e}; it serves {current}"
+                        "error: {function}:{alias}{at} was not rolled back: {e}; it serves {current}"
                     );
                     status = status.max(code_of(&e));
                 }
@@ -206,10 +207,14 @@ async fn release_server_gate(
 /// approval written again, as long as the same rollout still waits.
 pub(super) fn approve(args: &LeaseArgs) -> i32 {
     let target = &args.target;
-    super::with_aws(target, async |lambda, functions, _| {
+    if target.playbook.is_some() || target.region.len() > 1 {
+        eprintln!("error: `rollout approve` releases the gate of one rollout: name its alias with --function, --alias and one --region. Nothing was done");
+        return exit::INVALID;
+    }
+    super::with_aws(target, async |lambda, aliases, _| {
         // The rollout waits for approval on its first alias.
-        let function = &functions[0];
-        let alias = &target.alias;
+        let function = &aliases.functions[0];
+        let alias = &aliases.alias;
         let mut waiting: Option<Marker> = None;
         for _ in 0..APPROVE_ATTEMPTS {
             let current = match lambda.get_alias(function, alias).await {

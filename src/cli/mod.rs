@@ -17,6 +17,7 @@ mod server;
 mod simulate;
 mod status;
 mod values;
+mod waves;
 
 use std::ffi::OsString;
 use std::path::PathBuf;

@@ -179,6 +179,7 @@ fn report(versions: &Versions<'_>, args: &ReplayArgs, replayed: &Replayed, sourc
     use crate::engine::events::{Event, EventKind};
     let at = |t: Millis| t.0.saturating_sub(args.from.0);
     let mut events = vec![Event {
+        region: None,
         at_ms: 0,
         kind: EventKind::Started {
             name: None,
@@ -188,6 +189,7 @@ fn report(versions: &Versions<'_>, args: &ReplayArgs, replayed: &Replayed, sourc
         },
     }];
     events.extend(replayed.evaluations.iter().map(|e| Event {
+        region: None,
         at_ms: at(e.until_ms),
         kind: EventKind::HealthEvaluated(e.clone()),
     }));
@@ -214,6 +216,7 @@ fn report(versions: &Versions<'_>, args: &ReplayArgs, replayed: &Replayed, sourc
         ),
     };
     events.push(Event {
+        region: None,
         at_ms: at(args.to),
         kind: EventKind::Finished {
             outcome: outcome.into(),

@@ -65,6 +65,15 @@ fn start(args: &RunArgs, resume: bool) -> i32 {
     if args.on.is_some() {
         return runtime.block_on(super::server::run(args, plan, &source, alias));
     }
+    if plan.waves.is_some() {
+        return runtime.block_on(super::waves::execute(
+            args,
+            plan,
+            alias,
+            interactive,
+            resume,
+        ));
+    }
     let duration = super::plan::duration(&plan, &source, args.aws.calls_per_second);
     runtime.block_on(execute(args, plan, alias, interactive, resume, duration))
 }
@@ -75,7 +84,12 @@ const SHOWN: usize = 10;
 /// Ctrl-C, SIGTERM (how CI cancels) and SIGHUP (a closed terminal) roll back: the clock is
 /// interrupted, every wait ends, and the engine restores `old` and clears the lease. A second
 /// signal stops at once, saying what each alias was last known to serve and how to restore it.
-async fn stop_on_signals(clock: WallClock, left: Left, alias: String) {
+pub(super) async fn stop_on_signals(
+    clock: WallClock,
+    left: Left,
+    alias: String,
+    restore: impl Fn(&Left) -> String,
+) {
     let mut signals = Signals::new();
     let first = signals.next().await;
     eprintln!(
@@ -87,13 +101,18 @@ async fn stop_on_signals(clock: WallClock, left: Left, alias: String) {
     for line in left.lines(&alias) {
         eprintln!("  {line}");
     }
+    eprintln!("to restore old and clear the lease: {}", restore(&left));
+    std::process::exit(exit::INTERRUPTED);
+}
+
+/// The command that restores `old` on the aliases `left` knows.
+fn restore_command(left: &Left, alias: &str) -> String {
     let functions: String = left
         .functions()
         .iter()
         .map(|f| format!(" --function {f}"))
         .collect();
-    eprintln!("to restore old and clear the lease: rollout rollback{functions} --alias {alias}");
-    std::process::exit(exit::INTERRUPTED);
+    format!("rollout rollback{functions} --alias {alias}")
 }
 
 /// The signals that stop a run.
@@ -208,6 +227,70 @@ fn pace(targets: usize, calls_per_second: f64) -> Result<Option<String>, String>
             Millis((1000.0 / calls_per_second) as u64)
         )
     }))
+}
+
+/// The engine's settings as the command line sets them.
+pub(super) fn settings(args: &RunArgs, interactive: bool, resume: bool) -> Settings {
+    Settings {
+        approval: if args.auto_approve {
+            Approval::Auto
+        } else if interactive {
+            Approval::Prompt(ask)
+        } else {
+            Approval::Remote
+        },
+        take_over: args.take_over,
+        resume,
+        id: Some(crate::cloud::lease::Identity::current().token()),
+        ..Settings::default()
+    }
+}
+
+/// Where the events of a run go: the display, the journal, what each alias was left serving,
+/// and the report's recorder; and why the journal could not be opened, if it could not.
+pub(super) fn tee(args: &RunArgs, left: Left) -> (RefCell<Tee>, Option<String>) {
+    let stdout = std::io::stdout();
+    let (journal, journal_problem) = match Journal::open(args.journal.clone()) {
+        Ok(journal) => (Some(journal), None),
+        Err(problem) => (None, Some(problem)),
+    };
+    let display: Box<dyn EventSink> = match args.format {
+        Format::Json => Box::new(JsonSink::new(stdout.lock())),
+        Format::Text if std::io::stderr().is_terminal() && !args.quiet => {
+            Box::new(LiveSink::new(args.verbose))
+        }
+        Format::Text => Box::new(TextSink::new(stdout.lock(), args.verbose)),
+    };
+    // The engine and the retry layer both tell the display, the journal and the tracker.
+    let sink = RefCell::new(Tee {
+        display,
+        journal,
+        left,
+        recorder: args.report.as_ref().map(|_| Recorder::default()),
+    });
+    (sink, journal_problem)
+}
+
+/// Tells `sink` that the retry layer (of `region`'s clients) tries a call again.
+pub(super) fn tell_retry(
+    sink: &RefCell<Tee>,
+    clock: &WallClock,
+    region: Option<String>,
+    retry: &Retry,
+) {
+    let mut shared = sink;
+    shared.emit(&Event {
+        region,
+        at_ms: clock.now().0,
+        kind: EventKind::Retrying {
+            call: Named(retry.call.clone()),
+            error: retry.error.clone(),
+            attempt: retry.attempt,
+            attempts: ATTEMPTS,
+            pause_ms: retry.pause,
+            since_ms: retry.since,
+        },
+    });
 }
 
 #[derive(Serialize)]
@@ -345,55 +428,21 @@ async fn execute(
     }
 
     let left = Left::default();
-    tokio::spawn(stop_on_signals(clock_.clone(), left.clone(), alias.clone()));
+    let restore = {
+        let alias = alias.clone();
+        move |left: &Left| restore_command(left, &alias)
+    };
+    tokio::spawn(stop_on_signals(
+        clock_.clone(),
+        left.clone(),
+        alias.clone(),
+        restore,
+    ));
     let hooks = Hooks::compile(&plan);
-    let settings = Settings {
-        approval: if args.auto_approve {
-            Approval::Auto
-        } else if interactive {
-            Approval::Prompt(ask)
-        } else {
-            Approval::Remote
-        },
-        take_over: args.take_over,
-        resume,
-        id: Some(crate::cloud::lease::Identity::current().token()),
-        ..Settings::default()
-    };
-    let stdout = std::io::stdout();
-    let (journal, journal_problem) = match Journal::open(args.journal.clone()) {
-        Ok(journal) => (Some(journal), None),
-        Err(problem) => (None, Some(problem)),
-    };
-    let display: Box<dyn EventSink> = match args.format {
-        Format::Json => Box::new(JsonSink::new(stdout.lock())),
-        Format::Text if std::io::stderr().is_terminal() && !args.quiet => {
-            Box::new(LiveSink::new(args.verbose))
-        }
-        Format::Text => Box::new(TextSink::new(stdout.lock(), args.verbose)),
-    };
-    // The engine and the retry layer both tell the display, the journal and the tracker.
-    let sink = RefCell::new(Tee {
-        display,
-        journal,
-        left,
-        recorder: args.report.as_ref().map(|_| Recorder::default()),
-    });
+    let settings = settings(args, interactive, resume);
+    let (sink, journal_problem) = tee(args, left);
     let mut shared = &sink;
-    let notify = |retry: &Retry| {
-        let mut shared = &sink;
-        shared.emit(&Event {
-            at_ms: clock_.now().0,
-            kind: EventKind::Retrying {
-                call: Named(retry.call.clone()),
-                error: retry.error.clone(),
-                attempt: retry.attempt,
-                attempts: ATTEMPTS,
-                pause_ms: retry.pause,
-                since_ms: retry.since,
-            },
-        });
-    };
+    let notify = |retry: &Retry| tell_retry(&sink, &clock_, None, retry);
     let retrying = Retrying::new(&paced, &clock_).notifying(&notify);
     let services = Services {
         lambda: &retrying,

@@ -216,7 +216,11 @@ struct Follow<'a> {
 impl Follow<'_> {
     fn emit(&self, sink: &mut dyn EventSink, clock: &WallClock, kind: EventKind) {
         let at_ms = clock.now().0.saturating_sub(self.started.0);
-        sink.emit(&Event { at_ms, kind });
+        sink.emit(&Event {
+            at_ms,
+            region: None,
+            kind,
+        });
     }
 
     /// Tells one event of the history; the exit code once the execution has ended.

@@ -15,7 +15,9 @@ use crate::plan::Millis;
 use crate::report::html::{self, CurvePoint, Recorder, Runs};
 use crate::report::{clock, JsonSink, Pair, TextSink};
 use crate::simulation::monte_carlo::{run_counting, sweep, Point, Spread, Summary};
-use crate::simulation::{simulate, with_default_targets, SimOptions, SimResult};
+use std::collections::BTreeMap;
+
+use crate::simulation::{simulate, with_default_targets, Rates, SimOptions, SimResult};
 
 /// Runs `work`, which counts its runs out of `total` in the counter it is given, showing its
 /// progress on stderr: a bar on a terminal, else a line every tenth of a long job.
@@ -139,6 +141,71 @@ fn world(
     })
 }
 
+/// Each version's error rate when `--error-rate` does not say (percent).
+const DEFAULT_ERROR_RATE: f64 = 0.1;
+
+/// The error rates of `--error-rate`: everywhere (percent), and each region's own (fractions);
+/// or why they cannot be: a region the playbook's waves do not name, a rate given twice.
+fn error_rates(
+    plan: &crate::plan::Plan,
+    given: &[super::values::ErrorRates],
+) -> Result<(Rates, BTreeMap<String, Rates>), String> {
+    let regions: Vec<&str> = plan
+        .waves
+        .iter()
+        .flat_map(|w| &w.waves)
+        .flat_map(|w| &w.places)
+        .map(|p| p.region.as_str())
+        .collect();
+    let mut everywhere = Rates::default();
+    let mut own: BTreeMap<String, Rates> = BTreeMap::new();
+    for rates in given {
+        let into = match &rates.region {
+            None => &mut everywhere,
+            Some(region) if regions.contains(&region.as_str()) => {
+                own.entry(region.clone()).or_default()
+            }
+            Some(region) if regions.is_empty() => {
+                return Err(format!(
+                    "--error-rate {region}:…: the playbook has no waves, so it runs in one region; leave the region out"
+                ))
+            }
+            Some(region) => {
+                return Err(format!(
+                    "--error-rate {region}:…: no wave of the playbook names {region}; its regions are {}",
+                    regions.join(", ")
+                ))
+            }
+        };
+        for (side, rate, slot) in [
+            ("old", rates.old, &mut into.old),
+            ("new", rates.new, &mut into.new),
+        ] {
+            if let Some(rate) = rate {
+                if slot.is_some() {
+                    return Err(format!(
+                        "--error-rate gives {side} twice{}",
+                        rates
+                            .region
+                            .as_ref()
+                            .map(|r| format!(" for {r}"))
+                            .unwrap_or_default()
+                    ));
+                }
+                *slot = Some(rate);
+            }
+        }
+    }
+    let fraction = |r: Rates| Rates {
+        old: r.old.map(|p| p / 100.0),
+        new: r.new.map(|p| p / 100.0),
+    };
+    Ok((
+        everywhere,
+        own.into_iter().map(|(k, v)| (k, fraction(v))).collect(),
+    ))
+}
+
 pub(super) fn run(args: &SimulateArgs) -> i32 {
     let (plan, source) = match load::plan(&args.file, &args.playbook) {
         Ok(loaded) => loaded,
@@ -168,14 +235,21 @@ pub(super) fn run(args: &SimulateArgs) -> i32 {
             }
         }
     };
+    let (rates, regions) = match error_rates(&plan, &args.error_rate) {
+        Ok(rates) => rates,
+        Err(problem) => {
+            eprintln!("error: {problem}");
+            return crate::exit::INVALID;
+        }
+    };
     let options = SimOptions {
         rps: args.rps,
         old: Profile {
-            error_rate: args.error_rate.old / 100.0,
+            error_rate: rates.old.unwrap_or(DEFAULT_ERROR_RATE) / 100.0,
             median_ms: args.latency.old as f64,
         },
         new: Profile {
-            error_rate: args.error_rate.new / 100.0,
+            error_rate: rates.new.unwrap_or(DEFAULT_ERROR_RATE) / 100.0,
             median_ms: args.latency.new as f64,
         },
         approve_after: args.approve_after,
@@ -192,6 +266,7 @@ pub(super) fn run(args: &SimulateArgs) -> i32 {
             .unwrap_or(crate::simulation::ACCOUNT_LIMIT),
         fleet: args.fleet,
         conditions,
+        regions,
     };
     let targets = with_default_targets(&plan).targets;
     let no_function = plan.targets.functions.is_empty() && plan.targets.select.is_empty();

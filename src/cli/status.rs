@@ -1,4 +1,5 @@
-//! `rollout status --function F --alias A`: what an alias serves now.
+//! `rollout status`: what aliases serve now, and which rollout holds them (named aliases, or a
+//! playbook's in every region of its waves).
 
 use crate::cloud::executions::ExecutionsApi;
 use serde::Serialize;
@@ -12,6 +13,8 @@ use crate::plan::Millis;
 
 #[derive(Serialize)]
 struct Status {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    region: Option<String>,
     function: String,
     alias: String,
     serves: Alias,
@@ -89,11 +92,12 @@ async fn ended(aws: &impl ExecutionsApi, function: &str, alias: &str, m: &Marker
 
 pub(super) fn run(args: &StatusArgs) -> i32 {
     let target = &args.target;
-    super::with_aws(target, async |aws, functions, _| {
-        let mut statuses = Vec::new();
-        for function in functions {
+    let mut statuses = Vec::new();
+    let code = super::with_aws(target, async |aws, aliases, _| {
+        let (alias, at) = (&aliases.alias, aliases.in_region());
+        for function in &aliases.functions {
             let read = async {
-                let serves = aws.get_alias(function, &target.alias).await?;
+                let serves = aws.get_alias(function, alias).await?;
                 let latest = aws.get_function(function, None).await?;
                 Ok::<_, CloudError>((serves, latest))
             };
@@ -103,16 +107,17 @@ pub(super) fn run(args: &StatusArgs) -> i32 {
                     let lease = Marker::parse(&serves.description).1;
                     let note = match (&lease, split) {
                         (Some(m), _) if m.server_side() => {
-                            let ended = ended(aws, function, &target.alias, m).await;
-                            held(m, &target.alias, function) + ended.as_str()
+                            let ended = ended(aws, function, alias, m).await;
+                            held(m, alias, function) + ended.as_str()
                         }
-                        (Some(m), _) => held(m, &target.alias, function),
+                        (Some(m), _) => held(m, alias, function),
                         (None, true) => "traffic is split and no rollout holds the alias: someone changed it by hand; restore one version with `rollout rollback`".to_string(),
                         (None, false) => "one version serves all traffic; no rollout in progress".to_string(),
                     };
                     statuses.push(Status {
+                        region: aliases.region.clone(),
                         function: function.clone(),
-                        alias: target.alias.clone(),
+                        alias: alias.clone(),
                         serves,
                         latest,
                         split,
@@ -121,47 +126,55 @@ pub(super) fn run(args: &StatusArgs) -> i32 {
                     });
                 }
                 Err(CloudError::NotFound(message)) => {
-                    eprintln!(
-                        "error: {function}:{} does not exist: {message}",
-                        target.alias
-                    );
+                    eprintln!("error: {function}:{alias}{at} does not exist: {message}");
                     return exit::INVALID;
                 }
                 Err(other) => {
-                    eprintln!("error: cannot read {function}:{}: {other}", target.alias);
+                    eprintln!("error: cannot read {function}:{alias}{at}: {other}");
                     return super::aws::failed(&other);
                 }
             }
         }
-        match args.format {
-            Format::Json => out(&format!(
-                "{}\n",
-                serde_json::to_string_pretty(&statuses).expect("serialises")
-            )),
-            // Several aliases: one line each.
-            Format::Text if statuses.len() > 1 => {
-                for s in &statuses {
-                    out(&format!(
-                        "{}:{} serves {}: {}\n",
-                        s.function, s.alias, s.serves, s.note
-                    ));
-                }
-            }
-            Format::Text => {
-                for s in &statuses {
-                    out(&format!(
-                        "{}:{} serves {} (revision {})\n  $LATEST: {:?}, last update {:?}\n  {}\n",
-                        s.function,
-                        s.alias,
-                        s.serves,
-                        s.serves.revision_id,
-                        s.latest.state,
-                        s.latest.last_update,
-                        s.note
-                    ));
-                }
+        exit::OK
+    });
+    if code != exit::OK && statuses.is_empty() {
+        return code;
+    }
+    match args.format {
+        Format::Json => out(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&statuses).expect("serialises")
+        )),
+        // Several aliases: one line each.
+        Format::Text if statuses.len() > 1 => {
+            for s in &statuses {
+                out(&format!(
+                    "{}:{}{} serves {}: {}\n",
+                    s.function,
+                    s.alias,
+                    s.region
+                        .as_ref()
+                        .map(|r| format!(" in {r}"))
+                        .unwrap_or_default(),
+                    s.serves,
+                    s.note
+                ));
             }
         }
-        exit::OK
-    })
+        Format::Text => {
+            for s in &statuses {
+                out(&format!(
+                    "{}:{} serves {} (revision {})\n  $LATEST: {:?}, last update {:?}\n  {}\n",
+                    s.function,
+                    s.alias,
+                    s.serves,
+                    s.serves.revision_id,
+                    s.latest.state,
+                    s.latest.last_update,
+                    s.note
+                ));
+            }
+        }
+    }
+    code
 }

@@ -246,16 +246,35 @@ pub(super) fn parse_pair<T: Copy>(
     Ok(pair)
 }
 
-pub(super) fn parse_error_rates(text: &str) -> Result<Pair<f64>, String> {
-    parse_pair(
-        text,
+/// `--error-rate [REGION:]old=P,new=P`: the versions' error rates (percent), everywhere or in
+/// one region of a waved playbook; a side not given is `None`.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct ErrorRates {
+    pub(super) region: Option<String>,
+    pub(super) old: Option<f64>,
+    pub(super) new: Option<f64>,
+}
+
+pub(super) fn parse_error_rates(text: &str) -> Result<ErrorRates, String> {
+    let (region, rates) = match text.split_once(':') {
+        Some((region, rates)) => (Some(parse_region(region)?), rates),
+        None => (None, text),
+    };
+    let pair = parse_pair(
+        rates,
         "a percentage between 0% and 100%",
         |v| {
             let number = v.strip_suffix('%')?.parse::<f64>().ok()?;
             (0.0..=100.0).contains(&number).then_some(number)
         },
-        0.1,
-    )
+        f64::NAN,
+    )?;
+    let given = |v: f64| (!v.is_nan()).then_some(v);
+    Ok(ErrorRates {
+        region,
+        old: given(pair.old),
+        new: given(pair.new),
+    })
 }
 
 pub(super) fn parse_latencies(text: &str) -> Result<Pair<u64>, String> {

@@ -170,7 +170,10 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
             let settings = &self.settings;
             // A Step Functions execution has no heartbeat: it holds the lease while it runs.
             let stale = age >= settings.stale_after && !marker.server_side();
-            taken = if settings.resume && (settings.gone)(marker) {
+            taken = if settings.resume && marker.held_by(&settings.holder, settings.id.as_deref()) {
+                // This run's own lease, kept on a promoted wave.
+                None
+            } else if settings.resume && (settings.gone)(marker) {
                 Some("its process on this machine has ended")
             } else if settings.take_over && stale {
                 Some("its heartbeat is stale (--take-over)")

@@ -13,6 +13,9 @@ use crate::plan::Millis;
 pub struct Event {
     /// Milliseconds since the rollout began.
     pub at_ms: u64,
+    /// Where it happened, in a waved rollout: the region (`ACCOUNT/REGION` in another account).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
     /// What happened.
     #[serde(flatten)]
     pub kind: EventKind,
@@ -145,6 +148,41 @@ pub enum EventKind {
         #[serde(skip_serializing_if = "Option::is_none")]
         delay_ms: Option<Millis>,
     },
+    /// A wave of a waved rollout begins: the steps run in each of its regions at once.
+    WaveStarted {
+        /// Its name.
+        wave: String,
+        /// Which wave (1-based).
+        index: usize,
+        /// How many the playbook has.
+        waves: usize,
+        /// Its regions (`ACCOUNT/REGION` in another account).
+        regions: Vec<String>,
+    },
+    /// Every region of a wave promoted (or had nothing new).
+    WavePassed {
+        /// Its name.
+        wave: String,
+    },
+    /// A wave failed: what comes after it never starts.
+    WaveFailed {
+        /// Its name.
+        wave: String,
+        /// Why, region by region.
+        reason: String,
+        /// The waves that never started.
+        skipped: Vec<String>,
+    },
+    /// The promoted waves are kept between waves, judged when `healthy`.
+    Watching {
+        /// How long.
+        duration_ms: Millis,
+        /// Whether health is judged meanwhile.
+        judged: bool,
+        /// The checks left out: they compare with `old`, which serves nothing there now.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        left_out: Vec<String>,
+    },
     /// One health evaluation of one target.
     HealthEvaluated(Evaluation),
     /// A target's bake is held: `old` fails as much as a check allows `new` (a shared failure),
@@ -230,6 +268,13 @@ impl<S: EventSink + ?Sized> EventSink for &std::cell::RefCell<S> {
     }
 }
 
+/// A sink lent out: what it is told goes to the sink it borrows.
+impl<S: EventSink + ?Sized> EventSink for &mut S {
+    fn emit(&mut self, event: &Event) {
+        (**self).emit(event);
+    }
+}
+
 impl EventSink for Vec<Event> {
     fn emit(&mut self, event: &Event) {
         self.push(event.clone());
@@ -244,6 +289,7 @@ mod tests {
     #[test]
     fn a_retry_is_printed_in_words_though_its_call_and_error_are_typed() {
         let event = Event {
+            region: None,
             at_ms: 1_500,
             kind: EventKind::Retrying {
                 call: Named(Call::GetAlias {

@@ -33,6 +33,7 @@ mod bake;
 mod ctx;
 pub mod events;
 pub mod health;
+mod kept;
 mod lease;
 pub mod measure;
 pub mod outcome;
@@ -44,6 +45,7 @@ pub mod series;
 mod steps;
 mod stop;
 mod versions;
+pub mod waves;
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -55,6 +57,7 @@ use crate::cloud::{Alias, Clock, LambdaApi, MetricsApi};
 use crate::hooks::Hooks;
 use crate::plan::{Millis, ParamValue, Plan, Script};
 use events::{Event, EventKind, EventSink};
+pub use kept::Kept;
 pub use outcome::{Outcome, Report};
 pub use reasons::{Cause, Change, Conflict, Fault, Refusal, Served, Trouble};
 
@@ -110,6 +113,9 @@ pub struct Settings {
     /// Whether a lease's holder was a process of this machine that has ended: `resume` then
     /// takes the lease over without `--take-over`.
     pub gone: fn(&crate::cloud::lease::Marker) -> bool,
+    /// Keep the lease after `promote`: a wave of a waved rollout stays held (at its last step)
+    /// until the last wave passes, so that any machine can tell where the rollout is.
+    pub keep: bool,
 }
 
 impl Default for Settings {
@@ -124,6 +130,7 @@ impl Default for Settings {
             heartbeat: Millis::from_minutes(2),
             resume: false,
             gone: crate::cloud::lease::gone_from_here,
+            keep: false,
         }
     }
 }
@@ -327,11 +334,17 @@ impl<'a, L: LambdaApi, M: MetricsApi, C: Clock> Engine<'a, L, M, C> {
         self.progress.start = self.now();
         self.playbook = Playbook::of(plan);
         let mut outcome = self.execute(plan).await;
-        if !matches!(outcome, Outcome::Conflict(_)) {
+        let kept = self.settings.keep && outcome == Outcome::Promoted;
+        if !matches!(outcome, Outcome::Conflict(_)) && !kept {
             if let Err(error) = self.release().await {
                 outcome = self.rollback_failed(error);
             }
         }
+        self.report(outcome)
+    }
+
+    /// Says how the run ended, and reports it.
+    fn report(&self, outcome: Outcome) -> Report {
         self.emit(EventKind::Finished {
             outcome: outcome.name().to_string(),
             exit_code: outcome.exit_code(),
@@ -364,7 +377,11 @@ impl<'a, L: LambdaApi, M: MetricsApi, C: Clock> Engine<'a, L, M, C> {
 
     fn emit(&self, kind: EventKind) {
         let at_ms = self.elapsed();
-        self.sink.borrow_mut().emit(&Event { at_ms, kind });
+        self.sink.borrow_mut().emit(&Event {
+            at_ms,
+            region: None,
+            kind,
+        });
     }
 }
 

@@ -84,6 +84,11 @@ pub enum Cause {
     },
     /// The playbook's own `rollback` step.
     Planned,
+    /// A later wave of a waved rollout failed, and the playbook rolls back every wave.
+    LaterWave {
+        /// The wave that failed.
+        wave: String,
+    },
 }
 
 /// Why the rollout stopped with a conflict.
@@ -276,6 +281,10 @@ impl fmt::Display for Cause {
                 "$LATEST of {function} changed since the rollout read it ({detail}): another deploy? Nothing was published"
             ),
             Cause::Planned => f.write_str("the playbook rolls back here"),
+            Cause::LaterWave { wave } => write!(
+                f,
+                "wave \"{wave}\" failed, and the playbook rolls back every wave"
+            ),
         }
     }
 }

@@ -36,6 +36,17 @@ pub enum Refusal {
         /// Whether an interrupted rollout (a lease) left it so, rather than someone by hand.
         by_rollout: bool,
     },
+    /// A wave of a waved rollout that should have been promoted is held at an earlier step.
+    NotPromoted {
+        /// The function.
+        function: String,
+        /// The alias.
+        alias: String,
+        /// The step its lease reached.
+        step: usize,
+        /// The playbook's steps.
+        steps: usize,
+    },
     /// `resume`, but no rollout holds the alias.
     NothingToResume {
         /// The function.
@@ -181,6 +192,15 @@ impl fmt::Display for Refusal {
                     weight * 100.0
                 )
             }
+            Refusal::NotPromoted {
+                function,
+                alias,
+                step,
+                steps,
+            } => write!(
+                f,
+                "{function}:{alias} is held at step {step}/{steps}, not promoted: resume the rollout (`rollout resume`) before it moves on"
+            ),
             Refusal::NothingToResume { function, alias } => {
                 write!(f, "nothing to resume: no rollout holds {function}:{alias}")
             }

@@ -85,7 +85,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                 Ok(())
             }
             StepKind::Promote => {
-                self.lease.holding = false;
+                self.lease.holding = self.settings.keep;
                 self.move_traffic(|t| {
                     let new = t.new.clone().expect("checked: promote after a version");
                     (new, BTreeMap::new())

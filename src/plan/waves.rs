@@ -70,6 +70,16 @@ pub enum WaveFailure {
     EveryWave,
 }
 
+impl Waves {
+    /// Every place of every wave, in order.
+    pub fn places(&self) -> Vec<Place> {
+        self.waves
+            .iter()
+            .flat_map(|w| w.places.iter().cloned())
+            .collect()
+    }
+}
+
 impl fmt::Display for Place {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.account {

@@ -523,7 +523,11 @@ mod tests {
 
     #[test]
     fn the_chart_puts_all_traffic_on_new_when_new_alone_serves_whatever_the_step_is_called() {
-        let at = |at_ms: u64, kind: EventKind| Event { at_ms, kind };
+        let at = |at_ms: u64, kind: EventKind| Event {
+            at_ms,
+            region: None,
+            kind,
+        };
         let events = [
             at(
                 0,

@@ -87,6 +87,7 @@ mod tests {
         assert_eq!(journal.problem(), None);
         for _ in 0..3 {
             journal.append(&Event {
+                region: None,
                 at_ms: 0,
                 kind: EventKind::RollingBack { reason: "x".into() },
             });

@@ -155,6 +155,7 @@ mod tests {
         };
         let mut sink = LiveSink::new(false);
         sink.emit(&Event {
+            region: None,
             at_ms: 0,
             kind: EventKind::VersionsChosen {
                 function: "f".into(),
@@ -170,6 +171,7 @@ mod tests {
         ];
         for (after, weight) in weights {
             sink.emit(&Event {
+                region: None,
                 at_ms: 0,
                 kind: EventKind::AliasUpdated {
                     function: "f".into(),

@@ -44,7 +44,10 @@ impl<W: Write> EventSink for TextSink<W> {
         };
         for line in before.into_iter().chain(own) {
             // A closed pipe is no reason to stop a rollout.
-            let _ = writeln!(self.out, "[{}] {line}", clock(event.at_ms));
+            let _ = match &event.region {
+                Some(region) => writeln!(self.out, "[{}] {region}: {line}", clock(event.at_ms)),
+                None => writeln!(self.out, "[{}] {line}", clock(event.at_ms)),
+            };
         }
     }
 }
@@ -113,8 +116,12 @@ impl EventSink for Left {
             } => (function, after),
             _ => return,
         };
+        let function = match &event.region {
+            Some(region) => format!("{function} in {region}"),
+            None => function.clone(),
+        };
         let mut known = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        known.insert(function.clone(), serves.clone());
+        known.insert(function, serves.clone());
     }
 }
 

@@ -42,6 +42,44 @@ pub(super) fn lines(event: &Event, steps: usize, verbose: bool) -> Vec<String> {
                 alias.revision_id
             )]
         }
+        EventKind::WaveStarted {
+            wave,
+            index,
+            waves,
+            regions,
+        } => vec![format!(
+            "wave {index}/{waves} {wave:?}: {}",
+            regions.join(", ")
+        )],
+        EventKind::WavePassed { wave } => vec![format!("wave {wave:?} passed: new serves all of it")],
+        EventKind::WaveFailed {
+            wave,
+            reason,
+            skipped,
+        } => {
+            let mut lines = vec![format!("wave {wave:?} failed: {reason}")];
+            if !skipped.is_empty() {
+                lines.push(format!("  never started: {}", skipped.join(", ")));
+            }
+            lines
+        }
+        EventKind::Watching {
+            duration_ms,
+            judged,
+            left_out,
+        } => {
+            let mut lines = vec![format!(
+                "keeping the promoted waves for {duration_ms}{}",
+                if *judged { ", judged" } else { "" }
+            )];
+            if *judged && !left_out.is_empty() {
+                lines.push(format!(
+                    "  not judged there (old serves nothing): {}",
+                    left_out.join("; ")
+                ));
+            }
+            lines
+        }
         EventKind::Resumed { step } => {
             vec![format!("resuming at step {step}, as the lease left it")]
         }

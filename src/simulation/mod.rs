@@ -6,6 +6,7 @@
 mod calls;
 pub mod exported;
 pub mod monte_carlo;
+mod waves;
 
 use std::collections::BTreeMap;
 
@@ -57,6 +58,18 @@ pub struct SimOptions {
     pub fleet: usize,
     /// How far the world departs from stationary traffic (`--world`).
     pub conditions: Conditions,
+    /// Error rates of `old` and `new` in one region of a waved playbook, where they differ
+    /// from `old` and `new` above (`--error-rate REGION:new=P`), by region.
+    pub regions: BTreeMap<String, Rates>,
+}
+
+/// A region's own error rates, where given (fractions).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Rates {
+    /// `old`'s.
+    pub old: Option<f64>,
+    /// `new`'s.
+    pub new: Option<f64>,
 }
 
 /// How long a simulated control-plane call takes by default: what a call within a region
@@ -88,6 +101,7 @@ impl Default for SimOptions {
             account_limit: ACCOUNT_LIMIT,
             fleet: DEFAULT_FLEET,
             conditions: Conditions::default(),
+            regions: BTreeMap::new(),
         }
     }
 }
@@ -182,14 +196,19 @@ fn world(plan: &Plan, options: &SimOptions) -> SimWorld {
     world
 }
 
-/// Runs `plan` in `world` as `run` would, at the pace of calls `options` sets, telling `sink`.
-fn run_in(plan: &Plan, options: &SimOptions, world: &SimWorld, sink: &mut dyn EventSink) -> Report {
-    let settings = Settings {
+/// The settings of a simulated run: approvals after `approve_after`, and a holder that is the
+/// same in every run, so that the same seed gives the same events, lease markers included.
+fn run_settings(options: &SimOptions) -> Settings {
+    Settings {
         approval: Approval::After(options.approve_after),
-        // The same seed gives the same events, lease markers included.
         holder: "simulation".to_string(),
         ..Settings::default()
-    };
+    }
+}
+
+/// Runs `plan` in `world` as `run` would, at the pace of calls `options` sets, telling `sink`.
+fn run_in(plan: &Plan, options: &SimOptions, world: &SimWorld, sink: &mut dyn EventSink) -> Report {
+    let settings = run_settings(options);
     let hooks = Hooks::compile(plan);
     let runtime = crate::cloud::sim::clock::runtime();
     let paced = Limited::new(world, world, options.calls_per_second);
@@ -207,6 +226,9 @@ fn run_in(plan: &Plan, options: &SimOptions, world: &SimWorld, sink: &mut dyn Ev
 /// Runs `plan` once in a fresh simulated world.
 pub fn simulate(plan: &Plan, options: &SimOptions, sink: &mut dyn EventSink) -> SimResult {
     let plan = with_default_targets(plan);
+    if plan.waves.is_some() {
+        return waves::simulate(&plan, options, sink);
+    }
     let world = world(&plan, options);
     let report = run_in(&plan, options, &world, sink);
     let (mut new_invocations, mut new_errors) = (0, 0);

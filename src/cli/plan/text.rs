@@ -3,7 +3,9 @@
 use std::fmt;
 
 use super::chart::chart;
-use super::view::{PlanView, SHOWN_NAMES};
+use super::view::{PlanView, WavesView, SHOWN_NAMES};
+use crate::plan::waves::WaveFailure;
+use crate::plan::Millis;
 
 impl fmt::Display for PlanView {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -47,7 +49,17 @@ impl fmt::Display for PlanView {
             .unwrap_or("from the AWS configuration");
         writeln!(f, "  functions: {functions}")?;
         writeln!(f, "  alias:     {alias}")?;
-        writeln!(f, "  region:    {region}")?;
+        match &self.waves {
+            Some(waves) => {
+                let regions: Vec<&str> = waves
+                    .waves
+                    .iter()
+                    .flat_map(|w| w.regions.iter().map(String::as_str))
+                    .collect();
+                writeln!(f, "  regions:   {} (in waves, below)", regions.join(", "))?
+            }
+            None => writeln!(f, "  region:    {region}")?,
+        }
         for param in &self.params {
             let set = if param.overridden { " (--set)" } else { "" };
             writeln!(f, "  param {} = {}{set}", param.name, param.value)?;
@@ -160,10 +172,68 @@ impl fmt::Display for PlanView {
             "unbounded (an approval gate waits for a person)".to_string(),
             |m| m.to_string(),
         );
+        let Some(waves) = &self.waves else {
+            return writeln!(
+                f,
+                "duration: at least {}, at most {max}",
+                self.min_duration_ms
+            );
+        };
         writeln!(
             f,
-            "duration: at least {}, at most {max}",
+            "each wave: at least {}, at most {max}",
             self.min_duration_ms
+        )?;
+        write!(f, "{waves}")
+    }
+}
+
+impl fmt::Display for WavesView {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let unbounded = |m: Option<Millis>| m.map_or("unbounded".to_string(), |m| m.to_string());
+        writeln!(f)?;
+        writeln!(
+            f,
+            "waves (one after another; the regions of a wave at once, each at its own pace of calls, with --region and the account's credentials):"
+        )?;
+        for (i, wave) in self.waves.iter().enumerate() {
+            if i > 0 {
+                if let Some(between) = &self.between {
+                    writeln!(
+                        f,
+                        "  between waves: {between}, the promoted waves kept ({})",
+                        self.between_ms
+                    )?;
+                }
+            }
+            writeln!(
+                f,
+                "  wave {} {:?}: {}  [{} to {}, at most {}]",
+                i + 1,
+                wave.name,
+                wave.regions.join(", "),
+                wave.starts_ms,
+                wave.ends_ms,
+                unbounded(wave.latest_end_ms)
+            )?;
+            for role in &wave.roles {
+                writeln!(f, "    as {role} (aws sts assume-role)")?;
+            }
+        }
+        let policy = match self.on_failure {
+            WaveFailure::ThisWave => "the failing wave is rolled back; earlier waves keep new",
+            WaveFailure::EveryWave => "every wave started is rolled back",
+        };
+        writeln!(
+            f,
+            "  on failure: the waves not yet started never start; {policy}"
+        )?;
+        writeln!(f)?;
+        writeln!(
+            f,
+            "duration: at least {}, at most {}",
+            self.min_duration_ms,
+            unbounded(self.max_duration_ms)
         )
     }
 }

@@ -57,6 +57,102 @@ pub(super) struct PlanView {
     /// With `--live`: what each target is now, read with read-only calls.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(super) live: Vec<LiveTarget>,
+    /// The waves, when the playbook has them: the steps above run in each.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) waves: Option<WavesView>,
+}
+
+/// The waves on one timeline.
+#[derive(Debug, Clone, Serialize)]
+pub(super) struct WavesView {
+    /// In order.
+    pub(super) waves: Vec<WaveView>,
+    /// The bake between waves, as written.
+    pub(super) between: Option<String>,
+    /// How long it lasts: its metrics settle after it when it judges.
+    pub(super) between_ms: Millis,
+    /// What a failure rolls back.
+    pub(super) on_failure: crate::plan::waves::WaveFailure,
+    /// Shortest total.
+    pub(super) min_duration_ms: Millis,
+    /// Longest total; `None` when an approval gate can wait forever.
+    pub(super) max_duration_ms: Option<Millis>,
+}
+
+/// One wave on the timeline.
+#[derive(Debug, Clone, Serialize)]
+pub(super) struct WaveView {
+    /// Its name.
+    pub(super) name: String,
+    /// Its regions (`ACCOUNT/REGION` in another account).
+    pub(super) regions: Vec<String>,
+    /// The roles it assumes, by account.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(super) roles: Vec<String>,
+    /// Earliest start, ms after the rollout begins.
+    pub(super) starts_ms: Millis,
+    /// Earliest end.
+    pub(super) ends_ms: Millis,
+    /// Latest end; `None` after a gate that can wait forever.
+    pub(super) latest_end_ms: Option<Millis>,
+}
+
+impl WavesView {
+    /// The waves of `waves`, each taking `min`..`max` (the steps' durations), with the bake
+    /// between them settling `delay` after its end when it judges.
+    fn new(
+        waves: &crate::plan::waves::Waves,
+        min: Millis,
+        max: Option<Millis>,
+        delay: Millis,
+    ) -> Self {
+        let between_ms = waves.between.map_or(Millis(0), |b| {
+            Millis(b.duration.0 + if b.healthy { delay.0 } else { 0 })
+        });
+        let (mut earliest, mut latest) = (Millis(0), Some(Millis(0)));
+        let mut out = Vec::new();
+        for (i, wave) in waves.waves.iter().enumerate() {
+            if i > 0 {
+                earliest = Millis(earliest.0 + between_ms.0);
+                latest = latest.map(|l| Millis(l.0 + between_ms.0));
+            }
+            let starts_ms = earliest;
+            earliest = Millis(earliest.0 + min.0);
+            latest = latest.zip(max).map(|(a, b)| Millis(a.0 + b.0));
+            out.push(WaveView {
+                name: wave.name.clone(),
+                regions: wave.places.iter().map(|p| p.label()).collect(),
+                roles: wave
+                    .places
+                    .iter()
+                    .filter_map(|p| p.account.as_ref())
+                    .map(|a| a.role.clone())
+                    .fold(Vec::new(), |mut roles, role| {
+                        if !roles.contains(&role) {
+                            roles.push(role);
+                        }
+                        roles
+                    }),
+                starts_ms,
+                ends_ms: earliest,
+                latest_end_ms: latest,
+            });
+        }
+        WavesView {
+            waves: out,
+            between: waves.between.map(|b| {
+                format!(
+                    "wait {}{}",
+                    b.duration,
+                    if b.healthy { " until healthy" } else { "" }
+                )
+            }),
+            between_ms,
+            on_failure: waves.on_failure,
+            min_duration_ms: earliest,
+            max_duration_ms: latest,
+        }
+    }
 }
 
 /// A target as it is now (`plan --live`).
@@ -263,6 +359,10 @@ impl PlanView {
             max_duration_ms: latest,
             timeline,
             live: Vec::new(),
+            waves: plan
+                .waves
+                .as_ref()
+                .map(|w| WavesView::new(w, earliest, latest, delay)),
         }
     }
 }

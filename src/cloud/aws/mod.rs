@@ -32,6 +32,9 @@ pub struct AwsOptions {
     pub region: Option<String>,
     /// Another endpoint (a moto server, a VPC endpoint); `AWS_ENDPOINT_URL` works too.
     pub endpoint_url: Option<String>,
+    /// Another account's role to assume with the credentials found (STS `AssumeRole`), and
+    /// the external id its trust policy asks for.
+    pub role: Option<(String, Option<String>)>,
 }
 
 /// Lambda, CloudWatch, Step Functions and SSM clients with a call counter. Their pace is
@@ -137,7 +140,18 @@ impl Aws {
         if let Some(url) = &options.endpoint_url {
             loader = loader.endpoint_url(url);
         }
-        let config = loader.load().await;
+        let mut config = loader.load().await;
+        if let Some((role, external_id)) = &options.role {
+            // The SDK's identity cache renews the role's credentials before they expire.
+            let mut assume = aws_config::sts::AssumeRoleProvider::builder(role)
+                .session_name("rollout")
+                .configure(&config);
+            if let Some(id) = external_id {
+                assume = assume.external_id(id);
+            }
+            let provider = SharedCredentialsProvider::new(assume.build().await);
+            config = config.into_builder().credentials_provider(provider).build();
+        }
         match config.region() {
             None => {
                 return Err(CloudError::Setup(

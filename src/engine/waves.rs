@@ -1,0 +1,408 @@
+//! Waves: a playbook's regions (and accounts), one wave after another. The steps run in each
+//! region of a wave at once, one [`Engine`] per region, each with its own clients (so each is
+//! paced by its own region's quota). A wave passes when every region of it promoted; the
+//! promoted regions keep their lease at the last step ([`Kept`]) until the last wave passes, are
+//! watched between waves, and at the end released. A failure stops every wave not yet started
+//! and rolls back the failing wave, or every wave when the playbook says so.
+//!
+//! The aliases alone say how far a waved rollout got, so `resume` on any machine continues it:
+//! a region held at its last step with `new` serving everything is done, one held earlier is
+//! resumed, one without a lease has not started.
+
+use std::cell::RefCell;
+
+use super::events::{Event, EventKind, EventSink};
+use super::outcome::{Outcome, Report};
+use super::reasons::Refusal;
+use super::{Engine, Kept, Services, Settings};
+use crate::cloud::lease::Marker;
+use crate::cloud::select::{fleet, resolve};
+use crate::cloud::{Clock, LambdaApi, MetricsApi};
+use crate::hooks::Hooks;
+use crate::plan::waves::{Place, WaveFailure, Waves};
+use crate::plan::Plan;
+
+/// One region of a waved rollout (in the base account or another), with the services that
+/// reach it.
+pub struct Region<'a, L, M, C> {
+    /// Where it is.
+    pub place: Place,
+    /// Its Lambda.
+    pub lambda: &'a L,
+    /// Its CloudWatch.
+    pub metrics: &'a M,
+    /// Time, as this region's clients keep it.
+    pub clock: &'a C,
+}
+
+/// How a waved rollout ended.
+#[derive(Debug, Clone)]
+pub struct Waved {
+    /// Promoted when every wave run passed; else how the region that stopped it ended.
+    pub outcome: Outcome,
+    /// Each region's last report, by its label, in the order they ran.
+    pub regions: Vec<(String, Report)>,
+    /// The waves that never started.
+    pub skipped: Vec<String>,
+    /// How long it took (ms).
+    pub ended_ms: u64,
+}
+
+/// Where each region of a waved rollout is, as its aliases say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reached {
+    /// No lease: not started (or ended and released).
+    Fresh,
+    /// Held at an earlier step.
+    Started,
+    /// Held at the last step, `new` serving everything.
+    Promoted,
+}
+
+/// Events of one region's engine, told to the shared sink with the region and the time since
+/// the waved rollout began.
+struct Placed<'s> {
+    label: String,
+    offset: u64,
+    inner: &'s RefCell<dyn EventSink + 's>,
+}
+
+impl EventSink for Placed<'_> {
+    fn emit(&mut self, event: &Event) {
+        self.inner.borrow_mut().emit(&Event {
+            at_ms: event.at_ms + self.offset,
+            region: Some(self.label.clone()),
+            kind: event.kind.clone(),
+        });
+    }
+}
+
+/// Runs a waved rollout.
+pub struct Conductor<'a, 's, L, M, C> {
+    /// The playbook, with its waves.
+    pub plan: &'a Plan,
+    /// Every region of every wave, each once.
+    pub regions: &'a [Region<'a, L, M, C>],
+    /// The plan's hooks, compiled.
+    pub hooks: &'a Hooks,
+    /// Where events go.
+    pub events: &'s RefCell<dyn EventSink + 's>,
+    /// As for one region; `resume` continues at the wave the aliases say.
+    pub settings: Settings,
+    /// Run only this wave (index), releasing it at the end.
+    pub only: Option<usize>,
+}
+
+impl<'a, 's, L: LambdaApi, M: MetricsApi, C: Clock> Conductor<'a, 's, L, M, C> {
+    fn waves(&self) -> &'a Waves {
+        self.plan.waves.as_ref().expect("a waved plan")
+    }
+
+    fn region(&self, place: &Place) -> &'a Region<'a, L, M, C> {
+        self.regions
+            .iter()
+            .find(|r| r.place == *place)
+            .expect("every place of the waves has its region")
+    }
+
+    fn start_ms(&self) -> u64 {
+        self.regions.first().map_or(0, |r| r.clock.now().0)
+    }
+
+    fn emit(&self, start: u64, kind: EventKind) {
+        let at_ms = self.start_ms().saturating_sub(start);
+        self.events.borrow_mut().emit(&Event {
+            at_ms,
+            region: None,
+            kind,
+        });
+    }
+
+    /// The plan as one region runs it.
+    fn plan_in(&self, place: &Place) -> Plan {
+        let mut plan = self.plan.clone();
+        plan.targets.region = Some(place.region.clone());
+        plan
+    }
+
+    /// Runs one engine in each of `places` at once: the steps (`None`), or `kept`.
+    async fn each(
+        &self,
+        start: u64,
+        places: &[(Place, bool)],
+        kept: Option<Kept>,
+    ) -> Vec<(Place, Report)> {
+        let plans: Vec<Plan> = places.iter().map(|(p, _)| self.plan_in(p)).collect();
+        let mut sinks: Vec<Placed<'s>> = places
+            .iter()
+            .map(|(place, _)| Placed {
+                label: place.label(),
+                offset: self.region(place).clock.now().0.saturating_sub(start),
+                inner: self.events,
+            })
+            .collect();
+        let runs = places.iter().zip(sinks.iter_mut()).zip(&plans).map(
+            |(((place, resume), sink), plan)| {
+                let region = self.region(place);
+                let services = Services {
+                    lambda: region.lambda,
+                    metrics: region.metrics,
+                    clock: region.clock,
+                    hooks: self.hooks,
+                    events: sink,
+                };
+                let settings = Settings {
+                    resume: *resume,
+                    keep: true,
+                    ..self.settings.clone()
+                };
+                let engine = Engine::new(services, settings);
+                let kept = kept.clone();
+                async move {
+                    match kept {
+                        Some(what) => engine.kept(plan, what).await,
+                        None => engine.run(plan).await,
+                    }
+                }
+            },
+        );
+        let reports = futures_util::future::join_all(runs).await;
+        places.iter().map(|(p, _)| p.clone()).zip(reports).collect()
+    }
+
+    /// Where each region of the waves is, read from its aliases; `Err` when one cannot be read.
+    async fn reached(&self) -> Result<Vec<(Place, Reached)>, Outcome> {
+        let alias = self.plan.targets.alias.clone().unwrap_or_default();
+        let mut found = Vec::new();
+        for region in self.regions {
+            let selected = resolve(region.lambda, &self.plan.targets.select)
+                .await
+                .map_err(|e| match e {
+                    crate::cloud::select::SelectError::Cloud(error) => {
+                        Outcome::Failed(super::Trouble::Listing(error))
+                    }
+                    none => Outcome::Refused(Refusal::NoMatch(none.to_string())),
+                })?;
+            let mut reached = Reached::Fresh;
+            for function in fleet(&self.plan.targets.functions, &selected) {
+                let current =
+                    region
+                        .lambda
+                        .get_alias(&function, &alias)
+                        .await
+                        .map_err(|error| {
+                            Outcome::Failed(super::Trouble::Read {
+                                function: function.clone(),
+                                alias: alias.clone(),
+                                error,
+                            })
+                        })?;
+                if let Some(m) = Marker::parse(&current.description).1 {
+                    let done = m.step == m.steps && m.new.as_ref() == Some(&current.version);
+                    reached = match (reached, done) {
+                        (Reached::Started, _) | (_, false) => Reached::Started,
+                        _ => Reached::Promoted,
+                    };
+                }
+            }
+            found.push((region.place.clone(), reached));
+        }
+        Ok(found)
+    }
+
+    /// Runs the waves, or with `settings.resume`, the rest of them.
+    pub async fn run(self) -> Waved {
+        let start = self.start_ms();
+        let waves = self.waves();
+        let reached = if self.settings.resume {
+            match self.reached().await {
+                Ok(reached) => reached,
+                Err(outcome) => return self.ended(start, outcome, Vec::new(), Vec::new()),
+            }
+        } else {
+            Vec::new()
+        };
+        let state = |place: &Place| {
+            reached
+                .iter()
+                .find(|(p, _)| p == place)
+                .map_or(Reached::Fresh, |(_, r)| *r)
+        };
+        if self.settings.resume && reached.iter().all(|(_, r)| *r == Reached::Fresh) {
+            let function = self.plan.targets.functions.first().cloned();
+            let outcome = Outcome::Refused(Refusal::NothingToResume {
+                function: function.unwrap_or_default(),
+                alias: self.plan.targets.alias.clone().unwrap_or_default(),
+            });
+            return self.ended(start, outcome, Vec::new(), Vec::new());
+        }
+        let count = waves.waves.len();
+        // The first wave not promoted everywhere.
+        let first = waves
+            .waves
+            .iter()
+            .position(|w| w.places.iter().any(|p| state(p) != Reached::Promoted))
+            .unwrap_or(count);
+        let (from, to) = match self.only {
+            Some(only) => (only, only + 1),
+            None => (first, count),
+        };
+        let mut kept: Vec<(usize, Place)> = (0..from)
+            .flat_map(|w| waves.waves[w].places.iter().map(move |p| (w, p.clone())))
+            .filter(|(_, p)| self.only.is_none() && state(p) == Reached::Promoted)
+            .collect();
+        let mut all: Vec<(String, Report)> = Vec::new();
+        for index in from..to {
+            let wave = &waves.waves[index];
+            // Before a wave after the first, the promoted ones are watched (again, on resume:
+            // whether the last watch ended is not on the aliases).
+            let watched = match waves.between {
+                Some(between) if !kept.is_empty() => {
+                    let watch = Kept::Watch {
+                        duration: between.duration,
+                        healthy: between.healthy,
+                    };
+                    let places: Vec<(Place, bool)> =
+                        kept.iter().map(|(_, p)| (p.clone(), true)).collect();
+                    self.each(start, &places, Some(watch)).await
+                }
+                _ => Vec::new(),
+            };
+            let failed = watched
+                .iter()
+                .find(|(_, r)| r.outcome != Outcome::Promoted)
+                .map(|(p, r)| (p.clone(), r.outcome.clone()));
+            all.extend(watched.iter().map(|(p, r)| (p.label(), r.clone())));
+            if let Some((place, outcome)) = failed {
+                let failing = kept
+                    .iter()
+                    .find(|(_, p)| *p == place)
+                    .map_or(0, |(w, _)| *w);
+                kept.retain(|(_, p)| {
+                    watched
+                        .iter()
+                        .any(|(q, r)| q == p && r.outcome == Outcome::Promoted)
+                });
+                return self
+                    .fail(start, failing, index, &place, outcome, kept, all)
+                    .await;
+            }
+            self.emit(
+                start,
+                EventKind::WaveStarted {
+                    wave: wave.name.clone(),
+                    index: index + 1,
+                    waves: count,
+                    regions: wave.places.iter().map(Place::label).collect(),
+                },
+            );
+            let places: Vec<(Place, bool)> = wave
+                .places
+                .iter()
+                .filter(|p| state(p) != Reached::Promoted)
+                .map(|p| (p.clone(), state(p) == Reached::Started))
+                .collect();
+            kept.extend(
+                wave.places
+                    .iter()
+                    .filter(|p| state(p) == Reached::Promoted)
+                    .map(|p| (index, p.clone())),
+            );
+            let ran = self.each(start, &places, None).await;
+            all.extend(ran.iter().map(|(p, r)| (p.label(), r.clone())));
+            kept.extend(
+                ran.iter()
+                    .filter(|(_, r)| r.outcome == Outcome::Promoted)
+                    .map(|(p, _)| (index, p.clone())),
+            );
+            let failed = ran
+                .iter()
+                .find(|(_, r)| !matches!(r.outcome, Outcome::Promoted | Outcome::NothingToRollOut));
+            if let Some((place, report)) = failed {
+                let (place, outcome) = (place.clone(), report.outcome.clone());
+                return self
+                    .fail(start, index, index, &place, outcome, kept, all)
+                    .await;
+            }
+            self.emit(
+                start,
+                EventKind::WavePassed {
+                    wave: wave.name.clone(),
+                },
+            );
+        }
+        let places: Vec<(Place, bool)> = kept.iter().map(|(_, p)| (p.clone(), true)).collect();
+        let released = self.each(start, &places, Some(Kept::Release)).await;
+        let outcome = released
+            .iter()
+            .map(|(_, r)| r.outcome.clone())
+            .find(|o| *o != Outcome::Promoted)
+            .unwrap_or(Outcome::Promoted);
+        all.extend(released.iter().map(|(p, r)| (p.label(), r.clone())));
+        let skipped = waves.waves[to..].iter().map(|w| w.name.clone()).collect();
+        self.ended(start, outcome, all, skipped)
+    }
+
+    /// Wave `failing` failed (in `place`, ending `outcome`) when wave `at` was due: the waves
+    /// from `at` on never start (`at` itself did when `failing == at`), the failing wave is
+    /// rolled back, the others too or released, as the playbook says.
+    #[allow(clippy::too_many_arguments)]
+    async fn fail(
+        &self,
+        start: u64,
+        failing: usize,
+        at: usize,
+        place: &Place,
+        outcome: Outcome,
+        kept: Vec<(usize, Place)>,
+        mut all: Vec<(String, Report)>,
+    ) -> Waved {
+        let waves = self.waves();
+        let name = waves.waves[failing].name.clone();
+        let skipped: Vec<String> = waves.waves[at + usize::from(failing == at)..]
+            .iter()
+            .map(|w| w.name.clone())
+            .collect();
+        self.emit(
+            start,
+            EventKind::WaveFailed {
+                wave: name.clone(),
+                reason: format!("{}: {outcome}", place.label()),
+                skipped: skipped.clone(),
+            },
+        );
+        let every = waves.on_failure == WaveFailure::EveryWave;
+        let (restore, release): (Vec<_>, Vec<_>) =
+            kept.into_iter().partition(|(w, _)| every || *w == failing);
+        let restore: Vec<(Place, bool)> = restore.into_iter().map(|(_, p)| (p, true)).collect();
+        let release: Vec<(Place, bool)> = release.into_iter().map(|(_, p)| (p, true)).collect();
+        let undo = Kept::Restore { wave: name };
+        let (restored, released) = futures_util::future::join(
+            self.each(start, &restore, Some(undo)),
+            self.each(start, &release, Some(Kept::Release)),
+        )
+        .await;
+        all.extend(
+            restored
+                .iter()
+                .chain(&released)
+                .map(|(p, r)| (p.label(), r.clone())),
+        );
+        self.ended(start, outcome, all, skipped)
+    }
+
+    fn ended(
+        &self,
+        start: u64,
+        outcome: Outcome,
+        regions: Vec<(String, Report)>,
+        skipped: Vec<String>,
+    ) -> Waved {
+        Waved {
+            outcome,
+            regions,
+            skipped,
+            ended_ms: self.start_ms().saturating_sub(start),
+        }
+    }
+}

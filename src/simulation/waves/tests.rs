@@ -1,0 +1,257 @@
+use super::*;
+use crate::check::{check_source, Options};
+use crate::cloud::call::Call;
+use crate::cloud::lease::Marker;
+use crate::cloud::sim::conditions::{Conditions, Onset};
+use crate::engine::events::{Event, EventKind};
+use crate::engine::Outcome;
+use crate::plan::waves::{Account, Between, Wave, WaveFailure, Waves};
+use crate::plan::Millis;
+use crate::simulation::{with_default_targets, Rates};
+
+const CANARY: &str = "rollout \"checkout canary\"
+function \"checkout-api\"
+alias \"live\"
+health every 1m {
+  min invocations 50
+  error rate < 1%
+}
+publish
+shift 10% to new
+wait 10m until healthy
+promote
+";
+
+fn place(region: &str, account: Option<&str>) -> Place {
+    Place {
+        region: region.into(),
+        account: account.map(|id| Account {
+            id: id.into(),
+            role: format!("arn:aws:iam::{id}:role/rollout"),
+            external_id: None,
+        }),
+    }
+}
+
+/// The canary in three waves: us-east-1, then eu-west-1, then us-west-2 in another account.
+fn waved(between: Option<Between>, on_failure: WaveFailure) -> Plan {
+    let source = crate::diagnostic::source("canary.rollout", CANARY.to_string());
+    let checked = check_source(source, std::path::Path::new("."), &Options::default());
+    let mut plan = with_default_targets(&checked.plan.expect("valid"));
+    plan.waves = Some(Waves {
+        waves: vec![
+            Wave {
+                name: "first region".into(),
+                places: vec![place("us-east-1", None)],
+            },
+            Wave {
+                name: "europe".into(),
+                places: vec![place("eu-west-1", None)],
+            },
+            Wave {
+                name: "rest".into(),
+                places: vec![place("us-west-2", Some("222222222222"))],
+            },
+        ],
+        between,
+        on_failure,
+    });
+    plan
+}
+
+fn options(bad: Option<&str>) -> SimOptions {
+    let mut options = SimOptions::default();
+    if let Some(region) = bad {
+        options.regions.insert(
+            region.to_string(),
+            Rates {
+                old: None,
+                new: Some(0.08),
+            },
+        );
+    }
+    options
+}
+
+/// What `function`:live serves in `world`, and its lease.
+fn serves(world: &SimWorld) -> (String, bool, Option<Marker>) {
+    let alias = world.alias("checkout-api", "live").expect("the alias");
+    let marker = Marker::parse(&alias.description).1;
+    (alias.version.clone(), alias.routing.is_empty(), marker)
+}
+
+fn waves_of(events: &[Event]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::WaveStarted { wave, .. } => Some(format!("started {wave}")),
+            EventKind::WavePassed { wave } => Some(format!("passed {wave}")),
+            EventKind::WaveFailed { wave, skipped, .. } => {
+                Some(format!("failed {wave}, skipped {}", skipped.join("+")))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn three_waves_promote_everywhere_and_leave_no_lease() {
+    let plan = waved(
+        Some(Between {
+            duration: Millis::from_minutes(30),
+            healthy: true,
+        }),
+        WaveFailure::ThisWave,
+    );
+    let mut events: Vec<Event> = Vec::new();
+    let (result, worlds) = run(&plan, &options(None), &mut events);
+    assert_eq!(result.report.outcome, Outcome::Promoted);
+    assert_eq!(
+        waves_of(&events),
+        [
+            "started first region",
+            "passed first region",
+            "started europe",
+            "passed europe",
+            "started rest",
+            "passed rest"
+        ]
+    );
+    for (place, _, world) in &worlds {
+        let (version, alone, lease) = serves(world);
+        assert_eq!((version.as_str(), alone), ("2", true), "{place}");
+        assert_eq!(lease, None, "{place}: the lease is released at the end");
+    }
+    // Each region's events say where they happened; the waves' own do not.
+    assert!(events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::Published { .. }))
+        .all(|e| e.region.is_some()));
+    let labels: Vec<&str> = events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::Published { .. }))
+        .filter_map(|e| e.region.as_deref())
+        .collect();
+    assert_eq!(labels, ["us-east-1", "eu-west-1", "222222222222/us-west-2"]);
+    // The bake between waves judged the promoted ones: two bakes of 30m and more.
+    let watches = events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::Watching { .. }))
+        .count();
+    assert_eq!(watches, 1 + 2, "one watch before europe, two before rest");
+    assert!(
+        result.simulated_ms >= 3 * 10 * 60_000 + 2 * 30 * 60_000,
+        "{}",
+        result.simulated_ms
+    );
+}
+
+#[test]
+fn a_bad_region_is_rolled_back_in_its_wave_and_the_later_waves_are_never_touched() {
+    let plan = waved(None, WaveFailure::ThisWave);
+    let mut events: Vec<Event> = Vec::new();
+    let (result, worlds) = run(&plan, &options(Some("eu-west-1")), &mut events);
+    assert!(
+        matches!(result.report.outcome, Outcome::RolledBack { .. }),
+        "{:?}",
+        result.report.outcome
+    );
+    assert_eq!(
+        waves_of(&events),
+        [
+            "started first region",
+            "passed first region",
+            "started europe",
+            "failed europe, skipped rest"
+        ]
+    );
+    let state: Vec<(String, bool, Option<Marker>)> =
+        worlds.iter().map(|(_, _, w)| serves(w)).collect();
+    assert_eq!(
+        (&state[0].0, state[0].1, &state[0].2),
+        (&"2".to_string(), true, &None),
+        "the first wave keeps new, released"
+    );
+    assert_eq!(
+        (&state[1].0, state[1].1, &state[1].2),
+        (&"1".to_string(), true, &None),
+        "the bad region serves old again"
+    );
+    assert!(
+        worlds[2].2.calls().is_empty(),
+        "the third wave is never touched: {:?}",
+        worlds[2].2.calls()
+    );
+}
+
+#[test]
+fn rolling_back_every_wave_puts_old_back_in_the_waves_already_promoted() {
+    let plan = waved(None, WaveFailure::EveryWave);
+    let (result, worlds) = run(&plan, &options(Some("eu-west-1")), &mut Vec::new());
+    assert!(matches!(result.report.outcome, Outcome::RolledBack { .. }));
+    for (place, _, world) in &worlds[..2] {
+        assert_eq!(serves(world), ("1".to_string(), true, None), "{place}");
+    }
+    let first = worlds[0].2.writes();
+    assert!(
+        first
+            .iter()
+            .any(|c| matches!(c, Call::UpdateAlias { update, .. } if update.version == "1")),
+        "old written back in the first wave: {first:?}"
+    );
+}
+
+#[test]
+fn a_regression_after_promote_is_caught_between_waves_and_blocks_the_next() {
+    let plan = waved(
+        Some(Between {
+            duration: Millis::from_minutes(30),
+            healthy: true,
+        }),
+        WaveFailure::ThisWave,
+    );
+    // `new` goes bad 25 minutes in, after the first wave promoted (at about 12 minutes).
+    let options = SimOptions {
+        conditions: Conditions {
+            onset: Some(Onset {
+                at: Millis::from_minutes(25),
+                error_rate: 0.08,
+            }),
+            ..Conditions::default()
+        },
+        ..options(None)
+    };
+    let mut events: Vec<Event> = Vec::new();
+    let (result, worlds) = run(&plan, &options, &mut events);
+    assert!(
+        matches!(result.report.outcome, Outcome::RolledBack { .. }),
+        "{:?}",
+        result.report.outcome
+    );
+    assert_eq!(
+        waves_of(&events),
+        [
+            "started first region",
+            "passed first region",
+            "failed first region, skipped europe+rest"
+        ]
+    );
+    assert_eq!(serves(&worlds[0].2), ("1".to_string(), true, None));
+    assert!(worlds[1].2.calls().is_empty() && worlds[2].2.calls().is_empty());
+}
+
+#[test]
+fn a_regions_own_error_rate_is_that_regions_alone() {
+    let options = options(Some("eu-west-1"));
+    let plan = waved(None, WaveFailure::ThisWave);
+    let places = plan.waves.as_ref().expect("waves").places();
+    let rates: Vec<f64> = places
+        .iter()
+        .enumerate()
+        .map(|(i, p)| in_region(&options, p, i).new.error_rate)
+        .collect();
+    assert_eq!(
+        rates,
+        [options.new.error_rate, 0.08, options.new.error_rate]
+    );
+}
