@@ -88,5 +88,21 @@ trust = json.dumps({
 })
 for role in ("rollout-test", "rollout-other"):
     iam.create_role(RoleName=role, AssumeRolePolicyDocument=trust)
+# A second account for the waves tests, reached as `rollout` reaches it: through its role
+# `rollout`, trusted by the first account. Its functions run as its own `rollout-test`.
+sts = boto3.client("sts", endpoint_url=endpoint, region_name="us-east-1",
+                   aws_access_key_id="testing", aws_secret_access_key="testing")
+keys = sts.assume_role(RoleArn="arn:aws:iam::222222222222:role/rollout",
+                       RoleSessionName="setup")["Credentials"]
+other = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1",
+                     aws_access_key_id=keys["AccessKeyId"],
+                     aws_secret_access_key=keys["SecretAccessKey"],
+                     aws_session_token=keys["SessionToken"])
+other.create_role(RoleName="rollout-test", AssumeRolePolicyDocument=trust)
+other.create_role(RoleName="rollout", AssumeRolePolicyDocument=json.dumps({
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                   "Action": "sts:AssumeRole"}],
+}))
 PY
 echo "moto_server on $ROLLOUT_MOTO_ENDPOINT, its Step Functions tasks through $ROLLOUT_THROTTLE_CONTROL" >&2

@@ -271,6 +271,30 @@ pub(super) fn tee(args: &RunArgs, left: Left) -> (RefCell<Tee>, Option<String>) 
     (sink, journal_problem)
 }
 
+/// Writes the `--report` of a run that recorded `recorded`, with `facts`, when asked for.
+pub(super) fn write_report(
+    args: &RunArgs,
+    plan: &crate::plan::Plan,
+    recorded: &Recorder,
+    facts: &[(String, String)],
+) {
+    let Some(path) = &args.report else { return };
+    let title = format!(
+        "rollout {}",
+        plan.name
+            .clone()
+            .unwrap_or_else(|| plan.targets.functions.join(", "))
+    );
+    let source = crate::input::read_text(&args.file).unwrap_or_default();
+    let page = crate::report::html::rollout(&title, &source, &recorded.0, facts);
+    if let Err(e) = std::fs::write(path, page) {
+        eprintln!(
+            "warning: the report was not written to {}: {e}",
+            path.display()
+        );
+    }
+}
+
 /// Tells `sink` that the retry layer (of `region`'s clients) tries a call again.
 pub(super) fn tell_retry(
     sink: &RefCell<Tee>,
@@ -455,22 +479,9 @@ async fn execute(
     let tee = sink.into_inner();
     let journal_problem = journal_problem.or_else(|| tee.journal.as_ref()?.problem());
     let recorded = tee.recorder;
-    if let (Some(path), Some(recorded)) = (&args.report, recorded) {
-        let title = format!(
-            "rollout {}",
-            plan.name
-                .clone()
-                .unwrap_or_else(|| plan.targets.functions.join(", "))
-        );
+    if let Some(recorded) = recorded {
         let facts = [("AWS calls".to_string(), aws.calls().to_string())];
-        let source = crate::input::read_text(&args.file).unwrap_or_default();
-        let page = crate::report::html::rollout(&title, &source, &recorded.0, &facts);
-        if let Err(e) = std::fs::write(path, page) {
-            eprintln!(
-                "warning: the report was not written to {}: {e}",
-                path.display()
-            );
-        }
+        write_report(args, &plan, &recorded, &facts);
     }
     if let Some(problem) = journal_problem {
         eprintln!("warning: {problem}");

@@ -5,7 +5,7 @@
 use futures_util::StreamExt;
 
 use super::output::{ask, out};
-use super::run::{settings, stop_on_signals, tee, tell_retry};
+use super::run::{settings, stop_on_signals, tee, tell_retry, write_report};
 use super::{Format, RunArgs};
 use crate::cloud::aws::{Aws, AwsOptions, WallClock};
 use crate::cloud::limit::Limited;
@@ -209,10 +209,17 @@ pub(super) async fn execute(
     .run()
     .await;
     let tee = sink.into_inner();
+    let calls: u64 = connected.iter().map(Aws::calls).sum();
+    if let Some(recorded) = &tee.recorder {
+        let facts = [
+            ("AWS calls".to_string(), calls.to_string()),
+            ("regions".to_string(), places.len().to_string()),
+        ];
+        write_report(args, &plan, recorded, &facts);
+    }
     if let Some(problem) = journal_problem.or_else(|| tee.journal.as_ref()?.problem()) {
         eprintln!("warning: {problem}");
     }
-    let calls: u64 = connected.iter().map(Aws::calls).sum();
     summary(args.format, &waved, calls)
 }
 

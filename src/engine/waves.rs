@@ -398,6 +398,15 @@ impl<'a, 's, L: LambdaApi, M: MetricsApi, C: Clock> Conductor<'a, 's, L, M, C> {
         regions: Vec<(String, Report)>,
         skipped: Vec<String>,
     ) -> Waved {
+        // The rollout's own end, beside each region's.
+        self.emit(
+            start,
+            EventKind::Finished {
+                outcome: outcome.name().to_string(),
+                exit_code: outcome.exit_code(),
+                message: outcome.to_string(),
+            },
+        );
         Waved {
             outcome,
             regions,

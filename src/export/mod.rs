@@ -247,6 +247,13 @@ pub fn compile_within(
             help: "add `alias \"NAME\"` to the playbook or pass --alias".into(),
         });
     }
+    if plan.waves.is_some() {
+        problems.push(Problem {
+            line: find("waves"),
+            message: "waves: a state machine acts in its own region (Step Functions calls no other region's Lambda)".into(),
+            help: "run the waves with `rollout run`, which reaches every region and account of them; or export a playbook without waves for each region (`--region`)".into(),
+        });
+    }
     for step in &plan.steps {
         let at = Some(line(step.span.start));
         match &step.kind {

@@ -162,6 +162,62 @@ struct Measured {
     promotion: Vec<(f64, f64)>,
 }
 
+/// One wave of a waved rollout, as its events tell it.
+struct Lane {
+    name: String,
+    regions: String,
+    from: f64,
+    /// When it passed or failed.
+    to: Option<f64>,
+    passed: Option<bool>,
+}
+
+/// The waves on one time axis: a bar per wave from its start to its end, green when it passed,
+/// red when it failed, grey while it had not ended.
+fn lane(lanes: &[Lane], x_max: f64) -> String {
+    let (w, row, left) = (900.0, 26.0, 200.0);
+    let h = row * lanes.len() as f64 + 24.0;
+    let x = |v: f64| left + (v / x_max.max(1e-9)) * (w - left - 10.0);
+    let mut svg = format!(
+        r#"<svg class="chart" id="waves" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="waves">"#
+    );
+    for (i, l) in lanes.iter().enumerate() {
+        let top = i as f64 * row + 4.0;
+        let to = l.to.unwrap_or(x_max);
+        let colour = match l.passed {
+            Some(true) => "--ok",
+            Some(false) => "--bad",
+            None => "--grid",
+        };
+        let status = match l.passed {
+            Some(true) => "passed",
+            Some(false) => "failed",
+            None => "did not end",
+        };
+        let _ = write!(
+            svg,
+            r#"<text x="4" y="{:.1}">{}</text><rect x="{:.1}" y="{top:.1}" width="{:.1}" height="{:.1}" fill="var({colour})"><title>{}: {} to {}, {status}</title></rect>"#,
+            top + row * 0.6,
+            escape(&format!("{} ({})", l.name, l.regions)),
+            x(l.from),
+            (x(to) - x(l.from)).max(2.0),
+            row - 8.0,
+            escape(&l.name),
+            Millis(l.from as u64),
+            Millis(to as u64)
+        );
+    }
+    let _ = write!(
+        svg,
+        r#"<text x="{left}" y="{:.1}">0s</text><text x="{:.1}" y="{:.1}" text-anchor="end">{}</text></svg>"#,
+        h - 4.0,
+        w - 10.0,
+        h - 4.0,
+        escape(&minutes(x_max))
+    );
+    format!("<h2>Waves</h2>{svg}")
+}
+
 /// The report of one rollout from its events: `playbook` is its text, `facts` lines such as
 /// the AWS calls made.
 pub fn rollout(
@@ -182,15 +238,35 @@ pub fn rollout(
     let mut latest: std::collections::BTreeMap<String, (u64, String, String)> = Default::default();
     // Each function's `new`: a write that leaves it alone on the alias puts all traffic on it.
     let mut chosen: std::collections::BTreeMap<String, String> = Default::default();
+    // A waved rollout: each region's traffic on new, and each wave's span.
+    let mut by_region: std::collections::BTreeMap<String, Vec<(f64, f64)>> = Default::default();
+    let mut lanes: Vec<Lane> = Vec::new();
     for event in events {
         let at = event.at_ms as f64;
+        let region = event.region.clone().unwrap_or_default();
+        match &event.kind {
+            EventKind::WaveStarted { wave, regions, .. } => lanes.push(Lane {
+                name: wave.clone(),
+                regions: regions.join(", "),
+                from: at,
+                to: None,
+                passed: None,
+            }),
+            EventKind::WavePassed { wave } | EventKind::WaveFailed { wave, .. } => {
+                if let Some(lane) = lanes.iter_mut().rev().find(|l| l.name == *wave) {
+                    lane.to = Some(at);
+                    lane.passed = Some(matches!(event.kind, EventKind::WavePassed { .. }));
+                }
+            }
+            _ => {}
+        }
         match &event.kind {
             EventKind::Started {
                 functions, alias, ..
             } => targets.push(format!("{} on alias {alias}", functions.join(", "))),
             EventKind::StepStarted { step, text } => steps.push((event.at_ms, *step, text.clone())),
             EventKind::VersionsChosen { function, new, .. } => {
-                chosen.insert(function.clone(), new.clone());
+                chosen.insert(format!("{region}/{function}"), new.clone());
             }
             EventKind::AliasUpdated {
                 function,
@@ -199,8 +275,15 @@ pub fn rollout(
             } if before.routing != after.routing || before.version != after.version => {
                 let w = match after.additional() {
                     Some((_, w)) => w * 100.0,
-                    None if chosen.get(function) == Some(&after.version) => 100.0,
+                    None if chosen.get(&format!("{region}/{function}")) == Some(&after.version) => {
+                        100.0
+                    }
                     None => 0.0,
+                };
+                let weight = if event.region.is_some() {
+                    by_region.entry(region.clone()).or_insert(vec![(0.0, 0.0)])
+                } else {
+                    &mut weight
                 };
                 if let Some(last) = weight.last().copied() {
                     weight.push((at, last.1));
@@ -247,6 +330,8 @@ pub fn rollout(
                 "{} hook {script} on {function}: {verdict}",
                 Millis(event.at_ms)
             )),
+            // A region's end, in a waved rollout: the rollout's own comes last.
+            EventKind::Finished { .. } if event.region.is_some() => {}
             EventKind::Finished {
                 outcome: name,
                 message,
@@ -260,6 +345,11 @@ pub fn rollout(
     }
     if let Some(last) = weight.last().copied() {
         weight.push((end, last.1));
+    }
+    for points in by_region.values_mut() {
+        if let Some(last) = points.last().copied() {
+            points.push((end, last.1));
+        }
     }
     let _ = write!(
         body,
@@ -293,16 +383,34 @@ pub fn rollout(
             escape(text)
         );
     }
-    body.push_str("</table><h2>Traffic on new</h2>");
+    body.push_str("</table>");
+    if !lanes.is_empty() {
+        body.push_str(&lane(&lanes, end));
+    }
+    body.push_str("<h2>Traffic on new</h2>");
+    let series: Vec<Series<'_>> = if by_region.is_empty() {
+        vec![Series {
+            name: "new",
+            colour: "--new",
+            points: weight,
+        }]
+    } else {
+        const COLOURS: [&str; 5] = ["--new", "--old", "--limit", "--ok", "--bad"];
+        by_region
+            .iter()
+            .enumerate()
+            .map(|(i, (region, points))| Series {
+                name: region,
+                colour: COLOURS[i % COLOURS.len()],
+                points: points.clone(),
+            })
+            .collect()
+    };
     body.push_str(&chart(
         "weight on new (%)",
         &minutes,
         &|v| format!("{v:.0}%"),
-        &[Series {
-            name: "new",
-            colour: "--new",
-            points: weight,
-        }],
+        &series,
         end,
         100.0,
     ));

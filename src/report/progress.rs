@@ -3,9 +3,8 @@
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::clock;
 use super::fleet::Tally;
-use super::words::lines;
+use super::words::{lines, stamped};
 use crate::engine::events::{Event, EventKind, EventSink};
 
 /// The live display on a terminal: event lines scroll above a status line showing the step,
@@ -117,7 +116,8 @@ impl EventSink for LiveSink {
                         format!("{}: {:?}", evaluation.function, evaluation.verdict)
                     });
                 }
-                EventKind::Finished { .. } => {
+                // A region's end, in a waved rollout, is not the rollout's.
+                EventKind::Finished { .. } if event.region.is_none() => {
                     status.done = true;
                     self.bar.finish_and_clear();
                 }
@@ -134,7 +134,7 @@ impl EventSink for LiveSink {
             lines(event, self.steps, self.verbose)
         };
         for line in before.into_iter().chain(own) {
-            self.bar.println(format!("[{}] {line}", clock(event.at_ms)));
+            self.bar.println(stamped(event, &line));
         }
     }
 }

@@ -3,11 +3,10 @@
 
 use std::io::Write;
 
-use super::clock;
 use super::fleet::Tally;
 use super::html::Recorder;
 use super::journal::Journal;
-use super::words::lines;
+use super::words::{lines, stamped};
 use crate::cloud::Alias;
 use crate::engine::events::{Event, EventKind, EventSink};
 
@@ -44,10 +43,7 @@ impl<W: Write> EventSink for TextSink<W> {
         };
         for line in before.into_iter().chain(own) {
             // A closed pipe is no reason to stop a rollout.
-            let _ = match &event.region {
-                Some(region) => writeln!(self.out, "[{}] {region}: {line}", clock(event.at_ms)),
-                None => writeln!(self.out, "[{}] {line}", clock(event.at_ms)),
-            };
+            let _ = writeln!(self.out, "{}", stamped(event, &line));
         }
     }
 }

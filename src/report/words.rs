@@ -5,6 +5,15 @@ use super::fleet::FLEET;
 use crate::engine::events::{Event, EventKind};
 use crate::engine::health::Verdict;
 
+/// `line` of `event` as the text and live displays print it: its time, and in a waved rollout
+/// its region.
+pub(super) fn stamped(event: &Event, line: &str) -> String {
+    match &event.region {
+        Some(region) => format!("[{}] {region}: {line}", super::clock(event.at_ms)),
+        None => format!("[{}] {line}", super::clock(event.at_ms)),
+    }
+}
+
 /// The lines an event shows as, without timestamps. `steps` is the step count from `started`.
 pub(super) fn lines(event: &Event, steps: usize, verbose: bool) -> Vec<String> {
     match &event.kind {

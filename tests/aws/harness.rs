@@ -76,6 +76,8 @@ pub(crate) struct Aws {
     pub(crate) cloudwatch: aws_sdk_cloudwatch::Client,
     pub(crate) sfn: aws_sdk_sfn::Client,
     pub(crate) runtime: tokio::runtime::Runtime,
+    /// The role the functions it creates run as, in its account.
+    role: String,
 }
 
 impl Aws {
@@ -86,22 +88,54 @@ impl Aws {
 
     /// Clients in `region`: moto keeps each region's functions and metrics apart.
     pub(crate) fn in_region(region: &str) -> Aws {
+        Aws::connect(region, None)
+    }
+
+    /// Clients in `region` of account `account`, reached through its role `rollout` as
+    /// `rollout` reaches it (scripts/moto.sh makes the role): moto keeps accounts apart too.
+    pub(crate) fn in_account(region: &str, account: &str) -> Aws {
+        Aws::connect(region, Some(account))
+    }
+
+    fn connect(region: &str, account: Option<&str>) -> Aws {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
-        let config = runtime.block_on(
-            aws_config::defaults(BehaviorVersion::latest())
+        let config = runtime.block_on(async {
+            let base = aws_config::defaults(BehaviorVersion::latest())
                 .endpoint_url(endpoint())
                 .region(Region::new(region.to_string()))
                 .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
-                .load(),
-        );
+                .load()
+                .await;
+            match account {
+                None => base,
+                Some(account) => {
+                    let role = aws_config::sts::AssumeRoleProvider::builder(format!(
+                        "arn:aws:iam::{account}:role/rollout"
+                    ))
+                    .session_name("tests")
+                    .configure(&base)
+                    .build()
+                    .await;
+                    base.into_builder()
+                        .credentials_provider(
+                            aws_credential_types::provider::SharedCredentialsProvider::new(role),
+                        )
+                        .build()
+                }
+            }
+        });
         Aws {
             lambda: aws_sdk_lambda::Client::new(&config),
             cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
             sfn: aws_sdk_sfn::Client::new(&config),
             runtime,
+            role: match account {
+                Some(account) => format!("arn:aws:iam::{account}:role/rollout-test"),
+                None => ROLE.to_string(),
+            },
         }
     }
 
@@ -113,7 +147,7 @@ impl Aws {
                 .function_name(name)
                 .runtime(Runtime::Python312)
                 .handler("index.handler")
-                .role(ROLE)
+                .role(&self.role)
                 .code(FunctionCode::builder().zip_file(Blob::new(zip(1))).build())
                 .send()
                 .await

@@ -24,3 +24,4 @@ mod rollout;
 mod server;
 mod throttled;
 mod validated;
+mod waves;

@@ -37,18 +37,40 @@ pub(super) fn run(args: &PlanArgs) -> i32 {
             Err(code) => return code,
         };
         let read = runtime.block_on(async {
-            let aws = match Aws::connect(&args.aws.options(plan.targets.region.clone())).await {
-                Ok(aws) => aws,
-                Err(error) => {
-                    eprintln!("error: {error}");
-                    return Err(crate::exit::INVALID);
+            // Every region and account of the waves, or the one region.
+            let places = super::waves::places(&plan);
+            let connected = if places.is_empty() {
+                match Aws::connect(&args.aws.options(plan.targets.region.clone())).await {
+                    Ok(aws) => vec![aws],
+                    Err(error) => {
+                        eprintln!("error: {error}");
+                        return Err(crate::exit::INVALID);
+                    }
                 }
+            } else {
+                super::waves::connect(&args.aws, &places).await?
             };
             let clock = WallClock::new();
-            let paced = Limited::new(&aws, &clock, args.aws.calls_per_second);
-            let cloud = Retrying::new(&paced, &clock);
-            let functions = super::select(&cloud, &plan.targets).await?;
-            Ok((live(&aws, &cloud, &functions, &alias).await, functions))
+            let mut read = Vec::new();
+            let mut names = Vec::new();
+            for (i, aws) in connected.iter().enumerate() {
+                let paced = Limited::new(aws, &clock, args.aws.calls_per_second);
+                let cloud = Retrying::new(&paced, &clock);
+                let functions = super::select(&cloud, &plan.targets).await?;
+                let mut targets = live(aws, &cloud, &functions, &alias).await;
+                if let Some(place) = places.get(i) {
+                    for t in &mut targets {
+                        t.region = Some(place.label());
+                    }
+                }
+                read.extend(targets);
+                for f in functions {
+                    if !names.contains(&f) {
+                        names.push(f);
+                    }
+                }
+            }
+            Ok((read, names))
         });
         (live_targets, plan.targets.functions) = match read {
             Ok(read) => read,
@@ -119,6 +141,7 @@ async fn live(
             publish: String::new(),
             provisioned: None,
             error: None,
+            region: None,
         };
         let read = async {
             let serves = cloud.get_alias(function, alias).await?;

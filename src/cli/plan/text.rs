@@ -88,15 +88,22 @@ impl fmt::Display for PlanView {
             writeln!(f)?;
             writeln!(f, "live (read with read-only calls):")?;
             for t in &self.live {
+                let at = t
+                    .region
+                    .as_ref()
+                    .map(|r| format!(" in {r}"))
+                    .unwrap_or_default();
                 match (&t.serves, &t.error) {
                     (Some(serves), _) => writeln!(
                         f,
-                        "  {}:{} serves {serves}: old = {}",
+                        "  {}:{}{at} serves {serves}: old = {}",
                         t.function, t.alias, serves.version
                     )?,
-                    (None, Some(error)) => {
-                        writeln!(f, "  {}:{} cannot be read: {error}", t.function, t.alias)?
-                    }
+                    (None, Some(error)) => writeln!(
+                        f,
+                        "  {}:{}{at} cannot be read: {error}",
+                        t.function, t.alias
+                    )?,
                     (None, None) => {}
                 }
                 if let Some(latest) = &t.latest {

@@ -174,6 +174,9 @@ pub(super) struct LiveTarget {
     pub(super) provisioned: Option<crate::cloud::Provisioned>,
     /// What could not be read.
     pub(super) error: Option<String>,
+    /// Its region (`ACCOUNT/REGION` in another account), in a playbook with waves.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) region: Option<String>,
 }
 
 /// One step of the preview.
