@@ -29,6 +29,11 @@ pub trait Clock {
         false
     }
 
+    /// Why the rollout was asked to stop, once [`Clock::interrupted`].
+    fn stop_reason(&self) -> String {
+        "interrupted by a person".to_string()
+    }
+
     /// Wall time in epoch milliseconds: where CloudWatch's periods are aligned.
     fn epoch(&self) -> Millis;
 

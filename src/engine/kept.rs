@@ -90,6 +90,11 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         };
         match result {
             Ok(()) => Outcome::Promoted,
+            // Stopped by a person while kept: what becomes of them is the waves' policy.
+            Err(Stop::Interrupted) => Outcome::Interrupted {
+                step: steps,
+                aliases: self.aliases(),
+            },
             Err(stop) => self.settle(steps, stop).await,
         }
     }

@@ -118,7 +118,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         };
         let reason = match &rollback {
             Rollback::Failure(cause) => cause.to_string(),
-            Rollback::Interrupted => "interrupted by a person".to_string(),
+            Rollback::Interrupted => self.services.clock.stop_reason(),
             Rollback::Fault(fault) => fault.to_string(),
         };
         self.step_failed(number, reason.clone());

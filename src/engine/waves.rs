@@ -77,6 +77,79 @@ impl EventSink for Placed<'_> {
     }
 }
 
+/// Stops the other regions of a wave once one of them failed: their clocks say interrupted,
+/// and every wait ends, so each rolls back as it would on Ctrl-C.
+#[derive(Default)]
+struct Halt {
+    /// The region (by its place in the wave) whose failure stopped the others.
+    by: std::cell::Cell<Option<usize>>,
+    notify: tokio::sync::Notify,
+}
+
+impl Halt {
+    fn halt(&self, by: usize) {
+        if self.by.get().is_none() {
+            self.by.set(Some(by));
+            self.notify.notify_waiters();
+        }
+    }
+}
+
+/// A region's clock in a wave: interrupted when the person is, or when the wave is halted.
+struct Halted<'h, C> {
+    inner: &'h C,
+    halt: &'h Halt,
+}
+
+impl<C: Clock> Clock for Halted<'_, C> {
+    fn now(&self) -> crate::plan::Millis {
+        self.inner.now()
+    }
+
+    async fn sleep(&self, duration: crate::plan::Millis) {
+        if self.halt.by.get().is_some() {
+            return;
+        }
+        tokio::select! {
+            _ = self.inner.sleep(duration) => {}
+            _ = self.halt.notify.notified() => {}
+        }
+    }
+
+    async fn pause(&self, duration: crate::plan::Millis) {
+        self.inner.pause(duration).await;
+    }
+
+    fn interrupted(&self) -> bool {
+        self.inner.interrupted() || self.halt.by.get().is_some()
+    }
+
+    fn stop_reason(&self) -> String {
+        if self.inner.interrupted() {
+            self.inner.stop_reason()
+        } else {
+            "another region of its wave failed".to_string()
+        }
+    }
+
+    fn epoch(&self) -> crate::plan::Millis {
+        self.inner.epoch()
+    }
+
+    async fn within<T>(
+        &self,
+        limit: crate::plan::Millis,
+        work: impl std::future::Future<Output = T>,
+    ) -> Option<T> {
+        self.inner.within(limit, work).await
+    }
+}
+
+/// Whether a region's run let its wave go on.
+fn passed(outcome: &Outcome) -> bool {
+    matches!(outcome, Outcome::Promoted | Outcome::NothingToRollOut)
+}
+
 /// Runs a waved rollout.
 pub struct Conductor<'a, 's, L, M, C> {
     /// The playbook, with its waves.
@@ -125,13 +198,15 @@ impl<'a, 's, L: LambdaApi, M: MetricsApi, C: Clock> Conductor<'a, 's, L, M, C> {
         plan
     }
 
-    /// Runs one engine in each of `places` at once: the steps (`None`), or `kept`.
+    /// Runs one engine in each of `places` at once: the steps (`None`), or `kept`. When one of
+    /// them fails the others are stopped (and roll back); the one that failed comes first.
     async fn each(
         &self,
         start: u64,
         places: &[(Place, bool)],
         kept: Option<Kept>,
     ) -> Vec<(Place, Report)> {
+        let halt = Halt::default();
         let plans: Vec<Plan> = places.iter().map(|(p, _)| self.plan_in(p)).collect();
         let mut sinks: Vec<Placed<'s>> = places
             .iter()
@@ -141,13 +216,25 @@ impl<'a, 's, L: LambdaApi, M: MetricsApi, C: Clock> Conductor<'a, 's, L, M, C> {
                 inner: self.events,
             })
             .collect();
-        let runs = places.iter().zip(sinks.iter_mut()).zip(&plans).map(
-            |(((place, resume), sink), plan)| {
+        let clocks: Vec<Halted<'_, C>> = places
+            .iter()
+            .map(|(place, _)| Halted {
+                inner: self.region(place).clock,
+                halt: &halt,
+            })
+            .collect();
+        let runs = places
+            .iter()
+            .zip(sinks.iter_mut())
+            .zip(&plans)
+            .zip(&clocks)
+            .enumerate()
+            .map(|(index, ((((place, resume), sink), plan), clock))| {
                 let region = self.region(place);
                 let services = Services {
                     lambda: region.lambda,
                     metrics: region.metrics,
-                    clock: region.clock,
+                    clock,
                     hooks: self.hooks,
                     events: sink,
                 };
@@ -157,17 +244,29 @@ impl<'a, 's, L: LambdaApi, M: MetricsApi, C: Clock> Conductor<'a, 's, L, M, C> {
                     ..self.settings.clone()
                 };
                 let engine = Engine::new(services, settings);
+                let is_kept = kept.is_some();
                 let kept = kept.clone();
+                let halt = &halt;
                 async move {
-                    match kept {
+                    let report = match kept {
                         Some(what) => engine.kept(plan, what).await,
                         None => engine.run(plan).await,
+                    };
+                    // A wave's regions stop together; kept ones are watched to the end.
+                    if !is_kept && !passed(&report.outcome) {
+                        halt.halt(index);
                     }
+                    report
                 }
-            },
-        );
+            });
         let reports = futures_util::future::join_all(runs).await;
-        places.iter().map(|(p, _)| p.clone()).zip(reports).collect()
+        let mut ran: Vec<(Place, Report)> =
+            places.iter().map(|(p, _)| p.clone()).zip(reports).collect();
+        if let Some(first) = halt.by.get() {
+            let failed = ran.remove(first);
+            ran.insert(0, failed);
+        }
+        ran
     }
 
     /// Where each region of the waves is, read from its aliases; `Err` when one cannot be read.
@@ -274,10 +373,15 @@ impl<'a, 's, L: LambdaApi, M: MetricsApi, C: Clock> Conductor<'a, 's, L, M, C> {
                 .map(|(p, r)| (p.clone(), r.outcome.clone()));
             all.extend(watched.iter().map(|(p, r)| (p.label(), r.clone())));
             if let Some((place, outcome)) = failed {
-                let failing = kept
-                    .iter()
-                    .find(|(_, p)| *p == place)
-                    .map_or(0, |(w, _)| *w);
+                // Stopped by a person between waves, the wave in progress is the next one;
+                // else the one the failing region was promoted in.
+                let failing = match outcome {
+                    Outcome::Interrupted { .. } => index,
+                    _ => kept
+                        .iter()
+                        .find(|(_, p)| *p == place)
+                        .map_or(index, |(w, _)| *w),
+                };
                 kept.retain(|(_, p)| {
                     watched
                         .iter()
@@ -315,13 +419,11 @@ impl<'a, 's, L: LambdaApi, M: MetricsApi, C: Clock> Conductor<'a, 's, L, M, C> {
                     .filter(|(_, r)| r.outcome == Outcome::Promoted)
                     .map(|(p, _)| (index, p.clone())),
             );
-            let failed = ran
-                .iter()
-                .find(|(_, r)| !matches!(r.outcome, Outcome::Promoted | Outcome::NothingToRollOut));
+            let failed = ran.iter().find(|(_, r)| !passed(&r.outcome));
             if let Some((place, report)) = failed {
                 let (place, outcome) = (place.clone(), report.outcome.clone());
                 return self
-                    .fail(start, index, index, &place, outcome, kept, all)
+                    .fail(start, index, index + 1, &place, outcome, kept, all)
                     .await;
             }
             self.emit(
@@ -343,15 +445,15 @@ impl<'a, 's, L: LambdaApi, M: MetricsApi, C: Clock> Conductor<'a, 's, L, M, C> {
         self.ended(start, outcome, all, skipped)
     }
 
-    /// Wave `failing` failed (in `place`, ending `outcome`) when wave `at` was due: the waves
-    /// from `at` on never start (`at` itself did when `failing == at`), the failing wave is
-    /// rolled back, the others too or released, as the playbook says.
+    /// Wave `failing` failed (in `place`, ending `outcome`): the waves from `unstarted` on
+    /// never start, the failing wave is rolled back, the others too or released, as the
+    /// playbook says.
     #[allow(clippy::too_many_arguments)]
     async fn fail(
         &self,
         start: u64,
         failing: usize,
-        at: usize,
+        unstarted: usize,
         place: &Place,
         outcome: Outcome,
         kept: Vec<(usize, Place)>,
@@ -359,7 +461,7 @@ impl<'a, 's, L: LambdaApi, M: MetricsApi, C: Clock> Conductor<'a, 's, L, M, C> {
     ) -> Waved {
         let waves = self.waves();
         let name = waves.waves[failing].name.clone();
-        let skipped: Vec<String> = waves.waves[at + usize::from(failing == at)..]
+        let skipped: Vec<String> = waves.waves[unstarted..]
             .iter()
             .map(|w| w.name.clone())
             .collect();

@@ -255,3 +255,44 @@ fn a_regions_own_error_rate_is_that_regions_alone() {
         [options.new.error_rate, 0.08, options.new.error_rate]
     );
 }
+
+#[test]
+fn a_failing_region_stops_the_others_of_its_wave_before_they_promote() {
+    let mut plan = waved(None, WaveFailure::ThisWave);
+    let waves = plan.waves.as_mut().expect("waves");
+    // One wave of two regions, the second of them bad, then the third.
+    let europe = waves.waves.remove(1);
+    waves.waves[0].places.extend(europe.places);
+    let mut events: Vec<Event> = Vec::new();
+    let (result, worlds) = run(&plan, &options(Some("eu-west-1")), &mut events);
+    match &result.report.outcome {
+        Outcome::RolledBack { cause, .. } => assert!(
+            cause.to_string().contains("errors"),
+            "the bad region's own failure is the outcome: {cause}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        waves_of(&events),
+        ["started first region", "failed first region, skipped rest"]
+    );
+    for (place, _, world) in &worlds[..2] {
+        assert_eq!(serves(world), ("1".to_string(), true, None), "{place}");
+        let promoted = world
+            .writes()
+            .iter()
+            .any(|c| matches!(c, Call::UpdateAlias { update, .. } if update.version == "2"));
+        assert!(!promoted, "{place}: never promoted");
+    }
+    let stopped: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::RollingBack { reason } => Some(reason.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        stopped.contains(&"another region of its wave failed"),
+        "{stopped:?}"
+    );
+}
