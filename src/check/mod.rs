@@ -351,6 +351,7 @@ impl Checker {
                     | HeaderKind::Function(_)
                     | HeaderKind::Alias(_)
                     | HeaderKind::Region(_)
+                    | HeaderKind::Waves(_)
                     | HeaderKind::OnHook { .. }
             );
             if once {
@@ -410,6 +411,7 @@ impl Checker {
                 HeaderKind::Param { .. }
                 | HeaderKind::Import(_)
                 | HeaderKind::Health(_)
+                | HeaderKind::Waves(_)
                 | HeaderKind::StepDef(_) => {}
             }
         }
