@@ -75,7 +75,7 @@ codes! {
     DuplicateParam => "duplicate-param", Error, "Two parameters share a name.";
     DuplicateStepDef => "duplicate-step", Error, "Two step definitions share a name.";
     DuplicateImport => "duplicate-import", Error, "The same file is imported twice.";
-    DuplicateSetting => "duplicate-setting", Error, "A health setting is given twice.";
+    DuplicateSetting => "duplicate-setting", Error, "A health or waves setting, or a wave's account, is given twice.";
     UnknownParam => "unknown-param", Error, "A name that is not a parameter.";
     ParamType => "param-type", Error, "A value of the wrong type for where it is used.";
     SetUnknown => "set-unknown", Error, "`--set` names a parameter the file does not declare.";
@@ -85,6 +85,14 @@ codes! {
     RecursiveStep => "recursive-step", Error, "A step definition that calls itself.";
     BadTag => "bad-tag", Error, "A `tagged` selection that is not `key=value`.";
     BadName => "bad-name", Error, "A function, alias or region name that AWS does not accept.";
+    EmptyWaves => "empty-waves", Error, "A `waves` block without a wave.";
+    WaveWithoutRegion => "wave-without-region", Error, "A wave that names no region.";
+    DuplicateWave => "duplicate-wave", Error, "Two waves share a name.";
+    DuplicatePlace => "duplicate-place", Error, "A region (of one account) named twice, in one wave or in two.";
+    BadAccount => "bad-account", Error, "A wave's account id that is not 12 digits.";
+    BadRole => "bad-role", Error, "A role that is not an IAM role's ARN, or not one of the wave's account.";
+    BadExternalId => "bad-external-id", Error, "An external id that STS does not accept.";
+    RegionWithWaves => "region-with-waves", Error, "A `region` header or `--region` beside `waves`, which name the regions.";
     TooDeep => "too-deep", Error, "Brackets, or step calls, nested deeper than the tools follow.";
     NoNewVersion => "no-new-version", Error, "Traffic moves before `publish` or `use version`.";
     SecondVersion => "second-version", Error, "A second `publish` or `use version`.";

@@ -173,7 +173,14 @@ impl Checker {
     }
 
     /// Records a setting that may appear once; false (and a diagnostic) when seen before.
-    fn once(&mut self, seen: &mut Option<Span>, span: Span, what: &str, scope: &Scope) -> bool {
+    /// Whether the setting `what` at `span` is the first of its kind; reports a second one.
+    pub(super) fn once(
+        &mut self,
+        seen: &mut Option<Span>,
+        span: Span,
+        what: &str,
+        scope: &Scope,
+    ) -> bool {
         if let Some(first) = seen {
             self.diags.push(
                 Diag::new(Code::DuplicateSetting, format!("`{what}` is set twice"))

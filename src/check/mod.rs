@@ -5,6 +5,7 @@ mod load;
 mod reach;
 mod steps;
 mod values;
+mod waves;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -162,6 +163,13 @@ impl Checker {
             })
             .collect();
         let flow = self.steps(&steps, &scope);
+        let waves = match &headers.waves {
+            Some((block, span)) => {
+                self.region_with_waves(headers.region_at, options.region.as_deref(), *span, &scope);
+                self.waves(block, *span, &scope, flow.default_health_reported())
+            }
+            None => None,
+        };
         // A file of definitions only is a library for others to import; anything else without
         // steps does nothing.
         let library = root.file.statements.iter().any(|s| {
@@ -236,7 +244,7 @@ impl Checker {
             on_failure: headers.on_failure,
             on_success: headers.on_success,
             steps: flow.steps,
-            waves: None,
+            waves,
         }
     }
 
@@ -351,6 +359,7 @@ impl Checker {
                     | HeaderKind::Function(_)
                     | HeaderKind::Alias(_)
                     | HeaderKind::Region(_)
+                    | HeaderKind::Waves(_)
                     | HeaderKind::OnHook { .. }
             );
             if once {
@@ -399,7 +408,9 @@ impl Checker {
                 HeaderKind::Alias(name) => out.alias = self.named(name, names::alias, scope),
                 HeaderKind::Region(name) => {
                     out.region = self.named(name, names::region, scope);
+                    out.region_at = Some(header.span);
                 }
+                HeaderKind::Waves(block) => out.waves = Some((block.clone(), header.span)),
                 HeaderKind::OnHook { event, hook } => {
                     let script = self.script(hook, scope);
                     match event {
@@ -555,6 +566,10 @@ struct RootHeaders {
     select: Vec<Selection>,
     alias: Option<String>,
     region: Option<String>,
+    /// The `region` header, when there is one.
+    region_at: Option<Span>,
+    /// The `waves` block and its header's span.
+    waves: Option<(ast::WavesBlock, Span)>,
     on_failure: Option<Script>,
     on_success: Option<Script>,
 }

@@ -58,6 +58,11 @@ impl Flow {
         self.overflowed
     }
 
+    /// Whether a step warned that `until healthy` has no `health` block to judge by.
+    pub(super) fn default_health_reported(&self) -> bool {
+        self.reported_default_health
+    }
+
     /// The weight on `new` at the end.
     pub(super) fn weight(&self) -> Percent {
         self.weight
@@ -449,7 +454,7 @@ impl Checker {
     /// Whether a bake of `traffic` (written as `value`) judges at least one period of metrics;
     /// a shorter one may judge almost none of `new`'s calls, whatever its traffic, and pass a
     /// failing version for want of evidence.
-    fn long_enough(&mut self, traffic: Millis, value: &Value, scope: &Scope) -> bool {
+    pub(super) fn long_enough(&mut self, traffic: Millis, value: &Value, scope: &Scope) -> bool {
         let period = self.period;
         if traffic >= period {
             return true;
@@ -479,13 +484,16 @@ impl Checker {
         }
         if self.health_defaulted && !flow.reported_default_health {
             flow.reported_default_health = true;
-            self.diags.push(
-                Diag::new(Code::DefaultHealth, "`until healthy` without a `health` block uses the defaults")
-                    .at(scope.source(), span, "judged by the default health checks")
-                    .help("the defaults are `health every 1m { min invocations 1; error rate < 1% }`; add a `health` block to say what healthy means for this function"),
-            );
+            self.diags.push(default_health(scope.source(), span));
         }
     }
+}
+
+/// `until healthy` at `span` of `source`, in a playbook without a `health` block.
+pub(super) fn default_health(source: &Source, span: Span) -> Diag {
+    Diag::new(Code::DefaultHealth, "`until healthy` without a `health` block uses the defaults")
+        .at(source, span, "judged by the default health checks")
+        .help("the defaults are `health every 1m { min invocations 1; error rate < 1% }`; add a `health` block to say what healthy means for this function")
 }
 
 /// The weights a ramp shifts to: `by` at a time from `from`, the last one `to`.

@@ -34,6 +34,7 @@ const STATEMENTS: &[&str] = &[
     "param",
     "import",
     "health",
+    "waves",
     "on failure run",
     "on success run",
     "step",
@@ -66,8 +67,22 @@ const HEALTH: &[&str] = &[
     "over",
 ];
 
+/// What a `waves` block holds.
+const WAVES: &[&str] = &[
+    "wave",
+    "region",
+    "account",
+    "role",
+    "external id",
+    "between waves wait",
+    "until healthy",
+    "on failure rollback this wave",
+    "on failure rollback every wave",
+];
+
 /// What fits at `at`: inside a `${`, parameter names; in a `health` block, metrics and
-/// settings; elsewhere, statements and the step definitions to call.
+/// settings; in a `waves` block, its lines; elsewhere, statements and the step definitions to
+/// call.
 pub fn complete(doc: Doc<'_>, text: &str, at: Position) -> Vec<Completion> {
     let at = floor_char(text, offset(text, at).min(text.len()));
     let before = &text[..at];
@@ -98,6 +113,17 @@ pub fn complete(doc: Doc<'_>, text: &str, at: Position) -> Vec<Completion> {
         let after = &before[i..];
         after.matches('{').count() > after.matches('}').count()
     });
+    if in_waves(before) {
+        return WAVES
+            .iter()
+            .map(|w| Completion {
+                label: w.to_string(),
+                kind: "keyword",
+                detail: "waves".into(),
+            })
+            .chain(params())
+            .collect();
+    }
     let mut out: Vec<Completion> = if in_health {
         HEALTH
             .iter()
@@ -133,4 +159,23 @@ pub fn complete(doc: Doc<'_>, text: &str, at: Position) -> Vec<Completion> {
     }
     out.extend(params());
     out
+}
+
+/// Whether `before` ends inside a `waves { … }` block: after the last `waves {`, more braces open
+/// than close.
+fn in_waves(before: &str) -> bool {
+    let Some(start) = before.rmatch_indices("waves").find_map(|(i, _)| {
+        let word_start = before[..i]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '_'));
+        let opens = before[i + "waves".len()..]
+            .trim_start_matches([' ', '\t'])
+            .starts_with('{');
+        (word_start && opens).then_some(i)
+    }) else {
+        return false;
+    };
+    let after = &before[start..];
+    after.matches('{').count() > after.matches('}').count()
 }

@@ -66,3 +66,44 @@ fn hovers_complete_and_definitions_know_the_playbook() {
         "{metrics:?}"
     );
 }
+
+#[test]
+fn waves_have_hovers_and_their_own_completions() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/waves.rollout");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let doc = Doc {
+        path: &path,
+        on_disk: true,
+    };
+    let at = |needle: &str| position(&text, text.find(needle).unwrap() + 1);
+    assert!(hover(doc, &text, at("waves {"))
+        .unwrap()
+        .contains("one wave after another"));
+    assert!(hover(doc, &text, at("between"))
+        .unwrap()
+        .contains("before the next one starts"));
+    let labels = |offset: usize| -> Vec<String> {
+        complete(doc, &text, position(&text, offset))
+            .into_iter()
+            .map(|c| c.label)
+            .collect()
+    };
+    let waves = text.find("waves {").unwrap();
+    let inside = text[waves..].find('\n').unwrap() + waves + 1;
+    let in_block = labels(inside);
+    assert!(in_block.contains(&"wave".to_string()), "{in_block:?}");
+    assert!(in_block.contains(&"between waves wait".to_string()));
+    assert!(!in_block.contains(&"publish".to_string()));
+    // Inside a wave's braces too.
+    let in_wave = labels(text.find("region \"us-west-2\"").unwrap());
+    assert!(in_wave.contains(&"account".to_string()), "{in_wave:?}");
+    // After the block, statements again.
+    let after = labels(text.find("health every").unwrap());
+    assert!(after.contains(&"publish".to_string()), "{after:?}");
+    assert!(after.contains(&"waves".to_string()), "{after:?}");
+    // `id` is a parameter's name as much as the end of `external id`: no keyword hover.
+    let param = "param id = \"x\"\npublish \"${id}\"\npromote\n";
+    assert!(!hover(doc, param, position(param, 7))
+        .unwrap_or_default()
+        .starts_with("**id**"));
+}

@@ -6,7 +6,7 @@ pub(super) const WORDS: &[(&str, &str)] = &[
     ("function", "`function \"a\", \"checkout-*\", tagged \"team=x\"`: the functions that move together, by name, glob pattern or tag"),
     ("tagged", "`tagged \"key=value\"`: every function of the region with this tag"),
     ("alias", "`alias \"live\"`: the alias whose weighted routing moves"),
-    ("region", "`region \"eu-west-1\"`: the AWS region"),
+    ("region", "`region \"eu-west-1\"`: the AWS region; in a wave, `region \"a\", \"b\"`: the wave's regions"),
     ("param", "`param NAME = VALUE`: a parameter; `--set NAME=VALUE` overrides it"),
     ("import", "`import \"file.rollout\"`: parameters, health and step definitions from another file"),
     ("health", "`health every D { … }`: what healthy means, judged every D on settled metrics"),
@@ -61,6 +61,13 @@ pub(super) const WORDS: &[(&str, &str)] = &[
     ("warm", "`warm up D [including errors]`: new's first D of traffic is left out of latency (and error) checks (default 2m)"),
     ("including", "`warm up D including errors`: error checks leave the warm-up out too"),
     ("async", "`async`: the function is invoked asynchronously; each failed event may be retried, so errors are counted in clusters"),
+    ("waves", "`waves { wave … }`: the regions (and accounts) the rollout goes to, one wave after another; the steps run in each wave"),
+    ("wave", "`wave \"name\" { region \"a\", \"b\" }`: one wave and its regions; `on failure rollback this wave|every wave`"),
+    ("account", "`account \"ID\" role \"ARN\" [external id \"X\"]`: the wave's regions are in this account, reached by assuming the role"),
+    ("role", "`role \"arn:aws:iam::ID:role/NAME\"`: the role assumed in the wave's account"),
+    ("external", "`external id \"X\"`: the external id the role's trust policy asks for"),
+    ("between", "`between waves wait D [until healthy]`: the bake after each wave, before the next one starts"),
+    ("this", "`on failure rollback this wave`: a failure rolls back the failing wave only (the default)"),
 ];
 
 #[cfg(test)]

@@ -81,6 +81,109 @@ pub fn region(name: &str) -> Option<String> {
     (!shaped).then(|| format!("{name:?} is not a region's name (such as eu-west-1)"))
 }
 
+/// Why `id` is not an AWS account id, or `None` when it is one: exactly 12 digits.
+pub fn account(id: &str) -> Option<String> {
+    (id.len() != 12 || !id.chars().all(|c| c.is_ascii_digit()))
+        .then(|| format!("{id:?} is not an AWS account id: an account id is 12 digits"))
+}
+
+/// Longest IAM role name.
+const ROLE_NAME_MAX: usize = 64;
+/// Longest IAM path, its slashes included.
+const ROLE_PATH_MAX: usize = 512;
+
+/// Why `arn` is not the ARN of an IAM role, or `None` when it is one:
+/// `arn:PARTITION:iam::ACCOUNT:role/NAME` or `…:role/PATH/NAME`, where the partition is `aws` or
+/// `aws-…` (`aws-cn`, `aws-us-gov`), the account 12 digits, the name 1 to 64 of letters, digits and
+/// `+=,.@_-`, and a path's parts printable ASCII.
+pub fn role(arn: &str) -> Option<String> {
+    let wrong = |why: &str| {
+        Some(format!(
+            "{arn:?} is not an IAM role's ARN: {why} (the ARN reads `arn:aws:iam::123456789012:role/NAME`)"
+        ))
+    };
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let [prefix, partition, service, region, account_id, resource] = parts.as_slice() else {
+        return wrong("it has fewer than six `:`-separated parts");
+    };
+    if *prefix != "arn" {
+        return wrong("it does not start with `arn:`");
+    }
+    let partition_ok = partition.split('-').enumerate().all(|(i, word)| match i {
+        0 => word == "aws",
+        _ => !word.is_empty() && word.chars().all(|c| c.is_ascii_lowercase()),
+    });
+    if !partition_ok {
+        return wrong(&format!(
+            "`{partition}` is not a partition (`aws`, `aws-cn`, `aws-us-gov`, …)"
+        ));
+    }
+    if *service != "iam" {
+        return wrong(&format!("its service is `{service}`, not `iam`"));
+    }
+    if !region.is_empty() {
+        return wrong("IAM is global: the region part, between `iam:` and the account, is empty");
+    }
+    if account(account_id).is_some() {
+        return wrong(&format!("`{account_id}` is not a 12-digit account id"));
+    }
+    let Some(path_name) = resource.strip_prefix("role/") else {
+        return wrong(&format!("`{resource}` is not `role/NAME`"));
+    };
+    let (path, name) = match path_name.rsplit_once('/') {
+        Some((path, name)) => (Some(path), name),
+        None => (None, path_name),
+    };
+    let name_ok = !name.is_empty()
+        && name.chars().count() <= ROLE_NAME_MAX
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
+    if !name_ok {
+        return wrong(&format!(
+            "`{name}` is not a role's name (1 to {ROLE_NAME_MAX} letters, digits and `+=,.@_-`)"
+        ));
+    }
+    let path_ok = |path: &str| {
+        path.len() < ROLE_PATH_MAX
+            && path
+                .split('/')
+                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_graphic()))
+    };
+    match path {
+        Some(path) if !path_ok(path) => wrong(&format!("`{path}/` is not a role's path")),
+        _ => None,
+    }
+}
+
+/// The account of a role's ARN that [`role`] accepts.
+pub fn role_account(arn: &str) -> Option<&str> {
+    arn.split(':').nth(4)
+}
+
+/// Longest external id STS accepts.
+const EXTERNAL_ID_MAX: usize = 1224;
+
+/// Why `id` is not an external id STS accepts, or `None` when it is one: 2 to 1224 of letters,
+/// digits and `+=,.@:/_-`.
+pub fn external_id(id: &str) -> Option<String> {
+    if id.is_empty() {
+        return Some("the external id is empty".into());
+    }
+    if let Some(bad) = id
+        .chars()
+        .find(|&c| !(c.is_ascii_alphanumeric() || "+=,.@:/_-".contains(c)))
+    {
+        return Some(format!(
+            "{id:?} has {bad:?}: an external id is letters, digits and `+=,.@:/_-`"
+        ));
+    }
+    let count = id.chars().count();
+    (!(2..=EXTERNAL_ID_MAX).contains(&count)).then(|| {
+        format!("{id:?} is not an external id STS accepts: it is 2 to {EXTERNAL_ID_MAX} characters long")
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,6 +238,54 @@ mod tests {
             "us east 1",
         ] {
             assert!(region(bad).is_some(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn accounts_roles_and_external_ids_are_what_sts_accepts() {
+        assert_eq!(account("222222222222"), None);
+        for bad in [
+            "",
+            "22222222222",
+            "2222222222223",
+            "22222222222a",
+            "２２２２２２２２２２２２",
+        ] {
+            assert!(account(bad).is_some(), "{bad:?}");
+        }
+        for good in [
+            "arn:aws:iam::222222222222:role/rollout",
+            "arn:aws-cn:iam::222222222222:role/rollout",
+            "arn:aws-us-gov:iam::222222222222:role/deploy/rollout",
+            "arn:aws:iam::222222222222:role/a/b/R+=,.@_-",
+        ] {
+            assert_eq!(role(good), None, "{good}");
+        }
+        assert_eq!(
+            role_account("arn:aws:iam::222222222222:role/rollout"),
+            Some("222222222222")
+        );
+        for bad in [
+            "",
+            "rollout",
+            "arn:aws:iam::222222222222:user/rollout",
+            "arn:aws:sts::222222222222:role/rollout",
+            "arn:aws:iam:us-east-1:222222222222:role/rollout",
+            "arn:aws:iam::2222:role/rollout",
+            "arn:azure:iam::222222222222:role/rollout",
+            "arn:aws-:iam::222222222222:role/rollout",
+            "arn:aws:iam::222222222222:role/",
+            "arn:aws:iam::222222222222:role//rollout",
+            "arn:aws:iam::222222222222:role/has space",
+            &format!("arn:aws:iam::222222222222:role/{}", "r".repeat(65)),
+        ] {
+            assert!(role(bad).is_some(), "{bad:?}");
+        }
+        for good in ["x-7", "ab", "a+=,.@:/_-b", &"e".repeat(1224)] {
+            assert_eq!(external_id(good), None, "{good}");
+        }
+        for bad in ["", "x", "has space", "naïve", &"e".repeat(1225)] {
+            assert!(external_id(bad).is_some(), "{bad:?}");
         }
     }
 }

@@ -77,8 +77,8 @@ fn unknown_statement(positives: &[Rule], source: &Source, at: usize) -> Option<D
 
 /// The words that begin a header or a step.
 const STATEMENT_WORDS: &[&str] = &[
-    "rollout", "function", "alias", "region", "param", "import", "health", "on", "step", "update",
-    "publish", "use", "shift", "ramp", "wait", "approve", "run", "promote", "rollback",
+    "rollout", "function", "alias", "region", "param", "import", "health", "waves", "on", "step",
+    "update", "publish", "use", "shift", "ramp", "wait", "approve", "run", "promote", "rollback",
 ];
 
 fn join(words: &[&str]) -> String {
@@ -130,6 +130,12 @@ fn hint(positives: &[Rule], text: &str, at: usize) -> String {
     if has(Rule::compare_op) {
         return "a health check compares two values, like `error rate < 1%` or `p99 duration of new < 1.2 * p99 duration of old`".into();
     }
+    if has(Rule::kw_between) || has(Rule::kw_this) || has(Rule::wave) || has(Rule::between_waves) {
+        return "a `waves` block holds `wave \"name\" { region \"…\" }` lines, `between waves wait D [until healthy]` and `on failure rollback this wave` (or `every wave`)".into();
+    }
+    if has(Rule::kw_account) || has(Rule::wave_regions) || has(Rule::wave_account) {
+        return "a wave holds `region \"eu-west-1\", \"eu-central-1\"` lines and at most one `account \"ID\" role \"ARN\" [external id \"X\"]`".into();
+    }
     if has(Rule::close_brace) && !has(Rule::EOI) {
         return "a `{` block opened above is still open here: close it with `}` first".into();
     }
@@ -151,6 +157,7 @@ fn words(rule: Rule) -> Option<&'static str> {
         | Rule::param_header
         | Rule::import_header
         | Rule::health_block
+        | Rule::waves_block
         | Rule::on_hook
         | Rule::step_def => "a header",
         Rule::block
@@ -181,6 +188,12 @@ fn words(rule: Rule) -> Option<&'static str> {
         | Rule::alarm_check
         | Rule::script_check
         | Rule::comparison => "a health check",
+        Rule::wave => "`wave \"name\" { … }`",
+        Rule::between_waves => "`between waves wait`",
+        Rule::wave_failure => "`on failure rollback`",
+        Rule::wave_regions => "`region`",
+        Rule::wave_account => "`account`",
+        Rule::external_id => "`external id`",
         Rule::expr | Rule::term | Rule::paren_expr => "a value or a metric",
         Rule::metric_ref | Rule::metric => "a metric",
         Rule::percentile => "a percentile like `p99`",
@@ -203,6 +216,8 @@ fn words(rule: Rule) -> Option<&'static str> {
         | Rule::header
         | Rule::step
         | Rule::health_item
+        | Rule::waves_item
+        | Rule::wave_item
         | Rule::factor
         | Rule::check_end
         | Rule::number_text
@@ -273,6 +288,14 @@ fn words(rule: Rule) -> Option<&'static str> {
         Rule::kw_including => "`including`",
         Rule::kw_async => "`async`",
         Rule::kw_tagged => "`tagged`",
+        Rule::kw_waves => "`waves`",
+        Rule::kw_wave => "`wave`",
+        Rule::kw_account => "`account`",
+        Rule::kw_role => "`role`",
+        Rule::kw_external => "`external`",
+        Rule::kw_id => "`id`",
+        Rule::kw_between => "`between`",
+        Rule::kw_this => "`this`",
         Rule::selector => {
             "a function name, a pattern such as \"checkout-*\", or `tagged \"key=value\"`"
         }

@@ -1,17 +1,24 @@
 //! The canonical printer behind `rollout fmt`.
 //!
-//! Layout: headers first in a fixed order (targets, imports, params, health, hooks, step
+//! Layout: headers first in a fixed order (targets and waves, imports, params, health, hooks, step
 //! definitions), a blank line between groups, then the steps; one statement per line, two spaces
-//! per block level, single spaces between tokens. Comments stay with the statement they were
-//! written on or above. Values are printed as written, so formatting never changes meaning.
+//! per block level, single spaces between tokens; a wave of one `region` line on one line when it
+//! fits. Comments stay with the statement they were written on or above. Values are printed as
+//! written, so formatting never changes meaning.
 
 use super::ast::*;
 use super::comments::{self, Comment};
+use crate::span::Span;
 
 /// Formats a parsed file; `text` is the source it was parsed from (for the comments, and its
 /// line ends: CRLF stays CRLF).
 pub fn format(file: &File, text: &str) -> String {
-    let mut printer = Printer::default();
+    let comments = comments::scan(text);
+    let mut printer = Printer {
+        comment_starts: comments.iter().map(|c| c.start).collect(),
+        newlines: text.match_indices('\n').map(|(i, _)| i).collect(),
+        ..Printer::default()
+    };
     let mut headers: Vec<&Header> = file
         .statements
         .iter()
@@ -36,7 +43,7 @@ pub fn format(file: &File, text: &str) -> String {
             printer.blank = false;
         }
     }
-    let formatted = printer.render(text, comments::scan(text));
+    let formatted = printer.render(text, comments);
     // A file written with CRLF line ends (Windows editors) keeps them.
     if text.find('\n').is_some_and(|at| text[..at].ends_with('\r')) {
         formatted.replace("\r\n", "\n").replace('\n', "\r\n")
@@ -75,6 +82,7 @@ fn order(kind: &HeaderKind) -> u8 {
         HeaderKind::Function(_) => 1,
         HeaderKind::Alias(_) => 2,
         HeaderKind::Region(_) => 3,
+        HeaderKind::Waves(_) => 4,
         _ => group(kind),
     }
 }
@@ -85,7 +93,8 @@ fn group(kind: &HeaderKind) -> u8 {
         HeaderKind::Rollout(_)
         | HeaderKind::Function(_)
         | HeaderKind::Alias(_)
-        | HeaderKind::Region(_) => 0,
+        | HeaderKind::Region(_)
+        | HeaderKind::Waves(_) => 0,
         HeaderKind::Import(_) => 10,
         HeaderKind::Param { .. } => 20,
         HeaderKind::Health(_) => 30,
@@ -107,10 +116,17 @@ struct Line {
     trailing: Option<String>,
 }
 
+/// The widest a one-line wave may be, indentation included; a wider one spreads over lines.
+const WIDTH: usize = 100;
+
 #[derive(Debug, Default)]
 struct Printer {
     lines: Vec<Line>,
     blank: bool,
+    /// Where each comment of the source starts: a block holding one keeps its lines.
+    comment_starts: Vec<usize>,
+    /// Where each newline of the source is.
+    newlines: Vec<usize>,
 }
 
 impl Printer {
@@ -165,6 +181,32 @@ impl Printer {
                 }
                 self.close(0, block.close.start);
             }
+            HeaderKind::Waves(block) => {
+                self.line(0, "waves {".to_string(), at);
+                for item in &block.items {
+                    match &item.kind {
+                        WavesItemKind::Wave(wave) => self.wave(wave, item.span),
+                        WavesItemKind::Between {
+                            duration,
+                            until_healthy,
+                        } => self.line(
+                            1,
+                            format!(
+                                "between waves wait {}{}",
+                                value(duration),
+                                if *until_healthy { " until healthy" } else { "" }
+                            ),
+                            item.span.start,
+                        ),
+                        WavesItemKind::OnFailure(scope) => self.line(
+                            1,
+                            format!("on failure rollback {}", scope.as_str()),
+                            item.span.start,
+                        ),
+                    }
+                }
+                self.close(0, block.close.start);
+            }
             HeaderKind::OnHook { event, hook: h } => {
                 let event = match event {
                     HookEvent::Failure => "failure",
@@ -185,6 +227,47 @@ impl Printer {
                 self.close(0, def.body.close.start);
             }
         }
+    }
+
+    /// `wave "name" { region "a" }` on one line when that is all it holds, it fits in [`WIDTH`]
+    /// and no comment would have to leave it; otherwise a line for each of its lines.
+    fn wave(&mut self, wave: &WaveDef, span: Span) {
+        let head = format!("wave {}", string(&wave.name));
+        let items: Vec<String> = wave.items.iter().map(|i| wave_item(&i.kind)).collect();
+        let one_line = format!("{head} {{ {} }}", items.join("; "));
+        let regions_only = matches!(
+            wave.items.as_slice(),
+            [WaveItem {
+                kind: WaveItemKind::Regions(_),
+                ..
+            }]
+        );
+        if regions_only && 2 + one_line.chars().count() <= WIDTH && !self.comment_inside(span) {
+            self.line(1, one_line, span.start);
+            return;
+        }
+        self.line(1, format!("{head} {{"), span.start);
+        for (item, text) in wave.items.iter().zip(items) {
+            self.line(2, text, item.span.start);
+        }
+        self.close(1, wave.close.start);
+    }
+
+    /// Whether a comment starts inside `span`, or, when `span` runs over several lines, after it
+    /// on its last line (it ends the line of the closing brace, which one line would not have).
+    fn comment_inside(&self, span: Span) -> bool {
+        let line_of = |offset: usize| self.newlines.partition_point(|&n| n < offset);
+        let end = if line_of(span.start) == line_of(span.end) {
+            span.end
+        } else {
+            self.newlines
+                .get(line_of(span.end))
+                .copied()
+                .unwrap_or(usize::MAX)
+        };
+        self.comment_starts
+            .iter()
+            .any(|&c| span.start < c && c < end)
     }
 
     fn step(&mut self, step: &Step, indent: usize) {
@@ -328,6 +411,28 @@ fn push_line(out: &mut String, indent: usize, text: &str) {
     out.push('\n');
 }
 
+fn wave_item(item: &WaveItemKind) -> String {
+    match item {
+        WaveItemKind::Regions(regions) => {
+            let regions: Vec<String> = regions.iter().map(string).collect();
+            format!("region {}", regions.join(", "))
+        }
+        WaveItemKind::Account {
+            id,
+            role,
+            external_id,
+        } => format!(
+            "account {} role {}{}",
+            string(id),
+            string(role),
+            external_id
+                .as_ref()
+                .map(|x| format!(" external id {}", string(x)))
+                .unwrap_or_default()
+        ),
+    }
+}
+
 fn health_item(item: &HealthItemKind) -> String {
     match item {
         HealthItemKind::MinInvocations(v) => format!("min invocations {}", value(v)),
@@ -434,4 +539,76 @@ pub fn string(s: &Str) -> String {
     }
     out.push('"');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostic::source;
+
+    fn fmt(text: &str) -> String {
+        let file = crate::syntax::parse(&source("t", text.to_string())).expect("parses");
+        let once = format(&file, text);
+        let again = crate::syntax::parse(&source("once", once.clone())).expect("output parses");
+        assert!(same_statements(&file, &again), "fmt changed {text:?}");
+        assert_eq!(
+            format(&again, &once),
+            once,
+            "fmt not idempotent on {text:?}"
+        );
+        once
+    }
+
+    #[test]
+    fn waves_follow_the_targets_a_wave_of_regions_on_one_line() {
+        assert_eq!(
+            fmt("publish;promote\nwaves{wave \"first region\"{region \"us-east-1\"}\nwave \"europe\" {\nregion \"eu-west-1\",\"eu-central-1\"\n}\nbetween waves   wait 30m until healthy;on failure rollback every wave}\nalias \"live\"\nfunction \"checkout-api\"\n"),
+            "function \"checkout-api\"\nalias \"live\"\nwaves {\n  wave \"first region\" { region \"us-east-1\" }\n  wave \"europe\" { region \"eu-west-1\", \"eu-central-1\" }\n  between waves wait 30m until healthy\n  on failure rollback every wave\n}\n\npublish\npromote\n"
+        );
+    }
+
+    #[test]
+    fn a_wave_with_an_account_or_several_lines_or_too_wide_spreads_over_lines() {
+        assert_eq!(
+            fmt("waves { wave \"rest\" { region \"us-west-2\"; account \"222222222222\" role \"arn:aws:iam::222222222222:role/rollout\" external id \"x-7\" }; between waves wait gap; on failure rollback this wave }"),
+            "waves {\n  wave \"rest\" {\n    region \"us-west-2\"\n    account \"222222222222\" role \"arn:aws:iam::222222222222:role/rollout\" external id \"x-7\"\n  }\n  between waves wait gap\n  on failure rollback this wave\n}\n"
+        );
+        assert_eq!(
+            fmt("waves { wave \"eu\" { region \"eu-west-1\"; region \"eu-west-2\" } }"),
+            "waves {\n  wave \"eu\" {\n    region \"eu-west-1\"\n    region \"eu-west-2\"\n  }\n}\n"
+        );
+        let regions: Vec<String> = (1..=8).map(|i| format!("\"ap-south-{i}\"")).collect();
+        let wide = format!(
+            "waves {{ wave \"asia\" {{ region {} }} }}",
+            regions.join(", ")
+        );
+        assert_eq!(
+            fmt(&wide),
+            format!(
+                "waves {{\n  wave \"asia\" {{\n    region {}\n  }}\n}}\n",
+                regions.join(", ")
+            )
+        );
+        // Exactly the width fits.
+        let name = "n".repeat(WIDTH - "  wave \"\" { region \"eu-west-1\" }".len());
+        let fits = format!("waves {{\n  wave \"{name}\" {{ region \"eu-west-1\" }}\n}}\n");
+        assert_eq!(fmt(&fits), fits);
+        assert_eq!(fmt("waves {}"), "waves {\n}\n");
+        assert_eq!(
+            fmt("waves { wave \"a\" {} }"),
+            "waves {\n  wave \"a\" {\n  }\n}\n"
+        );
+    }
+
+    #[test]
+    fn comments_in_waves_stay_where_they_were_written() {
+        // A comment inside a wave keeps it on several lines; one after a wave's last brace ends
+        // that line.
+        let text = "waves {\n  # the canary region\n  wave \"first\" { region \"us-east-1\" }  # smallest\n  wave \"eu\" {\n    # Ireland only for now\n    region \"eu-west-1\"\n  }\n  wave \"us\" {\n    region \"us-west-2\"\n  }  # last\n  # the bake\n  between waves wait 30m\n  # end\n}\n";
+        assert_eq!(fmt(text), text);
+        assert_eq!(
+            fmt("waves {\n  wave \"a\" {  # why\n    region \"us-east-1\"\n  }\n}\n"),
+            "waves {\n  wave \"a\" {  # why\n    region \"us-east-1\"\n  }\n}\n"
+        );
+    }
 }

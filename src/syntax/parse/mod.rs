@@ -118,6 +118,7 @@ fn build_file(pair: Pair<'_, Rule>) -> File {
             | Rule::param_header
             | Rule::import_header
             | Rule::health_block
+            | Rule::waves_block
             | Rule::on_hook
             | Rule::step_def => statements.push(Statement::Header(build_header(child))),
             _ => statements.push(Statement::Step(build_step(child))),
@@ -165,6 +166,7 @@ fn build_header(pair: Pair<'_, Rule>) -> Header {
         }
         Rule::import_header => HeaderKind::Import(build_string(inner.next().unwrap())),
         Rule::health_block => HeaderKind::Health(build_health(inner)),
+        Rule::waves_block => HeaderKind::Waves(build_waves(inner)),
         Rule::on_hook => {
             let event = match inner.next().unwrap().as_rule() {
                 Rule::kw_failure => HookEvent::Failure,
@@ -199,6 +201,73 @@ fn build_health(inner: pest::iterators::Pairs<'_, Rule>) -> HealthBlock {
         items,
         close,
     }
+}
+
+fn build_waves(inner: pest::iterators::Pairs<'_, Rule>) -> WavesBlock {
+    let mut items = Vec::new();
+    let mut close = Span::default();
+    for pair in inner {
+        match pair.as_rule() {
+            Rule::open_brace => {}
+            Rule::close_brace => close = pair.as_span().into(),
+            _ => items.push(build_waves_item(pair)),
+        }
+    }
+    WavesBlock { items, close }
+}
+
+fn build_waves_item(pair: Pair<'_, Rule>) -> WavesItem {
+    let span = Span::from(pair.as_span());
+    let rule = pair.as_rule();
+    let mut inner = pair.into_inner();
+    let kind = match rule {
+        Rule::wave => {
+            let name = build_string(inner.nth(1).unwrap());
+            let mut items = Vec::new();
+            let mut close = Span::default();
+            for pair in inner {
+                match pair.as_rule() {
+                    Rule::open_brace => {}
+                    Rule::close_brace => close = pair.as_span().into(),
+                    _ => items.push(build_wave_item(pair)),
+                }
+            }
+            WavesItemKind::Wave(WaveDef { name, items, close })
+        }
+        Rule::between_waves => WavesItemKind::Between {
+            duration: build_value(inner.nth(3).unwrap()),
+            until_healthy: inner.next().is_some(),
+        },
+        Rule::wave_failure => match inner.nth(3).unwrap().as_rule() {
+            Rule::kw_every => WavesItemKind::OnFailure(WaveScope::EveryWave),
+            _ => WavesItemKind::OnFailure(WaveScope::ThisWave),
+        },
+        other => unreachable!("not a waves item rule: {other:?}"),
+    };
+    WavesItem { kind, span }
+}
+
+fn build_wave_item(pair: Pair<'_, Rule>) -> WaveItem {
+    let span = Span::from(pair.as_span());
+    let rule = pair.as_rule();
+    let mut inner = pair.into_inner();
+    let kind = match rule {
+        Rule::wave_regions => WaveItemKind::Regions(
+            inner
+                .filter(|p| p.as_rule() == Rule::string)
+                .map(build_string)
+                .collect(),
+        ),
+        Rule::wave_account => WaveItemKind::Account {
+            id: build_string(inner.nth(1).unwrap()),
+            role: build_string(inner.nth(1).unwrap()),
+            external_id: inner
+                .next()
+                .map(|external| build_string(external.into_inner().nth(2).unwrap())),
+        },
+        other => unreachable!("not a wave item rule: {other:?}"),
+    };
+    WaveItem { kind, span }
 }
 
 fn build_health_item(pair: Pair<'_, Rule>) -> HealthItem {

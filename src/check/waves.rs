@@ -1,0 +1,743 @@
+//! The `waves` block: the regions (and accounts) a rollout goes to, one wave after another.
+
+use std::collections::HashMap;
+
+use super::values::Scope;
+use super::Checker;
+use crate::diagnostic::{Code, Diag};
+use crate::plan::names;
+use crate::plan::waves::{Account, Between, Place, Wave, WaveFailure, Waves};
+use crate::span::Span;
+use crate::syntax::ast::{self, WaveItemKind, WaveScope, WavesItemKind};
+
+/// What to write instead of a region given beside the waves.
+const ONE_WAVE: &str = "to roll out to one wave only, pass `--wave NAME`";
+
+impl Checker {
+    /// The waves of `block`, the `waves` header at `span`; `None` when anything in it is wrong
+    /// (each problem reported). `default_health_reported`: whether a step already warned that
+    /// `until healthy` has no `health` block to judge by.
+    pub(super) fn waves(
+        &mut self,
+        block: &ast::WavesBlock,
+        span: Span,
+        scope: &Scope,
+        default_health_reported: bool,
+    ) -> Option<Waves> {
+        let mut ok = true;
+        let mut waves = Vec::new();
+        let mut between = None;
+        let mut on_failure = WaveFailure::default();
+        let mut between_seen = None;
+        let mut failure_seen = None;
+        // Each wave's name, where it is written.
+        let mut named: HashMap<String, Span> = HashMap::new();
+        // Each place (region, account id) with where it is written and its wave's name.
+        let mut placed: HashMap<(String, Option<String>), (Span, String)> = HashMap::new();
+        for item in &block.items {
+            match &item.kind {
+                WavesItemKind::Wave(def) => match self.wave(def, scope, &mut named, &mut placed) {
+                    Some(wave) => waves.push(wave),
+                    None => ok = false,
+                },
+                WavesItemKind::Between {
+                    duration,
+                    until_healthy,
+                } => {
+                    if !self.once(&mut between_seen, item.span, "between waves", scope) {
+                        ok = false;
+                        continue;
+                    }
+                    let Some(d) = self.want_duration(duration, "`between waves wait`", scope)
+                    else {
+                        ok = false;
+                        continue;
+                    };
+                    if *until_healthy {
+                        if !self.long_enough(d, duration, scope) {
+                            ok = false;
+                            continue;
+                        }
+                        if self.health_defaulted && !default_health_reported {
+                            self.diags
+                                .push(super::steps::default_health(scope.source(), item.span));
+                        }
+                    }
+                    between = Some(Between {
+                        duration: d,
+                        healthy: *until_healthy,
+                    });
+                }
+                WavesItemKind::OnFailure(what) => {
+                    if self.once(&mut failure_seen, item.span, "on failure rollback", scope) {
+                        on_failure = match what {
+                            WaveScope::ThisWave => WaveFailure::ThisWave,
+                            WaveScope::EveryWave => WaveFailure::EveryWave,
+                        };
+                    } else {
+                        ok = false;
+                    }
+                }
+            }
+        }
+        let has_wave = block
+            .items
+            .iter()
+            .any(|i| matches!(i.kind, WavesItemKind::Wave(_)));
+        if !has_wave {
+            self.diags.push(
+                Diag::new(Code::EmptyWaves, "the `waves` block has no wave")
+                    .at(scope.source(), keyword(span), "no wave in this block")
+                    .help("write the waves in the order they run, one per line, such as `wave \"first region\" { region \"us-east-1\" }`; or remove the block to roll out to one region"),
+            );
+            return None;
+        }
+        ok.then_some(Waves {
+            waves,
+            between,
+            on_failure,
+        })
+    }
+
+    /// One wave: its name, account and regions.
+    fn wave(
+        &mut self,
+        def: &ast::WaveDef,
+        scope: &Scope,
+        named: &mut HashMap<String, Span>,
+        placed: &mut HashMap<(String, Option<String>), (Span, String)>,
+    ) -> Option<Wave> {
+        let name = self.string(&def.name, scope);
+        let mut ok = name.is_some();
+        if let Some(name) = &name {
+            if let Some(first) = named.get(name) {
+                self.diags.push(
+                    Diag::new(Code::DuplicateWave, format!("wave {name:?} is defined twice"))
+                        .at(scope.source(), def.name.span, "defined again here")
+                        .also(*first, "first defined here")
+                        .help("give each wave its own name: progress, events and `--wave` name a wave by it"),
+                );
+                ok = false;
+            } else {
+                named.insert(name.clone(), def.name.span);
+            }
+        }
+        let mut account_seen = None;
+        let mut account = None;
+        // An account line that is wrong leaves the wave's places unknown: they are not compared
+        // with the others, which would report them as in the base account.
+        let mut account_ok = true;
+        for item in &def.items {
+            if let WaveItemKind::Account {
+                id,
+                role,
+                external_id,
+            } = &item.kind
+            {
+                if !self.once(&mut account_seen, item.span, "account", scope) {
+                    ok = false;
+                    continue;
+                }
+                account = self.account(id, role, external_id.as_ref(), scope);
+                account_ok = account.is_some();
+            }
+        }
+        let mut places = Vec::new();
+        let mut any_region = false;
+        for item in &def.items {
+            let WaveItemKind::Regions(regions) = &item.kind else {
+                continue;
+            };
+            for region in regions {
+                any_region = true;
+                let Some(text) = self.named(region, names::region, scope) else {
+                    ok = false;
+                    continue;
+                };
+                let place = Place {
+                    region: text,
+                    account: account.clone(),
+                };
+                if !account_ok {
+                    continue;
+                }
+                let key = (
+                    place.region.clone(),
+                    place.account.as_ref().map(|a| a.id.clone()),
+                );
+                let wave_name = name.clone().unwrap_or_default();
+                match placed.get(&key) {
+                    Some((first, first_wave)) => {
+                        let place = match &place.account {
+                            Some(account) => {
+                                format!("{:?} of account {}", place.region, account.id)
+                            }
+                            None => format!("{:?}", place.region),
+                        };
+                        let (message, help) = if *first_wave == wave_name {
+                            (
+                                format!("{place} is named twice in wave {wave_name:?}"),
+                                "name each region of a wave once",
+                            )
+                        } else {
+                            (
+                                format!("{place} is in two waves, {first_wave:?} and {wave_name:?}"),
+                                "a rollout goes to each region of an account once: keep it in one wave and remove it from the other",
+                            )
+                        };
+                        self.diags.push(
+                            Diag::new(Code::DuplicatePlace, message)
+                                .at(scope.source(), region.span, "named again here")
+                                .also(*first, "first named here")
+                                .help(help),
+                        );
+                        ok = false;
+                    }
+                    None => {
+                        placed.insert(key, (region.span, wave_name));
+                    }
+                }
+                places.push(place);
+            }
+        }
+        if !any_region {
+            self.diags.push(
+                Diag::new(
+                    Code::WaveWithoutRegion,
+                    format!(
+                        "wave {} names no region",
+                        name.as_deref().map_or_else(|| "…".to_string(), |n| format!("{n:?}"))
+                    ),
+                )
+                .at(scope.source(), def.name.span, "a wave without a region")
+                .help("name the regions it rolls out to inside its braces: `region \"eu-west-1\"`, or several, `region \"eu-west-1\", \"eu-central-1\"`"),
+            );
+            ok = false;
+        }
+        (ok && account_ok).then(|| Wave {
+            name: name.unwrap_or_default(),
+            places,
+        })
+    }
+
+    /// `account "ID" role "ARN" [external id "X"]`: a 12-digit account, an IAM role of that
+    /// account, and an external id STS accepts.
+    fn account(
+        &mut self,
+        id: &ast::Str,
+        role: &ast::Str,
+        external_id: Option<&ast::Str>,
+        scope: &Scope,
+    ) -> Option<Account> {
+        let id_text = self.string(id, scope);
+        let role_text = self.string(role, scope);
+        let external_text = external_id.map(|x| self.string(x, scope));
+        let mut ok = id_text.is_some() && role_text.is_some();
+        let id_valid = match &id_text {
+            Some(text) => match names::account(text) {
+                Some(problem) => {
+                    self.diags.push(
+                        Diag::new(Code::BadAccount, problem)
+                            .at(scope.source(), id.span, "not 12 digits")
+                            .help("write the account's id as AWS shows it, all 12 digits, leading zeros included: `account \"012345678901\"`"),
+                    );
+                    ok = false;
+                    false
+                }
+                None => true,
+            },
+            None => false,
+        };
+        if let Some(arn) = &role_text {
+            match names::role(arn) {
+                Some(problem) => {
+                    self.diags.push(
+                        Diag::new(Code::BadRole, problem)
+                            .at(scope.source(), role.span, "not an IAM role's ARN")
+                            .help("name the role rollout assumes in that account by its ARN: `role \"arn:aws:iam::ACCOUNT:role/NAME\"`"),
+                    );
+                    ok = false;
+                }
+                None => {
+                    let of_role = names::role_account(arn).unwrap_or_default();
+                    let account_id = id_text.as_deref().unwrap_or_default();
+                    if id_valid && of_role != account_id {
+                        self.diags.push(
+                            Diag::new(
+                                Code::BadRole,
+                                format!("the role is in account {of_role}, not in the wave's account {account_id}"),
+                            )
+                            .at(scope.source(), role.span, format!("a role of account {of_role}"))
+                            .also(id.span, "the wave's account")
+                            .help(format!("rollout assumes the role to act in the wave's account, so it must be a role of that account: `arn:aws:iam::{account_id}:role/NAME`; or, if the account is wrong, write `account \"{of_role}\"`")),
+                        );
+                        ok = false;
+                    }
+                }
+            }
+        }
+        let external_id = match (external_id, external_text) {
+            (Some(written), Some(Some(text))) => match names::external_id(&text) {
+                Some(problem) => {
+                    self.diags.push(
+                        Diag::new(Code::BadExternalId, problem)
+                            .at(scope.source(), written.span, "STS refuses this external id")
+                            .help("write the external id the role's trust policy asks for (`sts:ExternalId`), or leave `external id` out if it asks for none"),
+                    );
+                    ok = false;
+                    None
+                }
+                None => Some(text),
+            },
+            (Some(_), _) => {
+                ok = false;
+                None
+            }
+            (None, _) => None,
+        };
+        ok.then(|| Account {
+            id: id_text.unwrap_or_default(),
+            role: role_text.unwrap_or_default(),
+            external_id,
+        })
+    }
+
+    /// A `region` header or `--region` beside a `waves` block, the `waves` header at `waves`:
+    /// the waves name the regions, so a region of the rollout's own has no meaning.
+    pub(super) fn region_with_waves(
+        &mut self,
+        region_header: Option<Span>,
+        option: Option<&str>,
+        waves: Span,
+        scope: &Scope,
+    ) {
+        if let Some(header) = region_header {
+            self.diags.push(
+                Diag::new(
+                    Code::RegionWithWaves,
+                    "a `region` header beside `waves`: the waves name the regions",
+                )
+                .at(scope.source(), header, "a region for the whole rollout")
+                .also(keyword(waves), "the waves name the regions")
+                .help(format!(
+                    "remove the `region` header and name each region in its wave; {ONE_WAVE}"
+                )),
+            );
+        }
+        if let Some(region) = option {
+            self.diags.push(
+                Diag::new(
+                    Code::RegionWithWaves,
+                    format!(
+                        "`--region {region}` with a playbook of waves: the waves name the regions"
+                    ),
+                )
+                .at(scope.source(), keyword(waves), "the waves name the regions")
+                .help(format!("leave out `--region`; {ONE_WAVE}")),
+            );
+        }
+    }
+}
+
+/// The `waves` keyword of the header at `span`.
+fn keyword(span: Span) -> Span {
+    Span::new(span.start, span.start + "waves".len())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::check::{check_source, Checked, Options};
+    use crate::diagnostic::{source, Code};
+    use crate::plan::waves::{Account, Between, Place, Wave, WaveFailure, Waves};
+    use crate::plan::Millis;
+
+    /// A valid playbook around `waves` (and `headers` above it).
+    fn playbook(headers: &str, waves: &str) -> String {
+        format!("function \"f\"\nalias \"live\"\n{headers}{waves}\nhealth {{\n  error rate < 1%\n}}\npublish\nshift 5% to new\nwait 10m until healthy\npromote\n")
+    }
+
+    fn check_with(text: &str, region: Option<&str>) -> Checked {
+        check_source(
+            source("w.rollout", text.to_string()),
+            Path::new("."),
+            &Options {
+                region: region.map(String::from),
+                ..Options::default()
+            },
+        )
+    }
+
+    fn waves_of(text: &str) -> Waves {
+        let checked = check_with(text, None);
+        assert!(
+            checked.diags.is_empty(),
+            "{:?}",
+            checked.diags.iter().map(|d| &d.message).collect::<Vec<_>>()
+        );
+        checked.plan.unwrap().waves.expect("waves in the plan")
+    }
+
+    /// Every diagnostic of `text`: its code, message, and the text under each label.
+    fn diags_with(text: &str, region: Option<&str>) -> Vec<(Code, String, Vec<String>)> {
+        let checked = check_with(text, region);
+        assert_eq!(
+            checked.plan.is_none(),
+            checked.diags.iter().any(|d| d.is_error())
+        );
+        checked
+            .diags
+            .iter()
+            .map(|d| {
+                let labels = d
+                    .labels
+                    .iter()
+                    .map(|l| text[l.span.start..l.span.end].to_string())
+                    .collect();
+                (d.code, d.message.clone(), labels)
+            })
+            .collect()
+    }
+
+    /// The one diagnostic of `waves` in the playbook.
+    fn diag(waves: &str) -> (Code, String, Vec<String>) {
+        let mut all = diags_with(&playbook("", waves), None);
+        assert_eq!(all.len(), 1, "{all:#?}");
+        all.remove(0)
+    }
+
+    fn strings(texts: &[&str]) -> Vec<String> {
+        texts.iter().map(|t| t.to_string()).collect()
+    }
+
+    #[test]
+    fn the_waves_reach_the_plan_as_written() {
+        let waves = waves_of(&playbook(
+            "",
+            "waves {\n  wave \"first region\" { region \"us-east-1\" }\n  wave \"europe\" { region \"eu-west-1\", \"eu-central-1\" }\n  wave \"rest\" {\n    region \"us-west-2\"\n    account \"222222222222\" role \"arn:aws:iam::222222222222:role/rollout\" external id \"x-7\"\n    region \"ap-southeast-2\"\n  }\n  between waves wait 30m until healthy\n  on failure rollback every wave\n}",
+        ));
+        let here = |region: &str| Place {
+            region: region.into(),
+            account: None,
+        };
+        let account = Account {
+            id: "222222222222".into(),
+            role: "arn:aws:iam::222222222222:role/rollout".into(),
+            external_id: Some("x-7".into()),
+        };
+        let there = |region: &str| Place {
+            region: region.into(),
+            account: Some(account.clone()),
+        };
+        assert_eq!(
+            waves,
+            Waves {
+                waves: vec![
+                    Wave {
+                        name: "first region".into(),
+                        places: vec![here("us-east-1")],
+                    },
+                    Wave {
+                        name: "europe".into(),
+                        places: vec![here("eu-west-1"), here("eu-central-1")],
+                    },
+                    Wave {
+                        name: "rest".into(),
+                        places: vec![there("us-west-2"), there("ap-southeast-2")],
+                    },
+                ],
+                between: Some(Between {
+                    duration: Millis::from_minutes(30),
+                    healthy: true,
+                }),
+                on_failure: WaveFailure::EveryWave,
+            }
+        );
+    }
+
+    #[test]
+    fn defaults_parameters_and_interpolation() {
+        let waves = waves_of(&playbook(
+            "param gap = 5m\nparam env = \"prod\"\nparam acct = \"333333333333\"\nparam id = \"ext-prod\"\n",
+            "waves {\n  wave \"${env} first\" { region \"us-east-1\" }\n  wave \"other\" { region \"us-east-1\"; account \"${acct}\" role \"arn:aws:iam::${acct}:role/deploy/rollout\" external id \"${id}\" }\n  between waves wait gap\n}",
+        ));
+        assert_eq!(waves.waves[0].name, "prod first");
+        // The same region in another account is another place.
+        let other = &waves.waves[1].places[0];
+        assert_eq!(other.region, "us-east-1");
+        let account = other.account.as_ref().unwrap();
+        assert_eq!(account.id, "333333333333");
+        assert_eq!(
+            account.role,
+            "arn:aws:iam::333333333333:role/deploy/rollout"
+        );
+        assert_eq!(account.external_id.as_deref(), Some("ext-prod"));
+        assert_eq!(
+            waves.between,
+            Some(Between {
+                duration: Millis::from_minutes(5),
+                healthy: false
+            })
+        );
+        assert_eq!(waves.on_failure, WaveFailure::ThisWave);
+        let plan = check_with(
+            &playbook(
+                "",
+                "waves { wave \"a\" { region \"us-east-1\" }; on failure rollback this wave }",
+            ),
+            None,
+        )
+        .plan
+        .unwrap();
+        let waves = plan.waves.unwrap();
+        assert_eq!(
+            (waves.between, waves.on_failure),
+            (None, WaveFailure::ThisWave)
+        );
+        assert_eq!(plan.targets.region, None);
+        // Without a block, no waves.
+        assert_eq!(
+            check_with(&playbook("", ""), None).plan.unwrap().waves,
+            None
+        );
+    }
+
+    #[test]
+    fn a_second_waves_block_and_one_after_a_step_are_header_errors() {
+        let text = playbook(
+            "waves { wave \"a\" { region \"us-east-1\" } }\n",
+            "waves { wave \"b\" { region \"eu-west-1\" } }",
+        );
+        assert_eq!(
+            diags_with(&text, None),
+            vec![(
+                Code::DuplicateHeader,
+                "`waves` is given twice".into(),
+                strings(&[
+                    "waves { wave \"b\" { region \"eu-west-1\" } }",
+                    "waves { wave \"a\" { region \"us-east-1\" } }"
+                ])
+            )]
+        );
+        let late = "publish\npromote\nwaves { wave \"a\" { region \"us-east-1\" } }\n";
+        assert_eq!(
+            diags_with(late, None),
+            vec![(
+                Code::HeaderAfterStep,
+                "`waves` comes after the first step".into(),
+                strings(&["waves { wave \"a\" { region \"us-east-1\" } }", "publish"])
+            )]
+        );
+    }
+
+    #[test]
+    fn an_empty_block_and_a_wave_without_a_region() {
+        assert_eq!(
+            diag("waves {\n  between waves wait 5m\n}"),
+            (
+                Code::EmptyWaves,
+                "the `waves` block has no wave".into(),
+                strings(&["waves"])
+            )
+        );
+        assert_eq!(diag("waves {}").0, Code::EmptyWaves);
+        assert_eq!(
+            diag("waves {\n  wave \"a\" { region \"us-east-1\" }\n  wave \"b\" {\n    account \"222222222222\" role \"arn:aws:iam::222222222222:role/r\"\n  }\n}"),
+            (
+                Code::WaveWithoutRegion,
+                "wave \"b\" names no region".into(),
+                strings(&["\"b\""])
+            )
+        );
+        assert_eq!(diag("waves { wave \"c\" {} }").0, Code::WaveWithoutRegion);
+    }
+
+    #[test]
+    fn names_and_places_are_each_written_once() {
+        assert_eq!(
+            diag("waves {\n  wave \"a\" { region \"us-east-1\" }\n  wave \"a\" { region \"eu-west-1\" }\n}"),
+            (
+                Code::DuplicateWave,
+                "wave \"a\" is defined twice".into(),
+                strings(&["\"a\"", "\"a\""])
+            )
+        );
+        let (code, message, labels) =
+            diag("waves {\n  wave \"a\" { region \"us-east-1\" }\n  wave \"b\" { region \"eu-west-1\", \"us-east-1\" }\n}");
+        assert_eq!(code, Code::DuplicatePlace);
+        assert_eq!(message, "\"us-east-1\" is in two waves, \"a\" and \"b\"");
+        assert_eq!(labels, strings(&["\"us-east-1\"", "\"us-east-1\""]));
+        assert_eq!(
+            diag("waves { wave \"a\" { region \"us-east-1\"; region \"us-east-1\" } }").1,
+            "\"us-east-1\" is named twice in wave \"a\""
+        );
+        assert_eq!(
+            diag("waves {\n  wave \"a\" { region \"us-east-1\"; account \"222222222222\" role \"arn:aws:iam::222222222222:role/r\" }\n  wave \"b\" { region \"us-east-1\"; account \"222222222222\" role \"arn:aws:iam::222222222222:role/other\" }\n}").1,
+            "\"us-east-1\" of account 222222222222 is in two waves, \"a\" and \"b\""
+        );
+        assert_eq!(
+            diag("waves { wave \"a\" { region \"us-east-1\"; account \"222222222222\" role \"arn:aws:iam::222222222222:role/r\"; account \"222222222222\" role \"arn:aws:iam::222222222222:role/r\" } }").0,
+            Code::DuplicateSetting
+        );
+        for twice in [
+            "between waves wait 5m; between waves wait 6m",
+            "on failure rollback this wave; on failure rollback every wave",
+        ] {
+            assert_eq!(
+                diag(&format!(
+                    "waves {{ wave \"a\" {{ region \"us-east-1\" }}; {twice} }}"
+                ))
+                .0,
+                Code::DuplicateSetting,
+                "{twice}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_region_that_is_not_one_is_a_bad_name() {
+        assert_eq!(
+            diag("waves { wave \"a\" { region \"us-east-1\", \"Europe\" } }"),
+            (
+                Code::BadName,
+                "\"Europe\" is not a region's name (such as eu-west-1)".into(),
+                strings(&["\"Europe\""])
+            )
+        );
+    }
+
+    #[test]
+    fn accounts_roles_and_external_ids() {
+        let wave =
+            |account: &str| format!("waves {{ wave \"a\" {{ region \"us-east-1\"; {account} }} }}");
+        assert_eq!(
+            diag(&wave(
+                "account \"22222222222\" role \"arn:aws:iam::222222222222:role/r\""
+            )),
+            (
+                Code::BadAccount,
+                "\"22222222222\" is not an AWS account id: an account id is 12 digits".into(),
+                strings(&["\"22222222222\""])
+            )
+        );
+        let (code, message, labels) = diag(&wave(
+            "account \"222222222222\" role \"arn:aws:iam::222222222222:user/r\"",
+        ));
+        assert_eq!(code, Code::BadRole);
+        assert!(message.contains("is not an IAM role's ARN"), "{message}");
+        assert_eq!(labels, strings(&["\"arn:aws:iam::222222222222:user/r\""]));
+        assert_eq!(
+            diag(&wave(
+                "account \"222222222222\" role \"arn:aws:iam::333333333333:role/rollout\""
+            )),
+            (
+                Code::BadRole,
+                "the role is in account 333333333333, not in the wave's account 222222222222"
+                    .into(),
+                strings(&[
+                    "\"arn:aws:iam::333333333333:role/rollout\"",
+                    "\"222222222222\""
+                ])
+            )
+        );
+        // A wrong account leaves its wave's places out of the comparison.
+        assert_eq!(
+            diag("waves {\n  wave \"a\" { region \"us-east-1\" }\n  wave \"b\" { region \"us-east-1\"; account \"2\" role \"arn:aws:iam::222222222222:role/r\" }\n}").0,
+            Code::BadAccount
+        );
+        assert_eq!(
+            diag(&wave("account \"222222222222\" role \"arn:aws:iam::222222222222:role/r\" external id \"\"")),
+            (
+                Code::BadExternalId,
+                "the external id is empty".into(),
+                strings(&["\"\""])
+            )
+        );
+    }
+
+    #[test]
+    fn a_region_header_or_option_beside_waves_is_refused_with_a_hint_to_use_wave() {
+        let text = playbook(
+            "region \"us-east-1\"\n",
+            "waves { wave \"a\" { region \"us-east-1\" } }",
+        );
+        let all = diags_with(&text, None);
+        assert_eq!(
+            all,
+            vec![(
+                Code::RegionWithWaves,
+                "a `region` header beside `waves`: the waves name the regions".into(),
+                strings(&["region \"us-east-1\"", "waves"])
+            )]
+        );
+        let checked = check_with(&text, None);
+        assert!(checked.diags[0].help.contains("--wave"));
+        let text = playbook("", "waves { wave \"a\" { region \"us-east-1\" } }");
+        let checked = check_with(&text, Some("eu-west-1"));
+        assert_eq!(checked.diags.len(), 1);
+        let diag = &checked.diags[0];
+        assert_eq!(diag.code, Code::RegionWithWaves);
+        assert_eq!(
+            diag.message,
+            "`--region eu-west-1` with a playbook of waves: the waves name the regions"
+        );
+        assert!(diag.help.contains("--wave NAME"), "{}", diag.help);
+        assert_eq!(
+            &text[diag.labels[0].span.start..diag.labels[0].span.end],
+            "waves"
+        );
+    }
+
+    #[test]
+    fn the_bake_between_waves_is_a_duration_above_zero_that_judges_enough() {
+        let wave =
+            |between: &str| format!("waves {{ wave \"a\" {{ region \"us-east-1\" }}; {between} }}");
+        assert_eq!(
+            diag(&wave("between waves wait 0s")),
+            (Code::ZeroDuration, "`0s` is zero".into(), strings(&["0s"]))
+        );
+        assert_eq!(diag(&wave("between waves wait 5%")).0, Code::ParamType);
+        assert_eq!(
+            diag(&wave("between waves wait 10s until healthy")).0,
+            Code::BakeTooShort
+        );
+        // A bake that judges nothing may be short.
+        assert!(
+            check_with(&playbook("", &wave("between waves wait 10s")), None)
+                .diags
+                .is_empty()
+        );
+        // Without a health block, `until healthy` between waves says it uses the defaults.
+        let text = "function \"f\"\nalias \"live\"\nwaves { wave \"a\" { region \"us-east-1\" }; between waves wait 30m until healthy }\npublish\nshift 5% to new\nwait 10m\npromote\n";
+        let all = diags_with(text, None);
+        assert_eq!(all.len(), 1, "{all:#?}");
+        assert_eq!(all[0].0, Code::DefaultHealth);
+    }
+
+    #[test]
+    fn an_imported_file_cannot_hold_waves() {
+        let dir = std::env::temp_dir().join(format!("rollout-waves-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("lib.rollout"),
+            "waves { wave \"a\" { region \"us-east-1\" } }\n",
+        )
+        .unwrap();
+        let checked = check_source(
+            source(
+                "w.rollout",
+                "import \"lib.rollout\"\npublish\npromote\n".to_string(),
+            ),
+            &dir,
+            &Options::default(),
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(checked.diags.len(), 1);
+        assert_eq!(checked.diags[0].code, Code::ImportContent);
+        assert_eq!(
+            checked.diags[0].message,
+            "an imported file cannot hold `waves` headers"
+        );
+    }
+}
