@@ -96,6 +96,7 @@ impl Checker {
             waves,
             between,
             on_failure,
+            span: keyword(span),
         })
     }
 
@@ -433,6 +434,7 @@ mod tests {
         assert_eq!(
             waves,
             Waves {
+                span: waves.span,
                 waves: vec![
                     Wave {
                         name: "first region".into(),

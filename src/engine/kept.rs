@@ -39,6 +39,8 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         self.settings.keep = true;
         self.progress.start = self.now();
         self.playbook = Playbook::of(plan);
+        // The lease it takes again stays at the last step.
+        self.progress.step = self.playbook.steps;
         let outcome = self.on_kept(plan, what).await;
         self.report(outcome)
     }
@@ -64,7 +66,6 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                 }
             }
         }
-        self.progress.step = steps;
         let result = match what {
             Kept::Watch { duration, healthy } => {
                 self.emit(EventKind::Watching {

@@ -65,10 +65,21 @@ struct Placed<'s> {
     label: String,
     offset: u64,
     inner: &'s RefCell<dyn EventSink + 's>,
+    /// For a promoted region kept between waves: its start, and an end that leaves it promoted,
+    /// are not news.
+    kept: bool,
 }
 
 impl EventSink for Placed<'_> {
     fn emit(&mut self, event: &Event) {
+        let quiet = match &event.kind {
+            EventKind::Started { .. } => self.kept,
+            EventKind::Finished { outcome, .. } => self.kept && outcome == "promoted",
+            _ => false,
+        };
+        if quiet {
+            return;
+        }
         self.inner.borrow_mut().emit(&Event {
             at_ms: event.at_ms + self.offset,
             region: Some(self.label.clone()),
@@ -214,6 +225,7 @@ impl<'a, 's, L: LambdaApi, M: MetricsApi, C: Clock> Conductor<'a, 's, L, M, C> {
                 label: place.label(),
                 offset: self.region(place).clock.now().0.saturating_sub(start),
                 inner: self.events,
+                kept: kept.is_some(),
             })
             .collect();
         let clocks: Vec<Halted<'_, C>> = places

@@ -247,9 +247,9 @@ pub fn compile_within(
             help: "add `alias \"NAME\"` to the playbook or pass --alias".into(),
         });
     }
-    if plan.waves.is_some() {
+    if let Some(waves) = &plan.waves {
         problems.push(Problem {
-            line: find("waves"),
+            line: Some(line(waves.span.start)),
             message: "waves: a state machine acts in its own region (Step Functions calls no other region's Lambda)".into(),
             help: "run the waves with `rollout run`, which reaches every region and account of them; or export a playbook without waves for each region (`--region`)".into(),
         });

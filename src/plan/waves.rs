@@ -6,6 +6,7 @@ use std::fmt;
 use serde::Serialize;
 
 use super::Millis;
+use crate::span::Span;
 
 /// A playbook's `waves { … }` block, checked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -17,6 +18,9 @@ pub struct Waves {
     pub between: Option<Between>,
     /// What a failure in a wave rolls back.
     pub on_failure: WaveFailure,
+    /// Where the `waves` header is written, for what refuses it.
+    #[serde(skip)]
+    pub span: Span,
 }
 
 /// One wave: its name and where it runs.

@@ -164,7 +164,7 @@ fn an_unhealthy_second_region_is_rolled_back_and_the_third_never_starts() {
     let events = events(&out);
     assert_eq!(
         summary(&events),
-        ("rolled_back".to_string(), 3),
+        ("rolled_back".to_string(), 1),
         "{}",
         text(&out)
     );

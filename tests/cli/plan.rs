@@ -140,3 +140,34 @@ fn a_pace_below_one_call_in_ten_seconds_is_refused_by_plan_run_and_simulate_alik
         min(&fast)
     );
 }
+
+#[test]
+fn waves_are_shown_on_one_timeline_with_the_total() {
+    let output = Test::new()
+        .args(["plan", "examples/waves.rollout"])
+        .stdout_contains(
+            "  regions:   us-east-1, eu-west-1, 222222222222/us-west-2 (in waves, below)",
+        )
+        .stdout_contains(r#"  wave 1 "first region": us-east-1  [0s to 11m3s"#)
+        .stdout_contains("  between waves: wait 30m until healthy, the promoted waves kept (31m3s)")
+        .stdout_contains(r#"  wave 2 "europe": eu-west-1  [42m6s to 53m9s"#)
+        .stdout_contains(r#"  wave 3 "rest": 222222222222/us-west-2  [1h24m12s to 1h35m15s"#)
+        .stdout_contains("    as arn:aws:iam::222222222222:role/rollout (aws sts assume-role)")
+        .stdout_contains("duration: at least 1h35m15s")
+        .run();
+    assert!(output.status.success());
+    let json = Test::new()
+        .args(["plan", "examples/waves.rollout", "--format", "json"])
+        .run();
+    let plan: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let waves = &plan["waves"];
+    assert_eq!(waves["waves"].as_array().unwrap().len(), 3);
+    // Three waves of one wave's length and two bakes between them.
+    let wave = plan["min_duration_ms"].as_u64().unwrap();
+    let between = waves["between_ms"].as_u64().unwrap();
+    assert_eq!(
+        waves["min_duration_ms"].as_u64().unwrap(),
+        3 * wave + 2 * between
+    );
+    assert_eq!(waves["on_failure"], "this_wave");
+}

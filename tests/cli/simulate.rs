@@ -457,3 +457,77 @@ fn reports_of_a_promoted_run_a_rolled_back_run_runs_and_a_sweep_are_self_contain
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The events of a JSON simulation, one object a line.
+fn json_lines(stdout: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn waves_with_one_region_bad_stop_at_that_wave_and_never_touch_the_next() {
+    let output = Test::new()
+        .args([
+            "simulate",
+            "examples/waves.rollout",
+            "--format",
+            "json",
+            "--error-rate",
+            "eu-west-1:new=3%",
+        ])
+        .status(1)
+        .run();
+    let events = json_lines(&output.stdout);
+    let waves: Vec<String> = events
+        .iter()
+        .filter_map(|e| match e["event"].as_str()? {
+            "wave_started" | "wave_passed" => Some(format!("{} {}", e["event"], e["wave"])),
+            "wave_failed" => Some(format!("failed {} skipping {}", e["wave"], e["skipped"])),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        waves,
+        [
+            r#""wave_started" "first region""#,
+            r#""wave_passed" "first region""#,
+            r#""wave_started" "europe""#,
+            r#"failed "europe" skipping ["rest"]"#
+        ]
+    );
+    assert!(
+        events
+            .iter()
+            .all(|e| e["region"] != "222222222222/us-west-2"),
+        "the third wave's region is never touched"
+    );
+    let summary = events.last().unwrap();
+    assert_eq!(summary["event"], "summary");
+    assert_eq!(summary["report"]["outcome"]["outcome"], "rolled_back");
+}
+
+#[test]
+fn a_region_of_its_own_must_be_one_of_the_waves() {
+    Test::new()
+        .args([
+            "simulate",
+            "examples/waves.rollout",
+            "--error-rate",
+            "eu-west-9:new=3%",
+        ])
+        .status(2)
+        .stderr_contains("no wave of the playbook names eu-west-9; its regions are us-east-1, eu-west-1, us-west-2")
+        .run();
+    Test::new()
+        .args([
+            "simulate",
+            "examples/canary.rollout",
+            "--error-rate",
+            "eu-west-1:new=3%",
+        ])
+        .status(2)
+        .stderr_contains("the playbook has no waves")
+        .run();
+}

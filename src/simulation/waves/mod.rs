@@ -102,8 +102,8 @@ fn run(
             for (function, _, new) in &report.versions {
                 if let Some(new) = new {
                     let (invocations, errors) = world.served(function, new);
-                    new_invocations = new_invocations.max(invocations);
-                    new_errors = new_errors.max(errors);
+                    new_invocations += invocations;
+                    new_errors += errors;
                 }
             }
         }

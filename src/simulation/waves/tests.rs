@@ -5,7 +5,7 @@ use crate::cloud::lease::Marker;
 use crate::cloud::sim::conditions::{Conditions, Onset};
 use crate::engine::events::{Event, EventKind};
 use crate::engine::Outcome;
-use crate::plan::waves::{Account, Between, Wave, WaveFailure, Waves};
+use crate::plan::waves::{Between, WaveFailure};
 use crate::plan::Millis;
 use crate::simulation::{with_default_targets, Rates};
 
@@ -22,41 +22,39 @@ wait 10m until healthy
 promote
 ";
 
-fn place(region: &str, account: Option<&str>) -> Place {
-    Place {
-        region: region.into(),
-        account: account.map(|id| Account {
-            id: id.into(),
-            role: format!("arn:aws:iam::{id}:role/rollout"),
-            external_id: None,
-        }),
-    }
-}
-
-/// The canary in three waves: us-east-1, then eu-west-1, then us-west-2 in another account.
+/// The canary in three waves: us-east-1, then eu-west-1, then us-west-2 in another account,
+/// with `between` and `on_failure` as the waves block says them.
 fn waved(between: Option<Between>, on_failure: WaveFailure) -> Plan {
-    let source = crate::diagnostic::source("canary.rollout", CANARY.to_string());
-    let checked = check_source(source, std::path::Path::new("."), &Options::default());
-    let mut plan = with_default_targets(&checked.plan.expect("valid"));
-    plan.waves = Some(Waves {
-        waves: vec![
-            Wave {
-                name: "first region".into(),
-                places: vec![place("us-east-1", None)],
-            },
-            Wave {
-                name: "europe".into(),
-                places: vec![place("eu-west-1", None)],
-            },
-            Wave {
-                name: "rest".into(),
-                places: vec![place("us-west-2", Some("222222222222"))],
-            },
-        ],
-        between,
-        on_failure,
+    let between = between.map_or(String::new(), |b| {
+        format!(
+            "  between waves wait {}{}\n",
+            b.duration,
+            if b.healthy { " until healthy" } else { "" }
+        )
     });
-    plan
+    let policy = match on_failure {
+        WaveFailure::ThisWave => "this",
+        WaveFailure::EveryWave => "every",
+    };
+    let waves = format!(
+        "waves {{
+  wave \"first region\" {{ region \"us-east-1\" }}
+  wave \"europe\" {{ region \"eu-west-1\" }}
+  wave \"rest\" {{
+    region \"us-west-2\"
+    account \"222222222222\" role \"arn:aws:iam::222222222222:role/rollout\"
+  }}
+{between}  on failure rollback {policy} wave
+}}
+"
+    );
+    let text = CANARY.replace("health every", &format!("{waves}health every"));
+    let source = crate::diagnostic::source("waves.rollout", text);
+    let checked = check_source(source, std::path::Path::new("."), &Options::default());
+    let plan = checked
+        .plan
+        .unwrap_or_else(|| panic!("{:?}", checked.diags));
+    with_default_targets(&plan)
 }
 
 fn options(bad: Option<&str>) -> SimOptions {
@@ -294,5 +292,34 @@ fn a_failing_region_stops_the_others_of_its_wave_before_they_promote() {
     assert!(
         stopped.contains(&"another region of its wave failed"),
         "{stopped:?}"
+    );
+}
+
+#[test]
+fn a_promoted_wave_keeps_its_lease_at_the_last_step_while_the_next_one_runs() {
+    let plan = waved(
+        Some(Between {
+            duration: Millis::from_minutes(30),
+            healthy: true,
+        }),
+        WaveFailure::ThisWave,
+    );
+    // The first region's lease as every write left it, after it promoted.
+    let (_, worlds) = run(&plan, &options(None), &mut Vec::new());
+    let steps: Vec<usize> = worlds[0]
+        .2
+        .writes()
+        .iter()
+        .filter_map(|c| match c {
+            Call::UpdateAlias { update, .. } => Marker::parse(update.description.as_deref()?)
+                .1
+                .map(|m| m.step),
+            _ => None,
+        })
+        .collect();
+    let promoted = steps.iter().position(|s| *s == 4).expect("promoted");
+    assert!(
+        steps[promoted..].iter().all(|s| *s == 4),
+        "every write after promote keeps step 4/4: {steps:?}"
     );
 }
