@@ -93,6 +93,7 @@ codes! {
     BadRole => "bad-role", Error, "A role that is not an IAM role's ARN, or not one of the wave's account.";
     BadExternalId => "bad-external-id", Error, "An external id that STS does not accept.";
     RegionWithWaves => "region-with-waves", Error, "A `region` header or `--region` beside `waves`, which name the regions.";
+    WavesWithoutPromote => "waves-without-promote", Error, "A playbook with waves whose steps do not end in `promote`.";
     TooDeep => "too-deep", Error, "Brackets, or step calls, nested deeper than the tools follow.";
     NoNewVersion => "no-new-version", Error, "Traffic moves before `publish` or `use version`.";
     SecondVersion => "second-version", Error, "A second `publish` or `use version`.";

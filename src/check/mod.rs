@@ -166,6 +166,7 @@ impl Checker {
         let waves = match &headers.waves {
             Some((block, span)) => {
                 self.region_with_waves(headers.region_at, options.region.as_deref(), *span, &scope);
+                self.waves_end_in_promote(&flow.steps, *span, &scope);
                 self.waves(block, *span, &scope, flow.default_health_reported())
             }
             None => None,

@@ -305,6 +305,32 @@ impl Checker {
 
     /// A `region` header or `--region` beside a `waves` block, the `waves` header at `waves`:
     /// the waves name the regions, so a region of the rollout's own has no meaning.
+    /// A wave passes when every region of it promoted, so the steps of a playbook with waves
+    /// end in `promote`.
+    pub(super) fn waves_end_in_promote(
+        &mut self,
+        steps: &[crate::plan::Step],
+        waves: Span,
+        scope: &Scope,
+    ) {
+        let last = steps.last();
+        if last.is_some_and(|s| matches!(s.kind, crate::plan::StepKind::Promote)) {
+            return;
+        }
+        let diag = Diag::new(
+            Code::WavesWithoutPromote,
+            "the steps of a playbook with waves do not end in `promote`",
+        )
+        .at(
+            scope.source(),
+            keyword(waves),
+            "a wave passes when each of its regions promoted",
+        );
+        self.diags.push(diag.help(
+            "end the steps with `promote`: the next wave starts only once every region of this one serves new; to stop half way, roll out without waves",
+        ));
+    }
+
     pub(super) fn region_with_waves(
         &mut self,
         region_header: Option<Span>,

@@ -181,9 +181,13 @@ pub(super) struct RunArgs {
 /// account of its waves).
 #[derive(Debug, Args)]
 pub(super) struct AliasTarget {
-    /// A playbook: its functions and alias, in its region or in every region of its waves
-    #[arg(value_name = "FILE", conflicts_with_all = ["functions", "tagged", "alias"])]
+    /// A playbook: its functions and alias (--function, --alias and --set as for `run`), in its
+    /// region or in every region and account of its waves
+    #[arg(value_name = "FILE", conflicts_with = "tagged")]
     pub(super) playbook: Option<PathBuf>,
+    /// With FILE: override a parameter, as for `run`
+    #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_set, requires = "playbook")]
+    pub(super) sets: Vec<(String, String)>,
     /// The function (repeat for several); a pattern such as "checkout-*" (quoted) selects the
     /// region's functions whose names match
     #[arg(

@@ -54,9 +54,9 @@ fn resolve(
         return Ok((target.targets(), places));
     };
     let options = super::PlaybookArgs {
-        sets: Vec::new(),
-        functions: Vec::new(),
-        alias: None,
+        sets: target.sets.clone(),
+        functions: target.functions.clone(),
+        alias: target.alias.clone(),
         region: None,
         outputs: Vec::new(),
         reads: Vec::new(),
@@ -130,8 +130,12 @@ pub(super) fn with_aws(
             let aws = match crate::cloud::aws::Aws::connect(&options).await {
                 Ok(aws) => aws,
                 Err(error) => {
-                    let at = place.as_ref().map(|p| format!("{p}: ")).unwrap_or_default();
-                    eprintln!("error: {at}{error}. Nothing was done there");
+                    match place.as_ref().filter(|_| several) {
+                        Some(place) => {
+                            eprintln!("error: {place}: {error}. Nothing was done there")
+                        }
+                        None => eprintln!("error: {error}. Nothing was done"),
+                    }
                     status = status.max(crate::exit::INVALID);
                     continue;
                 }

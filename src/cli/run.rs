@@ -53,6 +53,10 @@ fn start(args: &RunArgs, resume: bool) -> i32 {
         );
         return exit::INVALID;
     };
+    if let (Some(wave), None) = (&args.wave, &plan.waves) {
+        eprintln!("error: --wave {wave:?}: the playbook has no waves (a `waves {{ … }}` block names them). Nothing was done");
+        return exit::INVALID;
+    }
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     if !interactive && !args.yes {
         eprintln!("error: `rollout run` changes live traffic; without a terminal to confirm on, pass --yes. Nothing was done");
@@ -65,16 +69,16 @@ fn start(args: &RunArgs, resume: bool) -> i32 {
     if args.on.is_some() {
         return runtime.block_on(super::server::run(args, plan, &source, alias));
     }
+    let duration = super::plan::duration(&plan, &source, args.aws.calls_per_second);
     if plan.waves.is_some() {
         return runtime.block_on(super::waves::execute(
             args,
             plan,
             alias,
-            interactive,
-            resume,
+            (interactive, resume),
+            duration,
         ));
     }
-    let duration = super::plan::duration(&plan, &source, args.aws.calls_per_second);
     runtime.block_on(execute(args, plan, alias, interactive, resume, duration))
 }
 
@@ -88,12 +92,13 @@ pub(super) async fn stop_on_signals(
     clock: WallClock,
     left: Left,
     alias: String,
+    rolling_back: &str,
     restore: impl Fn(&Left) -> String,
 ) {
     let mut signals = Signals::new();
     let first = signals.next().await;
     eprintln!(
-        "\n{first}: rolling back to old; a second signal stops at once, leaving the aliases as they are"
+        "\n{first}: {rolling_back}; a second signal stops at once, leaving the aliases as they are"
     );
     clock.interrupt();
     let second = signals.next().await;
@@ -169,7 +174,10 @@ impl Signals {
 
 /// A warning when credentials expiring at `expiry` may not last the rollout's `duration` (at
 /// least, at most): a rollback would then fail to write.
-fn outlives(expiry: SystemTime, (least, most): (Millis, Option<Millis>)) -> Option<String> {
+pub(super) fn outlives(
+    expiry: SystemTime,
+    (least, most): (Millis, Option<Millis>),
+) -> Option<String> {
     let left = Millis(
         expiry
             .duration_since(SystemTime::now())
@@ -460,6 +468,7 @@ async fn execute(
         clock_.clone(),
         left.clone(),
         alias.clone(),
+        "rolling back to old",
         restore,
     ));
     let hooks = Hooks::compile(&plan);

@@ -12,9 +12,10 @@ use crate::cloud::limit::Limited;
 use crate::cloud::retry::{Retry, Retrying};
 use crate::cloud::{CloudError, LambdaApi};
 use crate::engine::waves::{Conductor, Region, Waved};
+use crate::engine::{Approval, Settings};
 use crate::exit;
 use crate::hooks::Hooks;
-use crate::plan::waves::{Place, Waves};
+use crate::plan::waves::{Place, WaveFailure, Waves};
 use crate::plan::Plan;
 use crate::report::{clock, Left};
 
@@ -114,13 +115,33 @@ fn only(plan: &Plan, wave: Option<&str>) -> Result<Option<usize>, i32> {
     }
 }
 
+/// The command that restores `old` wherever a lease of this rollout is left: the playbook,
+/// with the overrides the run was given.
+fn restore_command(args: &RunArgs) -> String {
+    let quote = |text: &str| format!("'{}'", text.replace('\'', r"'\''"));
+    let mut command = format!(
+        "rollout rollback {} --yes",
+        quote(&args.file.display().to_string())
+    );
+    for (name, value) in &args.playbook.sets {
+        command.push_str(&format!(" --set {}", quote(&format!("{name}={value}"))));
+    }
+    for function in &args.playbook.functions {
+        command.push_str(&format!(" --function {}", quote(function)));
+    }
+    if let Some(alias) = &args.playbook.alias {
+        command.push_str(&format!(" --alias {}", quote(alias)));
+    }
+    command
+}
+
 /// Runs (or resumes) the waves of `plan` against AWS.
 pub(super) async fn execute(
     args: &RunArgs,
     plan: Plan,
     alias: String,
-    interactive: bool,
-    resume: bool,
+    (interactive, resume): (bool, bool),
+    duration: (crate::plan::Millis, Option<crate::plan::Millis>),
 ) -> i32 {
     if args.on.is_some() {
         eprintln!("error: a playbook with waves runs here, not on Step Functions: each region needs a state machine of its own (Step Functions calls no other region). Leave out --on, or export one region's playbook. Nothing was done");
@@ -135,6 +156,18 @@ pub(super) async fn execute(
         Ok(connected) => connected,
         Err(code) => return code,
     };
+    // A role's credentials are renewed as they expire; the base credentials are not.
+    let base = places
+        .iter()
+        .zip(&connected)
+        .filter(|(p, _)| p.account.is_none());
+    for (place, aws) in base {
+        if let Ok(Some(expiry)) = aws.credentials_expiry().await {
+            if let Some(warning) = super::run::outlives(expiry, duration) {
+                eprintln!("warning: {place}: {warning}");
+            }
+        }
+    }
     let clock_ = WallClock::new();
     // Each region is paced by its own quota.
     let paced: Vec<_> = connected
@@ -166,12 +199,17 @@ pub(super) async fn execute(
         return exit::INTERRUPTED;
     }
     let left = Left::default();
-    let file = args.file.display().to_string();
+    let restore = restore_command(args);
+    let rolling_back = match waves.on_failure {
+        WaveFailure::ThisWave => "rolling back the wave in progress; the waves before it keep new",
+        WaveFailure::EveryWave => "rolling back every wave started",
+    };
     tokio::spawn(stop_on_signals(
         clock_.clone(),
         left.clone(),
         alias.clone(),
-        move |_: &Left| format!("rollout rollback {file}"),
+        rolling_back,
+        move |_: &Left| restore.clone(),
     ));
     let (sink, journal_problem) = tee(args, left);
     let notices: Vec<_> = places
@@ -203,7 +241,16 @@ pub(super) async fn execute(
         regions: &regions,
         hooks: &hooks,
         events: &sink,
-        settings: settings(args, interactive, resume),
+        settings: Settings {
+            // The regions of a wave reach their gates at once: one terminal cannot answer them
+            // all, so each waits for `rollout approve` on its alias (or passes with
+            // --auto-approve).
+            approval: match args.auto_approve {
+                true => Approval::Auto,
+                false => Approval::Remote,
+            },
+            ..settings(args, interactive, resume)
+        },
         only,
     }
     .run()

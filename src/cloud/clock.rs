@@ -50,6 +50,45 @@ pub trait Clock {
     }
 }
 
+/// A clock lent out keeps its time.
+impl<C: Clock> Clock for &C {
+    fn now(&self) -> Millis {
+        (**self).now()
+    }
+
+    async fn sleep(&self, duration: Millis) {
+        (**self).sleep(duration).await;
+    }
+
+    async fn pause(&self, duration: Millis) {
+        (**self).pause(duration).await;
+    }
+
+    fn interrupted(&self) -> bool {
+        (**self).interrupted()
+    }
+
+    fn stop_reason(&self) -> String {
+        (**self).stop_reason()
+    }
+
+    fn epoch(&self) -> Millis {
+        (**self).epoch()
+    }
+
+    async fn within<T>(
+        &self,
+        limit: Millis,
+        work: impl std::future::Future<Output = T>,
+    ) -> Option<T> {
+        (**self).within(limit, work).await
+    }
+
+    fn unix(&self) -> u64 {
+        (**self).unix()
+    }
+}
+
 /// Real time, interruptible by Ctrl-C.
 #[derive(Debug, Clone)]
 pub struct WallClock {

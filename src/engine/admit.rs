@@ -22,9 +22,17 @@ pub(super) struct ResumeAt {
 }
 
 impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
-    /// Reads and admits every target, then takes the lease on each; for a resumed run, where
-    /// to pick up.
+    /// Reads and admits every target, checks what Lambda would refuse later, then takes the
+    /// lease on each; for a resumed run, where to pick up.
     pub(super) async fn admit_all(&mut self, plan: &Plan) -> Result<Option<ResumeAt>, Outcome> {
+        let resume_at = self.admit_targets(plan).await?;
+        self.preflight(plan).await?;
+        self.take_lease().await?;
+        Ok(resume_at)
+    }
+
+    /// Reads and admits every target, writing nothing; for a resumed run, where to pick up.
+    pub(super) async fn admit_targets(&mut self, plan: &Plan) -> Result<Option<ResumeAt>, Outcome> {
         let alias = plan
             .targets
             .alias
@@ -110,8 +118,6 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                 retries: 0,
             });
         }
-        self.preflight(plan).await?;
-        self.take_lease().await?;
         Ok(resume_at)
     }
 
@@ -135,7 +141,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
 
     /// Takes the lease on every alias before anything else changes. When another runner got
     /// there first on one of them, the markers this run did write are cleared again.
-    async fn take_lease(&mut self) -> Result<(), Outcome> {
+    pub(super) async fn take_lease(&mut self) -> Result<(), Outcome> {
         self.lease.holding = true;
         self.progress.step_started = self.services.clock.unix();
         match self.hold_all().await {

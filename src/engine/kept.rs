@@ -3,9 +3,14 @@
 //! got. Meanwhile they are watched between waves, and at the end released, or restored to
 //! `old` when a later wave fails and the playbook rolls back every wave.
 
+use std::cell::Cell;
+use std::rc::Rc;
+
+use tokio::sync::Notify;
+
 use super::events::EventKind;
 use super::outcome::Outcome;
-use super::reasons::{Cause, Refusal};
+use super::reasons::{Cause, Conflict, Refusal};
 use super::stop::Stop;
 use super::{Engine, Playbook, Report};
 use crate::cloud::{Clock, LambdaApi, MetricsApi};
@@ -22,6 +27,8 @@ pub enum Kept {
         /// Whether they are judged.
         healthy: bool,
     },
+    /// Keep them, renewing the lease, until the wave that runs meanwhile ends.
+    Hold(Rc<Until>),
     /// Put `old` back: a later wave failed and the playbook rolls back every wave.
     Restore {
         /// The wave that failed.
@@ -31,9 +38,25 @@ pub enum Kept {
     Release,
 }
 
+/// The end of what runs while promoted waves are held.
+#[derive(Debug, Default)]
+pub struct Until {
+    done: Cell<bool>,
+    notify: Notify,
+}
+
+impl Until {
+    /// Ends every hold that waits for it.
+    pub fn end(&self) {
+        self.done.set(true);
+        self.notify.notify_waiters();
+    }
+}
+
 impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
     /// Does `what` with the aliases of `plan` that this rollout promoted and holds. The outcome
-    /// is `Promoted` while `new` still serves them, else how they ended.
+    /// is `Promoted` while `new` still serves them (their lease kept, unless released), else how
+    /// they ended.
     pub async fn kept(mut self, plan: &Plan, what: Kept) -> Report {
         self.settings.resume = true;
         self.settings.keep = true;
@@ -41,31 +64,54 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         self.playbook = Playbook::of(plan);
         // The lease it takes again stays at the last step.
         self.progress.step = self.playbook.steps;
-        let outcome = self.on_kept(plan, what).await;
+        let outcome = match self.admit_kept(plan).await {
+            Ok(()) => self.on_kept(plan, what).await,
+            Err(outcome) => outcome,
+        };
         self.report(outcome)
+    }
+
+    /// Reads every alias and, when each is as its promoted wave left it, takes the lease again;
+    /// nothing is written otherwise. A target for which `publish` found nothing new serves `old`
+    /// and is not judged.
+    async fn admit_kept(&mut self, plan: &Plan) -> Result<(), Outcome> {
+        let steps = self.playbook.steps;
+        self.admit_targets(plan).await?;
+        for t in &mut self.progress.targets {
+            t.active = t.new.is_some();
+        }
+        let targets = &self.progress.targets;
+        let step = |t: &super::Target| {
+            crate::cloud::lease::Marker::parse(&t.current.description)
+                .1
+                .map_or(0, |m| m.step)
+        };
+        if let Some(t) = targets.iter().find(|t| step(t) < steps) {
+            return Err(Outcome::Refused(Refusal::NotPromoted {
+                function: t.function.clone(),
+                alias: t.alias.clone(),
+                step: step(t),
+                steps,
+            }));
+        }
+        let as_left = |t: &super::Target| {
+            t.current.routing.is_empty() && t.current.version == *t.new.as_ref().unwrap_or(&t.old)
+        };
+        if let Some(t) = targets.iter().find(|t| !as_left(t)) {
+            let marker = crate::cloud::lease::Marker::parse(&t.current.description).1;
+            return Err(Outcome::Conflict(Conflict::NotAsLeft {
+                function: t.function.clone(),
+                alias: t.alias.clone(),
+                serves: t.current.clone(),
+                marker: marker.expect("admitted on its lease"),
+            }));
+        }
+        self.take_lease().await
     }
 
     async fn on_kept(&mut self, plan: &Plan, what: Kept) -> Outcome {
         let steps = self.playbook.steps;
-        match self.admit_all(plan).await {
-            Err(outcome) => return outcome,
-            Ok(at) => {
-                let reached = at.map_or(0, |at| at.step);
-                if let Some(t) = self
-                    .progress
-                    .targets
-                    .iter()
-                    .find(|t| reached < steps || t.new.as_ref() != Some(&t.current.version))
-                {
-                    return Outcome::Refused(Refusal::NotPromoted {
-                        function: t.function.clone(),
-                        alias: t.alias.clone(),
-                        step: reached,
-                        steps,
-                    });
-                }
-            }
-        }
+        let releases = matches!(what, Kept::Release);
         let result = match what {
             Kept::Watch { duration, healthy } => {
                 self.emit(EventKind::Watching {
@@ -73,7 +119,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                     judged: healthy,
                     left_out: left_out(&plan.health),
                 });
-                let watched = if healthy {
+                let watched = if healthy && self.progress.targets.iter().any(|t| t.active) {
                     self.bake(duration, None, &alone(&plan.health)).await
                 } else {
                     self.wait(duration).await
@@ -83,21 +129,48 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                     other => other,
                 }
             }
+            Kept::Hold(until) => self.hold_until(&until).await,
             Kept::Restore { wave } => Err(Stop::fail(Cause::LaterWave { wave })),
-            Kept::Release => match self.release().await {
-                Ok(()) => Ok(()),
-                Err(error) => return self.rollback_failed(error),
-            },
+            Kept::Release => Ok(()),
         };
-        match result {
+        let outcome = match result {
+            // Still promoted, the lease kept.
+            Ok(()) if !releases => return Outcome::Promoted,
             Ok(()) => Outcome::Promoted,
             // Stopped by a person while kept: what becomes of them is the waves' policy.
-            Err(Stop::Interrupted) => Outcome::Interrupted {
-                step: steps,
-                aliases: self.aliases(),
+            Err(Stop::Interrupted) => {
+                return Outcome::Interrupted {
+                    step: steps,
+                    aliases: self.aliases(),
+                }
+            }
+            Err(stop) => match self.settle(steps, stop).await {
+                conflict @ Outcome::Conflict(_) => return conflict,
+                outcome => outcome,
             },
-            Err(stop) => self.settle(steps, stop).await,
+        };
+        // Released, or restored: no lease is left on any of them (one for which `publish`
+        // found nothing still carries it).
+        match self.release().await {
+            Ok(()) => outcome,
+            Err(error) => self.rollback_failed(error),
         }
+    }
+
+    /// Renews the lease, as a wait does, until `until` ends or a person stops the rollout.
+    async fn hold_until(&mut self, until: &Until) -> Result<(), Stop> {
+        let clock = self.services.clock;
+        while !until.done.get() {
+            tokio::select! {
+                _ = clock.sleep(self.settings.heartbeat) => {}
+                _ = until.notify.notified() => {}
+            }
+            if clock.interrupted() {
+                return Err(Stop::Interrupted);
+            }
+            self.beat().await?;
+        }
+        Ok(())
     }
 }
 

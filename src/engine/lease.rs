@@ -87,6 +87,20 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         first_error(results)
     }
 
+    /// Rewrites the marker of each target for which `publish` found nothing new, which no step
+    /// writes any more: a kept lease then says the step reached on every alias.
+    pub(super) async fn hold_inactive(&mut self) -> Result<(), WriteError> {
+        let results = self
+            .each(async |engine, t| {
+                if t.active || t.gone {
+                    return Ok(());
+                }
+                engine.hold(t).await
+            })
+            .await;
+        first_error(results)
+    }
+
     /// Clears the lease marker from every alias that still carries it.
     pub(super) async fn release(&mut self) -> Result<(), WriteError> {
         self.lease.holding = false;

@@ -57,7 +57,7 @@ use crate::cloud::{Alias, Clock, LambdaApi, MetricsApi};
 use crate::hooks::Hooks;
 use crate::plan::{Millis, ParamValue, Plan, Script};
 use events::{Event, EventKind, EventSink};
-pub use kept::Kept;
+pub use kept::{Kept, Until};
 pub use outcome::{Outcome, Report};
 pub use reasons::{Cause, Change, Conflict, Fault, Refusal, Served, Trouble};
 

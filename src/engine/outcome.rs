@@ -87,8 +87,14 @@ impl Outcome {
             Outcome::Promoted | Outcome::NothingToRollOut | Outcome::LeftSplit => None,
             Outcome::RolledBack { cause, .. } => Some(cause.to_string()),
             Outcome::Refused(refusal) => Some(refusal.to_string()),
+            Outcome::Interrupted { step, aliases } if aliases.iter().all(|a| a.on_old) => {
+                Some(format!(
+                    "stopped at step {step}; old serves all traffic again: {}",
+                    Aliases(aliases)
+                ))
+            }
             Outcome::Interrupted { step, aliases } => Some(format!(
-                "stopped at step {step}; old serves all traffic again: {}",
+                "stopped at step {step}; not every alias serves old: {}",
                 Aliases(aliases)
             )),
             Outcome::Conflict(conflict) => Some(conflict.to_string()),

@@ -226,6 +226,8 @@ pub struct Served {
     pub serves: Alias,
     /// Lambda said it no longer exists: someone deleted it while the rollout ran.
     pub gone: bool,
+    /// Whether it serves `old` alone.
+    pub on_old: bool,
 }
 
 impl fmt::Display for Cause {

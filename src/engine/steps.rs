@@ -19,6 +19,18 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
             Err(outcome) => return outcome,
         };
         let from = resume_at.map_or(0, |at| at.step.max(1) - 1);
+        // Past the step that chose `new`, a target without one had nothing new to roll out.
+        let chooses = plan.steps.iter().position(|s| {
+            matches!(
+                s.kind,
+                StepKind::Publish { .. } | StepKind::UseVersion { .. }
+            )
+        });
+        if chooses.is_some_and(|chooses| from > chooses) {
+            for t in &mut self.progress.targets {
+                t.active = t.new.is_some();
+            }
+        }
         if let Some(at) = resume_at {
             self.progress.first_traffic = self.traffic_on_new().then(|| self.now());
             self.emit(EventKind::Resumed { step: at.step });
@@ -91,6 +103,9 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                     (new, BTreeMap::new())
                 })
                 .await?;
+                if self.settings.keep {
+                    self.hold_inactive().await?;
+                }
                 if let Some(script) = self.playbook.on_success.clone() {
                     // Reported, never undone: `new` already serves everything.
                     self.run_hook(&script, 0).await;

@@ -187,6 +187,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                 alias: t.alias.clone(),
                 gone: t.gone,
                 serves: t.current.clone(),
+                on_old: t.current.version == t.old && t.current.routing.is_empty(),
             })
             .collect()
     }

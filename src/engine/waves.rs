@@ -14,6 +14,9 @@ use std::cell::RefCell;
 use super::events::{Event, EventKind, EventSink};
 use super::outcome::{Outcome, Report};
 use super::reasons::Refusal;
+use std::rc::Rc;
+
+use super::kept::Until;
 use super::{Engine, Kept, Services, Settings};
 use crate::cloud::lease::Marker;
 use crate::cloud::select::{fleet, resolve};
@@ -65,15 +68,15 @@ struct Placed<'s> {
     label: String,
     offset: u64,
     inner: &'s RefCell<dyn EventSink + 's>,
-    /// For a promoted region kept between waves: its start, and an end that leaves it promoted,
-    /// are not news.
+    /// For a promoted region kept between waves: its start, its reading of aliases it holds,
+    /// and an end that leaves it promoted, are not news.
     kept: bool,
 }
 
 impl EventSink for Placed<'_> {
     fn emit(&mut self, event: &Event) {
         let quiet = match &event.kind {
-            EventKind::Started { .. } => self.kept,
+            EventKind::Started { .. } | EventKind::AliasRead { .. } => self.kept,
             EventKind::Finished { outcome, .. } => self.kept && outcome == "promoted",
             _ => false,
         };
@@ -159,6 +162,29 @@ impl<C: Clock> Clock for Halted<'_, C> {
 /// Whether a region's run let its wave go on.
 fn passed(outcome: &Outcome) -> bool {
     matches!(outcome, Outcome::Promoted | Outcome::NothingToRollOut)
+}
+
+/// The kept places, each to be taken up again on its lease.
+fn held(kept: &[(usize, Place)]) -> Vec<(Place, bool)> {
+    kept.iter().map(|(_, p)| (p.clone(), true)).collect()
+}
+
+/// The first of `reports` (the one that failed comes first) that did not end as one of `fine`.
+fn first_failure(reports: &[(Place, Report)], fine: &[Outcome]) -> Option<(Place, Outcome)> {
+    reports
+        .iter()
+        .find(|(_, r)| !fine.contains(&r.outcome))
+        .map(|(p, r)| (p.clone(), r.outcome.clone()))
+}
+
+/// Keeps in `kept` the places that still hold their lease after `reports`: those still
+/// promoted, and those a person stopped (what becomes of them is the policy's to say).
+fn still_kept(kept: &mut Vec<(usize, Place)>, reports: &[(Place, Report)]) {
+    kept.retain(|(_, p)| {
+        reports.iter().all(|(q, r)| {
+            q != p || matches!(r.outcome, Outcome::Promoted | Outcome::Interrupted { .. })
+        })
+    });
 }
 
 /// Runs a waved rollout.
@@ -309,7 +335,10 @@ impl<'a, 's, L: LambdaApi, M: MetricsApi, C: Clock> Conductor<'a, 's, L, M, C> {
                             })
                         })?;
                 if let Some(m) = Marker::parse(&current.description).1 {
-                    let done = m.step == m.steps && m.new.as_ref() == Some(&current.version);
+                    // Promoted: `new` alone, or `old` alone where publish found nothing new.
+                    let done = m.step == m.steps
+                        && current.routing.is_empty()
+                        && current.version == *m.new.as_ref().unwrap_or(&m.old);
                     reached = match (reached, done) {
                         (Reached::Started, _) | (_, false) => Reached::Started,
                         _ => Reached::Promoted,
@@ -340,10 +369,13 @@ impl<'a, 's, L: LambdaApi, M: MetricsApi, C: Clock> Conductor<'a, 's, L, M, C> {
                 .map_or(Reached::Fresh, |(_, r)| *r)
         };
         if self.settings.resume && reached.iter().all(|(_, r)| *r == Reached::Fresh) {
-            let function = self.plan.targets.functions.first().cloned();
+            let targets = &self.plan.targets;
+            let named = targets.functions.first().cloned();
             let outcome = Outcome::Refused(Refusal::NothingToResume {
-                function: function.unwrap_or_default(),
-                alias: self.plan.targets.alias.clone().unwrap_or_default(),
+                function: named
+                    .or_else(|| targets.select.first().map(ToString::to_string))
+                    .unwrap_or_default(),
+                alias: targets.alias.clone().unwrap_or_default(),
             });
             return self.ended(start, outcome, Vec::new(), Vec::new());
         }
@@ -363,45 +395,26 @@ impl<'a, 's, L: LambdaApi, M: MetricsApi, C: Clock> Conductor<'a, 's, L, M, C> {
             .filter(|(_, p)| self.only.is_none() && state(p) == Reached::Promoted)
             .collect();
         let mut all: Vec<(String, Report)> = Vec::new();
+        let mut rolled_out = !kept.is_empty();
         for index in from..to {
             let wave = &waves.waves[index];
-            // Before a wave after the first, the promoted ones are watched (again, on resume:
-            // whether the last watch ended is not on the aliases).
-            let watched = match waves.between {
-                Some(between) if !kept.is_empty() => {
-                    let watch = Kept::Watch {
-                        duration: between.duration,
-                        healthy: between.healthy,
-                    };
-                    let places: Vec<(Place, bool)> =
-                        kept.iter().map(|(_, p)| (p.clone(), true)).collect();
-                    self.each(start, &places, Some(watch)).await
-                }
-                _ => Vec::new(),
-            };
-            let failed = watched
-                .iter()
-                .find(|(_, r)| r.outcome != Outcome::Promoted)
-                .map(|(p, r)| (p.clone(), r.outcome.clone()));
-            all.extend(watched.iter().map(|(p, r)| (p.label(), r.clone())));
-            if let Some((place, outcome)) = failed {
-                // Stopped by a person between waves, the wave in progress is the next one;
-                // else the one the failing region was promoted in.
-                let failing = match outcome {
-                    Outcome::Interrupted { .. } => index,
-                    _ => kept
-                        .iter()
-                        .find(|(_, p)| *p == place)
-                        .map_or(index, |(w, _)| *w),
+            // Before a wave after the first, the promoted ones are watched; on resume again
+            // (whether the last watch ended is not on the aliases), unless the wave had started.
+            let started = wave.places.iter().any(|p| state(p) != Reached::Fresh);
+            if let (Some(between), false, false) = (waves.between, kept.is_empty(), started) {
+                let watch = Kept::Watch {
+                    duration: between.duration,
+                    healthy: between.healthy,
                 };
-                kept.retain(|(_, p)| {
-                    watched
-                        .iter()
-                        .any(|(q, r)| q == p && r.outcome == Outcome::Promoted)
-                });
-                return self
-                    .fail(start, failing, index, &place, outcome, kept, all)
-                    .await;
+                let watched = self.each(start, &held(&kept), Some(watch)).await;
+                all.extend(watched.iter().map(|(p, r)| (p.label(), r.clone())));
+                if let Some((place, outcome)) = first_failure(&watched, &[Outcome::Promoted]) {
+                    let failing = self.failing(&kept, &place, &outcome, index);
+                    still_kept(&mut kept, &watched);
+                    return self
+                        .fail(start, failing, index, &place, outcome, kept, all)
+                        .await;
+                }
             }
             self.emit(
                 start,
@@ -418,24 +431,46 @@ impl<'a, 's, L: LambdaApi, M: MetricsApi, C: Clock> Conductor<'a, 's, L, M, C> {
                 .filter(|p| state(p) != Reached::Promoted)
                 .map(|p| (p.clone(), state(p) == Reached::Started))
                 .collect();
+            // The promoted ones keep their lease alive meanwhile.
+            let until = Rc::new(Until::default());
+            let holding = held(&kept);
+            let (ran, kept_meanwhile) = futures_util::future::join(
+                async {
+                    let ran = self.each(start, &places, None).await;
+                    until.end();
+                    ran
+                },
+                self.each(start, &holding, Some(Kept::Hold(until.clone()))),
+            )
+            .await;
+            all.extend(
+                ran.iter()
+                    .chain(&kept_meanwhile)
+                    .map(|(p, r)| (p.label(), r.clone())),
+            );
+            still_kept(&mut kept, &kept_meanwhile);
             kept.extend(
                 wave.places
                     .iter()
                     .filter(|p| state(p) == Reached::Promoted)
                     .map(|p| (index, p.clone())),
             );
-            let ran = self.each(start, &places, None).await;
-            all.extend(ran.iter().map(|(p, r)| (p.label(), r.clone())));
             kept.extend(
                 ran.iter()
                     .filter(|(_, r)| r.outcome == Outcome::Promoted)
                     .map(|(p, _)| (index, p.clone())),
             );
-            let failed = ran.iter().find(|(_, r)| !passed(&r.outcome));
-            if let Some((place, report)) = failed {
-                let (place, outcome) = (place.clone(), report.outcome.clone());
+            rolled_out |= !kept.is_empty();
+            let passing = [Outcome::Promoted, Outcome::NothingToRollOut];
+            if let Some((place, outcome)) = first_failure(&ran, &passing) {
                 return self
                     .fail(start, index, index + 1, &place, outcome, kept, all)
+                    .await;
+            }
+            if let Some((place, outcome)) = first_failure(&kept_meanwhile, &[Outcome::Promoted]) {
+                let failing = self.failing(&kept, &place, &outcome, index);
+                return self
+                    .fail(start, failing, index + 1, &place, outcome, kept, all)
                     .await;
             }
             self.emit(
@@ -445,21 +480,39 @@ impl<'a, 's, L: LambdaApi, M: MetricsApi, C: Clock> Conductor<'a, 's, L, M, C> {
                 },
             );
         }
-        let places: Vec<(Place, bool)> = kept.iter().map(|(_, p)| (p.clone(), true)).collect();
-        let released = self.each(start, &places, Some(Kept::Release)).await;
-        let outcome = released
-            .iter()
-            .map(|(_, r)| r.outcome.clone())
-            .find(|o| *o != Outcome::Promoted)
-            .unwrap_or(Outcome::Promoted);
+        let released = self.each(start, &held(&kept), Some(Kept::Release)).await;
         all.extend(released.iter().map(|(p, r)| (p.label(), r.clone())));
+        let outcome = match first_failure(&released, &[Outcome::Promoted]) {
+            Some((_, outcome)) => outcome,
+            None if rolled_out => Outcome::Promoted,
+            None => Outcome::NothingToRollOut,
+        };
         let skipped = waves.waves[to..].iter().map(|w| w.name.clone()).collect();
         self.ended(start, outcome, all, skipped)
     }
 
+    /// The wave that failed when `place` ended `outcome` while wave `next` was due: stopped by a
+    /// person while kept, the next one; else the one `place` was promoted in.
+    fn failing(
+        &self,
+        kept: &[(usize, Place)],
+        place: &Place,
+        outcome: &Outcome,
+        next: usize,
+    ) -> usize {
+        match outcome {
+            Outcome::Interrupted { .. } => next,
+            _ => kept
+                .iter()
+                .find(|(_, p)| p == place)
+                .map_or(next, |(w, _)| *w),
+        }
+    }
+
     /// Wave `failing` failed (in `place`, ending `outcome`): the waves from `unstarted` on
     /// never start, the failing wave is rolled back, the others too or released, as the
-    /// playbook says.
+    /// playbook says. When a rollback or a release ends worse than the failure (an alias
+    /// someone changed, a lease taken), that is the outcome.
     #[allow(clippy::too_many_arguments)]
     async fn fail(
         &self,
@@ -473,7 +526,7 @@ impl<'a, 's, L: LambdaApi, M: MetricsApi, C: Clock> Conductor<'a, 's, L, M, C> {
     ) -> Waved {
         let waves = self.waves();
         let name = waves.waves[failing].name.clone();
-        let skipped: Vec<String> = waves.waves[unstarted..]
+        let skipped: Vec<String> = waves.waves[unstarted.min(waves.waves.len())..]
             .iter()
             .map(|w| w.name.clone())
             .collect();
@@ -488,12 +541,10 @@ impl<'a, 's, L: LambdaApi, M: MetricsApi, C: Clock> Conductor<'a, 's, L, M, C> {
         let every = waves.on_failure == WaveFailure::EveryWave;
         let (restore, release): (Vec<_>, Vec<_>) =
             kept.into_iter().partition(|(w, _)| every || *w == failing);
-        let restore: Vec<(Place, bool)> = restore.into_iter().map(|(_, p)| (p, true)).collect();
-        let release: Vec<(Place, bool)> = release.into_iter().map(|(_, p)| (p, true)).collect();
         let undo = Kept::Restore { wave: name };
         let (restored, released) = futures_util::future::join(
-            self.each(start, &restore, Some(undo)),
-            self.each(start, &release, Some(Kept::Release)),
+            self.each(start, &held(&restore), Some(undo)),
+            self.each(start, &held(&release), Some(Kept::Release)),
         )
         .await;
         all.extend(
@@ -502,7 +553,18 @@ impl<'a, 's, L: LambdaApi, M: MetricsApi, C: Clock> Conductor<'a, 's, L, M, C> {
                 .chain(&released)
                 .map(|(p, r)| (p.label(), r.clone())),
         );
-        self.ended(start, outcome, all, skipped)
+        let worse = restored
+            .iter()
+            .filter(|(_, r)| !matches!(r.outcome, Outcome::RolledBack { .. }))
+            .chain(
+                released
+                    .iter()
+                    .filter(|(_, r)| r.outcome != Outcome::Promoted),
+            )
+            .map(|(_, r)| r.outcome.clone())
+            .max_by_key(Outcome::exit_code)
+            .filter(|worse| worse.exit_code() > outcome.exit_code());
+        self.ended(start, worse.unwrap_or(outcome), all, skipped)
     }
 
     fn ended(

@@ -263,7 +263,17 @@ pub fn rollout(
         match &event.kind {
             EventKind::Started {
                 functions, alias, ..
-            } => targets.push(format!("{} on alias {alias}", functions.join(", "))),
+            } => {
+                let named = format!("{} on alias {alias}", functions.join(", "));
+                if !targets.contains(&named) {
+                    targets.push(named);
+                }
+                if event.region.is_some() {
+                    by_region
+                        .entry(region.clone())
+                        .or_insert_with(|| vec![(0.0, 0.0)]);
+                }
+            }
             EventKind::StepStarted { step, text } => steps.push((event.at_ms, *step, text.clone())),
             EventKind::VersionsChosen { function, new, .. } => {
                 chosen.insert(format!("{region}/{function}"), new.clone());
@@ -677,5 +687,124 @@ mod tests {
         // 0% is drawn at y 232, 50% at 121, 100% at 10.
         assert_eq!(heights.last(), Some(&"10.0"), "{heights:?}");
         assert!(heights.contains(&"121.0"), "{heights:?}");
+    }
+
+    #[test]
+    fn a_waved_rollout_has_a_lane_per_wave_and_a_line_per_region() {
+        let at = |at_ms: u64, region: Option<&str>, kind: EventKind| Event {
+            at_ms,
+            region: region.map(String::from),
+            kind,
+        };
+        let chosen = |region| {
+            at(
+                1_000,
+                Some(region),
+                EventKind::VersionsChosen {
+                    function: "f".into(),
+                    old: "1".into(),
+                    new: "2".into(),
+                },
+            )
+        };
+        let promoted = |t, region| {
+            at(
+                t,
+                Some(region),
+                EventKind::AliasUpdated {
+                    function: "f".into(),
+                    before: alias("1", &[]),
+                    after: alias("2", &[]),
+                },
+            )
+        };
+        let events = [
+            at(
+                0,
+                None,
+                EventKind::WaveStarted {
+                    wave: "first".into(),
+                    index: 1,
+                    waves: 2,
+                    regions: vec!["us-east-1".into()],
+                },
+            ),
+            chosen("us-east-1"),
+            promoted(60_000, "us-east-1"),
+            at(
+                60_000,
+                None,
+                EventKind::WavePassed {
+                    wave: "first".into(),
+                },
+            ),
+            at(
+                60_000,
+                None,
+                EventKind::WaveStarted {
+                    wave: "second".into(),
+                    index: 2,
+                    waves: 2,
+                    regions: vec!["eu-west-1".into()],
+                },
+            ),
+            at(
+                60_000,
+                Some("eu-west-1"),
+                EventKind::Started {
+                    name: None,
+                    functions: vec!["f".into()],
+                    alias: "live".into(),
+                    steps: 4,
+                },
+            ),
+            chosen("eu-west-1"),
+            at(
+                90_000,
+                None,
+                EventKind::WaveFailed {
+                    wave: "second".into(),
+                    reason: "eu-west-1: rolled back".into(),
+                    skipped: Vec::new(),
+                },
+            ),
+            at(
+                90_000,
+                Some("eu-west-1"),
+                EventKind::Finished {
+                    outcome: "rolled_back".into(),
+                    exit_code: 1,
+                    message: "a region's end".into(),
+                },
+            ),
+            at(
+                90_000,
+                None,
+                EventKind::Finished {
+                    outcome: "rolled_back".into(),
+                    exit_code: 1,
+                    message: "the rollout's end".into(),
+                },
+            ),
+        ];
+        let html = rollout("t", "", &events, &[]);
+        assert!(html.contains("<h2>Waves</h2>"), "{html}");
+        assert!(
+            html.contains("<title>first: 0s to 1m, passed</title>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<title>second: 1m to 1m30s, failed</title>"),
+            "{html}"
+        );
+        // One line of traffic for each region, named by it.
+        assert!(
+            html.contains("<title>us-east-1</title>") && html.contains("<title>eu-west-1</title>")
+        );
+        assert!(html.contains("the rollout&#39;s end") || html.contains("the rollout's end"));
+        assert!(
+            !html.contains("a region's end"),
+            "the rollout's own end is the outcome"
+        );
     }
 }

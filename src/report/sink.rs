@@ -75,23 +75,31 @@ impl EventSink for Discard {
     fn emit(&mut self, _: &Event) {}
 }
 
-/// What each alias served as last read or written, by function: shared with whoever must say it
-/// when the run is stopped at once.
+/// What each alias served as last read or written, by function (and region, in a waved
+/// rollout): shared with whoever must say it when the run is stopped at once.
 #[derive(Debug, Clone, Default)]
-pub struct Left(std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, Alias>>>);
+pub struct Left(std::sync::Arc<std::sync::Mutex<Known>>);
+
+/// Each alias as last known, by region (in a waved rollout) and function.
+type Known = std::collections::BTreeMap<(Option<String>, String), Alias>;
 
 impl Left {
-    /// Each alias as last known, `function:alias serves …`, with its lease.
+    /// Each alias as last known, `function:alias serves …` (`… in REGION serves …`), with its
+    /// lease.
     pub fn lines(&self, alias: &str) -> Vec<String> {
         let known = self.0.lock().unwrap_or_else(|e| e.into_inner());
         known
             .iter()
-            .map(|(function, serves)| {
+            .map(|((region, function), serves)| {
                 let lease = match crate::cloud::lease::Marker::parse(&serves.description).1 {
                     Some(m) => format!(", lease of {} at step {}/{}", m.holder, m.step, m.steps),
                     None => String::new(),
                 };
-                format!("{function}:{alias} serves {serves}{lease}")
+                let at = region
+                    .as_ref()
+                    .map(|r| format!(" in {r}"))
+                    .unwrap_or_default();
+                format!("{function}:{alias}{at} serves {serves}{lease}")
             })
             .collect()
     }
@@ -99,7 +107,9 @@ impl Left {
     /// The functions known.
     pub fn functions(&self) -> Vec<String> {
         let known = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        known.keys().cloned().collect()
+        let mut functions: Vec<String> = known.keys().map(|(_, f)| f.clone()).collect();
+        functions.dedup();
+        functions
     }
 }
 
@@ -112,12 +122,8 @@ impl EventSink for Left {
             } => (function, after),
             _ => return,
         };
-        let function = match &event.region {
-            Some(region) => format!("{function} in {region}"),
-            None => function.clone(),
-        };
         let mut known = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        known.insert(function, serves.clone());
+        known.insert((event.region.clone(), function.clone()), serves.clone());
     }
 }
 

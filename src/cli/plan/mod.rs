@@ -113,14 +113,18 @@ pub fn preview(plan: &crate::plan::Plan, source: &str) -> String {
 }
 
 /// How long a rollout of `plan` takes at `calls_per_second`, as the preview says: at least, and
-/// at most (`None` when an `approve` gate waits for a person).
+/// at most (`None` when an `approve` gate waits for a person); every wave of it, with the bakes
+/// between them, when it has waves.
 pub(super) fn duration(
     plan: &crate::plan::Plan,
     source: &str,
     calls_per_second: f64,
 ) -> (Millis, Option<Millis>) {
     let view = PlanView::new(plan, source, None, &Default::default(), calls_per_second);
-    (view.min_duration_ms, view.max_duration_ms)
+    match &view.waves {
+        Some(waves) => (waves.min_duration_ms, waves.max_duration_ms),
+        None => (view.min_duration_ms, view.max_duration_ms),
+    }
 }
 
 /// Each target as it is now, with read-only calls only.

@@ -39,14 +39,13 @@ pub(super) fn simulate(plan: &Plan, options: &SimOptions, sink: &mut dyn EventSi
     run(plan, options, sink).0
 }
 
-/// Runs the waves of `plan` once, in a fresh world per region; what it did, and the worlds.
-fn run(
-    plan: &Plan,
-    options: &SimOptions,
-    sink: &mut dyn EventSink,
-) -> (SimResult, Vec<(Place, SimOptions, SimWorld)>) {
+/// A fresh world for each region of `plan`'s waves.
+type Worlds = Vec<(Place, SimOptions, SimWorld)>;
+
+/// A fresh world for each region of `plan`'s waves.
+fn worlds(plan: &Plan, options: &SimOptions) -> Worlds {
     let places = plan.waves.as_ref().map(Waves::places).unwrap_or_default();
-    let worlds: Vec<(Place, SimOptions, SimWorld)> = places
+    places
         .iter()
         .enumerate()
         .map(|(i, place)| {
@@ -54,7 +53,20 @@ fn run(
             let world = world(plan, &options);
             (place.clone(), options, world)
         })
-        .collect();
+        .collect()
+}
+
+/// Conducts `plan`'s waves in `worlds`, each region's time kept by the clock `clock` makes of
+/// its world, with `settings`; `None` when it did not end within `limit` (the runner is then
+/// gone, as if killed, leaving the worlds as they are).
+fn conduct<'w, C: Clock>(
+    plan: &Plan,
+    worlds: &'w Worlds,
+    clock: impl Fn(&'w SimWorld) -> C,
+    sink: &mut dyn EventSink,
+    settings: crate::engine::Settings,
+    limit: Option<crate::plan::Millis>,
+) -> Option<crate::engine::waves::Waved> {
     let runtime = crate::cloud::sim::clock::runtime();
     let paced: Vec<_> = worlds
         .iter()
@@ -62,49 +74,72 @@ fn run(
         .collect();
     let clouds: Vec<_> = paced
         .iter()
-        .zip(&worlds)
+        .zip(worlds)
         .map(|(p, (_, _, w))| Retrying::new(p, w))
         .collect();
-    let regions: Vec<Region<'_, _, _, SimWorld>> = clouds
+    let clocks: Vec<C> = worlds.iter().map(|(_, _, w)| clock(w)).collect();
+    let regions: Vec<Region<'_, _, _, C>> = clouds
         .iter()
-        .zip(&worlds)
-        .map(|(cloud, (place, _, world))| Region {
+        .zip(worlds)
+        .zip(&clocks)
+        .map(|((cloud, (place, _, _)), clock)| Region {
             place: place.clone(),
             lambda: cloud,
             metrics: cloud,
-            clock: world,
+            clock,
         })
         .collect();
     let hooks = Hooks::compile(plan);
     let events: RefCell<&mut dyn EventSink> = RefCell::new(sink);
-    let waved = runtime.block_on(async {
+    runtime.block_on(async {
         // One timeline: every world's clock starts now.
-        for (_, _, world) in &worlds {
+        for (_, _, world) in worlds {
             world.now();
         }
-        Conductor {
+        let conductor = Conductor {
             plan,
             regions: &regions,
             hooks: &hooks,
             events: &events,
-            settings: run_settings(options),
+            settings,
             only: None,
+        };
+        match limit {
+            Some(limit) => {
+                let limit = std::time::Duration::from_millis(limit.0);
+                tokio::time::timeout(limit, conductor.run()).await.ok()
+            }
+            None => Some(conductor.run().await),
         }
-        .run()
-        .await
-    });
+    })
+}
+
+/// Runs the waves of `plan` once, in a fresh world per region; what it did, and the worlds.
+fn run(plan: &Plan, options: &SimOptions, sink: &mut dyn EventSink) -> (SimResult, Worlds) {
+    let worlds = worlds(plan, options);
+    let settings = run_settings(options);
+    let waved = conduct(plan, &worlds, |w| w, sink, settings, None).expect("no limit");
+    // Each region's targets once (a kept region reports them again), with the version each
+    // chose last.
+    let mut versions: std::collections::BTreeMap<(String, String), (String, Option<String>)> =
+        std::collections::BTreeMap::new();
+    for (label, report) in &waved.regions {
+        for (function, old, new) in &report.versions {
+            let known = versions
+                .entry((label.clone(), function.clone()))
+                .or_insert((old.clone(), None));
+            if new.is_some() {
+                known.1 = new.clone();
+            }
+        }
+    }
     let (mut new_invocations, mut new_errors) = (0, 0);
     for (place, _, world) in &worlds {
-        for (label, report) in &waved.regions {
-            if *label != place.label() {
-                continue;
-            }
-            for (function, _, new) in &report.versions {
-                if let Some(new) = new {
-                    let (invocations, errors) = world.served(function, new);
-                    new_invocations += invocations;
-                    new_errors += errors;
-                }
+        for ((label, function), (_, new)) in &versions {
+            if let (true, Some(new)) = (*label == place.label(), new) {
+                let (invocations, errors) = world.served(function, new);
+                new_invocations += invocations;
+                new_errors += errors;
             }
         }
     }
@@ -119,14 +154,9 @@ fn run(
         detected_ms: failing.and_then(|r| r.detected_ms),
         ended_ms: waved.ended_ms,
         inconclusive: failing.is_some_and(|r| r.inconclusive),
-        versions: waved
-            .regions
-            .iter()
-            .flat_map(|(label, r)| {
-                r.versions
-                    .iter()
-                    .map(move |(f, o, n)| (format!("{f} in {label}"), o.clone(), n.clone()))
-            })
+        versions: versions
+            .into_iter()
+            .map(|((label, f), (o, n))| (format!("{f} in {label}"), o, n))
             .collect(),
         held_ms: waved.regions.iter().map(|(_, r)| r.held_ms).sum(),
     };
@@ -137,9 +167,6 @@ fn run(
         new_invocations,
         new_errors,
     };
-    drop(regions);
-    drop(clouds);
-    drop(paced);
     (result, worlds)
 }
 

@@ -297,29 +297,235 @@ fn a_failing_region_stops_the_others_of_its_wave_before_they_promote() {
 
 #[test]
 fn a_promoted_wave_keeps_its_lease_at_the_last_step_while_the_next_one_runs() {
+    let plan = waved(None, WaveFailure::ThisWave);
+    let mut events: Vec<Event> = Vec::new();
+    let (_, worlds) = run(&plan, &options(None), &mut events);
+    // When the last wave started, in the first region's time (every clock started together).
+    let rest = events
+        .iter()
+        .find(|e| matches!(&e.kind, EventKind::WaveStarted { wave, .. } if wave == "rest"))
+        .map(|e| e.at_ms)
+        .expect("the last wave started");
+    // The first region's writes after its promote: every one carries the lease at 4/4 (the
+    // heartbeat while later waves run) up to the release, after the last wave started.
+    let writes: Vec<(u64, Option<usize>)> = worlds[0]
+        .2
+        .timed_calls()
+        .into_iter()
+        .filter_map(|(at, c)| match c {
+            Call::UpdateAlias { update, .. } => Some((
+                at.0,
+                Marker::parse(update.description.as_deref().unwrap_or_default())
+                    .1
+                    .map(|m| m.step),
+            )),
+            _ => None,
+        })
+        .collect();
+    let promoted = writes
+        .iter()
+        .position(|(_, step)| *step == Some(4))
+        .expect("promoted");
+    let released = writes
+        .iter()
+        .position(|(_, step)| step.is_none())
+        .expect("released");
+    assert!(released > promoted, "{writes:?}");
+    assert!(
+        writes[promoted..released]
+            .iter()
+            .all(|(_, s)| *s == Some(4)),
+        "{writes:?}"
+    );
+    assert!(
+        writes[released].0 >= rest,
+        "released at {} before the last wave began at {rest}: {writes:?}",
+        writes[released].0
+    );
+    assert!(
+        writes[promoted..released].len() >= 3,
+        "the lease is renewed while the next waves run: {writes:?}"
+    );
+}
+
+#[test]
+fn a_runner_killed_in_the_second_wave_is_resumed_where_the_aliases_say() {
+    let plan = waved(None, WaveFailure::ThisWave);
+    let options = options(None);
+    let worlds = worlds(&plan, &options);
+    // Killed 18 minutes in: the first wave promoted at about 12, the second bakes.
+    let mut first: Vec<Event> = Vec::new();
+    let killed = conduct(
+        &plan,
+        &worlds,
+        |w| w,
+        &mut first,
+        run_settings(&options),
+        Some(Millis::from_minutes(18)),
+    );
+    assert!(killed.is_none(), "still running at 18m");
+    let step = |i: usize| serves(&worlds[i].2).2.map(|m| m.step);
+    assert_eq!((step(0), step(1), step(2)), (Some(4), Some(3), None));
+    let mut events: Vec<Event> = Vec::new();
+    let resumed = conduct(
+        &plan,
+        &worlds,
+        |w| w,
+        &mut events,
+        crate::engine::Settings {
+            resume: true,
+            ..run_settings(&options)
+        },
+        None,
+    )
+    .expect("no limit");
+    assert_eq!(resumed.outcome, Outcome::Promoted);
+    assert_eq!(
+        waves_of(&events),
+        [
+            "started europe",
+            "passed europe",
+            "started rest",
+            "passed rest"
+        ]
+    );
+    for (place, _, world) in &worlds {
+        assert_eq!(serves(world), ("2".to_string(), true, None), "{place}");
+    }
+    let published = worlds[1]
+        .2
+        .calls()
+        .iter()
+        .filter(|c| matches!(c, Call::PublishVersion { .. }))
+        .count();
+    assert_eq!(published, 1, "the second wave's new is not published again");
+}
+
+#[test]
+fn a_function_with_nothing_new_in_a_wave_does_not_stop_the_waves() {
     let plan = waved(
         Some(Between {
-            duration: Millis::from_minutes(30),
+            duration: Millis::from_minutes(10),
             healthy: true,
         }),
         WaveFailure::ThisWave,
     );
-    // The first region's lease as every write left it, after it promoted.
-    let (_, worlds) = run(&plan, &options(None), &mut Vec::new());
-    let steps: Vec<usize> = worlds[0]
-        .2
-        .writes()
-        .iter()
-        .filter_map(|c| match c {
-            Call::UpdateAlias { update, .. } => Marker::parse(update.description.as_deref()?)
-                .1
-                .map(|m| m.step),
-            _ => None,
-        })
-        .collect();
-    let promoted = steps.iter().position(|s| *s == 4).expect("promoted");
-    assert!(
-        steps[promoted..].iter().all(|s| *s == 4),
-        "every write after promote keeps step 4/4: {steps:?}"
+    let mut plan = plan;
+    plan.targets.functions = vec!["checkout-api".into(), "cart-api".into()];
+    let options = options(None);
+    let worlds = worlds(&plan, &options);
+    // In the first region, cart-api's $LATEST is what its alias serves.
+    worlds[0].2.unchange_latest("cart-api");
+    let mut events: Vec<Event> = Vec::new();
+    let waved = conduct(
+        &plan,
+        &worlds,
+        |w| w,
+        &mut events,
+        run_settings(&options),
+        None,
+    )
+    .expect("no limit");
+    assert_eq!(waved.outcome, Outcome::Promoted, "{:?}", waved.outcome);
+    let unchanged = worlds[0].2.alias("cart-api", "live").expect("the alias");
+    assert_eq!(
+        (
+            unchanged.version.as_str(),
+            Marker::parse(&unchanged.description).1
+        ),
+        ("1", None)
     );
+    for (place, _, world) in &worlds {
+        let alias = world.alias("checkout-api", "live").expect("the alias");
+        assert_eq!(alias.version, "2", "{place}");
+        assert_eq!(Marker::parse(&alias.description).1, None, "{place}");
+    }
+}
+
+/// A world's clock that a person stops (Ctrl-C) at `at`.
+struct StopsAt<'w> {
+    world: &'w SimWorld,
+    at: Millis,
+}
+
+impl Clock for StopsAt<'_> {
+    fn now(&self) -> Millis {
+        self.world.now()
+    }
+
+    async fn sleep(&self, duration: Millis) {
+        let left = self.at.0.saturating_sub(self.world.now().0);
+        if left > 0 {
+            self.world.sleep(Millis(duration.0.min(left))).await;
+        }
+    }
+
+    async fn pause(&self, duration: Millis) {
+        self.world.pause(duration).await;
+    }
+
+    fn interrupted(&self) -> bool {
+        self.world.now() >= self.at
+    }
+
+    fn epoch(&self) -> Millis {
+        self.world.epoch()
+    }
+
+    async fn within<T>(
+        &self,
+        limit: Millis,
+        work: impl std::future::Future<Output = T>,
+    ) -> Option<T> {
+        self.world.within(limit, work).await
+    }
+}
+
+#[test]
+fn stopped_between_waves_the_promoted_waves_keep_new_and_no_lease_is_left() {
+    for (policy, first) in [(WaveFailure::ThisWave, "2"), (WaveFailure::EveryWave, "1")] {
+        let plan = waved(
+            Some(Between {
+                duration: Millis::from_minutes(30),
+                healthy: true,
+            }),
+            policy,
+        );
+        let options = options(None);
+        let worlds = worlds(&plan, &options);
+        let mut events: Vec<Event> = Vec::new();
+        // Stopped 20 minutes in: the first wave promoted at about 12 and is watched.
+        let waved = conduct(
+            &plan,
+            &worlds,
+            |world| StopsAt {
+                world,
+                at: Millis::from_minutes(20),
+            },
+            &mut events,
+            run_settings(&options),
+            None,
+        )
+        .expect("no limit");
+        assert!(
+            matches!(waved.outcome, Outcome::Interrupted { .. }),
+            "{policy:?}: {:?}",
+            waved.outcome
+        );
+        assert_eq!(
+            waves_of(&events),
+            [
+                "started first region",
+                "passed first region",
+                "failed europe, skipped europe+rest"
+            ],
+            "{policy:?}"
+        );
+        assert_eq!(
+            serves(&worlds[0].2),
+            (first.to_string(), true, None),
+            "{policy:?}: the first wave as the policy says, its lease cleared"
+        );
+        assert!(worlds[1].2.calls().is_empty() && worlds[2].2.calls().is_empty());
+    }
 }
