@@ -127,6 +127,16 @@ fn three_waves_over_three_regions_and_two_accounts_promote_everywhere() {
         published,
         ["us-east-1", "eu-west-1", "222222222222/us-west-2"]
     );
+    // `plan --live` reads every region and account, read-only.
+    let live = rollout(&dir, &["plan", "--live", "p.rollout"]);
+    let text_live = String::from_utf8_lossy(&live.stdout);
+    for region in ["us-east-1", "eu-west-1", "222222222222/us-west-2"] {
+        assert!(
+            text_live.contains(&format!(":live in {region} serves version 2 (100%)")),
+            "{}",
+            text(&live)
+        );
+    }
     // `status` with the playbook reads every region and account.
     let status = rollout(&dir, &["status", "p.rollout", "--format", "json"]);
     assert_eq!(status.status.code(), Some(0), "{}", text(&status));
@@ -249,4 +259,41 @@ fn killed_in_the_second_wave_and_resumed_from_another_home_it_finishes() {
         assert_eq!(marker(aws, &f), None, "{region}: the lease is released");
     }
     assert_eq!(third.versions(&f), 3, "published once in the third wave");
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs a moto server: `scripts/test` runs these (cargo test --features e2e)"
+)]
+fn killed_in_the_second_wave_and_rolled_back_from_the_playbook_old_serves_everywhere() {
+    let places = places();
+    let f = unique("waverollback");
+    functions(&places, &f, &[0.0, 0.0, 0.0]);
+    let dir = temp(&playbook(&f, "6s"));
+    let mut child = spawn(&dir, &["run", "--yes", "p.rollout"]);
+    let [(_, first), (_, second), (_, third)] = &places;
+    wait_for("the second wave's bake", || {
+        marker(second, &f).is_some_and(|m| m.contains(" s=3/4 "))
+    });
+    child.kill().unwrap();
+    let _ = child.wait();
+    let out = rollout(&dir, &["rollback", "p.rollout", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    for (region, aws) in [("us-east-1", first), ("eu-west-1", second)] {
+        assert_eq!(
+            aws.alias(&f),
+            ("1".to_string(), vec![]),
+            "{region}: {}",
+            text(&out)
+        );
+        assert_eq!(marker(aws, &f), None, "{region}: lease cleared");
+    }
+    assert_eq!(third.alias(&f), ("1".to_string(), vec![]));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("in 222222222222/us-west-2 serves version 1 (100%): nothing to roll back"),
+        "{}",
+        text(&out)
+    );
 }
