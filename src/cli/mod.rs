@@ -133,7 +133,8 @@ Exit status as `run`: 0 promoted or nothing to roll out, 1 rolled back, 2 invali
 Examples:
   rollout simulate examples/canary.rollout
   rollout simulate examples/canary.rollout --error-rate new=2% --format json
-  rollout simulate examples/canary.rollout --error-rate old=0.1%,new=2% --rps 50 --runs 1000")]
+  rollout simulate examples/canary.rollout --error-rate old=0.1%,new=2% --rps 50 --runs 1000
+  rollout simulate examples/waves.rollout --error-rate eu-west-1:new=3%")]
     Simulate(SimulateArgs),
     /// Run a rollout against AWS
     #[command(long_about = "\
@@ -153,18 +154,27 @@ Exit status: 0 promoted or nothing to roll out, 1 rolled back, 2 invalid input o
 any change, 3 interrupted (old serves all traffic), 4 someone else changed the alias (nothing
 overwritten), 5 AWS failure (the state reached is reported).
 
+A playbook with waves rolls out region by region (and account by account, through a role): the
+regions of a wave at once, each paced by its own quota, the waves in order with a bake between
+them; --wave NAME runs one wave.
+
 Examples:
   rollout run examples/canary.rollout
-  rollout run --yes --format json --function checkout-api --alias live playbooks/canary.rollout")]
+  rollout run --yes --format json --function checkout-api --alias live playbooks/canary.rollout
+  rollout run examples/waves.rollout")]
     Run(RunArgs),
     /// Show what an alias serves now and whether a rollout is in progress
     #[command(long_about = "\
 Show what an alias serves now (its versions and weights, and RevisionId), the state of $LATEST,
 and whether traffic is split, which means a rollout is in progress or was interrupted.
 
+With a playbook instead of --function and --alias, its aliases are read in its region, or in
+every region and account of its waves.
+
 Examples:
   rollout status --function checkout-api --alias live
-  rollout status --function a --function b --alias live --format json")]
+  rollout status --function a --function b --alias live --format json
+  rollout status examples/waves.rollout")]
     Status(StatusArgs),
     /// Continue an interrupted rollout from the step its lease names
     #[command(long_about = "\
@@ -194,9 +204,13 @@ primary version) on each alias, with all traffic, and clear the lease. It stops 
 overwrites nothing when the alias no longer matches what the rollout left. A rollout still running
 on the alias will stop at its next write.
 
+With a playbook instead of --function and --alias, it acts in the playbook's region, or in every
+region and account of its waves, one after another.
+
 Examples:
   rollout rollback --function checkout-api --alias live
-  rollout rollback --yes --function a --function b --alias live")]
+  rollout rollback --yes --function a --function b --alias live
+  rollout rollback --yes examples/waves.rollout")]
     Rollback(LeaseArgs),
     /// Judge the health block on a past CloudWatch window, as `run` would have; read-only
     #[command(long_about = "\
