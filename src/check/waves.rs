@@ -303,8 +303,6 @@ impl Checker {
         })
     }
 
-    /// A `region` header or `--region` beside a `waves` block, the `waves` header at `waves`:
-    /// the waves name the regions, so a region of the rollout's own has no meaning.
     /// A wave passes when every region of it promoted, so the steps of a playbook with waves
     /// end in `promote`.
     pub(super) fn waves_end_in_promote(
@@ -331,6 +329,8 @@ impl Checker {
         ));
     }
 
+    /// A `region` header or `--region` beside a `waves` block, the `waves` header at `waves`:
+    /// the waves name the regions, so a region of the rollout's own has no meaning.
     pub(super) fn region_with_waves(
         &mut self,
         region_header: Option<Span>,

@@ -72,14 +72,21 @@ fn resolve(
         return Err(crate::exit::INVALID);
     }
     let places: Vec<Option<Place>> = if plan.waves.is_some() {
-        if !target.region.is_empty() {
+        // --region picks regions of the waves (each in its wave's account).
+        let places: Vec<Option<Place>> = super::waves::places(&plan)
+            .into_iter()
+            .filter(|p| target.region.is_empty() || target.region.contains(&p.region))
+            .map(Some)
+            .collect();
+        if places.is_empty() {
             eprintln!(
-                "error: {} names its regions in its waves; leave out --region",
-                file.display()
+                "error: no wave of {} names {}. Nothing was done",
+                file.display(),
+                target.region.join(", ")
             );
             return Err(crate::exit::INVALID);
         }
-        super::waves::places(&plan).into_iter().map(Some).collect()
+        places
     } else {
         let regions: Vec<String> = match &plan.targets.region {
             _ if !target.region.is_empty() => target.region.clone(),

@@ -207,8 +207,8 @@ async fn release_server_gate(
 /// approval written again, as long as the same rollout still waits.
 pub(super) fn approve(args: &LeaseArgs) -> i32 {
     let target = &args.target;
-    if target.playbook.is_some() || target.region.len() > 1 {
-        eprintln!("error: `rollout approve` releases the gate of one rollout: name its alias with --function, --alias and one --region. Nothing was done");
+    if target.region.len() > 1 || (target.playbook.is_some() && target.region.len() != 1) {
+        eprintln!("error: `rollout approve` releases the gate of one rollout in one region: name it with --function, --alias and --region, or a playbook and one --region of its waves (its account's role is assumed). Nothing was done");
         return exit::INVALID;
     }
     super::with_aws(target, async |lambda, aliases, _| {

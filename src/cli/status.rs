@@ -137,10 +137,10 @@ pub(super) fn run(args: &StatusArgs) -> i32 {
         }
         exit::OK
     });
-    // Named aliases in one region: all or nothing, as scripts expect. Several regions: what
-    // was read, and the exit code says that something was not.
-    let one_region = target.playbook.is_none() && target.region.len() <= 1;
-    if code != exit::OK && (statuses.is_empty() || one_region) {
+    // One region: all or nothing, as scripts expect. Several (each status names its region):
+    // what was read, and the exit code says that something was not.
+    let one_region = statuses.iter().all(|s| s.region.is_none());
+    if code != exit::OK && one_region {
         return code;
     }
     match args.format {

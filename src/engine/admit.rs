@@ -80,6 +80,11 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                 alias: current.clone(),
             });
             let (user_description, marker) = Marker::parse(&current.description);
+            // Taking up a promoted wave's leases: an alias without one (a function the selection
+            // finds now, that the wave did not roll out) is not this rollout's.
+            if self.lease.kept && marker.is_none() {
+                continue;
+            }
             let Admitted { old, new, taken } = self
                 .admit(function, &alias, &current, marker.as_ref())
                 .map_err(|refusal| refusal.into_outcome())?;
@@ -90,11 +95,15 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                     why: why.to_string(),
                 });
             }
-            if let Some(marker) = marker.filter(|_| self.settings.resume) {
-                resume_at.get_or_insert(ResumeAt {
-                    step: marker.step,
-                    started: marker.step_started,
-                });
+            // A fleet resumes at the earliest step any of its aliases recorded: one killed
+            // half way through a step has aliases on either side of it.
+            if let Some(marker) = marker.as_ref().filter(|_| self.settings.resume) {
+                if resume_at.is_none_or(|at: ResumeAt| marker.step < at.step) {
+                    resume_at = Some(ResumeAt {
+                        step: marker.step,
+                        started: marker.step_started,
+                    });
+                }
             }
             let now = self.services.clock.epoch();
             self.progress.targets.push(Target {

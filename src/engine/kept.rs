@@ -60,6 +60,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
     pub async fn kept(mut self, plan: &Plan, what: Kept) -> Report {
         self.settings.resume = true;
         self.settings.keep = true;
+        self.lease.kept = true;
         self.progress.start = self.now();
         self.playbook = Playbook::of(plan);
         // The lease it takes again stays at the last step.
@@ -71,42 +72,52 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         self.report(outcome)
     }
 
-    /// Reads every alias and, when each is as its promoted wave left it, takes the lease again;
-    /// nothing is written otherwise. A target for which `publish` found nothing new serves `old`
-    /// and is not judged.
+    /// Reads every alias that carries this rollout's lease and, when each is as its promoted
+    /// wave left it, takes the lease again. When one is not (someone changed it, or its lease is
+    /// at an earlier step), nothing of it is written, and the lease is cleared on the others,
+    /// which are then no longer this rollout's to keep. A target for which `publish` found
+    /// nothing new serves `old` and is not judged.
     async fn admit_kept(&mut self, plan: &Plan) -> Result<(), Outcome> {
         let steps = self.playbook.steps;
         self.admit_targets(plan).await?;
         for t in &mut self.progress.targets {
             t.active = t.new.is_some();
         }
-        let targets = &self.progress.targets;
         let step = |t: &super::Target| {
             crate::cloud::lease::Marker::parse(&t.current.description)
                 .1
                 .map_or(0, |m| m.step)
         };
-        if let Some(t) = targets.iter().find(|t| step(t) < steps) {
-            return Err(Outcome::Refused(Refusal::NotPromoted {
+        let as_left = |t: &super::Target| {
+            step(t) == steps
+                && t.current.routing.is_empty()
+                && t.current.version == *t.new.as_ref().unwrap_or(&t.old)
+        };
+        let Some(i) = self.progress.targets.iter().position(|t| !as_left(t)) else {
+            return self.take_lease().await;
+        };
+        let t = self.progress.targets.remove(i);
+        let refused = if step(&t) < steps {
+            Outcome::Refused(Refusal::NotPromoted {
                 function: t.function.clone(),
                 alias: t.alias.clone(),
-                step: step(t),
+                step: step(&t),
                 steps,
-            }));
-        }
-        let as_left = |t: &super::Target| {
-            t.current.routing.is_empty() && t.current.version == *t.new.as_ref().unwrap_or(&t.old)
-        };
-        if let Some(t) = targets.iter().find(|t| !as_left(t)) {
+            })
+        } else {
             let marker = crate::cloud::lease::Marker::parse(&t.current.description).1;
-            return Err(Outcome::Conflict(Conflict::NotAsLeft {
+            Outcome::Conflict(Conflict::NotAsLeft {
                 function: t.function.clone(),
                 alias: t.alias.clone(),
                 serves: t.current.clone(),
                 marker: marker.expect("admitted on its lease"),
-            }));
-        }
-        self.take_lease().await
+            })
+        };
+        self.progress.targets.retain(as_left);
+        Err(match self.release().await {
+            Ok(()) => refused,
+            Err(error) => self.rollback_failed(error),
+        })
     }
 
     async fn on_kept(&mut self, plan: &Plan, what: Kept) -> Outcome {
@@ -160,7 +171,10 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
     /// Renews the lease, as a wait does, until `until` ends or a person stops the rollout.
     async fn hold_until(&mut self, until: &Until) -> Result<(), Stop> {
         let clock = self.services.clock;
-        while !until.done.get() {
+        loop {
+            if until.done.get() {
+                return Ok(());
+            }
             tokio::select! {
                 _ = clock.sleep(self.settings.heartbeat) => {}
                 _ = until.notify.notified() => {}
@@ -168,9 +182,10 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
             if clock.interrupted() {
                 return Err(Stop::Interrupted);
             }
-            self.beat().await?;
+            if !until.done.get() {
+                self.beat().await?;
+            }
         }
-        Ok(())
     }
 }
 

@@ -292,6 +292,8 @@ struct Lease {
     gate: bool,
     /// How long the last rewrite of every alias took: a fleet's heartbeat comes less often.
     sweep: Millis,
+    /// Taking up the leases of a promoted wave ([`Kept`]): only aliases that carry one.
+    kept: bool,
 }
 
 /// Runs a plan.

@@ -76,7 +76,9 @@ struct Placed<'s> {
 impl EventSink for Placed<'_> {
     fn emit(&mut self, event: &Event) {
         let quiet = match &event.kind {
-            EventKind::Started { .. } | EventKind::AliasRead { .. } => self.kept,
+            EventKind::Started { .. }
+            | EventKind::AliasRead { .. }
+            | EventKind::Selected { .. } => self.kept,
             EventKind::Finished { outcome, .. } => self.kept && outcome == "promoted",
             _ => false,
         };
@@ -95,17 +97,22 @@ impl EventSink for Placed<'_> {
 /// and every wait ends, so each rolls back as it would on Ctrl-C.
 #[derive(Default)]
 struct Halt {
-    /// The region (by its place in the wave) whose failure stopped the others.
-    by: std::cell::Cell<Option<usize>>,
+    /// The region whose failure stopped the others.
+    by: RefCell<Option<Place>>,
     notify: tokio::sync::Notify,
 }
 
 impl Halt {
-    fn halt(&self, by: usize) {
-        if self.by.get().is_none() {
-            self.by.set(Some(by));
+    fn halt(&self, by: &Place) {
+        let mut halted = self.by.borrow_mut();
+        if halted.is_none() {
+            *halted = Some(by.clone());
             self.notify.notify_waiters();
         }
+    }
+
+    fn halted(&self) -> bool {
+        self.by.borrow().is_some()
     }
 }
 
@@ -121,7 +128,7 @@ impl<C: Clock> Clock for Halted<'_, C> {
     }
 
     async fn sleep(&self, duration: crate::plan::Millis) {
-        if self.halt.by.get().is_some() {
+        if self.halt.halted() {
             return;
         }
         tokio::select! {
@@ -135,7 +142,7 @@ impl<C: Clock> Clock for Halted<'_, C> {
     }
 
     fn interrupted(&self) -> bool {
-        self.inner.interrupted() || self.halt.by.get().is_some()
+        self.inner.interrupted() || self.halt.halted()
     }
 
     fn stop_reason(&self) -> String {
@@ -164,6 +171,12 @@ fn passed(outcome: &Outcome) -> bool {
     matches!(outcome, Outcome::Promoted | Outcome::NothingToRollOut)
 }
 
+/// Whether a kept region's hold ended with the region still kept: promoted, or stopped by a
+/// person (what becomes of it is the policy's to say).
+fn holds(outcome: &Outcome) -> bool {
+    matches!(outcome, Outcome::Promoted | Outcome::Interrupted { .. })
+}
+
 /// The kept places, each to be taken up again on its lease.
 fn held(kept: &[(usize, Place)]) -> Vec<(Place, bool)> {
     kept.iter().map(|(_, p)| (p.clone(), true)).collect()
@@ -180,11 +193,7 @@ fn first_failure(reports: &[(Place, Report)], fine: &[Outcome]) -> Option<(Place
 /// Keeps in `kept` the places that still hold their lease after `reports`: those still
 /// promoted, and those a person stopped (what becomes of them is the policy's to say).
 fn still_kept(kept: &mut Vec<(usize, Place)>, reports: &[(Place, Report)]) {
-    kept.retain(|(_, p)| {
-        reports.iter().all(|(q, r)| {
-            q != p || matches!(r.outcome, Outcome::Promoted | Outcome::Interrupted { .. })
-        })
-    });
+    kept.retain(|(_, p)| reports.iter().all(|(q, r)| q != p || holds(&r.outcome)));
 }
 
 /// Runs a waved rollout.
@@ -235,15 +244,17 @@ impl<'a, 's, L: LambdaApi, M: MetricsApi, C: Clock> Conductor<'a, 's, L, M, C> {
         plan
     }
 
-    /// Runs one engine in each of `places` at once: the steps (`None`), or `kept`. When one of
-    /// them fails the others are stopped (and roll back); the one that failed comes first.
+    /// Runs one engine in each of `places` at once: the steps (`None`), or `kept`. A region
+    /// whose steps fail, or whose hold ends other than kept, halts the others `halt` stops (and
+    /// they roll back). A region of a wave that promoted keeps its lease alive until the last
+    /// one of the wave ends.
     async fn each(
         &self,
         start: u64,
         places: &[(Place, bool)],
         kept: Option<Kept>,
+        halt: &Halt,
     ) -> Vec<(Place, Report)> {
-        let halt = Halt::default();
         let plans: Vec<Plan> = places.iter().map(|(p, _)| self.plan_in(p)).collect();
         let mut sinks: Vec<Placed<'s>> = places
             .iter()
@@ -258,53 +269,72 @@ impl<'a, 's, L: LambdaApi, M: MetricsApi, C: Clock> Conductor<'a, 's, L, M, C> {
             .iter()
             .map(|(place, _)| Halted {
                 inner: self.region(place).clock,
-                halt: &halt,
+                halt,
             })
             .collect();
+        let steps = kept.is_none();
+        let running = std::cell::Cell::new(places.len());
+        let wave_ends = Rc::new(Until::default());
         let runs = places
             .iter()
             .zip(sinks.iter_mut())
             .zip(&plans)
             .zip(&clocks)
-            .enumerate()
-            .map(|(index, ((((place, resume), sink), plan), clock))| {
+            .map(|((((place, resume), sink), plan), clock)| {
                 let region = self.region(place);
-                let services = Services {
-                    lambda: region.lambda,
-                    metrics: region.metrics,
-                    clock,
-                    hooks: self.hooks,
-                    events: sink,
-                };
                 let settings = Settings {
                     resume: *resume,
                     keep: true,
                     ..self.settings.clone()
                 };
-                let engine = Engine::new(services, settings);
-                let is_kept = kept.is_some();
                 let kept = kept.clone();
-                let halt = &halt;
+                let (running, wave_ends) = (&running, wave_ends.clone());
                 async move {
-                    let report = match kept {
-                        Some(what) => engine.kept(plan, what).await,
+                    let engine = Engine::new(
+                        Services {
+                            lambda: region.lambda,
+                            metrics: region.metrics,
+                            clock,
+                            hooks: self.hooks,
+                            events: &mut *sink,
+                        },
+                        settings.clone(),
+                    );
+                    let mut report = match &kept {
+                        Some(what) => engine.kept(plan, what.clone()).await,
                         None => engine.run(plan).await,
                     };
-                    // A wave's regions stop together; kept ones are watched to the end.
-                    if !is_kept && !passed(&report.outcome) {
-                        halt.halt(index);
+                    if steps {
+                        running.set(running.get() - 1);
+                        if running.get() == 0 {
+                            wave_ends.end();
+                        } else if report.outcome == Outcome::Promoted {
+                            sink.kept = true;
+                            let engine = Engine::new(
+                                Services {
+                                    lambda: region.lambda,
+                                    metrics: region.metrics,
+                                    clock,
+                                    hooks: self.hooks,
+                                    events: &mut *sink,
+                                },
+                                settings,
+                            );
+                            let held = engine.kept(plan, Kept::Hold(wave_ends)).await;
+                            if !holds(&held.outcome) {
+                                report = held;
+                            }
+                        }
+                    }
+                    let hold = matches!(kept, Some(Kept::Hold(_)));
+                    if (steps && !passed(&report.outcome)) || (hold && !holds(&report.outcome)) {
+                        halt.halt(place);
                     }
                     report
                 }
             });
         let reports = futures_util::future::join_all(runs).await;
-        let mut ran: Vec<(Place, Report)> =
-            places.iter().map(|(p, _)| p.clone()).zip(reports).collect();
-        if let Some(first) = halt.by.get() {
-            let failed = ran.remove(first);
-            ran.insert(0, failed);
-        }
-        ran
+        places.iter().map(|(p, _)| p.clone()).zip(reports).collect()
     }
 
     /// Where each region of the waves is, read from its aliases; `Err` when one cannot be read.
@@ -339,6 +369,16 @@ impl<'a, 's, L: LambdaApi, M: MetricsApi, C: Clock> Conductor<'a, 's, L, M, C> {
                     let done = m.step == m.steps
                         && current.routing.is_empty()
                         && current.version == *m.new.as_ref().unwrap_or(&m.old);
+                    // At its last step, otherwise: someone changed it since, and resuming
+                    // would promote over their change.
+                    if m.step == m.steps && !done {
+                        return Err(Outcome::Conflict(super::Conflict::NotAsLeft {
+                            function,
+                            alias,
+                            serves: current,
+                            marker: m,
+                        }));
+                    }
                     reached = match (reached, done) {
                         (Reached::Started, _) | (_, false) => Reached::Started,
                         _ => Reached::Promoted,
@@ -406,7 +446,9 @@ impl<'a, 's, L: LambdaApi, M: MetricsApi, C: Clock> Conductor<'a, 's, L, M, C> {
                     duration: between.duration,
                     healthy: between.healthy,
                 };
-                let watched = self.each(start, &held(&kept), Some(watch)).await;
+                let watched = self
+                    .each(start, &held(&kept), Some(watch), &Halt::default())
+                    .await;
                 all.extend(watched.iter().map(|(p, r)| (p.label(), r.clone())));
                 if let Some((place, outcome)) = first_failure(&watched, &[Outcome::Promoted]) {
                     let failing = self.failing(&kept, &place, &outcome, index);
@@ -431,16 +473,17 @@ impl<'a, 's, L: LambdaApi, M: MetricsApi, C: Clock> Conductor<'a, 's, L, M, C> {
                 .filter(|p| state(p) != Reached::Promoted)
                 .map(|p| (p.clone(), state(p) == Reached::Started))
                 .collect();
-            // The promoted ones keep their lease alive meanwhile.
+            // The promoted ones keep their lease alive meanwhile; a region that fails halts
+            // the others of its wave, and a kept one that does not hold halts the wave.
+            let halt = Halt::default();
             let until = Rc::new(Until::default());
-            let holding = held(&kept);
             let (ran, kept_meanwhile) = futures_util::future::join(
                 async {
-                    let ran = self.each(start, &places, None).await;
+                    let ran = self.each(start, &places, None, &halt).await;
                     until.end();
                     ran
                 },
-                self.each(start, &holding, Some(Kept::Hold(until.clone()))),
+                self.each(start, &held(&kept), Some(Kept::Hold(until.clone())), &halt),
             )
             .await;
             all.extend(
@@ -448,6 +491,31 @@ impl<'a, 's, L: LambdaApi, M: MetricsApi, C: Clock> Conductor<'a, 's, L, M, C> {
                     .chain(&kept_meanwhile)
                     .map(|(p, r)| (p.label(), r.clone())),
             );
+            let trigger = halt.by.borrow_mut().take();
+            let by_trigger = ran
+                .iter()
+                .find(|(p, _)| trigger.as_ref() == Some(p))
+                .map(|(p, r)| (p.clone(), r.outcome.clone()));
+            let run_failed = by_trigger
+                .or_else(|| first_failure(&ran, &[Outcome::Promoted, Outcome::NothingToRollOut]));
+            let hold_failed = kept_meanwhile
+                .iter()
+                .find(|(_, r)| !holds(&r.outcome))
+                .map(|(p, r)| (p.clone(), r.outcome.clone()));
+            // What failed first: the region that halted the others, else whichever failed. A
+            // kept region fails the wave it was promoted in (found before it leaves `kept`).
+            let failure = match (&trigger, run_failed, hold_failed) {
+                (Some(t), _, Some((p, o))) if *t == p => {
+                    let failing = self.failing(&kept, &p, &o, index);
+                    Some((p, o, failing))
+                }
+                (_, Some((p, o)), _) => Some((p, o, index)),
+                (_, None, Some((p, o))) => {
+                    let failing = self.failing(&kept, &p, &o, index);
+                    Some((p, o, failing))
+                }
+                (_, None, None) => None,
+            };
             still_kept(&mut kept, &kept_meanwhile);
             kept.extend(
                 wave.places
@@ -461,14 +529,7 @@ impl<'a, 's, L: LambdaApi, M: MetricsApi, C: Clock> Conductor<'a, 's, L, M, C> {
                     .map(|(p, _)| (index, p.clone())),
             );
             rolled_out |= !kept.is_empty();
-            let passing = [Outcome::Promoted, Outcome::NothingToRollOut];
-            if let Some((place, outcome)) = first_failure(&ran, &passing) {
-                return self
-                    .fail(start, index, index + 1, &place, outcome, kept, all)
-                    .await;
-            }
-            if let Some((place, outcome)) = first_failure(&kept_meanwhile, &[Outcome::Promoted]) {
-                let failing = self.failing(&kept, &place, &outcome, index);
+            if let Some((place, outcome, failing)) = failure {
                 return self
                     .fail(start, failing, index + 1, &place, outcome, kept, all)
                     .await;
@@ -480,7 +541,9 @@ impl<'a, 's, L: LambdaApi, M: MetricsApi, C: Clock> Conductor<'a, 's, L, M, C> {
                 },
             );
         }
-        let released = self.each(start, &held(&kept), Some(Kept::Release)).await;
+        let released = self
+            .each(start, &held(&kept), Some(Kept::Release), &Halt::default())
+            .await;
         all.extend(released.iter().map(|(p, r)| (p.label(), r.clone())));
         let outcome = match first_failure(&released, &[Outcome::Promoted]) {
             Some((_, outcome)) => outcome,
@@ -542,9 +605,10 @@ impl<'a, 's, L: LambdaApi, M: MetricsApi, C: Clock> Conductor<'a, 's, L, M, C> {
         let (restore, release): (Vec<_>, Vec<_>) =
             kept.into_iter().partition(|(w, _)| every || *w == failing);
         let undo = Kept::Restore { wave: name };
+        let (restore_halt, release_halt) = (Halt::default(), Halt::default());
         let (restored, released) = futures_util::future::join(
-            self.each(start, &held(&restore), Some(undo)),
-            self.each(start, &held(&release), Some(Kept::Release)),
+            self.each(start, &held(&restore), Some(undo), &restore_halt),
+            self.each(start, &held(&release), Some(Kept::Release), &release_halt),
         )
         .await;
         all.extend(
@@ -553,7 +617,8 @@ impl<'a, 's, L: LambdaApi, M: MetricsApi, C: Clock> Conductor<'a, 's, L, M, C> {
                 .chain(&released)
                 .map(|(p, r)| (p.label(), r.clone())),
         );
-        let worse = restored
+        // A region left other than the policy says is what the person must hear of first.
+        let left_otherwise = restored
             .iter()
             .filter(|(_, r)| !matches!(r.outcome, Outcome::RolledBack { .. }))
             .chain(
@@ -562,9 +627,8 @@ impl<'a, 's, L: LambdaApi, M: MetricsApi, C: Clock> Conductor<'a, 's, L, M, C> {
                     .filter(|(_, r)| r.outcome != Outcome::Promoted),
             )
             .map(|(_, r)| r.outcome.clone())
-            .max_by_key(Outcome::exit_code)
-            .filter(|worse| worse.exit_code() > outcome.exit_code());
-        self.ended(start, worse.unwrap_or(outcome), all, skipped)
+            .next();
+        self.ended(start, left_otherwise.unwrap_or(outcome), all, skipped)
     }
 
     fn ended(

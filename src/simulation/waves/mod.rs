@@ -57,15 +57,16 @@ fn worlds(plan: &Plan, options: &SimOptions) -> Worlds {
 }
 
 /// Conducts `plan`'s waves in `worlds`, each region's time kept by the clock `clock` makes of
-/// its world, with `settings`; `None` when it did not end within `limit` (the runner is then
-/// gone, as if killed, leaving the worlds as they are).
+/// its world, with `settings`, while `meanwhile` runs (someone else's doing, in tests); `None`
+/// when it did not end within `limit` (the runner is then gone, as if killed, leaving the
+/// worlds as they are).
 fn conduct<'w, C: Clock>(
     plan: &Plan,
     worlds: &'w Worlds,
     clock: impl Fn(&'w SimWorld) -> C,
     sink: &mut dyn EventSink,
-    settings: crate::engine::Settings,
-    limit: Option<crate::plan::Millis>,
+    (settings, limit): (crate::engine::Settings, Option<crate::plan::Millis>),
+    meanwhile: impl std::future::Future<Output = ()>,
 ) -> Option<crate::engine::waves::Waved> {
     let runtime = crate::cloud::sim::clock::runtime();
     let paced: Vec<_> = worlds
@@ -104,13 +105,16 @@ fn conduct<'w, C: Clock>(
             settings,
             only: None,
         };
-        match limit {
-            Some(limit) => {
-                let limit = std::time::Duration::from_millis(limit.0);
-                tokio::time::timeout(limit, conductor.run()).await.ok()
+        let run = async {
+            match limit {
+                Some(limit) => {
+                    let limit = std::time::Duration::from_millis(limit.0);
+                    tokio::time::timeout(limit, conductor.run()).await.ok()
+                }
+                None => Some(conductor.run().await),
             }
-            None => Some(conductor.run().await),
-        }
+        };
+        futures_util::future::join(run, meanwhile).await.0
     })
 }
 
@@ -118,7 +122,7 @@ fn conduct<'w, C: Clock>(
 fn run(plan: &Plan, options: &SimOptions, sink: &mut dyn EventSink) -> (SimResult, Worlds) {
     let worlds = worlds(plan, options);
     let settings = run_settings(options);
-    let waved = conduct(plan, &worlds, |w| w, sink, settings, None).expect("no limit");
+    let waved = conduct(plan, &worlds, |w| w, sink, (settings, None), async {}).expect("no limit");
     // Each region's targets once (a kept region reports them again), with the version each
     // chose last.
     let mut versions: std::collections::BTreeMap<(String, String), (String, Option<String>)> =

@@ -342,26 +342,40 @@ fn a_promoted_wave_keeps_its_lease_at_the_last_step_while_the_next_one_runs() {
         "released at {} before the last wave began at {rest}: {writes:?}",
         writes[released].0
     );
+    // Renewed while the next waves run: never longer than the heartbeat (2m) and a write's
+    // turn between two writes.
+    let longest = writes[promoted..=released]
+        .windows(2)
+        .map(|w| w[1].0 - w[0].0)
+        .max()
+        .unwrap_or(0);
     assert!(
-        writes[promoted..released].len() >= 3,
-        "the lease is renewed while the next waves run: {writes:?}"
+        longest <= 125_000,
+        "{longest}ms without a write: {writes:?}"
     );
 }
 
 #[test]
 fn a_runner_killed_in_the_second_wave_is_resumed_where_the_aliases_say() {
-    let plan = waved(None, WaveFailure::ThisWave);
+    let plan = waved(
+        Some(Between {
+            duration: Millis::from_minutes(5),
+            healthy: true,
+        }),
+        WaveFailure::ThisWave,
+    );
     let options = options(None);
     let worlds = worlds(&plan, &options);
-    // Killed 18 minutes in: the first wave promoted at about 12, the second bakes.
+    // Killed 23 minutes in: the first wave promoted at about 12 and was watched for 5 more;
+    // the second bakes.
     let mut first: Vec<Event> = Vec::new();
     let killed = conduct(
         &plan,
         &worlds,
         |w| w,
         &mut first,
-        run_settings(&options),
-        Some(Millis::from_minutes(18)),
+        (run_settings(&options), Some(Millis::from_minutes(23))),
+        async {},
     );
     assert!(killed.is_none(), "still running at 18m");
     let step = |i: usize| serves(&worlds[i].2).2.map(|m| m.step);
@@ -372,11 +386,14 @@ fn a_runner_killed_in_the_second_wave_is_resumed_where_the_aliases_say() {
         &worlds,
         |w| w,
         &mut events,
-        crate::engine::Settings {
-            resume: true,
-            ..run_settings(&options)
-        },
-        None,
+        (
+            crate::engine::Settings {
+                resume: true,
+                ..run_settings(&options)
+            },
+            None,
+        ),
+        async {},
     )
     .expect("no limit");
     assert_eq!(resumed.outcome, Outcome::Promoted);
@@ -389,6 +406,13 @@ fn a_runner_killed_in_the_second_wave_is_resumed_where_the_aliases_say() {
             "passed rest"
         ]
     );
+    // Not watched again before the wave that had started; before the next, both promoted ones.
+    let watched: Vec<&str> = events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::Watching { .. }))
+        .filter_map(|e| e.region.as_deref())
+        .collect();
+    assert_eq!(watched, ["us-east-1", "eu-west-1"]);
     for (place, _, world) in &worlds {
         assert_eq!(serves(world), ("2".to_string(), true, None), "{place}");
     }
@@ -422,8 +446,8 @@ fn a_function_with_nothing_new_in_a_wave_does_not_stop_the_waves() {
         &worlds,
         |w| w,
         &mut events,
-        run_settings(&options),
-        None,
+        (run_settings(&options), None),
+        async {},
     )
     .expect("no limit");
     assert_eq!(waved.outcome, Outcome::Promoted, "{:?}", waved.outcome);
@@ -503,8 +527,8 @@ fn stopped_between_waves_the_promoted_waves_keep_new_and_no_lease_is_left() {
                 at: Millis::from_minutes(20),
             },
             &mut events,
-            run_settings(&options),
-            None,
+            (run_settings(&options), None),
+            async {},
         )
         .expect("no limit");
         assert!(
@@ -528,4 +552,101 @@ fn stopped_between_waves_the_promoted_waves_keep_new_and_no_lease_is_left() {
         );
         assert!(worlds[1].2.calls().is_empty() && worlds[2].2.calls().is_empty());
     }
+}
+
+#[test]
+fn a_kept_region_changed_by_hand_fails_its_own_wave_and_halts_the_one_running() {
+    let plan = waved(None, WaveFailure::ThisWave);
+    let options = options(None);
+    let worlds = worlds(&plan, &options);
+    // While the second wave bakes, someone puts old back in the first region by hand (the
+    // lease marker left in the description): the first region's heartbeat meets their change.
+    let by_hand = async {
+        tokio::time::sleep(std::time::Duration::from_secs(18 * 60)).await;
+        let first = worlds[0]
+            .2
+            .alias("checkout-api", "live")
+            .expect("the alias");
+        worlds[0]
+            .2
+            .serve_as_someone_else("checkout-api", "live", "1", &first.description);
+    };
+    let mut events: Vec<Event> = Vec::new();
+    let waved = conduct(
+        &plan,
+        &worlds,
+        |w| w,
+        &mut events,
+        (run_settings(&options), None),
+        by_hand,
+    )
+    .expect("no limit");
+    assert!(
+        matches!(waved.outcome, Outcome::Conflict(_)),
+        "{:?}",
+        waved.outcome
+    );
+    assert_eq!(
+        waves_of(&events),
+        [
+            "started first region",
+            "passed first region",
+            "started europe",
+            "failed first region, skipped rest"
+        ]
+    );
+    // The wave running was stopped and rolled back; the changed alias is left as it was made.
+    assert_eq!(serves(&worlds[1].2), ("1".to_string(), true, None));
+    let changed = worlds[0]
+        .2
+        .alias("checkout-api", "live")
+        .expect("the alias");
+    assert_eq!(changed.version, "1");
+    assert!(worlds[2].2.calls().is_empty());
+}
+
+#[test]
+fn resuming_over_a_promoted_region_changed_by_hand_is_a_conflict_that_writes_nothing() {
+    let plan = waved(None, WaveFailure::ThisWave);
+    let options = options(None);
+    let worlds = worlds(&plan, &options);
+    let killed = conduct(
+        &plan,
+        &worlds,
+        |w| w,
+        &mut Vec::new(),
+        (run_settings(&options), Some(Millis::from_minutes(18))),
+        async {},
+    );
+    assert!(killed.is_none());
+    let first = worlds[0]
+        .2
+        .alias("checkout-api", "live")
+        .expect("the alias");
+    worlds[0]
+        .2
+        .serve_as_someone_else("checkout-api", "live", "1", &first.description);
+    let writes: Vec<usize> = worlds.iter().map(|(_, _, w)| w.writes().len()).collect();
+    let resumed = conduct(
+        &plan,
+        &worlds,
+        |w| w,
+        &mut Vec::new(),
+        (
+            crate::engine::Settings {
+                resume: true,
+                ..run_settings(&options)
+            },
+            None,
+        ),
+        async {},
+    )
+    .expect("no limit");
+    assert!(
+        matches!(resumed.outcome, Outcome::Conflict(_)),
+        "{:?}",
+        resumed.outcome
+    );
+    let after: Vec<usize> = worlds.iter().map(|(_, _, w)| w.writes().len()).collect();
+    assert_eq!(writes, after, "nothing written");
 }
