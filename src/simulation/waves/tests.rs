@@ -650,3 +650,75 @@ fn resuming_over_a_promoted_region_changed_by_hand_is_a_conflict_that_writes_not
     let after: Vec<usize> = worlds.iter().map(|(_, _, w)| w.writes().len()).collect();
     assert_eq!(writes, after, "nothing written");
 }
+
+#[test]
+fn a_fleet_killed_half_way_through_a_shift_resumes_every_alias() {
+    let mut plan = waved(None, WaveFailure::ThisWave);
+    plan.targets.functions = vec!["checkout-api".into(), "cart-api".into()];
+    let options = options(None);
+    // Where the first alias of the first region gets its 10%, in a run that is not killed.
+    let whole = worlds(&plan, &options);
+    conduct(
+        &plan,
+        &whole,
+        |w| w,
+        &mut Vec::new(),
+        (run_settings(&options), None),
+        async {},
+    )
+    .expect("no limit");
+    let shifted = whole[0]
+        .2
+        .timed_calls()
+        .into_iter()
+        .find(|(_, c)| matches!(c, Call::UpdateAlias { update, .. } if !update.routing.is_empty()))
+        .map(|(at, _)| at)
+        .expect("a shift");
+    // The same run, killed just after that write: one alias split, the other not yet.
+    let worlds = worlds(&plan, &options);
+    let killed = conduct(
+        &plan,
+        &worlds,
+        |w| w,
+        &mut Vec::new(),
+        (run_settings(&options), Some(Millis(shifted.0 + 1))),
+        async {},
+    );
+    assert!(killed.is_none());
+    let split: Vec<bool> = ["checkout-api", "cart-api"]
+        .iter()
+        .map(|f| {
+            !worlds[0]
+                .2
+                .alias(f, "live")
+                .expect("alias")
+                .routing
+                .is_empty()
+        })
+        .collect();
+    assert_eq!(split.iter().filter(|s| **s).count(), 1, "{split:?}");
+    let resumed = conduct(
+        &plan,
+        &worlds,
+        |w| w,
+        &mut Vec::new(),
+        (
+            crate::engine::Settings {
+                resume: true,
+                ..run_settings(&options)
+            },
+            None,
+        ),
+        async {},
+    )
+    .expect("no limit");
+    assert_eq!(resumed.outcome, Outcome::Promoted);
+    for f in ["checkout-api", "cart-api"] {
+        let alias = worlds[0].2.alias(f, "live").expect("alias");
+        assert_eq!(
+            (alias.version.as_str(), alias.routing.len()),
+            ("2", 0),
+            "{f}"
+        );
+    }
+}
