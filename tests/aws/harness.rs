@@ -365,6 +365,7 @@ pub(crate) fn text(output: &Output) -> String {
 
 /// The JSON events `rollout … --format json` printed on stdout, one object a line.
 pub(crate) fn events(output: &Output) -> Vec<Value> {
+    conform(&output.stdout);
     String::from_utf8_lossy(&output.stdout)
         .lines()
         .map(|line| {
@@ -372,6 +373,47 @@ pub(crate) fn events(output: &Output) -> Vec<Value> {
                 .unwrap_or_else(|e| panic!("not a JSON event ({e}): {line}\n{}", text(output)))
         })
         .collect()
+}
+
+/// Holds JSON event lines to the published schema (schema/events.schema.json), with the
+/// `jsonschema` package the venv has for cfn-lint: an event or a field the schema does not
+/// describe fails the test that printed it.
+pub(crate) fn conform(lines: &[u8]) {
+    let cfn_lint = crate::validated::validator("ROLLOUT_CFN_LINT");
+    let python = cfn_lint.with_file_name("python");
+    const CHECK: &str = "import json, sys, jsonschema
+schema = json.load(open(sys.argv[1]))
+validator = jsonschema.Draft202012Validator(schema)
+bad = 0
+for n, line in enumerate(sys.stdin, 1):
+    event = json.loads(line)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(event))
+    if error is not None:
+        bad += 1
+        print(f'line {n} ({event.get(\"event\")}): {error.message[:300]} at {list(error.absolute_path)}')
+sys.exit(1 if bad else 0)
+";
+    let mut child = Command::new(&python)
+        .arg("-c")
+        .arg(CHECK)
+        .arg(root().join("schema/events.schema.json"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("piped");
+        stdin.write_all(lines).expect("write the events");
+    }
+    let checked = child.wait_with_output().expect("the schema check ends");
+    assert!(
+        checked.status.success(),
+        "JSON event lines that schema/events.schema.json does not describe:\n{}{}",
+        String::from_utf8_lossy(&checked.stdout),
+        String::from_utf8_lossy(&checked.stderr)
+    );
 }
 
 /// The events named `kind` (`alias_updated`, `health_evaluated`, …), in order.

@@ -118,3 +118,47 @@ fn every_exported_definition_and_template_passes_the_validators() {
         }
     }
 }
+
+#[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs the venv `scripts/test` makes (cargo test --features e2e)"
+)]
+fn every_examples_simulated_events_are_what_the_published_schema_says() {
+    let examples = std::fs::read_dir(root().join("examples")).unwrap();
+    let mut checked = 0;
+    for entry in examples {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("rollout") {
+            continue;
+        }
+        for failing in [false, true] {
+            let mut args = vec![
+                "simulate".to_string(),
+                path.display().to_string(),
+                "--format".into(),
+                "json".into(),
+            ];
+            if failing {
+                args.extend(["--error-rate".into(), "new=3%".into()]);
+            }
+            let out = Command::new(env!("CARGO_BIN_EXE_rollout"))
+                .args(&args)
+                .current_dir(root())
+                .output()
+                .unwrap();
+            assert!(
+                !out.stdout.is_empty(),
+                "{}: {}",
+                path.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            crate::harness::conform(&out.stdout);
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= 18,
+        "{checked} simulations checked: every example, twice"
+    );
+}
