@@ -4,6 +4,8 @@
 //! later waves are never touched; a runner killed in the second wave is resumed from another
 //! HOME and finishes.
 
+use std::path::PathBuf;
+
 use serde_json::Value;
 
 use crate::harness::*;
@@ -51,6 +53,21 @@ wait {bake} until healthy
 promote
 "
     )
+}
+
+/// A healthy function `prefix-…` in every place, and a runner of the playbook killed (SIGKILL:
+/// no chance to clean up) in the second wave's bake; the function and the playbook's directory.
+fn killed_in_the_second_wave(places: &[(&str, Aws)], prefix: &str) -> (String, PathBuf) {
+    let f = unique(prefix);
+    functions(places, &f, &[0.0, 0.0, 0.0]);
+    let dir = temp(&playbook(&f, "6s"));
+    let mut child = spawn(&dir, &["run", "--yes", "p.rollout"]);
+    wait_for("the second wave's bake", || {
+        marker(&places[1].1, &f).is_some_and(|m| m.contains(" s=3/4 "))
+    });
+    child.kill().unwrap();
+    let _ = child.wait();
+    (f, dir)
 }
 
 /// The waves' own events, in words.
@@ -214,16 +231,8 @@ fn an_unhealthy_second_region_is_rolled_back_and_the_third_never_starts() {
 )]
 fn killed_in_the_second_wave_and_resumed_from_another_home_it_finishes() {
     let places = places();
-    let f = unique("waveresume");
-    functions(&places, &f, &[0.0, 0.0, 0.0]);
-    let dir = temp(&playbook(&f, "6s"));
-    let mut child = spawn(&dir, &["run", "--yes", "p.rollout"]);
-    let [(_, first), (_, second), (_, third)] = &places;
-    wait_for("the second wave's bake", || {
-        marker(second, &f).is_some_and(|m| m.contains(" s=3/4 "))
-    });
-    child.kill().unwrap(); // SIGKILL: no chance to clean up
-    let _ = child.wait();
+    let (f, dir) = killed_in_the_second_wave(&places, "waveresume");
+    let [(_, first), _, (_, third)] = &places;
     assert!(
         marker(first, &f).is_some_and(|m| m.contains(" s=4/4 ")),
         "the first wave keeps its lease at its last step: {:?}",
@@ -268,16 +277,8 @@ fn killed_in_the_second_wave_and_resumed_from_another_home_it_finishes() {
 )]
 fn killed_in_the_second_wave_and_rolled_back_from_the_playbook_old_serves_everywhere() {
     let places = places();
-    let f = unique("waverollback");
-    functions(&places, &f, &[0.0, 0.0, 0.0]);
-    let dir = temp(&playbook(&f, "6s"));
-    let mut child = spawn(&dir, &["run", "--yes", "p.rollout"]);
+    let (f, dir) = killed_in_the_second_wave(&places, "waverollback");
     let [(_, first), (_, second), (_, third)] = &places;
-    wait_for("the second wave's bake", || {
-        marker(second, &f).is_some_and(|m| m.contains(" s=3/4 "))
-    });
-    child.kill().unwrap();
-    let _ = child.wait();
     let out = rollout(&dir, &["rollback", "p.rollout", "--yes"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     for (region, aws) in [("us-east-1", first), ("eu-west-1", second)] {

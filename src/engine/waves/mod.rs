@@ -10,11 +10,13 @@
 //! resumed, one without a lease has not started.
 
 use std::cell::RefCell;
+use std::rc::Rc;
 
 use super::events::{Event, EventKind, EventSink};
 use super::outcome::{Outcome, Report};
 use super::reasons::Refusal;
-use std::rc::Rc;
+
+mod region;
 
 use super::kept::Until;
 use super::{Engine, Kept, Services, Settings};
@@ -24,6 +26,7 @@ use crate::cloud::{Clock, LambdaApi, MetricsApi};
 use crate::hooks::Hooks;
 use crate::plan::waves::{Place, WaveFailure, Waves};
 use crate::plan::Plan;
+use region::{Halt, Halted, Placed};
 
 /// One region of a waved rollout (in the base account or another), with the services that
 /// reach it.
@@ -36,6 +39,29 @@ pub struct Region<'a, L, M, C> {
     pub metrics: &'a M,
     /// Time, as this region's clients keep it.
     pub clock: &'a C,
+}
+
+impl<'a, L: LambdaApi, M: MetricsApi, C> Region<'a, L, M, C> {
+    /// An engine on this region's Lambda and CloudWatch, keeping time by `clock`.
+    fn engine<'e, K: Clock>(
+        &'e self,
+        clock: &'e K,
+        hooks: &'e Hooks,
+        events: &'e mut dyn EventSink,
+        settings: Settings,
+    ) -> Engine<'e, L, M, K>
+    where
+        'a: 'e,
+    {
+        let services = Services {
+            lambda: self.lambda,
+            metrics: self.metrics,
+            clock,
+            hooks,
+            events,
+        };
+        Engine::new(services, settings)
+    }
 }
 
 /// How a waved rollout ended.
@@ -60,110 +86,6 @@ enum Reached {
     Started,
     /// Held at the last step, `new` serving everything.
     Promoted,
-}
-
-/// Events of one region's engine, told to the shared sink with the region and the time since
-/// the waved rollout began.
-struct Placed<'s> {
-    label: String,
-    offset: u64,
-    inner: &'s RefCell<dyn EventSink + 's>,
-    /// For a promoted region kept between waves: its start, its reading of aliases it holds,
-    /// and an end that leaves it promoted, are not news.
-    kept: bool,
-}
-
-impl EventSink for Placed<'_> {
-    fn emit(&mut self, event: &Event) {
-        let quiet = match &event.kind {
-            EventKind::Started { .. }
-            | EventKind::AliasRead { .. }
-            | EventKind::Selected { .. } => self.kept,
-            EventKind::Finished { outcome, .. } => self.kept && outcome == "promoted",
-            _ => false,
-        };
-        if quiet {
-            return;
-        }
-        self.inner.borrow_mut().emit(&Event {
-            at_ms: event.at_ms + self.offset,
-            region: Some(self.label.clone()),
-            kind: event.kind.clone(),
-        });
-    }
-}
-
-/// Stops the other regions of a wave once one of them failed: their clocks say interrupted,
-/// and every wait ends, so each rolls back as it would on Ctrl-C.
-#[derive(Default)]
-struct Halt {
-    /// The region whose failure stopped the others.
-    by: RefCell<Option<Place>>,
-    notify: tokio::sync::Notify,
-}
-
-impl Halt {
-    fn halt(&self, by: &Place) {
-        let mut halted = self.by.borrow_mut();
-        if halted.is_none() {
-            *halted = Some(by.clone());
-            self.notify.notify_waiters();
-        }
-    }
-
-    fn halted(&self) -> bool {
-        self.by.borrow().is_some()
-    }
-}
-
-/// A region's clock in a wave: interrupted when the person is, or when the wave is halted.
-struct Halted<'h, C> {
-    inner: &'h C,
-    halt: &'h Halt,
-}
-
-impl<C: Clock> Clock for Halted<'_, C> {
-    fn now(&self) -> crate::plan::Millis {
-        self.inner.now()
-    }
-
-    async fn sleep(&self, duration: crate::plan::Millis) {
-        if self.halt.halted() {
-            return;
-        }
-        tokio::select! {
-            _ = self.inner.sleep(duration) => {}
-            _ = self.halt.notify.notified() => {}
-        }
-    }
-
-    async fn pause(&self, duration: crate::plan::Millis) {
-        self.inner.pause(duration).await;
-    }
-
-    fn interrupted(&self) -> bool {
-        self.inner.interrupted() || self.halt.halted()
-    }
-
-    fn stop_reason(&self) -> String {
-        if self.inner.interrupted() {
-            self.inner.stop_reason()
-        } else {
-            "another region of its wave failed".to_string()
-        }
-    }
-
-    fn epoch(&self) -> crate::plan::Millis {
-        self.inner.epoch()
-    }
-
-    async fn within<T>(
-        &self,
-        limit: crate::plan::Millis,
-        work: impl std::future::Future<Output = T>,
-    ) -> Option<T> {
-        self.inner.within(limit, work).await
-    }
 }
 
 /// Whether a region's run let its wave go on.
@@ -290,16 +212,7 @@ impl<'a, 's, L: LambdaApi, M: MetricsApi, C: Clock> Conductor<'a, 's, L, M, C> {
                 let kept = kept.clone();
                 let (running, wave_ends) = (&running, wave_ends.clone());
                 async move {
-                    let engine = Engine::new(
-                        Services {
-                            lambda: region.lambda,
-                            metrics: region.metrics,
-                            clock,
-                            hooks: self.hooks,
-                            events: &mut *sink,
-                        },
-                        settings.clone(),
-                    );
+                    let engine = region.engine(clock, self.hooks, &mut *sink, settings.clone());
                     let mut report = match &kept {
                         Some(what) => engine.kept(plan, what.clone()).await,
                         None => engine.run(plan).await,
@@ -310,16 +223,7 @@ impl<'a, 's, L: LambdaApi, M: MetricsApi, C: Clock> Conductor<'a, 's, L, M, C> {
                             wave_ends.end();
                         } else if report.outcome == Outcome::Promoted {
                             sink.kept = true;
-                            let engine = Engine::new(
-                                Services {
-                                    lambda: region.lambda,
-                                    metrics: region.metrics,
-                                    clock,
-                                    hooks: self.hooks,
-                                    events: &mut *sink,
-                                },
-                                settings,
-                            );
+                            let engine = region.engine(clock, self.hooks, &mut *sink, settings);
                             let held = engine.kept(plan, Kept::Hold(wave_ends)).await;
                             if !holds(&held.outcome) {
                                 report = held;
