@@ -124,9 +124,10 @@ impl AwsArgs {
 
 #[derive(Debug, Args)]
 pub(super) struct RunArgs {
-    /// The playbook
-    #[arg(value_name = "FILE")]
-    pub(super) file: PathBuf,
+    /// The playbook (`rollout resume` without one, but with --function and --alias, ends a
+    /// pause instead)
+    #[arg(value_name = "FILE", required_unless_present = "functions")]
+    pub(super) file: Option<PathBuf>,
     #[command(flatten)]
     pub(super) playbook: PlaybookArgs,
     #[command(flatten)]
@@ -215,6 +216,53 @@ pub(super) struct LeaseArgs {
     #[command(flatten)]
     pub(super) target: AliasTarget,
     /// Do not ask for confirmation (needed without a terminal)
+    #[arg(long, short = 'y')]
+    pub(super) yes: bool,
+}
+
+impl RunArgs {
+    /// The playbook, which every command but `rollout resume --function F --alias A` has.
+    pub(super) fn file(&self) -> &std::path::Path {
+        self.file
+            .as_deref()
+            .expect("the commands that run a playbook are given one")
+    }
+
+    /// The aliases `rollout resume --function F --alias A [--region R]` names.
+    pub(super) fn named(&self) -> AliasTarget {
+        AliasTarget {
+            playbook: None,
+            sets: Vec::new(),
+            functions: self.playbook.functions.clone(),
+            tagged: Vec::new(),
+            alias: self.playbook.alias.clone(),
+            region: self.playbook.region.iter().cloned().collect(),
+            aws: AwsArgs {
+                profile: self.aws.profile.clone(),
+                endpoint_url: self.aws.endpoint_url.clone(),
+                calls_per_second: self.aws.calls_per_second,
+            },
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub(super) struct PauseArgs {
+    #[command(flatten)]
+    pub(super) target: AliasTarget,
+    /// Why, for `status` and the rollout's events (quote it)
+    #[arg(long, value_name = "TEXT")]
+    pub(super) reason: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(super) struct PromoteArgs {
+    #[command(flatten)]
+    pub(super) target: AliasTarget,
+    /// Then skip the remaining steps and promote
+    #[arg(long)]
+    pub(super) full: bool,
+    /// Do not ask for confirmation of --full (needed without a terminal)
     #[arg(long, short = 'y')]
     pub(super) yes: bool,
 }

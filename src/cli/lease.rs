@@ -9,7 +9,7 @@ use crate::cloud::lease::Marker;
 use crate::cloud::{AliasUpdate, CloudError, LambdaApi};
 use crate::exit;
 
-fn code_of(error: &CloudError) -> i32 {
+pub(super) fn code_of(error: &CloudError) -> i32 {
     match error {
         CloudError::NotFound(_) | CloudError::InvalidParameter(_) => exit::INVALID,
         e if e.is_setup() => exit::INVALID,

@@ -4,6 +4,7 @@
 mod args;
 mod aws;
 mod check;
+mod control;
 mod export;
 mod fmt;
 mod lease;
@@ -26,8 +27,8 @@ use clap::{Parser, Subcommand};
 
 use crate::exit;
 use args::{
-    AliasTarget, CheckArgs, ExportArgs, ExportFormat, FmtArgs, Format, LeaseArgs, PlanArgs,
-    PlaybookArgs, ReplayArgs, RunArgs, SimulateArgs, StatusArgs,
+    AliasTarget, CheckArgs, ExportArgs, ExportFormat, FmtArgs, Format, LeaseArgs, PauseArgs,
+    PlanArgs, PlaybookArgs, PromoteArgs, ReplayArgs, RunArgs, SimulateArgs, StatusArgs,
 };
 use aws::{runtime, select, with_aws};
 
@@ -176,19 +177,51 @@ Examples:
   rollout status --function a --function b --alias live --format json
   rollout status examples/waves.rollout")]
     Status(StatusArgs),
-    /// Continue an interrupted rollout from the step its lease names
+    /// Continue an interrupted rollout from the step its lease names; without a playbook, end a pause
     #[command(long_about = "\
-Continue a rollout that was interrupted (its runner crashed, lost its network, was killed) from
-the step the lease on the alias names. It checks that the alias still holds what the rollout left
+With a playbook: continue a rollout that was interrupted (its runner crashed, lost its network, was
+killed) from the step the lease on the alias names. It checks that the alias still holds what the rollout left
 and that the playbook is the one that started it; a wait continues with the time already spent
 counted, a chosen new version is not published again, and health is judged again before any more
 traffic moves. A lease whose heartbeat is still fresh may belong to a runner that is alive:
 pass --take-over to take it anyway.
 
+Without a playbook, with --function and --alias (and --region): a rollout paused by `rollout
+pause` goes on, from any machine; its runner notices within seconds.
+
 Examples:
   rollout resume examples/canary.rollout --function checkout-api --alias live
-  rollout resume --yes --take-over playbooks/canary.rollout")]
+  rollout resume --yes --take-over playbooks/canary.rollout
+  rollout resume --function checkout-api --alias live")]
     Resume(RunArgs),
+    /// Hold a running rollout where it is, from any machine: traffic stays, the bake's clock stops
+    #[command(long_about = "\
+Pause a running rollout from any machine: traffic stays where it is, the bake's clock stops, and
+health is still judged (a violation still rolls back). `rollout status` shows who paused it, when
+and why; `rollout resume --function F --alias A` lets it go on. The runner reads its first alias
+every 5 seconds and the others at each heartbeat: name them all (or the playbook) for a fleet.
+
+A rollout running on Step Functions does not read these requests: the command says so and writes
+nothing (use `rollout approve` at its gates, or `rollout rollback`).
+
+Examples:
+  rollout pause --function checkout-api --alias live --reason \"checking the p99 dashboard\"
+  rollout pause examples/fleet.rollout")]
+    Pause(PauseArgs),
+    /// End a running rollout's current wait now, judged as at its end; --full: then promote
+    #[command(long_about = "\
+End the current wait of a running rollout now, from any machine: its bake is judged as if its time
+were up (with the evidence so far: a violation still rolls back, too little evidence is
+inconclusive as the playbook says), and the rollout goes on. With --full it then skips the
+remaining steps and promotes; it asks first on a terminal (--yes without one).
+
+A request made before the current wait began is not acted on (the rollout says so). A rollout on
+Step Functions does not read these requests: the command says so and writes nothing.
+
+Examples:
+  rollout promote --function checkout-api --alias live
+  rollout promote --full --yes --function checkout-api --alias live")]
+    Promote(PromoteArgs),
     /// Release the approve gate a rollout is waiting at, from any machine
     #[command(long_about = "\
 Release the `approve` gate a non-interactive rollout is waiting at (its lease on the alias says
@@ -297,9 +330,16 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::Plan(args) => plan::run(&args),
         Command::Export(args) => export::run(&args),
         Command::Simulate(args) => simulate::run(&args),
+        Command::Run(args) if args.file.is_none() => {
+            eprintln!("error: `rollout run` needs a playbook FILE (--function and --alias only replace its own). Nothing was done");
+            exit::INVALID
+        }
         Command::Run(args) => run::run(&args),
         Command::Status(args) => status::run(&args),
+        Command::Resume(args) if args.file.is_none() => control::unpause(&args),
         Command::Resume(args) => run::resume(&args),
+        Command::Pause(args) => control::pause(&args),
+        Command::Promote(args) => control::promote(&args),
         Command::Approve(args) => lease::approve(&args),
         Command::Rollback(args) => lease::rollback(&args),
         Command::Replay(args) => replay::run(&args),

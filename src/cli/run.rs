@@ -38,7 +38,7 @@ fn start(args: &RunArgs, resume: bool) -> i32 {
         );
         return exit::INVALID;
     }
-    let (plan, source) = match load::plan(&args.file, &args.playbook) {
+    let (plan, source) = match load::plan(args.file(), &args.playbook) {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
@@ -250,6 +250,7 @@ pub(super) fn settings(args: &RunArgs, interactive: bool, resume: bool) -> Setti
         take_over: args.take_over,
         resume,
         id: Some(crate::cloud::lease::Identity::current().token()),
+        control: Some(crate::engine::CONTROL_POLL),
         ..Settings::default()
     }
 }
@@ -293,7 +294,7 @@ pub(super) fn write_report(
             .clone()
             .unwrap_or_else(|| plan.targets.functions.join(", "))
     );
-    let source = crate::input::read_text(&args.file).unwrap_or_default();
+    let source = crate::input::read_text(args.file()).unwrap_or_default();
     let page = crate::report::html::rollout(&title, &source, &recorded.0, facts);
     if let Err(e) = std::fs::write(path, page) {
         eprintln!(

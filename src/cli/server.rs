@@ -50,7 +50,7 @@ pub(super) async fn run(args: &RunArgs, mut plan: Plan, source: &str, alias: Str
     let Some(export) = super::export::compiled(
         &plan,
         source,
-        &args.file,
+        args.file(),
         "nothing was started",
         args.history_budget,
     ) else {

@@ -48,7 +48,7 @@ fn held(m: &Marker, alias: &str, function: &str) -> String {
         .map_or(0, |d| d.as_secs());
     let ago = Millis(now.saturating_sub(m.beat).saturating_mul(1000));
     let new = m.new.as_deref().unwrap_or("not chosen yet");
-    let waiting = if let Some(by) = &m.approved {
+    let mut waiting = if let Some(by) = &m.approved {
         format!("; approved by {by}, going on")
     } else if m.gate {
         format!(
@@ -57,6 +57,26 @@ fn held(m: &Marker, alias: &str, function: &str) -> String {
     } else {
         String::new()
     };
+    if let Some(p) = &m.control.paused {
+        let why = p
+            .reason
+            .as_deref()
+            .map(|r| format!(" ({r})"))
+            .unwrap_or_default();
+        waiting.push_str(&format!(
+            "; PAUSED by {} at {}{why}: traffic stays, the bake's clock is stopped; `rollout resume --function {function} --alias {alias}` lets it go on",
+            p.by,
+            crate::cloud::clock::utc(p.at)
+        ));
+    }
+    if let Some(s) = &m.control.skip {
+        let then = if s.full { ", then promote" } else { "" };
+        waiting.push_str(&format!(
+            "; {} asked at {} to end its wait now{then}",
+            s.by,
+            crate::cloud::clock::utc(s.at)
+        ));
+    }
     format!(
         "held by {} running {:?}: step {}/{} (old {}, new {new}){waiting}; last heard from {ago} ago; if it is gone: `rollout resume` or `rollout rollback`",
         m.holder, m.plan, m.step, m.steps, m.old

@@ -121,7 +121,7 @@ fn restore_command(args: &RunArgs) -> String {
     let quote = |text: &str| format!("'{}'", text.replace('\'', r"'\''"));
     let mut command = format!(
         "rollout rollback {} --yes",
-        quote(&args.file.display().to_string())
+        quote(&args.file().display().to_string())
     );
     for (name, value) in &args.playbook.sets {
         command.push_str(&format!(" --set {}", quote(&format!("{name}={value}"))));

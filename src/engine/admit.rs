@@ -200,7 +200,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                 return Err(Denied::Conflict(Box::new(Conflict::Held {
                     function: function.to_string(),
                     alias: alias.to_string(),
-                    marker: marker.clone(),
+                    marker: Box::new(marker.clone()),
                     age,
                     stale_after: settings.stale_after,
                     take_over: settings.take_over,
@@ -255,7 +255,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                 function: function.to_string(),
                 alias: alias.to_string(),
                 serves: current.clone(),
-                marker: marker.clone(),
+                marker: Box::new(marker.clone()),
             })));
         }
         Ok(admitted(marker.old.clone(), marker.new.clone()))

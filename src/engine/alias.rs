@@ -12,6 +12,9 @@ use super::{concurrently, first_error, Engine, Target, ALLOCATION_DEADLINE};
 use crate::cloud::{AliasUpdate, Allocation, Clock, CloudError, LambdaApi, MetricsApi};
 use crate::plan::{Millis, Percent};
 
+/// How often one write is tried again when people keep asking things of the rollout in between.
+const ASKED_RETRIES: usize = 3;
+
 impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
     /// `shift P% to new` on every target that has a new version.
     pub(super) async fn shift(&mut self, weight: Percent) -> Result<(), Stop> {
@@ -170,6 +173,23 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                     result = lambda.update_alias(&function, &alias, &update).await;
                 }
             }
+        }
+        // A person asked something of the rollout (`rollout pause`, `resume`, `promote`,
+        // `approve`) in between: take it up and write again, carrying it on.
+        for _ in 0..ASKED_RETRIES {
+            if !matches!(result, Err(CloudError::Stale(_))) {
+                break;
+            }
+            let Ok(now) = lambda.get_alias(&function, &alias).await else {
+                break;
+            };
+            if !self.only_asked(t, &now) {
+                break;
+            }
+            t.current = now;
+            update.revision_id = t.current.revision_id.clone();
+            update.description = Some(self.description(t).map_err(WriteError::Refuse)?);
+            result = lambda.update_alias(&function, &alias, &update).await;
         }
         t.unsure = match &result {
             Err(CloudError::Transient(_)) => Some(update),

@@ -43,6 +43,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         let settlement = self.settlement(health);
         let clock = self.services.clock;
         let start = clock.epoch();
+        let began = clock.unix();
         // The bake's end, once `held` of its periods were held.
         let end = |held: Millis| settlement.settles(Millis(start.0 + duration.0 + held.0));
         let early = shortest.map(|s| settlement.settles(Millis(start.0 + s.0)));
@@ -63,30 +64,51 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         let mut rest_passed: BTreeSet<String> = BTreeSet::new();
         let mut latest: BTreeMap<String, Evaluation> = BTreeMap::new();
         let mut held = Millis(0);
+        // How long a person (or a closed window) paused the bake: its clock stops meanwhile.
+        let mut paused = Millis(0);
+        // Whether `rollout promote` ended the bake early.
+        let mut ended_early = false;
         let mut looked = start;
         loop {
-            // Look when a period settles, at most every `every`, and at the end.
+            // Look when a period settles, at most every `every`, and at the end; meanwhile read
+            // what people ask of the rollout.
             let now = clock.epoch();
             let next = settlement
                 .next_settle(Millis(looked.0 + health.every.0))
-                .min(end(held));
-            clock.sleep(Millis(next.0.saturating_sub(now.0))).await;
-            looked = clock.epoch();
+                .min(end(Millis(held.0 + paused.0)));
+            let wake = match self.settings.control {
+                Some(every) => next.min(Millis(now.0 + every.0)),
+                None => next,
+            };
+            clock.sleep(Millis(wake.0.saturating_sub(now.0))).await;
             if clock.interrupted() {
                 return Err(Stop::Interrupted);
             }
+            self.poll_control().await?;
+            if self.paused() {
+                paused = Millis(paused.0 + clock.epoch().0.saturating_sub(now.0));
+            }
+            let ending = self.take_skip(began).is_some();
+            ended_early |= ending;
+            if clock.epoch() < next && !ending {
+                self.beat().await?;
+                continue;
+            }
+            looked = clock.epoch();
             let alpha = self.playbook.alpha;
             let at = clock.epoch();
-            // The last look is the one at the end, with the holds it knows of.
+            // The last look is the one at the end, with the holds it knows of, or the one a
+            // person asked for with `rollout promote`.
             let look_at = move |longest: Millis| Look {
                 alpha,
                 bounded: true,
-                last: at >= end(longest),
+                last: ending || at >= end(Millis(longest.0 + paused.0)),
                 planned,
             };
             // A look may not hold the bake past its end: what AWS has not answered by then is
             // not read.
-            let limit = Millis(end(held).0.saturating_sub(at.0) + LOOK_GRACE.0);
+            let limit =
+                Millis(end(Millis(held.0 + paused.0)).0.saturating_sub(at.0) + LOOK_GRACE.0);
             let judged = clock
                 .within(limit, self.judge_once(health, &settlement, false, look_at))
                 .await;
@@ -110,15 +132,17 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                 latest.insert(evaluation.function.clone(), evaluation);
             }
             self.hold_policy(health, held, &latest)?;
-            if clock.epoch() >= end(held) || cut {
+            if clock.epoch() >= end(Millis(held.0 + paused.0)) || cut || ending {
                 break;
             }
             let confident = self
                 .active()
                 .all(|f| latest.get(f).is_some_and(|e| e.verdict == Verdict::Pass));
-            if early.is_some_and(|e| clock.epoch() >= Millis(e.0 + held.0)) && confident {
+            let shortest_met =
+                early.is_some_and(|e| clock.epoch() >= Millis(e.0 + held.0 + paused.0));
+            if shortest_met && confident && !self.paused() {
                 let waited = Millis(clock.epoch().0 - start.0);
-                self.progress.held = Millis(self.progress.held.0 + held.0);
+                self.progress.held = Millis(self.progress.held.0 + held.0 + paused.0);
                 self.emit(EventKind::BakePassed {
                     reason: format!("every check confidently met after {waited}"),
                 });
@@ -127,7 +151,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
             // After the look, so that renewing a fleet's lease never delays a verdict.
             self.beat().await?;
         }
-        self.progress.held = Millis(self.progress.held.0 + held.0);
+        self.progress.held = Millis(self.progress.held.0 + held.0 + paused.0);
         let unjudged: Vec<(String, String)> = self
             .active()
             .filter_map(|f| {
@@ -136,10 +160,16 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
             })
             .collect();
         if unjudged.is_empty() {
-            let during = if held.0 > 0 {
-                format!(" ({held} more while held)")
+            let during = match (held.0 > 0, paused.0 > 0) {
+                (true, true) => format!(" ({held} more while held, {paused} while paused)"),
+                (true, false) => format!(" ({held} more while held)"),
+                (false, true) => format!(" ({paused} more while paused)"),
+                (false, false) => String::new(),
+            };
+            let during = if ended_early {
+                format!("{during}, ended early by `rollout promote`")
             } else {
-                String::new()
+                during
             };
             self.emit(EventKind::BakePassed {
                 reason: format!("no check violated in {duration} of traffic{during}"),

@@ -200,6 +200,40 @@ pub enum EventKind {
         /// How long its bake has been held so far.
         held_ms: Millis,
     },
+    /// The rollout holds: traffic stays where it is, the bake's clock stops, health is still
+    /// judged. A person paused it (`rollout pause`), or a deploy window or change calendar is
+    /// closed.
+    Paused {
+        /// Who or what: `user@host`, or the window or calendar.
+        by: String,
+        /// Why, when said.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+        /// Until when, when known (Unix seconds).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        until: Option<u64>,
+    },
+    /// The hold is over: traffic may move and the bake's clock runs again.
+    Unpaused {
+        /// Who ended it (`rollout resume`), or the window or calendar that opened.
+        by: String,
+        /// How long it held.
+        paused_ms: Millis,
+    },
+    /// `rollout promote`: the current wait ends now, judged as at its end.
+    PromoteAsked {
+        /// Who asked.
+        by: String,
+        /// `--full`: then on to `promote`, skipping the steps between.
+        full: bool,
+    },
+    /// A `rollout promote` the rollout did not act on.
+    PromoteIgnored {
+        /// Who asked.
+        by: String,
+        /// Why not.
+        reason: String,
+    },
     /// A bake ended well.
     BakePassed {
         /// Why, in words.

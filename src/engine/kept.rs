@@ -110,7 +110,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                 function: t.function.clone(),
                 alias: t.alias.clone(),
                 serves: t.current.clone(),
-                marker: marker.expect("admitted on its lease"),
+                marker: Box::new(marker.expect("admitted on its lease")),
             })
         };
         self.progress.targets.retain(as_left);

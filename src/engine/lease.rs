@@ -16,6 +16,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         if !self.lease.holding {
             return Ok(t.user_description.clone());
         }
+        let (control, approved) = self.carried(t);
         let marker = Marker {
             holder: self.settings.holder.clone(),
             id: self.settings.id.clone(),
@@ -28,7 +29,8 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
             step_started: self.progress.step_started,
             beat: self.services.clock.unix(),
             gate: self.lease.gate,
-            approved: None,
+            approved,
+            control,
         };
         marker
             .describe(&t.user_description)

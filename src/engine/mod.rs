@@ -19,6 +19,7 @@
 //! | [`health`] | one evaluation of one target: the verdict, its evidence, and any hold |
 //! | [`ctx`] | hooks: what `ctx` shows them, answering what they ask |
 //! | [`approve`] | `approve` gates: a terminal prompt, `rollout approve`, or none |
+//! | [`control`] | what people ask from any machine: `rollout pause`, `resume`, `promote` |
 //! | [`resume`] | continuing an interrupted rollout at the step its lease names |
 //! | [`stop`] | why a step stopped the rollout, and how each stop ends it |
 //! | [`outcome`] | how the rollout ended, with one `Display` and its exit code |
@@ -30,6 +31,7 @@ mod admit;
 mod alias;
 mod approve;
 mod bake;
+mod control;
 mod ctx;
 pub mod events;
 pub mod health;
@@ -66,6 +68,10 @@ pub const UPDATE_DEADLINE: Millis = Millis(300_000);
 
 /// How long to wait for provisioned concurrency to be allocated after a move of traffic.
 pub const ALLOCATION_DEADLINE: Millis = Millis(900_000);
+
+/// How often a rollout run here reads its first alias, while it waits, for what `rollout pause`,
+/// `resume` and `promote` ask: one `GetAlias` each time.
+pub const CONTROL_POLL: Millis = Millis(5_000);
 
 /// How many targets a step works on at once. The pace of calls is the rate limiter's to set
 /// (below the engine); this only bounds what is held in memory meanwhile.
@@ -116,6 +122,10 @@ pub struct Settings {
     /// Keep the lease after `promote`: a wave of a waved rollout stays held (at its last step)
     /// until the last wave passes, so that any machine can tell where the rollout is.
     pub keep: bool,
+    /// How often a waiting rollout reads its first alias for what `rollout pause`, `resume`
+    /// and `promote` ask; `None`: only when a write of its own finds the alias changed, and
+    /// never held (the simulated world, whose runs nobody steers).
+    pub control: Option<Millis>,
 }
 
 impl Default for Settings {
@@ -131,6 +141,7 @@ impl Default for Settings {
             resume: false,
             gone: crate::cloud::lease::gone_from_here,
             keep: false,
+            control: None,
         }
     }
 }
@@ -294,6 +305,8 @@ struct Lease {
     sweep: Millis,
     /// Taking up the leases of a promoted wave ([`Kept`]): only aliases that carry one.
     kept: bool,
+    /// What people asked through the lease, as seen and done.
+    control: control::Controlled,
 }
 
 /// Runs a plan.

@@ -101,7 +101,7 @@ pub enum Conflict {
         /// The alias.
         alias: String,
         /// Its lease.
-        marker: Marker,
+        marker: Box<Marker>,
         /// How long ago its last heartbeat was.
         age: Millis,
         /// When a lease counts as stale.
@@ -118,7 +118,7 @@ pub enum Conflict {
         /// What it serves.
         serves: Alias,
         /// The lease.
-        marker: Marker,
+        marker: Box<Marker>,
     },
     /// Another rollout wrote the alias between our read and our taking the lease.
     LeaseTaken(Change),
@@ -152,6 +152,15 @@ pub enum Change {
     },
     /// The alias changed while an `approve` gate waited.
     AtGate {
+        /// The function.
+        function: String,
+        /// The alias.
+        alias: String,
+        /// What it serves now.
+        serves: Alias,
+    },
+    /// The alias changed while the rollout waited, other than by what a person asked of it.
+    Waiting {
         /// The function.
         function: String,
         /// The alias.
@@ -379,6 +388,14 @@ impl fmt::Display for Change {
             } => write!(
                 f,
                 "{function}:{alias} changed while waiting for approval: it serves {serves}"
+            ),
+            Change::Waiting {
+                function,
+                alias,
+                serves,
+            } => write!(
+                f,
+                "{function}:{alias} changed while the rollout waited: it serves {serves}, and its lease is not ours or someone rewrote its description"
             ),
             Change::Service(message) => f.write_str(message),
         }

@@ -53,11 +53,12 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                 if weight.0 > 0 {
                     self.bake(*every, None, health).await?;
                 }
-                for w in increments.iter().filter(|w| **w > weight) {
-                    self.shift(*w).await?;
-                    self.bake(*every, None, health).await?;
-                }
-                Ok(())
+                let left: Vec<Percent> = increments
+                    .iter()
+                    .filter(|w| **w > weight)
+                    .copied()
+                    .collect();
+                self.ramp(&left, *every, health).await
             }
             StepKind::Shift { .. } | StepKind::Promote if self.traffic_on_new() => {
                 self.bake(health.every, None, health).await?;

@@ -9,7 +9,7 @@ use super::reasons::Cause;
 use super::stop::{Stop, WriteError};
 use super::Engine;
 use crate::cloud::{Clock, LambdaApi, MetricsApi};
-use crate::plan::{HealthSpec, Millis, Plan, StepKind};
+use crate::plan::{HealthSpec, Millis, Percent, Plan, StepKind};
 
 impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
     /// Admits the targets, then runs the steps (from the one a resumed rollout reached).
@@ -35,7 +35,8 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
             self.progress.first_traffic = self.traffic_on_new().then(|| self.now());
             self.emit(EventKind::Resumed { step: at.step });
         }
-        for (index, step) in plan.steps.iter().enumerate().skip(from) {
+        let mut index = from;
+        while let Some(step) = plan.steps.get(index) {
             let number = index + 1;
             self.emit(EventKind::StepStarted {
                 step: number,
@@ -54,12 +55,36 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
             };
             let stop = match result {
                 Ok(()) if self.services.clock.interrupted() => Stop::Interrupted,
-                Ok(()) => continue,
+                Ok(()) => {
+                    index = self.next_step(plan, index);
+                    continue;
+                }
                 Err(stop) => stop,
             };
             return self.settle(number, stop).await;
         }
         Outcome::LeftSplit
+    }
+
+    /// The step after `index`: the next one, or after `rollout promote --full` the next
+    /// `promote` (when there is none, the next step, with a word).
+    fn next_step(&mut self, plan: &Plan, index: usize) -> usize {
+        if !std::mem::take(&mut self.lease.control.to_promote) {
+            return index + 1;
+        }
+        let promote = plan.steps[index + 1..]
+            .iter()
+            .position(|s| matches!(s.kind, StepKind::Promote));
+        match promote {
+            Some(at) => index + 1 + at,
+            None => {
+                self.emit(EventKind::PromoteIgnored {
+                    by: "`rollout promote --full`".to_string(),
+                    reason: "no `promote` step follows: the steps go on in order".to_string(),
+                });
+                index + 1
+            }
+        }
     }
 
     /// Does what one step says.
@@ -68,16 +93,13 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
             StepKind::UpdateCode { zip } => self.update_code(&zip.path).await,
             StepKind::Publish { description } => self.publish(description.as_deref()).await,
             StepKind::UseVersion { version } => self.use_version(*version).await,
-            StepKind::Shift { weight } => self.shift(*weight).await,
+            StepKind::Shift { weight } => {
+                self.hold_while_paused(health).await?;
+                self.shift(*weight).await
+            }
             StepKind::Ramp {
                 increments, every, ..
-            } => {
-                for weight in increments {
-                    self.shift(*weight).await?;
-                    self.bake(*every, None, health).await?;
-                }
-                Ok(())
-            }
+            } => self.ramp(increments, *every, health).await,
             StepKind::Wait { duration } => self.wait(*duration).await,
             StepKind::Bake { duration, shortest } => self.bake(*duration, *shortest, health).await,
             StepKind::Approve { message } => self.approve(message.as_deref(), health).await,
@@ -97,6 +119,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                 Ok(())
             }
             StepKind::Promote => {
+                self.hold_while_paused(health).await?;
                 self.lease.holding = self.settings.keep;
                 self.move_traffic(|t| {
                     let new = t.new.clone().expect("checked: promote after a version");
@@ -119,7 +142,27 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         }
     }
 
-    /// `wait D`: in pieces no longer than the heartbeat, renewing the lease between them.
+    /// `ramp to P by S every D`, from the weights in `increments`: each shift (held while
+    /// paused) and its bake; `rollout promote --full` leaves the rest out.
+    pub(super) async fn ramp(
+        &mut self,
+        increments: &[Percent],
+        every: Millis,
+        health: &HealthSpec,
+    ) -> Result<(), Stop> {
+        for weight in increments {
+            if self.lease.control.to_promote {
+                break;
+            }
+            self.hold_while_paused(health).await?;
+            self.shift(*weight).await?;
+            self.bake(every, None, health).await?;
+        }
+        Ok(())
+    }
+
+    /// `wait D`: in pieces no longer than the heartbeat (and the reading of what people ask),
+    /// renewing the lease between them; paused, its clock stops; `rollout promote` ends it.
     pub(super) async fn wait(&mut self, duration: Millis) -> Result<(), Stop> {
         self.emit(EventKind::Waiting {
             duration_ms: duration,
@@ -128,14 +171,25 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
             shortest_ms: None,
             delay_ms: None,
         });
+        let began = self.services.clock.unix();
         let mut left = duration.0;
         while left > 0 {
-            let piece = left.min(self.settings.heartbeat.0.max(1));
+            let mut piece = left.min(self.settings.heartbeat.0.max(1));
+            if let Some(every) = self.settings.control {
+                piece = piece.min(every.0.max(1));
+            }
             self.services.clock.sleep(Millis(piece)).await;
             if self.services.clock.interrupted() {
                 return Err(Stop::Interrupted);
             }
-            left -= piece;
+            self.poll_control().await?;
+            if self.take_skip(began).is_some() {
+                break;
+            }
+            // Paused: the wait's clock stops.
+            if !self.paused() {
+                left -= piece;
+            }
             self.beat().await?;
         }
         Ok(())

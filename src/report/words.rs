@@ -205,6 +205,26 @@ pub(super) fn lines(event: &Event, steps: usize, verbose: bool) -> Vec<String> {
         EventKind::HoldEnded { function, held_ms } => vec![format!(
             "  {function}: hold over after {held_ms}; the bake's clock runs again"
         )],
+        EventKind::Paused { by, reason, until } => {
+            let why = reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
+            let until = until
+                .map(|u| format!(" until {}", crate::cloud::clock::utc(u)))
+                .unwrap_or_default();
+            vec![format!(
+                "  paused by {by}{why}{until}: traffic stays, the bake's clock stops, health is still judged"
+            )]
+        }
+        EventKind::Unpaused { by, paused_ms } => vec![format!(
+            "  resumed by {by} after {paused_ms}: traffic may move, the bake's clock runs again"
+        )],
+        EventKind::PromoteAsked { by, full } => vec![if *full {
+            format!("  {by} asks to promote now: this wait ends, judged as at its end, then straight to promote")
+        } else {
+            format!("  {by} asks to end this wait now: judged as at its end")
+        }],
+        EventKind::PromoteIgnored { by, reason } => {
+            vec![format!("  `rollout promote` by {by} not acted on: {reason}")]
+        }
         EventKind::ApprovalRequested { message } => vec![format!(
             "  approval needed{}",
             message

@@ -7,6 +7,7 @@
 //! health is driven here by writing `AWS/Lambda` metrics and alarm states.
 
 mod continued;
+mod control;
 #[path = "../common/edit.rs"]
 mod edit;
 mod fleet;

@@ -17,13 +17,22 @@
 //! step `s` began and `b` the last heartbeat (Unix seconds), `g` 1 while an `approve` gate
 //! waits, `a` who released it with `rollout approve` (`0` before).
 //!
+//! What people ask of a running rollout from any machine ([`Control`]) follows, only when
+//! asked: `z` who paused it (`rollout pause`), `y` when, `r` why (spaces as `_`, `%XX` for `_`,
+//! `%`, brackets and `=`); `u` who resumed it last (`rollout resume`); `c` an end to the current
+//! wait (`rollout promote`: `now`, or `full` to go on to `promote`) with `k` who asked and `x`
+//! when. The runner keeps these in every write until it has done what they ask.
+//!
 //! Who holds a lease, to people and to programs, is [`identity`]'s to say.
 
 use std::fmt;
 
 use super::Alias;
 
+mod ask;
 mod identity;
+
+pub use ask::{ask, Asked, NotAsked, Request};
 
 pub use identity::{gone_from_here, holder, user_at_host, Identity};
 
@@ -58,6 +67,82 @@ pub struct Marker {
     pub gate: bool,
     /// Who released the gate with `rollout approve` (`user@host`), once someone did.
     pub approved: Option<String>,
+    /// What people asked of the running rollout: a pause, an end to its wait.
+    #[serde(flatten)]
+    pub control: Control,
+}
+
+/// What people ask of a running rollout from any machine, through its lease.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Control {
+    /// A pause (`rollout pause`): traffic stays, the bake's clock stops.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paused: Option<Paused>,
+    /// Who last ended a pause (`rollout resume`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resumed_by: Option<String>,
+    /// An end to the current wait (`rollout promote`), not yet done.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skip: Option<Skip>,
+}
+
+/// Who paused a rollout, when and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Paused {
+    /// `user@host`.
+    pub by: String,
+    /// When, Unix seconds.
+    pub at: u64,
+    /// Why, when they said.
+    pub reason: Option<String>,
+}
+
+/// `rollout promote`: end the current wait now, judged as at its end; `full` also skips the
+/// remaining steps to `promote`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Skip {
+    /// Skip to `promote` after the wait.
+    pub full: bool,
+    /// `user@host`.
+    pub by: String,
+    /// When, Unix seconds: tells one request from the next.
+    pub at: u64,
+}
+
+/// A pause's reason as a marker keeps it: one token, lossless.
+fn encode_reason(reason: &str) -> String {
+    let mut out = String::new();
+    for c in reason.chars() {
+        match c {
+            '_' | '%' | '[' | ']' | '=' => out.push_str(&format!("%{:02X}", c as u32)),
+            c if c.is_whitespace() => out.push('_'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The reason a marker keeps, as it was written.
+fn decode_reason(token: &str) -> String {
+    let mut out = String::new();
+    let mut chars = token.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '_' => out.push(' '),
+            '%' => {
+                let hex: String = chars.by_ref().take(2).collect();
+                match u8::from_str_radix(&hex, 16) {
+                    Ok(byte) => out.push(char::from(byte)),
+                    Err(_) => {
+                        out.push('%');
+                        out.push_str(&hex);
+                    }
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// A token of the marker without spaces or brackets, at most `max` characters.
@@ -122,7 +207,7 @@ impl fmt::Display for Marker {
         }
         write!(
             f,
-            " s={}/{} o={} n={} t={} b={} g={} a={}]",
+            " s={}/{} o={} n={} t={} b={} g={} a={}",
             self.step,
             self.steps,
             token(&self.old, 10),
@@ -135,7 +220,22 @@ impl fmt::Display for Marker {
             self.approved
                 .as_deref()
                 .map_or("0".to_string(), |by| token(by, APPROVER_LIMIT))
-        )
+        )?;
+        let control = &self.control;
+        if let Some(p) = &control.paused {
+            write!(f, " z={} y={}", token(&p.by, APPROVER_LIMIT), p.at)?;
+            if let Some(reason) = p.reason.as_deref().filter(|r| !r.is_empty()) {
+                write!(f, " r={}", encode_reason(reason))?;
+            }
+        }
+        if let Some(by) = &control.resumed_by {
+            write!(f, " u={}", token(by, APPROVER_LIMIT))?;
+        }
+        if let Some(s) = &control.skip {
+            let kind = if s.full { "full" } else { "now" };
+            write!(f, " c={kind} k={} x={}", token(&s.by, APPROVER_LIMIT), s.at)?;
+        }
+        f.write_str("]")
     }
 }
 
@@ -163,7 +263,10 @@ impl Marker {
             beat: 0,
             gate: false,
             approved: None,
+            control: Control::default(),
         };
+        let (mut paused_by, mut paused_at, mut reason) = (None, 0, None);
+        let (mut skip, mut skip_by, mut skip_at) = (None, String::new(), 0);
         for field in body.split_whitespace() {
             let Some((key, value)) = field.split_once('=') else {
                 continue;
@@ -191,9 +294,26 @@ impl Marker {
                         who => Some(who.to_string()),
                     }
                 }
+                "z" => paused_by = Some(value.to_string()),
+                "y" => paused_at = value.parse().unwrap_or(0),
+                "r" => reason = Some(decode_reason(value)),
+                "u" => marker.control.resumed_by = Some(value.to_string()),
+                "c" => skip = Some(value == "full"),
+                "k" => skip_by = value.to_string(),
+                "x" => skip_at = value.parse().unwrap_or(0),
                 _ => {}
             }
         }
+        marker.control.paused = paused_by.map(|by| Paused {
+            by,
+            at: paused_at,
+            reason,
+        });
+        marker.control.skip = skip.map(|full| Skip {
+            full,
+            by: skip_by,
+            at: skip_at,
+        });
         if marker.old.is_empty() {
             return (description.to_string(), None);
         }
@@ -218,14 +338,40 @@ impl Marker {
     }
 
     /// The description with this marker after the user's text, or `None` when it would not fit
-    /// in Lambda's 256 characters.
+    /// in Lambda's 256 characters. A pause's reason is shortened to fit, then who resumed last
+    /// is left out: they are told, never needed.
     pub fn describe(&self, user: &str) -> Option<String> {
-        let text = if user.is_empty() {
-            self.to_string()
-        } else {
-            format!("{user} {self}")
+        let text = |m: &Marker| {
+            let text = if user.is_empty() {
+                m.to_string()
+            } else {
+                format!("{user} {m}")
+            };
+            (text.chars().count() <= DESCRIPTION_LIMIT).then_some(text)
         };
-        (text.chars().count() <= DESCRIPTION_LIMIT).then_some(text)
+        if let Some(fits) = text(self) {
+            return Some(fits);
+        }
+        let mut shorter = self.clone();
+        let reason: Vec<char> = self
+            .control
+            .paused
+            .as_ref()
+            .and_then(|p| p.reason.as_deref())
+            .map(|r| r.chars().collect())
+            .unwrap_or_default();
+        for keep in (0..reason.len()).rev() {
+            let cut: String = reason[..keep].iter().collect();
+            let cut = cut.trim_end();
+            if let Some(p) = shorter.control.paused.as_mut() {
+                p.reason = (!cut.is_empty()).then(|| format!("{cut}…"));
+            }
+            if let Some(fits) = text(&shorter) {
+                return Some(fits);
+            }
+        }
+        shorter.control.resumed_by = None;
+        text(&shorter)
     }
 }
 
@@ -260,6 +406,7 @@ impl Marker {
             beat: 0,
             gate,
             approved: None,
+            control: Control::default(),
         };
         marker
             .to_string()
@@ -287,6 +434,7 @@ mod tests {
             beat: 1_796_000_060,
             gate: false,
             approved: None,
+            control: Control::default(),
         }
     }
 
@@ -426,6 +574,56 @@ mod tests {
         let parsed = parsed.unwrap();
         assert_eq!(parsed.id, m.id);
         assert_eq!(parsed.fingerprint, m.fingerprint);
+    }
+
+    #[test]
+    fn what_people_ask_round_trips_and_a_long_reason_is_shortened_to_fit() {
+        let asked = Marker {
+            control: Control {
+                paused: Some(Paused {
+                    by: "carol@desk".into(),
+                    at: 1_796_000_100,
+                    reason: Some("p99 [eu] = 2x_normal, 100% sure".into()),
+                }),
+                resumed_by: Some("dave@desk".into()),
+                skip: Some(Skip {
+                    full: true,
+                    by: "erin@desk".into(),
+                    at: 1_796_000_200,
+                }),
+            },
+            ..marker()
+        };
+        let text = asked.describe("deploys by CI").unwrap();
+        assert!(
+            text.ends_with(" z=carol@desk y=1796000100 r=p99_%5Beu%5D_%3D_2x%5Fnormal,_100%25_sure u=dave@desk c=full k=erin@desk x=1796000200]"),
+            "{text}"
+        );
+        let (user, parsed) = Marker::parse(&text);
+        assert_eq!(user, "deploys by CI");
+        assert_eq!(parsed.unwrap().control, asked.control);
+        let long = Marker {
+            control: Control {
+                paused: Some(Paused {
+                    reason: Some("word ".repeat(60)),
+                    ..asked.control.paused.clone().unwrap()
+                }),
+                ..asked.control.clone()
+            },
+            ..marker()
+        };
+        let text = long.describe("deploys by CI").unwrap();
+        assert!(text.chars().count() <= DESCRIPTION_LIMIT, "{text}");
+        let kept = Marker::parse(&text).1.unwrap().control;
+        let reason = kept.paused.unwrap().reason.unwrap();
+        assert!(
+            reason.starts_with("word word") && reason.ends_with("word…"),
+            "{reason}"
+        );
+        assert_eq!(
+            kept.skip, asked.control.skip,
+            "the request itself is kept whole"
+        );
     }
 
     #[test]

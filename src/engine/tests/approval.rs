@@ -145,8 +145,15 @@ fn a_long_holder_is_released_by_an_approval_that_races_its_heartbeat() {
     assert_eq!(r.report.outcome, Outcome::Promoted, "{:?}", r.events.last());
     assert_eq!(
         gate_writes.get(),
-        2,
-        "after the heartbeat lost the race, the runner read the approval"
+        3,
+        "the heartbeat that lost the race read the alias and wrote again, carrying the approval"
+    );
+    assert!(
+        r.events.iter().any(|e| matches!(
+            &e.kind,
+            EventKind::Approved { by } if by.starts_with("release-manager@ops")
+        )),
+        "the runner took the approval up"
     );
     assert_eq!(serves(&w, "f"), serving("4", &[]));
 }

@@ -227,6 +227,7 @@ fn resume_never_takes_a_fresh_lease_whose_holder_it_cannot_prove_dead() {
             beat,
             gate: false,
             approved: None,
+            control: Default::default(),
         };
         let description = marker.describe("").unwrap();
         w.describe_alias("f", "live", &description);

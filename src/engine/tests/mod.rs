@@ -3,6 +3,7 @@
 
 mod approval;
 mod conflicts;
+mod control;
 #[path = "../../../tests/common/edit.rs"]
 mod edit;
 mod faults;

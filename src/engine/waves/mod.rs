@@ -280,7 +280,7 @@ impl<'a, 's, L: LambdaApi, M: MetricsApi, C: Clock> Conductor<'a, 's, L, M, C> {
                             function,
                             alias,
                             serves: current,
-                            marker: m,
+                            marker: Box::new(m),
                         }));
                     }
                     reached = match (reached, done) {

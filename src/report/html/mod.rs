@@ -275,6 +275,14 @@ pub fn rollout(
             EventKind::Held { function, reason } => {
                 holds.push((event.at_ms, function.clone(), reason.clone()))
             }
+            EventKind::Paused { .. } | EventKind::Unpaused { .. } => holds.push((
+                event.at_ms,
+                "the rollout".to_string(),
+                super::words::lines(event, 0, false)
+                    .join(" ")
+                    .trim()
+                    .to_string(),
+            )),
             EventKind::HoldEnded { function, held_ms } => holds.push((
                 event.at_ms,
                 function.clone(),

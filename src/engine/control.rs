@@ -1,0 +1,218 @@
+//! What people ask of a running rollout from any machine, through its lease: `rollout pause`
+//! holds it (traffic stays where it is, the bake's clock stops, health is still judged and a
+//! violation still rolls back), `rollout resume` lets it go on, and `rollout promote` ends the
+//! current wait now, judged as at its end, or with `--full` also goes on straight to `promote`.
+//!
+//! The requests are fields of the lease marker ([`Control`]) that the command writes with the
+//! RevisionId it read. The runner meets them when a write of its own finds the alias changed
+//! (it reads the alias again and, when only the marker's requests changed, takes them up and
+//! writes again), and while it waits it reads its first alias every [`super::Settings::control`].
+//! Every write carries the requests on until the runner has done what they ask: a pause stays
+//! until `rollout resume` removes it, an end to a wait until the runner has ended one.
+
+use super::events::EventKind;
+use super::reasons::Change;
+use super::stop::{cloud, Stop};
+use super::{Engine, Target};
+use crate::cloud::lease::{Control, Marker, Paused, Skip};
+use crate::cloud::{Alias, Clock, LambdaApi, MetricsApi};
+use crate::plan::{HealthSpec, Millis};
+
+/// What the run has seen of the requests and done about them.
+#[derive(Debug, Default)]
+pub(super) struct Controlled {
+    /// The pause last told (an event says when it begins and ends).
+    pub(super) told: Option<Paused>,
+    /// When that pause was first seen (epoch ms).
+    pub(super) since: Millis,
+    /// The last end of a wait done: writes no longer carry it.
+    pub(super) taken: Option<Skip>,
+    /// `--full` was asked: after the current wait, go on to `promote`.
+    pub(super) to_promote: bool,
+    /// When the first alias was last read for requests (epoch ms).
+    pub(super) polled: Millis,
+}
+
+impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
+    /// The requests our next write of `t` carries: what its alias holds now (when the marker on
+    /// it is ours), less an end of a wait already done.
+    pub(super) fn carried(&self, t: &Target) -> (Control, Option<String>) {
+        let Some(marker) = self.ours(&t.current) else {
+            return (Control::default(), None);
+        };
+        let mut control = marker.control;
+        if control.skip.is_some() && control.skip == self.lease.control.taken {
+            control.skip = None;
+        }
+        // An approval stays until the gate has taken it in.
+        let approved = marker.approved.filter(|_| self.lease.gate);
+        (control, approved)
+    }
+
+    /// The marker on `alias` when this run holds it.
+    fn ours(&self, alias: &Alias) -> Option<Marker> {
+        Marker::parse(&alias.description)
+            .1
+            .filter(|m| m.held_by(&self.settings.holder, self.settings.id.as_deref()))
+    }
+
+    /// Whether `now`, read after our last read or write of `t`, differs from it only in what
+    /// people asked through the marker: the same versions and weights, the user's text and our
+    /// lease, and a request changed. A rewrite that changed nothing at all is someone else's,
+    /// for a reason we cannot know: a conflict, as ever.
+    pub(super) fn only_asked(&self, t: &Target, now: &Alias) -> bool {
+        let (user, _) = Marker::parse(&now.description);
+        let asks = |m: Option<Marker>| m.map(|m| (m.control, m.approved));
+        now.version == t.current.version
+            && now.routing == t.current.routing
+            && user == t.user_description
+            && self.ours(now).is_some()
+            && asks(self.ours(now)) != asks(self.ours(&t.current))
+    }
+
+    /// What the aliases ask now: the first target's pause, and any end of a wait not yet done.
+    fn asked(&self) -> Control {
+        let mut asked = Control::default();
+        for t in self.progress.targets.iter().filter(|t| !t.gone) {
+            let (control, _) = self.carried(t);
+            if asked.paused.is_none() {
+                asked.paused = control.paused;
+                asked.resumed_by = control.resumed_by;
+            }
+            if asked.skip.is_none() {
+                asked.skip = control.skip;
+            }
+        }
+        asked
+    }
+
+    /// Reads the first alias for requests when [`super::Settings::control`] has passed since
+    /// the last read: a change of the marker alone is taken up, anything else stops the rollout
+    /// as a conflict. Then says when a pause began or ended.
+    pub(super) async fn poll_control(&mut self) -> Result<(), Stop> {
+        if let Some(every) = self.settings.control {
+            let now = self.services.clock.now();
+            if now.0.saturating_sub(self.lease.control.polled.0) >= every.0 {
+                self.lease.control.polled = now;
+                self.read_control().await?;
+            }
+        }
+        self.tell_pause();
+        Ok(())
+    }
+
+    /// Reads the first alias still there, taking up what its marker asks.
+    async fn read_control(&mut self) -> Result<(), Stop> {
+        let Some(i) = self.progress.targets.iter().position(|t| !t.gone) else {
+            return Ok(());
+        };
+        let t = &self.progress.targets[i];
+        let (function, alias) = (t.function.clone(), t.alias.clone());
+        let now = self
+            .services
+            .lambda
+            .get_alias(&function, &alias)
+            .await
+            .map_err(cloud)?;
+        let before = &self.progress.targets[i].current;
+        if now.revision_id == before.revision_id && now.description == before.description {
+            return Ok(());
+        }
+        if !self.only_asked(&self.progress.targets[i], &now) {
+            return Err(Stop::conflict(Change::Waiting {
+                function,
+                alias,
+                serves: now,
+            }));
+        }
+        self.progress.targets[i].current = now;
+        Ok(())
+    }
+
+    /// Emits `paused` when a pause began since last told, `unpaused` when it ended.
+    fn tell_pause(&mut self) {
+        let asked = self.asked().paused;
+        if asked == self.lease.control.told {
+            return;
+        }
+        if self.lease.control.told.is_some() {
+            let paused_ms = Millis(
+                self.services
+                    .clock
+                    .now()
+                    .0
+                    .saturating_sub(self.lease.control.since.0),
+            );
+            let by = self
+                .asked()
+                .resumed_by
+                .unwrap_or_else(|| "someone".to_string());
+            self.emit(EventKind::Unpaused { by, paused_ms });
+        }
+        if let Some(p) = &asked {
+            self.lease.control.since = self.services.clock.now();
+            self.emit(EventKind::Paused {
+                by: p.by.clone(),
+                reason: p.reason.clone(),
+                until: None,
+            });
+        }
+        self.lease.control.told = asked;
+    }
+
+    /// Whether a person has paused the rollout.
+    pub(super) fn paused(&self) -> bool {
+        self.lease.control.told.is_some()
+    }
+
+    /// An end of the current wait asked since it began (`began`, Unix seconds), taken: the
+    /// next writes no longer carry it. One asked before the wait began was meant for an
+    /// earlier one, and is dropped with a word.
+    pub(super) fn take_skip(&mut self, began: u64) -> Option<Skip> {
+        let skip = self.asked().skip?;
+        self.lease.control.taken = Some(skip.clone());
+        if skip.at < began {
+            self.emit(EventKind::PromoteIgnored {
+                by: skip.by,
+                reason: "asked before the current wait began".to_string(),
+            });
+            return None;
+        }
+        self.lease.control.to_promote |= skip.full;
+        self.emit(EventKind::PromoteAsked {
+            by: skip.by.clone(),
+            full: skip.full,
+        });
+        Some(skip)
+    }
+
+    /// Before traffic moves: while a person has paused the rollout, it holds. Health is judged
+    /// every interval while `new` has traffic, and a violation still fails the step.
+    pub(super) async fn hold_while_paused(&mut self, health: &HealthSpec) -> Result<(), Stop> {
+        let Some(every) = self.settings.control else {
+            return Ok(());
+        };
+        self.poll_control().await?;
+        if !self.paused() {
+            return Ok(());
+        }
+        let settlement = self.settlement(health);
+        self.start_judging(&settlement);
+        let mut since_look = Millis(0);
+        while self.paused() {
+            let pause = every.min(health.every);
+            self.services.clock.sleep(pause).await;
+            if self.services.clock.interrupted() {
+                return Err(Stop::Interrupted);
+            }
+            since_look = Millis(since_look.0 + pause.0);
+            if since_look >= health.every && self.traffic_on_new() {
+                since_look = Millis(0);
+                self.judge_open(health, &settlement).await?;
+            }
+            self.poll_control().await?;
+            self.beat().await?;
+        }
+        Ok(())
+    }
+}
