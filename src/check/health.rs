@@ -39,6 +39,7 @@ impl Checker {
             shared_failure: HealthSpec::DEFAULT_SHARED_FAILURE,
             warm_up: Some(HealthSpec::DEFAULT_WARM_UP),
             asynchronous: false,
+            observed: Default::default(),
         };
         let mut min_seen: Option<Span> = None;
         let mut inconclusive_seen: Option<Span> = None;
@@ -103,18 +104,14 @@ impl Checker {
                         spec.asynchronous = true;
                     }
                 }
-                HealthItemKind::Alarm(name) => {
-                    if let Some(name) = self.string(name, &scope) {
-                        spec.checks.push(Check::Alarm { name });
+                HealthItemKind::Observe(check) => {
+                    if let Some(check) = self.health_check(check, every, &scope) {
+                        spec.observed.insert(spec.checks.len());
+                        spec.checks.push(check);
                     }
                 }
-                HealthItemKind::Script(name) => {
-                    if let Some(script) = self.script(name, &scope) {
-                        spec.checks.push(Check::Script { script });
-                    }
-                }
-                HealthItemKind::Compare(cmp) => {
-                    if let Some(check) = self.comparison(cmp, every, &scope) {
+                check => {
+                    if let Some(check) = self.health_check(check, every, &scope) {
                         spec.checks.push(check);
                     }
                 }
@@ -192,6 +189,25 @@ impl Checker {
         }
         *seen = Some(span);
         true
+    }
+
+    /// An alarm, script or comparison line as a check (the grammar allows no other here).
+    fn health_check(
+        &mut self,
+        kind: &HealthItemKind,
+        every: Millis,
+        scope: &Scope,
+    ) -> Option<Check> {
+        match kind {
+            HealthItemKind::Alarm(name) => Some(Check::Alarm {
+                name: self.string(name, scope)?,
+            }),
+            HealthItemKind::Script(name) => Some(Check::Script {
+                script: self.script(name, scope)?,
+            }),
+            HealthItemKind::Compare(cmp) => self.comparison(cmp, every, scope),
+            other => unreachable!("not a check: {other:?}"),
+        }
     }
 
     fn comparison(&mut self, cmp: &ast::Comparison, every: Millis, scope: &Scope) -> Option<Check> {

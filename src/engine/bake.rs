@@ -523,6 +523,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                         },
                         detail: format!("{}: {verdict}", script.name),
                         evidence: None,
+                        observed: false,
                     }
                 }
                 (_, None) => unreachable!("only script checks are left to the engine"),
@@ -551,7 +552,9 @@ fn unjudged(health: &HealthSpec, latest: Option<&Evaluation>, rest_passed: bool)
         .iter()
         .zip(&latest.checks)
         .find(|(check, result)| {
-            matches!(judged(check), Judged::Sequential(_)) && result.evidence.is_none()
+            matches!(judged(check), Judged::Sequential(_))
+                && result.evidence.is_none()
+                && !result.observed
         });
     if let Some((_, result)) = no_data {
         return Some(result.detail.clone());

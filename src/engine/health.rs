@@ -33,6 +33,9 @@ pub struct CheckResult {
     /// For a count check, the sequential test's evidence.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub evidence: Option<Assessment>,
+    /// `observe`: judged and shown, never failing, holding or leaving a bake inconclusive.
+    #[serde(rename = "observe_only", skip_serializing_if = "std::ops::Not::not")]
+    pub observed: bool,
 }
 
 /// One evaluation of one target.
@@ -130,12 +133,16 @@ pub fn conclude(
     versions: &Versions<'_>,
     settled: &Settled,
     measured: super::measure::Measured,
-    checks: Vec<CheckResult>,
+    mut checks: Vec<CheckResult>,
 ) -> Evaluation {
+    for (i, check) in checks.iter_mut().enumerate() {
+        check.observed = spec.observed.contains(&i);
+    }
     let invocations = measured.invocations;
     let enough = invocations.is_some_and(|n| n >= spec.min_invocations as f64);
-    let (verdict, reason) = if let Some(failed) = checks.iter().find(|c| c.verdict == Verdict::Fail)
-    {
+    // Checks on trial (`observe`) are shown, never decide.
+    let deciding = || checks.iter().filter(|c| !c.observed);
+    let (verdict, reason) = if let Some(failed) = deciding().find(|c| c.verdict == Verdict::Fail) {
         (Verdict::Fail, failed.detail.clone())
     } else if !enough {
         (
@@ -149,7 +156,7 @@ pub fn conclude(
                 ),
             },
         )
-    } else if let Some(unsure) = checks.iter().find(|c| c.verdict == Verdict::Inconclusive) {
+    } else if let Some(unsure) = deciding().find(|c| c.verdict == Verdict::Inconclusive) {
         (Verdict::Inconclusive, unsure.detail.clone())
     } else {
         let details: Vec<&str> = checks.iter().map(|c| c.detail.as_str()).collect();
@@ -189,11 +196,13 @@ pub fn unread(
     let checks = spec
         .checks
         .iter()
-        .map(|check| CheckResult {
+        .enumerate()
+        .map(|(i, check)| CheckResult {
             check: check.to_string(),
             verdict: Verdict::Inconclusive,
             detail: "not read".to_string(),
             evidence: None,
+            observed: spec.observed.contains(&i),
         })
         .collect();
     Evaluation {
@@ -217,6 +226,8 @@ pub fn rest_all_passed(health: &HealthSpec, results: &[CheckResult]) -> bool {
         .checks
         .iter()
         .zip(results)
-        .filter(|(check, _)| !matches!(judged(check), Judged::Sequential(_)))
+        .filter(|(check, result)| {
+            !matches!(judged(check), Judged::Sequential(_)) && !result.observed
+        })
         .all(|(_, result)| result.verdict == Verdict::Pass)
 }

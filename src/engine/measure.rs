@@ -260,10 +260,20 @@ pub fn held_periods(spec: &HealthSpec, target: &Judging<'_>) -> BTreeSet<Millis>
         .periods(spec, &target.versions, &target.settled, target.warm);
     periods
         .iter()
-        .flatten()
+        .zip(sequential(spec))
+        .filter(|(_, (i, _))| !spec.observed.contains(i))
+        .flat_map(|(periods, _)| periods)
         .filter(|p| p.held)
         .map(|p| p.start)
         .collect()
+}
+
+/// The count checks (judged by the sequential tests), with their places in the health block.
+fn sequential(spec: &HealthSpec) -> impl Iterator<Item = (usize, &Check)> {
+    spec.checks
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| matches!(judged(c), Judged::Sequential(_)))
 }
 
 /// Judges every metric and alarm check of target `i` from what was read; failed events come
@@ -374,29 +384,29 @@ fn holds(
     counted: &[(Form, Vec<Period>)],
     settled: &Settled,
 ) -> (usize, Option<Hold>) {
-    let held: BTreeSet<Millis> = counted
-        .iter()
-        .flat_map(|(_, periods)| periods.iter().filter(|p| p.held).map(|p| p.start))
+    // A check on trial (`observe`) never holds a bake.
+    let holding_checks = || {
+        counted
+            .iter()
+            .zip(sequential(spec))
+            .filter(|(_, (i, _))| !spec.observed.contains(i))
+            .map(|((form, periods), (_, check))| (form, periods, check))
+    };
+    let held: BTreeSet<Millis> = holding_checks()
+        .flat_map(|(_, periods, _)| periods.iter().filter(|p| p.held).map(|p| p.start))
         .collect();
     let newest = Millis(settled.until.0.saturating_sub(settled.settlement.period.0));
-    let checks = spec
-        .checks
-        .iter()
-        .filter(|c| matches!(judged(c), Judged::Sequential(_)));
-    let holding = counted
-        .iter()
-        .zip(checks)
-        .find_map(|((form, periods), check)| {
-            let p = periods.iter().find(|p| p.start == newest && p.held)?;
-            let old = p.other?.rate()?;
-            let new = p.subject.and_then(|s| s.rate());
-            Some(Hold {
-                check: check.to_string(),
-                old_rate: old,
-                new_rate: new,
-                allowed: form.offset,
-            })
-        });
+    let holding = holding_checks().find_map(|(form, periods, check)| {
+        let p = periods.iter().find(|p| p.start == newest && p.held)?;
+        let old = p.other?.rate()?;
+        let new = p.subject.and_then(|s| s.rate());
+        Some(Hold {
+            check: check.to_string(),
+            old_rate: old,
+            new_rate: new,
+            allowed: form.offset,
+        })
+    });
     (held.len(), holding)
 }
 
@@ -406,6 +416,7 @@ fn plain(check: &Check, verdict: Verdict, detail: String) -> CheckResult {
         verdict,
         detail,
         evidence: None,
+        observed: false,
     }
 }
 
@@ -447,6 +458,7 @@ fn count_check(
         },
         detail: describe(form, &assessment),
         evidence: Some(assessment),
+        observed: false,
     }
 }
 
@@ -501,6 +513,7 @@ fn window_check(
                 ),
             },
             evidence: None,
+            observed: false,
         },
         _ => plain(
             check,

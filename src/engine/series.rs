@@ -235,7 +235,7 @@ impl Series {
     }
 
     /// The periods of `settled` for each count check of `spec` (in order), each marked held
-    /// when `old` failed in it as much as any count check allows. Periods of latency checks
+    /// when `old` failed in it as much as any count check not on trial allows. Periods of latency checks
     /// in `new`'s warm-up are left out.
     pub(super) fn periods(
         &self,
@@ -250,10 +250,22 @@ impl Series {
             .map(Millis)
             .collect();
         let forms = forms(spec);
+        // Checks on trial (`observe`) never hold a bake.
+        let deciding: Vec<&Form> = forms
+            .iter()
+            .zip(
+                spec.checks
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| matches!(judged(c), Judged::Sequential(_))),
+            )
+            .filter(|(_, (i, _))| !spec.observed.contains(i))
+            .map(|(form, _)| form)
+            .collect();
         let held: Vec<bool> = starts
             .iter()
             .map(|at| {
-                forms.iter().any(|form| {
+                deciding.iter().any(|form| {
                     let other = versions.of(form.subject.other());
                     let usual = self.background(form, 1.0).history.rate();
                     self.counts(form.family, other, *at, length)

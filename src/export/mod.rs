@@ -270,6 +270,16 @@ pub fn compile_within(
             _ => {}
         }
     }
+    for i in &plan.health.observed {
+        problems.push(Problem {
+            line: None,
+            message: format!(
+                "`observe {}`: the exported state machine cannot yet judge a check without letting it decide",
+                plan.health.checks[*i]
+            ),
+            help: "run this playbook with `rollout run`, or leave the check out of the export until it leaves its trial".into(),
+        });
+    }
     for check in &plan.health.checks {
         if let Check::Script { script } = check {
             problems.push(Problem {

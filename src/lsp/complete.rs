@@ -62,6 +62,7 @@ const HEALTH: &[&str] = &[
     "shared failure rollback",
     "warm up",
     "async",
+    "observe",
     "of new",
     "of old",
     "over",

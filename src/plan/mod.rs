@@ -275,6 +275,10 @@ pub struct HealthSpec {
     /// `async`: the function is invoked asynchronously, so each failed event may be retried
     /// (its event invoke config says how often) and errors come in clusters.
     pub asynchronous: bool,
+    /// The checks (by their place in `checks`) marked `observe`: judged and shown, never
+    /// failing, holding or leaving a bake inconclusive.
+    #[serde(skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub observed: std::collections::BTreeSet<usize>,
 }
 
 /// What a bake does in a period when `old` fails as much as a check allows `new`: a shared
@@ -331,6 +335,7 @@ impl HealthSpec {
             shared_failure: HealthSpec::DEFAULT_SHARED_FAILURE,
             warm_up: Some(HealthSpec::DEFAULT_WARM_UP),
             asynchronous: false,
+            observed: Default::default(),
             checks: vec![Check::Compare {
                 lhs: Expr::Metric {
                     metric: Metric::ErrorRate,

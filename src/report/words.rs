@@ -188,11 +188,17 @@ pub(super) fn lines(event: &Event, steps: usize, verbose: bool) -> Vec<String> {
                 "  {} {verdict}: {}",
                 evaluation.function, evaluation.reason
             )];
-            if verbose {
-                for check in &evaluation.checks {
+            for check in &evaluation.checks {
+                let trial = if check.observed { "observe " } else { "" };
+                if verbose {
                     out.push(format!(
-                        "      {}: {} ({:?})",
+                        "      {trial}{}: {} ({:?})",
                         check.check, check.detail, check.verdict
+                    ));
+                } else if check.observed && check.verdict == Verdict::Fail {
+                    out.push(format!(
+                        "      observe {}: violated, {} (on trial: it decides nothing)",
+                        check.check, check.detail
                     ));
                 }
             }

@@ -185,6 +185,7 @@ fn words(rule: Rule) -> Option<&'static str> {
         | Rule::shared_failure
         | Rule::warm_up
         | Rule::asynchronous
+        | Rule::observed_check
         | Rule::alarm_check
         | Rule::script_check
         | Rule::comparison => "a health check",
@@ -287,6 +288,7 @@ fn words(rule: Rule) -> Option<&'static str> {
         Rule::kw_warm => "`warm`",
         Rule::kw_including => "`including`",
         Rule::kw_async => "`async`",
+        Rule::kw_observe => "`observe`",
         Rule::kw_tagged => "`tagged`",
         Rule::kw_waves => "`waves`",
         Rule::kw_wave => "`wave`",

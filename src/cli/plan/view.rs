@@ -12,9 +12,7 @@ use super::judged::judged_by;
 use super::timing::step_duration;
 use crate::judge::evidence::judging;
 use crate::judge::settle::Settlement;
-use crate::plan::{
-    Check, HealthSpec, Millis, Param, Percent, Plan, SharedFailure, StepKind, Targets,
-};
+use crate::plan::{HealthSpec, Millis, Param, Percent, Plan, SharedFailure, StepKind, Targets};
 
 /// The timeout a function is assumed to have when nothing has read it: Lambda's default.
 const ASSUMED_TIMEOUT: Millis = Millis(3_000);
@@ -259,7 +257,16 @@ impl PlanView {
             .alias
             .clone()
             .unwrap_or_else(|| NO_ALIAS.to_string());
-        let checks: Vec<String> = plan.health.checks.iter().map(Check::to_string).collect();
+        let checks: Vec<String> = plan
+            .health
+            .checks
+            .iter()
+            .enumerate()
+            .map(|(i, c)| match plan.health.observed.contains(&i) {
+                true => format!("observe {c}"),
+                false => c.to_string(),
+            })
+            .collect();
         let lines = crate::diagnostic::LineIndex::new(source);
         let mut steps = Vec::new();
         let mut earliest = Millis(0);

@@ -177,6 +177,41 @@ fn missing_data_is_never_healthy() {
 }
 
 #[test]
+fn a_check_on_trial_is_judged_and_shown_but_never_rolls_back() {
+    let text = CANARY.edit(
+        "error rate < 1%",
+        "error rate < 1%\n  observe p50 duration < 1ms\n  observe alarm \"f-latency\"",
+    );
+    let w = world(&["f"], HEALTHY);
+    w.set_alarm("f-latency", AlarmState::Alarm);
+    let r = run(&w, &plan(&text));
+    assert_eq!(r.report.outcome, Outcome::Promoted, "{:?}", r.events.last());
+    let evaluations = picked(&r.events, |k| match k {
+        EventKind::HealthEvaluated(e) => Some(e.clone()),
+        _ => None,
+    });
+    let last = evaluations.last().expect("judged");
+    assert_ne!(last.verdict, Verdict::Fail);
+    let observed: Vec<(bool, bool)> = last
+        .checks
+        .iter()
+        .map(|c| (c.observed, c.verdict == Verdict::Fail))
+        .collect();
+    assert_eq!(
+        observed,
+        [(false, false), (true, true), (true, true)],
+        "the checks on trial failed, and decided nothing: {:?}",
+        last.checks
+    );
+    let json = serde_json::to_value(&last.checks[1]).unwrap();
+    assert_eq!(json["observe_only"], true);
+    assert!(serde_json::to_value(&last.checks[0])
+        .unwrap()
+        .get("observe_only")
+        .is_none());
+}
+
+#[test]
 fn an_alarm_in_alarm_rolls_back() {
     let text = CANARY.edit("error rate < 1%", "alarm \"f-5xx\"");
     let w = world(&["f"], HEALTHY);

@@ -250,15 +250,20 @@ pub fn rollout(
             }
             EventKind::HealthEvaluated(e) => {
                 for c in &e.checks {
+                    // A check on trial is shown as the playbook writes it.
+                    let name = match c.observed {
+                        true => format!("observe {} (decides nothing)", c.check),
+                        false => c.check.clone(),
+                    };
                     if c.evidence.is_none() {
                         // Alarms, hooks and per-window checks: their latest word.
                         latest.insert(
-                            c.check.clone(),
+                            name,
                             (event.at_ms, format!("{:?}", c.verdict), c.detail.clone()),
                         );
                         continue;
                     }
-                    let entry = checks.entry(c.check.clone()).or_default();
+                    let entry = checks.entry(name).or_default();
                     if let Some(a) = &c.evidence {
                         if let Some(rate) = a.subject.rate() {
                             entry.new.push((at, rate * 100.0));

@@ -152,6 +152,8 @@ pub enum HealthItemKind {
     Script(HookRef),
     /// `METRIC … < …`
     Compare(Box<Comparison>),
+    /// `observe CHECK`: an alarm, script or comparison judged and shown, never failing a bake.
+    Observe(Box<HealthItemKind>),
 }
 
 /// What an evaluation without enough data counts as.

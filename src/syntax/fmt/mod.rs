@@ -451,6 +451,7 @@ fn health_item(item: &HealthItemKind) -> String {
             if *errors { " including errors" } else { "" }
         ),
         HealthItemKind::Async => "async".to_string(),
+        HealthItemKind::Observe(check) => format!("observe {}", health_item(check)),
         HealthItemKind::Alarm(s) => format!("alarm {}", string(s)),
         HealthItemKind::Script(h) => format!("script {}", hook(h)),
         HealthItemKind::Compare(cmp) => {

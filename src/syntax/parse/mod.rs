@@ -291,6 +291,10 @@ fn build_health_item(pair: Pair<'_, Rule>) -> HealthItem {
             Rule::kw_pass => HealthItemKind::Inconclusive(Inconclusive::Pass),
             _ => HealthItemKind::Inconclusive(Inconclusive::Fail),
         },
+        Rule::observed_check => {
+            let check = build_health_item(inner.nth(1).unwrap());
+            HealthItemKind::Observe(Box::new(check.kind))
+        }
         Rule::alarm_check => HealthItemKind::Alarm(build_string(inner.nth(1).unwrap())),
         Rule::script_check => {
             inner.next(); // `script`
