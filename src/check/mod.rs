@@ -246,6 +246,7 @@ impl Checker {
             on_success: headers.on_success,
             steps: flow.steps,
             waves,
+            windows: None,
         }
     }
 
