@@ -17,6 +17,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use crate::span::Span;
+pub use crate::syntax::ast::Outside;
 pub use schedule::{Leg, Timed, SCHEDULE_LIMIT_MS};
 
 /// How far ahead [`Windows::weekly_at`] looks: an opening that lasts longer is open with no
@@ -220,28 +221,6 @@ impl Serialize for Zone {
 
 fn timestamp(at: u64) -> Option<Timestamp> {
     Timestamp::from_millisecond(i64::try_from(at).ok()?).ok()
-}
-
-/// `outside window pause` (the default) or `outside window rollback`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Outside {
-    /// Traffic stays where it is and the bake's clock stops (health is still judged) until a
-    /// window opens again.
-    #[default]
-    Pause,
-    /// The rollout rolls back.
-    Rollback,
-}
-
-impl Outside {
-    /// The word after `outside window`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outside::Pause => "pause",
-            Outside::Rollback => "rollback",
-        }
-    }
 }
 
 /// Whether traffic may move at an instant, and until or from when (unix ms).
