@@ -3,7 +3,7 @@
 //! Weekly windows are wall-clock times in a named IANA time zone, turned into instants with the
 //! time-zone database (daylight saving included), so `09:00` is nine in the morning in Berlin in
 //! winter and in summer alike. Everything here is pure: instants in, instants out, no clock and
-//! no I/O. Change calendars are read at run time (`crate::cloud::calendar`); here they are names.
+//! no I/O. Change calendars are read at run time, by the cloud layer; here they are names.
 
 mod schedule;
 #[cfg(test)]
