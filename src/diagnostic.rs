@@ -94,6 +94,14 @@ codes! {
     BadExternalId => "bad-external-id", Error, "An external id that STS does not accept.";
     RegionWithWaves => "region-with-waves", Error, "A `region` header or `--region` beside `waves`, which name the regions.";
     WavesWithoutPromote => "waves-without-promote", Error, "A playbook with waves whose steps do not end in `promote`.";
+    UnknownTimeZone => "unknown-time-zone", Error, "A window's time zone that the IANA database does not know.";
+    BadDay => "bad-day", Error, "A window's day that is not `mon` to `sun`.";
+    BadTime => "bad-time", Error, "A window's time that is not HH:MM from 00:00 to 24:00.";
+    InvertedRange => "inverted-range", Error, "A window's days that run backwards, such as `fri-mon`.";
+    EmptyWindow => "empty-window", Error, "A window that closes when it opens: never open.";
+    DuplicateWindow => "duplicate-window", Error, "A window or calendar given twice, or a day named twice in a window.";
+    BadCalendar => "bad-calendar", Error, "A calendar that is not an SSM Change Calendar's name or ARN.";
+    OutsideWithoutWindow => "outside-without-window", Error, "`outside window` in a playbook without a window or calendar.";
     TooDeep => "too-deep", Error, "Brackets, or step calls, nested deeper than the tools follow.";
     NoNewVersion => "no-new-version", Error, "Traffic moves before `publish` or `use version`.";
     SecondVersion => "second-version", Error, "A second `publish` or `use version`.";

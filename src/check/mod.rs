@@ -6,6 +6,7 @@ mod reach;
 mod steps;
 mod values;
 mod waves;
+mod windows;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -171,6 +172,7 @@ impl Checker {
             }
             None => None,
         };
+        let windows = self.windows(&headers.windows, &scope);
         // A file of definitions only is a library for others to import; anything else without
         // steps does nothing.
         let library = root.file.statements.iter().any(|s| {
@@ -246,6 +248,7 @@ impl Checker {
             on_success: headers.on_success,
             steps: flow.steps,
             waves,
+            windows,
         }
     }
 
@@ -412,6 +415,7 @@ impl Checker {
                     out.region_at = Some(header.span);
                 }
                 HeaderKind::Waves(block) => out.waves = Some((block.clone(), header.span)),
+                HeaderKind::Window(window) => out.windows.push((window.clone(), header.span)),
                 HeaderKind::OnHook { event, hook } => {
                     let script = self.script(hook, scope);
                     match event {
@@ -571,6 +575,8 @@ struct RootHeaders {
     region_at: Option<Span>,
     /// The `waves` block and its header's span.
     waves: Option<(ast::WavesBlock, Span)>,
+    /// The `window`, `calendar` and `outside window` headers, in order, with their spans.
+    windows: Vec<(ast::WindowHeader, Span)>,
     on_failure: Option<Script>,
     on_success: Option<Script>,
 }

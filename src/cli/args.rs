@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use super::values::{
-    calls_per_second, parse_alarm, parse_alias, parse_duration, parse_error_rates, parse_fleet,
-    parse_function, parse_latencies, parse_region, parse_rps, parse_set, parse_sweep, parse_tag,
-    parse_threshold_range, parse_time, Pair,
+    calls_per_second, parse_alarm, parse_alias, parse_calendar, parse_duration, parse_error_rates,
+    parse_fleet, parse_function, parse_latencies, parse_region, parse_rps, parse_set, parse_sweep,
+    parse_tag, parse_threshold_range, parse_time, Pair,
 };
 
 /// Options of commands that read a playbook.
@@ -286,6 +286,10 @@ pub(super) struct PlanArgs {
     /// Read the aliases and functions (read-only) to show old, $LATEST and whether publish creates a version
     #[arg(long)]
     pub(super) live: bool,
+    /// With windows: when the rollout would start, as an RFC 3339 time such as
+    /// 2026-12-04T15:00:00Z (default: now), to show when each step really runs
+    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
+    pub(super) at: Option<crate::plan::Millis>,
     #[command(flatten)]
     pub(super) aws: AwsArgs,
     /// Output format: a readable preview, or one JSON document
@@ -376,6 +380,12 @@ pub(super) struct SimulateArgs {
     /// (repeat for several)
     #[arg(long, value_name = "[REGION:]old=P,new=P", value_parser = parse_error_rates)]
     pub(super) error_rate: Vec<super::values::ErrorRates>,
+    /// A Change Calendar of the simulated SSM, to rehearse a change freeze: `NAME=closed` for
+    /// the whole run, `NAME=closed:FROM..TO` in virtual time after the start (such as
+    /// `ChangeFreeze=closed:10m..1h`; `10m..` for good), `NAME=open`; repeat to add intervals or
+    /// calendars. A calendar the playbook names and this does not give does not exist, as in SSM
+    #[arg(long, value_name = "NAME=closed[:FROM..TO]", value_parser = parse_calendar)]
+    pub(super) calendar: Vec<(String, Option<super::values::CalendarClosed>)>,
     /// Median latencies of the versions, such as `old=120ms,new=180ms`
     #[arg(long, value_name = "old=D,new=D", default_value = "old=120ms,new=120ms", value_parser = parse_latencies)]
     pub(super) latency: Pair<u64>,

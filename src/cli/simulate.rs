@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::output::{out, print_diags};
 use super::{load, Format, SimulateArgs};
+use crate::cloud::sim::calendar::SimCalendar;
 use crate::cloud::sim::traffic::Profile;
 use crate::diagnostic::Diag;
 use crate::plan::Millis;
@@ -206,6 +207,18 @@ fn error_rates(
     ))
 }
 
+/// The simulated Change Calendars `--calendar` gives, each with its closed intervals.
+fn calendars(
+    given: &[(String, Option<super::values::CalendarClosed>)],
+) -> BTreeMap<String, SimCalendar> {
+    let mut calendars: BTreeMap<String, SimCalendar> = BTreeMap::new();
+    for (name, closed) in given {
+        let calendar = calendars.entry(name.clone()).or_default();
+        calendar.closed.extend(*closed);
+    }
+    calendars
+}
+
 pub(super) fn run(args: &SimulateArgs) -> i32 {
     let (plan, source) = match load::plan(&args.file, &args.playbook) {
         Ok(loaded) => loaded,
@@ -267,6 +280,7 @@ pub(super) fn run(args: &SimulateArgs) -> i32 {
         fleet: args.fleet,
         conditions,
         regions,
+        calendars: calendars(&args.calendar),
     };
     let targets = with_default_targets(&plan).targets;
     let no_function = plan.targets.functions.is_empty() && plan.targets.select.is_empty();

@@ -194,6 +194,44 @@ pub(super) fn parse_duration(text: &str) -> Result<crate::plan::Millis, String> 
         .ok_or_else(|| format!("expected a duration such as `30s` or `10m`, not `{text}`"))
 }
 
+/// A simulated Change Calendar: `NAME=open`, `NAME=closed` (for the whole run) or
+/// `NAME=closed:FROM..TO` (virtual time after the start, such as `10m..1h`; `FROM..` for good).
+pub(super) fn parse_calendar(text: &str) -> Result<(String, Option<CalendarClosed>), String> {
+    let (name, state) = text.split_once('=').ok_or_else(|| {
+        format!("expected NAME=closed or NAME=closed:FROM..TO, such as `ChangeFreeze=closed:10m..1h`, not `{text}`")
+    })?;
+    if let Some(problem) = crate::plan::names::calendar(name) {
+        return Err(problem);
+    }
+    let closed = match state.split_once(':') {
+        None if state == "open" => None,
+        None if state == "closed" => Some((crate::plan::Millis(0), None)),
+        Some(("closed", range)) => {
+            let (from, to) = range.split_once("..").ok_or_else(|| {
+                format!("expected a range FROM..TO such as `10m..1h`, not `{range}`")
+            })?;
+            let from = parse_duration(from)?;
+            let to = match to {
+                "" => None,
+                to => Some(parse_duration(to)?),
+            };
+            if to.is_some_and(|to| to <= from) {
+                return Err(format!("`{range}` ends before it starts"));
+            }
+            Some((from, to))
+        }
+        _ => {
+            return Err(format!(
+                "expected `open`, `closed` or `closed:FROM..TO` after `{name}=`, not `{state}`"
+            ))
+        }
+    };
+    Ok((name.to_string(), closed))
+}
+
+/// When a simulated calendar is closed: from, and until (`None`: for good), after the start.
+pub(super) type CalendarClosed = (crate::plan::Millis, Option<crate::plan::Millis>);
+
 /// `new=0%..5%`.
 pub(super) fn parse_sweep(text: &str) -> Result<(f64, f64), String> {
     let range = text

@@ -3,6 +3,7 @@
 //! No SDK type crosses these traits.
 
 pub mod aws;
+pub mod calendar;
 pub mod call;
 pub mod clock;
 pub mod executions;

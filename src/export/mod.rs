@@ -254,6 +254,13 @@ pub fn compile_within(
             help: "run the waves with `rollout run`, which reaches every region and account of them; or export a playbook without waves for each region (`--region`)".into(),
         });
     }
+    if let Some(windows) = &plan.windows {
+        problems.push(Problem {
+            line: Some(line(windows.span.start)),
+            message: "windows: the exported state machine does not check deploy windows or change calendars".into(),
+            help: "run the playbook with `rollout run`, which holds traffic outside its windows; or export a playbook without `window` and `calendar` lines".into(),
+        });
+    }
     for step in &plan.steps {
         let at = Some(line(step.span.start));
         match &step.kind {

@@ -306,3 +306,15 @@ fn a_bake_longer_than_one_history_continues_in_a_fresh_execution_of_the_same_def
 fn short_bake(health: &str) -> String {
     format!("function \"f\"\nalias \"live\"\nhealth every 10s {{\n{health}}}\npublish\nshift 5% to new\nwait 10m until healthy\npromote\n")
 }
+
+#[test]
+fn a_playbook_with_windows_is_not_exported() {
+    let text = "function \"f\"\nalias \"live\"\ncalendar \"ChangeFreeze\"\npublish\npromote\n";
+    let problems = compile(&plan(text), &|_| 3, &|_| None).unwrap_err();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.message.starts_with("windows:") && p.line == Some(3)),
+        "{problems:?}"
+    );
+}

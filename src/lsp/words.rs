@@ -68,6 +68,10 @@ pub(super) const WORDS: &[(&str, &str)] = &[
     ("role", "`role \"arn:aws:iam::ID:role/NAME\"`: the role assumed in the wave's account"),
     ("external", "`external id \"X\"`: the external id the role's trust policy asks for"),
     ("between", "`between waves wait D [until healthy]`: the bake after each wave, before the next one starts"),
+    ("window", "`window mon-fri 09:00-16:00 \"Europe/Berlin\"`: traffic may move on these days between these times, wall-clock time in that IANA zone; several lines add up"),
+    ("calendar", "`calendar \"ChangeFreeze\"`: an SSM Change Calendar (name or ARN); while it is CLOSED, traffic does not move"),
+    ("outside", "`outside window pause|rollback`: outside the windows, hold (traffic stays, the bake's clock stops) or roll back"),
+    ("pause", "`outside window pause` (the default): outside the windows traffic stays where it is and the bake's clock stops"),
     ("this", "`on failure rollback this wave`: a failure rolls back the failing wave only (the default)"),
 ];
 

@@ -8,6 +8,7 @@ mod display;
 pub mod names;
 mod quantity;
 pub mod waves;
+pub mod windows;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -41,6 +42,9 @@ pub struct Plan {
     /// The regions and accounts it rolls out to, wave after wave; `None`: one region.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub waves: Option<waves::Waves>,
+    /// When traffic may move: weekly windows and change calendars; `None`: at any time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub windows: Option<windows::Windows>,
 }
 
 impl Plan {
@@ -57,6 +61,9 @@ impl Plan {
         }
         if let Some(waves) = &self.waves {
             text.push_str(&format!("\n{waves}"));
+        }
+        if let Some(windows) = &self.windows {
+            text.push_str(&format!("\n{windows}"));
         }
         // FNV-1a: the same text gives the same digest in every build and on every machine.
         let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {

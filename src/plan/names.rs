@@ -184,9 +184,86 @@ pub fn external_id(id: &str) -> Option<String> {
     })
 }
 
+/// Shortest and longest SSM document name.
+const DOCUMENT_NAME: std::ops::RangeInclusive<usize> = 3..=128;
+
+/// Why `calendar` is not an SSM Change Calendar that `GetCalendarState` takes, or `None` when it
+/// is one: a document's name, 3 to 128 of letters, digits, `_`, `-` and `.`, or its ARN,
+/// `arn:PARTITION:ssm:REGION:ACCOUNT:document/NAME`.
+pub fn calendar(calendar: &str) -> Option<String> {
+    let name = match calendar.strip_prefix("arn:") {
+        Some(rest) => {
+            let parts: Vec<&str> = rest.splitn(5, ':').collect();
+            let [partition, service, region_name, account_id, resource] = parts[..] else {
+                return Some(format!(
+                    "{calendar:?} is not a calendar's ARN: it is `arn:aws:ssm:REGION:ACCOUNT:document/NAME`"
+                ));
+            };
+            let why = if !(partition == "aws" || partition.starts_with("aws-")) {
+                Some(format!("{partition:?} is not an AWS partition"))
+            } else if service != "ssm" {
+                Some(format!("a calendar is an SSM document, not {service:?}"))
+            } else if let Some(problem) = region(region_name).or_else(|| account(account_id)) {
+                Some(problem)
+            } else if !resource.starts_with("document/") {
+                Some("the resource is `document/NAME`".to_string())
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                return Some(format!("{calendar:?} is not a calendar's ARN: {why}"));
+            }
+            &resource["document/".len()..]
+        }
+        None => calendar,
+    };
+    if let Some(bad) = name
+        .chars()
+        .find(|&c| !(c.is_ascii_alphanumeric() || "_-.".contains(c)))
+    {
+        return Some(format!(
+            "{name:?} has {bad:?}: a calendar's name is letters, digits, `_`, `-` and `.`"
+        ));
+    }
+    (!DOCUMENT_NAME.contains(&name.len())).then(|| {
+        format!(
+            "{name:?} is not a calendar's name: SSM takes 3 to {} characters",
+            DOCUMENT_NAME.end()
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn calendars_are_ssm_document_names_or_their_arns() {
+        for good in [
+            "ChangeFreeze",
+            "a.b",
+            "x_y-z.1",
+            &"c".repeat(128),
+            "arn:aws:ssm:eu-west-1:123456789012:document/ChangeFreeze",
+            "arn:aws-cn:ssm:cn-north-1:123456789012:document/freeze",
+        ] {
+            assert_eq!(calendar(good), None, "{good}");
+        }
+        for bad in [
+            "ab",
+            &"c".repeat(129),
+            "change freeze",
+            "freeze/2026",
+            "arn:aws:ssm:eu-west-1:123456789012:parameter/x",
+            "arn:aws:s3:eu-west-1:123456789012:document/x",
+            "arn:aws:ssm:eu-west-1:1234:document/ChangeFreeze",
+            "arn:aws:ssm:Europe:123456789012:document/ChangeFreeze",
+            "arn:aws:ssm:eu-west-1:123456789012:document/a",
+            "arn:aws:ssm:eu-west-1",
+        ] {
+            assert!(calendar(bad).is_some(), "{bad}");
+        }
+    }
 
     #[test]
     fn lambda_names_pass_and_what_would_break_a_request_or_a_derived_name_does_not() {

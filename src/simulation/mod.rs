@@ -61,6 +61,8 @@ pub struct SimOptions {
     /// Error rates of `old` and `new` in one region of a waved playbook, where they differ
     /// from `old` and `new` above (`--error-rate REGION:new=P`), by region.
     pub regions: BTreeMap<String, Rates>,
+    /// Change Calendars the simulated SSM has (`--calendar NAME=closed:FROM..TO`).
+    pub calendars: BTreeMap<String, crate::cloud::sim::calendar::SimCalendar>,
 }
 
 /// A region's own error rates, where given (fractions).
@@ -102,6 +104,7 @@ impl Default for SimOptions {
             fleet: DEFAULT_FLEET,
             conditions: Conditions::default(),
             regions: BTreeMap::new(),
+            calendars: BTreeMap::new(),
         }
     }
 }
@@ -184,6 +187,7 @@ fn world(plan: &Plan, options: &SimOptions) -> SimWorld {
         ingestion: options.ingestion,
         timeout: options.timeout,
         conditions: options.conditions.clone(),
+        calendars: options.calendars.clone(),
     });
     for check in &plan.health.checks {
         if let Check::Alarm { name } = check {

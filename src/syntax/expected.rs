@@ -77,8 +77,9 @@ fn unknown_statement(positives: &[Rule], source: &Source, at: usize) -> Option<D
 
 /// The words that begin a header or a step.
 const STATEMENT_WORDS: &[&str] = &[
-    "rollout", "function", "alias", "region", "param", "import", "health", "waves", "on", "step",
-    "update", "publish", "use", "shift", "ramp", "wait", "approve", "run", "promote", "rollback",
+    "rollout", "function", "alias", "region", "param", "import", "health", "waves", "window",
+    "calendar", "outside", "on", "step", "update", "publish", "use", "shift", "ramp", "wait",
+    "approve", "run", "promote", "rollback",
 ];
 
 fn join(words: &[&str]) -> String {
@@ -136,6 +137,17 @@ fn hint(positives: &[Rule], text: &str, at: usize) -> String {
     if has(Rule::kw_account) || has(Rule::wave_regions) || has(Rule::wave_account) {
         return "a wave holds `region \"eu-west-1\", \"eu-central-1\"` lines and at most one `account \"ID\" role \"ARN\" [external id \"X\"]`".into();
     }
+    if has(Rule::window_days)
+        || has(Rule::window_hours)
+        || has(Rule::day)
+        || has(Rule::clock)
+        || has(Rule::dash)
+    {
+        return "a window is written `window mon-fri 09:00-16:00 \"Europe/Berlin\"`: days (`mon`, `mon-fri`, `mon, wed`), the hours without spaces, then the time zone".into();
+    }
+    if has(Rule::kw_pause) {
+        return "write `outside window pause` (the default) or `outside window rollback`".into();
+    }
     if has(Rule::close_brace) && !has(Rule::EOI) {
         return "a `{` block opened above is still open here: close it with `}` first".into();
     }
@@ -158,6 +170,9 @@ fn words(rule: Rule) -> Option<&'static str> {
         | Rule::import_header
         | Rule::health_block
         | Rule::waves_block
+        | Rule::window_header
+        | Rule::calendar_header
+        | Rule::outside_header
         | Rule::on_hook
         | Rule::step_def => "a header",
         Rule::block
@@ -195,6 +210,9 @@ fn words(rule: Rule) -> Option<&'static str> {
         Rule::wave_regions => "`region`",
         Rule::wave_account => "`account`",
         Rule::external_id => "`external id`",
+        Rule::window_days | Rule::day_range | Rule::day => "days such as `mon-fri` or `sat`",
+        Rule::window_hours | Rule::clock => "hours such as `09:00-16:00`",
+        Rule::dash => "`-`",
         Rule::expr | Rule::term | Rule::paren_expr => "a value or a metric",
         Rule::metric_ref | Rule::metric => "a metric",
         Rule::percentile => "a percentile like `p99`",
@@ -298,6 +316,10 @@ fn words(rule: Rule) -> Option<&'static str> {
         Rule::kw_id => "`id`",
         Rule::kw_between => "`between`",
         Rule::kw_this => "`this`",
+        Rule::kw_window => "`window`",
+        Rule::kw_calendar => "`calendar`",
+        Rule::kw_outside => "`outside`",
+        Rule::kw_pause => "`pause`",
         Rule::selector => {
             "a function name, a pattern such as \"checkout-*\", or `tagged \"key=value\"`"
         }

@@ -171,3 +171,44 @@ fn waves_are_shown_on_one_timeline_with_the_total() {
     );
     assert_eq!(waves["on_failure"], "this_wave");
 }
+
+/// A playbook with office-hours windows in Berlin and a change calendar.
+const WINDOWED: &str = "function \"checkout-api\"\nalias \"live\"\nwindow mon-fri 09:00-16:00 \"Europe/Berlin\"\ncalendar \"ChangeFreeze\"\n\nhealth every 1m {\n  error rate < 1%\n}\n\npublish\nshift 10% to new\nwait 15m until healthy\npromote\n";
+
+#[test]
+fn plan_of_a_windowed_playbook_says_when_each_step_really_runs() {
+    // Saturday 5 December 2026: the first shift waits for Monday 09:00 in Berlin.
+    let output = Test::temp()
+        .file("w.rollout", WINDOWED)
+        .args(["plan", "w.rollout", "--at", "2026-12-05T12:00:00Z"])
+        .run();
+    golden(
+        "plan-windows.txt",
+        &String::from_utf8(output.stdout).unwrap(),
+    );
+    let output = Test::temp()
+        .file("w.rollout", WINDOWED)
+        .args([
+            "plan",
+            "w.rollout",
+            "--at",
+            "2026-12-04T14:50:00Z",
+            "--format",
+            "json",
+        ])
+        .run();
+    let plan: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let windows = &plan["windows"];
+    assert_eq!(windows["steps"][3]["runs_at"], "2026-12-07T09:06:03+01:00");
+    assert_eq!(windows["interrupted"], serde_json::json!([3]));
+    assert_eq!(windows["calendars"], serde_json::json!(["ChangeFreeze"]));
+}
+
+#[test]
+fn plan_without_windows_shows_no_windows() {
+    let output = Test::new()
+        .args(["plan", "examples/canary.rollout", "--format", "json"])
+        .run();
+    let plan: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(plan.get("windows").is_none());
+}

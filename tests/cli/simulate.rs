@@ -531,3 +531,27 @@ fn a_region_of_its_own_must_be_one_of_the_waves() {
         .stderr_contains("the playbook has no waves")
         .run();
 }
+
+#[test]
+fn simulate_refuses_a_calendar_it_cannot_rehearse() {
+    Test::new()
+        .args([
+            "simulate",
+            "examples/canary.rollout",
+            "--calendar",
+            "ChangeFreeze=closed:1h..10m",
+        ])
+        .status(2)
+        .stderr_contains("ends before it starts")
+        .run();
+    Test::new()
+        .args([
+            "simulate",
+            "examples/canary.rollout",
+            "--calendar",
+            "change freeze=closed",
+        ])
+        .status(2)
+        .stderr_contains("a calendar's name is letters")
+        .run();
+}

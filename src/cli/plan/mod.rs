@@ -6,6 +6,7 @@ mod judged;
 mod text;
 mod timing;
 mod view;
+mod windows;
 
 use super::output::out;
 use super::{load, Format, PlanArgs};
@@ -90,6 +91,22 @@ pub(super) fn run(args: &PlanArgs) -> i32 {
         .collect();
     let mut view = PlanView::new(&plan, &source, timeout, &olds, args.aws.calls_per_second);
     view.live = live_targets;
+    if let Some(windows) = &plan.windows {
+        let from = args.at.map_or_else(
+            || {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as u64)
+            },
+            |at| at.0,
+        );
+        view.windows = Some(windows::WindowsView::new(
+            windows,
+            &view.steps,
+            view.metric_delay_ms,
+            from,
+        ));
+    }
     match args.format {
         Format::Text => out(&view.to_string()),
         Format::Json => out(&format!(

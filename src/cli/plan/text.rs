@@ -4,6 +4,7 @@ use std::fmt;
 
 use super::chart::chart;
 use super::view::{PlanView, WavesView, SHOWN_NAMES};
+use super::windows::WindowsView;
 use crate::plan::waves::WaveFailure;
 use crate::plan::Millis;
 
@@ -151,6 +152,23 @@ impl fmt::Display for PlanView {
                 "step {}  {}{via}  [line {}, {when}]",
                 step.number, step.text, step.line
             )?;
+            if let Some(run) = self
+                .windows
+                .as_ref()
+                .and_then(|w| w.steps.iter().find(|r| r.number == step.number))
+            {
+                let zone = self.windows.as_ref().and_then(|w| w.zone.as_deref());
+                let waits = match run.waited_ms {
+                    Millis(0) => String::new(),
+                    waited => format!(" (waits {waited} for windows)"),
+                };
+                writeln!(
+                    f,
+                    "  runs at: {}{}{waits}",
+                    run.local,
+                    zone.map(|z| format!(" {z}")).unwrap_or_default()
+                )?;
+            }
             if let Some(w) = step.weight_after {
                 writeln!(f, "  new gets {w} of the traffic")?;
             }
@@ -173,6 +191,9 @@ impl fmt::Display for PlanView {
         writeln!(f, "traffic on new over time (shortest path):")?;
         for row in chart(&self.timeline, self.min_duration_ms, 60) {
             writeln!(f, "{row}")?;
+        }
+        if let Some(windows) = &self.windows {
+            write!(f, "{windows}")?;
         }
         writeln!(f)?;
         let max = self.max_duration_ms.map_or(
@@ -242,5 +263,59 @@ impl fmt::Display for WavesView {
             self.min_duration_ms,
             unbounded(self.max_duration_ms)
         )
+    }
+}
+
+impl fmt::Display for WindowsView {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f)?;
+        writeln!(
+            f,
+            "windows (traffic moves, and bakes count, only inside them; outside: {}):",
+            match self.outside {
+                crate::plan::windows::Outside::Pause =>
+                    "pause, traffic stays and the bake's clock stops",
+                crate::plan::windows::Outside::Rollback => "roll back",
+            }
+        )?;
+        for weekly in &self.weekly {
+            writeln!(f, "  {weekly}")?;
+        }
+        for calendar in &self.calendars {
+            writeln!(
+                f,
+                "  calendar {calendar:?}: aws ssm get-calendar-state --calendar-names {calendar:?} before every step that moves traffic and during bakes; CLOSED delays it further"
+            )?;
+        }
+        match &self.first_shift {
+            Some(at) => writeln!(
+                f,
+                "  window closed at {}: the first shift waits until {at}",
+                self.from
+            )?,
+            None => writeln!(f, "  window open at {}", self.from)?,
+        }
+        for step in &self.interrupted {
+            writeln!(
+                f,
+                "  the bake of step {step} outlasts its window: {}",
+                match self.outside {
+                    crate::plan::windows::Outside::Pause => "it pauses until the next one opens",
+                    crate::plan::windows::Outside::Rollback =>
+                        "the rollout rolls back when it closes",
+                }
+            )?;
+        }
+        match (&self.ends, self.wall_ms) {
+            (Some(ends), Some(wall)) => writeln!(
+                f,
+                "  from {}, at the shortest: ends {ends}, {wall} of wall time with the waits for windows",
+                self.from
+            ),
+            _ => writeln!(
+                f,
+                "  the windows leave the rollout no time to finish within a year"
+            ),
+        }
     }
 }

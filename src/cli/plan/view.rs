@@ -58,6 +58,9 @@ pub(super) struct PlanView {
     /// The waves, when the playbook has them: the steps above run in each.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) waves: Option<WavesView>,
+    /// When the steps really run, when the playbook has windows (`plan` fills it in).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) windows: Option<super::windows::WindowsView>,
 }
 
 /// The waves on one timeline.
@@ -373,6 +376,7 @@ impl PlanView {
                 .waves
                 .as_ref()
                 .map(|w| WavesView::new(w, earliest, latest, delay)),
+            windows: None,
         }
     }
 }

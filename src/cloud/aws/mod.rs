@@ -2,6 +2,7 @@
 //! and [`CloudError`]s. This module connects; [`lambda`], [`cloudwatch`] and [`executions`]
 //! make each service's calls, and [`errors`] says what a failed one means.
 
+mod calendar;
 mod cloudwatch;
 mod errors;
 mod executions;

@@ -16,6 +16,7 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
 
+pub mod calendar;
 pub mod clock;
 mod cloudwatch;
 pub mod conditions;
@@ -65,6 +66,8 @@ pub struct SimConfig {
     pub tags: BTreeMap<String, BTreeMap<String, String>>,
     /// How far the world departs from stationary traffic.
     pub conditions: Conditions,
+    /// Change Calendars by name (`simulate --calendar`).
+    pub calendars: BTreeMap<String, calendar::SimCalendar>,
 }
 
 /// How much traffic the world served before the run, the alias on its first version alone:
@@ -100,6 +103,7 @@ impl Default for SimConfig {
             calls_per_second: None,
             tags: BTreeMap::new(),
             conditions: Conditions::default(),
+            calendars: BTreeMap::new(),
         }
     }
 }
@@ -205,6 +209,7 @@ const DATAPOINTS_PER_PAGE: usize = 100_800;
 pub struct SimWorld {
     clock: VirtualClock,
     state: RefCell<State>,
+    calendars: calendar::Calendars,
 }
 
 impl SimWorld {
@@ -266,8 +271,13 @@ impl SimWorld {
             );
             state.old_versions.insert(name.clone(), "1".to_string());
         }
+        let clock = VirtualClock::new();
         SimWorld {
-            clock: VirtualClock::new(),
+            calendars: calendar::Calendars {
+                start: clock.now(),
+                by_name: config.calendars.clone(),
+            },
+            clock,
             state: RefCell::new(state),
         }
     }

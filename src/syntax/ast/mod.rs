@@ -6,8 +6,10 @@
 use crate::span::Span;
 
 mod waves;
+mod windows;
 
 pub use waves::{WaveDef, WaveItem, WaveItemKind, WaveScope, WavesBlock, WavesItem, WavesItemKind};
+pub use windows::{DayRange, Outside, WeeklyWindow, WindowHeader, Word};
 
 /// A parsed `.rollout` file.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,6 +60,8 @@ pub enum HeaderKind {
     Health(HealthBlock),
     /// `waves { … }`
     Waves(WavesBlock),
+    /// `window …`, `calendar …` or `outside window …`
+    Window(WindowHeader),
     /// `on failure run "x.rhai"` / `on success run "x.rhai"`
     OnHook {
         /// When the hook runs.
@@ -81,6 +85,7 @@ impl HeaderKind {
             HeaderKind::Import(_) => "import",
             HeaderKind::Health(_) => "health",
             HeaderKind::Waves(_) => "waves",
+            HeaderKind::Window(window) => window.keyword(),
             HeaderKind::OnHook {
                 event: HookEvent::Failure,
                 ..

@@ -1,6 +1,6 @@
 //! The canonical printer behind `rollout fmt`.
 //!
-//! Layout: headers first in a fixed order (targets and waves, imports, params, health, hooks, step
+//! Layout: headers first in a fixed order (targets and waves, windows, imports, params, health, hooks, step
 //! definitions), a blank line between groups, then the steps; one statement per line, two spaces
 //! per block level, single spaces between tokens; a wave of one `region` line on one line when it
 //! fits. Comments stay with the statement they were written on or above. Values are printed as
@@ -83,6 +83,9 @@ fn order(kind: &HeaderKind) -> u8 {
         HeaderKind::Alias(_) => 2,
         HeaderKind::Region(_) => 3,
         HeaderKind::Waves(_) => 4,
+        HeaderKind::Window(WindowHeader::Weekly(_)) => 5,
+        HeaderKind::Window(WindowHeader::Calendar(_)) => 6,
+        HeaderKind::Window(WindowHeader::Outside(_)) => 7,
         _ => group(kind),
     }
 }
@@ -95,6 +98,7 @@ fn group(kind: &HeaderKind) -> u8 {
         | HeaderKind::Alias(_)
         | HeaderKind::Region(_)
         | HeaderKind::Waves(_) => 0,
+        HeaderKind::Window(_) => 5,
         HeaderKind::Import(_) => 10,
         HeaderKind::Param { .. } => 20,
         HeaderKind::Health(_) => 30,
@@ -207,6 +211,7 @@ impl Printer {
                 }
                 self.close(0, block.close.start);
             }
+            HeaderKind::Window(window) => self.line(0, window_header(window), at),
             HeaderKind::OnHook { event, hook: h } => {
                 let event = match event {
                     HookEvent::Failure => "failure",
@@ -430,6 +435,31 @@ fn wave_item(item: &WaveItemKind) -> String {
                 .map(|x| format!(" external id {}", string(x)))
                 .unwrap_or_default()
         ),
+    }
+}
+
+/// `window mon-fri, sat 09:00-16:00 "Europe/Berlin"`, `calendar "…"`, `outside window pause`.
+fn window_header(window: &WindowHeader) -> String {
+    match window {
+        WindowHeader::Weekly(weekly) => {
+            let days: Vec<String> = weekly
+                .days
+                .iter()
+                .map(|d| match &d.last {
+                    Some(last) => format!("{}-{}", d.first.text, last.text),
+                    None => d.first.text.clone(),
+                })
+                .collect();
+            format!(
+                "window {} {}-{} {}",
+                days.join(", "),
+                weekly.opens.text,
+                weekly.closes.text,
+                string(&weekly.zone)
+            )
+        }
+        WindowHeader::Calendar(name) => format!("calendar {}", string(name)),
+        WindowHeader::Outside(outside) => format!("outside window {}", outside.as_str()),
     }
 }
 

@@ -14,6 +14,8 @@ use crate::span::Span;
 
 pub use super::grammar::{Grammar, Rule};
 
+mod windows;
+
 /// The deepest nesting of brackets a file may have: far beyond any playbook, and well within
 /// what the parser, the checker and the formatter follow without running out of stack.
 pub const MAX_NESTING: usize = 100;
@@ -119,6 +121,9 @@ fn build_file(pair: Pair<'_, Rule>) -> File {
             | Rule::import_header
             | Rule::health_block
             | Rule::waves_block
+            | Rule::window_header
+            | Rule::calendar_header
+            | Rule::outside_header
             | Rule::on_hook
             | Rule::step_def => statements.push(Statement::Header(build_header(child))),
             _ => statements.push(Statement::Step(build_step(child))),
@@ -167,6 +172,9 @@ fn build_header(pair: Pair<'_, Rule>) -> Header {
         Rule::import_header => HeaderKind::Import(build_string(inner.next().unwrap())),
         Rule::health_block => HeaderKind::Health(build_health(inner)),
         Rule::waves_block => HeaderKind::Waves(build_waves(inner)),
+        Rule::window_header | Rule::calendar_header | Rule::outside_header => {
+            HeaderKind::Window(windows::build_window_header(rule, inner))
+        }
         Rule::on_hook => {
             let event = match inner.next().unwrap().as_rule() {
                 Rule::kw_failure => HookEvent::Failure,
@@ -535,7 +543,7 @@ fn build_literal(pair: Pair<'_, Rule>) -> Literal {
     Literal { kind, span }
 }
 
-fn build_string(pair: Pair<'_, Rule>) -> Str {
+pub(super) fn build_string(pair: Pair<'_, Rule>) -> Str {
     let span = Span::from(pair.as_span());
     let mut parts: Vec<StrPart> = Vec::new();
     for child in pair.into_inner() {

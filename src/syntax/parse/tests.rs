@@ -521,3 +521,4 @@ fn a_byte_order_mark_is_not_text() {
 }
 
 mod waves;
+mod windows;
