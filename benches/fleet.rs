@@ -113,6 +113,7 @@ fn main() {
                 clock: &world,
                 hooks: &hooks,
                 events: &mut steps,
+                calendars: None,
             },
             settings,
         )

@@ -484,6 +484,7 @@ async fn execute(
         clock: &clock_,
         hooks: &hooks,
         events: &mut shared,
+        calendars: Some(&aws),
     };
     let report = Engine::new(services, settings).run(&plan).await;
     let tee = sink.into_inner();

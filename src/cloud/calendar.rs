@@ -53,6 +53,26 @@ pub trait CalendarApi {
     async fn calendar_state(&self, name: &str) -> Result<CalendarState, CloudError>;
 }
 
+/// A reader of Change Calendars the engine can hold whatever world it runs in: every
+/// [`CalendarApi`] is one.
+pub trait Calendars {
+    /// `GetCalendarState` of the calendar `name`.
+    fn state<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<CalendarState, CloudError>> + 'a>>;
+}
+
+impl<A: CalendarApi> Calendars for A {
+    fn state<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<CalendarState, CloudError>> + 'a>>
+    {
+        Box::pin(self.calendar_state(name))
+    }
+}
+
 /// Whether traffic may move at `now` (unix ms) under `windows`: its weekly windows and every one
 /// of its calendars, each asked once. An error reading a calendar is returned as it is: the
 /// caller fails closed (traffic does not move on a calendar it could not read).

@@ -85,7 +85,8 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                 return Err(Stop::Interrupted);
             }
             self.poll_control().await?;
-            if self.paused() {
+            self.check_window().await?;
+            if self.holding() {
                 paused = Millis(paused.0 + clock.epoch().0.saturating_sub(now.0));
             }
             let ending = self.take_skip(began).is_some();
@@ -140,7 +141,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                 .all(|f| latest.get(f).is_some_and(|e| e.verdict == Verdict::Pass));
             let shortest_met =
                 early.is_some_and(|e| clock.epoch() >= Millis(e.0 + held.0 + paused.0));
-            if shortest_met && confident && !self.paused() {
+            if shortest_met && confident && !self.holding() {
                 let waited = Millis(clock.epoch().0 - start.0);
                 self.progress.held = Millis(self.progress.held.0 + held.0 + paused.0);
                 self.emit(EventKind::BakePassed {

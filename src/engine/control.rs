@@ -31,6 +31,23 @@ pub(super) struct Controlled {
     pub(super) to_promote: bool,
     /// When the first alias was last read for requests (epoch ms).
     pub(super) polled: Millis,
+    /// The deploy windows or a calendar hold the rollout: who, why, until when.
+    pub(super) closed: Option<Hold>,
+    /// When they began to (epoch ms).
+    pub(super) closed_since: Millis,
+    /// What the change calendars last said, and until when it holds.
+    pub(super) calendars: Option<super::window::Asked>,
+}
+
+/// A hold by the deploy windows or a change calendar.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Hold {
+    /// What holds it.
+    pub(super) by: String,
+    /// Why, in words.
+    pub(super) reason: String,
+    /// Until when (Unix seconds), when known.
+    pub(super) until: Option<u64>,
 }
 
 impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
@@ -186,21 +203,32 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         Some(skip)
     }
 
-    /// Before traffic moves: while a person has paused the rollout, it holds. Health is judged
-    /// every interval while `new` has traffic, and a violation still fails the step.
+    /// Whether a person or the deploy windows hold the rollout now.
+    pub(super) fn holding(&self) -> bool {
+        self.paused() || self.outside()
+    }
+
+    /// Before traffic moves: while a person has paused the rollout, or the deploy windows or
+    /// a change calendar are closed, it holds. Health is judged every interval while `new` has
+    /// traffic, and a violation still fails the step.
     pub(super) async fn hold_while_paused(&mut self, health: &HealthSpec) -> Result<(), Stop> {
-        let Some(every) = self.settings.control else {
-            return Ok(());
-        };
         self.poll_control().await?;
-        if !self.paused() {
+        self.check_window().await?;
+        if !self.holding() {
             return Ok(());
         }
         let settlement = self.settlement(health);
         self.start_judging(&settlement);
         let mut since_look = Millis(0);
-        while self.paused() {
-            let pause = every.min(health.every);
+        while self.holding() {
+            let mut pause = health.every;
+            if let Some(every) = self.settings.control {
+                pause = pause.min(every);
+            }
+            if let Some(until) = self.lease.control.closed.as_ref().and_then(|h| h.until) {
+                let left = (until * 1000).saturating_sub(self.services.clock.epoch().0);
+                pause = pause.min(Millis(left.max(1)));
+            }
             self.services.clock.sleep(pause).await;
             if self.services.clock.interrupted() {
                 return Err(Stop::Interrupted);
@@ -211,6 +239,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                 self.judge_open(health, &settlement).await?;
             }
             self.poll_control().await?;
+            self.check_window().await?;
             self.beat().await?;
         }
         Ok(())

@@ -20,6 +20,7 @@
 //! | [`ctx`] | hooks: what `ctx` shows them, answering what they ask |
 //! | [`approve`] | `approve` gates: a terminal prompt, `rollout approve`, or none |
 //! | [`control`] | what people ask from any machine: `rollout pause`, `resume`, `promote` |
+//! | [`window`] | deploy windows and change calendars: holding while they are closed |
 //! | [`resume`] | continuing an interrupted rollout at the step its lease names |
 //! | [`stop`] | why a step stopped the rollout, and how each stop ends it |
 //! | [`outcome`] | how the rollout ended, with one `Display` and its exit code |
@@ -48,6 +49,7 @@ mod steps;
 mod stop;
 mod versions;
 pub mod waves;
+mod window;
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -159,6 +161,9 @@ pub struct Services<'a, L, M, C> {
     pub hooks: &'a Hooks,
     /// Where events go.
     pub events: &'a mut dyn EventSink,
+    /// Where the playbook's change calendars are read (`None`: nowhere, and a playbook that
+    /// names one is refused before anything changes).
+    pub calendars: Option<&'a dyn crate::cloud::calendar::Calendars>,
 }
 
 /// The services without the event sink, which the engine keeps apart so that work on many
@@ -168,6 +173,7 @@ struct Ports<'a, L, M, C> {
     metrics: &'a M,
     clock: &'a C,
     hooks: &'a Hooks,
+    calendars: Option<&'a dyn crate::cloud::calendar::Calendars>,
 }
 
 /// What the plan says beyond its steps, kept for hooks and the lease.
@@ -187,6 +193,8 @@ struct Playbook {
     alpha: f64,
     /// How health is judged.
     health: crate::plan::HealthSpec,
+    /// When traffic may move.
+    windows: Option<crate::plan::windows::Windows>,
 }
 
 impl Default for Playbook {
@@ -201,6 +209,7 @@ impl Default for Playbook {
             on_success: None,
             alpha: 0.01,
             health: crate::plan::HealthSpec::default_spec(),
+            windows: None,
         }
     }
 }
@@ -210,6 +219,7 @@ impl Playbook {
         Playbook {
             alpha: crate::judge::check_alpha(&plan.health, crate::judge::phases(plan)),
             health: plan.health.clone(),
+            windows: plan.windows.clone(),
             name: plan.name.clone().unwrap_or_else(|| {
                 let selections = plan.targets.select.iter().map(ToString::to_string);
                 let names: Vec<String> = plan
@@ -328,6 +338,7 @@ impl<'a, L: LambdaApi, M: MetricsApi, C: Clock> Engine<'a, L, M, C> {
             clock,
             hooks,
             events,
+            calendars,
         } = services;
         Engine {
             services: Ports {
@@ -335,6 +346,7 @@ impl<'a, L: LambdaApi, M: MetricsApi, C: Clock> Engine<'a, L, M, C> {
                 metrics,
                 clock,
                 hooks,
+                calendars,
             },
             sink: RefCell::new(events),
             settings,

@@ -37,6 +37,12 @@ pub enum Cause {
         /// The longest hold allowed.
         at_most: Millis,
     },
+    /// Traffic was to move, or a bake ran, outside the deploy windows (or while a change
+    /// calendar was closed), and the playbook says `outside window rollback`.
+    OutsideWindow {
+        /// Which window or calendar, and until when.
+        why: String,
+    },
     /// A `run` step's hook said no, failed or timed out.
     Hook {
         /// The hook as the playbook names it.
@@ -268,6 +274,9 @@ impl fmt::Display for Cause {
                 f,
                 "held {held} while old failed as much as new, longer than the {at_most} `shared failure hold up to` allows: the release could not be judged"
             ),
+            Cause::OutsideWindow { why } => {
+                write!(f, "{why}, and the playbook says `outside window rollback`")
+            }
             Cause::Hook { script, verdict } => write!(f, "{script}: {verdict}"),
             Cause::ApprovalRefused => f.write_str("approval refused at the terminal"),
             Cause::ZipUnreadable { path, error } => {

@@ -223,6 +223,7 @@ fn run_in(plan: &Plan, options: &SimOptions, world: &SimWorld, sink: &mut dyn Ev
         clock: world,
         hooks: &hooks,
         events: sink,
+        calendars: Some(world),
     };
     runtime.block_on(Engine::new(services, settings).run(plan))
 }

@@ -62,7 +62,7 @@ impl SimCalendar {
     }
 }
 
-/// The world's calendars, and when its clock started.
+/// The world's calendars, and when its clock started (Unix ms).
 #[derive(Debug, Clone, Default)]
 pub(super) struct Calendars {
     pub(super) start: Millis,
@@ -73,7 +73,8 @@ impl CalendarApi for SimWorld {
     /// The calendar's state at the world's virtual time now.
     async fn calendar_state(&self, name: &str) -> Result<CalendarState, CloudError> {
         let calendars = &self.calendars;
-        let now = self.clock.now();
+        // Unix milliseconds on the world's clock, as SSM answers in wall time.
+        let now = self.clock.epoch();
         match calendars.by_name.get(name) {
             Some(calendar) => Ok(calendar.state_at(
                 Millis(now.0.saturating_sub(calendars.start.0)),

@@ -274,7 +274,7 @@ impl SimWorld {
         let clock = VirtualClock::new();
         SimWorld {
             calendars: calendar::Calendars {
-                start: clock.now(),
+                start: clock.epoch(),
                 by_name: config.calendars.clone(),
             },
             clock,

@@ -27,6 +27,7 @@ fn an_approval_from_elsewhere_releases_the_gate() {
         clock: &w,
         hooks: &hooks,
         events: &mut events,
+        calendars: None,
     };
     let engine = Engine::new(services, settings);
     let approver = async {

@@ -28,6 +28,7 @@ fn steered(world: &SimWorld, plan: &Plan, person: impl AsyncFnOnce(&SimWorld)) -
         clock: world,
         hooks: &hooks,
         events: &mut events,
+        calendars: Some(world),
     };
     let report = runtime.block_on(async {
         let engine = Engine::new(services, steered_settings());

@@ -13,6 +13,7 @@ mod hooks;
 mod refusals;
 mod resume;
 mod steps;
+mod windows;
 mod worlds;
 
 use std::collections::BTreeMap;
@@ -113,6 +114,7 @@ fn run_with<L: LambdaApi, M: MetricsApi>(
         clock: world,
         hooks: &hooks,
         events: &mut events,
+        calendars: Some(world),
     };
     let report = runtime.block_on(Engine::new(services, settings).run(plan));
     Run { report, events }

@@ -59,6 +59,7 @@ impl<'a, L: LambdaApi, M: MetricsApi, C> Region<'a, L, M, C> {
             clock,
             hooks,
             events,
+            calendars: None,
         };
         Engine::new(services, settings)
     }
