@@ -94,6 +94,9 @@ codes! {
     BadExternalId => "bad-external-id", Error, "An external id that STS does not accept.";
     RegionWithWaves => "region-with-waves", Error, "A `region` header or `--region` beside `waves`, which name the regions.";
     WavesWithoutPromote => "waves-without-promote", Error, "A playbook with waves whose steps do not end in `promote`.";
+    BadBus => "bad-bus", Error, "A `notify eventbridge` bus that is not a bus's name or ARN.";
+    BadTopic => "bad-topic", Error, "A `notify sns` topic that is not a standard topic's ARN.";
+    DuplicateNotify => "duplicate-notify", Error, "The same `notify` destination named twice.";
     TooDeep => "too-deep", Error, "Brackets, or step calls, nested deeper than the tools follow.";
     NoNewVersion => "no-new-version", Error, "Traffic moves before `publish` or `use version`.";
     SecondVersion => "second-version", Error, "A second `publish` or `use version`.";

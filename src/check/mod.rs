@@ -2,6 +2,7 @@
 
 mod health;
 mod load;
+mod notify;
 mod reach;
 mod steps;
 mod values;
@@ -246,6 +247,7 @@ impl Checker {
             on_success: headers.on_success,
             steps: flow.steps,
             waves,
+            notify: headers.notify,
         }
     }
 
@@ -412,6 +414,13 @@ impl Checker {
                     out.region_at = Some(header.span);
                 }
                 HeaderKind::Waves(block) => out.waves = Some((block.clone(), header.span)),
+                HeaderKind::Notify { service, target } => {
+                    if let Some(destination) =
+                        self.destination(*service, target, header.span, &out.notify, scope)
+                    {
+                        out.notify.push(destination);
+                    }
+                }
                 HeaderKind::OnHook { event, hook } => {
                     let script = self.script(hook, scope);
                     match event {
@@ -571,6 +580,8 @@ struct RootHeaders {
     region_at: Option<Span>,
     /// The `waves` block and its header's span.
     waves: Option<(ast::WavesBlock, Span)>,
+    /// Where notifications go, each once.
+    notify: Vec<crate::plan::notify::Destination>,
     on_failure: Option<Script>,
     on_success: Option<Script>,
 }

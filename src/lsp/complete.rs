@@ -35,6 +35,8 @@ const STATEMENTS: &[&str] = &[
     "import",
     "health",
     "waves",
+    "notify eventbridge",
+    "notify sns",
     "on failure run",
     "on success run",
     "step",

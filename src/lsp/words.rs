@@ -68,6 +68,9 @@ pub(super) const WORDS: &[(&str, &str)] = &[
     ("external", "`external id \"X\"`: the external id the role's trust policy asks for"),
     ("between", "`between waves wait D [until healthy]`: the bake after each wave, before the next one starts"),
     ("this", "`on failure rollback this wave`: a failure rolls back the failing wave only (the default)"),
+    ("notify", "`notify eventbridge \"BUS\"` or `notify sns \"TOPIC-ARN\"`: where the rollout's progress is sent (started, each step, held, promoted, rolled back, failed); a failure to send never stops the rollout"),
+    ("eventbridge", "`notify eventbridge \"BUS\"`: `PutEvents` to the bus (a name in the rollout's region, or an ARN), source `rollout`"),
+    ("sns", "`notify sns \"arn:aws:sns:REGION:ACCOUNT:TOPIC\"`: `Publish` to the topic, the message the notification's JSON"),
 ];
 
 #[cfg(test)]

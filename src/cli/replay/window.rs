@@ -126,6 +126,7 @@ mod tests {
             on_success: None,
             steps: Vec::new(),
             waves: None,
+            notify: Vec::new(),
         }
     }
 

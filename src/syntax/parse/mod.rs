@@ -119,6 +119,7 @@ fn build_file(pair: Pair<'_, Rule>) -> File {
             | Rule::import_header
             | Rule::health_block
             | Rule::waves_block
+            | Rule::notify_header
             | Rule::on_hook
             | Rule::step_def => statements.push(Statement::Header(build_header(child))),
             _ => statements.push(Statement::Step(build_step(child))),
@@ -167,6 +168,13 @@ fn build_header(pair: Pair<'_, Rule>) -> Header {
         Rule::import_header => HeaderKind::Import(build_string(inner.next().unwrap())),
         Rule::health_block => HeaderKind::Health(build_health(inner)),
         Rule::waves_block => HeaderKind::Waves(build_waves(inner)),
+        Rule::notify_header => HeaderKind::Notify {
+            service: match inner.next().unwrap().as_rule() {
+                Rule::kw_eventbridge => NotifyService::EventBridge,
+                _ => NotifyService::Sns,
+            },
+            target: build_string(inner.next().unwrap()),
+        },
         Rule::on_hook => {
             let event = match inner.next().unwrap().as_rule() {
                 Rule::kw_failure => HookEvent::Failure,

@@ -520,4 +520,5 @@ fn a_byte_order_mark_is_not_text() {
     assert_eq!(file.statements.len(), 4);
 }
 
+mod notify;
 mod waves;
