@@ -17,6 +17,7 @@ mod interrupt;
 mod journal;
 mod judged;
 mod lease;
+mod notify;
 mod reading;
 mod refusals;
 mod replay;

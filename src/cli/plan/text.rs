@@ -3,6 +3,7 @@
 use std::fmt;
 
 use super::chart::chart;
+use super::notify::Section;
 use super::view::{PlanView, WavesView, SHOWN_NAMES};
 use crate::plan::waves::WaveFailure;
 use crate::plan::Millis;
@@ -123,6 +124,7 @@ impl fmt::Display for PlanView {
                 }
             }
         }
+        write!(f, "{}", Section(&self.notify))?;
         writeln!(f)?;
         writeln!(
             f,

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::commands::Calls;
 use super::judged::judged_by;
+use super::notify::NotifyView;
 use super::timing::step_duration;
 use crate::judge::evidence::judging;
 use crate::judge::settle::Settlement;
@@ -60,6 +61,9 @@ pub(super) struct PlanView {
     /// The waves, when the playbook has them: the steps above run in each.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) waves: Option<WavesView>,
+    /// Where notifications go, each with its call.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(super) notify: Vec<NotifyView>,
 }
 
 /// The waves on one timeline.
@@ -366,6 +370,7 @@ impl PlanView {
                 .waves
                 .as_ref()
                 .map(|w| WavesView::new(w, earliest, latest, delay)),
+            notify: plan.notify.iter().map(NotifyView::new).collect(),
         }
     }
 }
