@@ -102,6 +102,9 @@ codes! {
     DuplicateWindow => "duplicate-window", Error, "A window or calendar given twice, or a day named twice in a window.";
     BadCalendar => "bad-calendar", Error, "A calendar that is not an SSM Change Calendar's name or ARN.";
     OutsideWithoutWindow => "outside-without-window", Error, "`outside window` in a playbook without a window or calendar.";
+    BadBus => "bad-bus", Error, "A `notify eventbridge` bus that is not a bus's name or ARN.";
+    BadTopic => "bad-topic", Error, "A `notify sns` topic that is not a standard topic's ARN.";
+    DuplicateNotify => "duplicate-notify", Error, "The same `notify` destination named twice.";
     TooDeep => "too-deep", Error, "Brackets, or step calls, nested deeper than the tools follow.";
     NoNewVersion => "no-new-version", Error, "Traffic moves before `publish` or `use version`.";
     SecondVersion => "second-version", Error, "A second `publish` or `use version`.";

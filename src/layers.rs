@@ -3,7 +3,8 @@
 //! one layer name each other (a cycle). From the bottom: exit codes, bounded reading of input
 //! files and the span of source text; diagnostics and syntax (which reports with them); the plan; the judge
 //! (pure statistics and time); the cloud (back ends and the simulated world); hooks; the checker
-//! (which compiles hooks at check time); the engine; the event renderers, the exporter, the
+//! (which compiles hooks at check time); the engine; notifications (the engine's events sent
+//! to EventBridge and SNS); the event renderers, the exporter, the
 //! language server and the replay of a past window; the simulation driver; the commands.
 
 use std::collections::BTreeSet;
@@ -18,6 +19,7 @@ const LAYERS: &[&[&str]] = &[
     &["hooks"],
     &["check"],
     &["engine"],
+    &["notify"],
     &["report", "export", "lsp", "replay"],
     &["simulation"],
     &["cli"],

@@ -18,6 +18,7 @@ pub mod hooks;
 pub mod input;
 pub mod judge;
 pub mod lsp;
+pub mod notify;
 pub mod plan;
 pub mod replay;
 pub mod report;

@@ -2,6 +2,7 @@
 
 mod health;
 mod load;
+mod notify;
 mod reach;
 mod steps;
 mod values;
@@ -249,6 +250,7 @@ impl Checker {
             steps: flow.steps,
             waves,
             windows,
+            notify: headers.notify,
         }
     }
 
@@ -416,6 +418,13 @@ impl Checker {
                 }
                 HeaderKind::Waves(block) => out.waves = Some((block.clone(), header.span)),
                 HeaderKind::Window(window) => out.windows.push((window.clone(), header.span)),
+                HeaderKind::Notify { service, target } => {
+                    if let Some(destination) =
+                        self.destination(*service, target, header.span, &out.notify, scope)
+                    {
+                        out.notify.push(destination);
+                    }
+                }
                 HeaderKind::OnHook { event, hook } => {
                     let script = self.script(hook, scope);
                     match event {
@@ -577,6 +586,8 @@ struct RootHeaders {
     waves: Option<(ast::WavesBlock, Span)>,
     /// The `window`, `calendar` and `outside window` headers, in order, with their spans.
     windows: Vec<(ast::WindowHeader, Span)>,
+    /// Where notifications go, each once.
+    notify: Vec<crate::plan::notify::Destination>,
     on_failure: Option<Script>,
     on_success: Option<Script>,
 }

@@ -10,6 +10,7 @@ mod fmt;
 mod lease;
 mod load;
 mod manual;
+mod notify;
 mod output;
 pub mod plan;
 mod replay;

@@ -256,8 +256,13 @@ pub(super) fn settings(args: &RunArgs, interactive: bool, resume: bool) -> Setti
 }
 
 /// Where the events of a run go: the display, the journal, what each alias was left serving,
-/// and the report's recorder; and why the journal could not be opened, if it could not.
-pub(super) fn tee(args: &RunArgs, left: Left) -> (RefCell<Tee>, Option<String>) {
+/// the report's recorder and the notifications; and why the journal could not be opened, if it
+/// could not.
+pub(super) fn tee(
+    args: &RunArgs,
+    left: Left,
+    notifier: Option<crate::notify::Notifier>,
+) -> (RefCell<Tee>, Option<String>) {
     let stdout = std::io::stdout();
     let (journal, journal_problem) = match Journal::open(args.journal.clone()) {
         Ok(journal) => (Some(journal), None),
@@ -276,6 +281,7 @@ pub(super) fn tee(args: &RunArgs, left: Left) -> (RefCell<Tee>, Option<String>) 
         journal,
         left,
         recorder: args.report.as_ref().map(|_| Recorder::default()),
+        notifier,
     });
     (sink, journal_problem)
 }
@@ -474,7 +480,9 @@ async fn execute(
     ));
     let hooks = Hooks::compile(&plan);
     let settings = settings(args, interactive, resume);
-    let (sink, journal_problem) = tee(args, left);
+    let region = Some(aws.region().to_string());
+    let notifier = super::notify::notifier(&args.aws, &plan, &alias, region).await;
+    let (sink, journal_problem) = tee(args, left, notifier);
     let mut shared = &sink;
     let notify = |retry: &Retry| tell_retry(&sink, &clock_, None, retry);
     let retrying = Retrying::new(&paced, &clock_).notifying(&notify);
@@ -487,6 +495,7 @@ async fn execute(
         calendars: Some(&aws),
     };
     let report = Engine::new(services, settings).run(&plan).await;
+    super::notify::flush(&sink, report.ended_ms).await;
     let tee = sink.into_inner();
     let journal_problem = journal_problem.or_else(|| tee.journal.as_ref()?.problem());
     let recorded = tee.recorder;

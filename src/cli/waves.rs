@@ -211,7 +211,9 @@ pub(super) async fn execute(
         rolling_back,
         move |_: &Left| restore.clone(),
     ));
-    let (sink, journal_problem) = tee(args, left);
+    // Each region's events carry their region; the rollout's own end carries none.
+    let notifier = super::notify::notifier(&args.aws, &plan, &alias, None).await;
+    let (sink, journal_problem) = tee(args, left, notifier);
     let notices: Vec<_> = places
         .iter()
         .map(|place| {
@@ -255,6 +257,7 @@ pub(super) async fn execute(
     }
     .run()
     .await;
+    super::notify::flush(&sink, waved.ended_ms).await;
     let tee = sink.into_inner();
     let calls: u64 = connected.iter().map(Aws::calls).sum();
     if let Some(recorded) = &tee.recorder {

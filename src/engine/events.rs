@@ -278,6 +278,17 @@ pub enum EventKind {
         /// Why.
         reason: String,
     },
+    /// A notification (of a playbook's `notify` lines) could not be sent, after retries. It
+    /// changes nothing of the rollout.
+    NotifyFailed {
+        /// Where it was to go, as the playbook writes it: `eventbridge "rollouts"`.
+        destination: String,
+        /// Which notification (`step_started`); absent for those time ran out on at the end.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        notification: Option<String>,
+        /// Why.
+        error: String,
+    },
     /// The rollout ended.
     Finished {
         /// How.

@@ -103,12 +103,14 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         for name in names {
             match calendars.state(name).await {
                 Ok(state) => opening = opening.and(state.opening(now)),
-                Err(error) => return Asked {
-                    opening: Err(format!(
+                Err(error) => {
+                    return Asked {
+                        opening: Err(format!(
                         "change calendar {name:?} could not be read ({error}): closed until it can"
                     )),
-                    until: recheck,
-                },
+                        until: recheck,
+                    }
+                }
             }
         }
         let until = match opening {

@@ -261,6 +261,13 @@ pub fn compile_within(
             help: "run the playbook with `rollout run`, which holds traffic outside its windows; or export a playbook without `window` and `calendar` lines".into(),
         });
     }
+    for destination in &plan.notify {
+        problems.push(Problem {
+            line: Some(line(destination.span.start)),
+            message: format!("`notify {destination}`: a state machine sends no notifications yet"),
+            help: "run the playbook with `rollout run`, which sends them; or leave the `notify` lines out of the playbook you export (an EventBridge rule on the execution's status changes tells of its start and end)".into(),
+        });
+    }
     for step in &plan.steps {
         let at = Some(line(step.span.start));
         match &step.kind {

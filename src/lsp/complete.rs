@@ -39,6 +39,8 @@ const STATEMENTS: &[&str] = &[
     "calendar",
     "outside window pause",
     "outside window rollback",
+    "notify eventbridge",
+    "notify sns",
     "on failure run",
     "on success run",
     "step",

@@ -73,6 +73,9 @@ pub(super) const WORDS: &[(&str, &str)] = &[
     ("outside", "`outside window pause|rollback`: outside the windows, hold (traffic stays, the bake's clock stops) or roll back"),
     ("pause", "`outside window pause` (the default): outside the windows traffic stays where it is and the bake's clock stops"),
     ("this", "`on failure rollback this wave`: a failure rolls back the failing wave only (the default)"),
+    ("notify", "`notify eventbridge \"BUS\"` or `notify sns \"TOPIC-ARN\"`: where the rollout's progress is sent (started, each step, held, promoted, rolled back, failed); a failure to send never stops the rollout"),
+    ("eventbridge", "`notify eventbridge \"BUS\"`: `PutEvents` to the bus (a name in the rollout's region, or an ARN), source `rollout`"),
+    ("sns", "`notify sns \"arn:aws:sns:REGION:ACCOUNT:TOPIC\"`: `Publish` to the topic, the message the notification's JSON"),
 ];
 
 #[cfg(test)]

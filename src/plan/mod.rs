@@ -6,6 +6,7 @@
 pub mod calls;
 mod display;
 pub mod names;
+pub mod notify;
 mod quantity;
 pub mod waves;
 pub mod windows;
@@ -45,12 +46,16 @@ pub struct Plan {
     /// When traffic may move: weekly windows and change calendars; `None`: at any time.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub windows: Option<windows::Windows>,
+    /// Where the rollout's progress is sent, in the order written.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notify: Vec<notify::Destination>,
 }
 
 impl Plan {
     /// A digest of what the rollout does: its steps with their values and how health judges
-    /// them, as text (so not where the files are, nor how the playbook is laid out). The lease
-    /// carries it, and `resume` continues only the playbook that started the rollout.
+    /// them, as text (so not where the files are, nor how the playbook is laid out, nor where
+    /// notifications go, which moves no traffic). The lease carries it, and `resume` continues
+    /// only the playbook that started the rollout.
     pub fn fingerprint(&self) -> String {
         let mut text = format!("{}; delay {:?}", self.health, self.health.delay);
         for check in &self.health.checks {

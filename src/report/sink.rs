@@ -9,6 +9,7 @@ use super::journal::Journal;
 use super::words::{lines, stamped};
 use crate::cloud::Alias;
 use crate::engine::events::{Event, EventKind, EventSink};
+use crate::notify::{Failure, Notifier};
 
 /// Timestamped lines, one or more per event.
 pub struct TextSink<W: Write> {
@@ -127,8 +128,8 @@ impl EventSink for Left {
     }
 }
 
-/// The display, the journal, what each alias was left serving and the report's recorder, each
-/// told every event.
+/// The display, the journal, what each alias was left serving, the report's recorder and the
+/// notifications, each told every event.
 pub struct Tee {
     /// What people or scripts read.
     pub display: Box<dyn EventSink>,
@@ -138,10 +139,35 @@ pub struct Tee {
     pub left: Left,
     /// Every event, for `--report`.
     pub recorder: Option<Recorder>,
+    /// What is sent to the playbook's `notify` destinations.
+    pub notifier: Option<Notifier>,
 }
 
-impl EventSink for Tee {
-    fn emit(&mut self, event: &Event) {
+impl Tee {
+    /// Tells of a notification that could not be sent: a warning on stderr, and a
+    /// `notify_failed` event for the display and the journal, at `at_ms`.
+    pub fn notify_failed(&mut self, failure: Failure, at_ms: u64) {
+        let about = failure
+            .notification
+            .map(|n| format!(" {}", n.name()))
+            .unwrap_or_default();
+        eprintln!(
+            "warning: the notification{about} to {} was not sent: {}; the rollout goes on",
+            failure.destination, failure.error
+        );
+        self.tell(&Event {
+            at_ms,
+            region: failure.region,
+            kind: EventKind::NotifyFailed {
+                destination: failure.destination,
+                notification: failure.notification.map(|n| n.name().to_string()),
+                error: failure.error,
+            },
+        });
+    }
+
+    /// Tells every sink but the notifier.
+    fn tell(&mut self, event: &Event) {
         if let Some(journal) = &mut self.journal {
             journal.append(event);
         }
@@ -150,6 +176,19 @@ impl EventSink for Tee {
             recorder.emit(event);
         }
         self.display.emit(event);
+    }
+}
+
+impl EventSink for Tee {
+    fn emit(&mut self, event: &Event) {
+        self.tell(event);
+        let Some(notifier) = &mut self.notifier else {
+            return;
+        };
+        notifier.emit(event);
+        for failure in notifier.failures() {
+            self.notify_failed(failure, event.at_ms);
+        }
     }
 }
 

@@ -114,6 +114,8 @@ pub(super) fn lines(event: &Event, steps: usize, verbose: bool) -> Vec<String> {
             "  AWS: {call} failed ({error}) {since_ms} after its first try; attempt {} of {attempts} in {pause_ms}",
             attempt + 1
         )],
+        // Said on stderr as a warning when it happens (`Tee::notify_failed`), whatever the format.
+        EventKind::NotifyFailed { .. } => Vec::new(),
         EventKind::TakingOver {
             function,
             holder,

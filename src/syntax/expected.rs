@@ -78,8 +78,8 @@ fn unknown_statement(positives: &[Rule], source: &Source, at: usize) -> Option<D
 /// The words that begin a header or a step.
 const STATEMENT_WORDS: &[&str] = &[
     "rollout", "function", "alias", "region", "param", "import", "health", "waves", "window",
-    "calendar", "outside", "on", "step", "update", "publish", "use", "shift", "ramp", "wait",
-    "approve", "run", "promote", "rollback",
+    "calendar", "outside", "notify", "on", "step", "update", "publish", "use", "shift", "ramp",
+    "wait", "approve", "run", "promote", "rollback",
 ];
 
 fn join(words: &[&str]) -> String {
@@ -119,6 +119,9 @@ fn found(text: &str, at: usize) -> String {
 fn hint(positives: &[Rule], text: &str, at: usize) -> String {
     let has = |rule: Rule| positives.contains(&rule);
     let rest = &text[at..];
+    if has(Rule::kw_eventbridge) || has(Rule::kw_sns) {
+        return "write where notifications go: `notify eventbridge \"bus name or ARN\"` or `notify sns \"arn:aws:sns:REGION:ACCOUNT:TOPIC\"`".into();
+    }
     if rest.starts_with('"') || has(Rule::quote) && !rest.starts_with('"') && has(Rule::text) {
         return "strings are written in double quotes on one line; escape `\"` and `\\` with a backslash".into();
     }
@@ -173,6 +176,7 @@ fn words(rule: Rule) -> Option<&'static str> {
         | Rule::window_header
         | Rule::calendar_header
         | Rule::outside_header
+        | Rule::notify_header
         | Rule::on_hook
         | Rule::step_def => "a header",
         Rule::block
@@ -237,6 +241,7 @@ fn words(rule: Rule) -> Option<&'static str> {
         | Rule::health_item
         | Rule::waves_item
         | Rule::wave_item
+        | Rule::notify_service
         | Rule::factor
         | Rule::check_end
         | Rule::number_text
@@ -320,6 +325,9 @@ fn words(rule: Rule) -> Option<&'static str> {
         Rule::kw_calendar => "`calendar`",
         Rule::kw_outside => "`outside`",
         Rule::kw_pause => "`pause`",
+        Rule::kw_notify => "`notify`",
+        Rule::kw_eventbridge => "`eventbridge`",
+        Rule::kw_sns => "`sns`",
         Rule::selector => {
             "a function name, a pattern such as \"checkout-*\", or `tagged \"key=value\"`"
         }

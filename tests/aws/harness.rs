@@ -379,6 +379,11 @@ pub(crate) fn events(output: &Output) -> Vec<Value> {
 /// `jsonschema` package the venv has for cfn-lint: an event or a field the schema does not
 /// describe fails the test that printed it.
 pub(crate) fn conform(lines: &[u8]) {
+    conform_to(lines, "events.schema.json");
+}
+
+/// Holds JSON lines (one object a line) to the published schema `schema/NAME`.
+pub(crate) fn conform_to(lines: &[u8], name: &str) {
     let cfn_lint = crate::validated::validator("ROLLOUT_CFN_LINT");
     let python = cfn_lint.with_file_name("python");
     const CHECK: &str = "import json, sys, jsonschema
@@ -396,7 +401,7 @@ sys.exit(1 if bad else 0)
     let mut child = Command::new(&python)
         .arg("-c")
         .arg(CHECK)
-        .arg(root().join("schema/events.schema.json"))
+        .arg(root().join("schema").join(name))
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -410,7 +415,7 @@ sys.exit(1 if bad else 0)
     let checked = child.wait_with_output().expect("the schema check ends");
     assert!(
         checked.status.success(),
-        "JSON event lines that schema/events.schema.json does not describe:\n{}{}",
+        "JSON lines that schema/{name} does not describe:\n{}{}",
         String::from_utf8_lossy(&checked.stdout),
         String::from_utf8_lossy(&checked.stderr)
     );

@@ -18,6 +18,7 @@ mod interrupt;
 mod journal;
 mod judged;
 mod lease;
+mod notify;
 mod reading;
 mod refusals;
 mod replay;

@@ -156,3 +156,18 @@ fn the_simulated_comparison_is_skipped_where_nothing_is_judged_and_bounded_other
         .stderr_contains("judgment not compared in simulate: a rollout of up to 12h")
         .run();
 }
+
+#[test]
+fn notifications_are_refused_with_their_lines() {
+    Test::temp()
+        .file(
+            "p.rollout",
+            "function \"checkout-api\"\nalias \"live\"\nnotify eventbridge \"rollouts\"\nnotify sns \"arn:aws:sns:eu-west-1:123456789012:releases\"\npublish\nshift 10% to new\npromote\n",
+        )
+        .args(["export", "p.rollout", "--to", "step-functions"])
+        .status(2)
+        .stderr_contains("error: p.rollout:3: `notify eventbridge \"rollouts\"`: a state machine sends no notifications yet")
+        .stderr_contains("error: p.rollout:4: `notify sns \"arn:aws:sns:eu-west-1:123456789012:releases\"`")
+        .stderr_contains("  help: run the playbook with `rollout run`")
+        .run();
+}

@@ -212,3 +212,30 @@ fn plan_without_windows_shows_no_windows() {
     let plan: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert!(plan.get("windows").is_none());
 }
+
+#[test]
+fn plan_shows_where_notifications_go_and_the_calls_that_send_them() {
+    let playbook = "function \"checkout-api\"\nalias \"live\"\nnotify eventbridge \"arn:aws:events:eu-west-1:123456789012:event-bus/rollouts\"\nnotify sns \"arn:aws:sns:eu-west-1:123456789012:releases\"\npublish\nshift 10% to new\npromote\n";
+    Test::temp()
+        .file("p.rollout", playbook)
+        .args(["plan", "p.rollout"])
+        .stdout_contains("notifications (started, each step, held, rolled back, promoted, failed;")
+        .stdout_contains("  eventbridge \"arn:aws:events:eu-west-1:123456789012:event-bus/rollouts\"\n    aws events put-events --entries '[{\"Detail\":\"<the notification>\",\"DetailType\":\"<Rollout Started, Rollout Step Started, …>\",\"EventBusName\":\"arn:aws:events:eu-west-1:123456789012:event-bus/rollouts\",\"Source\":\"rollout\"}]' --region eu-west-1\n")
+        .stdout_contains("    aws sns publish --topic-arn arn:aws:sns:eu-west-1:123456789012:releases --subject")
+        .run();
+    let out = Test::temp()
+        .file("p.rollout", playbook)
+        .args(["plan", "p.rollout", "--format", "json"])
+        .run();
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan["notify"][1]["service"], "sns");
+    assert_eq!(plan["notify"][1]["region"], "eu-west-1");
+    assert_eq!(
+        plan["notify"][1]["target"],
+        "arn:aws:sns:eu-west-1:123456789012:releases"
+    );
+    assert!(plan["notify"][0]["call"]
+        .as_str()
+        .unwrap()
+        .starts_with("aws events put-events --entries"));
+}

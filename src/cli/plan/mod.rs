@@ -3,6 +3,7 @@
 mod chart;
 mod commands;
 mod judged;
+mod notify;
 mod text;
 mod timing;
 mod view;

@@ -3,6 +3,7 @@
 use std::fmt;
 
 use super::chart::chart;
+use super::notify::Section;
 use super::view::{PlanView, WavesView, SHOWN_NAMES};
 use super::windows::WindowsView;
 use crate::plan::waves::WaveFailure;
@@ -124,6 +125,7 @@ impl fmt::Display for PlanView {
                 }
             }
         }
+        write!(f, "{}", Section(&self.notify))?;
         writeln!(f)?;
         writeln!(
             f,

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::commands::Calls;
 use super::judged::judged_by;
+use super::notify::NotifyView;
 use super::timing::step_duration;
 use crate::judge::evidence::judging;
 use crate::judge::settle::Settlement;
@@ -61,6 +62,9 @@ pub(super) struct PlanView {
     /// When the steps really run, when the playbook has windows (`plan` fills it in).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) windows: Option<super::windows::WindowsView>,
+    /// Where notifications go, each with its call.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(super) notify: Vec<NotifyView>,
 }
 
 /// The waves on one timeline.
@@ -377,6 +381,7 @@ impl PlanView {
                 .as_ref()
                 .map(|w| WavesView::new(w, earliest, latest, delay)),
             windows: None,
+            notify: plan.notify.iter().map(NotifyView::new).collect(),
         }
     }
 }

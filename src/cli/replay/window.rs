@@ -127,6 +127,7 @@ mod tests {
             steps: Vec::new(),
             waves: None,
             windows: None,
+            notify: Vec::new(),
         }
     }
 

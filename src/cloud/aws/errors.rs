@@ -59,6 +59,8 @@ where
             CloudError::Busy(text)
         }
         "TooManyRequestsException"
+        // SNS's word for it.
+        | "Throttled"
         | "Throttling"
         | "ThrottlingException"
         | "RequestLimitExceeded" => CloudError::Throttled {

@@ -1,12 +1,13 @@
 //! The real services, through the AWS SDK. SDK types stop here: every call returns domain types
-//! and [`CloudError`]s. This module connects; [`lambda`], [`cloudwatch`] and [`executions`]
-//! make each service's calls, and [`errors`] says what a failed one means.
+//! and [`CloudError`]s. This module connects; [`lambda`], [`cloudwatch`], [`executions`] and
+//! [`notify`] make each service's calls, and [`errors`] says what a failed one means.
 
 mod calendar;
 mod cloudwatch;
 mod errors;
 mod executions;
 mod lambda;
+mod notify;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -38,14 +39,17 @@ pub struct AwsOptions {
     pub role: Option<(String, Option<String>)>,
 }
 
-/// Lambda, CloudWatch, Step Functions and SSM clients with a call counter. Their pace is
-/// [`super::limit::Limited`]'s to set.
+/// Lambda, CloudWatch, Step Functions, SSM, EventBridge and SNS clients with a call counter.
+/// Their pace is [`super::limit::Limited`]'s to set.
 #[derive(Debug, Clone)]
 pub struct Aws {
     lambda: aws_sdk_lambda::Client,
     cloudwatch: aws_sdk_cloudwatch::Client,
     sfn: aws_sdk_sfn::Client,
     ssm: aws_sdk_ssm::Client,
+    eventbridge: aws_sdk_eventbridge::Client,
+    sns: aws_sdk_sns::Client,
+    region: String,
     credentials: Option<SharedCredentialsProvider>,
     calls: Arc<AtomicU64>,
 }
@@ -153,15 +157,16 @@ impl Aws {
             let provider = SharedCredentialsProvider::new(assume.build().await);
             config = config.into_builder().credentials_provider(provider).build();
         }
-        match config.region() {
+        let region = match config.region() {
             None => {
                 return Err(CloudError::Setup(
                     "no region: pass --region, set AWS_REGION, or give the profile a `region`"
                         .into(),
                 ))
             }
-            Some(region) => region_name(region.as_ref())?,
-        }
+            Some(region) => region.to_string(),
+        };
+        region_name(&region)?;
         let mut endpoint = options.endpoint_url.is_some();
         if options.endpoint_url.is_none() {
             if let Ok(url) = std::env::var("AWS_ENDPOINT_URL") {
@@ -178,6 +183,9 @@ impl Aws {
             cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
             sfn: aws_sdk_sfn::Client::new(&config),
             ssm: aws_sdk_ssm::Client::new(&config),
+            eventbridge: aws_sdk_eventbridge::Client::new(&config),
+            sns: aws_sdk_sns::Client::new(&config),
+            region,
             credentials: config.credentials_provider(),
             calls: Arc::new(AtomicU64::new(0)),
         })
@@ -198,6 +206,11 @@ impl Aws {
             })
         })?;
         Ok(credentials.expiry())
+    }
+
+    /// The region the clients call.
+    pub fn region(&self) -> &str {
+        &self.region
     }
 
     /// Calls made so far.

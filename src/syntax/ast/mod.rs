@@ -62,6 +62,13 @@ pub enum HeaderKind {
     Waves(WavesBlock),
     /// `window …`, `calendar …` or `outside window …`
     Window(WindowHeader),
+    /// `notify eventbridge "bus"` / `notify sns "topic-arn"`
+    Notify {
+        /// The service.
+        service: NotifyService,
+        /// The bus (name or ARN) or the topic's ARN.
+        target: Str,
+    },
     /// `on failure run "x.rhai"` / `on success run "x.rhai"`
     OnHook {
         /// When the hook runs.
@@ -86,6 +93,7 @@ impl HeaderKind {
             HeaderKind::Health(_) => "health",
             HeaderKind::Waves(_) => "waves",
             HeaderKind::Window(window) => window.keyword(),
+            HeaderKind::Notify { .. } => "notify",
             HeaderKind::OnHook {
                 event: HookEvent::Failure,
                 ..
@@ -95,6 +103,26 @@ impl HeaderKind {
                 ..
             } => "on success",
             HeaderKind::StepDef(_) => "step",
+        }
+    }
+}
+
+/// The service a `notify` line sends to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NotifyService {
+    /// An Amazon EventBridge event bus: `PutEvents`.
+    EventBridge,
+    /// An Amazon SNS topic: `Publish`.
+    Sns,
+}
+
+impl NotifyService {
+    /// The word a playbook writes for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotifyService::EventBridge => "eventbridge",
+            NotifyService::Sns => "sns",
         }
     }
 }

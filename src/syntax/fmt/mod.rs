@@ -1,7 +1,7 @@
 //! The canonical printer behind `rollout fmt`.
 //!
-//! Layout: headers first in a fixed order (targets and waves, windows, imports, params, health, hooks, step
-//! definitions), a blank line between groups, then the steps; one statement per line, two spaces
+//! Layout: headers first in a fixed order (targets and waves, windows, imports, params, health,
+//! hooks, notifications, step definitions), a blank line between groups, then the steps; one statement per line, two spaces
 //! per block level, single spaces between tokens; a wave of one `region` line on one line when it
 //! fits. Comments stay with the statement they were written on or above. Values are printed as
 //! written, so formatting never changes meaning.
@@ -103,6 +103,7 @@ fn group(kind: &HeaderKind) -> u8 {
         HeaderKind::Param { .. } => 20,
         HeaderKind::Health(_) => 30,
         HeaderKind::OnHook { .. } => 40,
+        HeaderKind::Notify { .. } => 45,
         HeaderKind::StepDef(_) => 50,
     }
 }
@@ -212,6 +213,11 @@ impl Printer {
                 self.close(0, block.close.start);
             }
             HeaderKind::Window(window) => self.line(0, window_header(window), at),
+            HeaderKind::Notify { service, target } => self.line(
+                0,
+                format!("notify {} {}", service.as_str(), string(target)),
+                at,
+            ),
             HeaderKind::OnHook { event, hook: h } => {
                 let event = match event {
                     HookEvent::Failure => "failure",

@@ -66,3 +66,11 @@ fn comments_in_waves_stay_where_they_were_written() {
         "waves {\n  wave \"a\" {  # why\n    region \"us-east-1\"\n  }\n}\n"
     );
 }
+
+#[test]
+fn notify_lines_follow_the_hooks_in_their_own_group_in_the_order_written() {
+    assert_eq!(
+        fmt("publish\nnotify   sns \"arn:aws:sns:eu-west-1:123456789012:t\"\non success run \"a.rhai\"\nnotify eventbridge  \"rollouts\" # ops\nfunction \"f\"\nstep s() { promote }\n"),
+        "function \"f\"\n\non success run \"a.rhai\"\n\nnotify sns \"arn:aws:sns:eu-west-1:123456789012:t\"\nnotify eventbridge \"rollouts\"  # ops\n\nstep s() {\n  promote\n}\n\npublish\n"
+    );
+}

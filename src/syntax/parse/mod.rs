@@ -124,6 +124,7 @@ fn build_file(pair: Pair<'_, Rule>) -> File {
             | Rule::window_header
             | Rule::calendar_header
             | Rule::outside_header
+            | Rule::notify_header
             | Rule::on_hook
             | Rule::step_def => statements.push(Statement::Header(build_header(child))),
             _ => statements.push(Statement::Step(build_step(child))),
@@ -175,6 +176,13 @@ fn build_header(pair: Pair<'_, Rule>) -> Header {
         Rule::window_header | Rule::calendar_header | Rule::outside_header => {
             HeaderKind::Window(windows::build_window_header(rule, inner))
         }
+        Rule::notify_header => HeaderKind::Notify {
+            service: match inner.next().unwrap().as_rule() {
+                Rule::kw_eventbridge => NotifyService::EventBridge,
+                _ => NotifyService::Sns,
+            },
+            target: build_string(inner.next().unwrap()),
+        },
         Rule::on_hook => {
             let event = match inner.next().unwrap().as_rule() {
                 Rule::kw_failure => HookEvent::Failure,

@@ -520,5 +520,6 @@ fn a_byte_order_mark_is_not_text() {
     assert_eq!(file.statements.len(), 4);
 }
 
+mod notify;
 mod waves;
 mod windows;
