@@ -135,6 +135,14 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                     until: hold.until,
                 });
             }
+            // Still closed, now by something else: say what holds it now.
+            (Some(before), Some(hold)) if before.by != hold.by => {
+                self.emit(EventKind::Paused {
+                    by: hold.by.clone(),
+                    reason: Some(hold.reason.clone()),
+                    until: hold.until,
+                });
+            }
             (Some(hold), None) => {
                 let paused_ms = Millis(
                     self.services

@@ -141,3 +141,108 @@ fn asking_an_alias_no_rollout_holds_writes_nothing_and_exits_2() {
     assert_eq!(aws.alias(&f), unsplit("1"));
     assert_eq!(marker(&aws, &f), None);
 }
+
+#[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs a moto server: `scripts/test` runs these (cargo test --features e2e)"
+)]
+fn a_playbook_whose_window_is_closed_now_pauses_before_its_first_shift_and_says_until_when() {
+    let aws = Aws::new();
+    let f = unique("windowed");
+    aws.function(&f, Some(2));
+    aws.metrics(&f, "2", 1000.0, 0.0);
+    // A one-minute window at midnight UTC the day after tomorrow: closed now, whatever the time.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let opens = (now / 86_400 + 2) * 86_400;
+    // 1970-01-01 was a Thursday.
+    let day = ["thu", "fri", "sat", "sun", "mon", "tue", "wed"][(opens / 86_400 % 7) as usize];
+    let window = format!("window {day} 00:00-00:01 \"UTC\"\n");
+    let dir = temp(&format!("{window}{}", canary(&[&f], "")));
+    let child = spawn(&dir, &["run", "--yes", "--format", "json", "p.rollout"]);
+    std::thread::sleep(Duration::from_secs(8));
+    assert_eq!(aws.alias(&f), unsplit("1"), "no traffic outside the window");
+    let mut child = child;
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "it holds, still running"
+    );
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let events = events(&out);
+    ended(&out, &events, "interrupted", 3);
+    let paused = events_of_kind(&events, "paused");
+    assert_eq!(paused.len(), 1, "{}", text(&out));
+    assert_eq!(paused[0]["by"], "the deploy windows");
+    assert_eq!(paused[0]["until"], opens, "{}", text(&out));
+    assert!(
+        paused[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{day} 00:00-00:01 \"UTC\"")),
+        "{}",
+        text(&out)
+    );
+    let shifts = events_of_kind(&events, "step_started")
+        .iter()
+        .filter(|e| e["text"].as_str().unwrap().starts_with("shift"))
+        .count();
+    assert_eq!(shifts, 1, "it reached the shift and held there");
+    assert_eq!(aws.alias(&f), unsplit("1"));
+    assert_eq!(marker(&aws, &f), None, "lease cleared");
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs a moto server: `scripts/test` runs these (cargo test --features e2e)"
+)]
+fn an_observe_only_check_that_fails_never_rolls_back_and_is_in_the_report() {
+    use aws_sdk_cloudwatch::types::StateValue;
+    let aws = Aws::new();
+    let f = unique("trial");
+    aws.function(&f, Some(2));
+    aws.metrics(&f, "2", 1000.0, 0.0);
+    let alarm = format!("{f}-latency");
+    aws.alarm(&alarm, StateValue::Alarm);
+    let dir = temp(&canary(&[&f], &format!("  observe alarm {alarm:?}\n")));
+    let out = rollout(
+        &dir,
+        &[
+            "run",
+            "--yes",
+            "--format",
+            "json",
+            "--report",
+            "report.html",
+            "p.rollout",
+        ],
+    );
+    let events = events(&out);
+    ended(&out, &events, "promoted", 0);
+    assert_eq!(aws.alias(&f), unsplit("2"));
+    let observed: Vec<&serde_json::Value> = events_of_kind(&events, "health_evaluated")
+        .into_iter()
+        .flat_map(|e| e["checks"].as_array().unwrap())
+        .filter(|c| c["observe_only"] == true)
+        .collect();
+    assert!(!observed.is_empty(), "{}", text(&out));
+    assert!(
+        observed.iter().all(|c| c["verdict"] == "fail"),
+        "{}",
+        text(&out)
+    );
+    let report = std::fs::read_to_string(dir.join("report.html")).expect("a report");
+    assert!(
+        report.contains(&format!("observe alarm &quot;{alarm}&quot;"))
+            || report.contains(&format!("observe alarm \"{alarm}\"")),
+        "the check on trial is in the report"
+    );
+}

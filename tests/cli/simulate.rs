@@ -555,3 +555,28 @@ fn simulate_refuses_a_calendar_it_cannot_rehearse() {
         .stderr_contains("a calendar's name is letters")
         .run();
 }
+
+#[test]
+fn simulate_holds_outside_the_windows_on_its_virtual_clock_and_through_a_closed_calendar() {
+    // The simulated clock starts on Monday 2026-11-30 at 00:54 UTC.
+    let playbook = "function \"f\"\nalias \"live\"\nwindow mon 02:00-06:00 \"UTC\"\ncalendar \"freeze\"\npublish\nshift 10% to new\nwait 5m until healthy\npromote\n";
+    let output = Test::temp()
+        .file("p.rollout", playbook)
+        .args([
+            "simulate",
+            "p.rollout",
+            "--calendar",
+            "freeze=closed:0s..2h",
+        ])
+        .stdout_contains("[00:00:00]   paused by the deploy windows: outside the deploy windows (mon 02:00-06:00 \"UTC\") until 2026-11-30T02:54:00Z")
+        .stdout_contains("paused by the change calendars: change calendar closed (freeze) until 2026-11-30T02:54:00Z")
+        .stdout_contains("outcome:        promoted")
+        .run();
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        text.contains(
+            "[02:00:00]   f: version 1 (100%) -> version 1 (90.00%) + version 2 (10.00%)"
+        ),
+        "no traffic before the calendar opens, two hours in (02:54 UTC): {text}"
+    );
+}

@@ -154,7 +154,8 @@ mod tests {
             calendars: BTreeMap::from([("freeze".to_string(), calendar(&[(10, Some(20))]))]),
             ..SimConfig::default()
         });
-        let start = world.clock().now().0;
+        // SSM answers in wall time: Unix milliseconds on the world's clock.
+        let start = world.clock().epoch().0;
         assert!(world.calendar_state("freeze").await.unwrap().is_open());
         world.clock().advance(Millis(15 * MIN));
         assert_eq!(
