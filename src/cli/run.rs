@@ -53,6 +53,11 @@ fn start(args: &RunArgs, resume: bool) -> i32 {
         );
         return exit::INVALID;
     };
+    let calendars = plan.windows.as_ref().map_or(0, |w| w.calendars.len());
+    if plan.waves.is_some() && calendars > 0 {
+        eprintln!("error: a waved playbook cannot name change calendars yet (a calendar belongs to one region and account; the waves span several): keep the weekly `window` lines, which hold every region. Nothing was done");
+        return exit::INVALID;
+    }
     if let (Some(wave), None) = (&args.wave, &plan.waves) {
         eprintln!("error: --wave {wave:?}: the playbook has no waves (a `waves {{ … }}` block names them). Nothing was done");
         return exit::INVALID;

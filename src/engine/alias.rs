@@ -36,16 +36,25 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         &mut self,
         routing: impl Fn(&Target) -> (String, BTreeMap<String, f64>),
     ) -> Result<(), Stop> {
-        let results = self
-            .each(async |engine, t| {
-                if !t.active {
-                    return Ok::<(), WriteError>(());
-                }
-                let (version, routing) = routing(t);
-                engine.write(t, version, routing).await
-            })
-            .await;
-        first_error(results).map_err(Stop::from)?;
+        loop {
+            let results = self
+                .each(async |engine, t| {
+                    if !t.active {
+                        return Ok::<(), WriteError>(());
+                    }
+                    let (version, routing) = routing(t);
+                    engine.write_moving(t, version, routing, true).await
+                })
+                .await;
+            // Paused as it moved: hold (health still judged), then move the rest.
+            if results.iter().any(|r| matches!(r, Err(WriteError::Paused))) {
+                let health = self.playbook.health.clone();
+                self.hold_while_paused(&health).await?;
+                continue;
+            }
+            first_error(results).map_err(Stop::from)?;
+            break;
+        }
         let now = self.services.clock.epoch();
         for t in self.progress.targets.iter_mut().filter(|t| t.active) {
             t.weight_since = now;
@@ -156,6 +165,18 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         version: String,
         routing: BTreeMap<String, f64>,
     ) -> Result<(), WriteError> {
+        self.write_moving(t, version, routing, false).await
+    }
+
+    /// [`Self::write`]; when it `moves` traffic and a person paused the rollout in between, it
+    /// is not made ([`WriteError::Paused`]).
+    async fn write_moving(
+        &self,
+        t: &mut Target,
+        version: String,
+        routing: BTreeMap<String, f64>,
+        moves: bool,
+    ) -> Result<(), WriteError> {
         let description = Some(self.description(t).map_err(WriteError::Refuse)?);
         let (function, alias, before) = (t.function.clone(), t.alias.clone(), t.current.clone());
         let mut update = AliasUpdate {
@@ -187,6 +208,9 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                 break;
             }
             t.current = now;
+            if moves && self.carried(t).0.paused.is_some() {
+                return Err(WriteError::Paused);
+            }
             update.revision_id = t.current.revision_id.clone();
             update.description = Some(self.description(t).map_err(WriteError::Refuse)?);
             result = lambda.update_alias(&function, &alias, &update).await;

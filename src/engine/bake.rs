@@ -91,6 +91,10 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
             }
             let ending = self.take_skip(began).is_some();
             ended_early |= ending;
+            if ending {
+                // Done: the lease says so at once, so that the next `rollout promote` is heard.
+                self.hold_all().await?;
+            }
             if clock.epoch() < next && !ending {
                 self.beat().await?;
                 continue;

@@ -51,18 +51,24 @@ pub(super) struct Hold {
 }
 
 impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
-    /// The requests our next write of `t` carries: what its alias holds now (when the marker on
-    /// it is ours), less an end of a wait already done.
+    /// The requests our next write of `t` carries: what its alias holds now, less an end of a
+    /// wait already done. A lease taken over from a runner that died keeps its pause (the
+    /// person who paused it has not said go on); what was asked of that runner's wait is not
+    /// this run's to do.
     pub(super) fn carried(&self, t: &Target) -> (Control, Option<String>) {
-        let Some(marker) = self.ours(&t.current) else {
+        let Some(marker) = Marker::parse(&t.current.description).1 else {
             return (Control::default(), None);
         };
+        let ours = marker.held_by(&self.settings.holder, self.settings.id.as_deref());
         let mut control = marker.control;
+        if !ours {
+            control.skip = None;
+        }
         if control.skip.is_some() && control.skip == self.lease.control.taken {
             control.skip = None;
         }
         // An approval stays until the gate has taken it in.
-        let approved = marker.approved.filter(|_| self.lease.gate);
+        let approved = marker.approved.filter(|_| ours && self.lease.gate);
         (control, approved)
     }
 
@@ -87,17 +93,14 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
             && asks(self.ours(now)) != asks(self.ours(&t.current))
     }
 
-    /// What the aliases ask now: the first target's pause, and any end of a wait not yet done.
+    /// What the aliases ask now: the pause of the first alias (the one read every few seconds;
+    /// the others' are as last written), and any end of a wait not yet done.
     fn asked(&self) -> Control {
-        let mut asked = Control::default();
-        for t in self.progress.targets.iter().filter(|t| !t.gone) {
-            let (control, _) = self.carried(t);
-            if asked.paused.is_none() {
-                asked.paused = control.paused;
-                asked.resumed_by = control.resumed_by;
-            }
+        let mut alive = self.progress.targets.iter().filter(|t| !t.gone);
+        let mut asked = alive.next().map(|t| self.carried(t).0).unwrap_or_default();
+        for t in alive {
             if asked.skip.is_none() {
-                asked.skip = control.skip;
+                asked.skip = self.carried(t).0.skip;
             }
         }
         asked
@@ -212,6 +215,8 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
     /// a change calendar are closed, it holds. Health is judged every interval while `new` has
     /// traffic, and a violation still fails the step.
     pub(super) async fn hold_while_paused(&mut self, health: &HealthSpec) -> Result<(), Stop> {
+        // Read now, whenever the last read was: a pause written a moment ago holds this move.
+        self.lease.control.polled = Millis(0);
         self.poll_control().await?;
         self.check_window().await?;
         if !self.holding() {

@@ -32,8 +32,23 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
             approved,
             control,
         };
+        // What people asked may have filled the room the marker needs as it grows (`new`
+        // chosen, more steps): their words give way first, then who asked.
+        let shortest = || {
+            let mut m = marker.clone();
+            m.control.resumed_by = None;
+            if let Some(p) = m.control.paused.as_mut() {
+                p.reason = None;
+                p.by = p.by.chars().take(8).collect();
+            }
+            if let Some(s) = m.control.skip.as_mut() {
+                s.by = "-".to_string();
+            }
+            m.describe(&t.user_description)
+        };
         marker
             .describe(&t.user_description)
+            .or_else(shortest)
             .ok_or_else(|| Refusal::DescriptionTooLong {
                 function: t.function.clone(),
                 alias: t.alias.clone(),

@@ -184,6 +184,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
             }
             self.poll_control().await?;
             if self.take_skip(began).is_some() {
+                self.hold_all().await?;
                 break;
             }
             // Paused: the wait's clock stops.

@@ -55,6 +55,9 @@ pub(super) enum WriteError {
     Cloud(Fault),
     /// The lease marker does not fit beside the user's description.
     Refuse(Refusal),
+    /// A person paused the rollout just before this write, which was to move traffic: it was
+    /// not made, and the step holds before trying again.
+    Paused,
 }
 
 impl From<WriteError> for Stop {
@@ -63,6 +66,10 @@ impl From<WriteError> for Stop {
             WriteError::Conflict(change) => Stop::conflict(change),
             WriteError::Cloud(fault) => Stop::Cloud(fault),
             WriteError::Refuse(refusal) => Stop::refuse(refusal),
+            // Only writes that move traffic meet it, and they hold and try again.
+            WriteError::Paused => {
+                Stop::conflict(Change::Service("paused while moving traffic".to_string()))
+            }
         }
     }
 }
@@ -157,6 +164,11 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                 aliases: self.aliases(),
             }),
             WriteError::Refuse(refusal) => Outcome::Refused(refusal),
+            // Restoring `old` moves no traffic forward and is never held by a pause.
+            WriteError::Paused => Outcome::Conflict(Conflict::InRollback {
+                change: Change::Service("paused while restoring old".to_string()),
+                aliases: self.aliases(),
+            }),
         }
     }
 

@@ -41,10 +41,12 @@ pub fn phases(plan: &Plan) -> usize {
 
 /// The share of `1 - confidence` that one count check may spend in one of `phases` phases.
 pub fn check_alpha(spec: &HealthSpec, phases: usize) -> f64 {
+    // Checks on trial (`observe`) spend none of it.
     let count_checks = spec
         .checks
         .iter()
-        .filter(|c| matches!(judged(c), Judged::Sequential(_)))
+        .enumerate()
+        .filter(|(i, c)| matches!(judged(c), Judged::Sequential(_)) && !spec.observed.contains(i))
         .count()
         .max(1);
     (1.0 - spec.confidence.as_f64() / 100.0) / (phases.max(1) * count_checks) as f64

@@ -79,6 +79,9 @@ pub enum NotAsked {
     },
 }
 
+/// The characters a request leaves free for the rollout's own marker to grow by.
+const GROWTH: usize = 16;
+
 /// How often a request is written again when the rollout's own heartbeat writes in between.
 const ATTEMPTS: usize = 5;
 
@@ -122,11 +125,26 @@ pub async fn ask(
                     .to_string(),
             });
         }
+        let promoted = marker.step == marker.steps
+            && marker.new.as_ref() == Some(&current.version)
+            && current.routing.is_empty();
+        if promoted {
+            return Ok(Asked::Already(format!(
+                "the rollout of {} has promoted here and keeps its lease only while later waves run; nothing to ask of it",
+                marker.plan
+            )));
+        }
         let amended = match amend(&marker, request, by, now, &name)? {
             Amended::To(amended) => amended,
             Amended::Already(words) => return Ok(Asked::Already(words)),
         };
-        let description = amended
+        // Room kept for the marker to grow as the rollout goes on (`new` chosen, more steps).
+        let padded = format!("{user}{}", " ".repeat(GROWTH));
+        let fitted = amended
+            .describe(&padded)
+            .and_then(|text| Marker::parse(&text).1)
+            .ok_or_else(|| NotAsked::NoRoom(name.clone()))?;
+        let description = fitted
             .describe(&user)
             .ok_or_else(|| NotAsked::NoRoom(name.clone()))?;
         match lambda

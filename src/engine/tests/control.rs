@@ -19,11 +19,22 @@ fn steered_settings() -> Settings {
 
 /// Runs `plan` in `world` while `person` acts on the same clock.
 fn steered(world: &SimWorld, plan: &Plan, person: impl AsyncFnOnce(&SimWorld)) -> Run {
+    steered_with(world, world, plan, steered_settings(), person)
+}
+
+/// [`steered`], calling Lambda through `lambda`, with `settings`.
+fn steered_with<L: LambdaApi>(
+    lambda: &L,
+    world: &SimWorld,
+    plan: &Plan,
+    settings: Settings,
+    person: impl AsyncFnOnce(&SimWorld),
+) -> Run {
     let mut events = Vec::new();
     let hooks = Hooks::compile(plan);
     let runtime = crate::cloud::sim::clock::runtime();
     let services = Services {
-        lambda: world,
+        lambda,
         metrics: world,
         clock: world,
         hooks: &hooks,
@@ -31,7 +42,7 @@ fn steered(world: &SimWorld, plan: &Plan, person: impl AsyncFnOnce(&SimWorld)) -
         calendars: Some(world),
     };
     let report = runtime.block_on(async {
-        let engine = Engine::new(services, steered_settings());
+        let engine = Engine::new(services, settings);
         let (report, ()) = tokio::join!(engine.run(plan), person(world));
         report
     });
@@ -284,4 +295,108 @@ async fn write_description(w: &SimWorld, description: &str) {
         description: Some(description.to_string()),
     };
     w.update_alias("f", "live", &update).await.unwrap();
+}
+
+/// Writes a pause by `by` into the lease on `f`:`live`, as `rollout pause` does.
+fn pause_now(w: &SimWorld, by: &str) {
+    let now = w.alias("f", "live").unwrap();
+    let (user, marker) = Marker::parse(&now.description);
+    let mut marker = marker.expect("a lease");
+    marker.control.paused = Some(crate::cloud::lease::Paused {
+        by: by.into(),
+        at: w.unix(),
+        reason: None,
+    });
+    w.describe_alias("f", "live", &marker.describe(&user).unwrap());
+}
+
+#[test]
+fn a_pause_written_between_the_runners_read_and_its_shift_holds_the_shift() {
+    let text = BAKE_30M.edit(
+        "wait 30m until healthy",
+        "wait 2m until healthy\nshift 50% to new\nwait 2m until healthy",
+    );
+    let w = world(&["f"], HEALTHY);
+    // Just before the write that moves traffic to 50% (after the runner's last read), a person
+    // pauses: the write meets a new RevisionId, reads the pause, and does not move traffic.
+    let paused_once = std::cell::Cell::new(false);
+    let pause_first = |_: usize, call: &Call| {
+        if let Call::UpdateAlias { update, .. } = call {
+            let to_half = update.routing.values().any(|w| (*w - 0.5).abs() < 1e-9);
+            if to_half && !paused_once.replace(true) {
+                pause_now(&w, "carol@desk");
+            }
+        }
+        crate::cloud::faults::Decision::Pass
+    };
+    let faulty = crate::cloud::faults::Faulty::new(&w, pause_first);
+    let r = steered_with(&faulty, &w, &plan(&text), steered_settings(), async |w| {
+        at_minute(w, 30.0).await;
+        assert_eq!(weight(w), Some(0.05), "held at 5% while paused");
+        asks(w, "dave@desk", Request::Resume).await;
+    });
+    assert!(paused_once.get(), "the race was run");
+    assert_eq!(r.report.outcome, Outcome::Promoted, "{:?}", r.events.last());
+    let moved_to_half = r
+        .events
+        .iter()
+        .find(|e| {
+            matches!(&e.kind, EventKind::AliasUpdated { after, .. }
+                if after.additional().is_some_and(|(_, w)| w > 0.4))
+        })
+        .unwrap()
+        .at_ms;
+    assert!(
+        moved_to_half >= Millis::from_minutes(30).0,
+        "50% only after the resume: {moved_to_half}"
+    );
+}
+
+#[test]
+fn a_rollout_resumed_after_its_runner_died_keeps_the_pause() {
+    let w = world(&["f"], HEALTHY);
+    let beat = w.unix() - 3_600;
+    let dead = Marker {
+        holder: "ci@gone:1".into(),
+        id: None,
+        plan: "f".into(),
+        fingerprint: None,
+        step: 1,
+        steps: 4,
+        old: "1".into(),
+        new: None,
+        step_started: beat,
+        beat,
+        gate: false,
+        approved: None,
+        control: crate::cloud::lease::Control {
+            paused: Some(crate::cloud::lease::Paused {
+                by: "carol@desk".into(),
+                at: beat,
+                reason: Some("incident 42".into()),
+            }),
+            ..Default::default()
+        },
+    };
+    w.describe_alias("f", "live", &dead.describe("").unwrap());
+    let settings = Settings {
+        resume: true,
+        take_over: true,
+        ..steered_settings()
+    };
+    let r = steered_with(&w, &w, &plan(BAKE_30M), settings, async |w| {
+        at_minute(w, 20.0).await;
+        assert_eq!(weight(w), None, "no traffic on new while paused");
+        asks(w, "dave@desk", Request::Resume).await;
+    });
+    assert_eq!(r.report.outcome, Outcome::Promoted, "{:?}", r.events.last());
+    let paused = picked(&r.events, |k| match k {
+        EventKind::Paused { by, reason, .. } => Some((by.clone(), reason.clone())),
+        _ => None,
+    });
+    assert_eq!(
+        paused,
+        [("carol@desk".to_string(), Some("incident 42".to_string()))]
+    );
+    assert!(r.events.last().unwrap().at_ms >= Millis::from_minutes(50).0);
 }

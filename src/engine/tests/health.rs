@@ -212,6 +212,37 @@ fn a_check_on_trial_is_judged_and_shown_but_never_rolls_back() {
 }
 
 #[test]
+fn a_count_check_on_trial_neither_fails_nor_holds_the_bake() {
+    // Both versions fail 5% of calls: the check on trial (< 1%) is violated, and old fails it
+    // as much as new (what would hold a deciding check); the deciding check (< 10%) is met.
+    let text = CANARY.edit(
+        "error rate < 1%",
+        "error rate < 10%\n  observe error rate < 1%",
+    );
+    let w = SimWorld::new(&SimConfig {
+        functions: vec!["f".into()],
+        alias: "live".into(),
+        rps: 200.0,
+        old: BROKEN,
+        new: BROKEN,
+        versions: 3,
+        seed: 7,
+        ..SimConfig::default()
+    });
+    let r = run(&w, &plan(&text));
+    assert_eq!(r.report.outcome, Outcome::Promoted, "{:?}", r.events.last());
+    let held = picked(&r.events, |k| {
+        matches!(k, EventKind::Held { .. }).then_some(())
+    });
+    assert!(held.is_empty(), "a check on trial never holds");
+    let trial: Vec<Verdict> = picked(&r.events, |k| match k {
+        EventKind::HealthEvaluated(e) => Some(e.checks[1].verdict),
+        _ => None,
+    });
+    assert!(trial.contains(&Verdict::Fail), "{trial:?}");
+}
+
+#[test]
 fn an_alarm_in_alarm_rolls_back() {
     let text = CANARY.edit("error rate < 1%", "alarm \"f-5xx\"");
     let w = world(&["f"], HEALTHY);
