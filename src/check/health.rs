@@ -6,7 +6,7 @@ use super::values::{Scope, Want};
 use super::Checker;
 use crate::diagnostic::{Code, Diag};
 use crate::plan::{
-    Check, Expr, HealthSpec, Millis, ParamValue, Percent, SharedFailure, Unit, WarmUp,
+    Check, Expr, HealthSpec, Millis, ParamValue, Percent, SharedFailure, Unit, Violation, WarmUp,
 };
 use crate::span::Span;
 use crate::syntax::ast::{self, ExprKind, HealthItemKind, Inconclusive, Metric, Which};
@@ -40,9 +40,12 @@ impl Checker {
             warm_up: Some(HealthSpec::DEFAULT_WARM_UP),
             asynchronous: false,
             observed: Default::default(),
+            violation: Violation::Rollback,
+            extend: None,
         };
         let mut min_seen: Option<Span> = None;
         let mut inconclusive_seen: Option<Span> = None;
+        let mut violation_seen: Option<Span> = None;
         let mut delay_seen: Option<Span> = None;
         let mut confidence_seen: Option<Span> = None;
         let mut shared_seen: Option<Span> = None;
@@ -102,6 +105,28 @@ impl Checker {
                 HealthItemKind::Async => {
                     if self.once(&mut async_seen, item.span, "async", &scope) {
                         spec.asynchronous = true;
+                    }
+                }
+                HealthItemKind::InconclusiveExtend(value) => {
+                    if self.once(&mut inconclusive_seen, item.span, "inconclusive", &scope) {
+                        spec.inconclusive = Inconclusive::Fail;
+                        spec.extend =
+                            self.want_window(value, "`inconclusive extend up to`", &scope);
+                    }
+                }
+                HealthItemKind::Violation(policy) => {
+                    if self.once(&mut violation_seen, item.span, "on violation", &scope) {
+                        spec.violation = match policy {
+                            None => Violation::Rollback,
+                            Some(None) => Violation::Pause {
+                                at_most: Violation::DEFAULT_PAUSE,
+                            },
+                            Some(Some(v)) => Violation::Pause {
+                                at_most: self
+                                    .want_window(v, "`on violation pause up to`", &scope)
+                                    .unwrap_or(Violation::DEFAULT_PAUSE),
+                            },
+                        };
                     }
                 }
                 HealthItemKind::Observe(check) => {

@@ -68,6 +68,8 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         let mut paused = Millis(0);
         // Whether `rollout promote` ended the bake early.
         let mut ended_early = false;
+        // `inconclusive extend up to D`: how much longer the bake goes on, once extended.
+        let mut extra = Millis(0);
         let mut looked = start;
         loop {
             // Look when a period settles, at most every `every`, and at the end; meanwhile read
@@ -75,7 +77,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
             let now = clock.epoch();
             let next = settlement
                 .next_settle(Millis(looked.0 + health.every.0))
-                .min(end(Millis(held.0 + paused.0)));
+                .min(end(Millis(held.0 + paused.0 + extra.0)));
             let wake = match self.settings.control {
                 Some(every) => next.min(Millis(now.0 + every.0)),
                 None => next,
@@ -107,18 +109,24 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
             let look_at = move |longest: Millis| Look {
                 alpha,
                 bounded: true,
-                last: ending || at >= end(Millis(longest.0 + paused.0)),
+                last: ending || at >= end(Millis(longest.0 + paused.0 + extra.0)),
                 planned,
             };
             // A look may not hold the bake past its end: what AWS has not answered by then is
             // not read.
-            let limit =
-                Millis(end(Millis(held.0 + paused.0)).0.saturating_sub(at.0) + LOOK_GRACE.0);
+            let limit = Millis(
+                end(Millis(held.0 + paused.0 + extra.0))
+                    .0
+                    .saturating_sub(at.0)
+                    + LOOK_GRACE.0,
+            );
             let judged = clock
                 .within(limit, self.judge_once(health, &settlement, false, look_at))
                 .await;
             let (evaluations, cut) = match judged {
-                Some(evaluations) => (evaluations?, false),
+                Some(Ok(evaluations)) => (evaluations, false),
+                // `on violation pause`: a person may accept it (the bake passes).
+                Some(Err(stop)) => return self.on_violation(health, stop).await,
                 None => (
                     self.unread_all(
                         health,
@@ -137,8 +145,28 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                 latest.insert(evaluation.function.clone(), evaluation);
             }
             self.hold_policy(health, held, &latest)?;
-            if clock.epoch() >= end(Millis(held.0 + paused.0)) || cut || ending {
+            let unsure = self
+                .active()
+                .any(|f| unjudged(health, latest.get(f), rest_passed.contains(f)).is_some());
+            // Extended: it ends as soon as it is sure.
+            if extra.0 > 0 && !unsure {
                 break;
+            }
+            if clock.epoch() >= end(Millis(held.0 + paused.0 + extra.0)) || cut || ending {
+                match health.extend {
+                    Some(up) if unsure && extra.0 == 0 && !cut && !ending => {
+                        extra = up;
+                        self.emit(EventKind::Waiting {
+                            duration_ms: up,
+                            judged: true,
+                            traffic_ms: Some(up),
+                            shortest_ms: None,
+                            delay_ms: Some(settlement.delay),
+                        });
+                        continue;
+                    }
+                    _ => break,
+                }
             }
             let confident = self
                 .active()

@@ -11,12 +11,12 @@
 //! until `rollout resume` removes it, an end to a wait until the runner has ended one.
 
 use super::events::EventKind;
-use super::reasons::Change;
+use super::reasons::{Cause, Change};
 use super::stop::{cloud, Stop};
 use super::{Engine, Target};
 use crate::cloud::lease::{Control, Marker, Paused, Skip};
 use crate::cloud::{Alias, Clock, LambdaApi, MetricsApi};
-use crate::plan::{HealthSpec, Millis};
+use crate::plan::{HealthSpec, Millis, Violation};
 
 /// What the run has seen of the requests and done about them.
 #[derive(Debug, Default)]
@@ -25,6 +25,8 @@ pub(super) struct Controlled {
     pub(super) told: Option<Paused>,
     /// When that pause was first seen (epoch ms).
     pub(super) since: Millis,
+    /// A pause of the rollout's own (`on violation pause`), written with the next write.
+    pub(super) own: Option<Paused>,
     /// The last end of a wait done: writes no longer carry it.
     pub(super) taken: Option<Skip>,
     /// `--full` was asked: after the current wait, go on to `promote`.
@@ -204,6 +206,58 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
             full: skip.full,
         });
         Some(skip)
+    }
+
+    /// `on violation pause`: a violation in a bake pauses the rollout, with traffic where it is,
+    /// for a person to decide. `rollout resume` accepts it (the bake passes and the rollout
+    /// goes on); `rollout rollback` restores `old` (this run then stops on the change); after
+    /// the policy's limit without a decision, it rolls back. Anything else that stops a bake
+    /// stops it as ever.
+    pub(super) async fn on_violation(
+        &mut self,
+        health: &HealthSpec,
+        stop: Stop,
+    ) -> Result<(), Stop> {
+        let Violation::Pause { at_most } = health.violation else {
+            return Err(stop);
+        };
+        let reason = match &stop {
+            Stop::Fail(cause) if matches!(**cause, Cause::Unhealthy(_)) => cause.to_string(),
+            _ => return Err(stop),
+        };
+        self.lease.control.own = Some(Paused {
+            by: "health-check".to_string(),
+            at: self.services.clock.unix(),
+            reason: Some(reason.clone()),
+        });
+        let written = self.hold_all().await;
+        self.lease.control.own = None;
+        written?;
+        self.tell_pause();
+        let clock = self.services.clock;
+        let deadline = Millis(clock.now().0 + at_most.0);
+        let every = self.settings.control.unwrap_or(health.every);
+        while self.paused() {
+            if clock.now() >= deadline {
+                return Err(stop);
+            }
+            clock
+                .sleep(every.min(Millis(deadline.0 - clock.now().0)))
+                .await;
+            if clock.interrupted() {
+                return Err(Stop::Interrupted);
+            }
+            self.poll_control().await?;
+            self.beat().await?;
+        }
+        let by = self
+            .asked()
+            .resumed_by
+            .unwrap_or_else(|| "someone".to_string());
+        self.emit(EventKind::BakePassed {
+            reason: format!("the violation ({reason}) accepted by {by} with `rollout resume`"),
+        });
+        Ok(())
     }
 
     /// Whether a person or the deploy windows hold the rollout now.

@@ -16,7 +16,10 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         if !self.lease.holding {
             return Ok(t.user_description.clone());
         }
-        let (control, approved) = self.carried(t);
+        let (mut control, approved) = self.carried(t);
+        if let Some(own) = &self.lease.control.own {
+            control.paused.get_or_insert_with(|| own.clone());
+        }
         let marker = Marker {
             holder: self.settings.holder.clone(),
             id: self.settings.id.clone(),

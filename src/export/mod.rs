@@ -284,6 +284,20 @@ pub fn compile_within(
             _ => {}
         }
     }
+    if let Some(up) = plan.health.extend {
+        problems.push(Problem {
+            line: None,
+            message: format!("`inconclusive extend up to {up}`: the exported state machine ends a bake at its length"),
+            help: "run this playbook with `rollout run`, or export it with `inconclusive fail` or `inconclusive pass`".into(),
+        });
+    }
+    if !plan.health.violation.is_rollback() {
+        problems.push(Problem {
+            line: None,
+            message: "`on violation pause`: the exported state machine rolls back at a violation; it cannot wait for `rollout resume`".into(),
+            help: "run this playbook with `rollout run`, or export it with `on violation rollback` (the default)".into(),
+        });
+    }
     for i in &plan.health.observed {
         problems.push(Problem {
             line: None,

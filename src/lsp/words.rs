@@ -60,6 +60,8 @@ pub(super) const WORDS: &[(&str, &str)] = &[
     ("up", "`shared failure hold up to D`, `warm up D`"),
     ("warm", "`warm up D [including errors]`: new's first D of traffic is left out of latency (and error) checks (default 2m)"),
     ("including", "`warm up D including errors`: error checks leave the warm-up out too"),
+    ("violation", "`on violation rollback` (the default) or `on violation pause [up to D]`: what a violated check does in a bake; pause holds traffic for a person (`rollout resume` accepts the violation, `rollout rollback` restores old), rolling back after D (default 1h)"),
+    ("extend", "`inconclusive extend up to D`: a bake still inconclusive at its end goes on judging up to D longer, then fails if still inconclusive"),
     ("observe", "`observe CHECK`: judged and shown every evaluation, in the events and the report, but never fails, holds or leaves a bake inconclusive: a check on trial"),
     ("async", "`async`: the function is invoked asynchronously; each failed event may be retried, so errors are counted in clusters"),
     ("waves", "`waves { wave … }`: the regions (and accounts) the rollout goes to, one wave after another; the steps run in each wave"),

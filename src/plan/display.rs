@@ -89,6 +89,12 @@ impl fmt::Display for HealthSpec {
             },
             self.confidence
         )?;
+        if let Some(up) = self.extend {
+            write!(f, " after extending up to {up}")?;
+        }
+        if let super::Violation::Pause { at_most } = self.violation {
+            write!(f, ", a violation pauses up to {at_most} for a person")?;
+        }
         match self.shared_failure {
             super::SharedFailure::Hold { at_most } => {
                 write!(f, ", shared failures hold up to {at_most}")?

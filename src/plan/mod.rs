@@ -287,10 +287,42 @@ pub struct HealthSpec {
     /// `async`: the function is invoked asynchronously, so each failed event may be retried
     /// (its event invoke config says how often) and errors come in clusters.
     pub asynchronous: bool,
+    /// What a violated check does in a bake.
+    #[serde(skip_serializing_if = "Violation::is_rollback")]
+    pub violation: Violation,
+    /// `inconclusive extend up to D`: how much longer a bake still inconclusive at its end
+    /// goes on judging before it fails.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extend: Option<Millis>,
     /// The checks (by their place in `checks`) marked `observe`: judged and shown, never
     /// failing, holding or leaving a bake inconclusive.
     #[serde(skip_serializing_if = "std::collections::BTreeSet::is_empty")]
     pub observed: std::collections::BTreeSet<usize>,
+}
+
+/// What a violated check does in a bake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Violation {
+    /// Roll back (the default).
+    Rollback,
+    /// Pause with traffic where it is for a person to decide: `rollout resume` accepts the
+    /// violation (the bake passes), `rollout rollback` restores `old`; after `at_most`
+    /// without a decision it rolls back.
+    Pause {
+        /// The longest wait for a person.
+        at_most: Millis,
+    },
+}
+
+impl Violation {
+    /// The default wait for a person: an hour.
+    pub const DEFAULT_PAUSE: Millis = Millis(3_600_000);
+
+    /// Whether a violation rolls back.
+    pub fn is_rollback(&self) -> bool {
+        *self == Violation::Rollback
+    }
 }
 
 /// What a bake does in a period when `old` fails as much as a check allows `new`: a shared
@@ -348,6 +380,8 @@ impl HealthSpec {
             warm_up: Some(HealthSpec::DEFAULT_WARM_UP),
             asynchronous: false,
             observed: Default::default(),
+            violation: Violation::Rollback,
+            extend: None,
             checks: vec![Check::Compare {
                 lhs: Expr::Metric {
                     metric: Metric::ErrorRate,

@@ -202,6 +202,7 @@ fn words(rule: Rule) -> Option<&'static str> {
         | Rule::metrics_delay
         | Rule::confidence
         | Rule::shared_failure
+        | Rule::violation_policy
         | Rule::warm_up
         | Rule::asynchronous
         | Rule::observed_check
@@ -312,6 +313,8 @@ fn words(rule: Rule) -> Option<&'static str> {
         Rule::kw_including => "`including`",
         Rule::kw_async => "`async`",
         Rule::kw_observe => "`observe`",
+        Rule::kw_violation => "`violation`",
+        Rule::kw_extend => "`extend`",
         Rule::kw_tagged => "`tagged`",
         Rule::kw_waves => "`waves`",
         Rule::kw_wave => "`wave`",

@@ -400,3 +400,56 @@ fn a_rollout_resumed_after_its_runner_died_keeps_the_pause() {
     );
     assert!(r.events.last().unwrap().at_ms >= Millis::from_minutes(50).0);
 }
+
+#[test]
+fn on_violation_pause_waits_for_a_person_who_may_accept_it() {
+    let text = BAKE_30M.edit(
+        "error rate < 1%",
+        "error rate < 1%\n  on violation pause up to 2h",
+    );
+    let w = world(&["f"], BROKEN);
+    let r = steered(&w, &plan(&text), async |w| {
+        at_minute(w, 40.0).await;
+        assert_eq!(weight(w), Some(0.05), "paused with traffic where it was");
+        let lease = Marker::parse(&w.alias("f", "live").unwrap().description).1;
+        let paused = lease
+            .and_then(|m| m.control.paused)
+            .expect("the lease says paused");
+        assert_eq!(paused.by, "health-check");
+        let reason = paused.reason.unwrap();
+        assert!(reason.starts_with("f: "), "the violation: {reason}");
+        asks(w, "dave@desk", Request::Resume).await;
+    });
+    assert_eq!(r.report.outcome, Outcome::Promoted, "{:?}", r.events.last());
+    let passed = picked(&r.events, |k| match k {
+        EventKind::BakePassed { reason } => Some(reason.clone()),
+        _ => None,
+    });
+    assert!(
+        passed.len() == 1 && passed[0].contains("accepted by dave@desk"),
+        "{passed:?}"
+    );
+}
+
+#[test]
+fn on_violation_pause_rolls_back_when_nobody_decides_in_time() {
+    let text = BAKE_30M.edit(
+        "error rate < 1%",
+        "error rate < 1%\n  on violation pause up to 1h",
+    );
+    let w = world(&["f"], BROKEN);
+    let r = steered(&w, &plan(&text), async |w| {
+        at_minute(w, 50.0).await;
+        assert_eq!(weight(w), Some(0.05), "still waiting for a person");
+    });
+    let Outcome::RolledBack { cause, .. } = &r.report.outcome else {
+        panic!("{:?}", r.report.outcome);
+    };
+    assert!(
+        matches!(cause, crate::engine::Cause::Unhealthy(_)),
+        "{cause}"
+    );
+    let end = r.events.last().unwrap().at_ms;
+    assert!(end >= Millis::from_minutes(60).0, "after the hour: {end}");
+    assert_eq!(serves(&w, "f"), serving("1", &[]));
+}

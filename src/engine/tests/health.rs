@@ -243,6 +243,60 @@ fn a_count_check_on_trial_neither_fails_nor_holds_the_bake() {
 }
 
 #[test]
+fn inconclusive_extend_judges_longer_then_fails_if_still_unsure() {
+    // 5% of 50 calls a second is 750 calls in the 5-minute bake: too few for 5,000.
+    let short = CANARY.edit("min invocations 10", "min invocations 5000");
+    let w = world(&["f"], HEALTHY);
+    let r = run(&w, &plan(&short));
+    assert!(
+        matches!(
+            &r.report.outcome,
+            Outcome::RolledBack {
+                cause: Cause::Inconclusive { .. },
+                ..
+            }
+        ),
+        "{:?}",
+        r.report.outcome
+    );
+    let extended = short.edit(
+        "min invocations 5000",
+        "min invocations 5000\n  inconclusive extend up to 40m",
+    );
+    let w = world(&["f"], HEALTHY);
+    let r = run(&w, &plan(&extended));
+    assert_eq!(r.report.outcome, Outcome::Promoted, "{:?}", r.events.last());
+    let waits = picked(&r.events, |k| match k {
+        EventKind::Waiting { traffic_ms, .. } => *traffic_ms,
+        _ => None,
+    });
+    assert_eq!(waits, [Millis::from_minutes(5), Millis::from_minutes(40)]);
+    let end = r.events.last().unwrap().at_ms;
+    assert!(
+        end < Millis::from_minutes(46).0,
+        "it passes once enough is counted: {end}"
+    );
+    let never = short.edit(
+        "min invocations 5000",
+        "min invocations 500000\n  inconclusive extend up to 10m",
+    );
+    let w = world(&["f"], HEALTHY);
+    let r = run(&w, &plan(&never));
+    assert!(
+        matches!(
+            &r.report.outcome,
+            Outcome::RolledBack {
+                cause: Cause::Inconclusive { .. },
+                ..
+            }
+        ),
+        "{:?}",
+        r.report.outcome
+    );
+    assert!(r.events.last().unwrap().at_ms >= Millis::from_minutes(15).0);
+}
+
+#[test]
 fn an_alarm_in_alarm_rolls_back() {
     let text = CANARY.edit("error rate < 1%", "alarm \"f-5xx\"");
     let w = world(&["f"], HEALTHY);

@@ -187,6 +187,10 @@ pub enum HealthItemKind {
     Compare(Box<Comparison>),
     /// `observe CHECK`: an alarm, script or comparison judged and shown, never failing a bake.
     Observe(Box<HealthItemKind>),
+    /// `inconclusive extend up to D`
+    InconclusiveExtend(Value),
+    /// `on violation rollback` (`None`) or `on violation pause [up to D]` (`Some`)
+    Violation(Option<Option<Value>>),
 }
 
 /// What an evaluation without enough data counts as.

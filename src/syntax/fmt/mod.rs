@@ -488,6 +488,12 @@ fn health_item(item: &HealthItemKind) -> String {
         ),
         HealthItemKind::Async => "async".to_string(),
         HealthItemKind::Observe(check) => format!("observe {}", health_item(check)),
+        HealthItemKind::InconclusiveExtend(v) => format!("inconclusive extend up to {}", value(v)),
+        HealthItemKind::Violation(None) => "on violation rollback".to_string(),
+        HealthItemKind::Violation(Some(None)) => "on violation pause".to_string(),
+        HealthItemKind::Violation(Some(Some(v))) => {
+            format!("on violation pause up to {}", value(v))
+        }
         HealthItemKind::Alarm(s) => format!("alarm {}", string(s)),
         HealthItemKind::Script(h) => format!("script {}", hook(h)),
         HealthItemKind::Compare(cmp) => {

@@ -305,7 +305,14 @@ fn build_health_item(pair: Pair<'_, Rule>) -> HealthItem {
         Rule::asynchronous => HealthItemKind::Async,
         Rule::inconclusive => match inner.nth(1).unwrap().as_rule() {
             Rule::kw_pass => HealthItemKind::Inconclusive(Inconclusive::Pass),
+            Rule::kw_extend => {
+                HealthItemKind::InconclusiveExtend(build_value(inner.nth(2).unwrap()))
+            }
             _ => HealthItemKind::Inconclusive(Inconclusive::Fail),
+        },
+        Rule::violation_policy => match inner.nth(2).unwrap().as_rule() {
+            Rule::kw_rollback => HealthItemKind::Violation(None),
+            _ => HealthItemKind::Violation(Some(inner.nth(2).map(build_value))),
         },
         Rule::observed_check => {
             let check = build_health_item(inner.nth(1).unwrap());
