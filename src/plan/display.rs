@@ -83,15 +83,13 @@ impl fmt::Display for HealthSpec {
             self.every,
             self.min_invocations,
             if self.min_invocations == 1 { "" } else { "s" },
-            match self.inconclusive {
-                super::Inconclusive::Fail => "fails",
-                super::Inconclusive::Pass => "passes",
+            match (self.inconclusive, self.extend) {
+                (_, Some(up)) => format!("fails after extending up to {up}"),
+                (super::Inconclusive::Fail, None) => "fails".to_string(),
+                (super::Inconclusive::Pass, None) => "passes".to_string(),
             },
             self.confidence
         )?;
-        if let Some(up) = self.extend {
-            write!(f, " after extending up to {up}")?;
-        }
         if let super::Violation::Pause { at_most } = self.violation {
             write!(f, ", a violation pauses up to {at_most} for a person")?;
         }

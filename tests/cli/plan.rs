@@ -239,3 +239,31 @@ fn plan_shows_where_notifications_go_and_the_calls_that_send_them() {
         .unwrap()
         .starts_with("aws events put-events --entries"));
 }
+
+#[test]
+fn plan_shows_the_outcome_policies_and_the_longest_they_make_a_bake() {
+    let output = Test::new()
+        .args([
+            "plan",
+            "tests/fixtures/ok/policies.rollout",
+            "--format",
+            "json",
+        ])
+        .run();
+    let plan: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let bake = &plan["steps"][2];
+    let (min, max) = (
+        bake["min_ms"].as_u64().unwrap(),
+        bake["max_ms"].as_u64().unwrap(),
+    );
+    // 15m of traffic and its settling, then up to 30m held, 30m extended and 1h paused.
+    assert!(
+        max >= min + 2 * 3_600_000,
+        "the longest bake counts every policy: {min} .. {max}"
+    );
+    Test::new()
+        .args(["plan", "tests/fixtures/ok/policies.rollout"])
+        .stdout_contains("inconclusive fails after extending up to 30m, confidence 99%, a violation pauses up to 1h for a person")
+        .stdout_contains("- observe p99 duration of new over 1m < 1.1 * p99 duration of old over 1m")
+        .run();
+}

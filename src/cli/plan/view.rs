@@ -292,10 +292,18 @@ impl PlanView {
             })
             .collect();
         for (i, step) in plan.steps.iter().enumerate() {
-            let hold = match plan.health.shared_failure {
+            // The longest a bake may last beyond its traffic: held by a shared failure, extended
+            // while inconclusive, paused at a violation for a person.
+            let shared = match plan.health.shared_failure {
                 SharedFailure::Hold { at_most } => at_most,
                 SharedFailure::Rollback => Millis(0),
             };
+            let extend = plan.health.extend.unwrap_or(Millis(0));
+            let person = match plan.health.violation {
+                crate::plan::Violation::Pause { at_most } => at_most,
+                crate::plan::Violation::Rollback => Millis(0),
+            };
+            let hold = Millis(shared.0 + extend.0 + person.0);
             let (min, max) = step_duration(&step.kind, count, pace, &settlement, hold);
             let mut calls: Vec<String> = targets
                 .iter()
