@@ -7,6 +7,7 @@ pub mod calls;
 mod display;
 pub mod names;
 pub mod notify;
+mod policies;
 mod quantity;
 pub mod waves;
 pub mod windows;
@@ -21,6 +22,7 @@ use crate::span::Span;
 use crate::syntax::ast::LiteralKind;
 pub use crate::syntax::ast::{BinOp, CompareOp, HookEvent, Inconclusive, Metric, Which};
 pub use display::quantity;
+pub use policies::{SharedFailure, Violation};
 pub use quantity::{Millis, Percent, QuantityError};
 
 /// A checked playbook.
@@ -298,46 +300,6 @@ pub struct HealthSpec {
     /// failing, holding or leaving a bake inconclusive.
     #[serde(skip_serializing_if = "std::collections::BTreeSet::is_empty")]
     pub observed: std::collections::BTreeSet<usize>,
-}
-
-/// What a violated check does in a bake.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Violation {
-    /// Roll back (the default).
-    Rollback,
-    /// Pause with traffic where it is for a person to decide: `rollout resume` accepts the
-    /// violation (the bake passes), `rollout rollback` restores `old`; after `at_most`
-    /// without a decision it rolls back.
-    Pause {
-        /// The longest wait for a person.
-        at_most: Millis,
-    },
-}
-
-impl Violation {
-    /// The default wait for a person: an hour.
-    pub const DEFAULT_PAUSE: Millis = Millis(3_600_000);
-
-    /// Whether a violation rolls back.
-    pub fn is_rollback(&self) -> bool {
-        *self == Violation::Rollback
-    }
-}
-
-/// What a bake does in a period when `old` fails as much as a check allows `new`: a shared
-/// failure (an outage of a dependency), not the release's doing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SharedFailure {
-    /// Hold: traffic stays, the bake's clock stops, health is still judged; for at most this
-    /// long in all, after which the bake ends inconclusive.
-    Hold {
-        /// The longest hold.
-        at_most: Millis,
-    },
-    /// Roll back, as for any failure.
-    Rollback,
 }
 
 /// `warm up D [including errors]`.
