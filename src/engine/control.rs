@@ -12,7 +12,7 @@
 
 use super::events::EventKind;
 use super::reasons::{Cause, Change};
-use super::stop::{cloud, Stop};
+use super::stop::Stop;
 use super::{Engine, Target};
 use crate::cloud::lease::{Control, Marker, Paused, Skip};
 use crate::cloud::{Alias, Clock, LambdaApi, MetricsApi};
@@ -116,26 +116,26 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
             let now = self.services.clock.now();
             if now.0.saturating_sub(self.lease.control.polled.0) >= every.0 {
                 self.lease.control.polled = now;
-                self.read_control().await?;
+                self.read_control(every).await?;
             }
         }
         self.tell_pause();
         Ok(())
     }
 
-    /// Reads the first alias still there, taking up what its marker asks.
-    async fn read_control(&mut self) -> Result<(), Stop> {
+    /// Reads the first alias still there, taking up what its marker asks. A read that fails or
+    /// has no answer within `limit` is left for the next one: it never holds up a bake, and a
+    /// pause it missed still holds the next move of traffic (whose write meets it).
+    async fn read_control(&mut self, limit: Millis) -> Result<(), Stop> {
         let Some(i) = self.progress.targets.iter().position(|t| !t.gone) else {
             return Ok(());
         };
         let t = &self.progress.targets[i];
         let (function, alias) = (t.function.clone(), t.alias.clone());
-        let now = self
-            .services
-            .lambda
-            .get_alias(&function, &alias)
-            .await
-            .map_err(cloud)?;
+        let read = self.services.lambda.get_alias(&function, &alias);
+        let Some(Ok(now)) = self.services.clock.within(limit, read).await else {
+            return Ok(());
+        };
         let before = &self.progress.targets[i].current;
         if now.revision_id == before.revision_id && now.description == before.description {
             return Ok(());

@@ -14,6 +14,9 @@ use crate::cloud::{Clock, LambdaApi, MetricsApi};
 use crate::plan::windows::{Opening, Outside};
 use crate::plan::Millis;
 
+/// How long one `GetCalendarState` may take before the calendar counts as unreadable (closed).
+const CALENDAR_LIMIT: Millis = Millis(10_000);
+
 /// What the calendars said, and until when it holds.
 #[derive(Debug, Clone)]
 pub(super) struct Asked {
@@ -101,7 +104,16 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         };
         let mut opening = Opening::Open { closes_at: None };
         for name in names {
-            match calendars.state(name).await {
+            let asked = self
+                .services
+                .clock
+                .within(CALENDAR_LIMIT, calendars.state(name));
+            let state = asked.await.unwrap_or_else(|| {
+                Err(crate::cloud::CloudError::Transient(format!(
+                    "no answer within {CALENDAR_LIMIT}"
+                )))
+            });
+            match state {
                 Ok(state) => opening = opening.and(state.opening(now)),
                 Err(error) => {
                     return Asked {
