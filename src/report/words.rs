@@ -258,11 +258,17 @@ pub(super) fn lines(event: &Event, steps: usize, verbose: bool) -> Vec<String> {
             function,
             deleted,
             kept,
-        } => vec![format!(
-            "  {function}: pruned {}; versions left: {}",
-            listed(deleted),
-            listed(kept)
-        )],
+        } => vec![match deleted.as_slice() {
+            [] => format!(
+                "  {function}: no version to prune; versions left: {}",
+                listed(kept)
+            ),
+            _ => format!(
+                "  {function}: pruned versions {}; versions left: {}",
+                listed(deleted),
+                listed(kept)
+            ),
+        }],
         EventKind::PruneFailed {
             function,
             deleted,
