@@ -170,3 +170,12 @@ fn lambda_refuses_to_delete_a_version_an_alias_routes_to() {
     assert!(matches!(again, Err(crate::cloud::CloudError::NotFound(_))));
     assert_eq!(w.versions("f"), ["1", "2", "3"]);
 }
+
+#[test]
+fn keep_changes_the_fingerprint_and_a_playbook_without_it_keeps_its_own() {
+    let plain = plan(CANARY).fingerprint();
+    assert_ne!(keeping(2).fingerprint(), plain);
+    assert_ne!(keeping(2).fingerprint(), keeping(3).fingerprint());
+    // Pinned: without `keep` the digest must stay what leases taken before `keep` carry.
+    assert_eq!(plain, "0bbc222f");
+}
