@@ -1,6 +1,7 @@
 //! The checker: AST to [`Plan`], collecting every diagnostic of every file it reads.
 
 mod health;
+mod keep;
 mod load;
 mod notify;
 mod reach;
@@ -174,6 +175,7 @@ impl Checker {
             None => None,
         };
         let windows = self.windows(&headers.windows, &scope);
+        let keep = self.keep(&headers, &scope);
         // A file of definitions only is a library for others to import; anything else without
         // steps does nothing.
         let library = root.file.statements.iter().any(|s| {
@@ -251,6 +253,7 @@ impl Checker {
             waves,
             windows,
             notify: headers.notify,
+            keep,
         }
     }
 
@@ -366,6 +369,7 @@ impl Checker {
                     | HeaderKind::Alias(_)
                     | HeaderKind::Region(_)
                     | HeaderKind::Waves(_)
+                    | HeaderKind::Keep(_)
                     | HeaderKind::OnHook { .. }
             );
             if once {
@@ -417,6 +421,7 @@ impl Checker {
                     out.region_at = Some(header.span);
                 }
                 HeaderKind::Waves(block) => out.waves = Some((block.clone(), header.span)),
+                HeaderKind::Keep(n) => out.keep = Some((n.clone(), header.span)),
                 HeaderKind::Window(window) => out.windows.push((window.clone(), header.span)),
                 HeaderKind::Notify { service, target } => {
                     if let Some(destination) =
@@ -588,6 +593,8 @@ struct RootHeaders {
     windows: Vec<(ast::WindowHeader, Span)>,
     /// Where notifications go, each once.
     notify: Vec<crate::plan::notify::Destination>,
+    /// The `keep N versions` header: its count and its span.
+    keep: Option<(ast::Value, Span)>,
     on_failure: Option<Script>,
     on_success: Option<Script>,
 }

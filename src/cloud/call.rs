@@ -82,6 +82,41 @@ pub enum Call {
         /// The function's ARN.
         arn: String,
     },
+    /// `ListVersionsByFunction`.
+    ListVersions {
+        /// The function.
+        function: String,
+        /// The page asked for: `None` for the first.
+        marker: Option<String>,
+    },
+    /// `ListAliases`.
+    ListAliases {
+        /// The function.
+        function: String,
+        /// The page asked for: `None` for the first.
+        marker: Option<String>,
+    },
+    /// `ListProvisionedConcurrencyConfigs`.
+    ListProvisioned {
+        /// The function.
+        function: String,
+        /// The page asked for: `None` for the first.
+        marker: Option<String>,
+    },
+    /// `ListEventSourceMappings` of a function.
+    ListMappings {
+        /// The function.
+        function: String,
+        /// The page asked for: `None` for the first.
+        marker: Option<String>,
+    },
+    /// `DeleteFunction` of one version.
+    DeleteVersion {
+        /// The function.
+        function: String,
+        /// The version.
+        version: String,
+    },
     /// `GetMetricData`.
     GetMetricData {
         /// The statistics asked for.
@@ -154,6 +189,7 @@ impl Call {
             Call::UpdateAlias { .. }
                 | Call::PublishVersion { .. }
                 | Call::UpdateFunctionCode { .. }
+                | Call::DeleteVersion { .. }
                 | Call::DeleteAlarms { .. }
                 | Call::ReleaseGate { .. }
                 | Call::StopExecution { .. }
@@ -161,6 +197,14 @@ impl Call {
                 | Call::StartExecution { .. }
         )
     }
+}
+
+/// ` page MARKER` after the first page.
+fn page(marker: &Option<String>) -> String {
+    marker
+        .as_deref()
+        .map(|m| format!(" page {m}"))
+        .unwrap_or_default()
 }
 
 fn routing_text(routing: &BTreeMap<String, f64>) -> String {
@@ -231,6 +275,23 @@ impl fmt::Display for Call {
                 marker: Some(marker),
             } => write!(f, "ListFunctions page {marker}"),
             Call::ListTags { arn } => write!(f, "ListTags {arn}"),
+            Call::ListVersions { function, marker } => {
+                write!(f, "ListVersionsByFunction {function}{}", page(marker))
+            }
+            Call::ListAliases { function, marker } => {
+                write!(f, "ListAliases {function}{}", page(marker))
+            }
+            Call::ListProvisioned { function, marker } => write!(
+                f,
+                "ListProvisionedConcurrencyConfigs {function}{}",
+                page(marker)
+            ),
+            Call::ListMappings { function, marker } => {
+                write!(f, "ListEventSourceMappings {function}{}", page(marker))
+            }
+            Call::DeleteVersion { function, version } => {
+                write!(f, "DeleteFunction {function}:{version}")
+            }
             Call::GetMetricData {
                 queries,
                 next_token: None,
@@ -290,6 +351,19 @@ impl fmt::Display for Named {
             } => write!(f, "Lambda Invoke {function}:{qualifier}"),
             Call::ListFunctions { .. } => f.write_str("Lambda ListFunctions"),
             Call::ListTags { arn } => write!(f, "Lambda ListTags {arn}"),
+            Call::ListVersions { function, .. } => {
+                write!(f, "Lambda ListVersionsByFunction {function}")
+            }
+            Call::ListAliases { function, .. } => write!(f, "Lambda ListAliases {function}"),
+            Call::ListProvisioned { function, .. } => {
+                write!(f, "Lambda ListProvisionedConcurrencyConfigs {function}")
+            }
+            Call::ListMappings { function, .. } => {
+                write!(f, "Lambda ListEventSourceMappings {function}")
+            }
+            Call::DeleteVersion { function, version } => {
+                write!(f, "Lambda DeleteFunction {function}:{version}")
+            }
             Call::GetMetricData { queries, .. } => {
                 write!(f, "CloudWatch GetMetricData ({} queries)", queries.len())
             }

@@ -10,6 +10,7 @@ use std::future::Future;
 use super::call::Call;
 use super::executions::{Execution, ExecutionsApi, Happened, Machine};
 use super::metrics::{MetricDataPage, MetricDataRequest};
+use super::prune::{Page, Routes};
 use super::{
     AlarmKind, AlarmState, Alias, AliasUpdate, CloudError, FunctionInfo, FunctionPage, Invocation,
     LambdaApi, Latest, MetricsApi, Provisioned,
@@ -183,6 +184,72 @@ impl<T: LambdaApi, L: Layer> LambdaApi for Layered<'_, T, L> {
     async fn tags(&self, arn: &str) -> Result<BTreeMap<String, String>, CloudError> {
         let call = Call::ListTags { arn: arn.into() };
         self.layer.around(&call, || self.inner.tags(arn)).await
+    }
+
+    async fn list_versions(
+        &self,
+        function: &str,
+        marker: Option<&str>,
+    ) -> Result<Page<String>, CloudError> {
+        let call = Call::ListVersions {
+            function: function.into(),
+            marker: marker.map(str::to_string),
+        };
+        self.layer
+            .around(&call, || self.inner.list_versions(function, marker))
+            .await
+    }
+
+    async fn list_aliases(
+        &self,
+        function: &str,
+        marker: Option<&str>,
+    ) -> Result<Page<Routes>, CloudError> {
+        let call = Call::ListAliases {
+            function: function.into(),
+            marker: marker.map(str::to_string),
+        };
+        self.layer
+            .around(&call, || self.inner.list_aliases(function, marker))
+            .await
+    }
+
+    async fn list_provisioned(
+        &self,
+        function: &str,
+        marker: Option<&str>,
+    ) -> Result<Page<String>, CloudError> {
+        let call = Call::ListProvisioned {
+            function: function.into(),
+            marker: marker.map(str::to_string),
+        };
+        self.layer
+            .around(&call, || self.inner.list_provisioned(function, marker))
+            .await
+    }
+
+    async fn list_mappings(
+        &self,
+        function: &str,
+        marker: Option<&str>,
+    ) -> Result<Page<String>, CloudError> {
+        let call = Call::ListMappings {
+            function: function.into(),
+            marker: marker.map(str::to_string),
+        };
+        self.layer
+            .around(&call, || self.inner.list_mappings(function, marker))
+            .await
+    }
+
+    async fn delete_version(&self, function: &str, version: &str) -> Result<(), CloudError> {
+        let call = Call::DeleteVersion {
+            function: function.into(),
+            version: version.into(),
+        };
+        self.layer
+            .around(&call, || self.inner.delete_version(function, version))
+            .await
     }
 }
 

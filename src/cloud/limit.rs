@@ -62,6 +62,11 @@ fn paced(call: &Call) -> bool {
         | Call::UpdateFunctionCode { .. }
         | Call::ListFunctions { .. }
         | Call::ListTags { .. }
+        | Call::ListVersions { .. }
+        | Call::ListAliases { .. }
+        | Call::ListProvisioned { .. }
+        | Call::ListMappings { .. }
+        | Call::DeleteVersion { .. }
         | Call::DeleteAlarms { .. }
         | Call::GetParameter { .. }
         | Call::ReleaseGate { .. }

@@ -13,6 +13,7 @@ pub mod layer;
 pub mod lease;
 pub mod limit;
 pub mod metrics;
+pub mod prune;
 pub mod retry;
 pub mod select;
 pub mod sim;
@@ -25,6 +26,7 @@ use serde::{Serialize, Serializer};
 use crate::plan::Millis;
 pub use clock::Clock;
 use metrics::{MetricDataPage, MetricDataRequest};
+use prune::{Page, Routes};
 
 /// A failed call, as the engine needs to tell failures apart: what is retried, what means
 /// someone else acted, and what only a person can fix (said in the message).
@@ -334,6 +336,35 @@ pub trait LambdaApi {
     async fn list_functions(&self, marker: Option<&str>) -> Result<FunctionPage, CloudError>;
     /// `ListTags` of a function, by its ARN.
     async fn tags(&self, arn: &str) -> Result<BTreeMap<String, String>, CloudError>;
+    /// `ListVersionsByFunction`: the page after `marker` of the function's versions, as
+    /// listed (`$LATEST` among them).
+    async fn list_versions(
+        &self,
+        function: &str,
+        marker: Option<&str>,
+    ) -> Result<Page<String>, CloudError>;
+    /// `ListAliases`: the page after `marker` of the function's aliases and where they route.
+    async fn list_aliases(
+        &self,
+        function: &str,
+        marker: Option<&str>,
+    ) -> Result<Page<Routes>, CloudError>;
+    /// `ListProvisionedConcurrencyConfigs`: the page after `marker` of the ARNs of the versions
+    /// and aliases that have provisioned concurrency.
+    async fn list_provisioned(
+        &self,
+        function: &str,
+        marker: Option<&str>,
+    ) -> Result<Page<String>, CloudError>;
+    /// `ListEventSourceMappings` with `FunctionName`: the page after `marker` of the function
+    /// ARNs the function's mappings invoke (qualified when they invoke a version or alias).
+    async fn list_mappings(
+        &self,
+        function: &str,
+        marker: Option<&str>,
+    ) -> Result<Page<String>, CloudError>;
+    /// `DeleteFunction` with `Qualifier`: deletes one published version.
+    async fn delete_version(&self, function: &str, version: &str) -> Result<(), CloudError>;
 }
 
 /// The statistics the health judge asks CloudWatch for.

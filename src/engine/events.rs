@@ -289,6 +289,24 @@ pub enum EventKind {
         /// Why.
         error: String,
     },
+    /// `keep N versions`: a function's versions that nothing uses were pruned after `promote`.
+    Pruned {
+        /// The function.
+        function: String,
+        /// The versions deleted, oldest first.
+        deleted: Vec<String>,
+        /// The published versions left, oldest first.
+        kept: Vec<String>,
+    },
+    /// `keep N versions`: pruning a function stopped at a failure. The rollout still succeeds.
+    PruneFailed {
+        /// The function.
+        function: String,
+        /// The versions deleted before it stopped, oldest first.
+        deleted: Vec<String>,
+        /// Why.
+        error: String,
+    },
     /// The rollout ended.
     Finished {
         /// How.

@@ -41,6 +41,7 @@ mod lease;
 pub mod measure;
 pub mod outcome;
 mod preflight;
+mod prune;
 pub mod reasons;
 mod refusal;
 mod resume;
@@ -195,6 +196,8 @@ struct Playbook {
     health: crate::plan::HealthSpec,
     /// When traffic may move.
     windows: Option<crate::plan::windows::Windows>,
+    /// `keep N versions`: prune after `promote`.
+    keep: Option<u32>,
 }
 
 impl Default for Playbook {
@@ -209,6 +212,7 @@ impl Default for Playbook {
             on_success: None,
             alpha: 0.01,
             health: crate::plan::HealthSpec::default_spec(),
+            keep: None,
             windows: None,
         }
     }
@@ -220,6 +224,7 @@ impl Playbook {
             alpha: crate::judge::check_alpha(&plan.health, crate::judge::phases(plan)),
             health: plan.health.clone(),
             windows: plan.windows.clone(),
+            keep: plan.keep,
             name: plan.name.clone().unwrap_or_else(|| {
                 let selections = plan.targets.select.iter().map(ToString::to_string);
                 let names: Vec<String> = plan

@@ -133,6 +133,10 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                     // Reported, never undone: `new` already serves everything.
                     self.run_hook(&script, 0).await;
                 }
+                // A wave's lease is kept until the last wave: nothing is deleted meanwhile.
+                if !self.settings.keep {
+                    self.prune().await;
+                }
                 Err(Stop::Promoted)
             }
             StepKind::Rollback => {

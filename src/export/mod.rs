@@ -261,6 +261,13 @@ pub fn compile_within(
             help: "run the playbook with `rollout run`, which holds traffic outside its windows; or export a playbook without `window` and `calendar` lines".into(),
         });
     }
+    if let Some(n) = plan.keep {
+        problems.push(Problem {
+            line: None,
+            message: format!("`keep {n} versions`: the exported state machine deletes no versions"),
+            help: "run the playbook with `rollout run`, which prunes after promote; or leave the `keep` line out of the playbook you export".into(),
+        });
+    }
     for destination in &plan.notify {
         problems.push(Problem {
             line: Some(line(destination.span.start)),

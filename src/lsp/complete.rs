@@ -41,6 +41,7 @@ const STATEMENTS: &[&str] = &[
     "outside window rollback",
     "notify eventbridge",
     "notify sns",
+    "keep 3 versions",
     "on failure run",
     "on success run",
     "step",

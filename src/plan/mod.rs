@@ -51,6 +51,9 @@ pub struct Plan {
     /// Where the rollout's progress is sent, in the order written.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notify: Vec<notify::Destination>,
+    /// `keep N versions`: after `promote`, the unreferenced versions left of each function.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keep: Option<u32>,
 }
 
 impl Plan {
@@ -71,6 +74,9 @@ impl Plan {
         }
         if let Some(windows) = &self.windows {
             text.push_str(&format!("\n{windows}"));
+        }
+        if let Some(n) = self.keep {
+            text.push_str(&format!("\nkeep {n} versions"));
         }
         // FNV-1a: the same text gives the same digest in every build and on every machine.
         let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {

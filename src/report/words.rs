@@ -254,8 +254,40 @@ pub(super) fn lines(event: &Event, steps: usize, verbose: bool) -> Vec<String> {
         EventKind::RollingBack { .. } => {
             vec!["rolling back: old gets all traffic again".to_string()]
         }
+        EventKind::Pruned {
+            function,
+            deleted,
+            kept,
+        } => vec![match deleted.as_slice() {
+            [] => format!(
+                "  {function}: no version to prune; versions left: {}",
+                listed(kept)
+            ),
+            _ => format!(
+                "  {function}: pruned versions {}; versions left: {}",
+                listed(deleted),
+                listed(kept)
+            ),
+        }],
+        EventKind::PruneFailed {
+            function,
+            deleted,
+            error,
+        } => vec![format!(
+            "  warning: {function}: pruning stopped after deleting {}: {error} (the rollout is unaffected)",
+            listed(deleted)
+        )],
         EventKind::Finished {
             message, exit_code, ..
         } => vec![format!("{message} (exit {exit_code})")],
+    }
+}
+
+/// Versions as a reader lists them: `1, 2, 3`, or `none`.
+fn listed(versions: &[String]) -> String {
+    if versions.is_empty() {
+        "none".to_string()
+    } else {
+        versions.join(", ")
     }
 }

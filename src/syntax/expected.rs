@@ -177,6 +177,7 @@ fn words(rule: Rule) -> Option<&'static str> {
         | Rule::calendar_header
         | Rule::outside_header
         | Rule::notify_header
+        | Rule::keep_header
         | Rule::on_hook
         | Rule::step_def => "a header",
         Rule::block
@@ -331,6 +332,8 @@ fn words(rule: Rule) -> Option<&'static str> {
         Rule::kw_notify => "`notify`",
         Rule::kw_eventbridge => "`eventbridge`",
         Rule::kw_sns => "`sns`",
+        Rule::kw_keep => "`keep`",
+        Rule::kw_versions => "`versions`",
         Rule::selector => {
             "a function name, a pattern such as \"checkout-*\", or `tagged \"key=value\"`"
         }

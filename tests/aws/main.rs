@@ -19,6 +19,7 @@ mod journal;
 mod judged;
 mod lease;
 mod notify;
+mod prune;
 mod reading;
 mod refusals;
 mod replay;

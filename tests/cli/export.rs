@@ -171,3 +171,17 @@ fn notifications_are_refused_with_their_lines() {
         .stderr_contains("  help: run the playbook with `rollout run`")
         .run();
 }
+
+#[test]
+fn keeping_versions_is_refused_with_a_hint() {
+    Test::temp()
+        .file(
+            "p.rollout",
+            "function \"checkout-api\"\nalias \"live\"\nkeep 3 versions\npublish\nshift 10% to new\npromote\n",
+        )
+        .args(["export", "p.rollout", "--to", "step-functions"])
+        .status(2)
+        .stderr_contains("`keep 3 versions`: the exported state machine deletes no versions")
+        .stderr_contains("  help: run the playbook with `rollout run`, which prunes after promote")
+        .run();
+}

@@ -267,3 +267,35 @@ fn plan_shows_the_outcome_policies_and_the_longest_they_make_a_bake() {
         .stdout_contains("- observe p99 duration of new over 1m < 1.1 * p99 duration of old over 1m")
         .run();
 }
+
+#[test]
+fn plan_shows_the_prune_rule_and_its_calls_only_when_the_playbook_keeps_versions() {
+    let playbook = "function \"checkout-api\"\nalias \"live\"\nkeep 3 versions\npublish\nshift 10% to new\npromote\n";
+    Test::temp()
+        .file("p.rollout", playbook)
+        .args(["plan", "p.rollout"])
+        .stdout_contains("keep 3 versions: after a successful promote,")
+        .stdout_contains("  aws lambda list-versions-by-function --function-name checkout-api")
+        .stdout_contains("  aws lambda list-aliases --function-name checkout-api\n")
+        .stdout_contains(
+            "  aws lambda list-provisioned-concurrency-configs --function-name checkout-api\n",
+        )
+        .stdout_contains("  aws lambda list-event-source-mappings --function-name checkout-api\n")
+        .stdout_contains(
+            "  aws lambda delete-function --function-name checkout-api --qualifier '<V>'",
+        )
+        .run();
+    let out = Test::temp()
+        .file("p.rollout", playbook)
+        .args(["plan", "p.rollout", "--format", "json"])
+        .run();
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan["prune"]["keep"], 3);
+    assert_eq!(plan["prune"]["calls"].as_array().unwrap().len(), 5);
+    let out = Test::temp()
+        .file("p.rollout", &playbook.replace("keep 3 versions\n", ""))
+        .args(["plan", "p.rollout", "--format", "json"])
+        .run();
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(plan.get("prune").is_none(), "{plan}");
+}

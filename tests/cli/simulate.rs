@@ -580,3 +580,13 @@ fn simulate_holds_outside_the_windows_on_its_virtual_clock_and_through_a_closed_
         "no traffic before the calendar opens, two hours in (02:54 UTC): {text}"
     );
 }
+
+#[test]
+fn keeping_versions_prunes_after_the_promote_in_the_simulated_world() {
+    let canary = std::fs::read_to_string("examples/canary.rollout").unwrap();
+    Test::temp()
+        .file("p.rollout", &format!("keep 1 versions\n{canary}"))
+        .args(["simulate", "p.rollout"])
+        .stdout_contains("checkout-api: no version to prune; versions left: 1, 2")
+        .run();
+}

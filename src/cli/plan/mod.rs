@@ -4,6 +4,7 @@ mod chart;
 mod commands;
 mod judged;
 mod notify;
+mod prune;
 mod text;
 mod timing;
 mod view;
@@ -24,6 +25,7 @@ pub(super) fn run(args: &PlanArgs) -> i32 {
         Err(code) => return code,
     };
     let mut live_targets = Vec::new();
+    let mut live_pruning = Vec::new();
     if args.live {
         let Some(alias) = plan
             .targets
@@ -55,6 +57,7 @@ pub(super) fn run(args: &PlanArgs) -> i32 {
             let clock = WallClock::new();
             let mut read = Vec::new();
             let mut names = Vec::new();
+            let mut pruning = Vec::new();
             for (i, aws) in connected.iter().enumerate() {
                 let paced = Limited::new(aws, &clock, args.aws.calls_per_second);
                 let cloud = Retrying::new(&paced, &clock);
@@ -65,6 +68,11 @@ pub(super) fn run(args: &PlanArgs) -> i32 {
                         t.region = Some(place.label());
                     }
                 }
+                if plan.keep.is_some() {
+                    for t in &targets {
+                        pruning.push(prune::live(&cloud, t, &plan).await);
+                    }
+                }
                 read.extend(targets);
                 for f in functions {
                     if !names.contains(&f) {
@@ -72,9 +80,9 @@ pub(super) fn run(args: &PlanArgs) -> i32 {
                     }
                 }
             }
-            Ok((read, names))
+            Ok((read, names, pruning))
         });
-        (live_targets, plan.targets.functions) = match read {
+        (live_targets, plan.targets.functions, live_pruning) = match read {
             Ok(read) => read,
             Err(code) => return code,
         };
@@ -92,6 +100,9 @@ pub(super) fn run(args: &PlanArgs) -> i32 {
         .collect();
     let mut view = PlanView::new(&plan, &source, timeout, &olds, args.aws.calls_per_second);
     view.live = live_targets;
+    if let Some(prune) = &mut view.prune {
+        prune.live = live_pruning;
+    }
     if let Some(windows) = &plan.windows {
         let from = args.at.map_or_else(
             || {

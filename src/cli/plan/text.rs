@@ -126,6 +126,9 @@ impl fmt::Display for PlanView {
             }
         }
         write!(f, "{}", Section(&self.notify))?;
+        if let Some(prune) = &self.prune {
+            write!(f, "{prune}")?;
+        }
         writeln!(f)?;
         writeln!(
             f,

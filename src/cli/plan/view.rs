@@ -65,6 +65,9 @@ pub(super) struct PlanView {
     /// Where notifications go, each with its call.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(super) notify: Vec<NotifyView>,
+    /// `keep N versions`: the prune after `promote`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) prune: Option<super::prune::PruneView>,
 }
 
 /// The waves on one timeline.
@@ -390,6 +393,7 @@ impl PlanView {
                 .map(|w| WavesView::new(w, earliest, latest, delay)),
             windows: None,
             notify: plan.notify.iter().map(NotifyView::new).collect(),
+            prune: super::prune::PruneView::new(plan, &functions[0]),
         }
     }
 }

@@ -128,6 +128,7 @@ mod tests {
             waves: None,
             windows: None,
             notify: Vec::new(),
+            keep: None,
         }
     }
 

@@ -9,6 +9,7 @@ use aws_sdk_lambda::types::{
 
 use super::errors::domain;
 use super::{long_calls, Aws};
+use crate::cloud::prune::{Page, Routes};
 use crate::cloud::{
     Alias, AliasUpdate, Allocation, CloudError, FunctionInfo, FunctionPage, FunctionState,
     Invocation, LambdaApi, Latest, Listed, Provisioned, UpdateStatus,
@@ -325,6 +326,130 @@ impl LambdaApi for Aws {
             .tags()
             .map(|tags| tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
             .unwrap_or_default())
+    }
+
+    async fn list_versions(
+        &self,
+        function: &str,
+        marker: Option<&str>,
+    ) -> Result<Page<String>, CloudError> {
+        self.call().await;
+        let out = self
+            .lambda
+            .list_versions_by_function()
+            .function_name(function)
+            .set_marker(marker.map(str::to_string))
+            .send()
+            .await
+            .map_err(domain)?;
+        Ok(Page {
+            items: out
+                .versions()
+                .iter()
+                .filter_map(|v| v.version().map(str::to_string))
+                .collect(),
+            next: out.next_marker().map(str::to_string),
+        })
+    }
+
+    async fn list_aliases(
+        &self,
+        function: &str,
+        marker: Option<&str>,
+    ) -> Result<Page<Routes>, CloudError> {
+        self.call().await;
+        let out = self
+            .lambda
+            .list_aliases()
+            .function_name(function)
+            .set_marker(marker.map(str::to_string))
+            .send()
+            .await
+            .map_err(domain)?;
+        Ok(Page {
+            items: out
+                .aliases()
+                .iter()
+                .map(|a| {
+                    let routing = alias_of(a.function_version(), a.routing_config(), None, None);
+                    Routes {
+                        alias: a.name().unwrap_or_default().to_string(),
+                        versions: std::iter::once(routing.version)
+                            .chain(routing.routing.into_keys())
+                            .collect(),
+                    }
+                })
+                .collect(),
+            next: out.next_marker().map(str::to_string),
+        })
+    }
+
+    async fn list_provisioned(
+        &self,
+        function: &str,
+        marker: Option<&str>,
+    ) -> Result<Page<String>, CloudError> {
+        self.call().await;
+        match self
+            .lambda
+            .list_provisioned_concurrency_configs()
+            .function_name(function)
+            .set_marker(marker.map(str::to_string))
+            .send()
+            .await
+        {
+            Ok(out) => Ok(Page {
+                items: out
+                    .provisioned_concurrency_configs()
+                    .iter()
+                    .filter_map(|c| c.function_arn().map(str::to_string))
+                    .collect(),
+                next: out.next_marker().map(str::to_string),
+            }),
+            // The function was just listed, so "not found" means no configuration, as for
+            // `GetProvisionedConcurrencyConfig`; an endpoint without the operation (moto)
+            // answers so too.
+            Err(e) => match domain(e) {
+                CloudError::NotFound(_) => Ok(Page::default()),
+                other => Err(other),
+            },
+        }
+    }
+
+    async fn list_mappings(
+        &self,
+        function: &str,
+        marker: Option<&str>,
+    ) -> Result<Page<String>, CloudError> {
+        self.call().await;
+        let out = self
+            .lambda
+            .list_event_source_mappings()
+            .function_name(function)
+            .set_marker(marker.map(str::to_string))
+            .send()
+            .await
+            .map_err(domain)?;
+        Ok(Page {
+            items: out
+                .event_source_mappings()
+                .iter()
+                .filter_map(|m| m.function_arn().map(str::to_string))
+                .collect(),
+            next: out.next_marker().map(str::to_string),
+        })
+    }
+
+    async fn delete_version(&self, function: &str, version: &str) -> Result<(), CloudError> {
+        self.call().await;
+        self.lambda
+            .delete_function()
+            .function_name(function)
+            .qualifier(version)
+            .send()
+            .await
+            .map_err(domain)?;
+        Ok(())
     }
 }
 

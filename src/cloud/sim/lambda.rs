@@ -5,14 +5,30 @@ use std::collections::BTreeMap;
 
 use super::{fnv1a, SimWorld, Version, ALLOCATION_TIME};
 use crate::cloud::call::Call;
+use crate::cloud::prune::{Page, Routes};
 use crate::cloud::{
     Alias, AliasUpdate, Allocation, Clock, CloudError, FunctionInfo, FunctionPage, FunctionState,
     Invocation, LambdaApi, Latest, Listed, Provisioned, UpdateStatus,
 };
 use crate::plan::Millis;
 
-/// Functions per page of `ListFunctions`.
+/// Functions per page of `ListFunctions`, and versions per page of `ListVersionsByFunction`.
 const LIST_PAGE: usize = 50;
+
+/// The page of `items` after `marker` (an index, as text), [`LIST_PAGE`] long.
+fn page_of<T: Clone>(items: &[T], marker: Option<&str>) -> Result<Page<T>, CloudError> {
+    let from = match marker {
+        None => 0,
+        Some(m) => m
+            .parse()
+            .map_err(|_| CloudError::InvalidParameter(format!("not a marker: {m}")))?,
+    };
+    let to = (from + LIST_PAGE).min(items.len());
+    Ok(Page {
+        items: items.get(from..to).unwrap_or_default().to_vec(),
+        next: (to < items.len()).then(|| to.to_string()),
+    })
+}
 
 /// A simulated function's ARN.
 pub(super) fn arn(name: &str) -> String {
@@ -320,6 +336,126 @@ impl LambdaApi for SimWorld {
         let state = self.state.borrow();
         let name = arn_.rsplit(':').next().unwrap_or_default();
         Ok(state.function(name)?.tags.clone())
+    }
+
+    async fn list_versions(
+        &self,
+        function: &str,
+        marker: Option<&str>,
+    ) -> Result<Page<String>, CloudError> {
+        self.arrive(Call::ListVersions {
+            function: function.into(),
+            marker: marker.map(str::to_string),
+        })
+        .await?;
+        let state = self.state.borrow();
+        let f = state.function(function)?;
+        let listed: Vec<String> = std::iter::once("$LATEST".to_string())
+            .chain(
+                (1..=f.versions.len())
+                    .filter(|n| !f.deleted.contains(n))
+                    .map(|n| n.to_string()),
+            )
+            .collect();
+        page_of(&listed, marker)
+    }
+
+    async fn list_aliases(
+        &self,
+        function: &str,
+        marker: Option<&str>,
+    ) -> Result<Page<Routes>, CloudError> {
+        self.arrive(Call::ListAliases {
+            function: function.into(),
+            marker: marker.map(str::to_string),
+        })
+        .await?;
+        let state = self.state.borrow();
+        let listed: Vec<Routes> = state
+            .function(function)?
+            .aliases
+            .iter()
+            .map(|(name, alias)| Routes {
+                alias: name.clone(),
+                versions: std::iter::once(alias.version.clone())
+                    .chain(alias.routing.keys().cloned())
+                    .collect(),
+            })
+            .collect();
+        page_of(&listed, marker)
+    }
+
+    async fn list_provisioned(
+        &self,
+        function: &str,
+        marker: Option<&str>,
+    ) -> Result<Page<String>, CloudError> {
+        self.arrive(Call::ListProvisioned {
+            function: function.into(),
+            marker: marker.map(str::to_string),
+        })
+        .await?;
+        let state = self.state.borrow();
+        let listed: Vec<String> = state
+            .function(function)?
+            .provisioned
+            .keys()
+            .map(|q| format!("{}:{q}", arn(function)))
+            .collect();
+        page_of(&listed, marker)
+    }
+
+    async fn list_mappings(
+        &self,
+        function: &str,
+        marker: Option<&str>,
+    ) -> Result<Page<String>, CloudError> {
+        self.arrive(Call::ListMappings {
+            function: function.into(),
+            marker: marker.map(str::to_string),
+        })
+        .await?;
+        let state = self.state.borrow();
+        page_of(&state.function(function)?.mappings, marker)
+    }
+
+    async fn delete_version(&self, function: &str, version: &str) -> Result<(), CloudError> {
+        self.arrive(Call::DeleteVersion {
+            function: function.into(),
+            version: version.into(),
+        })
+        .await?;
+        let mut state = self.state.borrow_mut();
+        let f = state
+            .functions
+            .get_mut(function)
+            .ok_or_else(|| CloudError::NotFound(format!("Function not found: {function}")))?;
+        if version == "$LATEST" {
+            return Err(CloudError::InvalidParameter(
+                "InvalidParameterValueException: $LATEST version cannot be deleted without deleting the function.".into(),
+            ));
+        }
+        if f.version(version).is_none() {
+            return Err(CloudError::NotFound(format!(
+                "ResourceNotFoundException: Function not found: {}:{version}",
+                arn(function)
+            )));
+        }
+        let routing: Vec<&str> = f
+            .aliases
+            .iter()
+            .filter(|(_, a)| a.version == version || a.routing.contains_key(version))
+            .map(|(name, _)| name.as_str())
+            .collect();
+        if !routing.is_empty() {
+            return Err(CloudError::Busy(format!(
+                "ResourceConflictException: Unable to delete version because the following aliases reference it: [{}]",
+                routing.join(", ")
+            )));
+        }
+        let n: usize = version.parse().expect("an existing version is a number");
+        f.deleted.insert(n);
+        Ok(())
     }
 
     async fn invoke(

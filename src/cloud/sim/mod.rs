@@ -11,16 +11,19 @@
 //! RevisionId at the update and again when it completes; SnapStart versions stay `Pending` for a
 //! while and cannot be invoked meanwhile; an alias routes to at most one additional version, with
 //! a weight in [0, 1), never `$LATEST` in a split, never an unknown version, never its own
-//! primary; every alias write changes the RevisionId and a stale one is rejected (412).
+//! primary; every alias write changes the RevisionId and a stale one is rejected (412); a
+//! version an alias routes to cannot be deleted (409), nor `$LATEST` alone (400), and a deleted
+//! version's number is never given again.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 pub mod calendar;
 pub mod clock;
 mod cloudwatch;
 pub mod conditions;
 mod lambda;
+mod others;
 mod profile;
 pub mod rng;
 pub mod traffic;
@@ -164,8 +167,12 @@ struct Function {
     fail_next_update: Option<String>,
     last_update_failed: Option<String>,
     aliases: BTreeMap<String, Alias>,
-    /// Provisioned concurrency by alias.
+    /// Provisioned concurrency by alias (or version).
     provisioned: BTreeMap<String, Provision>,
+    /// Versions deleted (their numbers are never given again).
+    deleted: BTreeSet<usize>,
+    /// The function ARNs its event source mappings invoke.
+    mappings: Vec<String>,
     /// Traffic generated up to here.
     generated_until: Millis,
     /// Its tags.
@@ -265,6 +272,8 @@ impl SimWorld {
                     last_update_failed: None,
                     aliases: BTreeMap::from([(config.alias.clone(), alias)]),
                     provisioned: BTreeMap::new(),
+                    deleted: BTreeSet::new(),
+                    mappings: Vec::new(),
                     generated_until: Millis(0),
                     tags: config.tags.get(name).cloned().unwrap_or_default(),
                 },
@@ -422,48 +431,6 @@ impl SimWorld {
             .insert(name.to_string(), (kind, alarm));
     }
 
-    /// Sets an alias's description as someone else would.
-    #[cfg(test)]
-    pub fn describe_alias(&self, function: &str, alias: &str, description: &str) {
-        self.write_alias_as_someone_else(function, alias, |a| {
-            a.description = description.to_string()
-        });
-    }
-
-    /// Points an alias at `version` alone with `description`, as someone else would.
-    #[cfg(test)]
-    pub fn serve_as_someone_else(
-        &self,
-        function: &str,
-        alias: &str,
-        version: &str,
-        description: &str,
-    ) {
-        self.write_alias_as_someone_else(function, alias, |a| {
-            a.version = version.to_string();
-            a.routing.clear();
-            a.description = description.to_string();
-        });
-    }
-
-    #[cfg(test)]
-    fn write_alias_as_someone_else(
-        &self,
-        function: &str,
-        alias: &str,
-        change: impl FnOnce(&mut Alias),
-    ) {
-        let mut state = self.state.borrow_mut();
-        let revision = state.revision();
-        let a = state
-            .functions
-            .get_mut(function)
-            .and_then(|f| f.aliases.get_mut(alias))
-            .expect("known alias");
-        change(a);
-        a.revision_id = revision;
-    }
-
     /// Invocations and errors served by a version so far.
     pub fn served(&self, function: &str, version: &str) -> (u64, u64) {
         let mut state = self.state.borrow_mut();
@@ -483,6 +450,9 @@ impl Function {
     /// Published version `number` (a string, as qualifiers are).
     fn version(&self, number: &str) -> Option<&Version> {
         let n: usize = number.parse().ok()?;
+        if self.deleted.contains(&n) {
+            return None;
+        }
         self.versions.get(n.checked_sub(1)?)
     }
 

@@ -10,6 +10,7 @@ mod faults;
 mod fleet;
 mod health;
 mod hooks;
+mod prune;
 mod refusals;
 mod resume;
 mod steps;

@@ -69,6 +69,8 @@ pub enum HeaderKind {
         /// The bus (name or ARN) or the topic's ARN.
         target: Str,
     },
+    /// `keep N versions`
+    Keep(Value),
     /// `on failure run "x.rhai"` / `on success run "x.rhai"`
     OnHook {
         /// When the hook runs.
@@ -94,6 +96,7 @@ impl HeaderKind {
             HeaderKind::Waves(_) => "waves",
             HeaderKind::Window(window) => window.keyword(),
             HeaderKind::Notify { .. } => "notify",
+            HeaderKind::Keep(_) => "keep",
             HeaderKind::OnHook {
                 event: HookEvent::Failure,
                 ..

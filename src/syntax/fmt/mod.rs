@@ -103,6 +103,7 @@ fn group(kind: &HeaderKind) -> u8 {
         HeaderKind::Param { .. } => 20,
         HeaderKind::Health(_) => 30,
         HeaderKind::OnHook { .. } => 40,
+        HeaderKind::Keep(_) => 42,
         HeaderKind::Notify { .. } => 45,
         HeaderKind::StepDef(_) => 50,
     }
@@ -218,6 +219,7 @@ impl Printer {
                 format!("notify {} {}", service.as_str(), string(target)),
                 at,
             ),
+            HeaderKind::Keep(n) => self.line(0, format!("keep {} versions", value(n)), at),
             HeaderKind::OnHook { event, hook: h } => {
                 let event = match event {
                     HookEvent::Failure => "failure",

@@ -125,6 +125,7 @@ fn build_file(pair: Pair<'_, Rule>) -> File {
             | Rule::calendar_header
             | Rule::outside_header
             | Rule::notify_header
+            | Rule::keep_header
             | Rule::on_hook
             | Rule::step_def => statements.push(Statement::Header(build_header(child))),
             _ => statements.push(Statement::Step(build_step(child))),
@@ -183,6 +184,7 @@ fn build_header(pair: Pair<'_, Rule>) -> Header {
             },
             target: build_string(inner.next().unwrap()),
         },
+        Rule::keep_header => HeaderKind::Keep(build_value(inner.next().unwrap())),
         Rule::on_hook => {
             let event = match inner.next().unwrap().as_rule() {
                 Rule::kw_failure => HookEvent::Failure,
