@@ -17,36 +17,10 @@ fn steered_settings() -> Settings {
     }
 }
 
-/// Runs `plan` in `world` while `person` acts on the same clock.
+/// Runs `plan` in `world`, reading requests as `run` does, while `person` acts on the same
+/// clock.
 fn steered(world: &SimWorld, plan: &Plan, person: impl AsyncFnOnce(&SimWorld)) -> Run {
-    steered_with(world, world, plan, steered_settings(), person)
-}
-
-/// [`steered`], calling Lambda through `lambda`, with `settings`.
-fn steered_with<L: LambdaApi>(
-    lambda: &L,
-    world: &SimWorld,
-    plan: &Plan,
-    settings: Settings,
-    person: impl AsyncFnOnce(&SimWorld),
-) -> Run {
-    let mut events = Vec::new();
-    let hooks = Hooks::compile(plan);
-    let runtime = crate::cloud::sim::clock::runtime();
-    let services = Services {
-        lambda,
-        metrics: world,
-        clock: world,
-        hooks: &hooks,
-        events: &mut events,
-        calendars: Some(world),
-    };
-    let report = runtime.block_on(async {
-        let engine = Engine::new(services, settings);
-        let (report, ()) = tokio::join!(engine.run(plan), person(world));
-        report
-    });
-    Run { report, events }
+    run_while(world, world, world, plan, steered_settings(), person)
 }
 
 /// Sleeps until `minutes` after the world's start.
@@ -68,19 +42,6 @@ async fn asks(w: &SimWorld, by: &str, request: Request) {
 fn weight(w: &SimWorld) -> Option<f64> {
     w.alias("f", "live").unwrap().additional().map(|(_, w)| w)
 }
-
-const BAKE_30M: &str = r#"
-function "f"
-alias "live"
-health every 1m {
-  min invocations 10
-  error rate < 1%
-}
-publish
-shift 5% to new
-wait 30m until healthy
-promote
-"#;
 
 #[test]
 fn a_paused_bake_outlasts_its_length_then_resumes_and_promote_ends_it_at_once() {
@@ -330,22 +291,21 @@ fn a_pause_written_between_the_runners_read_and_its_shift_holds_the_shift() {
         crate::cloud::faults::Decision::Pass
     };
     let faulty = crate::cloud::faults::Faulty::new(&w, pause_first);
-    let r = steered_with(&faulty, &w, &plan(&text), steered_settings(), async |w| {
-        at_minute(w, 30.0).await;
-        assert_eq!(weight(w), Some(0.05), "held at 5% while paused");
-        asks(w, "dave@desk", Request::Resume).await;
-    });
+    let r = run_while(
+        &faulty,
+        &w,
+        &w,
+        &plan(&text),
+        steered_settings(),
+        async |w| {
+            at_minute(w, 30.0).await;
+            assert_eq!(weight(w), Some(0.05), "held at 5% while paused");
+            asks(w, "dave@desk", Request::Resume).await;
+        },
+    );
     assert!(paused_once.get(), "the race was run");
     assert_eq!(r.report.outcome, Outcome::Promoted, "{:?}", r.events.last());
-    let moved_to_half = r
-        .events
-        .iter()
-        .find(|e| {
-            matches!(&e.kind, EventKind::AliasUpdated { after, .. }
-                if after.additional().is_some_and(|(_, w)| w > 0.4))
-        })
-        .unwrap()
-        .at_ms;
+    let moved_to_half = moved_at(&r, |a| a.additional().is_some_and(|(_, w)| w > 0.4));
     assert!(
         moved_to_half >= Millis::from_minutes(30).0,
         "50% only after the resume: {moved_to_half}"
@@ -384,7 +344,7 @@ fn a_rollout_resumed_after_its_runner_died_keeps_the_pause() {
         take_over: true,
         ..steered_settings()
     };
-    let r = steered_with(&w, &w, &plan(BAKE_30M), settings, async |w| {
+    let r = run_while(&w, &w, &w, &plan(BAKE_30M), settings, async |w| {
         at_minute(w, 20.0).await;
         assert_eq!(weight(w), None, "no traffic on new while paused");
         asks(w, "dave@desk", Request::Resume).await;

@@ -106,6 +106,19 @@ fn run_with<L: LambdaApi, M: MetricsApi>(
     plan: &Plan,
     settings: Settings,
 ) -> Run {
+    run_while(lambda, metrics, world, plan, settings, async |_| {})
+}
+
+/// [`run_with`], while `person` acts on the world's clock (as `rollout pause` would from
+/// another machine).
+fn run_while<L: LambdaApi, M: MetricsApi>(
+    lambda: &L,
+    metrics: &M,
+    world: &SimWorld,
+    plan: &Plan,
+    settings: Settings,
+    person: impl AsyncFnOnce(&SimWorld),
+) -> Run {
     let mut events = Vec::new();
     let hooks = Hooks::compile(plan);
     let runtime = crate::cloud::sim::clock::runtime();
@@ -117,9 +130,36 @@ fn run_with<L: LambdaApi, M: MetricsApi>(
         events: &mut events,
         calendars: Some(world),
     };
-    let report = runtime.block_on(Engine::new(services, settings).run(plan));
+    let report = runtime.block_on(async {
+        let engine = Engine::new(services, settings);
+        let (report, ()) = tokio::join!(engine.run(plan), person(world));
+        report
+    });
     Run { report, events }
 }
+
+/// When the first alias write whose result `moved` happened (ms since the start).
+fn moved_at(r: &Run, moved: impl Fn(&crate::cloud::Alias) -> bool) -> u64 {
+    r.events
+        .iter()
+        .find(|e| matches!(&e.kind, EventKind::AliasUpdated { after, .. } if moved(after)))
+        .expect("such a write")
+        .at_ms
+}
+
+/// A canary with a 30-minute bake.
+const BAKE_30M: &str = r#"
+function "f"
+alias "live"
+health every 1m {
+  min invocations 10
+  error rate < 1%
+}
+publish
+shift 5% to new
+wait 30m until healthy
+promote
+"#;
 
 /// Runs `plan` in `world`, calling Lambda through `lambda`.
 fn run_in<L: LambdaApi>(lambda: &L, world: &SimWorld, plan: &Plan) -> Run {

@@ -4,31 +4,22 @@
 
 use super::*;
 use crate::cloud::sim::calendar::SimCalendar;
+use crate::cloud::sim::clock::VIRTUAL_EPOCH;
 use crate::engine::{Cause, Outcome};
 use crate::plan::Millis;
 
+/// The world's start, Unix seconds.
+const START: u64 = VIRTUAL_EPOCH.0 / 1000;
+
 /// Unix seconds of 2026-11-30 at `hh:mm` UTC.
 fn monday(hh: u64, mm: u64) -> u64 {
-    1_796_000_040 - (54 * 60) + hh * 3_600 + mm * 60
+    START - (54 * 60) + hh * 3_600 + mm * 60
 }
 
 /// The virtual time (ms since the start) of 2026-11-30 at `hh:mm` UTC.
 fn since_start(hh: u64, mm: u64) -> u64 {
-    (monday(hh, mm) - 1_796_000_040) * 1000
+    (monday(hh, mm) - START) * 1000
 }
-
-const BAKE: &str = r#"
-function "f"
-alias "live"
-health every 1m {
-  min invocations 10
-  error rate < 1%
-}
-publish
-shift 5% to new
-wait 30m until healthy
-promote
-"#;
 
 /// The `paused` events: by whom, until when.
 fn paused(r: &Run) -> Vec<(String, Option<u64>)> {
@@ -40,7 +31,8 @@ fn paused(r: &Run) -> Vec<(String, Option<u64>)> {
 
 #[test]
 fn a_closed_window_holds_the_first_shift_until_it_opens_and_stops_the_bakes_clock() {
-    let text = format!("window mon 02:00-02:10 \"UTC\"\nwindow mon 03:00-04:00 \"UTC\"\n{BAKE}");
+    let text =
+        format!("window mon 02:00-02:10 \"UTC\"\nwindow mon 03:00-04:00 \"UTC\"\n{BAKE_30M}");
     let w = world(&["f"], HEALTHY);
     let r = run(&w, &plan(&text));
     assert_eq!(r.report.outcome, Outcome::Promoted, "{:?}", r.events.last());
@@ -52,12 +44,7 @@ fn a_closed_window_holds_the_first_shift_until_it_opens_and_stops_the_bakes_cloc
         ],
         "held until 02:00, then from 02:10 until 03:00"
     );
-    let moved = r
-        .events
-        .iter()
-        .find(|e| matches!(&e.kind, EventKind::AliasUpdated { after, .. } if after.additional().is_some()))
-        .unwrap()
-        .at_ms;
+    let moved = moved_at(&r, |a| a.additional().is_some());
     assert!(
         (since_start(2, 0)..since_start(2, 2)).contains(&moved),
         "no traffic before the window opened at 02:00: {moved}"
@@ -72,7 +59,8 @@ fn a_closed_window_holds_the_first_shift_until_it_opens_and_stops_the_bakes_cloc
 
 #[test]
 fn outside_window_rollback_moves_no_traffic_and_rolls_back() {
-    let text = format!("window tue 09:00-16:00 \"Europe/Berlin\"\noutside window rollback\n{BAKE}");
+    let text =
+        format!("window tue 09:00-16:00 \"Europe/Berlin\"\noutside window rollback\n{BAKE_30M}");
     let w = world(&["f"], HEALTHY);
     let r = run(&w, &plan(&text));
     let Outcome::RolledBack { cause, .. } = &r.report.outcome else {
@@ -104,28 +92,20 @@ fn a_closed_change_calendar_holds_until_it_opens() {
         .into(),
         ..SimConfig::default()
     });
-    let r = run(&w, &plan(&format!("calendar \"freeze\"\n{BAKE}")));
+    let r = run(&w, &plan(&format!("calendar \"freeze\"\n{BAKE_30M}")));
     assert_eq!(r.report.outcome, Outcome::Promoted, "{:?}", r.events.last());
     assert_eq!(
         paused(&r),
-        [(
-            "the change calendars".to_string(),
-            Some(1_796_000_040 + 45 * 60)
-        )]
+        [("the change calendars".to_string(), Some(START + 45 * 60))]
     );
-    let moved = r
-        .events
-        .iter()
-        .find(|e| matches!(&e.kind, EventKind::AliasUpdated { after, .. } if after.additional().is_some()))
-        .unwrap()
-        .at_ms;
+    let moved = moved_at(&r, |a| a.additional().is_some());
     assert!(moved >= Millis::from_minutes(45).0, "{moved}");
 }
 
 #[test]
 fn a_calendar_that_cannot_be_read_is_closed() {
     let w = world(&["f"], HEALTHY);
-    let text = format!("calendar \"nowhere\"\noutside window rollback\n{BAKE}");
+    let text = format!("calendar \"nowhere\"\noutside window rollback\n{BAKE_30M}");
     let r = run(&w, &plan(&text));
     let Outcome::RolledBack { cause, .. } = &r.report.outcome else {
         panic!("{:?}", r.report.outcome);
