@@ -88,17 +88,19 @@ fn written(request: &Request, m: &Marker) -> String {
         Request::Promote { full: true } => format!(
             "asked {rollout} to end its current wait now, judged as at its end, then promote"
         ),
+        Request::Approve => format!("approved {rollout}: it goes on within seconds"),
     }
 }
 
 /// The exit code of a request not written.
-fn code(error: &NotAsked) -> i32 {
+pub(super) fn code(error: &NotAsked) -> i32 {
     match error {
         NotAsked::ChangedHands { .. } | NotAsked::KeptChanging(_) => exit::CONFLICT,
         NotAsked::Cloud { error, .. } => super::lease::code_of(error),
         NotAsked::NoLease(_)
         | NotAsked::ServerSide { .. }
         | NotAsked::NotPaused { .. }
+        | NotAsked::NotWaiting { .. }
         | NotAsked::NoRoom(_) => exit::INVALID,
     }
 }

@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 
 use super::output::{ask, out};
 use super::LeaseArgs;
-use crate::cloud::lease::Marker;
+use crate::cloud::lease::{self, Asked, Marker, NotAsked, Request};
 use crate::cloud::{AliasUpdate, CloudError, LambdaApi};
 use crate::exit;
 
@@ -160,9 +160,6 @@ async fn stop_server_rollout(
     Ok(())
 }
 
-/// How often `rollout approve` tries when the rollout's own heartbeat keeps writing in between.
-const APPROVE_ATTEMPTS: usize = 5;
-
 /// Releases the `approve` gate of a Step Functions execution: its task token waits in an SSM
 /// parameter named after the alias.
 async fn release_server_gate(
@@ -202,91 +199,49 @@ async fn release_server_gate(
     }
 }
 
-/// `rollout approve`: releases the `approve` gate a rollout is waiting at. The waiting rollout
-/// renews its lease meanwhile; when its heartbeat wins the race, the alias is read again and the
-/// approval written again, as long as the same rollout still waits.
+/// `rollout approve`: releases the `approve` gate a rollout is waiting at, through its lease
+/// ([`crate::cloud::lease::ask`]: written again while the rollout's heartbeat races it), or a
+/// Step Functions execution's through its task token.
 pub(super) fn approve(args: &LeaseArgs) -> i32 {
     let target = &args.target;
     if target.region.len() > 1 || (target.playbook.is_some() && target.region.len() != 1) {
         eprintln!("error: `rollout approve` releases the gate of one rollout in one region: name it with --function, --alias and --region, or a playbook and one --region of its waves (its account's role is assumed). Nothing was done");
         return exit::INVALID;
     }
+    let by = crate::cloud::lease::user_at_host();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     super::with_aws(target, async |lambda, aliases, _| {
         // The rollout waits for approval on its first alias.
         let function = &aliases.functions[0];
         let alias = &aliases.alias;
-        let mut waiting: Option<Marker> = None;
-        for _ in 0..APPROVE_ATTEMPTS {
-            let current = match lambda.get_alias(function, alias).await {
-                Ok(a) => a,
-                Err(e) => {
-                    eprintln!("error: cannot read {function}:{alias}: {e}");
-                    return code_of(&e);
-                }
-            };
-            let (user, marker) = Marker::parse(&current.description);
-            let Some(mut marker) = marker else {
-                eprintln!("error: no rollout holds {function}:{alias}; nothing to approve");
-                return exit::INVALID;
-            };
-            if waiting
-                .as_ref()
-                .is_some_and(|w| w.holder != marker.holder || w.id != marker.id)
-            {
-                eprintln!(
-                    "error: {function}:{alias} changed hands ({} holds it now); nothing was approved",
-                    marker.holder
-                );
-                return exit::CONFLICT;
+        match lease::ask(lambda, function, alias, &Request::Approve, &by, now).await {
+            Ok(Asked::Written(m)) => {
+                out(&format!(
+                    "approved: the rollout of {} on {function}:{alias} by {} goes on from step {}/{}\n",
+                    m.plan, m.holder, m.step, m.steps
+                ));
+                exit::OK
             }
-            if !marker.gate {
+            Ok(Asked::Already(words)) => {
+                out(&format!("{words}; nothing was written\n"));
+                exit::OK
+            }
+            Err(NotAsked::ServerSide { marker, .. }) if marker.gate => {
+                release_server_gate(lambda, function, alias, &marker).await
+            }
+            Err(NotAsked::ServerSide { marker, .. }) => {
                 eprintln!(
                     "error: the rollout on {function}:{alias} ({}, step {}/{}) is not waiting for approval",
                     marker.holder, marker.step, marker.steps
                 );
-                return exit::INVALID;
+                exit::INVALID
             }
-            if marker.server_side() {
-                return release_server_gate(lambda, function, alias, &marker).await;
-            }
-            // Someone approved first (the rollout has not taken it in yet): their approval
-            // released the gate, and it stays theirs.
-            if let Some(by) = &marker.approved {
-                out(&format!(
-                    "already approved by {by}: the rollout of {} on {function}:{alias} goes on from step {}/{}; nothing was written\n",
-                    marker.plan, marker.step, marker.steps
-                ));
-                return exit::OK;
-            }
-            marker.approved = Some(crate::cloud::lease::user_at_host());
-            let Some(description) = marker.describe(&user) else {
-                eprintln!("error: the alias description is too long to record the approval");
-                return exit::INVALID;
-            };
-            let update = AliasUpdate {
-                version: current.version.clone(),
-                routing: current.routing.clone(),
-                revision_id: current.revision_id.clone(),
-                description: Some(description),
-            };
-            match lambda.update_alias(function, alias, &update).await {
-                Ok(_) => {
-                    out(&format!(
-                        "approved: the rollout of {} on {function}:{alias} by {} goes on from step {}/{}\n",
-                        marker.plan, marker.holder, marker.step, marker.steps
-                    ));
-                    return exit::OK;
-                }
-                Err(CloudError::Stale(_)) => waiting = Some(marker),
-                Err(e) => {
-                    eprintln!("error: the approval was not recorded: {e}");
-                    return code_of(&e);
-                }
+            Err(error) => {
+                eprintln!("error: {error}; nothing was approved");
+                super::control::code(&error)
             }
         }
-        eprintln!(
-            "error: the alias kept changing under the approval ({APPROVE_ATTEMPTS} tries); nothing was approved"
-        );
-        exit::CONFLICT
     })
 }

@@ -1,5 +1,5 @@
-//! Asking a running rollout something from any machine: `rollout pause`, `resume` and
-//! `promote` write their request into the lease marker on the alias ([`super::Control`]), with
+//! Asking a running rollout something from any machine: `rollout pause`, `resume`, `promote`
+//! and `approve` write their request into the lease marker on the alias ([`super::Control`]), with
 //! the RevisionId they read, leaving the versions and weights as they are. The runner renews
 //! its lease meanwhile: when its heartbeat wins the race, the alias is read and the request
 //! written again, as long as the same rollout still holds it.
@@ -22,6 +22,8 @@ pub enum Request {
         /// Skip the steps between to `promote`.
         full: bool,
     },
+    /// Release the `approve` gate the rollout waits at.
+    Approve,
 }
 
 /// What came of a request.
@@ -39,13 +41,26 @@ pub enum NotAsked {
     /// No rollout holds the alias.
     #[error("no rollout holds {0}")]
     NoLease(String),
-    /// A Step Functions execution holds it: the machine does not read these requests.
-    #[error("the Step Functions execution {execution} holds {alias}: it does not read `rollout pause`, `resume` or `promote`. Use `rollout approve` at its gates, or `rollout rollback` to stop it and restore old")]
+    /// A Step Functions execution holds it: the machine does not read these requests (its
+    /// gates are released through their task token instead).
+    #[error("the Step Functions execution {} holds {alias}: it does not read `rollout pause`, `resume` or `promote`. Use `rollout approve` at its gates, or `rollout rollback` to stop it and restore old", marker.holder.trim_start_matches(super::SERVER_HOLDER))]
     ServerSide {
         /// The alias.
         alias: String,
-        /// The execution's name.
-        execution: String,
+        /// Its lease.
+        marker: Box<Marker>,
+    },
+    /// `rollout approve` when the rollout waits at no gate.
+    #[error("the rollout on {alias} ({holder}, step {step}/{steps}) is not waiting for approval")]
+    NotWaiting {
+        /// The alias.
+        alias: String,
+        /// Who holds it.
+        holder: String,
+        /// The step it is at.
+        step: usize,
+        /// Its steps.
+        steps: usize,
     },
     /// `rollout resume` when no pause holds the rollout.
     #[error("the rollout of {plan} on {alias} is not paused")]
@@ -119,16 +134,13 @@ pub async fn ask(
         if marker.server_side() {
             return Err(NotAsked::ServerSide {
                 alias: name,
-                execution: marker
-                    .holder
-                    .trim_start_matches(super::SERVER_HOLDER)
-                    .to_string(),
+                marker: Box::new(marker),
             });
         }
         let promoted = marker.step == marker.steps
             && marker.new.as_ref() == Some(&current.version)
             && current.routing.is_empty();
-        if promoted {
+        if promoted && *request != Request::Approve {
             return Ok(Asked::Already(format!(
                 "the rollout of {} has promoted here and keeps its lease only while later waves run; nothing to ask of it",
                 marker.plan
@@ -227,6 +239,25 @@ fn amend(
                 by: by.to_string(),
                 at: now,
             });
+        }
+        Request::Approve => {
+            if !marker.gate {
+                return Err(NotAsked::NotWaiting {
+                    alias: alias.to_string(),
+                    holder: marker.holder.clone(),
+                    step: marker.step,
+                    steps: marker.steps,
+                });
+            }
+            // Someone approved first (the rollout has not taken it in yet): their approval
+            // released the gate, and it stays theirs.
+            if let Some(first) = &marker.approved {
+                return Ok(Amended::Already(format!(
+                    "already approved by {first}: the rollout of {} on {alias} goes on from step {}/{}",
+                    marker.plan, marker.step, marker.steps
+                )));
+            }
+            amended.approved = Some(by.to_string());
         }
     }
     Ok(Amended::To(Box::new(amended)))
