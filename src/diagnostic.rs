@@ -105,6 +105,7 @@ codes! {
     BadBus => "bad-bus", Error, "A `notify eventbridge` bus that is not a bus's name or ARN.";
     BadTopic => "bad-topic", Error, "A `notify sns` topic that is not a standard topic's ARN.";
     DuplicateNotify => "duplicate-notify", Error, "The same `notify` destination named twice.";
+    BadMetric => "bad-metric", Error, "A `metric` header that is incomplete, repeats a line or a name, or is used in a way its statistic does not allow.";
     KeepWithWaves => "keep-with-waves", Error, "`keep N versions` in a playbook with `waves`: not supported yet.";
     TooDeep => "too-deep", Error, "Brackets, or step calls, nested deeper than the tools follow.";
     NoNewVersion => "no-new-version", Error, "Traffic moves before `publish` or `use version`.";

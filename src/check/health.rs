@@ -42,6 +42,7 @@ impl Checker {
             observed: Default::default(),
             violation: Violation::Rollback,
             extend: None,
+            metrics: self.metrics.clone(),
         };
         let mut min_seen: Option<Span> = None;
         let mut inconclusive_seen: Option<Span> = None;
@@ -297,14 +298,40 @@ impl Checker {
     fn expr(&mut self, expr: &ast::Expr, window: Millis, scope: &Scope) -> Option<(Expr, Unit)> {
         match &expr.kind {
             ExprKind::Metric(m) => {
+                let mut metric = m.metric.clone();
+                if let Metric::Custom(reference) = &m.metric {
+                    match self.custom(reference, expr.span, scope)? {
+                        Some(resolved) => metric = Metric::Custom(resolved),
+                        // A bare name no `metric` header declares is a parameter's.
+                        None if m.of.is_none() && m.over.is_none() && !reference.per_invocation => {
+                            let ident = ast::Ident {
+                                name: reference.name.clone(),
+                                span: expr.span,
+                            };
+                            let value = ast::Expr {
+                                kind: ExprKind::Value(ast::Value::Param(ident)),
+                                span: expr.span,
+                            };
+                            if self.params.contains_key(&reference.name) {
+                                return self.expr(&value, window, scope);
+                            }
+                            self.unknown_metric(&reference.name, expr.span, scope);
+                            return None;
+                        }
+                        None => {
+                            self.unknown_metric(&reference.name, expr.span, scope);
+                            return None;
+                        }
+                    }
+                }
                 let over = match &m.over {
                     Some(v) => self.want_window(v, "`over`", scope)?,
                     None => window,
                 };
-                let unit = self.metric_unit(&m.metric, expr.span, scope)?;
+                let unit = self.metric_unit(&metric, expr.span, scope)?;
                 Some((
                     Expr::Metric {
-                        metric: m.metric.clone(),
+                        metric,
                         of: m.of.unwrap_or(Which::New),
                         over,
                     },
@@ -375,7 +402,7 @@ impl Checker {
     }
 
     fn metric_unit(&mut self, metric: &Metric, span: Span, scope: &Scope) -> Option<Unit> {
-        if let Metric::Percentile(p) = metric {
+        if let Metric::Percentile(p) | Metric::InitPercentile(p) = metric {
             let valid = p.parse::<f64>().is_ok_and(|v| v > 0.0 && v < 100.0)
                 && p.split_once('.').is_none_or(|(_, f)| f.len() <= 2);
             if !valid {

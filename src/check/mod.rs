@@ -3,6 +3,7 @@
 mod health;
 mod keep;
 mod load;
+mod metrics;
 mod notify;
 mod reach;
 mod steps;
@@ -123,6 +124,10 @@ struct Checker {
     /// The period the health block judges (one minute, or `every` when shorter): the least
     /// traffic a bake must judge.
     period: Millis,
+    /// The metrics `metric` headers name, which health checks refer to.
+    metrics: Vec<crate::plan::CustomMetric>,
+    /// The names of `metric` headers that were reported invalid.
+    broken_metrics: Vec<String>,
 }
 
 impl Checker {
@@ -151,6 +156,9 @@ impl Checker {
         self.apply_sets(&options.sets);
         self.step_defs = defs.steps;
         self.health_defaulted = defs.health.is_none();
+        let mut named = vec![root.clone()];
+        named.extend(defs.health.as_ref().map(|d| d.file.clone()));
+        self.metrics = self.metric_defs(&named);
         let health = self.health(defs.health.as_ref());
         self.period = health.every.min(Millis::from_minutes(1));
 
@@ -184,6 +192,7 @@ impl Checker {
                 ast::HeaderKind::Param { .. }
                     | ast::HeaderKind::Import(_)
                     | ast::HeaderKind::Health(_)
+                    | ast::HeaderKind::Metric(_)
                     | ast::HeaderKind::StepDef(_)
             ))
         });
@@ -440,6 +449,7 @@ impl Checker {
                 HeaderKind::Param { .. }
                 | HeaderKind::Import(_)
                 | HeaderKind::Health(_)
+                | HeaderKind::Metric(_)
                 | HeaderKind::StepDef(_) => {}
             }
         }

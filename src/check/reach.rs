@@ -132,13 +132,18 @@ impl Range {
 /// least zero.
 fn metric(metric: &Metric) -> Range {
     match metric {
-        Metric::ErrorRate => Range {
+        Metric::ErrorRate | Metric::ColdStarts => Range {
             lo: 0.0,
             lo_open: false,
             hi: 100.0,
             hi_open: true,
         },
-        Metric::Percentile(_) | Metric::AvgDuration | Metric::MaxDuration => Range {
+        Metric::Percentile(_)
+        | Metric::AvgDuration
+        | Metric::MaxDuration
+        | Metric::InitPercentile(_)
+        | Metric::AvgInitDuration
+        | Metric::MaxInitDuration => Range {
             lo: 0.0,
             lo_open: true,
             hi: f64::INFINITY,
@@ -150,6 +155,14 @@ fn metric(metric: &Metric) -> Range {
             hi: f64::INFINITY,
             hi_open: true,
         },
+        Metric::Custom(c) if c.counts => Range {
+            lo: 0.0,
+            lo_open: false,
+            hi: f64::INFINITY,
+            hi_open: true,
+        },
+        // A business metric's average, extremes or percentiles may be any number.
+        Metric::Custom(_) => Range::any(),
     }
 }
 

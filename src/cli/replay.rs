@@ -162,14 +162,16 @@ async fn invoked<M: crate::cloud::MetricsApi>(
     args: &ReplayArgs,
 ) -> Result<bool, crate::cloud::CloudError> {
     let minute = 60_000;
-    let query = crate::cloud::MetricQuery {
-        function: versions.function.to_string(),
-        alias: versions.alias.to_string(),
-        version: versions.old.to_string(),
-        stat: crate::cloud::Stat::Invocations,
-        start: Millis(args.from.0 / minute * minute),
-        end: Millis(args.to.0.div_ceil(minute) * minute),
-    };
+    let query = crate::cloud::MetricQuery::lambda(
+        versions.function,
+        versions.alias,
+        versions.old,
+        crate::cloud::Stat::Invocations,
+        (
+            Millis(args.from.0 / minute * minute),
+            Millis(args.to.0.div_ceil(minute) * minute),
+        ),
+    );
     let count = cloud.stats(&[query]).await?;
     Ok(count.first().copied().flatten().is_some_and(|n| n > 0.0))
 }

@@ -79,7 +79,7 @@ pub(super) async fn stats<M: MetricsApi + ?Sized>(
         .zip(read)
         .map(|(q, points)| {
             let values: Vec<f64> = points?.into_iter().map(|(_, v)| v).collect();
-            (!values.is_empty()).then(|| combine(q.stat, &values))
+            (!values.is_empty()).then(|| combine(q, &values))
         })
         .collect())
 }
@@ -170,9 +170,14 @@ async fn read<M: MetricsApi + ?Sized>(
 
 /// One period covers each range; should the service split it, sums add up and the other
 /// statistics keep their worst value.
-fn combine(stat: Stat, values: &[f64]) -> f64 {
-    match stat {
-        Stat::Invocations | Stat::Errors | Stat::Throttles => values.iter().sum(),
+fn combine(query: &MetricQuery, values: &[f64]) -> f64 {
+    let counts = query.stat.counts()
+        || query
+            .custom
+            .as_ref()
+            .is_some_and(|c| matches!(query.stat, Stat::Custom(_)) && c.statistic.counts());
+    match query.stat {
+        _ if counts => values.iter().sum(),
         Stat::PercentileRank(_) => values.iter().copied().fold(f64::MAX, f64::min),
         _ => values.iter().copied().fold(f64::MIN, f64::max),
     }

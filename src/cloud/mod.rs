@@ -23,7 +23,8 @@ use std::fmt;
 
 use serde::{Serialize, Serializer};
 
-use crate::plan::Millis;
+use crate::plan::metrics as metrics_names;
+use crate::plan::{CustomMetric, Millis, Statistic};
 pub use clock::Clock;
 use metrics::{MetricDataPage, MetricDataRequest};
 use prune::{Page, Routes};
@@ -387,6 +388,36 @@ pub enum Stat {
     ConcurrencyMax,
     /// `Duration` percentile rank `PR(:D)`: the percentage of invocations that took at most D.
     PercentileRank(Millis),
+    /// Lambda Insights' `init_duration` SampleCount: cold starts.
+    ColdStarts,
+    /// Lambda Insights' `init_duration` with this statistic.
+    InitDuration(Statistic),
+    /// The metric of the health spec's `metric` header at this place, with its own statistic
+    /// (the query carries the header).
+    Custom(u8),
+}
+
+impl Stat {
+    /// Whether its periods add up: a count.
+    pub fn counts(self) -> bool {
+        matches!(
+            self,
+            Stat::Invocations | Stat::Errors | Stat::Throttles | Stat::ColdStarts
+        )
+    }
+}
+
+/// Where a statistic lives in CloudWatch: what one `GetMetricData` query names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Source {
+    /// `Namespace`.
+    pub namespace: String,
+    /// `MetricName`.
+    pub metric: String,
+    /// `Stat`: `Sum`, `p99`, `PR(:800)`.
+    pub statistic: String,
+    /// `Dimensions`, in order.
+    pub dimensions: Vec<(String, String)>,
 }
 
 /// One statistic of one version of an alias over one range of time, as a single period.
@@ -404,6 +435,79 @@ pub struct MetricQuery {
     pub start: Millis,
     /// Where it ends, epoch milliseconds (exclusive).
     pub end: Millis,
+    /// The `metric` header of a [`Stat::Custom`].
+    #[serde(skip)]
+    pub custom: Option<std::sync::Arc<CustomMetric>>,
+}
+
+impl MetricQuery {
+    /// A query of a Lambda or Lambda Insights statistic (not a [`Stat::Custom`]).
+    pub fn lambda(
+        function: &str,
+        alias: &str,
+        version: &str,
+        stat: Stat,
+        range: (Millis, Millis),
+    ) -> Self {
+        MetricQuery {
+            function: function.to_string(),
+            alias: alias.to_string(),
+            version: version.to_string(),
+            stat,
+            start: range.0,
+            end: range.1,
+            custom: None,
+        }
+    }
+
+    /// Where its statistic lives: Lambda's per-version metrics are `AWS/Lambda` by
+    /// `FunctionName`, `Resource` (the alias) and `ExecutedVersion`; Lambda Insights' are
+    /// `LambdaInsights` by `function_name` and `version`; a `metric` header's are its own.
+    pub fn source(&self) -> Source {
+        let lambda = |metric: &str, statistic: String| Source {
+            namespace: "AWS/Lambda".into(),
+            metric: metric.into(),
+            statistic,
+            dimensions: vec![
+                ("FunctionName".into(), self.function.clone()),
+                (
+                    "Resource".into(),
+                    format!("{}:{}", self.function, self.alias),
+                ),
+                ("ExecutedVersion".into(), self.version.clone()),
+            ],
+        };
+        let insights = |statistic: Statistic| Source {
+            namespace: metrics_names::INSIGHTS_NAMESPACE.into(),
+            metric: metrics_names::INIT_DURATION.into(),
+            statistic: statistic.cloudwatch(),
+            dimensions: vec![
+                ("function_name".into(), self.function.clone()),
+                ("version".into(), self.version.clone()),
+            ],
+        };
+        match self.stat {
+            Stat::Invocations => lambda("Invocations", "Sum".into()),
+            Stat::Errors => lambda("Errors", "Sum".into()),
+            Stat::Throttles => lambda("Throttles", "Sum".into()),
+            Stat::DurationPercentile(p) => lambda("Duration", format!("p{p}")),
+            Stat::DurationAvg => lambda("Duration", "Average".into()),
+            Stat::DurationMax => lambda("Duration", "Maximum".into()),
+            Stat::ConcurrencyMax => lambda("ConcurrentExecutions", "Maximum".into()),
+            Stat::PercentileRank(limit) => lambda("Duration", format!("PR(:{})", limit.0)),
+            Stat::ColdStarts => insights(Statistic::SampleCount),
+            Stat::InitDuration(statistic) => insights(statistic),
+            Stat::Custom(_) => match &self.custom {
+                Some(custom) => Source {
+                    namespace: custom.namespace.clone(),
+                    metric: custom.metric.clone(),
+                    statistic: custom.statistic.cloudwatch(),
+                    dimensions: custom.dimensions_of(&self.version),
+                },
+                None => unreachable!("a custom statistic's query carries its metric"),
+            },
+        }
+    }
 }
 
 /// The state of a CloudWatch alarm.

@@ -61,14 +61,8 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                     // The newest settled periods covering the window, as the checks read them.
                     let (start, end) =
                         settlement.window(window, settlement.settled(self.services.clock.epoch()));
-                    let query = MetricQuery {
-                        function: function.clone(),
-                        alias: alias.clone(),
-                        version,
-                        stat,
-                        start,
-                        end,
-                    };
+                    let query =
+                        MetricQuery::lambda(&function, &alias, &version, stat, (start, end));
                     // A failed read is no data: the hook decides, and no data is never healthy.
                     let value = self
                         .services

@@ -6,15 +6,18 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::health::{CheckResult, Hold, Settled, Verdict, Versions};
-use super::series::{count_stats, forms, Series, HISTORY_PERIOD};
+use super::series::{count_stats, forms, query, Series, HISTORY_PERIOD};
 use crate::cloud::{AlarmState, CloudError, MetricQuery, MetricsApi, Stat};
 use crate::judge::evidence::describe;
-use crate::judge::form::{judged, Form, Judged};
+use crate::judge::form::{judged, Counted, Family, Form, Judged};
 use crate::judge::sequential::{assess, Look, Period, State};
-use crate::plan::{quantity, BinOp, Check, CompareOp, Expr, HealthSpec, Metric, Millis, Which};
+use crate::plan::{
+    quantity, BinOp, Check, CompareOp, Expr, HealthSpec, Metric, Millis, Statistic, Which,
+};
 
-/// The statistics a metric needs; error rate is computed here from sums, as Lambda publishes no rate.
-fn stats_of(metric: &Metric) -> Vec<Stat> {
+/// The statistics a metric needs; error rate is computed here from sums, as Lambda publishes no
+/// rate, and so is a count per invocation.
+pub fn stats_of(metric: &Metric) -> Vec<Stat> {
     match metric {
         Metric::Invocations => vec![Stat::Invocations],
         Metric::Errors => vec![Stat::Errors],
@@ -24,6 +27,20 @@ fn stats_of(metric: &Metric) -> Vec<Stat> {
         Metric::AvgDuration => vec![Stat::DurationAvg],
         Metric::MaxDuration => vec![Stat::DurationMax],
         Metric::Concurrency => vec![Stat::ConcurrencyMax],
+        Metric::ColdStarts => vec![Stat::ColdStarts, Stat::Invocations],
+        Metric::InitPercentile(p) => vec![Stat::InitDuration(Statistic::Percentile(
+            p.parse().unwrap_or(99.0),
+        ))],
+        Metric::AvgInitDuration => vec![Stat::InitDuration(Statistic::Average)],
+        Metric::MaxInitDuration => vec![Stat::InitDuration(Statistic::Maximum)],
+        Metric::Custom(c) => {
+            let stat = Stat::Custom(u8::try_from(c.index).unwrap_or(u8::MAX));
+            if c.per_invocation {
+                vec![stat, Stat::Invocations]
+            } else {
+                vec![stat]
+            }
+        }
     }
 }
 
@@ -53,21 +70,19 @@ impl Reads {
         }
     }
 
-    fn want(&mut self, versions: &Versions<'_>, which: Which, stat: Stat, range: (Millis, Millis)) {
+    fn want(
+        &mut self,
+        spec: &HealthSpec,
+        versions: &Versions<'_>,
+        which: Which,
+        stat: Stat,
+        range: (Millis, Millis),
+    ) {
         let version = versions.of(which);
         let key = Reads::key(version, stat, range);
         if !self.wanted.iter().any(|(k, _)| *k == key) {
-            self.wanted.push((
-                key,
-                MetricQuery {
-                    function: versions.function.to_string(),
-                    alias: versions.alias.to_string(),
-                    version: version.to_string(),
-                    stat,
-                    start: range.0,
-                    end: range.1,
-                },
-            ));
+            let query = query(spec, versions, version, stat, range);
+            self.wanted.push((key, query));
         }
     }
 
@@ -84,17 +99,23 @@ fn window(settled: &Settled, over: Millis) -> (Millis, Millis) {
     settled.settlement.window(over, settled.until)
 }
 
-fn collect(expr: &Expr, versions: &Versions<'_>, settled: &Settled, reads: &mut Reads) {
+fn collect(
+    spec: &HealthSpec,
+    expr: &Expr,
+    versions: &Versions<'_>,
+    settled: &Settled,
+    reads: &mut Reads,
+) {
     match expr {
         Expr::Metric { metric, of, over } => {
             for stat in stats_of(metric) {
-                reads.want(versions, *of, stat, window(settled, *over));
+                reads.want(spec, versions, *of, stat, window(settled, *over));
             }
         }
         Expr::Const { .. } => {}
         Expr::Binary { lhs, rhs, .. } => {
-            collect(lhs, versions, settled, reads);
-            collect(rhs, versions, settled, reads);
+            collect(spec, lhs, versions, settled, reads);
+            collect(spec, rhs, versions, settled, reads);
         }
     }
 }
@@ -104,12 +125,17 @@ fn value(expr: &Expr, versions: &Versions<'_>, settled: &Settled, reads: &Reads)
         Expr::Metric { metric, of, over } => {
             let range = window(settled, *over);
             let get = |stat| reads.get(versions.of(*of), stat, range);
+            let stats = stats_of(metric);
             match metric {
-                Metric::ErrorRate => {
+                Metric::ErrorRate | Metric::ColdStarts => {
                     let invocations = get(Stat::Invocations).filter(|n| *n > 0.0)?;
-                    Some(get(Stat::Errors)? / invocations * 100.0)
+                    Some(get(stats[0])? / invocations * 100.0)
                 }
-                other => get(stats_of(other)[0]),
+                Metric::Custom(c) if c.per_invocation => {
+                    let invocations = get(Stat::Invocations).filter(|n| *n > 0.0)?;
+                    Some(get(stats[0])? / invocations)
+                }
+                _ => get(stats[0]),
             }
         }
         Expr::Const { value, .. } => Some(*value),
@@ -304,8 +330,8 @@ fn wanted(spec: &HealthSpec, versions: &Versions<'_>, settled: &Settled) -> Read
             continue;
         };
         if judged(check) == Judged::PerWindow {
-            collect(lhs, versions, settled, &mut reads);
-            collect(rhs, versions, settled, &mut reads);
+            collect(spec, lhs, versions, settled, &mut reads);
+            collect(spec, rhs, versions, settled, &mut reads);
         }
     }
     reads
@@ -337,8 +363,16 @@ fn judge_reads(
                     let warming = target
                         .warm
                         .skips(form.family, newest, settled.settlement.period);
-                    let result =
-                        count_check(check, &form, &periods, &background, versions, look, warming);
+                    let result = count_check(
+                        spec,
+                        check,
+                        &form,
+                        &periods,
+                        &background,
+                        versions,
+                        look,
+                        warming,
+                    );
                     count_periods.push((form, periods));
                     result
                 }
@@ -421,7 +455,9 @@ fn plain(check: &Check, verdict: Verdict, detail: String) -> CheckResult {
 }
 
 /// A count check, by the judge's sequential tests on its periods so far.
+#[allow(clippy::too_many_arguments)]
 fn count_check(
+    spec: &HealthSpec,
     check: &Check,
     form: &Form,
     periods: &[Period],
@@ -441,9 +477,12 @@ fn count_check(
             )
         } else {
             let [_, stat] = count_stats(form.family);
+            let source = query(spec, versions, version, stat, (Millis(0), Millis(0))).source();
             format!(
-                "{check}: CloudWatch answered no {} of version {version} in {} periods with invocations: no data, never healthy",
-                stat_name(stat),
+                "{check}: CloudWatch answered no {} {} {} of version {version} in {} periods with invocations: no data, never healthy",
+                source.namespace,
+                source.metric,
+                source.statistic,
                 periods.len()
             )
         };
@@ -456,23 +495,17 @@ fn count_check(
             State::Satisfied => Verdict::Pass,
             State::Undecided => Verdict::Inconclusive,
         },
-        detail: describe(form, &assessment),
+        detail: match form.family {
+            // What a business metric counts is named only by the check.
+            Family::PerInvocation(Counted::Custom(_))
+            | Family::Events {
+                counted: Counted::Custom(_),
+                ..
+            } => format!("{check}: {}", describe(form, &assessment)),
+            _ => describe(form, &assessment),
+        },
         evidence: Some(assessment),
         observed: false,
-    }
-}
-
-/// A statistic as CloudWatch names it.
-fn stat_name(stat: Stat) -> String {
-    match stat {
-        Stat::Invocations => "Invocations Sum".into(),
-        Stat::Errors => "Errors Sum".into(),
-        Stat::Throttles => "Throttles Sum".into(),
-        Stat::DurationPercentile(p) => format!("Duration p{p}"),
-        Stat::DurationAvg => "Duration Average".into(),
-        Stat::DurationMax => "Duration Maximum".into(),
-        Stat::ConcurrencyMax => "ConcurrentExecutions Maximum".into(),
-        Stat::PercentileRank(limit) => format!("Duration PR(:{})", limit.0),
     }
 }
 

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use super::health::{Settled, Versions};
 use crate::cloud::{MetricQuery, Stat};
 use crate::judge::dispersion::Dispersion;
-use crate::judge::form::{judged, Family, Form, Judged};
+use crate::judge::form::{judged, Counted, Family, Form, Judged};
 use crate::judge::sequential::{holds, Background, Counts, Period};
 use crate::plan::{HealthSpec, Millis, Which};
 
@@ -27,20 +27,43 @@ fn key(stat: Stat) -> String {
     format!("{stat:?}")
 }
 
+/// The statistic that counts `counted`.
+pub(super) fn stat_of(counted: Counted) -> Stat {
+    match counted {
+        Counted::Errors => Stat::Errors,
+        Counted::Throttles => Stat::Throttles,
+        Counted::ColdStarts => Stat::ColdStarts,
+        Counted::Custom(i) => Stat::Custom(i),
+    }
+}
+
 /// The statistics a count check's counts come from: invocations, then what is counted.
 pub(super) fn count_stats(family: Family) -> [Stat; 2] {
     match family {
         Family::ErrorRate => [Stat::Invocations, Stat::Errors],
         Family::SlowerThan(limit) => [Stat::Invocations, Stat::PercentileRank(limit)],
-        Family::Events { throttles, .. } => [
-            Stat::Invocations,
-            if throttles {
-                Stat::Throttles
-            } else {
-                Stat::Errors
-            },
-        ],
+        Family::Events { counted, .. } | Family::PerInvocation(counted) => {
+            [Stat::Invocations, stat_of(counted)]
+        }
     }
+}
+
+/// A query of `stat` of `version` over `range`; a [`Stat::Custom`] carries its `metric` header.
+pub(super) fn query(
+    spec: &HealthSpec,
+    versions: &Versions<'_>,
+    version: &str,
+    stat: Stat,
+    range: (Millis, Millis),
+) -> MetricQuery {
+    let mut query = MetricQuery::lambda(versions.function, versions.alias, version, stat, range);
+    if let Stat::Custom(i) = stat {
+        query.custom = spec
+            .metrics
+            .get(usize::from(i))
+            .map(|m| std::sync::Arc::new(m.clone()));
+    }
+    query
 }
 
 /// The count checks of `spec`.
@@ -57,7 +80,7 @@ pub(super) fn forms(spec: &HealthSpec) -> Vec<Form> {
 /// The versions a count check reads: its own, and `old` for shares (whose failures hold it).
 fn readers(form: &Form) -> Vec<Which> {
     let mut whose = vec![form.subject];
-    let shares = matches!(form.family, Family::ErrorRate | Family::SlowerThan(_));
+    let shares = form.family.shares();
     if let Some((other, _)) = form.other {
         whose.push(other);
     } else if shares {
@@ -88,7 +111,22 @@ impl Warm {
 
     /// Whether the period starting `at` lies mostly in the warm-up, for a check of `family`.
     pub(super) fn skips(&self, family: Family, at: Millis, length: Millis) -> bool {
-        let applies = matches!(family, Family::SlowerThan(_)) || self.errors;
+        // A new version's first environments all start cold: its warm-up is left out of
+        // latency and cold-start checks, and of error checks when asked; business metrics are
+        // judged from its first call.
+        let failures = matches!(
+            family,
+            Family::ErrorRate
+                | Family::Events {
+                    counted: Counted::Errors | Counted::Throttles,
+                    ..
+                }
+        );
+        let cold = matches!(
+            family,
+            Family::SlowerThan(_) | Family::PerInvocation(Counted::ColdStarts)
+        );
+        let applies = cold || (self.errors && failures);
         applies && at.0 + length.0 / 2 < self.until.0
     }
 }
@@ -123,14 +161,8 @@ impl Series {
     ) -> Wanted {
         let mut wanted = Wanted::default();
         let from = self.read_until.max(settled.since);
-        let query = |version: &str, stat, start, end| MetricQuery {
-            function: versions.function.to_string(),
-            alias: versions.alias.to_string(),
-            version: version.to_string(),
-            stat,
-            start,
-            end,
-        };
+        let query =
+            |version: &str, stat, start, end| query(spec, versions, version, stat, (start, end));
         for form in forms(spec) {
             for which in readers(&form) {
                 for stat in count_stats(form.family) {
@@ -207,8 +239,17 @@ impl Series {
                 .copied()
         };
         let invocations = get(calls).filter(|n| *n > 0.0)?;
+        // `Throttles` is sent only for a throttled request, and Lambda Insights' `init_duration`
+        // only for a cold start: their absence is none, once Insights is known to publish for
+        // the version (it has sent one before); a business metric's absence is missing data.
+        let published = || {
+            self.values
+                .get(&(version.to_string(), key(events)))
+                .is_some_and(|v| !v.is_empty())
+        };
         let value = match get(events) {
             None if events == Stat::Throttles => Some(0.0),
+            None if events == Stat::ColdStarts && published() => Some(0.0),
             read => read,
         };
         Some(value.map(|v| Counts {
@@ -343,11 +384,11 @@ mod tests {
     fn a_missing_error_count_is_missing_data_but_missing_throttles_are_none() {
         let minute = Millis(60_000);
         let errors = Family::Events {
-            throttles: false,
+            counted: Counted::Errors,
             window: minute,
         };
         let throttles = Family::Events {
-            throttles: true,
+            counted: Counted::Throttles,
             window: minute,
         };
         let counts = |s: &Series, family| s.counts(family, "2", Millis(0), minute);

@@ -19,6 +19,11 @@ fn stat(metric: &Metric) -> (&'static str, String) {
         Metric::AvgDuration => ("Duration", "Average".into()),
         Metric::MaxDuration => ("Duration", "Maximum".into()),
         Metric::Concurrency => ("ConcurrentExecutions", "Maximum".into()),
+        Metric::ColdStarts
+        | Metric::InitPercentile(_)
+        | Metric::AvgInitDuration
+        | Metric::MaxInitDuration
+        | Metric::Custom(_) => unreachable!("`compile` refuses checks beyond Lambda's metrics"),
     }
 }
 

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use super::{judged, retry, states, Builder, RESTORE};
 use crate::engine::series::{HISTORY, HISTORY_PERIOD};
-use crate::judge::form::{Family, Form};
+use crate::judge::form::{Counted, Family, Form};
 use crate::plan::{Millis, SharedFailure, Which};
 
 /// Where a violated count check leads (on to the restore).
@@ -56,9 +56,16 @@ fn version(which: Which) -> &'static str {
 fn counted(family: Family) -> (String, &'static str, String) {
     match family {
         Family::ErrorRate => ("Errors".into(), "Errors", "Sum".into()),
-        Family::Events { throttles, .. } => {
-            let name = if throttles { "Throttles" } else { "Errors" };
-            (name.into(), name, "Sum".into())
+        Family::Events {
+            counted: Counted::Throttles,
+            ..
+        } => ("Throttles".into(), "Throttles", "Sum".into()),
+        Family::Events {
+            counted: Counted::Errors,
+            ..
+        } => ("Errors".into(), "Errors", "Sum".into()),
+        Family::Events { .. } | Family::PerInvocation(_) => {
+            unreachable!("`compile` refuses checks beyond Lambda's metrics")
         }
         Family::SlowerThan(limit) => (
             format!("PR{}", limit.0),
@@ -70,7 +77,7 @@ fn counted(family: Family) -> (String, &'static str, String) {
 
 /// A count check as the judge reads it.
 fn form_json(form: &Form) -> Value {
-    let shares = matches!(form.family, Family::ErrorRate | Family::SlowerThan(_));
+    let shares = form.family.shares();
     let reads = match form.other {
         Some((other, _)) => Some(other),
         None if shares => Some(form.subject.other()),
@@ -85,7 +92,7 @@ fn form_json(form: &Form) -> Value {
         "family": match form.family {
             Family::ErrorRate => "rate",
             Family::SlowerThan(_) => "slower",
-            Family::Events { .. } => "events",
+            Family::Events { .. } | Family::PerInvocation(_) => "events",
         },
         "stat": counted(form.family).0,
         "subject": version(form.subject),

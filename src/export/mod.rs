@@ -324,6 +324,18 @@ pub fn compile_within(
             });
         }
     }
+    for check in &plan.health.checks {
+        if let Check::Compare { lhs, rhs, .. } = check {
+            let metrics = lhs.metrics().into_iter().chain(rhs.metrics());
+            if metrics.into_iter().any(|m| m.beyond_lambda()) {
+                problems.push(Problem {
+                    line: None,
+                    message: format!("the health check `{check}` reads a metric beyond Lambda's own (a `metric` header's, or Lambda Insights' cold starts and init duration), which the exported state machine does not judge yet"),
+                    help: "run this playbook with `rollout run`, or judge the metric server-side with a CloudWatch alarm on it (`alarm \"NAME\"` in the health block)".into(),
+                });
+            }
+        }
+    }
     for (hook, what) in [(&plan.on_failure, "failure"), (&plan.on_success, "success")] {
         if let Some(script) = hook {
             problems.push(Problem {

@@ -1,7 +1,7 @@
 //! A count check's evidence in words a person can follow: what was counted, the threshold,
 //! and how far the evidence has gone towards a rollback and towards promotion.
 
-use super::form::{judged, Family, Form, Judged};
+use super::form::{judged, Counted, Family, Form, Judged};
 use super::sequential::{Assessment, Counts, State};
 use crate::plan::{Check, Millis};
 
@@ -60,12 +60,28 @@ fn counted(family: Family, who: &str, counts: Counts) -> String {
             thousands(counts.trials),
             percent(rate)
         ),
-        Family::Events { throttles, window } => format!(
+        Family::Events { counted, window } => format!(
             "{who}: {} in {} = {}",
-            plural(counts.events, if throttles { "throttle" } else { "error" }),
+            plural(counts.events, noun(counted)),
             Millis(counts.trials as u64),
             per_window(rate, window)
         ),
+        Family::PerInvocation(counted) => format!(
+            "{who}: {} in {} calls = {}",
+            plural(counts.events, noun(counted)),
+            thousands(counts.trials),
+            value(family, rate)
+        ),
+    }
+}
+
+/// One of what is counted.
+fn noun(counted: Counted) -> &'static str {
+    match counted {
+        Counted::Errors => "error",
+        Counted::Throttles => "throttle",
+        Counted::ColdStarts => "cold start",
+        Counted::Custom(_) => "event",
     }
 }
 
@@ -73,6 +89,14 @@ fn counted(family: Family, who: &str, counts: Counts) -> String {
 fn value(family: Family, rate: f64) -> String {
     match family {
         Family::ErrorRate | Family::SlowerThan(_) => percent(rate),
+        Family::PerInvocation(Counted::ColdStarts) => percent(rate),
+        Family::PerInvocation(_) => {
+            let text = format!("{rate:.4}");
+            format!(
+                "{} per call",
+                text.trim_end_matches('0').trim_end_matches('.')
+            )
+        }
         Family::Events { window, .. } => per_window(rate, window),
     }
 }
@@ -132,13 +156,17 @@ pub fn judging(check: &Check) -> String {
                     format!("invocations slower than {limit} (CloudWatch's percentile rank)")
                 }
                 Family::Events { window, .. } => format!("events per {window}"),
+                Family::PerInvocation(counted) => format!("{}s per invocation", noun(counted)),
             };
             let guard = match (form.other, form.family) {
-                (_, Family::Events { .. }) => "",
+                (_, Family::Events { .. } | Family::PerInvocation(_)) => "",
                 (Some(_), _) => "; new against old within each minute, so what both share cancels; a minute old fails in holds the bake",
                 (None, _) => "; a minute in which old fails as much holds the bake instead of rolling back",
             };
-            let warm = if matches!(form.family, Family::SlowerThan(_)) {
+            let warm = if matches!(
+                form.family,
+                Family::SlowerThan(_) | Family::PerInvocation(Counted::ColdStarts)
+            ) {
                 "; new's warm-up left out"
             } else {
                 ""

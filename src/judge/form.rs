@@ -22,13 +22,36 @@ pub enum Family {
     ErrorRate,
     /// Invocations slower than this, among invocations: a percentile against a constant.
     SlowerThan(Millis),
-    /// Errors or throttles per window of this length: `errors`, `throttles`.
+    /// Events per window of this length: `errors`, `throttles`, a counted business metric.
     Events {
-        /// `Errors` or `Throttles`.
-        throttles: bool,
+        /// What is counted.
+        counted: Counted,
         /// The window the count is per.
         window: Millis,
     },
+    /// Events per invocation: `cold starts` (a share), `orders per invocation`.
+    PerInvocation(Counted),
+}
+
+/// What a count check counts besides invocations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counted {
+    /// `Errors`.
+    Errors,
+    /// `Throttles`.
+    Throttles,
+    /// Cold starts (Lambda Insights' `init_duration` samples).
+    ColdStarts,
+    /// The metric of the `metric` header at this place in the health spec.
+    Custom(u8),
+}
+
+impl Family {
+    /// Whether it counts failures among invocations (a share of them), which `old` may have as
+    /// much as `new` in a shared outage: such periods are held.
+    pub fn shares(self) -> bool {
+        matches!(self, Family::ErrorRate | Family::SlowerThan(_))
+    }
 }
 
 /// A count check as `subject ≤ a·other + b` (or `≥`).
@@ -145,16 +168,23 @@ fn linear(expr: &Expr) -> Option<Linear> {
     match expr {
         Expr::Const { value, .. } => Some(Linear::constant(*value)),
         Expr::Metric { metric, of, over } => {
+            let events = |counted| Family::Events {
+                counted,
+                window: *over,
+            };
             let family = match metric {
                 Metric::ErrorRate => Family::ErrorRate,
-                Metric::Errors => Family::Events {
-                    throttles: false,
-                    window: *over,
-                },
-                Metric::Throttles => Family::Events {
-                    throttles: true,
-                    window: *over,
-                },
+                Metric::Errors => events(Counted::Errors),
+                Metric::Throttles => events(Counted::Throttles),
+                Metric::ColdStarts => Family::PerInvocation(Counted::ColdStarts),
+                Metric::Custom(c) if c.counts => {
+                    let counted = Counted::Custom(u8::try_from(c.index).ok()?);
+                    if c.per_invocation {
+                        Family::PerInvocation(counted)
+                    } else {
+                        events(counted)
+                    }
+                }
                 _ => return None,
             };
             let (new, old) = match of {
@@ -201,7 +231,8 @@ fn linear_form(lhs: &Expr, rhs: &Expr, upper: bool) -> Option<Form> {
     let b = -difference.constant / k_subject;
     let upper = upper == (k_subject > 0.0);
     let offset = match family {
-        Family::ErrorRate => b / 100.0,
+        Family::ErrorRate | Family::PerInvocation(Counted::ColdStarts) => b / 100.0,
+        Family::PerInvocation(_) => b,
         Family::Events { window, .. } => {
             if a != 0.0 {
                 // Rates of two versions with different traffic do not compare as counts.
@@ -336,7 +367,7 @@ mod tests {
         assert_eq!(
             form.family,
             Family::Events {
-                throttles: false,
+                counted: Counted::Errors,
                 window: Millis::from_minutes(1)
             }
         );

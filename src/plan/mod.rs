@@ -5,6 +5,7 @@
 
 pub mod calls;
 mod display;
+pub mod metrics;
 pub mod names;
 pub mod notify;
 mod policies;
@@ -22,6 +23,7 @@ use crate::span::Span;
 use crate::syntax::ast::LiteralKind;
 pub use crate::syntax::ast::{BinOp, CompareOp, HookEvent, Inconclusive, Metric, Which};
 pub use display::quantity;
+pub use metrics::{CustomMetric, Statistic};
 pub use policies::{SharedFailure, Violation};
 pub use quantity::{Millis, Percent, QuantityError};
 
@@ -63,6 +65,9 @@ impl Plan {
     /// only the playbook that started the rollout.
     pub fn fingerprint(&self) -> String {
         let mut text = format!("{}; delay {:?}", self.health, self.health.delay);
+        for metric in &self.health.metrics {
+            text.push_str(&format!("; {metric}"));
+        }
         for check in &self.health.checks {
             text.push_str(&format!("; {check}"));
         }
@@ -306,6 +311,9 @@ pub struct HealthSpec {
     /// failing, holding or leaving a bake inconclusive.
     #[serde(skip_serializing_if = "std::collections::BTreeSet::is_empty")]
     pub observed: std::collections::BTreeSet<usize>,
+    /// The metrics named by `metric` headers, which checks refer to by their place here.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub metrics: Vec<CustomMetric>,
 }
 
 /// `warm up D [including errors]`.
@@ -350,6 +358,7 @@ impl HealthSpec {
             observed: Default::default(),
             violation: Violation::Rollback,
             extend: None,
+            metrics: Vec::new(),
             checks: vec![Check::Compare {
                 lhs: Expr::Metric {
                     metric: Metric::ErrorRate,
@@ -413,8 +422,15 @@ impl Unit {
             Metric::Invocations | Metric::Errors | Metric::Throttles | Metric::Concurrency => {
                 Unit::Count
             }
-            Metric::ErrorRate => Unit::Percent,
-            Metric::Percentile(_) | Metric::AvgDuration | Metric::MaxDuration => Unit::Duration,
+            Metric::ErrorRate | Metric::ColdStarts => Unit::Percent,
+            Metric::Percentile(_)
+            | Metric::AvgDuration
+            | Metric::MaxDuration
+            | Metric::InitPercentile(_)
+            | Metric::AvgInitDuration
+            | Metric::MaxInitDuration => Unit::Duration,
+            // A business metric's unit is its own: a plain number, which mixes with counts.
+            Metric::Custom(_) => Unit::Number,
         }
     }
 
@@ -490,6 +506,19 @@ pub enum Expr {
 }
 
 impl Expr {
+    /// The metrics it reads, in the order written.
+    pub fn metrics(&self) -> Vec<&Metric> {
+        match self {
+            Expr::Metric { metric, .. } => vec![metric],
+            Expr::Const { .. } => Vec::new(),
+            Expr::Binary { lhs, rhs, .. } => {
+                let mut all = lhs.metrics();
+                all.extend(rhs.metrics());
+                all
+            }
+        }
+    }
+
     /// The expression's unit (the checker has made sure it has one).
     pub fn unit(&self) -> Unit {
         match self {

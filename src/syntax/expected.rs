@@ -78,8 +78,8 @@ fn unknown_statement(positives: &[Rule], source: &Source, at: usize) -> Option<D
 /// The words that begin a header or a step.
 const STATEMENT_WORDS: &[&str] = &[
     "rollout", "function", "alias", "region", "param", "import", "health", "waves", "window",
-    "calendar", "outside", "notify", "on", "step", "update", "publish", "use", "shift", "ramp",
-    "wait", "approve", "run", "promote", "rollback",
+    "calendar", "outside", "notify", "keep", "metric", "on", "step", "update", "publish", "use",
+    "shift", "ramp", "wait", "approve", "run", "promote", "rollback",
 ];
 
 fn join(words: &[&str]) -> String {
@@ -178,6 +178,7 @@ fn words(rule: Rule) -> Option<&'static str> {
         | Rule::outside_header
         | Rule::notify_header
         | Rule::keep_header
+        | Rule::metric_header
         | Rule::on_hook
         | Rule::step_def => "a header",
         Rule::block
@@ -220,7 +221,17 @@ fn words(rule: Rule) -> Option<&'static str> {
         Rule::window_hours | Rule::clock => "hours such as `09:00-16:00`",
         Rule::dash => "`-`",
         Rule::expr | Rule::term | Rule::paren_expr => "a value or a metric",
-        Rule::metric_ref | Rule::metric => "a metric",
+        Rule::metric_ref | Rule::metric | Rule::custom_metric => "a metric",
+        Rule::metric_namespace
+        | Rule::metric_name
+        | Rule::metric_statistic
+        | Rule::version_dimension
+        | Rule::fixed_dimension => {
+            "a line of a `metric` block (`namespace`, `name`, `statistic`, `version dimension`, `dimension`)"
+        }
+        Rule::statistic => {
+            "a statistic (`sum`, `average`, `minimum`, `maximum`, `sample count`, `p99`)"
+        }
         Rule::percentile => "a percentile like `p99`",
         Rule::over => "`over`",
         Rule::compare_op => "a comparison (`<`, `<=`, `>`, `>=`, `==`, `!=`)",
@@ -243,6 +254,7 @@ fn words(rule: Rule) -> Option<&'static str> {
         | Rule::health_item
         | Rule::waves_item
         | Rule::wave_item
+        | Rule::metric_item
         | Rule::notify_service
         | Rule::factor
         | Rule::check_end
@@ -334,6 +346,22 @@ fn words(rule: Rule) -> Option<&'static str> {
         Rule::kw_sns => "`sns`",
         Rule::kw_keep => "`keep`",
         Rule::kw_versions => "`versions`",
+        Rule::kw_metric => "`metric`",
+        Rule::kw_namespace => "`namespace`",
+        Rule::kw_name => "`name`",
+        Rule::kw_statistic => "`statistic`",
+        Rule::kw_sum => "`sum`",
+        Rule::kw_average => "`average`",
+        Rule::kw_minimum => "`minimum`",
+        Rule::kw_maximum => "`maximum`",
+        Rule::kw_sample => "`sample`",
+        Rule::kw_count => "`count`",
+        Rule::kw_dimension => "`dimension`",
+        Rule::kw_per => "`per`",
+        Rule::kw_invocation => "`invocation`",
+        Rule::kw_cold => "`cold`",
+        Rule::kw_starts => "`starts`",
+        Rule::kw_init => "`init`",
         Rule::selector => {
             "a function name, a pattern such as \"checkout-*\", or `tagged \"key=value\"`"
         }

@@ -10,7 +10,7 @@ use std::process::Command;
 
 use rollout::cloud::sim::rng::Rng;
 use rollout::judge::dispersion::Dispersion;
-use rollout::judge::form::{Family, Form};
+use rollout::judge::form::{Counted, Family, Form};
 use rollout::judge::sequential::{assess, Background, Counts, Look, Period, State};
 use rollout::plan::{Millis, Which};
 use serde_json::{json, Value};
@@ -72,7 +72,11 @@ impl Case {
             1 => (Family::SlowerThan(Millis(800)), [0.01, 0.05][pick(rng, 2)]),
             _ => (
                 Family::Events {
-                    throttles: rng.uniform() < 0.5,
+                    counted: if rng.uniform() < 0.5 {
+                        Counted::Throttles
+                    } else {
+                        Counted::Errors
+                    },
                     window: Millis(300_000),
                 },
                 [2.0, 5.0, 20.0][pick(rng, 3)] / 300_000.0,

@@ -2,8 +2,10 @@
 //! or the person who approves.
 
 use super::commands::shell;
+use crate::cloud::{MetricQuery, Stat};
+use crate::engine::measure::stats_of;
 use crate::judge::settle::Settlement;
-use crate::plan::{Check, Plan, SharedFailure, StepKind};
+use crate::plan::{Check, Millis, Plan, SharedFailure, StepKind};
 
 /// What judges a step of this kind: its metrics, alarms, hook or approver, as lines.
 pub(super) fn judged_by(
@@ -68,12 +70,77 @@ pub(super) fn judged_by(
             .collect::<Vec<_>>()
             .join("|")
     )];
+    out.extend(beyond_lambda(plan, functions, settlement));
     for check in &plan.health.checks {
         if let Check::Alarm { name } = check {
             out.push(format!(
                 "aws cloudwatch describe-alarms --alarm-names {}",
                 shell(name)
             ));
+        }
+    }
+    out
+}
+
+/// The reads of metrics beyond Lambda's own that the checks name (a `metric` header's, Lambda
+/// Insights' cold starts and init durations): each once, as the `GetMetricData` query the judge
+/// sends for `new` (and `old`, the same with its version).
+fn beyond_lambda(plan: &Plan, functions: &[String], settlement: &Settlement) -> Vec<String> {
+    let mut metrics = Vec::new();
+    for check in &plan.health.checks {
+        if let Check::Compare { lhs, rhs, .. } = check {
+            for metric in lhs.metrics().into_iter().chain(rhs.metrics()) {
+                if metric.beyond_lambda() && !metrics.contains(&metric) {
+                    metrics.push(metric);
+                }
+            }
+        }
+    }
+    let period = settlement.period.0 / 1000;
+    let mut out: Vec<String> = Vec::new();
+    for metric in metrics {
+        for stat in stats_of(metric) {
+            if stat == Stat::Invocations {
+                continue;
+            }
+            let function = match functions {
+                [one] => one.as_str(),
+                _ => "<function>",
+            };
+            let range = (Millis(0), Millis(0));
+            let mut query = MetricQuery::lambda(function, "<alias>", "<new>", stat, range);
+            if let Stat::Custom(i) = stat {
+                query.custom = plan
+                    .health
+                    .metrics
+                    .get(usize::from(i))
+                    .map(|m| std::sync::Arc::new(m.clone()));
+            }
+            let source = query.source();
+            let dimensions: Vec<serde_json::Value> = source
+                .dimensions
+                .iter()
+                .map(|(name, value)| serde_json::json!({ "Name": name, "Value": value }))
+                .collect();
+            let queries = serde_json::json!([{
+                "Id": "m0",
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": source.namespace,
+                        "MetricName": source.metric,
+                        "Dimensions": dimensions,
+                    },
+                    "Period": period,
+                    "Stat": source.statistic,
+                },
+            }]);
+            let line = format!(
+                "{metric}: aws cloudwatch get-metric-data --metric-data-queries {} (and <old>)",
+                shell(&queries.to_string())
+            );
+            if !out.contains(&line) {
+                out.push(line);
+            }
         }
     }
     out

@@ -7,22 +7,8 @@ use aws_sdk_cloudwatch::types::{
 use super::errors::domain;
 use super::Aws;
 use crate::cloud::metrics::{MetricDataPage, MetricDataRequest, MetricDataResult, ResultStatus};
-use crate::cloud::{AlarmKind, AlarmState, CloudError, MetricsApi, Stat};
+use crate::cloud::{AlarmKind, AlarmState, CloudError, MetricsApi};
 use crate::plan::Millis;
-
-/// CloudWatch's name and statistic for a [`Stat`].
-fn metric_of(stat: Stat) -> (&'static str, String) {
-    match stat {
-        Stat::Invocations => ("Invocations", "Sum".into()),
-        Stat::Errors => ("Errors", "Sum".into()),
-        Stat::Throttles => ("Throttles", "Sum".into()),
-        Stat::DurationPercentile(p) => ("Duration", format!("p{p}")),
-        Stat::DurationAvg => ("Duration", "Average".into()),
-        Stat::DurationMax => ("Duration", "Maximum".into()),
-        Stat::ConcurrencyMax => ("ConcurrentExecutions", "Maximum".into()),
-        Stat::PercentileRank(limit) => ("Duration", format!("PR(:{})", limit.0)),
-    }
-}
 
 impl MetricsApi for Aws {
     async fn get_metric_data(
@@ -39,16 +25,17 @@ impl MetricsApi for Aws {
             .end_time(time(request.end))
             .set_next_token(request.next_token.clone());
         for (i, q) in request.queries.iter().enumerate() {
-            let (name, statistic) = metric_of(q.stat);
+            let source = q.source();
             let metric = Metric::builder()
-                .namespace("AWS/Lambda")
-                .metric_name(name)
-                .dimensions(dimension("FunctionName", &q.function))
-                .dimensions(dimension(
-                    "Resource",
-                    &format!("{}:{}", q.function, q.alias),
+                .namespace(source.namespace)
+                .metric_name(source.metric)
+                .set_dimensions(Some(
+                    source
+                        .dimensions
+                        .iter()
+                        .map(|(n, v)| dimension(n, v))
+                        .collect(),
                 ))
-                .dimensions(dimension("ExecutedVersion", &q.version))
                 .build();
             call = call.metric_data_queries(
                 MetricDataQuery::builder()
@@ -57,7 +44,7 @@ impl MetricsApi for Aws {
                         MetricStat::builder()
                             .metric(metric)
                             .period(i32::try_from(period).unwrap_or(i32::MAX))
-                            .stat(statistic)
+                            .stat(source.statistic)
                             .build(),
                     )
                     .return_data(true)

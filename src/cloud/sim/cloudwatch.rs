@@ -9,7 +9,7 @@ use crate::cloud::call::Call;
 use crate::cloud::metrics::{
     MetricDataPage, MetricDataRequest, MetricDataResult, ResultStatus, QUERIES_PER_CALL,
 };
-use crate::cloud::{AlarmKind, AlarmState, Clock, CloudError, MetricsApi, ALARMS_PER_CALL};
+use crate::cloud::{AlarmKind, AlarmState, Clock, CloudError, MetricsApi, Stat, ALARMS_PER_CALL};
 use crate::plan::Millis;
 
 impl MetricsApi for SimWorld {
@@ -50,14 +50,24 @@ impl MetricsApi for SimWorld {
             let mut at = request.start.0;
             while at < request.end.0 {
                 let end = (at + period).min(request.end.0);
-                if let Some(value) = state.traffic.stat(
-                    &q.function,
-                    &q.version,
-                    q.stat,
-                    now,
-                    world(Millis(at)),
-                    world(Millis(end)),
-                ) {
+                let (from, to) = (world(Millis(at)), world(Millis(end)));
+                let value = match q.stat {
+                    Stat::ColdStarts | Stat::InitDuration(_) | Stat::Custom(_) => {
+                        let custom = q.custom.as_ref().map(|c| c.statistic);
+                        state.traffic.signal(
+                            &q.function,
+                            &q.version,
+                            q.stat,
+                            custom,
+                            now,
+                            (from, to),
+                        )
+                    }
+                    _ => state
+                        .traffic
+                        .stat(&q.function, &q.version, q.stat, now, from, to),
+                };
+                if let Some(value) = value {
                     points.push((query, Millis(at), value));
                 }
                 at = end;

@@ -88,6 +88,8 @@ pub struct Conditions {
     pub latency_shocks: Vec<Spell>,
     /// CloudWatch answers no percentile rank (`PR(:D)`) of `Duration`: missing data.
     pub no_percentile_ranks: bool,
+    /// Business metrics, cold starts and init durations.
+    pub signals: super::signals::Signals,
 }
 
 /// What the world knows of a version's traffic, for its conditions.

@@ -26,6 +26,7 @@ mod lambda;
 mod others;
 mod profile;
 pub mod rng;
+pub mod signals;
 pub mod traffic;
 pub mod world;
 

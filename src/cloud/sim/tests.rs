@@ -256,6 +256,7 @@ async fn metrics_follow_the_alias_weights_per_version() {
         stat: crate::cloud::Stat::Invocations,
         start: Millis(epoch.0 - Millis::from_minutes(10).0),
         end: Millis(epoch.0 - Millis::from_minutes(1).0),
+        custom: None,
     };
     let values = w
         .stats(&[query("1"), query("2"), query("3")])
@@ -288,6 +289,7 @@ async fn metrics_are_readable_only_after_ingestion_and_functions_report_their_ti
         stat: crate::cloud::Stat::Invocations,
         start,
         end: Millis(start.0 + clock_at.0),
+        custom: None,
     };
     w.clock().advance(Millis::from_minutes(1));
     let now = w.stats(&[minute(Millis::from_minutes(1))]).await.unwrap()[0].unwrap();
@@ -343,6 +345,7 @@ async fn statistics_are_read_in_batches_per_range_and_every_page_of_partial_data
         stat: [Stat::Invocations, Stat::Errors, Stat::DurationMax][n % 5 % 3],
         start: Millis(epoch - Millis::from_minutes(minutes).0),
         end: Millis(epoch - Millis::from_minutes(2).0),
+        custom: None,
     };
     let queries: Vec<MetricQuery> = (0..700)
         .map(|n| query(n, 20))

@@ -112,13 +112,13 @@ impl Stream {
 #[derive(Debug)]
 pub struct Traffic {
     rps: f64,
-    seed: u64,
+    pub(super) seed: u64,
     rng: Rng,
     /// How long after an invocation ends its metrics become readable.
     ingestion: Millis,
     /// How much of the world's time lies before the run.
-    history: Millis,
-    conditions: Conditions,
+    pub(super) history: Millis,
+    pub(super) conditions: Conditions,
     streams: BTreeMap<(String, String), Stream>,
 }
 
@@ -276,7 +276,42 @@ impl Traffic {
                 let fast = &fast[first.saturating_sub(offset).min(fast.len())..];
                 fast.iter().map(|f| f64::from(*f)).sum::<f64>() / n * 100.0
             }
+            // Beyond Lambda's own metrics: see `signals`.
+            Stat::ColdStarts | Stat::InitDuration(_) | Stat::Custom(_) => return None,
         })
+    }
+
+    /// The seconds of `[start, end)` (world time) whose metrics have arrived at `now`, as
+    /// (world second, invocations, errors), with whether the version is new, the run-relative
+    /// time it first got traffic and its random key; `None` when none has arrived.
+    #[allow(clippy::type_complexity)]
+    pub(super) fn arrived(
+        &self,
+        function: &str,
+        version: &str,
+        now: Millis,
+        start: Millis,
+        end: Millis,
+    ) -> Option<(Vec<(usize, u64, u64)>, bool, Option<i64>, u64)> {
+        let stream = self
+            .streams
+            .get(&(function.to_string(), version.to_string()))?;
+        let arrived = now
+            .0
+            .saturating_sub(self.ingestion.0 + stream.profile.mean().ceil() as u64);
+        let first = start.0.div_ceil(SLICE.0) as usize;
+        let last = (end.0.min(arrived) / SLICE.0) as usize;
+        if last <= first {
+            return None;
+        }
+        let from = first.clamp(stream.offset, stream.offset + stream.slices.len());
+        let slices = stream
+            .slices(first, last)
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (from + i, u64::from(s.invocations), u64::from(s.errors)))
+            .collect();
+        Some((slices, stream.kind.new, stream.kind.first, stream.kind.key))
     }
 
     /// How many invocations of each recorded slice before `last` took at most `limit`, from the
@@ -326,6 +361,7 @@ fn stat_key(stat: Stat) -> u64 {
         Stat::ConcurrencyMax => 6,
         Stat::DurationPercentile(q) => 7 ^ (q.to_bits() << 4),
         Stat::PercentileRank(limit) => 8 ^ (limit.0 << 4),
+        Stat::ColdStarts | Stat::InitDuration(_) | Stat::Custom(_) => 9,
     }
 }
 

@@ -13,6 +13,13 @@
 //! new fails 3% from 9m                   # a regression that starts late
 //! latency shock at 4m for 2m slower 2x   # both versions (repeatable)
 //! no percentile ranks                    # CloudWatch answers no PR(:D) of Duration
+//! business rate 50%                      # a successful call publishes a business event
+//! new business rate 40% from 5m          # new's own rate (a regression users feel)
+//! no business metric                     # the function publishes none: missing data
+//! cold starts 1%                         # calls that start an execution environment
+//! new cold starts 3%                     # new's own share
+//! init duration 250ms                    # the mean init duration of a cold start
+//! new init duration 900ms                # new's own mean
 //! ```
 //!
 //! Times are counted from the start of the run; `#` starts a comment.
@@ -139,6 +146,47 @@ fn knob(words: &[&str], c: &mut Conditions) -> Result<&'static str, String> {
             c.latency_shocks.push(Spell { at, length, amount });
             "latency shock"
         }
+        ["business", "rate", ..] => {
+            w.skip(2);
+            c.signals.business = w.probability()?;
+            "business rate"
+        }
+        ["new", "business", "rate", ..] => {
+            w.skip(3);
+            let rate = w.probability()?;
+            let from = match w.next() {
+                None => Millis(0),
+                Some("from") => w.duration()?,
+                Some(other) => return Err(format!("expected `from D`, not `{other}`")),
+            };
+            c.signals.new_business = Some((rate, from));
+            "new business rate"
+        }
+        ["no", "business", "metric", ..] => {
+            w.skip(3);
+            c.signals.business_published = false;
+            "no business metric"
+        }
+        ["cold", "starts", ..] => {
+            w.skip(2);
+            c.signals.cold = w.probability()?;
+            "cold starts"
+        }
+        ["new", "cold", "starts", ..] => {
+            w.skip(3);
+            c.signals.new_cold = Some(w.probability()?);
+            "new cold starts"
+        }
+        ["init", "duration", ..] => {
+            w.skip(2);
+            c.signals.init_ms = w.duration()?.0 as f64;
+            "init duration"
+        }
+        ["new", "init", "duration", ..] => {
+            w.skip(3);
+            c.signals.new_init_ms = Some(w.duration()?.0 as f64);
+            "new init duration"
+        }
         ["no", "percentile", "ranks", ..] => {
             w.skip(3);
             c.no_percentile_ranks = true;
@@ -146,7 +194,7 @@ fn knob(words: &[&str], c: &mut Conditions) -> Result<&'static str, String> {
         }
         _ => {
             return Err(format!(
-                "`{}` is not a knob of the world; expected one of: errors vary, shared errors vary, outage, traffic drifts, errors follow load, traffic bursts, cold start, retries, new fails, latency shock, no percentile ranks",
+                "`{}` is not a knob of the world; expected one of: errors vary, shared errors vary, outage, traffic drifts, errors follow load, traffic bursts, cold start, retries, new fails, latency shock, no percentile ranks, business rate, new business rate, no business metric, cold starts, new cold starts, init duration, new init duration",
                 words.join(" ")
             ))
         }

@@ -99,6 +99,7 @@ fn judging_unsettled_minutes_undercounts_what_a_settled_judge_sees() {
                     stat: crate::cloud::Stat::Invocations,
                     start: evaluation.from_ms,
                     end: evaluation.until_ms,
+                    custom: None,
                 }]))
                 .unwrap()[0]
                 .unwrap();

@@ -26,7 +26,7 @@ use serde::Serialize;
 
 use super::dispersion::Dispersion;
 use super::evalue::{log_e, Bound, Pair};
-use super::form::{Family, Form};
+use super::form::Form;
 use super::last::{LastLook, WINDOWS};
 use crate::plan::Millis;
 
@@ -264,7 +264,7 @@ pub fn assess(
 /// Whether `old`, in a period, fails as much as the check allows `new` at `old`'s usual rate:
 /// the period is then held (the rollout's clock stops). `usual` is `old`'s usual rate.
 pub fn holds(form: &Form, old: Counts, usual: Option<f64>) -> bool {
-    if !form.upper || matches!(form.family, Family::Events { .. }) {
+    if !form.upper || !form.family.shares() {
         return false;
     }
     let Some(rate) = old.rate() else {
@@ -334,7 +334,7 @@ impl Evidence<'_> {
             let plain = log_e(self.pair(), self.bound(0.0, b), g.ln_1p());
             // Shared failures: also the evidence that new fails more than old does in this
             // period, beyond the threshold's distance from old's usual rate; the smaller counts.
-            let shares = matches!(form.family, Family::ErrorRate | Family::SlowerThan(_));
+            let shares = form.family.shares();
             return match self.other.filter(|o| shares && o.trials > 0.0) {
                 Some(_) => {
                     let margin = (b - self.usual.unwrap_or(0.0)).max(0.0);

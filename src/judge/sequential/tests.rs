@@ -1,5 +1,6 @@
 //! The sequential tests on minutes as real traffic brings them.
 use super::*;
+use crate::judge::form::{Counted, Family};
 use crate::plan::Which;
 
 fn threshold(offset: f64) -> Form {
@@ -199,7 +200,7 @@ fn old_holds_a_period_when_it_fails_the_check_itself() {
     assert!(!holds(&relative(0.005), counts(10.0, 2_850.0), Some(0.001)));
     let events = Form {
         family: Family::Events {
-            throttles: false,
+            counted: Counted::Errors,
             window: Millis(60_000),
         },
         ..threshold(0.0001)

@@ -5,9 +5,11 @@
 
 use crate::span::Span;
 
+mod metrics;
 mod waves;
 mod windows;
 
+pub use metrics::{CustomRef, MetricDef, MetricItem, MetricItemKind, Statistic};
 pub use waves::{WaveDef, WaveItem, WaveItemKind, WaveScope, WavesBlock, WavesItem, WavesItemKind};
 pub use windows::{DayRange, Outside, WeeklyWindow, WindowHeader, Word};
 
@@ -71,6 +73,8 @@ pub enum HeaderKind {
     },
     /// `keep N versions`
     Keep(Value),
+    /// `metric NAME { … }`
+    Metric(MetricDef),
     /// `on failure run "x.rhai"` / `on success run "x.rhai"`
     OnHook {
         /// When the hook runs.
@@ -97,6 +101,7 @@ impl HeaderKind {
             HeaderKind::Window(window) => window.keyword(),
             HeaderKind::Notify { .. } => "notify",
             HeaderKind::Keep(_) => "keep",
+            HeaderKind::Metric(_) => "metric",
             HeaderKind::OnHook {
                 event: HookEvent::Failure,
                 ..
@@ -355,6 +360,31 @@ pub enum Metric {
     MaxDuration,
     /// `concurrency`
     Concurrency,
+    /// `cold starts`: the share of invocations that started an execution environment.
+    ColdStarts,
+    /// `pNN init duration`; the text after `p`.
+    InitPercentile(String),
+    /// `avg init duration`
+    AvgInitDuration,
+    /// `max init duration`
+    MaxInitDuration,
+    /// A metric named by a `metric` header.
+    Custom(CustomRef),
+}
+
+impl Metric {
+    /// Whether it is read from beyond Lambda's own `AWS/Lambda` metrics: Lambda Insights' cold
+    /// starts and init durations, or a `metric` header's.
+    pub fn beyond_lambda(&self) -> bool {
+        matches!(
+            self,
+            Metric::ColdStarts
+                | Metric::InitPercentile(_)
+                | Metric::AvgInitDuration
+                | Metric::MaxInitDuration
+                | Metric::Custom(_)
+        )
+    }
 }
 
 impl std::fmt::Display for Metric {
@@ -368,6 +398,12 @@ impl std::fmt::Display for Metric {
             Metric::AvgDuration => f.write_str("avg duration"),
             Metric::MaxDuration => f.write_str("max duration"),
             Metric::Concurrency => f.write_str("concurrency"),
+            Metric::ColdStarts => f.write_str("cold starts"),
+            Metric::InitPercentile(p) => write!(f, "p{p} init duration"),
+            Metric::AvgInitDuration => f.write_str("avg init duration"),
+            Metric::MaxInitDuration => f.write_str("max init duration"),
+            Metric::Custom(c) if c.per_invocation => write!(f, "{} per invocation", c.name),
+            Metric::Custom(c) => f.write_str(&c.name),
         }
     }
 }

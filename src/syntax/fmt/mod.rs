@@ -90,6 +90,17 @@ fn order(kind: &HeaderKind) -> u8 {
     }
 }
 
+/// One line of a `metric` block.
+fn metric_item(kind: &MetricItemKind) -> String {
+    match kind {
+        MetricItemKind::Namespace(s) => format!("namespace {}", string(s)),
+        MetricItemKind::Name(s) => format!("name {}", string(s)),
+        MetricItemKind::Statistic(stat) => format!("statistic {stat}"),
+        MetricItemKind::VersionDimension(s) => format!("version dimension {}", string(s)),
+        MetricItemKind::Dimension(k, v) => format!("dimension {} = {}", string(k), string(v)),
+    }
+}
+
 /// A blank line separates headers of different groups.
 fn group(kind: &HeaderKind) -> u8 {
     match kind {
@@ -104,6 +115,7 @@ fn group(kind: &HeaderKind) -> u8 {
         HeaderKind::Health(_) => 30,
         HeaderKind::OnHook { .. } => 40,
         HeaderKind::Keep(_) => 42,
+        HeaderKind::Metric(_) => 25,
         HeaderKind::Notify { .. } => 45,
         HeaderKind::StepDef(_) => 50,
     }
@@ -220,6 +232,13 @@ impl Printer {
                 at,
             ),
             HeaderKind::Keep(n) => self.line(0, format!("keep {} versions", value(n)), at),
+            HeaderKind::Metric(def) => {
+                self.line(0, format!("metric {} {{", def.name.name), at);
+                for item in &def.items {
+                    self.line(1, metric_item(&item.kind), item.span.start);
+                }
+                self.close(0, def.close.start);
+            }
             HeaderKind::OnHook { event, hook: h } => {
                 let event = match event {
                     HookEvent::Failure => "failure",

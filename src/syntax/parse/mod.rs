@@ -14,6 +14,7 @@ use crate::span::Span;
 
 pub use super::grammar::{Grammar, Rule};
 
+mod metrics;
 mod windows;
 
 /// The deepest nesting of brackets a file may have: far beyond any playbook, and well within
@@ -126,6 +127,7 @@ fn build_file(pair: Pair<'_, Rule>) -> File {
             | Rule::outside_header
             | Rule::notify_header
             | Rule::keep_header
+            | Rule::metric_header
             | Rule::on_hook
             | Rule::step_def => statements.push(Statement::Header(build_header(child))),
             _ => statements.push(Statement::Step(build_step(child))),
@@ -185,6 +187,7 @@ fn build_header(pair: Pair<'_, Rule>) -> Header {
             target: build_string(inner.next().unwrap()),
         },
         Rule::keep_header => HeaderKind::Keep(build_value(inner.next().unwrap())),
+        Rule::metric_header => HeaderKind::Metric(metrics::build_metric_def(inner)),
         Rule::on_hook => {
             let event = match inner.next().unwrap().as_rule() {
                 Rule::kw_failure => HookEvent::Failure,
@@ -409,7 +412,7 @@ fn build_metric_ref(pair: Pair<'_, Rule>) -> MetricRef {
     let mut over = None;
     for child in pair.into_inner() {
         match child.as_rule() {
-            Rule::metric => metric = Some(build_metric(child)),
+            Rule::metric => metric = Some(metrics::build_metric(child)),
             Rule::kw_new => of = Some(Which::New),
             Rule::kw_old => of = Some(Which::Old),
             Rule::over => over = Some(build_over(child)),
@@ -420,20 +423,6 @@ fn build_metric_ref(pair: Pair<'_, Rule>) -> MetricRef {
         metric: metric.expect("metric_ref starts with a metric"),
         of,
         over,
-    }
-}
-
-fn build_metric(pair: Pair<'_, Rule>) -> Metric {
-    let first = pair.into_inner().next().unwrap();
-    match first.as_rule() {
-        Rule::kw_invocations => Metric::Invocations,
-        Rule::kw_errors => Metric::Errors,
-        Rule::kw_error => Metric::ErrorRate,
-        Rule::kw_throttles => Metric::Throttles,
-        Rule::percentile => Metric::Percentile(first.as_str()[1..].to_string()),
-        Rule::kw_avg => Metric::AvgDuration,
-        Rule::kw_max => Metric::MaxDuration,
-        _ => Metric::Concurrency,
     }
 }
 
@@ -587,7 +576,7 @@ pub(super) fn build_string(pair: Pair<'_, Rule>) -> Str {
     Str { parts, span }
 }
 
-fn build_ident(pair: Pair<'_, Rule>) -> Ident {
+pub(super) fn build_ident(pair: Pair<'_, Rule>) -> Ident {
     Ident {
         name: pair.as_str().to_string(),
         span: pair.as_span().into(),

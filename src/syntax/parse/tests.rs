@@ -341,6 +341,57 @@ fn metric(m: Metric, of: Option<Which>, over: Option<Value>) -> Expr {
     }
 }
 
+fn custom(name: &str, per_invocation: bool) -> Metric {
+    Metric::Custom(CustomRef {
+        name: name.into(),
+        per_invocation,
+        index: 0,
+        counts: false,
+    })
+}
+
+#[test]
+fn a_metric_header_and_its_lines() {
+    let file = parse_ok(
+        "metric orders {\n  namespace \"Shop\"; name \"OrdersPlaced\"\n  statistic sample count\n  version dimension \"v\"\n  dimension \"Service\" = \"checkout\"\n}",
+    );
+    let Statement::Header(Header {
+        kind: HeaderKind::Metric(def),
+        ..
+    }) = &file.statements[0]
+    else {
+        panic!("{file:?}");
+    };
+    assert_eq!(def.name.name, "orders");
+    let kinds: Vec<&MetricItemKind> = def.items.iter().map(|i| &i.kind).collect();
+    assert!(
+        matches!(kinds[0], MetricItemKind::Namespace(s) if s.as_plain().as_deref() == Some("Shop"))
+    );
+    assert!(matches!(kinds[1], MetricItemKind::Name(_)));
+    assert_eq!(*kinds[2], MetricItemKind::Statistic(Statistic::SampleCount));
+    assert!(matches!(kinds[3], MetricItemKind::VersionDimension(_)));
+    assert!(
+        matches!(kinds[4], MetricItemKind::Dimension(k, v) if k.as_plain().as_deref() == Some("Service") && v.as_plain().as_deref() == Some("checkout"))
+    );
+    for (text, statistic) in [
+        ("sum", Statistic::Sum),
+        ("average", Statistic::Average),
+        ("minimum", Statistic::Minimum),
+        ("maximum", Statistic::Maximum),
+        ("p99.9", Statistic::Percentile(99.9)),
+    ] {
+        let file = parse_ok(&format!("metric m {{ statistic {text} }}"));
+        let Statement::Header(Header {
+            kind: HeaderKind::Metric(def),
+            ..
+        }) = &file.statements[0]
+        else {
+            panic!("{file:?}");
+        };
+        assert_eq!(def.items[0].kind, MetricItemKind::Statistic(statistic));
+    }
+}
+
 #[test]
 fn every_metric_and_operator() {
     for (text, m) in [
@@ -353,6 +404,14 @@ fn every_metric_and_operator() {
         ("avg duration", Metric::AvgDuration),
         ("max duration", Metric::MaxDuration),
         ("concurrency", Metric::Concurrency),
+        ("cold starts", Metric::ColdStarts),
+        ("p99 init duration", Metric::InitPercentile("99".into())),
+        ("avg init duration", Metric::AvgInitDuration),
+        ("max init duration", Metric::MaxInitDuration),
+        ("orders", custom("orders", false)),
+        ("orders per invocation", custom("orders", true)),
+        // Not reserved: a name that begins like a built-in metric is a metric's name.
+        ("cold", custom("cold", false)),
     ] {
         for op in ["<", "<=", ">", ">=", "==", "!="] {
             let c = comparison(&format!("{text} {op} 1"));
