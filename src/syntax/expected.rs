@@ -190,6 +190,7 @@ fn words(rule: Rule) -> Option<&'static str> {
         | Rule::approve_step
         | Rule::run_step
         | Rule::promote_step
+        | Rule::watch_step
         | Rule::rollback_step
         | Rule::call_step => "a step",
         Rule::open_brace => "`{`",
@@ -334,6 +335,7 @@ fn words(rule: Rule) -> Option<&'static str> {
         Rule::kw_sns => "`sns`",
         Rule::kw_keep => "`keep`",
         Rule::kw_versions => "`versions`",
+        Rule::kw_watch => "`watch`",
         Rule::selector => {
             "a function name, a pattern such as \"checkout-*\", or `tagged \"key=value\"`"
         }

@@ -37,6 +37,13 @@ pub(super) fn judged_by(
             ),
             String::new(),
         ),
+        StepKind::Watch { duration } => (
+            format!("{duration} of traffic on new, serving everything after `promote`"),
+            format!(
+                "; each `of old` term, and old's usual rate, are old's before the rollout: its {} in the hour before the rollout began and at the same time of day on each of the {} days before, where CloudWatch has them (read once, at the start: aws cloudwatch get-metric-data with ExecutedVersion=<old>); a confirmed violation puts old back (aws lambda update-alias --function-version <old> with the RevisionId last read); an inconclusive end passes",
+                "statistics", crate::engine::WATCH_DAYS
+            ),
+        ),
         StepKind::Run { script } => return vec![format!("hook {} must return true", script.name)],
         StepKind::Approve { .. } => {
             return vec![

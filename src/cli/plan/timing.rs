@@ -29,6 +29,7 @@ pub(super) fn step_duration(
             (paced(3), Some(Millis(paced(4).0 + UPDATE_DEADLINE.0)))
         }
         StepKind::Wait { duration } => (*duration, Some(*duration)),
+        StepKind::Watch { duration } => (settled(*duration), Some(aligned(*duration))),
         StepKind::Bake { duration, shortest } => (
             settled(shortest.unwrap_or(*duration)),
             Some(aligned(*duration)),
