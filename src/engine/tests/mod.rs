@@ -14,6 +14,7 @@ mod prune;
 mod refusals;
 mod resume;
 mod steps;
+mod watch;
 mod windows;
 mod worlds;
 

@@ -26,9 +26,10 @@ pub(crate) struct Window {
 }
 
 impl Window {
-    /// The window in words.
-    pub(crate) fn words(&self) -> String {
+    /// The window in words; `resumed`: the first is the hour before the watch began.
+    pub(crate) fn words(&self, resumed: bool) -> String {
         match self.days {
+            0 if resumed => "the hour before the watch".to_string(),
             0 => "the hour before the rollout".to_string(),
             1 => "1 day before".to_string(),
             k => format!("{k} days before"),

@@ -33,6 +33,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         began: Option<Millis>,
     ) -> Result<(), Stop> {
         let start = self.services.clock.epoch();
+        let resumed = began.is_some();
         let began = began.unwrap_or(self.progress.began);
         let windows = baseline::windows(began, start, duration);
         let terms = baseline::terms(health);
@@ -61,7 +62,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                 windows: past
                     .iter()
                     .filter(|p| p.invocations.is_some_and(|n| n > 0.0))
-                    .map(|p| p.window.words())
+                    .map(|p| p.window.words(resumed))
                     .collect(),
                 checks: Vec::new(),
             });

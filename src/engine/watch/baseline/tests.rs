@@ -55,7 +55,8 @@ fn the_hour_before_the_rollout_and_the_same_time_on_earlier_days() {
         (windows[0].start, windows[0].end),
         (Millis(aligned - HOUR), Millis(aligned))
     );
-    assert_eq!(windows[0].words(), "the hour before the rollout");
+    assert_eq!(windows[0].words(false), "the hour before the rollout");
+    assert_eq!(windows[0].words(true), "the hour before the watch");
     let watch = aligned + 40 * MIN;
     assert_eq!(
         (windows[2].start, windows[2].end, windows[2].days),
@@ -163,7 +164,7 @@ fn old_s_terms_become_its_values_before_the_rollout_and_fold() {
             "error rate of new over 1m <= 0.75%",
             "p99 duration of new over 1m < 240ms",
             "left out: errors of old over 1m < 5: reads only old, which serves nothing now",
-            "alarm \"five-xx\"",
+            "alarm \"five-xx\" not in ALARM",
         ]
     );
     // The percentile against a constant is now a count check, as `p99 duration < 240ms` is.
