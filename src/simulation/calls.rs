@@ -176,7 +176,7 @@ fn every_example_makes_on_each_target_the_calls_plan_prints() {
         .iter()
         .flat_map(|(_, plan)| plan.steps.iter().map(|s| std::mem::discriminant(&s.kind)))
         .collect();
-    assert_eq!(kinds.len(), 11, "every kind of step runs");
+    assert_eq!(kinds.len(), 12, "every kind of step runs");
     for (name, plan) in playbooks {
         // The world `simulate` runs in, with enough traffic that every fixture's
         // `min invocations` is met at a 1% step.
