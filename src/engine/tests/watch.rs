@@ -261,3 +261,29 @@ fn a_dead_runner_s_watch_is_resumed_for_the_time_left() {
         .1
         .is_none());
 }
+
+#[test]
+fn pause_and_promote_during_the_watch_are_not_asked_and_it_runs_to_its_end() {
+    use crate::cloud::lease::{ask, Asked, Request};
+    let w = world(&["f"], HEALTHY);
+    let steered = Settings {
+        control: Some(Millis(5_000)),
+        ..Settings::default()
+    };
+    let r = run_while(&w, &w, &w, &plan(WATCHED), steered, async |w| {
+        at_minute(w, 12.0).await;
+        for request in [
+            Request::Promote { full: false },
+            Request::Pause { reason: None },
+        ] {
+            let asked = ask(w, "f", "live", &request, "carol@desk", w.unix()).await;
+            assert!(
+                matches!(&asked, Ok(Asked::Already(why)) if why.contains("while it watches after promote")),
+                "{asked:?}"
+            );
+        }
+    });
+    assert_eq!(r.report.outcome, Outcome::Promoted, "{:?}", r.events.last());
+    let (began, _, _) = watch_started(&r);
+    assert!(r.report.ended_ms >= began + 30 * 60_000);
+}

@@ -200,7 +200,7 @@ pub(super) async fn measure_all<M: MetricsApi>(
 ) -> Result<Vec<Measured>, CloudError> {
     let together = specs.windows(2).all(|w| w[0] == w[1]);
     let batches: Vec<std::ops::Range<usize>> = if together {
-        vec![0..judging.len()]
+        std::iter::once(0..judging.len()).collect()
     } else {
         (0..judging.len()).map(|k| k..k + 1).collect()
     };
