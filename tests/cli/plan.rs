@@ -317,7 +317,12 @@ fn text_plan_of_a_watch_after_promote() {
 #[test]
 fn json_plan_counts_the_watch_in_its_duration() {
     let output = Test::new()
-        .args(["plan", "--format", "json", "tests/fixtures/ok/watch.rollout"])
+        .args([
+            "plan",
+            "--format",
+            "json",
+            "tests/fixtures/ok/watch.rollout",
+        ])
         .run();
     let plan: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let steps = plan["steps"].as_array().unwrap();
@@ -328,5 +333,8 @@ fn json_plan_counts_the_watch_in_its_duration() {
     assert_eq!(watch["min_ms"], 3_600_000 + 63_000);
     let calls = watch["calls"].as_array().unwrap();
     let last = calls.last().unwrap().as_str().unwrap();
-    assert!(last.contains("--function-version '<new>'") && !last.contains("[rollout"), "{last}");
+    assert!(
+        last.contains("--function-version '<new>'") && !last.contains("[rollout"),
+        "{last}"
+    );
 }
