@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 
 use crate::cloud::Stat;
-use crate::plan::{quantity, BinOp, Check, Expr, HealthSpec, Metric, Millis, Unit, Which};
+use crate::plan::{
+    quantity, BinOp, Check, CompareOp, Expr, HealthSpec, Metric, Millis, Unit, Which,
+};
 
 /// How many days before the watch `old`'s past is read, at the same time of day.
 pub const DAYS: u64 = 7;
@@ -195,11 +197,43 @@ pub(crate) fn value(term: &Term, pasts: &[Past]) -> Option<f64> {
     }
 }
 
+/// A metric of `old` before the rollout: its value, and for a rate the exact bounds on it that
+/// its invocations allow, at the level one count check spends.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Estimate {
+    /// The value, in the metric's unit.
+    pub(crate) value: f64,
+    /// The lowest and highest the rate may be, in percent; `None` for other metrics.
+    pub(crate) range: Option<(f64, f64)>,
+}
+
+/// [`value`], with for `error rate` its exact bounds at level 1 - `alpha` from the pooled
+/// counts: `old`'s rate before the rollout is itself measured, and the watch takes it at the
+/// cautious end, so that a version as good as `old` was is not rolled back for `old`'s luck.
+pub(crate) fn estimate(term: &Term, pasts: &[Past], alpha: f64) -> Option<Estimate> {
+    let value = value(term, pasts)?;
+    let range = (term.metric == Metric::ErrorRate).then(|| {
+        let (mut errors, mut calls) = (0.0, 0.0);
+        for p in pasts {
+            if let (Some(n), Some(e)) = (p.invocations.filter(|n| *n > 0.0), p.get(Stat::Errors)) {
+                errors += e;
+                calls += n;
+            }
+        }
+        (
+            crate::judge::bounds::exact_lower(errors, calls, alpha) * 100.0,
+            crate::judge::bounds::exact_upper(errors, calls, alpha) * 100.0,
+        )
+    });
+    Some(Estimate { value, range })
+}
+
 /// One function's checks for the watch: each metric of `old` replaced by its value before the
-/// rollout (constants folded), or `None` for the checks that cannot be judged so, with why.
+/// rollout (constants folded; a rate at the end of its range that makes the check harder to
+/// violate), or `None` for the checks that cannot be judged so, with why.
 pub(crate) fn checks(
     health: &HealthSpec,
-    values: &[(Term, Option<f64>)],
+    values: &[(Term, Option<Estimate>)],
 ) -> Vec<Result<Check, String>> {
     health
         .checks
@@ -208,7 +242,13 @@ pub(crate) fn checks(
             let Check::Compare { lhs, op, rhs } = check else {
                 return Ok(check.clone());
             };
-            let (lhs, rhs) = (replaced(lhs, values)?, replaced(rhs, values)?);
+            // How `lhs - rhs` moves towards a violation.
+            let side = match op {
+                CompareOp::Lt | CompareOp::Le => 1.0,
+                CompareOp::Gt | CompareOp::Ge => -1.0,
+                CompareOp::Eq | CompareOp::Ne => 0.0,
+            };
+            let (lhs, rhs) = (replaced(lhs, values, side)?, replaced(rhs, values, -side)?);
             if !reads_new(&lhs) && !reads_new(&rhs) {
                 return Err(format!("{check}: reads only old, which serves nothing now"));
             }
@@ -226,8 +266,15 @@ fn reads_new(expr: &Expr) -> bool {
     }
 }
 
-/// `expr` with `old`'s metrics replaced by their values, constants folded.
-fn replaced(expr: &Expr, values: &[(Term, Option<f64>)]) -> Result<Expr, String> {
+/// `expr` with `old`'s metrics replaced by their values, constants folded. `towards` is the sign
+/// of the change of the check's violation as `expr` grows (0: unknown): a rate whose growth
+/// makes a violation less likely is taken at its highest, one whose growth makes it likelier at
+/// its lowest.
+fn replaced(
+    expr: &Expr,
+    values: &[(Term, Option<Estimate>)],
+    towards: f64,
+) -> Result<Expr, String> {
     match expr {
         Expr::Metric {
             metric,
@@ -239,8 +286,12 @@ fn replaced(expr: &Expr, values: &[(Term, Option<f64>)]) -> Result<Expr, String>
                 over: *over,
             };
             match values.iter().find(|(t, _)| *t == term) {
-                Some((_, Some(value))) => Ok(Expr::Const {
-                    value: *value,
+                Some((_, Some(estimate))) => Ok(Expr::Const {
+                    value: match estimate.range {
+                        Some((_, highest)) if towards < 0.0 => highest,
+                        Some((lowest, _)) if towards > 0.0 => lowest,
+                        _ => estimate.value,
+                    },
                     unit: Unit::of_metric(metric),
                 }),
                 _ => Err(format!(
@@ -251,7 +302,20 @@ fn replaced(expr: &Expr, values: &[(Term, Option<f64>)]) -> Result<Expr, String>
         }
         Expr::Metric { .. } | Expr::Const { .. } => Ok(expr.clone()),
         Expr::Binary { op, lhs, rhs } => {
-            let (lhs, rhs) = (replaced(lhs, values)?, replaced(rhs, values)?);
+            let factor = |e: &Expr| match e {
+                Expr::Const { value, .. } => value.signum(),
+                _ => 0.0,
+            };
+            let (to_lhs, to_rhs) = match op {
+                BinOp::Add => (towards, towards),
+                BinOp::Sub => (towards, -towards),
+                BinOp::Mul => (towards * factor(rhs), towards * factor(lhs)),
+                BinOp::Div => (towards * factor(rhs), 0.0),
+            };
+            let (lhs, rhs) = (
+                replaced(lhs, values, to_lhs)?,
+                replaced(rhs, values, to_rhs)?,
+            );
             match (&lhs, &rhs) {
                 (Expr::Const { value: a, unit: u }, Expr::Const { value: b, unit: v }) => {
                     let value = match op {
@@ -275,12 +339,22 @@ fn replaced(expr: &Expr, values: &[(Term, Option<f64>)]) -> Result<Expr, String>
 }
 
 /// `old`'s values, as `error rate of old over 1m = 0.31%`, by term.
-pub(crate) fn described(values: &[(Term, Option<f64>)]) -> BTreeMap<String, String> {
+pub(crate) fn described(values: &[(Term, Option<Estimate>)]) -> BTreeMap<String, String> {
     values
         .iter()
-        .filter_map(|(term, value)| {
-            let value = (*value)?;
-            Some((term.text(), quantity(value, Unit::of_metric(&term.metric))))
+        .filter_map(|(term, estimate)| {
+            let e = (*estimate)?;
+            let unit = Unit::of_metric(&term.metric);
+            let text = match e.range {
+                Some((lowest, highest)) => format!(
+                    "{} ({} to {})",
+                    quantity(e.value, unit),
+                    quantity(lowest, unit),
+                    quantity(highest, unit)
+                ),
+                None => quantity(e.value, unit),
+            };
+            Some((term.text(), text))
         })
         .collect()
 }

@@ -19,7 +19,7 @@ use super::Engine;
 use crate::cloud::{Clock, CloudError, LambdaApi, MetricQuery, MetricsApi, Stat};
 use crate::judge::sequential::Look;
 use crate::plan::{Check, HealthSpec, Inconclusive, Millis, Violation};
-use baseline::{Past, Term};
+use baseline::{Estimate, Past, Term};
 
 pub use baseline::DAYS as WATCH_DAYS;
 
@@ -46,9 +46,10 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                 continue;
             }
             let past = &pasts[&i];
-            let values: Vec<(Term, Option<f64>)> = terms
+            let alpha = self.playbook.alpha;
+            let values: Vec<(Term, Option<Estimate>)> = terms
                 .iter()
-                .map(|term| (term.clone(), baseline::value(term, past)))
+                .map(|term| (term.clone(), baseline::estimate(term, past, alpha)))
                 .collect();
             let checks = baseline::checks(health, &values);
             for why in checks.iter().filter_map(|c| c.as_ref().err()) {

@@ -109,6 +109,19 @@ fn rates_pool_every_window_old_was_invoked_in_and_counts_scale_to_the_window() {
     let mean = value(&term(p99.clone()), &durations).expect("read");
     assert!((mean - 125.0).abs() < 1e-9, "{mean}");
     assert_eq!(value(&term(p99), &[past(0, 60, None, &[])]), None);
+    // A rate's range holds its value, and narrows with more invocations.
+    let range = |pasts: &[Past]| {
+        let e = estimate(&term(Metric::ErrorRate), pasts, 0.01).expect("invoked");
+        let (lo, hi) = e.range.expect("a rate has one");
+        assert!(lo < e.value && e.value < hi, "{e:?}");
+        hi - lo
+    };
+    let more = [past(0, 60, Some(60_000.0), &[(Stat::Errors, 60.0)])];
+    let fewer = [past(0, 60, Some(6_000.0), &[(Stat::Errors, 6.0)])];
+    assert!(range(&more) < range(&fewer) / 2.0);
+    let p99 = Metric::Percentile("99".into());
+    let e = estimate(&term(p99), &durations, 0.01).expect("read");
+    assert_eq!(e.range, None);
 }
 
 #[test]
@@ -139,16 +152,35 @@ fn old_s_terms_become_its_values_before_the_rollout_and_fold() {
     let plain = Check::Alarm {
         name: "five-xx".into(),
     };
+    let at_least = Check::Compare {
+        lhs: new(Metric::ErrorRate),
+        op: CompareOp::Ge,
+        rhs: binary(
+            BinOp::Sub,
+            old(Metric::ErrorRate),
+            constant(0.1, Unit::Percent),
+        ),
+    };
     let health = HealthSpec {
-        checks: vec![relative, latency, only_old, plain.clone()],
+        checks: vec![relative, latency, only_old, plain.clone(), at_least],
         ..HealthSpec::default_spec()
     };
     let terms = terms(&health);
     assert_eq!(terms.len(), 3);
-    let values: Vec<(Term, Option<f64>)> = terms
+    let estimate = |value, range| {
+        Some(Estimate {
+            value,
+            range: Some(range).filter(|_| value < 1.0),
+        })
+    };
+    let values: Vec<(Term, Option<Estimate>)> = terms
         .iter()
         .cloned()
-        .zip([Some(0.25), Some(200.0), Some(1.0)])
+        .zip([
+            estimate(0.25, (0.2, 0.3)),
+            estimate(200.0, (0.0, 0.0)),
+            estimate(1.0, (0.0, 0.0)),
+        ])
         .collect();
     let judged = checks(&health, &values);
     let text: Vec<String> = judged
@@ -161,10 +193,12 @@ fn old_s_terms_become_its_values_before_the_rollout_and_fold() {
     assert_eq!(
         text,
         [
-            "error rate of new over 1m <= 0.75%",
+            // Old's rate at the end of its range that makes each check harder to violate.
+            "error rate of new over 1m <= 0.8%",
             "p99 duration of new over 1m < 240ms",
             "left out: errors of old over 1m < 5: reads only old, which serves nothing now",
             "alarm \"five-xx\" not in ALARM",
+            "error rate of new over 1m >= 0.1%",
         ]
     );
     // The percentile against a constant is now a count check, as `p99 duration < 240ms` is.
@@ -175,7 +209,7 @@ fn old_s_terms_become_its_values_before_the_rollout_and_fold() {
         crate::judge::form::judged(latency),
         crate::judge::form::Judged::Sequential(_)
     ));
-    let none: Vec<(Term, Option<f64>)> = terms.iter().cloned().map(|t| (t, None)).collect();
+    let none: Vec<(Term, Option<Estimate>)> = terms.iter().cloned().map(|t| (t, None)).collect();
     let unjudged = checks(&health, &none);
     assert_eq!(
         unjudged[0].clone().unwrap_err(),
@@ -184,6 +218,7 @@ fn old_s_terms_become_its_values_before_the_rollout_and_fold() {
     assert_eq!(unjudged[3], Ok(plain));
     assert_eq!(
         described(&values)["error rate of old over 1m"],
-        "0.25%".to_string()
+        "0.25% (0.2% to 0.3%)".to_string()
     );
+    assert_eq!(described(&values)["p99 duration of old over 1m"], "200ms");
 }
