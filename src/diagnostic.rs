@@ -107,6 +107,8 @@ codes! {
     DuplicateNotify => "duplicate-notify", Error, "The same `notify` destination named twice.";
     BadMetric => "bad-metric", Error, "A `metric` header that is incomplete, repeats a line or a name, or is used in a way its statistic does not allow.";
     KeepWithWaves => "keep-with-waves", Error, "`keep N versions` in a playbook with `waves`: not supported yet.";
+    WatchPlacement => "watch-placement", Error, "A `watch` that does not directly follow `promote`, or a second one.";
+    WatchWithWaves => "watch-with-waves", Error, "A `watch` after `promote` in a playbook with `waves`: not supported yet.";
     TooDeep => "too-deep", Error, "Brackets, or step calls, nested deeper than the tools follow.";
     NoNewVersion => "no-new-version", Error, "Traffic moves before `publish` or `use version`.";
     SecondVersion => "second-version", Error, "A second `publish` or `use version`.";

@@ -114,6 +114,10 @@ impl Checker {
             self.call(name, args, step.span, scope, flow);
             return;
         }
+        if let A::Watch(value) = &step.kind {
+            self.watch(value, step.span, scope, flow);
+            return;
+        }
         if flow.ended {
             if !flow.reported_after_end {
                 flow.reported_after_end = true;
@@ -318,8 +322,56 @@ impl Checker {
                 flow.weight = Percent(0);
                 StepKind::Rollback
             }
-            A::Call { .. } | A::Block(_) => unreachable!("handled by `step`"),
+            A::Call { .. } | A::Block(_) | A::Watch(_) => unreachable!("handled by `step`"),
         })
+    }
+
+    /// `watch D`: only directly after `promote`, once, and at least one period long.
+    fn watch(&mut self, value: &Value, span: Span, scope: &Scope, flow: &mut Flow) {
+        let after_promote = flow.ended
+            && !flow.reported_after_end
+            && matches!(flow.steps.last().map(|s| &s.kind), Some(StepKind::Promote));
+        if !after_promote {
+            let watched = matches!(
+                flow.steps.last().map(|s| &s.kind),
+                Some(StepKind::Watch { .. })
+            );
+            let (message, label, help) = if watched {
+                (
+                    "a second `watch` after `promote`".to_string(),
+                    "a second watch",
+                    "a promoted rollout is watched once: write one `watch` with the whole duration",
+                )
+            } else {
+                (
+                    "`watch` judges `new` after `promote`, and only there".to_string(),
+                    "not directly after `promote`",
+                    "put `watch D` right after `promote` (`promote; watch 1h`); before `promote`, judge with `wait D until healthy`",
+                )
+            };
+            self.diags.push(
+                Diag::new(Code::WatchPlacement, message)
+                    .at(scope.source(), span, label)
+                    .help(help),
+            );
+            flow.reported_after_end |= flow.ended && !watched;
+            return;
+        }
+        let Some(duration) = self.want_duration(value, "`watch`", scope) else {
+            return;
+        };
+        if !self.long_enough(duration, value, scope) {
+            return;
+        }
+        if self.health_defaulted && !flow.reported_default_health {
+            flow.reported_default_health = true;
+            self.diags.push(default_health(scope.source(), span));
+        }
+        flow.steps.push(Step {
+            kind: StepKind::Watch { duration },
+            span: flow.root,
+            via: flow.calls.clone(),
+        });
     }
 
     fn call(

@@ -125,6 +125,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                 series: Default::default(),
                 holding: false,
                 retries: 0,
+                watched: None,
             });
         }
         Ok(resume_at)

@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::events::EventKind;
 use super::health::{conclude, unread, CheckResult, Evaluation, Settled, Verdict, Versions};
-use super::measure::{held_periods, judge, read_all, Judging, Measured};
+use super::measure::{Judging, Measured};
 use super::reasons::Cause;
 use super::series::Warm;
 use super::stop::{cloud, Stop};
@@ -383,6 +383,10 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
         }
         let cluster = self.cluster(health);
         let metrics = self.services.metrics;
+        let specs: Vec<HealthSpec> = due
+            .iter()
+            .map(|(i, ..)| self.spec_of(*i, health).clone())
+            .collect();
         let measured: Result<Vec<Measured>, _> = {
             let mut series: BTreeMap<usize, &mut super::series::Series> = self
                 .progress
@@ -405,22 +409,8 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                     warm: *warm,
                 });
             }
-            match read_all(metrics, health, &mut judging).await {
-                Ok(readings) => {
-                    let longest = judging
-                        .iter()
-                        .map(|j| held_periods(health, j).len())
-                        .max()
-                        .unwrap_or(0);
-                    let look = look_at(Millis(longest as u64 * settlement.period.0));
-                    Ok(judging
-                        .iter()
-                        .enumerate()
-                        .map(|(k, j)| judge(health, j, &readings, k, look, cluster))
-                        .collect())
-                }
-                Err(error) => Err(error),
-            }
+            let period = settlement.period;
+            super::watch::measure_all(metrics, &specs, &mut judging, look_at, period, cluster).await
         };
         let measured = match measured {
             Ok(measured) => measured,
@@ -429,14 +419,14 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
             Err(error) => {
                 let why = format!("could not read CloudWatch: {error}");
                 let mut out = Vec::new();
-                for (_, [function, alias, old, new], settled, _) in &due {
+                for ((_, [function, alias, old, new], settled, _), spec) in due.iter().zip(&specs) {
                     let versions = Versions {
                         function,
                         alias,
                         old,
                         new,
                     };
-                    let evaluation = unread(health, &versions, settled, &why);
+                    let evaluation = unread(spec, &versions, settled, &why);
                     self.emit(EventKind::HealthEvaluated(evaluation.clone()));
                     out.push(evaluation);
                 }
@@ -444,7 +434,8 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
             }
         };
         let mut out = Vec::new();
-        for ((i, [function, alias, old, new], settled, _), measured) in due.iter().zip(measured) {
+        let targets = due.iter().zip(measured).zip(&specs);
+        for (((i, [function, alias, old, new], settled, _), measured), spec) in targets {
             let versions = Versions {
                 function,
                 alias,
@@ -452,7 +443,7 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                 new,
             };
             let evaluation = self
-                .conclude_target(health, *i, &versions, settled, measured)
+                .conclude_target(spec, *i, &versions, settled, measured)
                 .await;
             self.emit(EventKind::HealthEvaluated(evaluation.clone()));
             self.note_hold(*i, &evaluation, settlement);

@@ -21,6 +21,23 @@ pub struct Event {
     pub kind: EventKind,
 }
 
+/// One function's `old` before the rollout, as a watch after `promote` judges by it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Baseline {
+    /// The function.
+    pub function: String,
+    /// `old`.
+    pub version: String,
+    /// Each metric of `old` the checks use (`error rate of old over 1m`), and its value.
+    pub values: std::collections::BTreeMap<String, String>,
+    /// `old`'s invocations in the windows read.
+    pub invocations: f64,
+    /// The windows in which `old` was invoked: `the hour before the rollout`, `1 day before`…
+    pub windows: Vec<String>,
+    /// The checks as the watch judges them, `old`'s values in place.
+    pub checks: Vec<String>,
+}
+
 /// Everything the engine reports.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -182,6 +199,22 @@ pub enum EventKind {
         /// The checks left out: they compare with `old`, which serves nothing there now.
         #[serde(skip_serializing_if = "Vec::is_empty")]
         left_out: Vec<String>,
+    },
+    /// The watch after `promote` begins: `new` serves everything, and each check reading `old`
+    /// compares with `old`'s values before the rollout.
+    WatchStarted {
+        /// How much traffic it judges.
+        duration_ms: Millis,
+        /// Each function's `old` before the rollout, and its checks as judged.
+        baselines: Vec<Baseline>,
+        /// The checks left out, each with why.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        left_out: Vec<String>,
+    },
+    /// The watch after `promote` passed: `new` stays.
+    WatchPassed {
+        /// Why, in words.
+        reason: String,
     },
     /// One health evaluation of one target.
     HealthEvaluated(Evaluation),

@@ -18,6 +18,7 @@
 //! | [`series`] | a target's settled periods of its count checks, kept between looks; `old`'s past |
 //! | [`health`] | one evaluation of one target: the verdict, its evidence, and any hold |
 //! | [`ctx`] | hooks: what `ctx` shows them, answering what they ask |
+//! | [`watch`] | the watch after `promote`: `new` judged against `old`'s rates before the rollout |
 //! | [`approve`] | `approve` gates: a terminal prompt, `rollout approve`, or none |
 //! | [`control`] | what people ask from any machine: `rollout pause`, `resume`, `promote` |
 //! | [`window`] | deploy windows and change calendars: holding while they are closed |
@@ -49,6 +50,7 @@ pub mod series;
 mod steps;
 mod stop;
 mod versions;
+mod watch;
 pub mod waves;
 mod window;
 
@@ -65,6 +67,7 @@ use events::{Event, EventKind, EventSink};
 pub use kept::{Kept, Until};
 pub use outcome::{Outcome, Report};
 pub use reasons::{Cause, Change, Conflict, Fault, Refusal, Served, Trouble};
+pub use watch::WATCH_DAYS;
 
 /// How long to wait for a function update, or a version to become `Active`, before giving up.
 pub const UPDATE_DEADLINE: Millis = Millis(300_000);
@@ -198,6 +201,8 @@ struct Playbook {
     windows: Option<crate::plan::windows::Windows>,
     /// `keep N versions`: prune after `promote`.
     keep: Option<u32>,
+    /// Whether a `watch` follows `promote`: the lease is kept, and the rollout ends after it.
+    watch: bool,
 }
 
 impl Default for Playbook {
@@ -214,6 +219,7 @@ impl Default for Playbook {
             health: crate::plan::HealthSpec::default_spec(),
             keep: None,
             windows: None,
+            watch: false,
         }
     }
 }
@@ -225,6 +231,10 @@ impl Playbook {
             health: plan.health.clone(),
             windows: plan.windows.clone(),
             keep: plan.keep,
+            watch: plan
+                .steps
+                .iter()
+                .any(|s| matches!(s.kind, crate::plan::StepKind::Watch { .. })),
             name: plan.name.clone().unwrap_or_else(|| {
                 let selections = plan.targets.select.iter().map(ToString::to_string);
                 let names: Vec<String> = plan
@@ -286,6 +296,9 @@ struct Target {
     holding: bool,
     /// How often Lambda retries a failed asynchronous event of this function.
     retries: u32,
+    /// During the watch after `promote`: the health block with `old`'s metrics replaced by
+    /// this function's values before the rollout.
+    watched: Option<crate::plan::HealthSpec>,
 }
 
 /// Where the run is and what it has seen.
@@ -293,6 +306,8 @@ struct Target {
 struct Progress {
     /// When the run began.
     start: Millis,
+    /// When the run began, epoch ms: `old`'s past before it is what a watch compares with.
+    began: Millis,
     targets: Vec<Target>,
     /// When `new` first got traffic.
     first_traffic: Option<Millis>,
@@ -364,6 +379,7 @@ impl<'a, L: LambdaApi, M: MetricsApi, C: Clock> Engine<'a, L, M, C> {
     /// Runs `plan` to its end and reports how it ended.
     pub async fn run(mut self, plan: &Plan) -> Report {
         self.progress.start = self.now();
+        self.progress.began = self.services.clock.epoch();
         self.playbook = Playbook::of(plan);
         let mut outcome = self.execute(plan).await;
         let kept = self.settings.keep && outcome == Outcome::Promoted;

@@ -95,6 +95,8 @@ pub enum Cause {
         /// The wave that failed.
         wave: String,
     },
+    /// The watch after `promote` failed for this cause: `old` was put back.
+    Watch(Box<Cause>),
 }
 
 /// Why the rollout stopped with a conflict.
@@ -301,6 +303,7 @@ impl fmt::Display for Cause {
                 "$LATEST of {function} changed since the rollout read it ({detail}): another deploy? Nothing was published"
             ),
             Cause::Planned => f.write_str("the playbook rolls back here"),
+            Cause::Watch(cause) => write!(f, "in the watch after promote, {cause}"),
             Cause::LaterWave { wave } => write!(
                 f,
                 "wave \"{wave}\" failed, and the playbook rolls back every wave"

@@ -36,6 +36,14 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                 let shortest = shortest.filter(|s| *s < left);
                 self.bake(left, shortest, health).await
             }
+            StepKind::Watch { duration } => {
+                // The rest of the watch, at least one interval, against the hour before it began.
+                let floor = health.every.min(*duration);
+                let left = Millis(duration.0.saturating_sub(spent.0)).max(floor);
+                self.watch_promoted(left, health, Some(Millis(started * 1000)))
+                    .await?;
+                self.promoted().await
+            }
             StepKind::Ramp {
                 increments, every, ..
             } => {

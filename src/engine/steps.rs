@@ -120,7 +120,8 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
             }
             StepKind::Promote => {
                 self.hold_while_paused(health).await?;
-                self.lease.holding = self.settings.keep;
+                // A watch that follows keeps the lease: the rollout is not over.
+                self.lease.holding = self.settings.keep || self.playbook.watch;
                 self.move_traffic(|t| {
                     let new = t.new.clone().expect("checked: promote after a version");
                     (new, BTreeMap::new())
@@ -129,21 +130,34 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                 if self.settings.keep {
                     self.hold_inactive().await?;
                 }
-                if let Some(script) = self.playbook.on_success.clone() {
-                    // Reported, never undone: `new` already serves everything.
-                    self.run_hook(&script, 0).await;
+                if self.playbook.watch {
+                    return Ok(());
                 }
-                // A wave's lease is kept until the last wave: nothing is deleted meanwhile.
-                if !self.settings.keep {
-                    self.prune().await;
-                }
-                Err(Stop::Promoted)
+                self.promoted().await
+            }
+            StepKind::Watch { duration } => {
+                self.watch_promoted(*duration, health, None).await?;
+                self.promoted().await
             }
             StepKind::Rollback => {
                 self.restore_old().await?;
                 Err(Stop::PlannedRollback)
             }
         }
+    }
+
+    /// The end of a promoted rollout (after its watch, if any): the `on success` hook, then the
+    /// prune of `keep N versions`.
+    pub(super) async fn promoted(&mut self) -> Result<(), Stop> {
+        if let Some(script) = self.playbook.on_success.clone() {
+            // Reported, never undone: `new` already serves everything.
+            self.run_hook(&script, 0).await;
+        }
+        // A wave's lease is kept until the last wave: nothing is deleted meanwhile.
+        if !self.settings.keep {
+            self.prune().await;
+        }
+        Err(Stop::Promoted)
     }
 
     /// `ramp to P by S every D`, from the weights in `increments`: each shift (held while

@@ -288,6 +288,11 @@ pub fn compile_within(
                 message: format!("`run {:?}`: rhai hooks cannot run in Step Functions", script.name),
                 help: "run this playbook locally with `rollout run`, or replace the hook with a CloudWatch alarm (`alarm \"NAME\"` in the health block)".into(),
             }),
+            StepKind::Watch { duration } => problems.push(Problem {
+                line: at,
+                message: format!("`watch {duration}`: the exported state machine does not judge `new` after `promote` against old's past"),
+                help: "run this playbook with `rollout run`, which watches after promote and puts old back on a violation; or leave the `watch` line out of the playbook you export".into(),
+            }),
             _ => {}
         }
     }

@@ -158,6 +158,7 @@ impl Builder<'_> {
                 self.delete_alarms("Delete alarms", states::PROMOTED);
                 self.then(states::PROMOTED, json!({"Type": "Succeed"}), true);
             }
+            StepKind::Watch { .. } => unreachable!("`compile` refuses a watch"),
             StepKind::Rollback => {
                 self.clear_lease(&|t| format!("S{n} rollback f{t}"), "old", None);
                 self.delete_alarms("Delete alarms after the rollback", "Rolled back as planned");

@@ -13,7 +13,7 @@
 //! rolled back: its complement is shared equally by the phases that judge health (each bake,
 //! each ramp increment, each approval gate) and, within a phase, by the count checks.
 
-mod bounds;
+pub(crate) mod bounds;
 pub mod dispersion;
 mod evalue;
 pub mod evidence;

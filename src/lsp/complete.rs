@@ -22,6 +22,7 @@ const STATEMENTS: &[&str] = &[
     "wait",
     "approve",
     "promote",
+    "watch",
     "rollback",
     "ramp",
     "run",

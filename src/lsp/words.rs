@@ -77,6 +77,7 @@ pub(super) const WORDS: &[(&str, &str)] = &[
     ("this", "`on failure rollback this wave`: a failure rolls back the failing wave only (the default)"),
     ("notify", "`notify eventbridge \"BUS\"` or `notify sns \"TOPIC-ARN\"`: where the rollout's progress is sent (started, each step, held, promoted, rolled back, failed); a failure to send never stops the rollout"),
     ("keep", "`keep N versions`: after a successful promote, delete the oldest published versions nothing references (no alias, provisioned concurrency or event source mapping), keeping the N newest of them; never `old` or `new`"),
+    ("watch", "`watch D`, right after `promote`: new, serving everything, is judged for D against old's rates from before the rollout; a violation puts old back (exit 1)"),
     ("eventbridge", "`notify eventbridge \"BUS\"`: `PutEvents` to the bus (a name in the rollout's region, or an ARN), source `rollout`"),
     ("sns", "`notify sns \"arn:aws:sns:REGION:ACCOUNT:TOPIC\"`: `Publish` to the topic, the message the notification's JSON"),
 ];

@@ -53,6 +53,9 @@ pub enum StepCall {
     Route(Percent),
     /// `UpdateAlias`: `new` serves everything; the lease given back.
     Promote,
+    /// `UpdateAlias`: `new` serves everything; the lease kept, at the step, for the `watch`
+    /// that follows.
+    PromoteKept,
     /// `UpdateAlias`: `old` serves everything; the lease given back.
     Restore,
     /// `UpdateAlias`: the traffic as it is; the lease given back.
@@ -86,14 +89,32 @@ pub fn of(kind: &StepKind) -> StepCalls {
         StepKind::UseVersion { .. } => (vec![Mark, AwaitNew], false),
         StepKind::Shift { weight } => (vec![Route(*weight)], false),
         StepKind::Ramp { increments, .. } => (increments.iter().map(|w| Route(*w)).collect(), true),
-        StepKind::Wait { .. } | StepKind::Bake { .. } | StepKind::Approve { .. } => {
-            (vec![Mark], true)
-        }
+        StepKind::Wait { .. }
+        | StepKind::Bake { .. }
+        | StepKind::Approve { .. }
+        | StepKind::Watch { .. } => (vec![Mark], true),
         StepKind::Run { .. } => (vec![Mark], false),
         StepKind::Promote => (vec![Promote], false),
         StepKind::Rollback => (vec![Restore], false),
     };
     StepCalls { calls, heartbeat }
+}
+
+/// The calls of step `index` of `plan`: those of its kind, but a `promote` that a `watch`
+/// follows keeps the lease.
+pub fn of_step(plan: &Plan, index: usize) -> StepCalls {
+    let kind = &plan.steps[index].kind;
+    let watched = matches!(
+        plan.steps.get(index + 1).map(|s| &s.kind),
+        Some(StepKind::Watch { .. })
+    );
+    match kind {
+        StepKind::Promote if watched => StepCalls {
+            calls: vec![StepCall::PromoteKept],
+            heartbeat: false,
+        },
+        _ => of(kind),
+    }
 }
 
 /// The reads on each target before the first step: the alias, its provisioned concurrency, the
@@ -115,10 +136,12 @@ pub fn before(plan: &Plan) -> Vec<Read> {
 }
 
 /// The calls after the last step: a plan that ends without `promote` or `rollback` gives the
-/// lease back and leaves the traffic split.
+/// lease back and leaves the traffic split; so does a `watch` that passes, `new` serving
+/// everything (one that fails restores `old`, as any failing step does).
 pub fn after(plan: &Plan) -> Vec<StepCall> {
     match plan.steps.last().map(|s| &s.kind) {
         Some(StepKind::Promote | StepKind::Rollback) | None => Vec::new(),
+        Some(StepKind::Watch { .. }) => vec![StepCall::Release],
         Some(_) => vec![StepCall::Release],
     }
 }

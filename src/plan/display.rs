@@ -136,6 +136,7 @@ impl fmt::Display for StepKind {
             StepKind::Approve { message: Some(m) } => write!(f, "approve {m:?}"),
             StepKind::Run { script } => write!(f, "run {:?}", script.name),
             StepKind::Promote => f.write_str("promote"),
+            StepKind::Watch { duration } => write!(f, "watch {duration}"),
             StepKind::Rollback => f.write_str("rollback"),
         }
     }

@@ -545,11 +545,15 @@ pub struct Step {
 }
 
 impl StepKind {
-    /// Whether health is judged during the step: bakes, ramps, and approval gates.
+    /// Whether health is judged during the step: bakes, ramps, approval gates and the watch
+    /// after `promote`.
     pub fn judges_health(&self) -> bool {
         matches!(
             self,
-            StepKind::Bake { .. } | StepKind::Ramp { .. } | StepKind::Approve { .. }
+            StepKind::Bake { .. }
+                | StepKind::Ramp { .. }
+                | StepKind::Approve { .. }
+                | StepKind::Watch { .. }
         )
     }
 }
@@ -617,6 +621,12 @@ pub enum StepKind {
     },
     /// `promote`
     Promote,
+    /// `watch D`, right after `promote`: `new`, serving everything, is judged for D against
+    /// `old`'s rates from before the rollout; a violation puts `old` back.
+    Watch {
+        /// How much traffic it judges.
+        duration: Millis,
+    },
     /// `rollback`
     Rollback,
 }

@@ -207,6 +207,41 @@ pub(super) fn lines(event: &Event, steps: usize, verbose: bool) -> Vec<String> {
             out
         }
         EventKind::BakePassed { reason } => vec![format!("  bake passed: {reason}")],
+        EventKind::WatchStarted {
+            duration_ms,
+            baselines,
+            left_out,
+        } => {
+            let mut lines = vec![format!(
+                "  watching new for {duration_ms} after promote, against old before the rollout"
+            )];
+            for b in baselines {
+                let values: Vec<String> =
+                    b.values.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+                let windows = if b.windows.is_empty() {
+                    "no window with invocations".to_string()
+                } else {
+                    b.windows.join(", ")
+                };
+                lines.push(format!(
+                    "  {}: old ({}) {} invocations in {windows}{}",
+                    b.function,
+                    b.version,
+                    crate::judge::evidence::thousands(b.invocations),
+                    if values.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", values.join(", "))
+                    }
+                ));
+                lines.push(format!("    judged: {}", b.checks.join("; ")));
+            }
+            if !left_out.is_empty() {
+                lines.push(format!("  left out: {}", left_out.join("; ")));
+            }
+            lines
+        }
+        EventKind::WatchPassed { reason } => vec![format!("  watch passed: {reason}")],
         EventKind::Held { function, reason } => {
             vec![format!("  {function} {reason}; the bake's clock stops")]
         }

@@ -100,6 +100,8 @@ struct Expected<'a> {
     old: &'a str,
     new: &'a str,
     routing: BTreeMap<String, f64>,
+    /// Set once `new` serves everything and the lease is kept (a `watch` follows).
+    promoted: bool,
 }
 
 impl Expected<'_> {
@@ -115,6 +117,10 @@ impl Expected<'_> {
 
     fn call(&mut self, call: StepCall, step: usize) -> String {
         match call {
+            StepCall::Mark | StepCall::Release if self.promoted => {
+                let lease = (call == StepCall::Mark).then_some(step);
+                write(self.new, &BTreeMap::new(), lease)
+            }
             StepCall::Mark => write(self.old, &self.routing, Some(step)),
             StepCall::UpdateCode => "UpdateFunctionCode".into(),
             StepCall::AwaitLatest => "GetFunction $LATEST".into(),
@@ -125,6 +131,10 @@ impl Expected<'_> {
                 write(self.old, &self.routing, Some(step))
             }
             StepCall::Promote => write(self.new, &BTreeMap::new(), None),
+            StepCall::PromoteKept => {
+                self.promoted = true;
+                write(self.new, &BTreeMap::new(), Some(step))
+            }
             StepCall::Restore => write(self.old, &BTreeMap::new(), None),
             StepCall::Release => write(self.old, &self.routing, None),
         }
@@ -166,7 +176,7 @@ fn every_example_makes_on_each_target_the_calls_plan_prints() {
         .iter()
         .flat_map(|(_, plan)| plan.steps.iter().map(|s| std::mem::discriminant(&s.kind)))
         .collect();
-    assert_eq!(kinds.len(), 11, "every kind of step runs");
+    assert_eq!(kinds.len(), 12, "every kind of step runs");
     for (name, plan) in playbooks {
         // The world `simulate` runs in, with enough traffic that every fixture's
         // `min invocations` is met at a 1% step.
@@ -207,6 +217,7 @@ fn every_example_makes_on_each_target_the_calls_plan_prints() {
                 old,
                 new,
                 routing: BTreeMap::new(),
+                promoted: false,
             };
             let mut before: Vec<String> = calls::before(&plan)
                 .into_iter()
@@ -218,7 +229,7 @@ fn every_example_makes_on_each_target_the_calls_plan_prints() {
             assert_eq!(beats, 0, "{name}: {function} before step 1");
             for (i, step) in plan.steps.iter().enumerate() {
                 let number = i + 1;
-                let data = calls::of(&step.kind);
+                let data = calls::of_step(&plan, i);
                 let mut want: Vec<String> = data
                     .calls
                     .iter()

@@ -191,6 +191,7 @@ fn words(rule: Rule) -> Option<&'static str> {
         | Rule::approve_step
         | Rule::run_step
         | Rule::promote_step
+        | Rule::watch_step
         | Rule::rollback_step
         | Rule::call_step => "a step",
         Rule::open_brace => "`{`",
@@ -362,6 +363,7 @@ fn words(rule: Rule) -> Option<&'static str> {
         Rule::kw_cold => "`cold`",
         Rule::kw_starts => "`starts`",
         Rule::kw_init => "`init`",
+        Rule::kw_watch => "`watch`",
         Rule::selector => {
             "a function name, a pattern such as \"checkout-*\", or `tagged \"key=value\"`"
         }

@@ -27,4 +27,5 @@ mod rollout;
 mod server;
 mod throttled;
 mod validated;
+mod watch;
 mod waves;

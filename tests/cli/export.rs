@@ -185,3 +185,17 @@ fn keeping_versions_is_refused_with_a_hint() {
         .stderr_contains("  help: run the playbook with `rollout run`, which prunes after promote")
         .run();
 }
+
+#[test]
+fn a_watch_after_promote_is_refused_with_its_line_and_a_hint() {
+    Test::temp()
+        .file(
+            "p.rollout",
+            "function \"checkout-api\"\nalias \"live\"\npublish\nshift 10% to new\nwait 10m until healthy\npromote\nwatch 1h\n",
+        )
+        .args(["export", "p.rollout", "--to", "step-functions"])
+        .status(2)
+        .stderr_contains("error: p.rollout:7: `watch 1h`: the exported state machine does not judge `new` after `promote`")
+        .stderr_contains("  help: run this playbook with `rollout run`, which watches after promote")
+        .run();
+}

@@ -156,3 +156,17 @@ fn fmt_keeps_crlf_line_ends() {
         "publish\r\nshift 5% to new\r\n# done\r\npromote\r\n"
     );
 }
+
+#[test]
+fn fmt_puts_a_watch_on_its_own_line_after_promote() {
+    let test = Test::temp()
+        .file(
+            "p.rollout",
+            "function \"f\"\nalias \"live\"\npublish\nshift 10% to new\nwait 10m until healthy\npromote;  watch   1h\n",
+        )
+        .args(["fmt", "p.rollout"]);
+    let path = test.path("p.rollout");
+    test.run();
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(text.ends_with("\npromote\nwatch 1h\n"), "{text}");
+}

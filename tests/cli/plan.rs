@@ -299,3 +299,42 @@ fn plan_shows_the_prune_rule_and_its_calls_only_when_the_playbook_keeps_versions
     let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(plan.get("prune").is_none(), "{plan}");
 }
+
+#[test]
+fn text_plan_of_a_watch_after_promote() {
+    let output = Test::new()
+        .args(["plan", "tests/fixtures/ok/watch.rollout"])
+        .run();
+    let text = String::from_utf8(output.stdout).unwrap();
+    golden("plan-watch.txt", &text);
+    // The promote keeps the lease at its step, the watch marks its own and gives it back.
+    assert!(text.contains("watch 1h"), "{text}");
+    assert!(text.contains(" s=4/5 "), "{text}");
+    assert!(text.contains(" s=5/5 "), "{text}");
+    assert!(text.contains("old's value before the rollout"), "{text}");
+}
+
+#[test]
+fn json_plan_counts_the_watch_in_its_duration() {
+    let output = Test::new()
+        .args([
+            "plan",
+            "--format",
+            "json",
+            "tests/fixtures/ok/watch.rollout",
+        ])
+        .run();
+    let plan: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let steps = plan["steps"].as_array().unwrap();
+    let watch = &steps[steps.len() - 1];
+    assert_eq!(watch["kind"], "watch");
+    assert_eq!(watch["duration"], 3_600_000);
+    // An hour of traffic and the metric delay (a minute plus the assumed 3s timeout).
+    assert_eq!(watch["min_ms"], 3_600_000 + 63_000);
+    let calls = watch["calls"].as_array().unwrap();
+    let last = calls.last().unwrap().as_str().unwrap();
+    assert!(
+        last.contains("--function-version '<new>'") && !last.contains("[rollout"),
+        "{last}"
+    );
+}

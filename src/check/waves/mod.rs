@@ -312,6 +312,23 @@ impl Checker {
         scope: &Scope,
     ) {
         let last = steps.last();
+        if let Some(watch) = last.filter(|s| matches!(s.kind, crate::plan::StepKind::Watch { .. }))
+        {
+            let diag = Diag::new(
+                Code::WatchWithWaves,
+                "`watch` after `promote` with `waves` is not supported yet",
+            )
+            .at(
+                scope.source(),
+                watch.span,
+                "a promoted wave's region would be watched",
+            )
+            .also(keyword(waves), "the waves");
+            self.diags.push(diag.help(
+                "leave out `watch`: the bake between waves (`between waves wait D until healthy`) judges the promoted waves; or roll out to one region",
+            ));
+            return;
+        }
         if last.is_some_and(|s| matches!(s.kind, crate::plan::StepKind::Promote)) {
             return;
         }

@@ -85,9 +85,14 @@ impl Calls<'_> {
         }
     }
 
-    /// The calls of step `number` of this kind, with `weight` on `new` when it begins.
-    pub(super) fn of(&self, kind: &StepKind, number: usize, weight: Percent) -> Vec<String> {
-        let step = calls::of(kind);
+    /// The calls `step` of step `number` of this kind, with `weight` on `new` when it begins.
+    pub(super) fn of(
+        &self,
+        kind: &StepKind,
+        step: &calls::StepCalls,
+        number: usize,
+        weight: Percent,
+    ) -> Vec<String> {
         let mut lines: Vec<String> = step
             .calls
             .iter()
@@ -113,6 +118,9 @@ impl Calls<'_> {
     ) -> String {
         let f = shell(self.function);
         match call {
+            StepCall::Mark if weight == Percent::FULL => {
+                self.update_alias(&shell("<new>"), None, Lease::At(number))
+            }
             StepCall::Mark => self.update_alias(&self.old(), Some(weight), Lease::At(number)),
             StepCall::UpdateCode => {
                 let zip = match kind {
@@ -151,7 +159,11 @@ impl Calls<'_> {
                 self.update_alias(&self.old(), Some(weight), Lease::At(number))
             }
             StepCall::Promote => self.update_alias(&shell("<new>"), None, Lease::Released),
+            StepCall::PromoteKept => self.update_alias(&shell("<new>"), None, Lease::At(number)),
             StepCall::Restore => self.update_alias(&self.old(), None, Lease::Released),
+            StepCall::Release if weight == Percent::FULL => {
+                self.update_alias(&shell("<new>"), None, Lease::Released)
+            }
             StepCall::Release => self.update_alias(&self.old(), Some(weight), Lease::Released),
         }
     }

@@ -39,6 +39,21 @@ pub(super) fn judged_by(
             ),
             String::new(),
         ),
+        StepKind::Watch { duration } => {
+            let mut out = vec![format!(
+                "the metrics of {duration} of traffic on new, serving everything after `promote`, each {} period read once settled, {} after it ends, as a bake judges them; each `… of old` term is old's value before the rollout, read once at the start over the hour before the rollout began and the same time of day on each of the {} days before (the windows old was invoked in): aws cloudwatch get-metric-data with dimensions FunctionName, Resource={}, ExecutedVersion=<old>; a violation puts old back (the restore below, with the RevisionId last read); an inconclusive end passes",
+                settlement.period,
+                settlement.delay,
+                crate::engine::WATCH_DAYS,
+                functions
+                    .iter()
+                    .map(|f| format!("{f}:{alias}"))
+                    .collect::<Vec<_>>()
+                    .join("|")
+            )];
+            out.extend(alarms(plan));
+            return out;
+        }
         StepKind::Run { script } => return vec![format!("hook {} must return true", script.name)],
         StepKind::Approve { .. } => {
             return vec![
@@ -71,15 +86,23 @@ pub(super) fn judged_by(
             .join("|")
     )];
     out.extend(beyond_lambda(plan, functions, settlement));
-    for check in &plan.health.checks {
-        if let Check::Alarm { name } = check {
-            out.push(format!(
+    out.extend(alarms(plan));
+    out
+}
+
+/// The reads of the playbook's alarms at each look.
+fn alarms(plan: &Plan) -> Vec<String> {
+    plan.health
+        .checks
+        .iter()
+        .filter_map(|check| match check {
+            Check::Alarm { name } => Some(format!(
                 "aws cloudwatch describe-alarms --alarm-names {}",
                 shell(name)
-            ));
-        }
-    }
-    out
+            )),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The reads of metrics beyond Lambda's own that the checks name (a `metric` header's, Lambda

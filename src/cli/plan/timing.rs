@@ -29,6 +29,11 @@ pub(super) fn step_duration(
             (paced(3), Some(Millis(paced(4).0 + UPDATE_DEADLINE.0)))
         }
         StepKind::Wait { duration } => (*duration, Some(*duration)),
+        // Nothing holds a watch: `old` serves nothing to fail beside `new`.
+        StepKind::Watch { duration } => (
+            settled(*duration),
+            Some(Millis(settled(*duration).0 + settlement.period.0)),
+        ),
         StepKind::Bake { duration, shortest } => (
             settled(shortest.unwrap_or(*duration)),
             Some(aligned(*duration)),

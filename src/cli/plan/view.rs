@@ -13,6 +13,7 @@ use super::notify::NotifyView;
 use super::timing::step_duration;
 use crate::judge::evidence::judging;
 use crate::judge::settle::Settlement;
+use crate::plan::calls::of_step;
 use crate::plan::{HealthSpec, Millis, Param, Percent, Plan, SharedFailure, StepKind, Targets};
 
 /// The timeout a function is assumed to have when nothing has read it: Lambda's default.
@@ -310,7 +311,7 @@ impl PlanView {
             let (min, max) = step_duration(&step.kind, count, pace, &settlement, hold);
             let mut calls: Vec<String> = targets
                 .iter()
-                .flat_map(|t| t.of(&step.kind, i + 1, weight))
+                .flat_map(|t| t.of(&step.kind, &of_step(plan, i), i + 1, weight))
                 .collect();
             if others > 0 {
                 calls.push(format!("… the same for the other {others} functions"));

@@ -142,7 +142,7 @@ pub async fn ask(
             && current.routing.is_empty();
         if promoted && *request != Request::Approve {
             return Ok(Asked::Already(format!(
-                "the rollout of {} has promoted here and keeps its lease only while later waves run; nothing to ask of it",
+                "the rollout of {} has promoted here and keeps its lease only while later waves run, or while it watches after promote; nothing to ask of it (`rollout rollback` puts old back)",
                 marker.plan
             )));
         }

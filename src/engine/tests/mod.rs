@@ -15,6 +15,7 @@ mod refusals;
 mod resume;
 mod signals;
 mod steps;
+mod watch;
 mod windows;
 mod worlds;
 

@@ -480,6 +480,8 @@ pub enum StepKind {
     Run(HookRef),
     /// `promote`
     Promote,
+    /// `watch D`: after `promote`, judge `new` against `old`'s rates before the rollout
+    Watch(Value),
     /// `rollback`
     Rollback,
     /// `name(args…)`

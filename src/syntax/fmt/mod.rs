@@ -333,6 +333,7 @@ impl Printer {
             StepKind::Approve(Some(s)) => format!("approve {}", string(s)),
             StepKind::Run(h) => format!("run {}", hook(h)),
             StepKind::Promote => "promote".to_string(),
+            StepKind::Watch(d) => format!("watch {}", value(d)),
             StepKind::Rollback => "rollback".to_string(),
             StepKind::Call { name, args } => {
                 let args: Vec<String> = args.iter().map(value).collect();

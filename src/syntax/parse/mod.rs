@@ -505,6 +505,7 @@ fn build_step(pair: Pair<'_, Rule>) -> Step {
             StepKind::Run(build_hook(inner))
         }
         Rule::promote_step => StepKind::Promote,
+        Rule::watch_step => StepKind::Watch(build_value(inner.nth(1).unwrap())),
         Rule::rollback_step => StepKind::Rollback,
         Rule::call_step => {
             let name = build_ident(inner.next().unwrap());
