@@ -106,6 +106,9 @@ codes! {
     BadTopic => "bad-topic", Error, "A `notify sns` topic that is not a standard topic's ARN.";
     DuplicateNotify => "duplicate-notify", Error, "The same `notify` destination named twice.";
     KeepWithWaves => "keep-with-waves", Error, "`keep N versions` in a playbook with `waves`: not supported yet.";
+    BadPattern => "bad-pattern", Error, "A `matching` pattern that is not a regular expression.";
+    BadLogGroup => "bad-log-group", Error, "A log group name that CloudWatch Logs does not accept.";
+    SignaturesWithWaves => "signatures-with-waves", Error, "`no new error signatures` in a playbook with `waves`: not supported yet.";
     TooDeep => "too-deep", Error, "Brackets, or step calls, nested deeper than the tools follow.";
     NoNewVersion => "no-new-version", Error, "Traffic moves before `publish` or `use version`.";
     SecondVersion => "second-version", Error, "A second `publish` or `use version`.";

@@ -61,6 +61,15 @@ pub struct Replayed {
     pub skipped: Vec<String>,
 }
 
+/// Whether the past cannot judge `check`: an alarm's or a hook's past answers are not kept, and
+/// `replay` reads CloudWatch metrics only, not the logs `no new error signatures` reads.
+fn unreplayed(check: &Check) -> bool {
+    matches!(
+        check,
+        Check::Alarm { .. } | Check::Script { .. } | Check::Signatures(_)
+    )
+}
+
 /// The health block of `plan` judged on `versions` over `[from, to)` (epoch ms), reading only
 /// CloudWatch through `metrics`.
 pub async fn replay<M: MetricsApi>(
@@ -74,11 +83,10 @@ pub async fn replay<M: MetricsApi>(
     let skipped: Vec<String> = spec
         .checks
         .iter()
-        .filter(|c| matches!(c, Check::Alarm { .. } | Check::Script { .. }))
+        .filter(|c| unreplayed(c))
         .map(ToString::to_string)
         .collect();
-    spec.checks
-        .retain(|c| !matches!(c, Check::Alarm { .. } | Check::Script { .. }));
+    spec.checks.retain(|c| !unreplayed(c));
     // The past has settled: every whole period of the window is read.
     let settlement = Settlement::new(spec.every, Millis(0));
     let period = settlement.period;

@@ -75,6 +75,17 @@ pub(super) fn judged_by(
                 shell(name)
             ));
         }
+        if let Check::Signatures(s) = check {
+            let group = match functions {
+                [one] => s.group_of(one),
+                _ => s.log_group.clone(),
+            };
+            out.push(format!(
+                "`{check}`: new's and old's error lines of the same settled time, each look reading what settled since the last (Logs Insights bills per GB scanned): aws logs start-query --log-group-name {} --query-string {} --start-time <from> --end-time <until>, then aws logs get-query-results until Complete, and the same with <old>",
+                shell(&group),
+                shell(&s.query_of("<new>"))
+            ));
+        }
     }
     out
 }

@@ -88,6 +88,17 @@ pub struct Conditions {
     pub latency_shocks: Vec<Spell>,
     /// CloudWatch answers no percentile rank (`PR(:D)`) of `Duration`: missing data.
     pub no_percentile_ranks: bool,
+    /// An error `new` logs and `old` never does (`no new error signatures`).
+    pub new_signature: Option<LoggedError>,
+}
+
+/// An error line a version logs in a share of its invocations.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoggedError {
+    /// What it logs after `ERROR`.
+    pub message: String,
+    /// In which share of its invocations, in [0, 1].
+    pub share: f64,
 }
 
 /// What the world knows of a version's traffic, for its conditions.

@@ -129,6 +129,7 @@ fn run_while<L: LambdaApi, M: MetricsApi>(
         hooks: &hooks,
         events: &mut events,
         calendars: Some(world),
+        logs: Some(world),
     };
     let report = runtime.block_on(async {
         let engine = Engine::new(services, settings);

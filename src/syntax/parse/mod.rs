@@ -325,6 +325,28 @@ fn build_health_item(pair: Pair<'_, Rule>) -> HealthItem {
             inner.next(); // `script`
             HealthItemKind::Script(build_hook(inner))
         }
+        Rule::signatures_check => {
+            let mut check = SignaturesCheck {
+                more_than: None,
+                matching: None,
+                log_group: None,
+            };
+            for part in inner {
+                match part.as_rule() {
+                    Rule::seen_more_than => {
+                        check.more_than = Some(build_value(part.into_inner().nth(3).unwrap()))
+                    }
+                    Rule::matching => {
+                        check.matching = Some(build_string(part.into_inner().nth(1).unwrap()))
+                    }
+                    Rule::log_group => {
+                        check.log_group = Some(build_string(part.into_inner().nth(1).unwrap()))
+                    }
+                    _ => {}
+                }
+            }
+            HealthItemKind::Signatures(Box::new(check))
+        }
         Rule::comparison => {
             let lhs = build_expr(inner.next().unwrap());
             let op_pair = inner.next().unwrap();
