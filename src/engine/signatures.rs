@@ -152,14 +152,10 @@ fn judged(check: &Check, signatures: &Signatures, read: &Read) -> (Verdict, Stri
     };
     let notes = format!("{}{}", cut(read.new_cut, "new"), cut(read.old_cut, "old"));
     if !over.is_empty() {
-        let allowed = match signatures.more_than {
-            0 => String::new(),
-            n => format!(" more than {n} times"),
-        };
         return (
             Verdict::Fail,
             format!(
-                "{check}: {} new error signature{} that old did not log over the same time, seen{allowed}: {}{notes}",
+                "{check}: {} new error signature{} that old did not log over the same time: {}{notes}",
                 over.len(),
                 if over.len() == 1 { "" } else { "s" },
                 listed(&over, LISTED)

@@ -13,6 +13,7 @@ mod hooks;
 mod prune;
 mod refusals;
 mod resume;
+mod signatures;
 mod steps;
 mod windows;
 mod worlds;
