@@ -182,3 +182,62 @@ fn judged(check: &Check, signatures: &Signatures, read: &Read) -> (Verdict, Stri
     }
     (Verdict::Pass, format!("{check}: {counts}{notes}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(at: u64, stream: &str, message: &str) -> LogRow {
+        LogRow {
+            timestamp: Some(Millis(at)),
+            stream: stream.into(),
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn only_the_versions_error_lines_of_the_range_count_whatever_the_service_answered() {
+        let pattern = regex_lite::Regex::new("ERROR").unwrap();
+        let rows = vec![
+            row(1_000, "2026/12/07/[2]a", "ERROR counted"),
+            row(999, "2026/12/07/[2]a", "ERROR too early"),
+            row(2_000, "2026/12/07/[2]a", "ERROR too late"),
+            row(1_500, "2026/12/07/[1]a", "ERROR old's"),
+            row(1_500, "2026/12/07/[22]a", "ERROR another version"),
+            row(1_500, "2026/12/07/[2]a", "START RequestId: x"),
+            LogRow {
+                timestamp: None,
+                ..row(0, "2026/12/07/[2]b", "ERROR no time: kept")
+            },
+        ];
+        assert_eq!(
+            errors(rows, "2", &pattern, Millis(1_000), Millis(2_000)),
+            ["ERROR counted", "ERROR no time: kept"]
+        );
+    }
+
+    #[test]
+    fn a_cut_answer_of_new_never_passes_and_one_of_old_is_noted() {
+        let check = Check::Signatures(Signatures::new(0, None, None));
+        let Check::Signatures(signatures) = &check else {
+            unreachable!()
+        };
+        let mut read = Read::default();
+        read.new.add("ERROR timeout after 1ms");
+        read.old.add("ERROR timeout after 2ms");
+        assert_eq!(judged(&check, signatures, &read).0, Verdict::Pass);
+        read.old_cut = true;
+        let (verdict, detail) = judged(&check, signatures, &read);
+        assert_eq!(verdict, Verdict::Pass);
+        assert!(
+            detail.contains("a query of old's answered its most rows"),
+            "{detail}"
+        );
+        read.new_cut = true;
+        let (verdict, detail) = judged(&check, signatures, &read);
+        assert_eq!(verdict, Verdict::Inconclusive, "{detail}");
+        // What was read still fails it.
+        read.new.add("ERROR KeyError: 'cart'");
+        assert_eq!(judged(&check, signatures, &read).0, Verdict::Fail);
+    }
+}

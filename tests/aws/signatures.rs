@@ -22,10 +22,13 @@ fn logs(aws: &Aws) -> aws_sdk_cloudwatchlogs::Client {
     aws_sdk_cloudwatchlogs::Client::new(&config)
 }
 
+/// A version's log stream, named as Lambda names them, and its lines in each second.
+type Stream<'a> = (&'a str, &'a dyn Fn(i64) -> Vec<String>);
+
 /// Writes `function`'s log group with a stream for each version, each logging `lines(i)` in
 /// every second from ten seconds ago to two minutes ahead (as `Aws::metrics` writes metrics), so
 /// that whatever seconds a rollout judges hold them.
-fn log_lines(aws: &Aws, function: &str, streams: &[(&str, &dyn Fn(i64) -> Vec<String>)]) {
+fn log_lines(aws: &Aws, function: &str, streams: &[Stream<'_>]) {
     let client = logs(aws);
     let group = format!("/aws/lambda/{function}");
     let now = std::time::SystemTime::now()
