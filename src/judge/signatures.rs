@@ -9,11 +9,6 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-/// Which lines count as errors when a check says no `matching`: the words runtimes and Lambda
-/// use for them (`ERROR`, `[ERROR]`, `"level":"ERROR"`, `Traceback`, `…Exception`, `…Error`,
-/// `Task timed out`).
-pub const DEFAULT_MATCHING: &str = "ERROR|FATAL|Error|Exception|Traceback|Task timed out";
-
 /// Only so many bytes of a line are read: a line of megabytes costs no more than this.
 pub const LONGEST_LINE: usize = 8_192;
 

@@ -6,7 +6,10 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::judge::signatures::DEFAULT_MATCHING;
+/// Which lines count as errors when a check says no `matching`: the words runtimes and Lambda
+/// use for them (`ERROR`, `[ERROR]`, `"level":"ERROR"`, `Traceback`, `…Exception`, `…Error`,
+/// `Task timed out`).
+pub const DEFAULT_MATCHING: &str = "ERROR|FATAL|Error|Exception|Traceback|Task timed out";
 
 /// The log group when the check names none: Lambda's own, `{function}` standing for the
 /// function's name.
