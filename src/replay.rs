@@ -204,7 +204,7 @@ mod tests {
     use crate::cloud::sim::{SimConfig, SimWorld};
     use crate::cloud::{AliasUpdate, Clock, LambdaApi};
 
-    const PLAYBOOK: &str = "function \"f\"\nalias \"live\"\nhealth every 1m {\n  min invocations 100\n  error rate < 1%\n  alarm \"pager\"\n}\npublish\nshift 10% to new\nwait 30m until healthy\npromote\n";
+    const PLAYBOOK: &str = "function \"f\"\nalias \"live\"\nhealth every 1m {\n  min invocations 100\n  error rate < 1%\n  alarm \"pager\"\n  no new error signatures\n}\npublish\nshift 10% to new\nwait 30m until healthy\npromote\n";
 
     /// A world where `f` served version 1 to 90% and version 2, behaving as `new`, to 10% for
     /// the last 40 minutes: the window to replay, and when it began.
@@ -282,7 +282,10 @@ mod tests {
             "{}",
             evaluation.reason
         );
-        assert_eq!(r.skipped, vec!["alarm \"pager\" not in ALARM".to_string()]);
+        assert_eq!(
+            r.skipped,
+            ["alarm \"pager\" not in ALARM", "no new error signatures"]
+        );
         assert_eq!(r.ending.exit_code(), 1);
 
         let healthy = Profile {
