@@ -199,7 +199,7 @@ pub enum HealthItemKind {
 }
 
 /// `no new error signatures …`: its optional parts, as written.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct SignaturesCheck {
     /// `seen more than N times`: N.
     pub more_than: Option<Value>,

@@ -14,6 +14,7 @@ use crate::span::Span;
 
 pub use super::grammar::{Grammar, Rule};
 
+mod signatures;
 mod windows;
 
 /// The deepest nesting of brackets a file may have: far beyond any playbook, and well within
@@ -326,26 +327,7 @@ fn build_health_item(pair: Pair<'_, Rule>) -> HealthItem {
             HealthItemKind::Script(build_hook(inner))
         }
         Rule::signatures_check => {
-            let mut check = SignaturesCheck {
-                more_than: None,
-                matching: None,
-                log_group: None,
-            };
-            for part in inner {
-                match part.as_rule() {
-                    Rule::seen_more_than => {
-                        check.more_than = Some(build_value(part.into_inner().nth(3).unwrap()))
-                    }
-                    Rule::matching => {
-                        check.matching = Some(build_string(part.into_inner().nth(1).unwrap()))
-                    }
-                    Rule::log_group => {
-                        check.log_group = Some(build_string(part.into_inner().nth(1).unwrap()))
-                    }
-                    _ => {}
-                }
-            }
-            HealthItemKind::Signatures(Box::new(check))
+            HealthItemKind::Signatures(Box::new(signatures::build_signatures(inner)))
         }
         Rule::comparison => {
             let lhs = build_expr(inner.next().unwrap());
