@@ -114,6 +114,7 @@ fn main() {
                 hooks: &hooks,
                 events: &mut steps,
                 calendars: None,
+                logs: None,
             },
             settings,
         )

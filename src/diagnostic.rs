@@ -109,6 +109,9 @@ codes! {
     KeepWithWaves => "keep-with-waves", Error, "`keep N versions` in a playbook with `waves`: not supported yet.";
     WatchPlacement => "watch-placement", Error, "A `watch` that does not directly follow `promote`, or a second one.";
     WatchWithWaves => "watch-with-waves", Error, "A `watch` after `promote` in a playbook with `waves`: not supported yet.";
+    BadPattern => "bad-pattern", Error, "A `matching` pattern that is not a regular expression.";
+    BadLogGroup => "bad-log-group", Error, "A log group name that CloudWatch Logs does not accept.";
+    SignaturesWithWaves => "signatures-with-waves", Error, "`no new error signatures` in a playbook with `waves`: not supported yet.";
     TooDeep => "too-deep", Error, "Brackets, or step calls, nested deeper than the tools follow.";
     NoNewVersion => "no-new-version", Error, "Traffic moves before `publish` or `use version`.";
     SecondVersion => "second-version", Error, "A second `publish` or `use version`.";

@@ -61,6 +61,15 @@ pub struct Replayed {
     pub skipped: Vec<String>,
 }
 
+/// Whether the past cannot judge `check`: an alarm's or a hook's past answers are not kept, and
+/// `replay` reads CloudWatch metrics only, not the logs `no new error signatures` reads.
+fn unreplayed(check: &Check) -> bool {
+    matches!(
+        check,
+        Check::Alarm { .. } | Check::Script { .. } | Check::Signatures(_)
+    )
+}
+
 /// The health block of `plan` judged on `versions` over `[from, to)` (epoch ms), reading only
 /// CloudWatch through `metrics`.
 pub async fn replay<M: MetricsApi>(
@@ -74,11 +83,10 @@ pub async fn replay<M: MetricsApi>(
     let skipped: Vec<String> = spec
         .checks
         .iter()
-        .filter(|c| matches!(c, Check::Alarm { .. } | Check::Script { .. }))
+        .filter(|c| unreplayed(c))
         .map(ToString::to_string)
         .collect();
-    spec.checks
-        .retain(|c| !matches!(c, Check::Alarm { .. } | Check::Script { .. }));
+    spec.checks.retain(|c| !unreplayed(c));
     // The past has settled: every whole period of the window is read.
     let settlement = Settlement::new(spec.every, Millis(0));
     let period = settlement.period;
@@ -196,7 +204,7 @@ mod tests {
     use crate::cloud::sim::{SimConfig, SimWorld};
     use crate::cloud::{AliasUpdate, Clock, LambdaApi};
 
-    const PLAYBOOK: &str = "function \"f\"\nalias \"live\"\nhealth every 1m {\n  min invocations 100\n  error rate < 1%\n  alarm \"pager\"\n}\npublish\nshift 10% to new\nwait 30m until healthy\npromote\n";
+    const PLAYBOOK: &str = "function \"f\"\nalias \"live\"\nhealth every 1m {\n  min invocations 100\n  error rate < 1%\n  alarm \"pager\"\n  no new error signatures\n}\npublish\nshift 10% to new\nwait 30m until healthy\npromote\n";
 
     /// A world where `f` served version 1 to 90% and version 2, behaving as `new`, to 10% for
     /// the last 40 minutes: the window to replay, and when it began.
@@ -274,7 +282,10 @@ mod tests {
             "{}",
             evaluation.reason
         );
-        assert_eq!(r.skipped, vec!["alarm \"pager\" not in ALARM".to_string()]);
+        assert_eq!(
+            r.skipped,
+            ["alarm \"pager\" not in ALARM", "no new error signatures"]
+        );
         assert_eq!(r.ending.exit_code(), 1);
 
         let healthy = Profile {

@@ -232,6 +232,7 @@ impl Checker {
                 script: self.script(name, scope)?,
             }),
             HealthItemKind::Compare(cmp) => self.comparison(cmp, every, scope),
+            HealthItemKind::Signatures(check) => self.signatures(check, scope),
             other => unreachable!("not a check: {other:?}"),
         }
     }

@@ -6,6 +6,7 @@ mod load;
 mod metrics;
 mod notify;
 mod reach;
+mod signatures;
 mod steps;
 mod values;
 mod waves;
@@ -178,6 +179,7 @@ impl Checker {
             Some((block, span)) => {
                 self.region_with_waves(headers.region_at, options.region.as_deref(), *span, &scope);
                 self.waves_end_in_promote(&flow.steps, *span, &scope);
+                self.signatures_with_waves(defs.health.as_ref(), *span);
                 self.waves(block, *span, &scope, flow.default_health_reported())
             }
             None => None,

@@ -498,6 +498,7 @@ async fn execute(
         hooks: &hooks,
         events: &mut shared,
         calendars: Some(&aws),
+        logs: Some(&aws),
     };
     let report = Engine::new(services, settings).run(&plan).await;
     super::notify::flush(&sink, report.ended_ms).await;

@@ -1,5 +1,5 @@
-//! The cloud as the engine sees it: Lambda, CloudWatch and a clock, behind traits with domain
-//! types and domain errors only. [`sim`] implements them in memory, [`aws`] with the AWS SDK.
+//! The cloud as the engine sees it: Lambda, CloudWatch (and its Logs) and a clock, behind traits
+//! with domain types and domain errors only. [`sim`] implements them in memory, [`aws`] with the AWS SDK.
 //! No SDK type crosses these traits.
 
 pub mod aws;
@@ -12,6 +12,7 @@ pub mod faults;
 pub mod layer;
 pub mod lease;
 pub mod limit;
+pub mod logs;
 pub mod metrics;
 pub mod prune;
 pub mod retry;

@@ -550,7 +550,10 @@ impl<L: LambdaApi, M: MetricsApi, C: Clock> Engine<'_, L, M, C> {
                         observed: false,
                     }
                 }
-                (_, None) => unreachable!("only script checks are left to the engine"),
+                (Check::Signatures(s), None) => {
+                    self.judge_signatures(check, s, versions, settled).await
+                }
+                (_, None) => unreachable!("only script and log checks are left to the engine"),
             };
             checks.push(result);
         }

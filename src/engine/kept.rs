@@ -201,6 +201,8 @@ fn reads_old(check: &Check) -> bool {
     match check {
         Check::Compare { lhs, rhs, .. } => of_old(lhs) || of_old(rhs),
         Check::Alarm { .. } | Check::Script { .. } => false,
+        // New error signatures are those `old` did not log over the same time.
+        Check::Signatures(_) => true,
     }
 }
 

@@ -1,7 +1,7 @@
 //! Measuring one evaluation of each target: the per-window checks read their windows, count
 //! checks their newly settled periods (and, once, `old`'s past), all targets' metrics in as few
 //! `GetMetricData` calls as the API allows and the alarms once; then each check is judged.
-//! Script checks are left to the engine, which runs hooks.
+//! Script checks are left to the engine, which runs hooks, and so are log checks.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -396,7 +396,7 @@ fn judge_reads(
                     format!("alarm {name:?} does not exist"),
                 ),
             },
-            Check::Script { .. } => {
+            Check::Script { .. } | Check::Signatures(_) => {
                 checks.push(None);
                 continue;
             }

@@ -16,6 +16,7 @@
 //! | [`bake`] | judging health over time: evaluations every interval, the end of a bake |
 //! | [`measure`] | one evaluation's reads: windows, newly settled periods, alarms; each check judged |
 //! | [`series`] | a target's settled periods of its count checks, kept between looks; `old`'s past |
+//! | [`signatures`] | `no new error signatures`: each look's Logs Insights reads, kept for the phase |
 //! | [`health`] | one evaluation of one target: the verdict, its evidence, and any hold |
 //! | [`ctx`] | hooks: what `ctx` shows them, answering what they ask |
 //! | [`watch`] | the watch after `promote`: `new` judged against `old`'s rates before the rollout |
@@ -47,6 +48,7 @@ pub mod reasons;
 mod refusal;
 mod resume;
 pub mod series;
+mod signatures;
 mod steps;
 mod stop;
 mod versions;
@@ -168,6 +170,9 @@ pub struct Services<'a, L, M, C> {
     /// Where the playbook's change calendars are read (`None`: nowhere, and a playbook that
     /// names one is refused before anything changes).
     pub calendars: Option<&'a dyn crate::cloud::calendar::Calendars>,
+    /// Where `no new error signatures` reads the logs (`None`: nowhere, and the check is
+    /// inconclusive, never healthy).
+    pub logs: Option<&'a dyn crate::cloud::logs::Logs>,
 }
 
 /// The services without the event sink, which the engine keeps apart so that work on many
@@ -178,6 +183,7 @@ struct Ports<'a, L, M, C> {
     clock: &'a C,
     hooks: &'a Hooks,
     calendars: Option<&'a dyn crate::cloud::calendar::Calendars>,
+    logs: Option<&'a dyn crate::cloud::logs::Logs>,
 }
 
 /// What the plan says beyond its steps, kept for hooks and the lease.
@@ -320,6 +326,8 @@ struct Progress {
     /// The step being run (1-based; 0 before the first) and when it began (Unix seconds).
     step: usize,
     step_started: u64,
+    /// What `no new error signatures` has read in the phase.
+    signatures: signatures::Reads,
 }
 
 /// The lease this run holds on every alias.
@@ -359,6 +367,7 @@ impl<'a, L: LambdaApi, M: MetricsApi, C: Clock> Engine<'a, L, M, C> {
             hooks,
             events,
             calendars,
+            logs,
         } = services;
         Engine {
             services: Ports {
@@ -367,6 +376,7 @@ impl<'a, L: LambdaApi, M: MetricsApi, C: Clock> Engine<'a, L, M, C> {
                 clock,
                 hooks,
                 calendars,
+                logs,
             },
             sink: RefCell::new(events),
             settings,

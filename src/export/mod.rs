@@ -321,6 +321,13 @@ pub fn compile_within(
         });
     }
     for check in &plan.health.checks {
+        if let Check::Signatures(_) = check {
+            problems.push(Problem {
+                line: find("no new error signatures"),
+                message: format!("the health check `{check}`: the exported state machine does not read logs (Logs Insights queries run a while and are polled)"),
+                help: "run this playbook with `rollout run`, or judge the errors with a CloudWatch alarm on a metric filter of the log group (`alarm \"NAME\"`)".into(),
+            });
+        }
         if let Check::Script { script } = check {
             problems.push(Problem {
                 line: find(&format!("script {:?}", script.name)),

@@ -181,6 +181,10 @@ pub fn judging(check: &Check) -> String {
         (Check::Script { .. }, _) => {
             "the hook's verdict at each evaluation (outside the confidence budget)".to_string()
         }
+        (Check::Signatures(s), _) => format!(
+            "Logs Insights, each evaluation: new's error lines since it reached its weight against old's over the same time, in {} (outside the confidence budget)",
+            s.log_group
+        ),
         (Check::Compare { .. }, Judged::PerWindow) => {
             "per window: each evaluation compares the newest settled window (outside the confidence budget)".to_string()
         }

@@ -7,6 +7,7 @@
 //! - [`sequential`]: the tests themselves, period by period, anytime-valid, with a final exact
 //!   look (`last`); `evalue` is one period's evidence and [`dispersion`] how much `old` varies;
 //! - [`evidence`]: the evidence in words;
+//! - [`signatures`]: error lines as signatures, and the ones `new` logs that `old` does not;
 //! - `bounds` and `special`: exact bounds on a proportion and the special functions behind them.
 //!
 //! `confidence` (default 99%) bounds the chance that a version which truly meets every check is
@@ -21,6 +22,7 @@ pub mod form;
 mod last;
 pub mod sequential;
 pub mod settle;
+pub mod signatures;
 mod special;
 
 use crate::plan::{HealthSpec, Plan, StepKind};

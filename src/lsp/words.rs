@@ -63,6 +63,8 @@ pub(super) const WORDS: &[(&str, &str)] = &[
     ("violation", "`on violation rollback` (the default) or `on violation pause [up to D]`: what a violated check does in a bake; pause holds traffic for a person (`rollout resume` accepts the violation, `rollout rollback` restores old), rolling back after D (default 1h)"),
     ("extend", "`inconclusive extend up to D`: a bake still inconclusive at its end goes on judging up to D longer, then fails if still inconclusive"),
     ("observe", "`observe CHECK`: judged and shown every evaluation, in the events and the report, but never fails, holds or leaves a bake inconclusive: a check on trial"),
+    ("signatures", "`no new error signatures [seen more than N times] [matching \"RE\"] [in \"GROUP\"]`: no kind of error line (numbers, ids and hex taken out) that new logs and old did not log over the same time, read with CloudWatch Logs Insights, seen more than N times (default 0)"),
+    ("matching", "`matching \"RE\"`: which log lines count as errors (default `ERROR|FATAL|Error|Exception|Traceback|Task timed out`)"),
     ("async", "`async`: the function is invoked asynchronously; each failed event may be retried, so errors are counted in clusters"),
     ("waves", "`waves { wave … }`: the regions (and accounts) the rollout goes to, one wave after another; the steps run in each wave"),
     ("wave", "`wave \"name\" { region \"a\", \"b\" }`: one wave and its regions; `on failure rollback this wave|every wave`"),

@@ -71,6 +71,7 @@ impl fmt::Display for Check {
             Check::Compare { lhs, op, rhs } => write!(f, "{lhs} {} {rhs}", op.as_str()),
             Check::Alarm { name } => write!(f, "alarm {name:?} not in ALARM"),
             Check::Script { script } => write!(f, "script {:?}", script.name),
+            Check::Signatures(check) => check.fmt(f),
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod names;
 pub mod notify;
 mod policies;
 mod quantity;
+pub mod signatures;
 pub mod waves;
 pub mod windows;
 
@@ -399,6 +400,8 @@ pub enum Check {
         /// The script.
         script: Script,
     },
+    /// `no new error signatures …`: read from the function's logs.
+    Signatures(signatures::Signatures),
 }
 
 /// The unit of a health value. Comparing or adding different units is an error.

@@ -224,6 +224,7 @@ fn run_in(plan: &Plan, options: &SimOptions, world: &SimWorld, sink: &mut dyn Ev
         hooks: &hooks,
         events: sink,
         calendars: Some(world),
+        logs: Some(world),
     };
     runtime.block_on(Engine::new(services, settings).run(plan))
 }

@@ -211,7 +211,11 @@ fn words(rule: Rule) -> Option<&'static str> {
         | Rule::observed_check
         | Rule::alarm_check
         | Rule::script_check
+        | Rule::signatures_check
         | Rule::comparison => "a health check",
+        Rule::seen_more_than => "`seen more than N times`",
+        Rule::matching => "`matching \"…\"`",
+        Rule::log_group => "`in \"LOG GROUP\"`",
         Rule::wave => "`wave \"name\" { … }`",
         Rule::between_waves => "`between waves wait`",
         Rule::wave_failure => "`on failure rollback`",
@@ -364,6 +368,14 @@ fn words(rule: Rule) -> Option<&'static str> {
         Rule::kw_starts => "`starts`",
         Rule::kw_init => "`init`",
         Rule::kw_watch => "`watch`",
+        Rule::kw_no => "`no`",
+        Rule::kw_signatures => "`signatures`",
+        Rule::kw_seen => "`seen`",
+        Rule::kw_more => "`more`",
+        Rule::kw_than => "`than`",
+        Rule::kw_times => "`times`",
+        Rule::kw_matching => "`matching`",
+        Rule::kw_in => "`in`",
         Rule::selector => {
             "a function name, a pattern such as \"checkout-*\", or `tagged \"key=value\"`"
         }

@@ -25,6 +25,7 @@ mod refusals;
 mod replay;
 mod rollout;
 mod server;
+mod signatures;
 mod throttled;
 mod validated;
 mod watch;

@@ -199,3 +199,17 @@ fn a_watch_after_promote_is_refused_with_its_line_and_a_hint() {
         .stderr_contains("  help: run this playbook with `rollout run`, which watches after promote")
         .run();
 }
+
+#[test]
+fn new_error_signatures_are_refused_with_their_line_and_a_hint() {
+    Test::temp()
+        .file(
+            "p.rollout",
+            "function \"checkout-api\"\nalias \"live\"\nhealth {\n  error rate < 1%\n  no new error signatures seen more than 3 times\n}\npublish\nshift 10% to new\nwait 10m until healthy\npromote\n",
+        )
+        .args(["export", "p.rollout", "--to", "step-functions"])
+        .status(2)
+        .stderr_contains("error: p.rollout:5: the health check `no new error signatures seen more than 3 times`: the exported state machine does not read logs")
+        .stderr_contains("  help: run this playbook with `rollout run`, or judge the errors with a CloudWatch alarm")
+        .run();
+}

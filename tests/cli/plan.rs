@@ -338,3 +338,31 @@ fn json_plan_counts_the_watch_in_its_duration() {
         "{last}"
     );
 }
+
+#[test]
+fn plan_shows_the_logs_insights_query_of_new_error_signatures_and_its_log_group() {
+    let playbook = "function \"checkout-api\"\nalias \"live\"\n\nhealth every 1m {\n  error rate < 1%\n  no new error signatures seen more than 2 times matching \"ERROR|a/b\"\n}\n\npublish\nshift 10% to new\nwait 15m until healthy\npromote\n";
+    let output = Test::temp()
+        .file("s.rollout", playbook)
+        .args(["plan", "s.rollout"])
+        .run();
+    golden(
+        "plan-signatures.txt",
+        &String::from_utf8(output.stdout).unwrap(),
+    );
+    let output = Test::temp()
+        .file("s.rollout", playbook)
+        .args(["plan", "s.rollout", "--format", "json"])
+        .run();
+    let plan: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        plan["health"]["checks"][1],
+        serde_json::json!({
+            "kind": "signatures",
+            "more_than": 2,
+            "matching": "ERROR|a/b",
+            "log_group": "/aws/lambda/{function}",
+            "query": "fields @timestamp, @logStream, @message | filter @logStream like /\\[{version}\\]/ | filter @message like /ERROR|a\\/b/ | sort @timestamp asc | limit 10000",
+        })
+    );
+}

@@ -590,3 +590,23 @@ fn keeping_versions_prunes_after_the_promote_in_the_simulated_world() {
         .stdout_contains("checkout-api: no version to prune; versions left: 1, 2")
         .run();
 }
+
+#[test]
+fn simulate_rolls_back_on_a_new_error_signature_of_its_world_and_lists_it() {
+    let playbook = "function \"f\"\nalias \"live\"\nhealth {\n  error rate < 5%\n  no new error signatures seen more than 5 times\n}\npublish\nshift 10% to new\nwait 10m until healthy\npromote\n";
+    let world = "new error signature \"KeyError: 'cart'\" 0.5%   # new logs it, old never\n";
+    Test::temp()
+        .file("p.rollout", playbook)
+        .file("world.txt", world)
+        .args(["simulate", "p.rollout", "--world", "world.txt"])
+        .status(1)
+        .stdout_contains("f UNHEALTHY: no new error signatures seen more than 5 times: 1 new error signature that old did not log over the same time: ")
+        .stdout_contains("`ERROR KeyError: 'cart' (request <n>)` (e.g. \"")
+        .run();
+    // Without it, the errors both versions log are not new.
+    Test::temp()
+        .file("p.rollout", playbook)
+        .args(["simulate", "p.rollout"])
+        .stdout_contains("outcome:        promoted")
+        .run();
+}

@@ -87,6 +87,26 @@ pub(super) fn judged_by(
     )];
     out.extend(beyond_lambda(plan, functions, settlement));
     out.extend(alarms(plan));
+    out.extend(signatures(plan, functions));
+    out
+}
+
+/// The Logs Insights queries of the playbook's `no new error signatures` checks at each look.
+fn signatures(plan: &Plan, functions: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    for check in &plan.health.checks {
+        if let Check::Signatures(s) = check {
+            let group = match functions {
+                [one] => s.group_of(one),
+                _ => s.log_group.clone(),
+            };
+            out.push(format!(
+                "`{check}`: new's and old's error lines of the same settled time, each look reading what settled since the last (Logs Insights bills per GB scanned): aws logs start-query --log-group-name {} --query-string {} --start-time <from> --end-time <until>, then aws logs get-query-results until Complete, and the same with <old>",
+                shell(&group),
+                shell(&s.query_of("<new>"))
+            ));
+        }
+    }
     out
 }
 

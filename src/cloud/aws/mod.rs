@@ -1,12 +1,13 @@
 //! The real services, through the AWS SDK. SDK types stop here: every call returns domain types
-//! and [`CloudError`]s. This module connects; [`lambda`], [`cloudwatch`], [`executions`] and
-//! [`notify`] make each service's calls, and [`errors`] says what a failed one means.
+//! and [`CloudError`]s. This module connects; [`lambda`], [`cloudwatch`], [`logs`],
+//! [`executions`] and [`notify`] make each service's calls, and [`errors`] says what a failed one means.
 
 mod calendar;
 mod cloudwatch;
 mod errors;
 mod executions;
 mod lambda;
+mod logs;
 mod notify;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -39,12 +40,13 @@ pub struct AwsOptions {
     pub role: Option<(String, Option<String>)>,
 }
 
-/// Lambda, CloudWatch, Step Functions, SSM, EventBridge and SNS clients with a call counter.
+/// Lambda, CloudWatch, CloudWatch Logs, Step Functions, SSM, EventBridge and SNS clients with a call counter.
 /// Their pace is [`super::limit::Limited`]'s to set.
 #[derive(Debug, Clone)]
 pub struct Aws {
     lambda: aws_sdk_lambda::Client,
     cloudwatch: aws_sdk_cloudwatch::Client,
+    logs: aws_sdk_cloudwatchlogs::Client,
     sfn: aws_sdk_sfn::Client,
     ssm: aws_sdk_ssm::Client,
     eventbridge: aws_sdk_eventbridge::Client,
@@ -181,6 +183,7 @@ impl Aws {
         Ok(Aws {
             lambda: aws_sdk_lambda::Client::new(&config),
             cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
+            logs: aws_sdk_cloudwatchlogs::Client::new(&config),
             sfn: aws_sdk_sfn::Client::new(&config),
             ssm: aws_sdk_ssm::Client::new(&config),
             eventbridge: aws_sdk_eventbridge::Client::new(&config),

@@ -90,6 +90,17 @@ pub struct Conditions {
     pub no_percentile_ranks: bool,
     /// Business metrics, cold starts and init durations.
     pub signals: super::signals::Signals,
+    /// An error `new` logs and `old` never does (`no new error signatures`).
+    pub new_signature: Option<LoggedError>,
+}
+
+/// An error line a version logs in a share of its invocations.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoggedError {
+    /// What it logs after `ERROR`.
+    pub message: String,
+    /// In which share of its invocations, in [0, 1].
+    pub share: f64,
 }
 
 /// What the world knows of a version's traffic, for its conditions.

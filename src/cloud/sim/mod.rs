@@ -23,6 +23,7 @@ pub mod clock;
 mod cloudwatch;
 pub mod conditions;
 mod lambda;
+mod logs;
 mod others;
 mod profile;
 pub mod rng;
@@ -207,6 +208,10 @@ struct State {
     throttled: usize,
     /// How often a failed asynchronous event is retried, as the event invoke config says.
     retries: u32,
+    /// The error `new` logs and `old` does not, if any.
+    new_signature: Option<conditions::LoggedError>,
+    /// The rows of each Logs Insights query started, by its id.
+    queries: Vec<Vec<crate::cloud::logs::LogRow>>,
 }
 
 /// Datapoints `GetMetricData` returns per call, at most.
@@ -246,6 +251,8 @@ impl SimWorld {
             recent: VecDeque::new(),
             throttled: 0,
             retries: config.conditions.retries,
+            new_signature: config.conditions.new_signature.clone(),
+            queries: Vec::new(),
         };
         for name in &config.functions {
             let versions = (1..=config.versions.max(1))

@@ -20,11 +20,12 @@
 //! new cold starts 3%                     # new's own share
 //! init duration 250ms                    # the mean init duration of a cold start
 //! new init duration 900ms                # new's own mean
+//! new error signature "KeyError: 'cart'" 0.5%   # new logs this error in 0.5% of its calls
 //! ```
 //!
 //! Times are counted from the start of the run; `#` starts a comment.
 
-use super::conditions::{ColdStart, Conditions, Drift, Onset, Spell};
+use super::conditions::{ColdStart, Conditions, Drift, LoggedError, Onset, Spell};
 use crate::plan::{Millis, Percent};
 
 /// A line of a world file that says nothing this page knows.
@@ -187,6 +188,26 @@ fn knob(words: &[&str], c: &mut Conditions) -> Result<&'static str, String> {
             c.signals.new_init_ms = Some(w.duration()?.0 as f64);
             "new init duration"
         }
+        ["new", "error", "signature", ..] => {
+            let rest = words[3..].join(" ");
+            let (message, share) = rest
+                .strip_prefix('"')
+                .and_then(|r| r.rsplit_once('"'))
+                .filter(|(m, _)| !m.is_empty())
+                .ok_or_else(|| "expected the error in double quotes, such as \"KeyError: 'cart'\"".to_string())?;
+            let share: Vec<&str> = share.split_whitespace().collect();
+            let mut after = Words { words: &share, at: 0 };
+            let share = after.probability()?;
+            if let Some(extra) = after.next() {
+                return Err(format!("`{extra}` is more than `new error signature` takes"));
+            }
+            c.new_signature = Some(LoggedError {
+                message: message.to_string(),
+                share,
+            });
+            w.skip(words.len());
+            "new error signature"
+        }
         ["no", "percentile", "ranks", ..] => {
             w.skip(3);
             c.no_percentile_ranks = true;
@@ -194,7 +215,7 @@ fn knob(words: &[&str], c: &mut Conditions) -> Result<&'static str, String> {
         }
         _ => {
             return Err(format!(
-                "`{}` is not a knob of the world; expected one of: errors vary, shared errors vary, outage, traffic drifts, errors follow load, traffic bursts, cold start, retries, new fails, latency shock, no percentile ranks, business rate, new business rate, no business metric, cold starts, new cold starts, init duration, new init duration",
+                "`{}` is not a knob of the world; expected one of: errors vary, shared errors vary, outage, traffic drifts, errors follow load, traffic bursts, cold start, retries, new fails, latency shock, new error signature, no percentile ranks, business rate, new business rate, no business metric, cold starts, new cold starts, init duration, new init duration",
                 words.join(" ")
             ))
         }
@@ -303,8 +324,16 @@ mod tests {
             retries 2\n\
             new fails 3% from 9m\n\
             latency shock at 0s for 2m slower 2x\n\
-            no percentile ranks\n";
+            no percentile ranks\n\
+            new error signature \"KeyError: 'cart'\"  0.5%\n";
         let c = parse(text).expect("a valid world");
+        assert_eq!(
+            c.new_signature,
+            Some(LoggedError {
+                message: "KeyError: 'cart'".into(),
+                share: 0.005
+            })
+        );
         assert_eq!(c.errors_vary, 1.0);
         assert_eq!(c.shared_errors_vary, 0.5);
         assert_eq!(c.outages.len(), 2);
@@ -351,6 +380,9 @@ mod tests {
             ("sunshine", 1, "not a knob"),
             ("errors follow load always", 1, "more than"),
             ("latency shock at 1m for 1m slower 0.5x", 1, "from 1x"),
+            ("new error signature KeyError 1%", 1, "in double quotes"),
+            ("new error signature \"x\"", 1, "a percentage"),
+            ("new error signature \"x\" 1% twice", 1, "more than"),
         ] {
             let error = parse(text).expect_err(text);
             assert_eq!(error.line, line, "{text}");

@@ -28,6 +28,7 @@ fn an_approval_from_elsewhere_releases_the_gate() {
         hooks: &hooks,
         events: &mut events,
         calendars: None,
+        logs: None,
     };
     let engine = Engine::new(services, settings);
     let approver = async {

@@ -75,6 +75,7 @@ fn race<L: LambdaApi>(lambda: &L, w: &SimWorld) -> (Report, Report) {
         hooks: &hooks,
         events,
         calendars: None,
+        logs: None,
     };
     let a = Engine::new(services(&mut a_events), settings("alice@laptop:1"));
     let b = Engine::new(services(&mut b_events), settings("bob@ci:2"));

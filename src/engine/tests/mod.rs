@@ -14,6 +14,7 @@ mod prune;
 mod refusals;
 mod resume;
 mod signals;
+mod signatures;
 mod steps;
 mod watch;
 mod windows;
@@ -131,6 +132,7 @@ fn run_while<L: LambdaApi, M: MetricsApi>(
         hooks: &hooks,
         events: &mut events,
         calendars: Some(world),
+        logs: Some(world),
     };
     let report = runtime.block_on(async {
         let engine = Engine::new(services, settings);

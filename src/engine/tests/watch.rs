@@ -203,6 +203,7 @@ fn an_interrupt_during_the_watch_restores_old() {
         hooks: &hooks,
         events: &mut events,
         calendars: Some(&w),
+        logs: Some(&w),
     };
     let report = runtime.block_on(Engine::new(services, Settings::default()).run(&plan));
     assert!(

@@ -60,6 +60,7 @@ impl<'a, L: LambdaApi, M: MetricsApi, C> Region<'a, L, M, C> {
             hooks,
             events,
             calendars: None,
+            logs: None,
         };
         Engine::new(services, settings)
     }

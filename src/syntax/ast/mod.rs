@@ -193,12 +193,25 @@ pub enum HealthItemKind {
     Script(HookRef),
     /// `METRIC … < …`
     Compare(Box<Comparison>),
+    /// `no new error signatures [seen more than N times] [matching "RE"] [in "GROUP"]`
+    Signatures(Box<SignaturesCheck>),
     /// `observe CHECK`: an alarm, script or comparison judged and shown, never failing a bake.
     Observe(Box<HealthItemKind>),
     /// `inconclusive extend up to D`
     InconclusiveExtend(Value),
     /// `on violation rollback` (`None`) or `on violation pause [up to D]` (`Some`)
     Violation(Option<Option<Value>>),
+}
+
+/// `no new error signatures …`: its optional parts, as written.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SignaturesCheck {
+    /// `seen more than N times`: N.
+    pub more_than: Option<Value>,
+    /// `matching "RE"`: which lines count as errors.
+    pub matching: Option<Str>,
+    /// `in "GROUP"`: the log group.
+    pub log_group: Option<Str>,
 }
 
 /// What an evaluation without enough data counts as.

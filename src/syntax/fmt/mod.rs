@@ -518,6 +518,21 @@ fn health_item(item: &HealthItemKind) -> String {
         }
         HealthItemKind::Alarm(s) => format!("alarm {}", string(s)),
         HealthItemKind::Script(h) => format!("script {}", hook(h)),
+        HealthItemKind::Signatures(check) => {
+            let mut out = "no new error signatures".to_string();
+            if let Some(n) = &check.more_than {
+                let n = value(n);
+                let times = if n == "1" { "time" } else { "times" };
+                out.push_str(&format!(" seen more than {n} {times}"));
+            }
+            if let Some(re) = &check.matching {
+                out.push_str(&format!(" matching {}", string(re)));
+            }
+            if let Some(group) = &check.log_group {
+                out.push_str(&format!(" in {}", string(group)));
+            }
+            out
+        }
         HealthItemKind::Compare(cmp) => {
             let over = cmp
                 .over

@@ -74,3 +74,16 @@ fn notify_lines_follow_the_hooks_in_their_own_group_in_the_order_written() {
         "function \"f\"\n\non success run \"a.rhai\"\n\nnotify sns \"arn:aws:sns:eu-west-1:123456789012:t\"\nnotify eventbridge \"rollouts\"  # ops\n\nstep s() {\n  promote\n}\n\npublish\n"
     );
 }
+
+#[test]
+fn new_error_signatures_print_their_parts_in_order_and_time_after_one() {
+    assert_eq!(
+        fmt("health {\nno   new error   signatures seen more than 1 times matching \"ERROR|\\\\[x\\\\]\"   in \"/g\"\nobserve no new error signatures seen more than n time\n}"),
+        "health {\n  no new error signatures seen more than 1 time matching \"ERROR|\\\\[x\\\\]\" in \"/g\"\n  observe no new error signatures seen more than n times\n}\n"
+    );
+    // `no` and the words after it are not reserved: a parameter may be called so.
+    assert_eq!(
+        fmt("param no = 5\nparam seen = 1\nhealth {\n  errors < no + seen\n}"),
+        "param no = 5\nparam seen = 1\n\nhealth {\n  errors < no + seen\n}\n"
+    );
+}

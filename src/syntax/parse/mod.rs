@@ -15,6 +15,7 @@ use crate::span::Span;
 pub use super::grammar::{Grammar, Rule};
 
 mod metrics;
+mod signatures;
 mod windows;
 
 /// The deepest nesting of brackets a file may have: far beyond any playbook, and well within
@@ -327,6 +328,9 @@ fn build_health_item(pair: Pair<'_, Rule>) -> HealthItem {
         Rule::script_check => {
             inner.next(); // `script`
             HealthItemKind::Script(build_hook(inner))
+        }
+        Rule::signatures_check => {
+            HealthItemKind::Signatures(Box::new(signatures::build_signatures(inner)))
         }
         Rule::comparison => {
             let lhs = build_expr(inner.next().unwrap());
