@@ -25,6 +25,7 @@ mod refusals;
 mod replay;
 mod rollout;
 mod server;
+mod signals;
 mod signatures;
 mod throttled;
 mod validated;

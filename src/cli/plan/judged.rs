@@ -4,8 +4,9 @@
 use super::commands::shell;
 use crate::cloud::{MetricQuery, Stat};
 use crate::engine::measure::stats_of;
+use crate::judge::form::{judged, Judged};
 use crate::judge::settle::Settlement;
-use crate::plan::{Check, Millis, Plan, SharedFailure, StepKind};
+use crate::plan::{Check, Expr, Metric, Millis, Plan, SharedFailure, StepKind};
 
 /// What judges a step of this kind: its metrics, alarms, hook or approver, as lines.
 pub(super) fn judged_by(
@@ -129,19 +130,27 @@ fn alarms(plan: &Plan) -> Vec<String> {
 /// Insights' cold starts and init durations): each once, as the `GetMetricData` query the judge
 /// sends for `new` (and `old`, the same with its version).
 fn beyond_lambda(plan: &Plan, functions: &[String], settlement: &Settlement) -> Vec<String> {
-    let mut metrics = Vec::new();
+    // Each metric with the period it is read in: a count check's settled periods one by one, a
+    // per-window check's whole window as one period.
+    let mut metrics: Vec<(&Metric, u64)> = Vec::new();
     for check in &plan.health.checks {
         if let Check::Compare { lhs, rhs, .. } = check {
-            for metric in lhs.metrics().into_iter().chain(rhs.metrics()) {
-                if metric.beyond_lambda() && !metrics.contains(&metric) {
-                    metrics.push(metric);
+            let sequential = matches!(judged(check), Judged::Sequential(_));
+            for (metric, over) in windows(lhs).into_iter().chain(windows(rhs)) {
+                let period = if sequential {
+                    settlement.period.0
+                } else {
+                    over.0.div_ceil(settlement.period.0.max(1)) * settlement.period.0
+                };
+                if metric.beyond_lambda() && !metrics.contains(&(metric, period)) {
+                    metrics.push((metric, period));
                 }
             }
         }
     }
-    let period = settlement.period.0 / 1000;
     let mut out: Vec<String> = Vec::new();
-    for metric in metrics {
+    for (metric, period) in metrics {
+        let period = period / 1000;
         for stat in stats_of(metric) {
             if stat == Stat::Invocations {
                 continue;
@@ -187,4 +196,17 @@ fn beyond_lambda(plan: &Plan, functions: &[String], settlement: &Settlement) -> 
         }
     }
     out
+}
+
+/// The metrics of `expr`, each with its window.
+fn windows(expr: &Expr) -> Vec<(&Metric, Millis)> {
+    match expr {
+        Expr::Metric { metric, over, .. } => vec![(metric, *over)],
+        Expr::Const { .. } => Vec::new(),
+        Expr::Binary { lhs, rhs, .. } => {
+            let mut all = windows(lhs);
+            all.extend(windows(rhs));
+            all
+        }
+    }
 }
