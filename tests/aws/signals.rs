@@ -1,7 +1,8 @@
 //! Business metrics and cold starts against moto: `Shop/OrdersPlaced` published per version
 //! (as the Embedded Metric Format publishes it) and Lambda Insights' `init_duration`, read with
 //! `GetMetricData` on their own namespaces. A release placing 20% fewer orders per call is
-//! rolled back with the metric in the evidence; one placing as many promotes. moto has no
+//! rolled back with the metric in the evidence; one placing as many promotes. Each second is a
+//! period (`health every 1s`) of 1,000 calls. moto has no
 //! metric delay: the playbook says `metrics delay 0s`, and no warm-up.
 
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
@@ -46,7 +47,7 @@ fn publish(
 /// A canary judged on orders per call against `old`, and cold starts against old's.
 fn playbook(f: &str) -> String {
     format!(
-        "function {f:?}\nalias \"live\"\nmetric orders {{\n  namespace \"Shop\"\n  name \"OrdersPlaced\"\n  statistic sum\n  version dimension \"FunctionVersion\"\n  dimension \"Service\" = {f:?}\n}}\nhealth every 1s {{\n  metrics delay 0s\n  warm up 0s\n  min invocations 10\n  orders per invocation of new >= 0.95 * orders per invocation of old\n  cold starts <= cold starts of old + 5%\n}}\npublish \"canary\"\nshift 5% to new\nwait 2s until healthy\npromote\n"
+        "function {f:?}\nalias \"live\"\nmetric orders {{\n  namespace \"Shop\"\n  name \"OrdersPlaced\"\n  statistic sum\n  version dimension \"FunctionVersion\"\n  dimension \"Service\" = {f:?}\n}}\nhealth every 1s {{\n  metrics delay 0s\n  warm up 0s\n  min invocations 10\n  orders per invocation of new >= 0.95 * orders per invocation of old\n  cold starts <= cold starts of old + 5%\n}}\npublish \"canary\"\nshift 5% to new\nwait 8s until healthy\npromote\n"
     )
 }
 
@@ -109,5 +110,8 @@ fn a_release_placing_as_many_orders_and_starting_cold_as_often_promotes() {
     let judged = events_of_kind(&events, "health_evaluated");
     let last = judged.last().expect("an evaluation");
     let cold = last["checks"][1]["detail"].as_str().unwrap();
-    assert!(cold.contains("10 cold starts in 1,000 calls"), "{cold}");
+    assert!(
+        cold.contains("cold starts in") && cold.contains("calls = 1.00%"),
+        "{cold}"
+    );
 }
