@@ -118,6 +118,49 @@ impl Clock for SimWorld {
     }
 }
 
+/// A world's clock that a person stops (Ctrl-C) at `at`: for tests.
+#[cfg(test)]
+pub(crate) struct StopsAt<'w> {
+    /// The world whose clock it is.
+    pub(crate) world: &'w SimWorld,
+    /// When the person stops the run.
+    pub(crate) at: Millis,
+}
+
+#[cfg(test)]
+impl Clock for StopsAt<'_> {
+    fn now(&self) -> Millis {
+        self.world.now()
+    }
+
+    async fn sleep(&self, duration: Millis) {
+        let left = self.at.0.saturating_sub(self.world.now().0);
+        if left > 0 {
+            self.world.sleep(Millis(duration.0.min(left))).await;
+        }
+    }
+
+    async fn pause(&self, duration: Millis) {
+        self.world.pause(duration).await;
+    }
+
+    fn interrupted(&self) -> bool {
+        self.world.now() >= self.at
+    }
+
+    fn epoch(&self) -> Millis {
+        self.world.epoch()
+    }
+
+    async fn within<T>(
+        &self,
+        limit: Millis,
+        work: impl std::future::Future<Output = T>,
+    ) -> Option<T> {
+        self.world.within(limit, work).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

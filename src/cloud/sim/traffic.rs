@@ -232,15 +232,7 @@ impl Traffic {
         let key = (function.to_string(), version.to_string());
         let stream = self.streams.get(&key)?;
         let offset = stream.offset;
-        // A slice is readable once its invocations have ended and ingestion has passed.
-        let arrived = now
-            .0
-            .saturating_sub(self.ingestion.0 + stream.profile.mean().ceil() as u64);
-        let first = start.0.div_ceil(SLICE.0) as usize;
-        let last = (end.0.min(arrived) / SLICE.0) as usize;
-        if last <= first {
-            return None;
-        }
+        let (first, last) = self.readable(stream, now, start, end)?;
         let slices = stream.slices(first, last);
         let n: f64 = slices.iter().map(|s| f64::from(s.invocations)).sum();
         if n == 0.0 {
@@ -281,6 +273,23 @@ impl Traffic {
         })
     }
 
+    /// The world's seconds `[first, last)` of `[start, end)` whose metrics `stream` has sent by
+    /// `now`: a slice is readable once its invocations have ended and ingestion has passed.
+    fn readable(
+        &self,
+        stream: &Stream,
+        now: Millis,
+        start: Millis,
+        end: Millis,
+    ) -> Option<(usize, usize)> {
+        let arrived = now
+            .0
+            .saturating_sub(self.ingestion.0 + stream.profile.mean().ceil() as u64);
+        let first = start.0.div_ceil(SLICE.0) as usize;
+        let last = (end.0.min(arrived) / SLICE.0) as usize;
+        (first < last).then_some((first, last))
+    }
+
     /// The seconds of `[start, end)` (world time) whose metrics have arrived at `now`, as
     /// (world second, invocations, errors), with whether the version is new, the run-relative
     /// time it first got traffic and its random key; `None` when none has arrived.
@@ -296,14 +305,7 @@ impl Traffic {
         let stream = self
             .streams
             .get(&(function.to_string(), version.to_string()))?;
-        let arrived = now
-            .0
-            .saturating_sub(self.ingestion.0 + stream.profile.mean().ceil() as u64);
-        let first = start.0.div_ceil(SLICE.0) as usize;
-        let last = (end.0.min(arrived) / SLICE.0) as usize;
-        if last <= first {
-            return None;
-        }
+        let (first, last) = self.readable(stream, now, start, end)?;
         let from = first.clamp(stream.offset, stream.offset + stream.slices.len());
         let slices = stream
             .slices(first, last)

@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::cloud::faults::{Decision, Faulty, Injected};
+use crate::cloud::sim::clock::StopsAt;
 use crate::cloud::Clock;
 use crate::engine::{Cause, Outcome};
 use crate::plan::Millis;
@@ -144,45 +145,6 @@ fn a_healthy_watch_ends_promoted_and_prunes_only_then_and_the_lease_is_held_mean
         _ => None,
     });
     assert_eq!(passed.len(), 1);
-}
-
-/// A world's clock that a person stops (Ctrl-C) at `at`.
-struct StopsAt<'w> {
-    world: &'w SimWorld,
-    at: Millis,
-}
-
-impl Clock for StopsAt<'_> {
-    fn now(&self) -> Millis {
-        self.world.now()
-    }
-
-    async fn sleep(&self, duration: Millis) {
-        let left = self.at.0.saturating_sub(self.world.now().0);
-        if left > 0 {
-            self.world.sleep(Millis(duration.0.min(left))).await;
-        }
-    }
-
-    async fn pause(&self, duration: Millis) {
-        self.world.pause(duration).await;
-    }
-
-    fn interrupted(&self) -> bool {
-        self.world.now() >= self.at
-    }
-
-    fn epoch(&self) -> Millis {
-        self.world.epoch()
-    }
-
-    async fn within<T>(
-        &self,
-        limit: Millis,
-        work: impl std::future::Future<Output = T>,
-    ) -> Option<T> {
-        self.world.within(limit, work).await
-    }
 }
 
 #[test]

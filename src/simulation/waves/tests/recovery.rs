@@ -2,6 +2,7 @@
 //! stop between waves, an alias someone changed meanwhile.
 
 use super::*;
+use crate::cloud::sim::clock::StopsAt;
 
 /// Conducts `plan`'s waves in `worlds` until `at`, when the runner is killed; whether it had
 /// ended by then.
@@ -72,45 +73,6 @@ fn a_runner_killed_in_the_second_wave_is_resumed_where_the_aliases_say() {
         .filter(|c| matches!(c, Call::PublishVersion { .. }))
         .count();
     assert_eq!(published, 1, "the second wave's new is not published again");
-}
-
-/// A world's clock that a person stops (Ctrl-C) at `at`.
-struct StopsAt<'w> {
-    world: &'w SimWorld,
-    at: Millis,
-}
-
-impl Clock for StopsAt<'_> {
-    fn now(&self) -> Millis {
-        self.world.now()
-    }
-
-    async fn sleep(&self, duration: Millis) {
-        let left = self.at.0.saturating_sub(self.world.now().0);
-        if left > 0 {
-            self.world.sleep(Millis(duration.0.min(left))).await;
-        }
-    }
-
-    async fn pause(&self, duration: Millis) {
-        self.world.pause(duration).await;
-    }
-
-    fn interrupted(&self) -> bool {
-        self.world.now() >= self.at
-    }
-
-    fn epoch(&self) -> Millis {
-        self.world.epoch()
-    }
-
-    async fn within<T>(
-        &self,
-        limit: Millis,
-        work: impl std::future::Future<Output = T>,
-    ) -> Option<T> {
-        self.world.within(limit, work).await
-    }
 }
 
 #[test]
