@@ -11,6 +11,9 @@ use crate::plan::{CustomMetric, Statistic};
 use crate::span::Span;
 use crate::syntax::ast::{self, CustomRef, HeaderKind, MetricItemKind, Statement};
 
+/// The most `metric` headers a playbook may have (checks name them by a small index).
+const MAX_METRICS: usize = 100;
+
 /// The most dimensions CloudWatch lets a metric have.
 const MAX_DIMENSIONS: usize = 30;
 
@@ -37,6 +40,17 @@ impl Checker {
                 let HeaderKind::Metric(def) = &header.kind else {
                     continue;
                 };
+                if out.len() >= MAX_METRICS {
+                    self.diags.push(
+                        Diag::new(
+                            Code::BadMetric,
+                            format!("more than {MAX_METRICS} `metric` headers"),
+                        )
+                        .at(scope.source(), def.name.span, "one too many")
+                        .help("judge a release on the few metrics that tell most; the rest belong on a dashboard"),
+                    );
+                    continue;
+                }
                 if let Some((_, first)) = out.iter().find(|(m, _)| m.name == def.name.name) {
                     self.diags.push(
                         Diag::new(
