@@ -105,11 +105,12 @@ impl Checker {
                 MetricItemKind::Name(s) => set(&mut metric, self.text(s, scope, 255)),
                 MetricItemKind::Statistic(stat) => {
                     if let Statistic::Percentile(p) = stat {
-                        if !(p.is_finite() && *p > 0.0 && *p < 100.0) {
+                        let two_decimals = ((p * 100.0).round() - p * 100.0).abs() < 1e-9;
+                        if !(p.is_finite() && *p > 0.0 && *p < 100.0 && two_decimals) {
                             self.diags.push(
                                 Diag::new(Code::BadNumber, format!("`{stat}` is not a percentile CloudWatch offers"))
                                     .at(scope.source(), item.span, "invalid percentile")
-                                    .help("use a percentile above p0 and below p100, such as `p99` or `p99.9`"),
+                                    .help("use a percentile above p0 and below p100 with at most two decimals, such as `p99` or `p99.9`"),
                             );
                             ok = false;
                         }
