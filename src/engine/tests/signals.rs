@@ -125,3 +125,15 @@ fn a_slower_init_fails_a_per_window_check() {
     let why = unhealthy(&r);
     assert!(why.contains("avg init duration"), "{why}");
 }
+
+#[test]
+fn a_drop_in_orders_after_a_shared_outage_is_still_caught() {
+    // The outage costs both versions a fifth of their orders for five minutes: shared, not
+    // old's own variation, so the minutes after it still weigh as much.
+    let w = signals_world("outage at 2m for 5m fails 20%\nnew business rate 40% from 9m");
+    let plan = plan(&format!(
+        "function \"f\"\nalias \"live\"\n{ORDERS}\nhealth every 1m {{\n  min invocations 100\n{PER_CALL}\n}}\npublish\nshift 10% to new\nwait 15m until healthy\npromote\n"
+    ));
+    let why = unhealthy(&run(&w, &plan));
+    assert!(why.contains("orders per invocation"), "{why}");
+}

@@ -192,8 +192,12 @@ pub fn assess(
             }
         }
         // A held period is a shared failure, not variation: it says nothing of how much old
-        // varies from minute to minute.
-        if let Some(other) = other.filter(|_| !held) {
+        // varies from minute to minute. Nor do the periods of a count per invocation (a
+        // business metric, cold starts), which are never held: what both versions share (an
+        // outage that costs both their orders) cancels in the comparison, and taken as old's
+        // own variation it would drown every later minute's evidence. Its variation is old's
+        // past alone.
+        if let Some(other) = other.filter(|_| !held && form.family.shares()) {
             old.add(other.trials, other.events);
         }
     }
