@@ -168,6 +168,34 @@ impl Traffic {
     }
 }
 
+impl Traffic {
+    /// The seconds of `[start, end)` (world time) whose metrics have arrived at `now`, as
+    /// (world second, invocations, errors), with whether the version is new, the run-relative
+    /// time it first got traffic and its random key; `None` when none has arrived.
+    #[allow(clippy::type_complexity)]
+    pub(super) fn arrived(
+        &self,
+        function: &str,
+        version: &str,
+        now: Millis,
+        start: Millis,
+        end: Millis,
+    ) -> Option<(Vec<(usize, u64, u64)>, bool, Option<i64>, u64)> {
+        let stream = self
+            .streams
+            .get(&(function.to_string(), version.to_string()))?;
+        let (first, last) = self.readable(stream, now, start, end)?;
+        let from = first.clamp(stream.offset, stream.offset + stream.slices.len());
+        let slices = stream
+            .slices(first, last)
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (from + i, u64::from(s.invocations), u64::from(s.errors)))
+            .collect();
+        Some((slices, stream.kind.new, stream.kind.first, stream.kind.key))
+    }
+}
+
 /// The standard normal quantile of `q`, by bisection on the CDF.
 fn inverse_normal(q: f64) -> f64 {
     let (mut lo, mut hi) = (-8.0, 8.0);

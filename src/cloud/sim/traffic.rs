@@ -37,9 +37,9 @@ pub struct Share {
 
 /// The invocations that started in one second, and how many of them failed.
 #[derive(Debug, Clone, Copy)]
-struct Slice {
-    invocations: u32,
-    errors: u32,
+pub(super) struct Slice {
+    pub(super) invocations: u32,
+    pub(super) errors: u32,
     /// The factor durations were stretched by in this second.
     slower: f32,
 }
@@ -56,14 +56,14 @@ impl Default for Slice {
 
 /// The traffic one version of one function served.
 #[derive(Debug)]
-struct Stream {
+pub(super) struct Stream {
     profile: Profile,
-    kind: Kind,
+    pub(super) kind: Kind,
     /// The second of the world the stream's first slice is: a version that gets traffic late
     /// in the world keeps no empty seconds before it.
-    offset: usize,
+    pub(super) offset: usize,
     /// Slice `i` holds the invocations that started in second `offset + i` of the world.
-    slices: Vec<Slice>,
+    pub(super) slices: Vec<Slice>,
     /// Retries of failed events still to come, by the second of the world they come in.
     retries: BTreeMap<usize, u32>,
     /// Per duration limit (ms): how many invocations of each slice took at most that long,
@@ -73,7 +73,7 @@ struct Stream {
 
 impl Stream {
     /// The slices of the world's seconds `[first, last)` as far as recorded.
-    fn slices(&self, first: usize, last: usize) -> &[Slice] {
+    pub(super) fn slices(&self, first: usize, last: usize) -> &[Slice] {
         let end = self.offset + self.slices.len();
         let last = last.min(end).max(self.offset);
         let first = first.clamp(self.offset, last);
@@ -119,7 +119,7 @@ pub struct Traffic {
     /// How much of the world's time lies before the run.
     pub(super) history: Millis,
     pub(super) conditions: Conditions,
-    streams: BTreeMap<(String, String), Stream>,
+    pub(super) streams: BTreeMap<(String, String), Stream>,
 }
 
 impl Traffic {
@@ -275,7 +275,7 @@ impl Traffic {
 
     /// The world's seconds `[first, last)` of `[start, end)` whose metrics `stream` has sent by
     /// `now`: a slice is readable once its invocations have ended and ingestion has passed.
-    fn readable(
+    pub(super) fn readable(
         &self,
         stream: &Stream,
         now: Millis,
@@ -288,32 +288,6 @@ impl Traffic {
         let first = start.0.div_ceil(SLICE.0) as usize;
         let last = (end.0.min(arrived) / SLICE.0) as usize;
         (first < last).then_some((first, last))
-    }
-
-    /// The seconds of `[start, end)` (world time) whose metrics have arrived at `now`, as
-    /// (world second, invocations, errors), with whether the version is new, the run-relative
-    /// time it first got traffic and its random key; `None` when none has arrived.
-    #[allow(clippy::type_complexity)]
-    pub(super) fn arrived(
-        &self,
-        function: &str,
-        version: &str,
-        now: Millis,
-        start: Millis,
-        end: Millis,
-    ) -> Option<(Vec<(usize, u64, u64)>, bool, Option<i64>, u64)> {
-        let stream = self
-            .streams
-            .get(&(function.to_string(), version.to_string()))?;
-        let (first, last) = self.readable(stream, now, start, end)?;
-        let from = first.clamp(stream.offset, stream.offset + stream.slices.len());
-        let slices = stream
-            .slices(first, last)
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (from + i, u64::from(s.invocations), u64::from(s.errors)))
-            .collect();
-        Some((slices, stream.kind.new, stream.kind.first, stream.kind.key))
     }
 
     /// How many invocations of each recorded slice before `last` took at most `limit`, from the

@@ -1,5 +1,5 @@
-//! `metric` headers as written: a CloudWatch metric the function publishes per version, named
-//! for health checks; and the ways a check names it.
+//! The metrics a health check names (docs/language.md §5), and `metric` headers as written: a
+//! CloudWatch metric the function publishes per version, named for health checks.
 
 use super::{Ident, Str};
 use crate::span::Span;
@@ -103,4 +103,72 @@ pub struct CustomRef {
     /// Whether its statistic counts (`sum`, `sample count`); the checker sets it.
     #[serde(skip)]
     pub counts: bool,
+}
+
+/// The metrics of docs/language.md §5.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    /// `invocations`
+    Invocations,
+    /// `errors`
+    Errors,
+    /// `error rate`
+    ErrorRate,
+    /// `throttles`
+    Throttles,
+    /// `pNN duration`; the text after `p`, such as `99` or `99.9`.
+    Percentile(String),
+    /// `avg duration`
+    AvgDuration,
+    /// `max duration`
+    MaxDuration,
+    /// `concurrency`
+    Concurrency,
+    /// `cold starts`: the share of invocations that started an execution environment.
+    ColdStarts,
+    /// `pNN init duration`; the text after `p`.
+    InitPercentile(String),
+    /// `avg init duration`
+    AvgInitDuration,
+    /// `max init duration`
+    MaxInitDuration,
+    /// A metric named by a `metric` header.
+    Custom(CustomRef),
+}
+
+impl Metric {
+    /// Whether it is read from beyond Lambda's own `AWS/Lambda` metrics: Lambda Insights' cold
+    /// starts and init durations, or a `metric` header's.
+    pub fn beyond_lambda(&self) -> bool {
+        matches!(
+            self,
+            Metric::ColdStarts
+                | Metric::InitPercentile(_)
+                | Metric::AvgInitDuration
+                | Metric::MaxInitDuration
+                | Metric::Custom(_)
+        )
+    }
+}
+
+impl std::fmt::Display for Metric {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Metric::Invocations => f.write_str("invocations"),
+            Metric::Errors => f.write_str("errors"),
+            Metric::ErrorRate => f.write_str("error rate"),
+            Metric::Throttles => f.write_str("throttles"),
+            Metric::Percentile(p) => write!(f, "p{p} duration"),
+            Metric::AvgDuration => f.write_str("avg duration"),
+            Metric::MaxDuration => f.write_str("max duration"),
+            Metric::Concurrency => f.write_str("concurrency"),
+            Metric::ColdStarts => f.write_str("cold starts"),
+            Metric::InitPercentile(p) => write!(f, "p{p} init duration"),
+            Metric::AvgInitDuration => f.write_str("avg init duration"),
+            Metric::MaxInitDuration => f.write_str("max init duration"),
+            Metric::Custom(c) if c.per_invocation => write!(f, "{} per invocation", c.name),
+            Metric::Custom(c) => f.write_str(&c.name),
+        }
+    }
 }
