@@ -339,7 +339,7 @@ pub fn compile_within(
     for check in &plan.health.checks {
         if let Check::Compare { lhs, rhs, .. } = check {
             let metrics = lhs.metrics().into_iter().chain(rhs.metrics());
-            if metrics.into_iter().any(|m| m.beyond_lambda()) {
+            if metrics.into_iter().any(|(m, _)| m.beyond_lambda()) {
                 problems.push(Problem {
                     line: None,
                     message: format!("the health check `{check}` reads a metric beyond Lambda's own (a `metric` header's, or Lambda Insights' cold starts and init duration), which the exported state machine does not judge yet"),

@@ -438,10 +438,10 @@ pub enum Expr {
 }
 
 impl Expr {
-    /// The metrics it reads, in the order written.
-    pub fn metrics(&self) -> Vec<&Metric> {
+    /// The metrics it reads, each with its window, in the order written.
+    pub fn metrics(&self) -> Vec<(&Metric, Millis)> {
         match self {
-            Expr::Metric { metric, .. } => vec![metric],
+            Expr::Metric { metric, over, .. } => vec![(metric, *over)],
             Expr::Const { .. } => Vec::new(),
             Expr::Binary { lhs, rhs, .. } => {
                 let mut all = lhs.metrics();

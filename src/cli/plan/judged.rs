@@ -6,7 +6,7 @@ use crate::cloud::{MetricQuery, Stat};
 use crate::engine::measure::stats_of;
 use crate::judge::form::{judged, Judged};
 use crate::judge::settle::Settlement;
-use crate::plan::{Check, Expr, Metric, Millis, Plan, SharedFailure, StepKind};
+use crate::plan::{Check, Metric, Millis, Plan, SharedFailure, StepKind};
 
 /// What judges a step of this kind: its metrics, alarms, hook or approver, as lines.
 pub(super) fn judged_by(
@@ -136,7 +136,7 @@ fn beyond_lambda(plan: &Plan, functions: &[String], settlement: &Settlement) -> 
     for check in &plan.health.checks {
         if let Check::Compare { lhs, rhs, .. } = check {
             let sequential = matches!(judged(check), Judged::Sequential(_));
-            for (metric, over) in windows(lhs).into_iter().chain(windows(rhs)) {
+            for (metric, over) in lhs.metrics().into_iter().chain(rhs.metrics()) {
                 let period = if sequential {
                     settlement.period.0
                 } else {
@@ -196,17 +196,4 @@ fn beyond_lambda(plan: &Plan, functions: &[String], settlement: &Settlement) -> 
         }
     }
     out
-}
-
-/// The metrics of `expr`, each with its window.
-fn windows(expr: &Expr) -> Vec<(&Metric, Millis)> {
-    match expr {
-        Expr::Metric { metric, over, .. } => vec![(metric, *over)],
-        Expr::Const { .. } => Vec::new(),
-        Expr::Binary { lhs, rhs, .. } => {
-            let mut all = windows(lhs);
-            all.extend(windows(rhs));
-            all
-        }
-    }
 }
